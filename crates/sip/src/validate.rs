@@ -1,0 +1,1 @@
+//! Request validation: which status a UAS answers to a well-framed but unacceptable request.
