@@ -1,1 +1,42 @@
-//! dialplan
+//! dialplan: the configuration model and its validation, the calendar (Japanese
+//! national holidays, the year-end closure, manual night mode and emergency
+//! extension) and the routing decision for inbound calls.
+//!
+//! Everything here is sans-IO except `load` (reads the file) and `persist` (keeps the
+//! manual state): the time is always a parameter, so a test can run a whole year of
+//! routing decisions in milliseconds.
+//!
+//! Map:
+//! - `config`, `values`: the types of `dialplans/default.toml`;
+//! - `load`, `validate`, `spans`: reading a file, with FILE:LINE:COL errors;
+//! - `lookup`: which number was dialled, which trunk a packet came from;
+//! - `civil`, `holidays`, `calendar`: dates, national holidays, opening hours;
+//! - `override`, `persist`: night mode and extension, audited and saved;
+//! - `route`: the decision itself.
+
+pub mod calendar;
+pub mod civil;
+pub mod config;
+pub mod holidays;
+pub mod load;
+pub mod lookup;
+pub mod r#override;
+pub mod persist;
+pub mod route;
+mod spans;
+mod validate;
+pub mod values;
+
+pub use calendar::{Calendar, DayKind};
+pub use civil::{Date, LocalDateTime, Weekday};
+pub use config::{
+    Agent, Config, DailyHours, Department, Hours, Http, Media, Number, PortRange, Queue, Sip,
+    StaffLine, Switch, Trunk,
+};
+pub use holidays::{holiday_name, holidays_in_year, is_holiday};
+pub use load::{check, default_config, load, parse, ConfigError, DEFAULT_FILE_NAME, DEFAULT_TOML};
+pub use lookup::normalize_number;
+pub use persist::{append_audit, read_audit, PersistError, StateStore, AUDIT_FILE, STATE_FILE};
+pub use r#override::{AuditAction, AuditRecord, OpenState, OperatingState, OverrideError};
+pub use route::{route_inbound, Route, AFTER_HOURS_PROMPT};
+pub use values::{Cidr, ClockTime, Codec, MonthDay, Strategy, TrunkKind};

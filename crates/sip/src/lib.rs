@@ -14,3 +14,4 @@ pub mod transport;
 pub mod validate;
 
 pub use message::*;
+pub use transaction::{Peer, TransportKind};

@@ -11,21 +11,25 @@ pub struct HeaderError(pub &'static str);
 
 /// Split a list header on commas that are outside quotes and angle brackets
 /// (RFC 3261 §7.3.1). Empty elements are kept so that `a,,b` can be refused.
+///
+/// Scans bytes: every delimiter is ASCII and never a UTF-8 continuation byte, so the
+/// slice points are character boundaries (and a quoted-pair that escapes a multi-byte
+/// character only skips a continuation byte, which could not be a delimiter anyway).
 pub fn split_list(s: &str) -> Vec<&str> {
     let mut out = Vec::new();
     let (mut in_q, mut in_a, mut esc) = (false, false, false);
     let mut start = 0;
-    for (i, c) in s.char_indices() {
+    for (i, &c) in s.as_bytes().iter().enumerate() {
         if esc {
             esc = false;
             continue;
         }
         match c {
-            '\\' if in_q => esc = true,
-            '"' => in_q = !in_q,
-            '<' if !in_q => in_a = true,
-            '>' if !in_q => in_a = false,
-            ',' if !in_q && !in_a => {
+            b'\\' if in_q => esc = true,
+            b'"' => in_q = !in_q,
+            b'<' if !in_q => in_a = true,
+            b'>' if !in_q => in_a = false,
+            b',' if !in_q && !in_a => {
                 out.push(s[start..i].trim());
                 start = i + 1;
             }
@@ -39,9 +43,8 @@ pub fn split_list(s: &str) -> Vec<&str> {
 /// RFC 3261 §25.1 token characters.
 pub fn is_token(s: &str) -> bool {
     !s.is_empty()
-        && s
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-.!%*_+`'~".contains(c))
+        && s.bytes()
+            .all(|c| c.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&c))
 }
 
 /// Generic `;name[=value]` parameters, in order. Names compare case-insensitively.
@@ -55,9 +58,11 @@ impl Params {
         if s.is_empty() {
             return Ok(Params::default());
         }
-        let s = s.strip_prefix(';').ok_or(HeaderError("parameters must start with ';'"))?;
+        let s = s
+            .strip_prefix(';')
+            .ok_or(HeaderError("parameters must start with ';'"))?;
         let mut out = Vec::new();
-        for part in split_outside_quotes(s, ';') {
+        for part in split_outside_quotes(s, b';') {
             let part = part.trim();
             let (name, value) = match part.find('=') {
                 Some(eq) => (part[..eq].trim(), Some(part[eq + 1..].trim().to_string())),
@@ -87,7 +92,11 @@ impl Params {
     }
     pub fn set(&mut self, name: &str, value: Option<&str>) {
         let v = value.map(str::to_string);
-        match self.0.iter_mut().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
+        match self
+            .0
+            .iter_mut()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        {
             Some(slot) => slot.1 = v,
             None => self.0.push((name.to_string(), v)),
         }
@@ -109,21 +118,20 @@ impl fmt::Display for Params {
     }
 }
 
-fn split_outside_quotes(s: &str, sep: char) -> Vec<&str> {
+/// Split on an ASCII `sep` outside quoted strings (bytes, see `split_list`).
+fn split_outside_quotes(s: &str, sep: u8) -> Vec<&str> {
     let mut out = Vec::new();
     let (mut in_q, mut esc, mut start) = (false, false, 0);
-    for (i, c) in s.char_indices() {
+    for (i, &c) in s.as_bytes().iter().enumerate() {
         if esc {
             esc = false;
-            continue;
-        }
-        if c == '\\' && in_q {
+        } else if c == b'\\' && in_q {
             esc = true;
-        } else if c == '"' {
+        } else if c == b'"' {
             in_q = !in_q;
         } else if c == sep && !in_q {
             out.push(&s[start..i]);
-            start = i + c.len_utf8();
+            start = i + 1;
         }
     }
     out.push(&s[start..]);
@@ -164,7 +172,9 @@ impl NameAddr {
             let dn = s[..lt].trim();
             if !dn.is_empty() && !dn.split_whitespace().all(is_token) {
                 // RFC 4475 §3.1.2.15: an unquoted display name must be tokens.
-                return Err(HeaderError("display name with non-token characters must be quoted"));
+                return Err(HeaderError(
+                    "display name with non-token characters must be quoted",
+                ));
             }
             ((!dn.is_empty()).then(|| dn.to_string()), &s[lt..])
         } else {
@@ -192,7 +202,11 @@ impl NameAddr {
         }
         let uri = Uri::parse(inner).map_err(|_| HeaderError("bad URI"))?;
         let params = Params::parse(&rest[gt + 1..])?;
-        Ok(NameAddr { display, uri, params })
+        Ok(NameAddr {
+            display,
+            uri,
+            params,
+        })
     }
 
     pub fn tag(&self) -> Option<&str> {
@@ -200,14 +214,16 @@ impl NameAddr {
     }
 }
 
+/// The index of the '"' that closes a quoted string whose opening quote is already
+/// consumed, honouring quoted-pairs (RFC 3261 §25.1).
 fn closing_quote(s: &str) -> Option<usize> {
     let mut esc = false;
-    for (i, c) in s.char_indices() {
+    for (i, &c) in s.as_bytes().iter().enumerate() {
         if esc {
             esc = false;
-        } else if c == '\\' {
+        } else if c == b'\\' {
             esc = true;
-        } else if c == '"' {
+        } else if c == b'"' {
             return Some(i);
         }
     }
@@ -249,7 +265,10 @@ impl Via {
             parts.push(tok);
             rest = rest[end..].trim_start();
             if i < 2 {
-                rest = rest.strip_prefix('/').ok_or(HeaderError("expected '/'"))?.trim_start();
+                rest = rest
+                    .strip_prefix('/')
+                    .ok_or(HeaderError("expected '/'"))?
+                    .trim_start();
             }
         }
         if !parts[0].eq_ignore_ascii_case("SIP") || parts[1] != "2.0" {
@@ -310,7 +329,9 @@ impl CSeq {
         }
         // RFC 3261 §8.1.1.5: the sequence number must be below 2**31 when chosen, and
         // anything beyond 2**32-1 is malformed (RFC 4475 §3.1.2.4).
-        let seq = n.parse::<u32>().map_err(|_| HeaderError("CSeq number too large"))?;
+        let seq = n
+            .parse::<u32>()
+            .map_err(|_| HeaderError("CSeq number too large"))?;
         Ok(CSeq {
             seq,
             method: Method::from_token(m),
@@ -347,7 +368,9 @@ mod tests {
 
     #[test]
     fn name_addr_forms() {
-        let n = NameAddr::parse("\"J Rosenberg \\\\\\\"\"  <sip:jdrosen@example.com> ; tag = 98asjd8").unwrap();
+        let n =
+            NameAddr::parse("\"J Rosenberg \\\\\\\"\"  <sip:jdrosen@example.com> ; tag = 98asjd8")
+                .unwrap();
         assert_eq!(n.tag(), Some("98asjd8"));
         let n = NameAddr::parse("sip:caller@example.net;tag=134161461246").unwrap();
         assert_eq!(n.tag(), Some("134161461246"));

@@ -11,7 +11,7 @@ mod uri;
 
 pub use headers::{split_list, CSeq, NameAddr, Params, Via};
 pub use parse::{frame_stream, parse, parse_datagram, Framing, ParseError};
-pub use uri::{SipUri, Uri};
+pub use uri::{unescape, SipUri, Uri};
 
 use bytes::Bytes;
 use std::fmt;
@@ -103,16 +103,20 @@ impl Headers {
 
     /// First value of a header, by canonical or compact name, case-insensitive.
     pub fn get(&self, name: &str) -> Option<&str> {
-        let name = canonical_name(name);
+        let name = lookup_name(name);
         self.0
             .iter()
-            .find(|h| h.name.eq_ignore_ascii_case(&name))
+            .find(|h| h.name.eq_ignore_ascii_case(name))
             .map(|h| h.value.as_str())
     }
 
     /// All header lines with this name.
     pub fn get_all<'a>(&'a self, name: &str) -> impl Iterator<Item = &'a str> + 'a {
-        let name = canonical_name(name);
+        // Known names need no copy of `name` to outlive this call.
+        let name: std::borrow::Cow<'static, str> = match known_name(name) {
+            Some(n) => n.into(),
+            None => name.to_string().into(),
+        };
         self.0
             .iter()
             .filter(move |h| h.name.eq_ignore_ascii_case(&name))
@@ -153,7 +157,11 @@ impl Headers {
     pub fn set(&mut self, name: &str, value: impl Into<String>) {
         let canon = canonical_name(name);
         let value = value.into();
-        if let Some(pos) = self.0.iter().position(|h| h.name.eq_ignore_ascii_case(&canon)) {
+        if let Some(pos) = self
+            .0
+            .iter()
+            .position(|h| h.name.eq_ignore_ascii_case(&canon))
+        {
             self.0[pos].value = value;
             let mut i = 0;
             self.0.retain(|h| {
@@ -172,43 +180,66 @@ impl Headers {
 
 /// RFC 3261 §7.3.3 compact forms, plus canonical capitalisation for common names.
 pub fn canonical_name(name: &str) -> String {
-    let long = match name.to_ascii_lowercase().as_str() {
-        "i" | "call-id" => "Call-ID",
-        "m" | "contact" => "Contact",
-        "e" | "content-encoding" => "Content-Encoding",
-        "l" | "content-length" => "Content-Length",
-        "c" | "content-type" => "Content-Type",
-        "f" | "from" => "From",
-        "s" | "subject" => "Subject",
-        "k" | "supported" => "Supported",
-        "t" | "to" => "To",
-        "v" | "via" => "Via",
-        "o" | "event" => "Event",
-        "r" | "refer-to" => "Refer-To",
-        "b" | "referred-by" => "Referred-By",
-        "x" | "session-expires" => "Session-Expires",
-        "u" | "allow-events" => "Allow-Events",
-        "cseq" => "CSeq",
-        "max-forwards" => "Max-Forwards",
-        "route" => "Route",
-        "record-route" => "Record-Route",
-        "www-authenticate" => "WWW-Authenticate",
-        "authorization" => "Authorization",
-        "proxy-authenticate" => "Proxy-Authenticate",
-        "proxy-authorization" => "Proxy-Authorization",
-        "expires" => "Expires",
-        "user-agent" => "User-Agent",
-        "server" => "Server",
-        "allow" => "Allow",
-        "require" => "Require",
-        "proxy-require" => "Proxy-Require",
-        "unsupported" => "Unsupported",
-        "accept" => "Accept",
-        "retry-after" => "Retry-After",
-        "min-expires" => "Min-Expires",
-        _ => return name.to_string(),
-    };
-    long.to_string()
+    known_name(name).map_or_else(|| name.to_string(), str::to_string)
+}
+
+/// (compact form, canonical long form). Compact letters per RFC 3261 §7.3.3 and the
+/// IANA registry (RFC 3265 `o`/`u`, RFC 3515 `r`, RFC 3892 `b`, RFC 4028 `x`).
+const NAMES: &[(Option<u8>, &str)] = &[
+    (Some(b'i'), "Call-ID"),
+    (Some(b'm'), "Contact"),
+    (Some(b'e'), "Content-Encoding"),
+    (Some(b'l'), "Content-Length"),
+    (Some(b'c'), "Content-Type"),
+    (Some(b'f'), "From"),
+    (Some(b's'), "Subject"),
+    (Some(b'k'), "Supported"),
+    (Some(b't'), "To"),
+    (Some(b'v'), "Via"),
+    (Some(b'o'), "Event"),
+    (Some(b'r'), "Refer-To"),
+    (Some(b'b'), "Referred-By"),
+    (Some(b'x'), "Session-Expires"),
+    (Some(b'u'), "Allow-Events"),
+    (None, "CSeq"),
+    (None, "Max-Forwards"),
+    (None, "Route"),
+    (None, "Record-Route"),
+    (None, "WWW-Authenticate"),
+    (None, "Authorization"),
+    (None, "Proxy-Authenticate"),
+    (None, "Proxy-Authorization"),
+    (None, "Expires"),
+    (None, "User-Agent"),
+    (None, "Server"),
+    (None, "Allow"),
+    (None, "Require"),
+    (None, "Proxy-Require"),
+    (None, "Unsupported"),
+    (None, "Accept"),
+    (None, "Retry-After"),
+    (None, "Min-Expires"),
+];
+
+/// The canonical spelling of a known header name (long or compact, any case), without
+/// allocating: this runs for every header line of every message.
+fn known_name(name: &str) -> Option<&'static str> {
+    if let [c] = name.as_bytes() {
+        let c = c.to_ascii_lowercase();
+        return NAMES.iter().find(|(k, _)| *k == Some(c)).map(|(_, n)| *n);
+    }
+    let first = name.as_bytes().first()?.to_ascii_lowercase();
+    NAMES
+        .iter()
+        .find(|(_, n)| {
+            n.as_bytes()[0].to_ascii_lowercase() == first && n.eq_ignore_ascii_case(name)
+        })
+        .map(|(_, n)| *n)
+}
+
+/// The name to compare stored (canonical) names with, case-insensitively.
+fn lookup_name(name: &str) -> &str {
+    known_name(name).unwrap_or(name)
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -259,7 +290,9 @@ pub trait SipHeaders {
         self.hdrs().get("CSeq").and_then(|v| CSeq::parse(v).ok())
     }
     fn from_hdr(&self) -> Option<NameAddr> {
-        self.hdrs().get("From").and_then(|v| NameAddr::parse(v).ok())
+        self.hdrs()
+            .get("From")
+            .and_then(|v| NameAddr::parse(v).ok())
     }
     fn to_hdr(&self) -> Option<NameAddr> {
         self.hdrs().get("To").and_then(|v| NameAddr::parse(v).ok())
@@ -307,7 +340,9 @@ pub trait SipHeaders {
         })
     }
     fn expires(&self) -> Option<u32> {
-        self.hdrs().get("Expires").and_then(|v| v.trim().parse().ok())
+        self.hdrs()
+            .get("Expires")
+            .and_then(|v| v.trim().parse().ok())
     }
 }
 
@@ -358,13 +393,18 @@ impl Response {
                 "To" => {
                     let mut v = h.value.clone();
                     if let Some(tag) = to_tag {
-                        let has_tag = NameAddr::parse(&v).map(|n| n.tag().is_some()).unwrap_or(true);
+                        let has_tag = NameAddr::parse(&v)
+                            .map(|n| n.tag().is_some())
+                            .unwrap_or(true);
                         if !has_tag {
                             v.push_str(";tag=");
                             v.push_str(tag);
                         }
                     }
-                    r.headers.0.push(Header { name: "To".into(), value: v });
+                    r.headers.0.push(Header {
+                        name: "To".into(),
+                        value: v,
+                    });
                 }
                 _ => {}
             }

@@ -6,6 +6,7 @@
 use super::uri::Uri;
 use super::{canonical_name, Header, Headers, Message, Method, Request, Response};
 use bytes::Bytes;
+use std::borrow::Cow;
 
 /// How the message arrived, which decides what a missing Content-Length means.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,15 +57,17 @@ pub fn parse(buf: &[u8], framing: Framing) -> Result<Message, ParseError> {
     }
     let (head, body_start) = match find_header_end(buf) {
         Some((h, b)) => (&buf[..h], b),
-        // A datagram without the empty line: take all of it as headers (RFC 4475 baddn).
+        // A datagram without the empty line: take all of it as headers (RFC 4475 §3.1.2.15,
+        // baddn: the archive's own bytes lack it).
         None if framing == Framing::Datagram => (buf, buf.len()),
         None => return Err(ParseError::new("header section not terminated")),
     };
+    // Bytes, not text (RFC 4475 §3.1.1.2): invalid UTF-8 is replaced, never a panic.
     let head_text = String::from_utf8_lossy(head);
     let mut lines = unfold(&head_text).into_iter();
     let start = lines.next().unwrap_or_default();
     let is_request = !start.starts_with("SIP/");
-    let mut err = |reason: String, headers: Option<Headers>| ParseError {
+    let err = |reason: String, headers: Option<Headers>| ParseError {
         reason,
         status: 400,
         is_request,
@@ -72,39 +75,35 @@ pub fn parse(buf: &[u8], framing: Framing) -> Result<Message, ParseError> {
         framing: false,
     };
 
-    let mut headers = Headers::new();
+    // A bad header line makes the message unacceptable, but the other lines are still
+    // collected so that a request can be answered with 400 (RFC 3261 §8.2.6).
+    let mut headers = Headers(Vec::with_capacity(16));
+    let mut bad_line: Option<String> = None;
     for line in lines {
-        let Some(colon) = line.find(':') else {
-            return Err(err(format!("header line without ':': {}", clip(&line)), None));
-        };
-        let name = line[..colon].trim_end();
-        if !super::headers::is_token(name) {
-            return Err(err(format!("bad header name: {}", clip(name)), None));
+        match split_header_line(&line) {
+            Ok((name, value)) => headers.0.push(Header {
+                name: canonical_name(name),
+                value: value.to_string(),
+            }),
+            Err(reason) => {
+                bad_line.get_or_insert(reason);
+            }
         }
-        headers.0.push(Header {
-            name: canonical_name(name),
-            value: line[colon + 1..].trim().to_string(),
-        });
+    }
+    if let Some(reason) = bad_line {
+        return Err(err(reason, is_request.then_some(headers)));
     }
 
-    // Content-Length: every copy must agree (RFC 4475 §3.3.9) and be a non-negative number.
-    let mut content_length: Option<usize> = None;
-    for v in headers.get_all("Content-Length") {
-        let n: usize = match v.trim().parse() {
-            Ok(n) => n,
-            Err(_) => {
-                let mut e = err(format!("bad Content-Length: {}", clip(v)), Some(headers.clone()));
-                e.framing = true;
-                return Err(e);
-            }
-        };
-        if content_length.is_some_and(|c| c != n) {
-            let mut e = err("conflicting Content-Length values".into(), Some(headers.clone()));
+    // Content-Length: every copy must agree (RFC 4475 §3.3.9) and be a non-negative number
+    // (§3.1.2.3).
+    let content_length = match content_length(&headers) {
+        Ok(cl) => cl,
+        Err(reason) => {
+            let mut e = err(reason, Some(headers));
             e.framing = true;
             return Err(e);
         }
-        content_length = Some(n);
-    }
+    };
     let available = buf.len() - body_start;
     let body_len = match (content_length, framing) {
         (Some(n), _) if n <= available => n,
@@ -112,14 +111,19 @@ pub fn parse(buf: &[u8], framing: Framing) -> Result<Message, ParseError> {
             // RFC 4475 §3.1.2.2: a length past the end of the datagram is a 400.
             let mut e = err(
                 format!("Content-Length {n} is larger than the {available} bytes received"),
-                Some(headers.clone()),
+                Some(headers),
             );
             e.framing = true;
             return Err(e);
         }
+        // RFC 3261 §18.3 and RFC 4475 §3.4.1: without Content-Length a datagram's body
+        // runs to its end.
         (None, Framing::Datagram) => available,
         (None, Framing::Stream) => {
-            let mut e = err("Content-Length is required on a stream transport".into(), Some(headers.clone()));
+            let mut e = err(
+                "Content-Length is required on a stream transport".into(),
+                Some(headers),
+            );
             e.framing = true;
             return Err(e);
         }
@@ -128,40 +132,11 @@ pub fn parse(buf: &[u8], framing: Framing) -> Result<Message, ParseError> {
     let body = Bytes::copy_from_slice(&buf[body_start..body_start + body_len]);
 
     if is_request {
-        let mut parts = start.split(' ');
-        let (m, u, v) = match (parts.next(), parts.next(), parts.next(), parts.next()) {
-            (Some(m), Some(u), Some(v), None) if !m.is_empty() && !u.is_empty() => (m, u, v),
-            _ => {
-                return Err(err(
-                    format!("request line must be 'METHOD SP URI SP SIP/2.0': {}", clip(&start)),
-                    Some(headers),
-                ))
-            }
-        };
-        if !super::headers::is_token(m) {
-            return Err(err(format!("bad method token: {}", clip(m)), Some(headers)));
-        }
-        if !v.starts_with("SIP/") {
-            return Err(err(format!("bad version: {}", clip(v)), Some(headers)));
-        }
-        if v != "SIP/2.0" {
-            let mut e = err(format!("SIP version {} is not supported", clip(v)), Some(headers));
-            e.status = 505;
-            return Err(e);
-        }
-        let uri = Uri::parse(u).map_err(|e| err(format!("{e}: {}", clip(u)), Some(headers.clone())))?;
-        if let Uri::Sip(s) = &uri {
-            // RFC 4475 §3.1.2.11: headers in a Request-URI are not allowed.
-            if s.headers.is_some() {
-                return Err(err("Request-URI must not carry '?' headers".into(), Some(headers)));
-            }
-        }
-        Ok(Message::Request(Request {
-            method: Method::from_token(m),
-            uri,
-            headers,
-            body,
-        }))
+        parse_request_line(&start, headers, body).map_err(|(reason, status, headers)| {
+            let mut e = err(reason, Some(headers));
+            e.status = status;
+            e
+        })
     } else {
         let mut parts = start.splitn(3, ' ');
         let v = parts.next().unwrap_or("");
@@ -170,6 +145,7 @@ pub fn parse(buf: &[u8], framing: Framing) -> Result<Message, ParseError> {
         if v != "SIP/2.0" {
             return Err(err(format!("bad response version: {}", clip(v)), None));
         }
+        // RFC 4475 §3.1.2.19: Status-Code is exactly 3 digits; 4294967301 is junk.
         if code.len() != 3 || !code.bytes().all(|b| b.is_ascii_digit()) {
             return Err(err(format!("bad status code: {}", clip(code)), None));
         }
@@ -186,10 +162,104 @@ pub fn parse(buf: &[u8], framing: Framing) -> Result<Message, ParseError> {
     }
 }
 
+/// `Method SP Request-URI SP SIP-Version` (RFC 3261 §7.1), exactly one SP apart: extra or
+/// trailing SPs (RFC 4475 §3.1.2.9, §3.1.2.10), LWS in the URI (§3.1.2.8) and `<>` around
+/// it (§3.1.2.7) are 400s; escaped headers in the Request-URI (§3.1.2.11) too.
+fn parse_request_line(
+    start: &str,
+    headers: Headers,
+    body: Bytes,
+) -> Result<Message, (String, u16, Headers)> {
+    let mut parts = start.split(' ');
+    let (m, u, v) = match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some(m), Some(u), Some(v), None) if !m.is_empty() && !u.is_empty() => (m, u, v),
+        _ => {
+            let reason = format!(
+                "request line must be 'METHOD SP URI SP SIP/2.0': {}",
+                clip(start)
+            );
+            return Err((reason, 400, headers));
+        }
+    };
+    if !super::headers::is_token(m) {
+        return Err((format!("bad method token: {}", clip(m)), 400, headers));
+    }
+    if !v.starts_with("SIP/") {
+        return Err((format!("bad version: {}", clip(v)), 400, headers));
+    }
+    if v != "SIP/2.0" {
+        // RFC 3261 §8.2.2 / RFC 4475 §3.1.2.16.
+        return Err((
+            format!("SIP version {} is not supported", clip(v)),
+            505,
+            headers,
+        ));
+    }
+    let uri = match Uri::parse(u) {
+        Ok(uri) => uri,
+        Err(e) => return Err((format!("{e}: {}", clip(u)), 400, headers)),
+    };
+    if let Uri::Sip(s) = &uri {
+        if s.headers.is_some() {
+            return Err((
+                "Request-URI must not carry '?' headers".into(),
+                400,
+                headers,
+            ));
+        }
+    }
+    Ok(Message::Request(Request {
+        method: Method::from_token(m),
+        uri,
+        headers,
+        body,
+    }))
+}
+
+/// `name HCOLON value` (RFC 3261 §7.3.1): LWS may precede the colon (RFC 4475 §3.1.1.1).
+fn split_header_line(line: &str) -> Result<(&str, &str), String> {
+    let Some(colon) = line.find(':') else {
+        return Err(format!("header line without ':': {}", clip(line)));
+    };
+    let name = line[..colon].trim_end_matches([' ', '\t']);
+    if !super::headers::is_token(name) {
+        return Err(format!("bad header name: {}", clip(name)));
+    }
+    Ok((name, line[colon + 1..].trim()))
+}
+
+/// The one Content-Length of a header set, `Err` when a copy is not 1*DIGIT or the copies
+/// disagree (RFC 4475 §3.1.2.3 negative, §3.3.9 two different values).
+fn content_length(headers: &Headers) -> Result<Option<usize>, String> {
+    let mut cl: Option<usize> = None;
+    for h in headers.0.iter().filter(|h| h.name == "Content-Length") {
+        let n = parse_length(&h.value)
+            .ok_or_else(|| format!("bad Content-Length: {}", clip(&h.value)))?;
+        if cl.is_some_and(|c| c != n) {
+            return Err("conflicting Content-Length values".into());
+        }
+        cl = Some(n);
+    }
+    Ok(cl)
+}
+
+/// 1*DIGIT only: Rust's integer parser would also take a leading '+'.
+fn parse_length(v: &str) -> Option<usize> {
+    let v = v.trim();
+    if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    v.parse().ok()
+}
+
 /// On a stream: `Ok(Some(n))` when the first `n` bytes of `buf` (after leading CRLFs,
 /// which are counted in `n`) hold one whole message; `Ok(None)` when more bytes are
 /// needed; `Err` when the stream can't be framed (no or bad Content-Length, or more than
-/// `max` bytes) and the connection should be closed.
+/// `max` bytes) and the connection should be closed (RFC 3261 §18.3). The error carries
+/// the headers of a request so that it can still be answered with a 400 first.
+///
+/// Work is linear in the header section: the scan stops at the first empty line, so a
+/// buffer holding many pipelined messages is not rescanned to its end for each one.
 pub fn frame_stream(buf: &[u8], max: usize) -> Result<Option<usize>, ParseError> {
     let skipped = buf.len() - skip_leading_crlf(buf).len();
     let rest = &buf[skipped..];
@@ -197,41 +267,93 @@ pub fn frame_stream(buf: &[u8], max: usize) -> Result<Option<usize>, ParseError>
         if rest.len() > max {
             let mut e = ParseError::new(format!("header section exceeds {max} bytes"));
             e.framing = true;
+            e.is_request = !rest.starts_with(b"SIP/");
             return Err(e);
         }
         return Ok(None);
     };
-    let head = String::from_utf8_lossy(&rest[..head_end]);
-    let mut cl: Option<usize> = None;
-    for line in unfold(&head).iter().skip(1) {
-        if let Some(c) = line.find(':') {
-            if canonical_name(line[..c].trim()) == "Content-Length" {
-                let n: usize = line[c + 1..].trim().parse().map_err(|_| {
-                    let mut e = ParseError::new("bad Content-Length on a stream");
-                    e.framing = true;
-                    e
-                })?;
-                if cl.is_some_and(|x| x != n) {
-                    let mut e = ParseError::new("conflicting Content-Length on a stream");
-                    e.framing = true;
-                    return Err(e);
-                }
-                cl = Some(n);
-            }
+    let framing_error = |reason: String| {
+        // Parse the head alone (as if it were a datagram without body) for its headers.
+        let head = &rest[..head_end];
+        let mut e = ParseError::new(reason);
+        e.framing = true;
+        e.is_request = !head.starts_with(b"SIP/");
+        if e.is_request {
+            e.headers = match parse(head, Framing::Datagram) {
+                Ok(m) => Some(m.headers().clone()),
+                Err(pe) => pe.headers,
+            };
         }
+        e
+    };
+    let mut cl: Option<usize> = None;
+    for value in content_length_values(&rest[..head_end]) {
+        let Some(n) = std::str::from_utf8(&value).ok().and_then(parse_length) else {
+            let shown = String::from_utf8_lossy(&value).into_owned();
+            return Err(framing_error(format!(
+                "bad Content-Length on a stream: {}",
+                clip(&shown)
+            )));
+        };
+        if cl.is_some_and(|x| x != n) {
+            return Err(framing_error(
+                "conflicting Content-Length on a stream".into(),
+            ));
+        }
+        cl = Some(n);
     }
     let Some(cl) = cl else {
-        let mut e = ParseError::new("Content-Length is required on a stream transport");
-        e.framing = true;
-        return Err(e);
+        return Err(framing_error(
+            "Content-Length is required on a stream transport".into(),
+        ));
     };
-    let total = skipped + body_start + cl;
-    if total - skipped > max {
-        let mut e = ParseError::new(format!("message of {} bytes exceeds {max}", total - skipped));
-        e.framing = true;
-        return Err(e);
-    }
+    let len = match body_start.checked_add(cl) {
+        Some(len) if len <= max => len,
+        _ => {
+            return Err(framing_error(format!(
+                "message of {body_start} + {cl} bytes exceeds {max}"
+            )))
+        }
+    };
+    let total = skipped + len;
     Ok((buf.len() >= total).then_some(total))
+}
+
+/// The raw values of every Content-Length (or `l`) line of a header section, folded
+/// continuations joined, read straight from the bytes: framing runs on every read from a
+/// connection and should not build the whole header list (`parse` does that once).
+fn content_length_values(head: &[u8]) -> Vec<Vec<u8>> {
+    let is_ws = |b: &u8| *b == b' ' || *b == b'\t';
+    let mut out = Vec::new();
+    // Skip the start line; lines that begin with SP/HT continue a previous line.
+    let mut lines = head.split(|&b| b == b'\n').skip(1).peekable();
+    while let Some(line) = lines.next() {
+        if line.first().is_some_and(is_ws) {
+            continue;
+        }
+        let Some(colon) = line.iter().position(|&b| b == b':') else {
+            continue;
+        };
+        let mut name = &line[..colon];
+        while let [rest @ .., last] = name {
+            if !is_ws(last) {
+                break;
+            }
+            name = rest;
+        }
+        if !name.eq_ignore_ascii_case(b"content-length") && !name.eq_ignore_ascii_case(b"l") {
+            continue;
+        }
+        // As in `unfold`: one CR before each LF belongs to the line end.
+        let strip_cr = |l: &[u8]| -> Vec<u8> { l.strip_suffix(b"\r").unwrap_or(l).to_vec() };
+        let mut value = strip_cr(&line[colon + 1..]);
+        while let Some(next) = lines.next_if(|l| l.first().is_some_and(is_ws)) {
+            value.push(b' ');
+            value.extend_from_slice(&strip_cr(next));
+        }
+        out.push(value);
+    }
+    out
 }
 
 fn skip_leading_crlf(mut buf: &[u8]) -> &[u8] {
@@ -241,24 +363,36 @@ fn skip_leading_crlf(mut buf: &[u8]) -> &[u8] {
     buf
 }
 
-/// (end of the header lines, start of the body). Accepts CRLF CRLF and, liberally, LF LF.
+/// (end of the header lines, start of the body): the first empty line, CRLF CRLF or,
+/// liberally, LF LF (or LF CRLF). One pass that stops there, never into the body.
 fn find_header_end(buf: &[u8]) -> Option<(usize, usize)> {
-    let crlf = buf.windows(4).position(|w| w == b"\r\n\r\n").map(|i| (i, i + 4));
-    let lf = buf.windows(2).position(|w| w == b"\n\n").map(|i| (i, i + 2));
-    match (crlf, lf) {
-        (Some(a), Some(b)) => Some(if a.0 <= b.0 { a } else { b }),
-        (a, b) => a.or(b),
+    let mut i = 0;
+    while let Some(off) = buf[i..].iter().position(|&b| b == b'\n') {
+        let lf = i + off;
+        let head_end = if lf > 0 && buf[lf - 1] == b'\r' {
+            lf - 1
+        } else {
+            lf
+        };
+        match buf.get(lf + 1..) {
+            Some([b'\n', ..]) => return Some((head_end, lf + 2)),
+            Some([b'\r', b'\n', ..]) => return Some((head_end, lf + 3)),
+            _ => i = lf + 1,
+        }
     }
+    None
 }
 
 /// Split header text into logical lines, joining folded continuations (RFC 3261 §7.3.1):
 /// a line that starts with SP or HT continues the previous one, replaced by one SP.
-fn unfold(text: &str) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
+/// Lines that are not folded are borrowed, not copied.
+fn unfold(text: &str) -> Vec<Cow<'_, str>> {
+    let mut out: Vec<Cow<'_, str>> = Vec::with_capacity(24);
     for raw in text.split('\n') {
         let line = raw.strip_suffix('\r').unwrap_or(raw);
         if line.starts_with([' ', '\t']) {
             if let Some(last) = out.last_mut() {
+                let last = last.to_mut();
                 last.push(' ');
                 last.push_str(line.trim_start());
                 continue;
@@ -267,7 +401,7 @@ fn unfold(text: &str) -> Vec<String> {
         if line.is_empty() {
             continue;
         }
-        out.push(line.to_string());
+        out.push(Cow::Borrowed(line));
     }
     out
 }
@@ -294,7 +428,9 @@ Content-Length: 4\r\n\r\nv=0\n";
 
     #[test]
     fn parses_a_typical_invite() {
-        let Message::Request(r) = parse_datagram(INVITE).unwrap() else { panic!() };
+        let Message::Request(r) = parse_datagram(INVITE).unwrap() else {
+            panic!()
+        };
         assert_eq!(r.method, Method::Invite);
         assert_eq!(r.uri.user().as_deref(), Some("0246221111"));
         assert_eq!(r.cseq().unwrap().seq, 314159);
@@ -314,7 +450,8 @@ Content-Length: 4\r\n\r\nv=0\n";
 
     #[test]
     fn content_length_too_large_is_refused_with_headers() {
-        let bad = String::from_utf8_lossy(INVITE).replace("Content-Length: 4", "Content-Length: 9999");
+        let bad =
+            String::from_utf8_lossy(INVITE).replace("Content-Length: 4", "Content-Length: 9999");
         let e = parse_datagram(bad.as_bytes()).unwrap_err();
         assert!(e.is_request);
         assert!(e.headers.is_some());
@@ -328,8 +465,13 @@ Content-Length: 4\r\n\r\nv=0\n";
 
     #[test]
     fn response_status_range() {
-        assert!(parse_datagram(b"SIP/2.0 4294967301 better not break the receiver\r\nl: 0\r\n\r\n").is_err());
-        let Message::Response(r) = parse_datagram(b"SIP/2.0 100 \r\nl: 0\r\n\r\n").unwrap() else { panic!() };
+        assert!(parse_datagram(
+            b"SIP/2.0 4294967301 better not break the receiver\r\nl: 0\r\n\r\n"
+        )
+        .is_err());
+        let Message::Response(r) = parse_datagram(b"SIP/2.0 100 \r\nl: 0\r\n\r\n").unwrap() else {
+            panic!()
+        };
         assert_eq!(r.status, 100);
         assert_eq!(r.reason, "");
     }

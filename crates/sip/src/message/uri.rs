@@ -41,13 +41,23 @@ impl Uri {
         {
             return Err(UriError("bad scheme"));
         }
-        if s.chars().any(|c| c.is_whitespace() || c == '<' || c == '>' || c == '"') {
+        // Bytes first; Unicode spaces (U+3000 from a Japanese IME, NBSP) only if non-ASCII.
+        let bad_byte = |b: u8| {
+            matches!(
+                b,
+                b' ' | b'\t' | b'\r' | b'\n' | 0x0b | 0x0c | b'<' | b'>' | b'"'
+            )
+        };
+        if s.bytes().any(bad_byte) || (!s.is_ascii() && s.chars().any(char::is_whitespace)) {
             return Err(UriError("whitespace or <>\" inside a URI"));
         }
-        match scheme.to_ascii_lowercase().as_str() {
-            "sip" => SipUri::parse_after_scheme(&s[colon + 1..], false).map(Uri::Sip),
-            "sips" => SipUri::parse_after_scheme(&s[colon + 1..], true).map(Uri::Sip),
-            _ => Ok(Uri::Other(scheme.to_string(), s[colon + 1..].to_string())),
+        // Schemes are case-insensitive (RFC 3261 §19.1.4).
+        if scheme.eq_ignore_ascii_case("sip") {
+            SipUri::parse_after_scheme(&s[colon + 1..], false).map(Uri::Sip)
+        } else if scheme.eq_ignore_ascii_case("sips") {
+            SipUri::parse_after_scheme(&s[colon + 1..], true).map(Uri::Sip)
+        } else {
+            Ok(Uri::Other(scheme.to_string(), s[colon + 1..].to_string()))
         }
     }
 
@@ -86,14 +96,16 @@ impl SipUri {
     }
 
     fn parse_after_scheme(rest: &str, secure: bool) -> Result<SipUri, UriError> {
-        // RFC 3261 §19.1.1: userinfo ends at the last '@' before the host; the user
-        // part may hold ';' (RFC 4475 §3.1.1.9), so split on '@' first.
-        let (headers, rest) = match rest.find('?') {
-            Some(q) => (Some(rest[q + 1..].to_string()), &rest[..q]),
+        // RFC 3261 §25.1: neither user nor password may hold an unescaped '@', so the
+        // first '@' ends the userinfo. The user part may hold ';' (RFC 4475 §3.1.1.9) and
+        // '?' (user-unreserved, §3.1.1.2 intmeth), so '?' headers are looked for only in
+        // what follows; there a lenient '@' (Replaces=callid@host in a Refer-To) is kept.
+        let (userinfo, rest) = match rest.find('@') {
+            Some(at) => (Some(&rest[..at]), &rest[at + 1..]),
             None => (None, rest),
         };
-        let (userinfo, hostpart) = match rest.rfind('@') {
-            Some(at) => (Some(&rest[..at]), &rest[at + 1..]),
+        let (headers, hostpart) = match rest.find('?') {
+            Some(q) => (Some(rest[q + 1..].to_string()), &rest[..q]),
             None => (None, rest),
         };
         let (user, password) = match userinfo {
@@ -109,7 +121,10 @@ impl SipUri {
             None => (None, None),
         };
         let (hostport, params) = match hostpart.find(';') {
-            Some(p) => (&hostpart[..p], Params::parse(&hostpart[p..]).map_err(|_| UriError("bad uri-parameter"))?),
+            Some(p) => (
+                &hostpart[..p],
+                Params::parse(&hostpart[p..]).map_err(|_| UriError("bad uri-parameter"))?,
+            ),
             None => (hostpart, Params::default()),
         };
         let (host, port) = split_hostport(hostport).ok_or(UriError("bad host or port"))?;
@@ -162,10 +177,12 @@ pub fn split_hostport(s: &str) -> Option<(String, Option<u16>)> {
             None => (s.to_string(), None),
         }
     };
+    // A ':' or brackets outside an IPv6 reference can't be part of a hostname or IPv4.
+    let allowed = if host.starts_with('[') { "-.[]:" } else { "-." };
     if host.is_empty()
         || !host
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-.[]:".contains(c))
+            .all(|c| c.is_ascii_alphanumeric() || allowed.contains(c))
     {
         return None;
     }
@@ -176,15 +193,17 @@ pub fn split_hostport(s: &str) -> Option<(String, Option<u16>)> {
     Some((host, port))
 }
 
-/// %HH unescaping (RFC 3261 §19.1.2); invalid escapes are kept literally.
+/// %HH unescaping (RFC 3261 §19.1.2); invalid escapes are kept literally, and an escaped
+/// NUL stays in the result (RFC 4475 §3.1.1.4): the user is never cut at `%00`.
 pub fn unescape(s: &str) -> String {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
         if b[i] == b'%' && i + 2 < b.len() {
-            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(v);
+            // Byte-wise: slicing the str here could split a UTF-8 character and panic.
+            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
+                out.push(h << 4 | l);
                 i += 3;
                 continue;
             }
@@ -193,6 +212,15 @@ pub fn unescape(s: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+fn hex(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    }
 }
 
 impl fmt::Display for SipUri {
@@ -252,7 +280,10 @@ mod tests {
     fn semicolon_in_user_part() {
         // RFC 4475 §3.1.1.9
         let u = Uri::parse("sip:user;par=u%40example.net@example.com").unwrap();
-        assert_eq!(u.as_sip().unwrap().user.as_deref(), Some("user;par=u%40example.net"));
+        assert_eq!(
+            u.as_sip().unwrap().user.as_deref(),
+            Some("user;par=u%40example.net")
+        );
         assert_eq!(u.as_sip().unwrap().host, "example.com");
     }
 

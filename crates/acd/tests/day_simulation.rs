@@ -1,0 +1,530 @@
+//! A whole day of traffic through the ACD with a virtual clock, driven by a scripted
+//! "switch" that answers, rejects or ignores offers, callers who lose patience or ask
+//! for a callback, and agents who take breaks. Every action the ACD emits is checked
+//! against the script's own view of the world, and the service level is printed.
+
+use acd::{
+    Acd, AcdConfig, AcdEvent, Action, AgentConfig, AgentId, CallId, EntryId, Overflow,
+    QueueConfig, Strategy,
+};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use std::cmp::Reverse;
+use std::collections::{BTreeSet, BinaryHeap, HashMap};
+use std::time::{Duration, Instant};
+
+const WRAPUP_S: u64 = 30;
+const NO_ANSWER_PAUSE_S: u64 = 20;
+
+fn ms(t: u64) -> Duration {
+    Duration::from_millis(t)
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Ring {
+    Answer,
+    Reject,
+    Ignore,
+}
+
+/// Things the scripted world does at a given time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Ev {
+    Arrival(u8),
+    Patience(EntryId),
+    CallbackKey(EntryId),
+    RingEnds(EntryId, AgentId, Ring),
+    Hangup(AgentId),
+    EndWrapEarly(AgentId),
+    BreakStart(AgentId, u64),
+    BreakEnd(AgentId),
+    AutoUnpause(AgentId),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Outcome {
+    Answered { wait: u64 },
+    Abandoned,
+    Overflowed,
+}
+
+struct Call {
+    prio: u8,
+    arrival: u64,
+    outcome: Option<Outcome>,
+    callback: bool,
+    first_offer: Option<u64>,
+    ringing: Option<AgentId>,
+    intent: Option<Ring>,
+}
+
+#[derive(Default, Clone)]
+struct AgentView {
+    on_call: Option<EntryId>,
+    ringing: Option<EntryId>,
+    wrap_until: u64,
+    on_break: bool,
+    no_answer_paused: bool,
+}
+
+struct Params {
+    calls: usize,
+    hours: f64,
+    agents: usize,
+    seed: u64,
+}
+
+#[derive(Default, Debug)]
+struct Report {
+    offered: usize,
+    answered: usize,
+    answered_live: usize,
+    within_20: usize,
+    within_9: usize,
+    wait_sum_ms: u64,
+    abandoned: usize,
+    overflowed: usize,
+    callbacks: usize,
+    offers: usize,
+    no_answers: usize,
+    announcements: usize,
+    max_waiting: usize,
+    answer_order_inversions: usize,
+    steps: usize,
+}
+
+struct World {
+    acd: Acd,
+    rng: StdRng,
+    now: u64,
+    seq: u64,
+    heap: BinaryHeap<Reverse<(u64, u64, Ev)>>,
+    calls: HashMap<EntryId, Call>,
+    agents: Vec<AgentView>,
+    /// Callers never offered yet, by (priority first, arrival order): the next first
+    /// offer must always go to the front of this set.
+    never_offered: BTreeSet<(Reverse<u8>, EntryId)>,
+    /// Terminal events seen from the ACD's own event stream, per entry.
+    terminal_events: HashMap<EntryId, u32>,
+    answered_at: HashMap<EntryId, u64>,
+    report: Report,
+}
+
+impl World {
+    fn at(&mut self, t: u64, ev: Ev) {
+        self.seq += 1;
+        self.heap.push(Reverse((t, self.seq, ev)));
+    }
+
+    fn secs(&mut self, lo: f64, hi: f64) -> u64 {
+        (self.rng.random_range(lo..hi) * 1000.0) as u64
+    }
+
+    /// Log-normal talk time: median 150 s, sigma 0.6, so a mean of about 180 s.
+    fn talk_ms(&mut self) -> u64 {
+        let (u1, u2): (f64, f64) = (self.rng.random(), self.rng.random());
+        let z = (-2.0 * (1.0 - u1).ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos();
+        ((150.0f64.ln() + 0.6 * z).exp() * 1000.0) as u64
+    }
+
+    fn arrival(&mut self, prio: u8) {
+        let call = CallId(self.seq);
+        let e = self
+            .acd
+            .enqueue(call, "main", prio, "0246-00-0000".into(), ms(self.now))
+            .expect("the queue exists");
+        self.report.offered += 1;
+        self.calls.insert(
+            e,
+            Call {
+                prio,
+                arrival: self.now,
+                outcome: None,
+                callback: false,
+                first_offer: None,
+                ringing: None,
+                intent: None,
+            },
+        );
+        self.never_offered.insert((Reverse(prio), e));
+        // Patience: exponential, mean 90 s; some press the callback key first.
+        let patience = (-self.rng.random::<f64>().ln() * 90_000.0) as u64;
+        self.at(self.now + patience, Ev::Patience(e));
+        if self.rng.random_bool(0.03) {
+            let t = self.now + self.secs(20.0, 60.0);
+            self.at(t, Ev::CallbackKey(e));
+        }
+    }
+
+    fn finish(&mut self, e: EntryId, outcome: Outcome) {
+        let c = self.calls.get_mut(&e).expect("known call");
+        assert_eq!(c.outcome, None, "{e:?} ended twice: {:?} then {outcome:?}", c.outcome);
+        c.outcome = Some(outcome);
+        self.never_offered.remove(&(Reverse(c.prio), e));
+    }
+
+    fn world_event(&mut self, ev: Ev) {
+        match ev {
+            Ev::Arrival(prio) => self.arrival(prio),
+            Ev::Patience(e) => {
+                let c = &self.calls[&e];
+                if c.outcome.is_none() && !c.callback {
+                    self.acd.abandon(e, ms(self.now)).expect("waiting caller");
+                    self.finish(e, Outcome::Abandoned);
+                }
+            }
+            Ev::CallbackKey(e) => {
+                let c = &self.calls[&e];
+                if c.outcome.is_none() && c.ringing.is_none() {
+                    self.acd
+                        .request_callback(e, "0246-00-0000".into(), ms(self.now))
+                        .expect("a waiting caller may ask for a callback");
+                    self.calls.get_mut(&e).unwrap().callback = true;
+                    self.report.callbacks += 1;
+                }
+            }
+            Ev::RingEnds(e, a, ring) => self.ring_ends(e, a, ring),
+            Ev::Hangup(a) => {
+                self.acd.call_ended(a, ms(self.now)).expect("agent on a call");
+                self.agents[a.0 as usize].on_call = None;
+                self.agents[a.0 as usize].wrap_until = self.now + WRAPUP_S * 1000;
+                if self.rng.random_bool(0.4) {
+                    let t = self.now + self.secs(5.0, 25.0);
+                    self.at(t, Ev::EndWrapEarly(a));
+                }
+            }
+            Ev::EndWrapEarly(a) => {
+                let v = &mut self.agents[a.0 as usize];
+                if v.wrap_until > self.now {
+                    v.wrap_until = self.now;
+                    self.acd.agent_end_wrapup(a, ms(self.now)).expect("in wrap-up");
+                }
+            }
+            Ev::BreakStart(a, len) => {
+                self.acd.agent_pause(a, "break", ms(self.now)).expect("logged in");
+                self.agents[a.0 as usize].on_break = true;
+                self.at(self.now + len, Ev::BreakEnd(a));
+            }
+            Ev::BreakEnd(a) => {
+                // Unpausing clears any pause, the no-answer one included.
+                self.acd.agent_unpause(a, ms(self.now)).expect("paused or pausing");
+                let v = &mut self.agents[a.0 as usize];
+                v.on_break = false;
+                v.no_answer_paused = false;
+            }
+            Ev::AutoUnpause(a) => {
+                let v = &mut self.agents[a.0 as usize];
+                if v.no_answer_paused && !v.on_break {
+                    v.no_answer_paused = false;
+                    self.acd.agent_unpause(a, ms(self.now)).expect("paused");
+                }
+            }
+        }
+    }
+
+    fn ring_ends(&mut self, e: EntryId, a: AgentId, ring: Ring) {
+        if self.agents[a.0 as usize].ringing != Some(e) {
+            return; // cancelled meanwhile (the caller hung up)
+        }
+        match ring {
+            Ring::Answer => {
+                self.acd.answered(e, a, ms(self.now)).expect("current offer");
+                let v = &mut self.agents[a.0 as usize];
+                assert_eq!(v.on_call, None, "{a:?} connected to two calls");
+                v.ringing = None;
+                v.on_call = Some(e);
+                let c = self.calls.get_mut(&e).unwrap();
+                c.ringing = None;
+                let wait = self.now - c.arrival;
+                self.finish(e, Outcome::Answered { wait });
+                self.answered_at.insert(e, self.now);
+                let talk = self.talk_ms();
+                self.at(self.now + talk, Ev::Hangup(a));
+            }
+            Ring::Reject => {
+                self.acd.rejected(e, a, ms(self.now)).expect("current offer");
+                self.calls.get_mut(&e).unwrap().ringing = None;
+                self.no_answer(a);
+            }
+            Ring::Ignore => unreachable!("ignored offers end by the ACD's CancelOffer"),
+        }
+    }
+
+    fn no_answer(&mut self, a: AgentId) {
+        self.report.no_answers += 1;
+        let v = &mut self.agents[a.0 as usize];
+        v.ringing = None;
+        v.no_answer_paused = true;
+        assert_eq!(
+            self.acd.agent_status(a),
+            Some(acd::AgentStatus::Paused),
+            "pause_on_no_answer is set"
+        );
+        self.at(self.now + NO_ANSWER_PAUSE_S * 1000, Ev::AutoUnpause(a));
+    }
+
+    fn offer(&mut self, e: EntryId, a: AgentId) {
+        self.report.offers += 1;
+        let now = self.now;
+        let v = &self.agents[a.0 as usize];
+        assert!(v.on_call.is_none(), "{a:?} offered {e:?} while on a call");
+        assert!(v.ringing.is_none(), "{a:?} offered {e:?} while ringing");
+        assert!(v.wrap_until <= now, "{a:?} offered {e:?} during wrap-up");
+        assert!(!v.on_break, "{a:?} offered {e:?} during a break");
+        assert!(!v.no_answer_paused, "{a:?} offered {e:?} while paused");
+        let c = self.calls.get_mut(&e).expect("offer for a known call");
+        assert!(c.outcome.is_none(), "offer for a finished call {e:?}");
+        if c.first_offer.is_none() {
+            c.first_offer = Some(now);
+            let head = self.never_offered.pop_first();
+            assert_eq!(
+                head,
+                Some((Reverse(c.prio), e)),
+                "first offer out of priority/FIFO order"
+            );
+        }
+        c.ringing = Some(a);
+        self.agents[a.0 as usize].ringing = Some(e);
+        let roll: f64 = self.rng.random();
+        let ring = if roll < 0.90 {
+            Ring::Answer
+        } else if roll < 0.95 {
+            Ring::Reject
+        } else {
+            Ring::Ignore
+        };
+        self.calls.get_mut(&e).unwrap().intent = Some(ring);
+        let delay = match ring {
+            Ring::Answer => self.secs(2.0, 7.0),
+            Ring::Reject => self.secs(1.0, 4.0),
+            Ring::Ignore => return,
+        };
+        self.at(now + delay, Ev::RingEnds(e, a, ring));
+    }
+
+    fn drain(&mut self) {
+        while let Some(action) = self.acd.poll_action() {
+            match action {
+                Action::OfferToAgent { entry, agent, .. } => self.offer(entry, agent),
+                Action::PlaceCallback { entry, agent, .. } => {
+                    assert!(self.calls[&entry].callback, "callback for a live caller");
+                    self.offer(entry, agent)
+                }
+                Action::CancelOffer { entry, agent, .. } => {
+                    assert_eq!(self.agents[agent.0 as usize].ringing, Some(entry));
+                    let c = self.calls.get_mut(&entry).unwrap();
+                    c.ringing = None;
+                    if c.outcome.is_none() {
+                        // Not the caller hanging up: the ring timed out.
+                        assert_eq!(c.intent, Some(Ring::Ignore), "cancelled an offer");
+                        self.no_answer(agent);
+                    } else {
+                        self.agents[agent.0 as usize].ringing = None;
+                    }
+                }
+                Action::AnnouncePosition {
+                    entry, position, ..
+                } => {
+                    assert!(position >= 1);
+                    let c = &self.calls[&entry];
+                    assert!(c.outcome.is_none() && !c.callback && c.ringing.is_none());
+                    self.report.announcements += 1;
+                }
+                Action::Overflow { entry, to, .. } => {
+                    assert!(matches!(to, Overflow::Route(_) | Overflow::Callback));
+                    self.finish(entry, Outcome::Overflowed);
+                }
+            }
+        }
+        while let Some(ev) = self.acd.poll_event() {
+            match ev.event {
+                AcdEvent::CallAnswered { entry, .. }
+                | AcdEvent::CallAbandoned { entry, .. }
+                | AcdEvent::CallOverflowed { entry, .. } => {
+                    *self.terminal_events.entry(entry).or_default() += 1;
+                }
+                _ => {}
+            }
+        }
+        self.report.max_waiting = self.report.max_waiting.max(self.acd.waiting_count());
+    }
+}
+
+fn config(agents: usize) -> AcdConfig {
+    let mut q = QueueConfig::new("main");
+    q.strategy = Strategy::LongestIdle;
+    q.ring_timeout = Duration::from_secs(15);
+    q.wrapup = Duration::from_secs(WRAPUP_S);
+    q.max_wait = Some(Duration::from_secs(180));
+    q.max_len = Some(20);
+    q.overflow = Some(Overflow::Route("after-hours".into()));
+    q.announce_every = Some(Duration::from_secs(30));
+    q.pause_on_no_answer = Some("no-answer".into());
+    q.reoffer_delay = Duration::from_secs(15);
+    AcdConfig {
+        queues: vec![q],
+        agents: (0..agents)
+            .map(|i| AgentConfig::new(&format!("op{i:02}"), &["main"]))
+            .collect(),
+    }
+}
+
+fn simulate(p: Params) -> Report {
+    let mut w = World {
+        acd: Acd::new(config(p.agents)).expect("valid config"),
+        rng: StdRng::seed_from_u64(p.seed),
+        now: 0,
+        seq: 0,
+        heap: BinaryHeap::new(),
+        calls: HashMap::new(),
+        agents: vec![AgentView::default(); p.agents],
+        never_offered: BTreeSet::new(),
+        terminal_events: HashMap::new(),
+        answered_at: HashMap::new(),
+        report: Report::default(),
+    };
+    let day_ms = (p.hours * 3600.0 * 1000.0) as u64;
+    // A Poisson process with exactly `calls` arrivals: uniform times, sorted.
+    for _ in 0..p.calls {
+        let t = w.rng.random_range(0..day_ms);
+        let roll: f64 = w.rng.random();
+        // City staff dialling "9" (5) and transfers back from departments (7).
+        let prio = if roll < 0.04 { 5 } else if roll < 0.06 { 7 } else { 0 };
+        w.at(t, Ev::Arrival(prio));
+    }
+    for i in 0..p.agents {
+        let a = AgentId(i as u32);
+        w.acd.agent_login(a, ms(0)).expect("logged out at start");
+        // Two 10-minute breaks and a 45-minute lunch, spread over the day.
+        for (lo, hi, len) in [(1.0, 3.0, 10), (3.0, 5.5, 45), (6.0, 9.5, 10)] {
+            let t = w.secs(lo * 3600.0, hi * 3600.0);
+            w.at(t, Ev::BreakStart(a, len * 60_000));
+        }
+    }
+    w.drain();
+    loop {
+        let world_next = w.heap.peek().map(|Reverse((t, _, _))| *t);
+        let acd_next = w.acd.poll_timeout().map(|d| d.as_millis() as u64);
+        match (world_next, acd_next) {
+            (None, None) => break,
+            (Some(tw), Some(ta)) if ta <= tw => {
+                w.now = ta;
+                w.acd.handle_timeout(ms(ta));
+            }
+            (None, Some(ta)) => {
+                w.now = ta;
+                w.acd.handle_timeout(ms(ta));
+            }
+            _ => {
+                let Reverse((t, _, ev)) = w.heap.pop().unwrap();
+                w.now = t;
+                w.world_event(ev);
+            }
+        }
+        w.report.steps += 1;
+        w.drain();
+    }
+
+    // Nothing lost, nothing doubled.
+    assert_eq!(w.acd.waiting_count(), 0, "callers left in the ACD");
+    assert_eq!(w.calls.len(), p.calls);
+    let mut r = std::mem::take(&mut w.report);
+    for (e, c) in &w.calls {
+        let outcome = c.outcome.unwrap_or_else(|| panic!("{e:?} never ended"));
+        assert_eq!(w.terminal_events.get(e), Some(&1), "{e:?}: one terminal event");
+        match outcome {
+            Outcome::Answered { wait } => {
+                r.answered += 1;
+                if !c.callback {
+                    r.answered_live += 1;
+                    r.wait_sum_ms += wait;
+                    r.within_20 += usize::from(wait <= 20_000);
+                    r.within_9 += usize::from(wait <= 9_000);
+                }
+            }
+            Outcome::Abandoned => r.abandoned += 1,
+            Outcome::Overflowed => r.overflowed += 1,
+        }
+    }
+    assert!(w.agents.iter().all(|v| v.on_call.is_none() && v.ringing.is_none()));
+    // Answer order is informational only: ring delays differ, so a caller offered
+    // first may be answered a second after the next one.
+    let mut by_prio: HashMap<u8, Vec<(EntryId, u64)>> = HashMap::new();
+    for (e, t) in &w.answered_at {
+        by_prio.entry(w.calls[e].prio).or_default().push((*e, *t));
+    }
+    for v in by_prio.values_mut() {
+        v.sort();
+        r.answer_order_inversions += v.windows(2).filter(|p| p[1].1 < p[0].1).count();
+    }
+    r
+}
+
+fn run(name: &str, p: Params) -> Report {
+    let (calls, agents) = (p.calls, p.agents);
+    let started = Instant::now();
+    let r = simulate(p);
+    let took = started.elapsed();
+    let pct = |n: usize, d: usize| 100.0 * n as f64 / d.max(1) as f64;
+    println!(
+        "[{name}] {calls} calls, {agents} agents, {} steps in {took:?}\n  \
+         answer rate {:.1}% ({} answered; {} callbacks requested), abandon rate {:.1}%, \
+         overflowed {:.1}%\n  \
+         live answers within 20 s: {:.1}% of answered, {:.1}% of offered; within 9 s: \
+         {:.1}% of answered; ASA {:.1} s\n  \
+         {} offers, {} not answered by the agent, {} announcements, at most {} waiting, \
+         {} answer-order inversions from ring delays",
+        r.steps,
+        pct(r.answered, r.offered),
+        r.answered,
+        r.callbacks,
+        pct(r.abandoned, r.offered),
+        pct(r.overflowed, r.offered),
+        pct(r.within_20, r.answered_live),
+        pct(r.within_20, r.offered),
+        pct(r.within_9, r.answered_live),
+        r.wait_sum_ms as f64 / 1000.0 / r.answered_live.max(1) as f64,
+        r.offers,
+        r.no_answers,
+        r.announcements,
+        r.max_waiting,
+        r.answer_order_inversions,
+    );
+    r
+}
+
+/// The brief's day: 5,000 calls over 10.5 hours to 10 agents. At ~210 s per call
+/// (talk + wrap-up) that is about 28 erlangs for 10 seats: heavily overloaded, so the
+/// limits, overflow and abandonment paths are exercised all day.
+#[test]
+fn a_day_of_5000_calls_on_10_agents_loses_nothing() {
+    let r = run(
+        "10 agents",
+        Params {
+            calls: 5000,
+            hours: 10.5,
+            agents: 10,
+            seed: 0x1a4a_2025,
+        },
+    );
+    assert_eq!(r.answered + r.abandoned + r.overflowed, r.offered);
+    assert!(r.answered > 1000 && r.abandoned > 1000, "{r:?}");
+    assert!(r.no_answers > 0 && r.callbacks > 0 && r.overflowed > 0);
+}
+
+/// The same day with enough seats for the city's targets, to show what staffing the
+/// service level needs.
+#[test]
+fn a_day_of_5000_calls_on_36_agents_loses_nothing() {
+    let r = run(
+        "36 agents",
+        Params {
+            calls: 5000,
+            hours: 10.5,
+            agents: 36,
+            seed: 0x1a4a_2026,
+        },
+    );
+    assert_eq!(r.answered + r.abandoned + r.overflowed, r.offered);
+    assert!(r.answered > r.abandoned, "{r:?}");
+}

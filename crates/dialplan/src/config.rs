@@ -1,0 +1,279 @@
+//! The configuration model: one type per table of `dialplans/default.toml`.
+//!
+//! Unknown keys are refused (`deny_unknown_fields`) so that a typo is an error at start,
+//! not a setting silently ignored. Cross-references (a queue's agents, a number's
+//! queue, …) are checked by `validate` after parsing.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::values::{Cidr, ClockTime, Codec, MonthDay, Strategy, TrunkKind};
+
+/// The whole configuration file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub switch: Switch,
+    pub sip: Sip,
+    pub http: Http,
+    pub media: Media,
+    #[serde(rename = "trunk", default)]
+    pub trunks: Vec<Trunk>,
+    #[serde(rename = "number", default)]
+    pub numbers: Vec<Number>,
+    #[serde(rename = "queue", default)]
+    pub queues: Vec<Queue>,
+    #[serde(rename = "agent", default)]
+    pub agents: Vec<Agent>,
+    pub hours: Hours,
+    #[serde(rename = "department", default)]
+    pub departments: Vec<Department>,
+    /// City staff dialling "9" from an extension (spec 第2-7 ⑵ キ); optional.
+    #[serde(default)]
+    pub staff_line: Option<StaffLine>,
+}
+
+/// `[switch]`: where the program keeps its files, and its overall limits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Switch {
+    pub data_dir: PathBuf,
+    pub recordings_dir: PathBuf,
+    pub prompts_dir: PathBuf,
+    /// Beyond this many calls, new INVITEs get 503 with Retry-After.
+    pub max_calls: u32,
+}
+
+/// `[sip]`: where operators' softphones register.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sip {
+    pub listen: Vec<SocketAddr>,
+    /// The realm of digest authentication.
+    pub domain: String,
+    pub max_message_bytes: usize,
+}
+
+/// `[http]`: the API, /metrics and web pages.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Http {
+    pub listen: SocketAddr,
+}
+
+/// `[media]`: RTP.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Media {
+    /// The address written in our SDP (c=).
+    pub address: IpAddr,
+    pub rtp_ports: PortRange,
+    pub codecs: Vec<Codec>,
+}
+
+/// `rtp_ports = [FIRST, LAST]`: RTP on even ports, RTCP on the odd port above each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "(u16, u16)", into = "(u16, u16)")]
+pub struct PortRange {
+    pub first: u16,
+    pub last: u16,
+}
+
+impl From<(u16, u16)> for PortRange {
+    fn from((first, last): (u16, u16)) -> Self {
+        PortRange { first, last }
+    }
+}
+
+impl From<PortRange> for (u16, u16) {
+    fn from(r: PortRange) -> Self {
+        (r.first, r.last)
+    }
+}
+
+impl PortRange {
+    /// How many RTP/RTCP pairs fit, i.e. how many media streams at once.
+    pub fn pairs(self) -> u32 {
+        if self.last <= self.first {
+            return 0;
+        }
+        // Each pair is an even port and the odd one above it, both within the range.
+        (u32::from(self.last) - u32::from(self.first)).div_ceil(2)
+    }
+}
+
+/// `[[trunk]]`: a SIP peer known by listener and source address, never by a header.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Trunk {
+    pub name: String,
+    pub kind: TrunkKind,
+    pub listen: SocketAddr,
+    /// Source addresses accepted on `listen`.
+    pub peers: Vec<Cidr>,
+    /// Where we send calls we place on this trunk.
+    pub proxy: SocketAddr,
+    /// Simultaneous calls the trunk carries (48 for the two PRI spans, 第2-7 ⑴ エ).
+    pub channels: u32,
+    /// Channels kept free for operators' transfers (第2-7 ⑴ オ).
+    #[serde(default)]
+    pub reserve_for_transfers: u32,
+}
+
+/// `[[number]]`: a number citizens dial, shown to the operator (第2-7 ⑴ ア).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Number {
+    /// National form, e.g. "0246221111" (separators and E.164 are accepted in the file).
+    pub number: String,
+    /// What the operator sees, e.g. "小名浜支所".
+    pub name: String,
+    pub queue: String,
+}
+
+/// `[[queue]]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Queue {
+    pub name: String,
+    pub strategy: Strategy,
+    /// Agent ids, each defined by an `[[agent]]`.
+    pub agents: Vec<String>,
+    pub ring_timeout_secs: u32,
+    pub wrapup_secs: u32,
+}
+
+/// `[[agent]]`: an operator; `id` is the SIP user name of the softphone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Agent {
+    pub id: String,
+    pub name: String,
+    /// Digest password; missing or empty is refused by `validate`.
+    #[serde(default)]
+    pub password: String,
+}
+
+/// `[hours]`: the opening hours of spec §2 (第1-6).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Hours {
+    /// Minutes east of UTC (540 = JST; Japan has no daylight saving time).
+    pub timezone_offset_minutes: i32,
+    /// Monday to Friday, unless a national holiday.
+    pub weekday: DailyHours,
+    pub weekend_and_holidays: DailyHours,
+    /// Days closed every year (29 December – 3 January).
+    #[serde(default)]
+    pub closed_dates: Vec<MonthDay>,
+    /// The `[[department]]` that takes calls outside hours (the guard room, 第2-7 ⑵ ク).
+    pub after_hours_target: String,
+}
+
+/// `["08:30", "19:00"]`: open from the first time until (not including) the second.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "(ClockTime, ClockTime)", into = "(ClockTime, ClockTime)")]
+pub struct DailyHours {
+    pub open: ClockTime,
+    pub close: ClockTime,
+}
+
+impl From<(ClockTime, ClockTime)> for DailyHours {
+    fn from((open, close): (ClockTime, ClockTime)) -> Self {
+        DailyHours { open, close }
+    }
+}
+
+impl From<DailyHours> for (ClockTime, ClockTime) {
+    fn from(h: DailyHours) -> Self {
+        (h.open, h.close)
+    }
+}
+
+/// `[[department]]`: a place operators transfer to, reached over a trunk.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Department {
+    pub name: String,
+    /// What people see, e.g. "本庁舎警備室".
+    pub label: String,
+    /// Extension (or outside number) dialled on `trunk`.
+    pub extension: String,
+    pub trunk: String,
+}
+
+/// `[staff_line]`: the short code city staff dial from any extension to reach the
+/// center (spec 第2-7 ⑵ キ: today "9" reaches the switchboard, after hours the guard room).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StaffLine {
+    /// Digits dialled on the pbx trunk, e.g. "9".
+    pub code: String,
+    /// What the operator sees, e.g. "職員連絡用".
+    pub name: String,
+    pub queue: String,
+    /// Queue priority of these calls; citizens' calls have 0, larger is answered first.
+    #[serde(default)]
+    pub priority: u8,
+}
+
+impl Config {
+    pub fn queue(&self, name: &str) -> Option<&Queue> {
+        self.queues.iter().find(|q| q.name == name)
+    }
+
+    pub fn agent(&self, id: &str) -> Option<&Agent> {
+        self.agents.iter().find(|a| a.id == id)
+    }
+
+    pub fn trunk(&self, name: &str) -> Option<&Trunk> {
+        self.trunks.iter().find(|t| t.name == name)
+    }
+
+    pub fn department(&self, name: &str) -> Option<&Department> {
+        self.departments.iter().find(|d| d.name == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PortRange;
+
+    #[test]
+    fn port_pairs_need_both_ports_in_range() {
+        assert_eq!(
+            PortRange {
+                first: 20000,
+                last: 29999
+            }
+            .pairs(),
+            5000
+        );
+        assert_eq!(
+            PortRange {
+                first: 20000,
+                last: 29998
+            }
+            .pairs(),
+            4999
+        );
+        assert_eq!(
+            PortRange {
+                first: 20000,
+                last: 20001
+            }
+            .pairs(),
+            1
+        );
+        assert_eq!(
+            PortRange {
+                first: 20000,
+                last: 20000
+            }
+            .pairs(),
+            0
+        );
+    }
+}

@@ -1,0 +1,337 @@
+//! A wrong configuration is refused with the file, the line of the value to fix and a
+//! sentence saying how (DESIGN.md principle 6). Each test breaks the default file in one
+//! place and checks that the error points at exactly that line.
+
+use dialplan::{check, parse, ConfigError, DEFAULT_TOML};
+
+const FILE: &str = "site.toml";
+
+/// The default file with `from` (which must occur exactly once) replaced by `to`.
+fn edit(from: &str, to: &str) -> String {
+    assert_eq!(
+        DEFAULT_TOML.matches(from).count(),
+        1,
+        "'{from}' must occur once"
+    );
+    DEFAULT_TOML.replacen(from, to, 1)
+}
+
+/// 1-based line of the first occurrence of `needle` in `text`.
+fn line_of(text: &str, needle: &str) -> usize {
+    let at = text
+        .find(needle)
+        .unwrap_or_else(|| panic!("'{needle}' not in text"));
+    text[..at].matches('\n').count() + 1
+}
+
+fn error(text: &str) -> ConfigError {
+    parse(text, FILE).expect_err("the file should be refused")
+}
+
+/// Asserts that `text` is refused with an error on the line of `needle` whose message
+/// contains `says`.
+fn refused_at(text: &str, needle: &str, says: &str) {
+    let errors = check(text, FILE).expect_err("the file should be refused");
+    let line = line_of(text, needle);
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.line == line && e.message.contains(says)),
+        "expected an error at line {line} saying '{says}', got: {errors:#?}"
+    );
+}
+
+#[test]
+fn the_default_file_has_no_errors() {
+    assert!(check(DEFAULT_TOML, FILE).is_ok());
+}
+
+#[test]
+fn syntax_error_points_at_its_line() {
+    let text = edit("max_calls = 200", "max_calls = = 200");
+    let e = error(&text);
+    assert_eq!(e.line, line_of(&text, "max_calls = = 200"));
+    assert_eq!(e.file, FILE);
+    assert!(
+        e.to_string().starts_with(&format!("{FILE}:{}:", e.line)),
+        "{e}"
+    );
+}
+
+#[test]
+fn unknown_key_is_a_typo() {
+    let text = edit("ring_timeout_secs = 15", "ring_timout_secs = 15");
+    let e = error(&text);
+    assert_eq!(e.line, line_of(&text, "ring_timout_secs"));
+    assert_eq!(e.column, 1);
+    assert!(e.message.contains("unknown key `ring_timout_secs`"), "{e}");
+}
+
+#[test]
+fn queue_with_an_undefined_agent() {
+    let text = edit(r#""1003", "1004"]"#, r#""1003", "1004", "1009"]"#);
+    let e = error(&text);
+    assert_eq!(e.line, line_of(&text, r#"agents = ["1001""#));
+    let line_start = text[..text.find(r#"agents = ["1001""#).unwrap()].len();
+    let col = text[line_start..].find(r#""1009""#).unwrap() + 1;
+    assert_eq!(e.column, col, "the column points at the agent id");
+    assert_eq!(
+        e.message,
+        "queue 'general' lists agent '1009', which is not defined by any [[agent]]; \
+         define it or remove it from the list"
+    );
+}
+
+#[test]
+fn number_to_an_undefined_queue() {
+    let text = edit(
+        "name = \"勿来支所\"\nqueue = \"general\"",
+        "name = \"勿来支所\"\nqueue = \"genral\"",
+    );
+    let e = error(&text);
+    assert_eq!(e.line, line_of(&text, "queue = \"genral\""));
+    assert!(
+        e.message.contains("queue 'genral', which is not defined"),
+        "{e}"
+    );
+    assert!(
+        e.message.contains("'general'"),
+        "suggests the defined queues: {e}"
+    );
+}
+
+#[test]
+fn duplicate_number_in_another_form() {
+    let text = edit("number = \"0246632111\"", "number = \"+81-246-22-1111\"");
+    refused_at(&text, "+81-246-22-1111", "already listed as '市代表'");
+}
+
+#[test]
+fn number_that_is_not_a_telephone_number() {
+    let text = edit("number = \"0246432111\"", "number = \"12345\"");
+    refused_at(&text, "\"12345\"", "not a Japanese telephone number");
+}
+
+#[test]
+fn duplicate_agent_id() {
+    let text = edit("id = \"1003\"", "id = \"1002\"");
+    let needle = "id = \"1002\"\nname = \"オペレーター3\"";
+    refused_at(
+        &text,
+        needle,
+        "id '1002' is already used by [[agent]] number 2",
+    );
+}
+
+#[test]
+fn agent_without_password_points_at_its_table() {
+    let text = edit("password = \"madoguchi-1002\"\n", "");
+    let errors = check(&text, FILE).unwrap_err();
+    let header = line_of(&text, "id = \"1002\"") - 1;
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert_eq!(errors[0].line, header);
+    assert!(
+        errors[0].message.contains("agent '1002' has no password"),
+        "{}",
+        errors[0]
+    );
+}
+
+#[test]
+fn agent_with_an_empty_password() {
+    let text = edit("password = \"madoguchi-1004\"", "password = \"\"");
+    refused_at(&text, "password = \"\"", "agent '1004' has no password");
+}
+
+#[test]
+fn after_hours_target_that_is_no_department() {
+    let text = edit(
+        "after_hours_target = \"guard-room\"",
+        "after_hours_target = \"guardroom\"",
+    );
+    refused_at(
+        &text,
+        "after_hours_target",
+        "'guardroom' is not defined by any [[department]]",
+    );
+}
+
+#[test]
+fn trunk_kind_must_be_carrier_or_pbx() {
+    let text = edit("kind = \"carrier\"", "kind = \"carier\"");
+    let e = error(&text);
+    assert_eq!(e.line, line_of(&text, "kind = \"carier\""));
+    assert!(
+        e.message.contains("\"carrier\"") && e.message.contains("\"pbx\""),
+        "{e}"
+    );
+}
+
+#[test]
+fn overlapping_trunk_listeners() {
+    let text = edit("listen = \"127.0.0.1:5082\"", "listen = \"127.0.0.1:5080\"");
+    let e = error(&text);
+    // The second of the two is reported, naming the first.
+    assert_eq!(e.line, line_of(&text, "peers = [\"127.0.0.0/8\"]") - 1);
+    assert!(
+        e.message
+            .contains("overlaps 127.0.0.1:5080 of trunk 'carrier'"),
+        "{e}"
+    );
+}
+
+#[test]
+fn wildcard_listener_overlaps_a_specific_one() {
+    let text = edit(
+        "listen = [\"127.0.0.1:5060\"]",
+        "listen = [\"0.0.0.0:5060\"]",
+    );
+    let text = text.replacen(
+        "listen = \"127.0.0.1:8080\"",
+        "listen = \"127.0.0.1:5060\"",
+        1,
+    );
+    refused_at(
+        &text,
+        "listen = \"127.0.0.1:5060\"",
+        "overlaps 0.0.0.0:5060 of the [sip] listener",
+    );
+}
+
+#[test]
+fn bad_cidr_points_at_the_element_even_in_a_long_list() {
+    let text = edit(
+        "peers = [\"127.0.0.0/8\", \"::1/128\"]",
+        "peers = [\n  \"127.0.0.0/8\",\n  \"127.0.0.1/8\",\n]",
+    );
+    let e = error(&text);
+    assert_eq!(e.line, line_of(&text, "\"127.0.0.1/8\""));
+    assert_eq!(e.column, 3);
+    assert!(e.message.contains("did you mean \"127.0.0.0/8\""), "{e}");
+}
+
+#[test]
+fn time_of_day_out_of_range() {
+    let text = edit(
+        "weekday = [\"08:30\", \"19:00\"]",
+        "weekday = [\"08:30\", \"25:00\"]",
+    );
+    let e = error(&text);
+    assert_eq!(e.line, line_of(&text, "\"25:00\""));
+    assert!(e.message.contains("'25:00' is not a time of day"), "{e}");
+}
+
+#[test]
+fn hours_that_close_before_they_open() {
+    let text = edit(
+        "weekend_and_holidays = [\"08:30\", \"17:00\"]",
+        "weekend_and_holidays = [\"17:00\", \"08:30\"]",
+    );
+    refused_at(
+        &text,
+        "weekend_and_holidays",
+        "opens at 17:00 but closes at 08:30",
+    );
+}
+
+#[test]
+fn closed_date_that_does_not_exist() {
+    let text = edit("\"12-29\", \"12-30\"", "\"12-29\", \"02-30\"");
+    refused_at(&text, "closed_dates", "'02-30' is not a day of the year");
+}
+
+#[test]
+fn rtp_ports_odd_start() {
+    let text = edit("rtp_ports = [20000, 29999]", "rtp_ports = [20001, 29999]");
+    refused_at(&text, "rtp_ports", "write 20002 instead of 20001");
+}
+
+#[test]
+fn rtp_ports_inverted() {
+    let text = edit("rtp_ports = [20000, 29999]", "rtp_ports = [29998, 20000]");
+    refused_at(&text, "rtp_ports", "empty or inverted");
+}
+
+#[test]
+fn media_address_must_be_reachable() {
+    let text = edit("address = \"127.0.0.1\"", "address = \"0.0.0.0\"");
+    refused_at(&text, "address = \"0.0.0.0\"", "goes into SDP");
+}
+
+#[test]
+fn reserve_must_leave_channels_for_calls() {
+    let text = edit("reserve_for_transfers = 4", "reserve_for_transfers = 48");
+    refused_at(&text, "reserve_for_transfers", "leaving none for calls");
+}
+
+#[test]
+fn department_over_an_undefined_trunk() {
+    let text = edit("trunk = \"pbx\"", "trunk = \"pbx2\"");
+    refused_at(
+        &text,
+        "trunk = \"pbx2\"",
+        "trunk 'pbx2', which is not defined by any [[trunk]]",
+    );
+}
+
+#[test]
+fn duplicate_queue_name() {
+    let extra =
+        "\n[[queue]]\nname = \"general\" # again\nstrategy = \"ring-all\"\nagents = [\"1001\"]\n\
+                 ring_timeout_secs = 15\nwrapup_secs = 0\n";
+    let text = format!("{DEFAULT_TOML}{extra}");
+    refused_at(
+        &text,
+        "name = \"general\" # again",
+        "name 'general' is already used by [[queue]] number 1",
+    );
+}
+
+#[test]
+fn unknown_strategy() {
+    let text = edit("strategy = \"longest-idle\"", "strategy = \"longest\"");
+    refused_at(
+        &text,
+        "strategy = \"longest\"",
+        "queue strategy 'longest' is not known",
+    );
+}
+
+#[test]
+fn staff_line_to_an_undefined_queue() {
+    let text = edit(
+        "queue = \"general\"\npriority = 10",
+        "queue = \"staff\"\npriority = 10",
+    );
+    refused_at(
+        &text,
+        "queue = \"staff\"",
+        "staff_line goes to queue 'staff'",
+    );
+}
+
+#[test]
+fn a_missing_table_is_named() {
+    let text = edit("[http]\nlisten = \"127.0.0.1:8080\"", "");
+    let e = error(&text);
+    assert_eq!(e.line, 1);
+    assert!(e.message.contains("the [http] table is missing"), "{e}");
+}
+
+#[test]
+fn check_reports_every_problem_in_file_order() {
+    let text = DEFAULT_TOML
+        .replacen("max_calls = 200", "max_calls = 0", 1)
+        .replacen("\"1003\", \"1004\"]", "\"1003\", \"1099\"]", 1)
+        .replacen("trunk = \"pbx\"", "trunk = \"nowhere\"", 1);
+    let errors = check(&text, FILE).unwrap_err();
+    let lines: Vec<usize> = errors.iter().map(|e| e.line).collect();
+    assert_eq!(
+        lines,
+        [
+            line_of(&text, "max_calls = 0"),
+            line_of(&text, "\"1099\""),
+            line_of(&text, "trunk = \"nowhere\""),
+        ]
+    );
+}

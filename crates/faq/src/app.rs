@@ -1,0 +1,59 @@
+//! The shared state of a running service: the database, the search index built from
+//! it, and the background access-log writer.
+
+use crate::accesslog::AccessLog;
+use crate::db::Db;
+use crate::error::Result;
+use crate::ratelimit::RateLimiter;
+use crate::search::lexicon::Lexicon;
+use crate::search::{Index, IndexDoc};
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+
+pub struct App {
+    pub db: Db,
+    pub lex: Arc<Lexicon>,
+    index: RwLock<Arc<Index>>,
+    pub data_dir: PathBuf,
+    pub log: AccessLog,
+    pub limiter: RateLimiter,
+}
+
+impl App {
+    pub fn new(db: Db, lex: Arc<Lexicon>, data_dir: PathBuf, log: AccessLog) -> Result<App> {
+        let index = Index::build(lex.clone(), &[]);
+        let app = App { db, lex, index: RwLock::new(Arc::new(index)), data_dir, log, limiter: RateLimiter::default() };
+        app.reindex()?;
+        Ok(app)
+    }
+
+    pub fn index(&self) -> Arc<Index> {
+        self.index.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Rebuilds the index from the database and swaps it in; searches running meanwhile
+    /// keep the old one.
+    pub fn reindex(&self) -> Result<()> {
+        let docs: Vec<IndexDoc> = self.db.entries()?.iter().map(IndexDoc::from).collect();
+        let index = Arc::new(Index::build(self.lex.clone(), &docs));
+        *self.index.write().unwrap_or_else(|e| e.into_inner()) = index;
+        Ok(())
+    }
+
+    pub fn attachments_dir(&self) -> PathBuf {
+        self.data_dir.join("attachments")
+    }
+}
+
+/// Runs blocking work (SQLite writes, index rebuilds, password hashing) off the async
+/// workers.
+pub async fn blocking<T: Send + 'static>(
+    app: &Arc<App>,
+    f: impl FnOnce(&App) -> T + Send + 'static,
+) -> T {
+    let app = app.clone();
+    match tokio::task::spawn_blocking(move || f(&app)).await {
+        Ok(v) => v,
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    }
+}

@@ -1,0 +1,97 @@
+//! Dates without a calendar crate: the service only needs "today in Japan" for publish
+//! windows, ISO timestamps for logs, and date validation.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Japan has no daylight saving time: JST is always UTC+9.
+const JST_OFFSET: i64 = 9 * 3600;
+
+pub fn unix_now() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
+/// Days since 1970-01-01 → (year, month, day), Howard Hinnant's civil_from_days.
+pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = (i64::from(m) + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+pub fn date_of(unix: i64, offset: i64) -> String {
+    let (y, m, d) = civil_from_days((unix + offset).div_euclid(86_400));
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// Today's date in Japan, `YYYY-MM-DD`.
+pub fn today_jst() -> String {
+    date_of(unix_now(), JST_OFFSET)
+}
+
+/// A timestamp shown to staff: Japan time, `YYYY-MM-DD HH:MM:SS`.
+pub fn format_jst(unix: i64) -> String {
+    let t = unix + JST_OFFSET;
+    let s = t.rem_euclid(86_400);
+    format!("{} {:02}:{:02}:{:02}", date_of(unix, JST_OFFSET), s / 3600, s / 60 % 60, s % 60)
+}
+
+/// `YYYY-MM` of a unix time in Japan (rating statistics are per month).
+pub fn month_jst(unix: i64) -> String {
+    date_of(unix, JST_OFFSET)[..7].to_string()
+}
+
+/// Parses `YYYY-MM-DD` into unix seconds at 00:00 JST; None if not a real date.
+pub fn parse_date_jst(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let y: i64 = s[0..4].parse().ok()?;
+    let m: u32 = s[5..7].parse().ok()?;
+    let d: u32 = s[8..10].parse().ok()?;
+    if !(1..=12).contains(&m) || d == 0 {
+        return None;
+    }
+    let days = days_from_civil(y, m, d);
+    // Round trip rejects 2025-02-30 and friends.
+    if civil_from_days(days) != (y, m, d) {
+        return None;
+    }
+    Some(days * 86_400 - JST_OFFSET)
+}
+
+pub fn is_valid_date(s: &str) -> bool {
+    parse_date_jst(s).is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates() {
+        assert_eq!(date_of(0, 0), "1970-01-01");
+        assert!(is_valid_date("2024-02-29"));
+        assert!(!is_valid_date("2025-02-29"));
+        assert!(!is_valid_date("2025-13-01"));
+        assert!(!is_valid_date("2025/01/01"));
+        let t = parse_date_jst("2025-07-01").unwrap();
+        assert_eq!(date_of(t, JST_OFFSET), "2025-07-01");
+        assert_eq!(month_jst(t), "2025-07");
+    }
+}

@@ -1,0 +1,89 @@
+//! Ratings from citizens, the weekly access ranking and popular keywords.
+
+use crate::clock::{month_jst, unix_now};
+use crate::db::Db;
+use crate::error::{FaqError, Result};
+use rusqlite::params;
+use std::collections::BTreeMap;
+
+pub fn add_rating(db: &Db, faq_id: &str, score: u8, comment: &str) -> Result<()> {
+    if !(1..=5).contains(&score) {
+        return Err(FaqError::Invalid(vec!["評価は1〜5です".into()]));
+    }
+    let comment: String = comment.trim().chars().take(1000).collect();
+    db.with(|c| {
+        c.execute(
+            "INSERT INTO ratings (faq_id, at, score, comment) VALUES (?1,?2,?3,?4)",
+            params![faq_id, unix_now(), score, comment],
+        )
+        .map(|_| ())
+    })
+}
+
+/// Most viewed entries since `since` (unix seconds): (FAQ-ID, views).
+pub fn ranking(db: &Db, since: i64, limit: u32) -> Result<Vec<(String, i64)>> {
+    db.with(|c| {
+        let mut st = c.prepare_cached(
+            "SELECT faq_id, COUNT(*) n FROM views WHERE at >= ?1 GROUP BY faq_id ORDER BY n DESC, faq_id LIMIT ?2",
+        )?;
+        let rows = st.query_map(params![since, limit], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        rows.collect()
+    })
+}
+
+/// Words citizens searched for most (only searches that found something).
+pub fn popular_keywords(db: &Db, since: i64, limit: u32) -> Result<Vec<(String, i64)>> {
+    db.with(|c| {
+        let mut st = c.prepare_cached(
+            "SELECT q, COUNT(*) n FROM searches WHERE at >= ?1 AND hits > 0 GROUP BY q ORDER BY n DESC, q LIMIT ?2",
+        )?;
+        let rows = st.query_map(params![since, limit], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        rows.collect()
+    })
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RatingStat {
+    pub faq_id: String,
+    /// `YYYY-MM` (Japan time).
+    pub month: String,
+    pub count: u32,
+    pub average: f64,
+    /// How many gave 1, 2, 3, 4, 5.
+    pub dist: [u32; 5],
+}
+
+/// Rating statistics per entry and month, newest month first. `faq_id` narrows to one
+/// entry.
+pub fn rating_stats(db: &Db, faq_id: Option<&str>) -> Result<Vec<RatingStat>> {
+    let rows: Vec<(String, i64, u8)> = db.with(|c| {
+        let mut st = c.prepare_cached("SELECT faq_id, at, score FROM ratings WHERE (?1 IS NULL OR faq_id = ?1)")?;
+        let rows = st.query_map(params![faq_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        rows.collect()
+    })?;
+    let mut agg: BTreeMap<(String, String), [u32; 5]> = BTreeMap::new();
+    for (id, at, score) in rows {
+        agg.entry((month_jst(at), id)).or_default()[usize::from(score.clamp(1, 5) - 1)] += 1;
+    }
+    let mut out: Vec<RatingStat> = agg
+        .into_iter()
+        .map(|((month, faq_id), dist)| {
+            let count: u32 = dist.iter().sum();
+            let total: u32 = dist.iter().enumerate().map(|(i, n)| (i as u32 + 1) * n).sum();
+            RatingStat { faq_id, month, count, average: total as f64 / count.max(1) as f64, dist }
+        })
+        .collect();
+    out.sort_by(|a, b| b.month.cmp(&a.month).then(a.faq_id.cmp(&b.faq_id)));
+    Ok(out)
+}
+
+/// Latest comments on an entry: (at, score, comment).
+pub fn comments(db: &Db, faq_id: &str, limit: u32) -> Result<Vec<(i64, u8, String)>> {
+    db.with(|c| {
+        let mut st = c.prepare_cached(
+            "SELECT at, score, comment FROM ratings WHERE faq_id=?1 AND comment != '' ORDER BY id DESC LIMIT ?2",
+        )?;
+        let rows = st.query_map(params![faq_id, limit], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        rows.collect()
+    })
+}

@@ -1,0 +1,369 @@
+//! The RTP/RTCP relay of one B2BUA call: one tokio task owning both legs' port
+//! pairs, driving the sans-IO `Forwarder`.
+//!
+//! The packet path is: `recv_from` into a fixed buffer → `Forwarder::forward`
+//! (no allocation, no lock; counters are atomics) → `try_send_to`. It never awaits
+//! a send: a full socket buffer drops the packet and counts it, as a late packet
+//! is worthless anyway. Control (re-INVITE, prompts, the tap) arrives on a channel
+//! and is rare.
+//!
+//! Prompts: while a prompt plays to a leg, what the other leg says is not sent to
+//! it (the prompt replaces it), but the played-to leg's own media still reaches the
+//! other side and its DTMF is still detected — a caller can press a key during an
+//! announcement. Prompt packets are paced by one 20 ms `tokio::time::interval` (the
+//! media clock), not by a sleep per packet, so pacing does not drift.
+
+use crate::forward::{Forwarder, Leg, LegConfig, RelayStats, StatsCells, FRAME_SAMPLES};
+use crate::g711;
+use crate::ports::PortPair;
+use crate::prompt::{PlaybackHandle, PlaybackOutcome, Prompt};
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::UdpSocket;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+use tokio::time::{Interval, MissedTickBehavior};
+
+/// Largest datagram we relay; RTP over Ethernet never comes near it.
+const MTU: usize = 1500;
+const PTIME: Duration = Duration::from_millis(20);
+
+/// 20 ms of decoded audio from one leg, for the recorder.
+#[derive(Debug, Clone)]
+pub struct TapFrame {
+    /// The leg whose endpoint sent this audio.
+    pub leg: Leg,
+    /// RTP timestamp of the first sample (the sender's clock, 8 kHz).
+    pub rtp_timestamp: u32,
+    /// Valid samples in `samples` (160 unless the packet was shorter).
+    pub len: u16,
+    pub samples: [i16; FRAME_SAMPLES],
+}
+
+/// Where tap frames go. Bounded: the relay only `try_send`s and counts drops.
+pub type Tap = mpsc::Sender<TapFrame>;
+
+/// A digit a leg sent as an RFC 4733 event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DtmfDigit {
+    pub leg: Leg,
+    pub digit: char,
+}
+
+enum Command {
+    Update(Leg, LegConfig),
+    Tap(Option<Tap>),
+    Dtmf(Option<mpsc::Sender<DtmfDigit>>),
+    Play {
+        leg: Leg,
+        prompt: Arc<Prompt>,
+        done: oneshot::Sender<PlaybackOutcome>,
+        cancel: Arc<AtomicBool>,
+    },
+    Stop,
+}
+
+pub struct Relay;
+
+impl Relay {
+    /// Starts the relay task for one call. Must run inside a tokio runtime; panics
+    /// otherwise (see `try_start`).
+    pub fn start(a: PortPair, b: PortPair, a_cfg: LegConfig, b_cfg: LegConfig) -> RelayHandle {
+        Self::try_start(a, b, a_cfg, b_cfg).expect("Relay::start needs a tokio runtime")
+    }
+
+    /// Like `start`, reporting failure to register the sockets with tokio.
+    pub fn try_start(
+        a: PortPair,
+        b: PortPair,
+        a_cfg: LegConfig,
+        b_cfg: LegConfig,
+    ) -> io::Result<RelayHandle> {
+        let (local_a, local_b) = (a.rtp_addr(), b.rtp_addr());
+        let (a_rtp, a_rtcp) = a.into_sockets();
+        let (b_rtp, b_rtcp) = b.into_sockets();
+        let stats = Arc::new(StatsCells::default());
+        let task = Task {
+            rtp: [UdpSocket::from_std(a_rtp)?, UdpSocket::from_std(b_rtp)?],
+            rtcp: [UdpSocket::from_std(a_rtcp)?, UdpSocket::from_std(b_rtcp)?],
+            fwd: Forwarder::new(a_cfg, b_cfg, stats.clone(), std::time::Instant::now()),
+            stats: stats.clone(),
+            tap: None,
+            dtmf: None,
+            playing: [None, None],
+            next_prompt_id: 0,
+        };
+        let (ctl, rx) = mpsc::unbounded_channel();
+        let join = tokio::spawn(task.run(rx));
+        Ok(RelayHandle {
+            ctl,
+            join,
+            stats,
+            local_a,
+            local_b,
+        })
+    }
+}
+
+/// Control of a running relay. Dropping it stops the relay as well.
+#[derive(Debug)]
+pub struct RelayHandle {
+    ctl: mpsc::UnboundedSender<Command>,
+    join: JoinHandle<()>,
+    stats: Arc<StatsCells>,
+    local_a: SocketAddr,
+    local_b: SocketAddr,
+}
+
+impl std::fmt::Debug for Command {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Command")
+    }
+}
+
+impl RelayHandle {
+    /// Our RTP address toward leg A (for the SDP we send A).
+    pub fn local_a(&self) -> SocketAddr {
+        self.local_a
+    }
+    pub fn local_b(&self) -> SocketAddr {
+        self.local_b
+    }
+
+    /// A re-INVITE changed a leg (new address, law, hold: `remote: None`).
+    pub fn update_leg(&self, leg: Leg, cfg: LegConfig) {
+        let _ = self.ctl.send(Command::Update(leg, cfg));
+    }
+
+    pub fn stats(&self) -> RelayStats {
+        self.stats.snapshot()
+    }
+
+    /// Sends decoded audio of both legs to `tap` (or stops, with `None`).
+    pub fn set_tap(&self, tap: Option<Tap>) {
+        let _ = self.ctl.send(Command::Tap(tap));
+    }
+
+    /// Reports RFC 4733 digits from either leg to `sink` (feature codes, IVR).
+    pub fn set_dtmf_sink(&self, sink: Option<mpsc::Sender<DtmfDigit>>) {
+        let _ = self.ctl.send(Command::Dtmf(sink));
+    }
+
+    /// Plays `prompt` to `leg` in its law, replacing any prompt already playing there.
+    pub fn play(&self, leg: Leg, prompt: Arc<Prompt>) -> PlaybackHandle {
+        let (handle, done, cancel) = PlaybackHandle::new();
+        // If the relay is gone the sender is dropped and `finished` says Stopped.
+        let _ = self.ctl.send(Command::Play {
+            leg,
+            prompt,
+            done,
+            cancel,
+        });
+        handle
+    }
+
+    /// Stops the relay and returns the final counters. The four ports are free when
+    /// this returns.
+    pub async fn stop(self) -> RelayStats {
+        let _ = self.ctl.send(Command::Stop);
+        if let Err(e) = self.join.await {
+            tracing::error!(error = %e, "relay task failed");
+        }
+        self.stats.snapshot()
+    }
+}
+
+struct Playing {
+    prompt: Arc<Prompt>,
+    id: u64,
+    next: usize,
+    done: Option<oneshot::Sender<PlaybackOutcome>>,
+    cancel: Arc<AtomicBool>,
+}
+
+impl Playing {
+    fn finish(mut self, how: PlaybackOutcome) {
+        if let Some(d) = self.done.take() {
+            let _ = d.send(how);
+        }
+    }
+}
+
+struct Task {
+    rtp: [UdpSocket; 2],
+    rtcp: [UdpSocket; 2],
+    fwd: Forwarder,
+    stats: Arc<StatsCells>,
+    tap: Option<Tap>,
+    dtmf: Option<mpsc::Sender<DtmfDigit>>,
+    playing: [Option<Playing>; 2],
+    next_prompt_id: u64,
+}
+
+fn leg_of(i: usize) -> Leg {
+    if i == 0 {
+        Leg::A
+    } else {
+        Leg::B
+    }
+}
+
+impl Task {
+    async fn run(mut self, mut ctl: mpsc::UnboundedReceiver<Command>) {
+        // Fixed buffers, one per socket, reused for the life of the call.
+        let mut bufs = Box::new([[0u8; MTU]; 4]);
+        let mut out = Box::new([0u8; MTU]);
+        let mut clock: Interval = tokio::time::interval(PTIME);
+        // Catch up after a stall so the prompt keeps its real duration.
+        clock.set_missed_tick_behavior(MissedTickBehavior::Burst);
+        loop {
+            let playing = self.playing.iter().any(Option::is_some);
+            let [b0, b1, b2, b3] = &mut *bufs;
+            tokio::select! {
+                cmd = ctl.recv() => match cmd {
+                    Some(Command::Stop) | None => break,
+                    Some(c) => self.command(c, &mut clock),
+                },
+                r = self.rtp[0].recv_from(b0) => self.on_rtp(0, r, &bufs[0], &mut out),
+                r = self.rtp[1].recv_from(b1) => self.on_rtp(1, r, &bufs[1], &mut out),
+                r = self.rtcp[0].recv_from(b2) => self.on_rtcp(0, r, &bufs[2]),
+                r = self.rtcp[1].recv_from(b3) => self.on_rtcp(1, r, &bufs[3]),
+                _ = clock.tick(), if playing => self.on_tick(&mut out),
+            }
+        }
+        for p in self.playing.iter_mut().filter_map(Option::take) {
+            p.finish(PlaybackOutcome::Stopped);
+        }
+        tracing::debug!(stats = ?self.stats.snapshot(), "relay stopped");
+        // Sockets close as `self` drops: the ports are free.
+    }
+
+    fn command(&mut self, c: Command, clock: &mut Interval) {
+        match c {
+            Command::Update(leg, cfg) => self.fwd.update_leg(leg, cfg),
+            Command::Tap(t) => self.tap = t,
+            Command::Dtmf(d) => self.dtmf = d,
+            Command::Play {
+                leg,
+                prompt,
+                done,
+                cancel,
+            } => {
+                if self.playing.iter().all(Option::is_none) {
+                    // The first packet goes out now, then every 20 ms.
+                    clock.reset_immediately();
+                }
+                self.next_prompt_id += 1;
+                let new = Playing {
+                    prompt,
+                    id: self.next_prompt_id,
+                    next: 0,
+                    done: Some(done),
+                    cancel,
+                };
+                if let Some(old) = self.playing[leg as usize].replace(new) {
+                    old.finish(PlaybackOutcome::Replaced);
+                }
+                self.fwd.set_paused(leg, true);
+            }
+            Command::Stop => {}
+        }
+    }
+
+    fn on_rtp(
+        &mut self,
+        i: usize,
+        r: io::Result<(usize, SocketAddr)>,
+        buf: &[u8; MTU],
+        out: &mut [u8; MTU],
+    ) {
+        let (n, src) = match r {
+            Ok(x) => x,
+            Err(e) => {
+                tracing::debug!(error = %e, "RTP receive error");
+                return;
+            }
+        };
+        let from = leg_of(i);
+        let pkt = &buf[..n];
+        let o = self
+            .fwd
+            .forward(from, src, pkt, out, std::time::Instant::now());
+        if let Some((len, to)) = o.send {
+            let dest = from.other();
+            match self.rtp[dest as usize].try_send_to(&out[..len], to) {
+                Ok(_) => self.fwd.sent(dest, len),
+                Err(_) => self.fwd.send_failed(dest),
+            }
+        }
+        if let (Some(a), Some(tap)) = (o.audio, &self.tap) {
+            for (k, chunk) in pkt[a.start..a.end].chunks(FRAME_SAMPLES).enumerate() {
+                let mut frame = TapFrame {
+                    leg: from,
+                    rtp_timestamp: a.timestamp.wrapping_add((k * FRAME_SAMPLES) as u32),
+                    len: chunk.len() as u16,
+                    samples: [0; FRAME_SAMPLES],
+                };
+                g711::decode_frame(a.codec, chunk, &mut frame.samples);
+                match tap.try_send(frame) {
+                    Ok(()) => self.stats.tap_frames.fetch_add(1, Ordering::Relaxed),
+                    Err(_) => self.stats.tap_dropped.fetch_add(1, Ordering::Relaxed),
+                };
+            }
+        }
+        if let (Some(digit), Some(sink)) = (o.digit, &self.dtmf) {
+            if sink.try_send(DtmfDigit { leg: from, digit }).is_err() {
+                tracing::warn!(?from, %digit, "DTMF digit dropped: sink full or closed");
+            }
+        }
+    }
+
+    fn on_rtcp(&mut self, i: usize, r: io::Result<(usize, SocketAddr)>, buf: &[u8; MTU]) {
+        match r {
+            Ok((n, src)) => self.fwd.rtcp_in(leg_of(i), src, &buf[..n]),
+            Err(e) => tracing::debug!(error = %e, "RTCP receive error"),
+        }
+    }
+
+    fn on_tick(&mut self, out: &mut [u8; MTU]) {
+        let now = std::time::Instant::now();
+        for i in 0..2 {
+            let Some(p) = self.playing[i].as_mut() else {
+                continue;
+            };
+            let leg = leg_of(i);
+            let codec = self.fwd.config(leg).codec;
+            let frame = if p.cancel.load(Ordering::Relaxed) {
+                None
+            } else {
+                p.prompt.frame(codec, p.next)
+            };
+            let Some(frame) = frame else {
+                let how = if p.next >= p.prompt.frames() {
+                    PlaybackOutcome::Completed
+                } else {
+                    PlaybackOutcome::Stopped
+                };
+                if let Some(p) = self.playing[i].take() {
+                    p.finish(how);
+                }
+                self.fwd.set_paused(leg, false);
+                continue;
+            };
+            // With no destination (hold) the prompt still advances: it is timed.
+            if let Some((len, to)) =
+                self.fwd
+                    .prompt_packet(leg, p.id, p.next as u32, frame, out, now)
+            {
+                match self.rtp[i].try_send_to(&out[..len], to) {
+                    Ok(_) => self.fwd.sent(leg, len),
+                    Err(_) => self.fwd.send_failed(leg),
+                }
+            }
+            p.next += 1;
+        }
+    }
+}

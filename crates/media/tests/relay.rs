@@ -1,0 +1,474 @@
+//! The relay between two fake endpoints (plain UDP sockets) on 127.0.0.1.
+
+use media::dtmf::TelephoneEvent;
+use media::g711;
+use media::rtp::{Header, RtpPacket};
+use media::tone::{self, dominant_frequency};
+use media::{Codec, Leg, LegConfig, PlaybackOutcome, PortAllocator, Prompt, Relay, TapFrame};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
+use tokio::time::{interval, sleep, timeout};
+
+const LO: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+const TONES: [f64; 2] = [440.0, 1000.0];
+const FRAMES: usize = 50; // 1 s at 20 ms
+
+/// Each test has its own port range: tests in this file run concurrently.
+fn allocator(base: u16) -> PortAllocator {
+    PortAllocator::new(LO, base, base + 99).unwrap()
+}
+
+async fn endpoint() -> UdpSocket {
+    UdpSocket::bind((LO, 0)).await.unwrap()
+}
+
+fn leg(remote: SocketAddr, codec: Codec, te: Option<u8>) -> LegConfig {
+    LegConfig {
+        remote: Some(remote),
+        codec,
+        telephone_event_pt: te,
+    }
+}
+
+fn packet(pt: u8, marker: bool, seq: u16, ts: u32, payload: &[u8]) -> Vec<u8> {
+    let mut b = vec![0u8; 12 + payload.len()];
+    Header {
+        marker,
+        payload_type: pt,
+        sequence: seq,
+        timestamp: ts,
+        ssrc: 0x1234_5678,
+    }
+    .write(&mut b);
+    b[12..].copy_from_slice(payload);
+    b
+}
+
+/// Sends `frames` packets of a `freq` tone in `codec` every 20 ms to `to`.
+async fn stream_tone(
+    sock: Arc<UdpSocket>,
+    to: SocketAddr,
+    codec: Codec,
+    freq: f64,
+    frames: usize,
+    seq0: u16,
+) {
+    let pcm = tone::sine(freq, frames as f64 * 0.02, 8000);
+    let mut tick = interval(Duration::from_millis(20));
+    let mut enc = [0u8; 160];
+    for (i, chunk) in pcm.chunks(160).enumerate() {
+        tick.tick().await;
+        g711::encode_frame(codec, chunk, &mut enc);
+        let p = packet(
+            codec.payload_type(),
+            false,
+            seq0.wrapping_add(i as u16),
+            160 * i as u32,
+            &enc,
+        );
+        sock.send_to(&p, to).await.unwrap();
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Got {
+    pt: u8,
+    marker: bool,
+    seq: u16,
+    ts: u32,
+    ssrc: u32,
+    payload: Vec<u8>,
+}
+
+/// Receives until `n` packets arrived, then 150 ms more to catch any extra; or
+/// gives up after `limit`.
+async fn collect(sock: &UdpSocket, n: usize, limit: Duration) -> Vec<Got> {
+    let mut got = Vec::new();
+    let mut buf = [0u8; 1500];
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        let wait = if got.len() >= n {
+            Duration::from_millis(150)
+        } else {
+            deadline.saturating_duration_since(tokio::time::Instant::now())
+        };
+        match timeout(wait, sock.recv_from(&mut buf)).await {
+            Ok(Ok((len, _))) => {
+                let p = RtpPacket::parse(&buf[..len]).expect("valid RTP from the relay");
+                got.push(Got {
+                    pt: p.payload_type(),
+                    marker: p.marker(),
+                    seq: p.sequence(),
+                    ts: p.timestamp(),
+                    ssrc: p.ssrc(),
+                    payload: p.payload().to_vec(),
+                });
+            }
+            _ => return got,
+        }
+    }
+}
+
+fn decode(codec: Codec, got: &[Got]) -> Vec<i16> {
+    got.iter()
+        .flat_map(|g| g.payload.iter().map(move |b| codec.decode(*b)))
+        .collect()
+}
+
+/// One SSRC, consecutive sequence numbers, timestamps 160 apart: nothing lost or
+/// reordered.
+fn assert_continuous(got: &[Got]) {
+    for w in got.windows(2) {
+        assert_eq!(w[1].ssrc, w[0].ssrc);
+        assert_eq!(w[1].seq, w[0].seq.wrapping_add(1), "gap or reorder");
+        assert_eq!(w[1].ts, w[0].ts.wrapping_add(160));
+    }
+}
+
+/// Sample by sample, `pcm` is the tone the other side sent, within the error of
+/// two G.711 quantisations (the sender's and our transcoding). A dominant
+/// frequency alone would not catch a wrong law: the period survives mis-decoding.
+fn assert_same_audio(pcm: &[i16], freq: f64) {
+    let sent = tone::sine(freq, FRAMES as f64 * 0.02, 8000);
+    assert_eq!(pcm.len(), sent.len());
+    for (i, (got, want)) in pcm.iter().zip(&sent).enumerate() {
+        let err = (*got as i32 - *want as i32).abs();
+        assert!(
+            err <= (*want as i32).abs() / 8 + 32,
+            "sample {i}: got {got}, sent {want}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn transcodes_between_laws_taps_and_frees_ports() {
+    let ports = allocator(42000);
+    let (ea, eb) = (Arc::new(endpoint().await), Arc::new(endpoint().await));
+    let relay = Relay::start(
+        ports.allocate().unwrap(),
+        ports.allocate().unwrap(),
+        leg(ea.local_addr().unwrap(), Codec::Pcmu, Some(101)),
+        leg(eb.local_addr().unwrap(), Codec::Pcma, Some(96)),
+    );
+    let (tap_tx, mut tap_rx) = mpsc::channel::<TapFrame>(256);
+    relay.set_tap(Some(tap_tx));
+    sleep(Duration::from_millis(50)).await; // let the task take the tap first
+
+    let (la, lb) = (relay.local_a(), relay.local_b());
+    let sa = tokio::spawn(stream_tone(ea.clone(), la, Codec::Pcmu, 440.0, FRAMES, 100));
+    let sb = tokio::spawn(stream_tone(
+        eb.clone(),
+        lb,
+        Codec::Pcma,
+        1000.0,
+        FRAMES,
+        60000,
+    ));
+    let (at_a, at_b) = tokio::join!(
+        collect(&ea, FRAMES, Duration::from_secs(5)),
+        collect(&eb, FRAMES, Duration::from_secs(5))
+    );
+    sa.await.unwrap();
+    sb.await.unwrap();
+
+    // Every packet arrived, once, in order, in the receiver's own law.
+    assert_eq!(at_a.len(), FRAMES);
+    assert_eq!(at_b.len(), FRAMES);
+    assert!(at_a.iter().all(|g| g.pt == 0 && g.payload.len() == 160));
+    assert!(at_b.iter().all(|g| g.pt == 8 && g.payload.len() == 160));
+    assert_continuous(&at_a);
+    assert_continuous(&at_b);
+    // A hears B's 1000 Hz (sent as A-law, received as µ-law), and vice versa.
+    assert_eq!(
+        dominant_frequency(&decode(Codec::Pcmu, &at_a), 8000, &TONES),
+        1000.0
+    );
+    assert_eq!(
+        dominant_frequency(&decode(Codec::Pcma, &at_b), 8000, &TONES),
+        440.0
+    );
+    assert_same_audio(&decode(Codec::Pcmu, &at_a), 1000.0);
+    assert_same_audio(&decode(Codec::Pcma, &at_b), 440.0);
+
+    let st = relay.stats();
+    assert_eq!((st.a.rx_packets, st.a.forwarded, st.a.lost), (50, 50, 0));
+    assert_eq!((st.b.rx_packets, st.b.forwarded, st.b.lost), (50, 50, 0));
+    assert_eq!((st.a.tx_packets, st.b.tx_packets), (50, 50));
+
+    // The tap saw both directions, decoded.
+    let mut frames: Vec<TapFrame> = Vec::new();
+    while let Ok(f) = tap_rx.try_recv() {
+        frames.push(f);
+    }
+    assert_eq!(frames.len(), 100);
+    assert_eq!(st.tap_dropped, 0);
+    for (leg, freq) in [(Leg::A, 440.0), (Leg::B, 1000.0)] {
+        let pcm: Vec<i16> = frames
+            .iter()
+            .filter(|f| f.leg == leg)
+            .flat_map(|f| f.samples)
+            .collect();
+        assert_eq!(pcm.len(), 50 * 160);
+        assert_eq!(dominant_frequency(&pcm, 8000, &TONES), freq);
+        assert_same_audio(&pcm, freq);
+    }
+
+    let stats = relay.stop().await;
+    assert_eq!(stats.a.forwarded, 50);
+    // The four ports are free again.
+    for addr in [la, lb] {
+        std::net::UdpSocket::bind(addr).expect("RTP port freed");
+        std::net::UdpSocket::bind((LO, addr.port() + 1)).expect("RTCP port freed");
+    }
+}
+
+#[tokio::test]
+async fn latches_to_the_source_the_packets_come_from() {
+    let ports = allocator(42100);
+    let ea = Arc::new(endpoint().await);
+    // B announces one port in SDP but sends from another (a NAT would do this).
+    let (eb_sdp, eb_real) = (endpoint().await, Arc::new(endpoint().await));
+    let relay = Relay::start(
+        ports.allocate().unwrap(),
+        ports.allocate().unwrap(),
+        leg(ea.local_addr().unwrap(), Codec::Pcmu, None),
+        leg(eb_sdp.local_addr().unwrap(), Codec::Pcmu, None),
+    );
+    let (la, lb) = (relay.local_a(), relay.local_b());
+    // Before B has sent anything, A's media goes to B's SDP address.
+    ea.send_to(&packet(0, true, 1, 0, &[0xFF; 160]), la)
+        .await
+        .unwrap();
+    assert_eq!(collect(&eb_sdp, 1, Duration::from_secs(2)).await.len(), 1);
+    // B's first packet moves the target to where B really is.
+    eb_real
+        .send_to(&packet(0, true, 9, 0, &[0xFF; 160]), lb)
+        .await
+        .unwrap();
+    assert_eq!(collect(&ea, 1, Duration::from_secs(2)).await.len(), 1);
+
+    let sa = tokio::spawn(stream_tone(ea.clone(), la, Codec::Pcmu, 440.0, FRAMES, 2));
+    let sb = tokio::spawn(stream_tone(
+        eb_real.clone(),
+        lb,
+        Codec::Pcmu,
+        1000.0,
+        FRAMES,
+        10,
+    ));
+    let (at_real, at_sdp, at_a) = tokio::join!(
+        collect(&eb_real, FRAMES, Duration::from_secs(5)),
+        collect(&eb_sdp, 1, Duration::from_millis(1500)),
+        collect(&ea, FRAMES, Duration::from_secs(5)),
+    );
+    sa.await.unwrap();
+    sb.await.unwrap();
+    assert_eq!(
+        at_real.len(),
+        FRAMES,
+        "all of A's media reached B's real address"
+    );
+    assert!(
+        at_sdp.is_empty(),
+        "nothing went to the SDP address after latching"
+    );
+    assert_eq!(at_a.len(), FRAMES);
+    assert_eq!(
+        dominant_frequency(&decode(Codec::Pcmu, &at_real), 8000, &TONES),
+        440.0
+    );
+
+    // A third party sending to B's port is not relayed.
+    let intruder = endpoint().await;
+    intruder
+        .send_to(&packet(0, false, 11, 1600, &[0xFF; 160]), lb)
+        .await
+        .unwrap();
+    assert!(collect(&ea, 1, Duration::from_millis(300)).await.is_empty());
+    assert_eq!(relay.stop().await.b.dropped_source, 1);
+}
+
+#[tokio::test]
+async fn telephone_events_pass_with_the_payload_type_renumbered() {
+    let ports = allocator(42200);
+    let (ea, eb) = (endpoint().await, endpoint().await);
+    let relay = Relay::start(
+        ports.allocate().unwrap(),
+        ports.allocate().unwrap(),
+        leg(ea.local_addr().unwrap(), Codec::Pcmu, Some(101)),
+        leg(eb.local_addr().unwrap(), Codec::Pcma, Some(96)),
+    );
+    let (dtmf_tx, mut dtmf_rx) = mpsc::channel(8);
+    relay.set_dtmf_sink(Some(dtmf_tx));
+    sleep(Duration::from_millis(50)).await;
+
+    // "1": start (marker), two updates, three end packets, all at timestamp 8000.
+    let mut sent = Vec::new();
+    for (i, (end, dur)) in [
+        (false, 160),
+        (false, 480),
+        (false, 800),
+        (true, 960),
+        (true, 960),
+        (true, 960),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let ev = TelephoneEvent {
+            event: 1,
+            end,
+            volume: 10,
+            duration: dur,
+        }
+        .to_bytes();
+        ea.send_to(
+            &packet(101, i == 0, 500 + i as u16, 8000, &ev),
+            relay.local_a(),
+        )
+        .await
+        .unwrap();
+        sent.push(ev);
+        sleep(Duration::from_millis(20)).await;
+    }
+    let got = collect(&eb, 6, Duration::from_secs(2)).await;
+    assert_eq!(got.len(), 6);
+    assert!(
+        got.iter().all(|g| g.pt == 96),
+        "101 on A's side is 96 on B's"
+    );
+    assert!(got[0].marker);
+    assert!(
+        got.iter().all(|g| g.ts == got[0].ts),
+        "one event, one timestamp"
+    );
+    let payloads: Vec<Vec<u8>> = got.iter().map(|g| g.payload.clone()).collect();
+    assert_eq!(
+        payloads,
+        sent.iter().map(|e| e.to_vec()).collect::<Vec<_>>()
+    );
+
+    let d = timeout(Duration::from_secs(1), dtmf_rx.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((d.leg, d.digit), (Leg::A, '1'));
+    assert!(
+        dtmf_rx.try_recv().is_err(),
+        "reported once despite three end packets"
+    );
+    relay.stop().await;
+}
+
+fn prompt_file(name: &str, freq: f64, secs: f64) -> Arc<Prompt> {
+    let dir = std::env::temp_dir().join(format!("media-relay-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("prompt.wav");
+    tone::write_wav(&path, &tone::sine(freq, secs, 10000), 8000).unwrap();
+    let p = Prompt::from_wav(&path).unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+    Arc::new(p)
+}
+
+#[tokio::test]
+async fn playback_sends_the_prompt_then_resumes_forwarding() {
+    let ports = allocator(42300);
+    let (ea, eb) = (endpoint().await, Arc::new(endpoint().await));
+    let relay = Relay::start(
+        ports.allocate().unwrap(),
+        ports.allocate().unwrap(),
+        leg(ea.local_addr().unwrap(), Codec::Pcma, Some(101)),
+        leg(eb.local_addr().unwrap(), Codec::Pcmu, Some(101)),
+    );
+    let prompt = prompt_file("play", 1000.0, 1.0);
+    assert_eq!(prompt.frames(), 50);
+    // B talks (440 Hz) for 1.6 s; the prompt covers the first second toward A.
+    let talk = tokio::spawn(stream_tone(
+        eb.clone(),
+        relay.local_b(),
+        Codec::Pcmu,
+        440.0,
+        80,
+        7,
+    ));
+    sleep(Duration::from_millis(100)).await;
+    let playback = relay.play(Leg::A, prompt);
+    let got = collect(&ea, 200, Duration::from_secs(3)).await;
+    assert_eq!(
+        timeout(Duration::from_secs(1), playback.finished())
+            .await
+            .unwrap(),
+        PlaybackOutcome::Completed
+    );
+    talk.await.unwrap();
+
+    // B's speech before the prompt, the prompt, then B again: three runs, each
+    // starting with a marker, all one continuous stream toward A.
+    assert!(got.iter().all(|g| g.pt == 8));
+    for w in got.windows(2) {
+        assert_eq!(w[1].seq, w[0].seq.wrapping_add(1), "in order, no gap");
+        assert_eq!(w[1].ssrc, w[0].ssrc);
+    }
+    let marks: Vec<usize> = got
+        .iter()
+        .enumerate()
+        .filter(|(_, g)| g.marker)
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(marks.len(), 3, "markers at {marks:?}");
+    let prompt_part = &got[marks[1]..marks[2]];
+    assert_eq!(prompt_part.len(), 50, "the whole prompt, 20 ms per packet");
+    assert_continuous(prompt_part);
+    assert_eq!(
+        dominant_frequency(&decode(Codec::Pcma, prompt_part), 8000, &TONES),
+        1000.0
+    );
+    assert_eq!(
+        dominant_frequency(&decode(Codec::Pcma, &got[..marks[1]]), 8000, &TONES),
+        440.0
+    );
+    assert_eq!(
+        dominant_frequency(&decode(Codec::Pcma, &got[marks[2]..]), 8000, &TONES),
+        440.0
+    );
+
+    let st = relay.stop().await;
+    assert_eq!(st.prompt_packets, 50);
+    assert_eq!(st.b.rx_packets, 80);
+    assert_eq!(
+        st.b.forwarded + st.b.suppressed,
+        80,
+        "B's speech during the prompt is held back"
+    );
+    assert!(st.b.suppressed >= 40, "suppressed {}", st.b.suppressed);
+}
+
+#[tokio::test]
+async fn playback_can_be_stopped_and_replaced() {
+    let ports = allocator(42400);
+    let ea = endpoint().await;
+    let relay = Relay::start(
+        ports.allocate().unwrap(),
+        ports.allocate().unwrap(),
+        leg(ea.local_addr().unwrap(), Codec::Pcmu, None),
+        LegConfig {
+            remote: None,
+            codec: Codec::Pcmu,
+            telephone_event_pt: None,
+        },
+    );
+    let first = relay.play(Leg::A, prompt_file("a", 440.0, 1.0));
+    sleep(Duration::from_millis(100)).await;
+    let second = relay.play(Leg::A, prompt_file("b", 1000.0, 1.0));
+    assert_eq!(first.finished().await, PlaybackOutcome::Replaced);
+    sleep(Duration::from_millis(200)).await;
+    second.stop();
+    assert_eq!(second.finished().await, PlaybackOutcome::Stopped);
+    let got = collect(&ea, 1000, Duration::from_millis(300)).await;
+    assert!(got.len() > 5 && got.len() < 40, "{} packets", got.len());
+    let stats = relay.stop().await;
+    assert_eq!(stats.prompt_packets as usize, got.len());
+}

@@ -1,1 +1,0 @@
-//! Digest authentication (RFC 3261 §22, RFC 8760).

@@ -1,0 +1,203 @@
+//! The challenging side: 401/407 challenges and checking the answers (RFC 3261 §22.2,
+//! §22.3; RFC 8760 §2.4).
+//!
+//! Nonces are stateless: `hex(timestamp) hex(salt) hex(MAC)` where the MAC is
+//! HMAC-SHA256(secret, realm, timestamp, salt) truncated to 128 bits (the construction
+//! RFC 7616 §3.3 suggests: "time-stamp H(time-stamp ":" ... ":" secret-data)"). The server
+//! keeps no table, a restart with the same secret keeps outstanding nonces valid, and an
+//! old but genuine nonce can be told apart from a forged one, which is what `stale=true`
+//! needs (RFC 7616 §3.3: stale only when the digest itself was right).
+//!
+//! Not done: nonce-count replay tracking (a request replayed within the nonce TTL is
+//! accepted). For REGISTER a replay only refreshes a binding the attacker cannot change,
+//! and INVITEs are further limited by dialog and transaction state; a short TTL bounds it.
+
+use super::params::{parse_authorization, quote};
+use super::{compute_response, constant_time_eq, hmac_sha256, Algorithm, Credentials};
+use std::time::Duration;
+
+/// How far a nonce's timestamp may lie in the future (clock steps between restarts).
+const FUTURE_SKEW_SECS: u64 = 5;
+
+/// What `DigestServer::verify` found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AuthOutcome {
+    /// The digest is right for this user and the nonce is fresh.
+    Ok { user: String },
+    /// The digest is right but the nonce expired: re-challenge with `stale=true`
+    /// (RFC 7616 §3.3) so the phone retries without asking its user.
+    Stale,
+    /// Wrong password, unknown user, forged nonce, wrong realm…: answer a new challenge
+    /// (or 403) and count it in the `AuthLimiter`. `user` is the claimed username.
+    Failed {
+        user: Option<String>,
+        reason: &'static str,
+    },
+    /// Not a parseable Digest value (including other schemes, RFC 4475 regaut01): the
+    /// caller challenges as if no credentials had been sent.
+    Malformed,
+}
+
+/// A realm's challenger and verifier. Cheap to share: it holds no per-request state.
+#[derive(Clone)]
+pub struct DigestServer {
+    realm: String,
+    secret: [u8; 32],
+    nonce_ttl: Duration,
+    opaque: String,
+    allow_rfc2069: bool,
+}
+
+impl std::fmt::Debug for DigestServer {
+    // The secret stays out of logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DigestServer")
+            .field("realm", &self.realm)
+            .field("nonce_ttl", &self.nonce_ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DigestServer {
+    /// `secret` keys the nonce MAC; keep it across restarts so that outstanding nonces
+    /// stay valid (otherwise every phone just gets one more 401).
+    pub fn new(realm: &str, secret: [u8; 32], nonce_ttl: Duration) -> DigestServer {
+        let mut msg = b"opaque:".to_vec();
+        msg.extend_from_slice(realm.as_bytes());
+        let opaque = hex::encode(&hmac_sha256(&secret, &msg)[..8]);
+        DigestServer {
+            realm: realm.to_string(),
+            secret,
+            nonce_ttl,
+            opaque,
+            allow_rfc2069: true,
+        }
+    }
+
+    /// Whether answers without qop (RFC 2069, old phones) are accepted. Default: yes.
+    /// They are weaker (no cnonce, so chosen-plaintext on the client is possible).
+    pub fn allow_rfc2069(mut self, allow: bool) -> DigestServer {
+        self.allow_rfc2069 = allow;
+        self
+    }
+
+    pub fn realm(&self) -> &str {
+        &self.realm
+    }
+
+    /// WWW-Authenticate (or Proxy-Authenticate) values, one per algorithm, most
+    /// preferred first: SHA-256 then MD5 (RFC 8760 §2.4; MD5 stays for older phones).
+    pub fn challenge(&self, now_unix_secs: u64, stale: bool) -> Vec<String> {
+        self.challenge_with_salt(now_unix_secs, stale, rand::random())
+    }
+
+    /// `challenge` with the salt given, for reproducible tests. The salt only makes two
+    /// nonces issued in the same second differ.
+    pub fn challenge_with_salt(&self, now_unix_secs: u64, stale: bool, salt: u64) -> Vec<String> {
+        let nonce = self.make_nonce(now_unix_secs, salt);
+        [Algorithm::Sha256, Algorithm::Md5]
+            .iter()
+            .map(|alg| {
+                let mut v = format!(
+                    "Digest realm={}, nonce=\"{nonce}\", opaque=\"{}\", algorithm={alg}, qop=\"auth\"",
+                    quote(&self.realm),
+                    self.opaque
+                );
+                if stale {
+                    v.push_str(", stale=true");
+                }
+                v
+            })
+            .collect()
+    }
+
+    fn nonce_mac(&self, ts: u64, salt: u64) -> String {
+        let mut msg = Vec::with_capacity(self.realm.len() + 17);
+        msg.extend_from_slice(self.realm.as_bytes());
+        msg.push(0);
+        msg.extend_from_slice(&ts.to_be_bytes());
+        msg.extend_from_slice(&salt.to_be_bytes());
+        hex::encode(&hmac_sha256(&self.secret, &msg)[..16])
+    }
+
+    fn make_nonce(&self, ts: u64, salt: u64) -> String {
+        format!("{ts:016x}{salt:016x}{}", self.nonce_mac(ts, salt))
+    }
+
+    /// The timestamp of a nonce this server issued, or None if it is forged or foreign.
+    fn nonce_time(&self, nonce: &str) -> Option<u64> {
+        if nonce.len() != 64 || !nonce.is_ascii() {
+            return None;
+        }
+        let ts = u64::from_str_radix(&nonce[..16], 16).ok()?;
+        let salt = u64::from_str_radix(&nonce[16..32], 16).ok()?;
+        let mac = self.nonce_mac(ts, salt);
+        constant_time_eq(mac.as_bytes(), &nonce.as_bytes()[32..]).then_some(ts)
+    }
+
+    /// Check an Authorization / Proxy-Authorization value for `method` (RFC 3261 §22.4).
+    /// `lookup` returns the stored credentials of a user name. The caller should also
+    /// check that the authenticated user may act for the request's From/To (§22.4 last
+    /// paragraph, §10.3 step 3) and may compare `uri` with the Request-URI.
+    pub fn verify(
+        &self,
+        method: &str,
+        authorization: &str,
+        lookup: impl Fn(&str) -> Option<Credentials>,
+        now_unix_secs: u64,
+    ) -> AuthOutcome {
+        let r = match parse_authorization(authorization) {
+            Ok(r) => r,
+            Err(_) => return AuthOutcome::Malformed,
+        };
+        let fail = |reason| AuthOutcome::Failed {
+            user: Some(r.username.clone()),
+            reason,
+        };
+        if r.realm != self.realm {
+            return fail("realm is not ours");
+        }
+        let alg = match r.algorithm.as_deref() {
+            None => Algorithm::Md5,
+            Some(a) => match Algorithm::from_token(a) {
+                Some(alg) => alg,
+                None => return fail("unsupported algorithm"),
+            },
+        };
+        let qop = match r.qop.as_deref() {
+            Some(q) if q.eq_ignore_ascii_case("auth") => Some((
+                r.nc.as_deref().unwrap_or(""),
+                r.cnonce.as_deref().unwrap_or(""),
+            )),
+            Some(_) => return fail("unsupported qop"),
+            None if self.allow_rfc2069 && !alg.is_session() => None,
+            None => return fail("qop required"),
+        };
+        if r.opaque.as_deref().is_some_and(|o| o != self.opaque) {
+            return fail("opaque does not match");
+        }
+        let issued = match self.nonce_time(&r.nonce) {
+            Some(ts) if ts <= now_unix_secs.saturating_add(FUTURE_SKEW_SECS) => ts,
+            _ => return fail("nonce not issued by this server"),
+        };
+        let creds = match lookup(&r.username) {
+            Some(c) => c,
+            None => return fail("unknown user"),
+        };
+        let ha1 = match creds.ha1(alg) {
+            Some(h) => h.to_ascii_lowercase(),
+            None => return fail("no credential for this algorithm"),
+        };
+        let expected = compute_response(alg, &ha1, &r.nonce, qop, method, &r.uri);
+        if !constant_time_eq(
+            expected.as_bytes(),
+            r.response.to_ascii_lowercase().as_bytes(),
+        ) {
+            return fail("wrong response");
+        }
+        if now_unix_secs.saturating_sub(issued) > self.nonce_ttl.as_secs() {
+            return AuthOutcome::Stale;
+        }
+        AuthOutcome::Ok { user: r.username }
+    }
+}

@@ -1,1 +1,0 @@
-//! The registrar (RFC 3261 §10).

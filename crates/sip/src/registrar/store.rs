@@ -1,0 +1,95 @@
+//! Persistence, so that phones stay reachable across a restart of the switch instead of
+//! being unreachable until each re-registers (up to `max_expires` later).
+//!
+//! The file is JSON, written atomically: a temporary file in the same directory, fsync,
+//! rename over the old file, fsync of the directory. A crash at any point leaves either
+//! the old file or the new one, never a torn one.
+
+use super::{Binding, Registrar, RegistrarConfig};
+use serde::{Deserialize, Serialize};
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::path::Path;
+
+const VERSION: u32 = 1;
+
+#[derive(Serialize, Deserialize)]
+struct Snapshot {
+    version: u32,
+    domain: String,
+    bindings: Vec<Binding>,
+}
+
+impl Registrar {
+    /// Write every binding to `path` atomically.
+    pub fn save(&self, path: &Path) -> io::Result<()> {
+        let mut bindings: Vec<Binding> = self.iter().cloned().collect();
+        // A stable order makes the file diffable and the output reproducible.
+        bindings.sort_by(|a, b| (&a.aor, &a.contact).cmp(&(&b.aor, &b.contact)));
+        let snap = Snapshot {
+            version: VERSION,
+            domain: self.domain.clone(),
+            bindings,
+        };
+        let json = serde_json::to_vec_pretty(&snap).map_err(io::Error::other)?;
+
+        let file_name = path.file_name().ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "registrar path has no file name",
+            )
+        })?;
+        let mut tmp_name = file_name.to_os_string();
+        tmp_name.push(".tmp");
+        let tmp = path.with_file_name(tmp_name);
+        {
+            let mut f = File::create(&tmp)?;
+            f.write_all(&json)?;
+            f.sync_all()?;
+        }
+        fs::rename(&tmp, path)?;
+        // The rename is only durable once the directory entry is on disk.
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        File::open(dir)?.sync_all()
+    }
+
+    /// Read a file written by `save`. Bindings already expired at `now_unix_secs`, and
+    /// bindings of another domain (the configuration changed), are dropped. A missing
+    /// file is an `io::ErrorKind::NotFound` error: the caller starts empty.
+    pub fn load(
+        path: &Path,
+        domain: &str,
+        cfg: RegistrarConfig,
+        now_unix_secs: u64,
+    ) -> io::Result<Registrar> {
+        let bytes = fs::read(path)?;
+        let snap: Snapshot = serde_json::from_slice(&bytes)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+        if snap.version != VERSION {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "registrar file version {} (expected {VERSION})",
+                    snap.version
+                ),
+            ));
+        }
+        let mut reg = Registrar::new(domain, cfg);
+        for b in snap.bindings {
+            if b.expires_at <= now_unix_secs {
+                continue;
+            }
+            let Some((user, host)) = b.aor.rsplit_once('@') else {
+                continue;
+            };
+            if !host.eq_ignore_ascii_case(&reg.domain) {
+                continue;
+            }
+            reg.by_user.entry(user.to_string()).or_default().push(b);
+        }
+        Ok(reg)
+    }
+}

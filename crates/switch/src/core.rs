@@ -1,0 +1,387 @@
+//! The SIP core task: owns the transaction layer, the registrar and the sockets' inbox,
+//! and routes every message to the call task that owns it. It holds no call state
+//! beyond "which call owns this transaction / dialog" (DESIGN §2).
+
+use crate::call::{self, CallSetup};
+use crate::event::{CallEvent, CallRef, CoreCmd};
+use crate::register::Registration;
+use crate::Shared;
+use sip::transaction::{Action, ClientTxId, ServerTxId, TransactionLayer};
+use sip::transport::{Incoming, TransportHandle};
+use sip::validate::{self, Role};
+use sip::{Message, Method, Peer, Request, Response, SipHeaders};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::sync::{mpsc, watch};
+
+/// Which listener a request arrived on decides what it may do (FreeSWITCH's
+/// internal/external profiles): phones register on the agent listener; a trunk is
+/// recognised by its own listener plus its source address, never by a header.
+#[derive(Clone, Debug)]
+pub enum Listener {
+    Agents,
+    Trunk(String),
+}
+
+pub struct Core {
+    shared: Arc<Shared>,
+    layer: TransactionLayer,
+    transport: TransportHandle,
+    registration: Registration,
+    incoming: mpsc::Receiver<Incoming>,
+    cmd_rx: mpsc::Receiver<CoreCmd>,
+    cmd_tx: mpsc::Sender<CoreCmd>,
+    calls: HashMap<CallRef, mpsc::Sender<CallEvent>>,
+    client_tx: HashMap<ClientTxId, (CallRef, String)>,
+    invite_tx: HashMap<ServerTxId, CallRef>,
+    dialogs: HashMap<(String, String), CallRef>,
+    next_call: u64,
+    shutdown: watch::Receiver<bool>,
+    stopping: bool,
+    out_udp: mpsc::UnboundedSender<(Peer, bytes::Bytes)>,
+    out_tcp: mpsc::UnboundedSender<(Peer, bytes::Bytes)>,
+}
+
+/// Drains one outbound queue in order.
+fn spawn_sender(transport: TransportHandle) -> mpsc::UnboundedSender<(Peer, bytes::Bytes)> {
+    let (tx, mut rx) = mpsc::unbounded_channel::<(Peer, bytes::Bytes)>();
+    tokio::spawn(async move {
+        while let Some((to, data)) = rx.recv().await {
+            if let Err(e) = transport.send(&to, data).await {
+                tracing::debug!(remote = %to.remote, error = %e, "send failed");
+            }
+        }
+    });
+    tx
+}
+
+impl Core {
+    pub fn new(
+        shared: Arc<Shared>,
+        transport: TransportHandle,
+        incoming: mpsc::Receiver<Incoming>,
+        registration: Registration,
+        shutdown: watch::Receiver<bool>,
+    ) -> Core {
+        let (cmd_tx, cmd_rx) = mpsc::channel(4096);
+        Core {
+            out_udp: spawn_sender(transport.clone()),
+            out_tcp: spawn_sender(transport.clone()),
+            shared,
+            layer: TransactionLayer::new(Default::default()),
+            transport,
+            registration,
+            incoming,
+            cmd_rx,
+            cmd_tx,
+            calls: HashMap::new(),
+            client_tx: HashMap::new(),
+            invite_tx: HashMap::new(),
+            dialogs: HashMap::new(),
+            next_call: 1,
+            shutdown,
+            stopping: false,
+        }
+    }
+
+    /// Runs until shutdown is signalled and every call has ended (or a grace period passed).
+    pub async fn run(mut self) {
+        let mut housekeeping = tokio::time::interval(std::time::Duration::from_secs(5));
+        let mut grace: Option<tokio::time::Instant> = None;
+        loop {
+            let deadline = self.layer.poll_timeout();
+            tokio::select! {
+                Some(inc) = self.incoming.recv() => self.on_incoming(inc),
+                Some(cmd) = self.cmd_rx.recv() => self.on_cmd(cmd),
+                _ = sleep_until(deadline) => self.layer.handle_timeout(Instant::now()),
+                _ = housekeeping.tick() => self.registration.housekeeping(&self.shared),
+                _ = self.shutdown.changed(), if !self.stopping => {
+                    self.stopping = true;
+                    tracing::info!(calls = self.calls.len(), "shutting down: ending calls with BYE");
+                    for tx in self.calls.values() {
+                        let _ = tx.try_send(CallEvent::Shutdown);
+                    }
+                    grace = Some(tokio::time::Instant::now() + std::time::Duration::from_secs(3));
+                }
+                _ = sleep_until_tokio(grace) => break,
+            }
+            self.drain().await;
+            self.shared.metrics.transactions.set(self.layer.len() as i64);
+            if self.stopping && self.calls.is_empty() {
+                // Let the last BYEs and their 200s cross the wire.
+                let until = tokio::time::Instant::now() + std::time::Duration::from_millis(300);
+                while tokio::time::Instant::now() < until {
+                    tokio::select! {
+                        Some(inc) = self.incoming.recv() => self.on_incoming(inc),
+                        _ = tokio::time::sleep_until(until) => {}
+                    }
+                    self.drain().await;
+                }
+                break;
+            }
+        }
+        self.registration.save(&self.shared);
+    }
+
+    fn on_incoming(&mut self, inc: Incoming) {
+        let now = Instant::now();
+        match inc {
+            Incoming::Message { msg, peer } => {
+                if let Message::Request(r) = &msg {
+                    self.shared.metrics.sip_requests.with_label_values(&[r.method.as_str()]).inc();
+                }
+                self.layer.on_message(msg, peer, now);
+            }
+            Incoming::Malformed { err, peer } => {
+                tracing::debug!(%peer.remote, reason = %err.reason, "malformed SIP message");
+                match validate::response_for_parse_error(&err) {
+                    Some(resp) => {
+                        self.shared.metrics.sip_malformed.with_label_values(&["answered"]).inc();
+                        self.count_response(&resp);
+                        self.send_raw(resp.to_bytes(), peer);
+                    }
+                    None => self.shared.metrics.sip_malformed.with_label_values(&["dropped"]).inc(),
+                }
+            }
+        }
+    }
+
+    fn on_cmd(&mut self, cmd: CoreCmd) {
+        let now = Instant::now();
+        match cmd {
+            CoreCmd::SendRequest { call, req, to } => {
+                let branch = req.top_via().and_then(|v| v.branch().map(str::to_string)).unwrap_or_default();
+                let id = self.layer.send_request(req, to, now);
+                self.client_tx.insert(id, (call, branch));
+            }
+            CoreCmd::SendRaw { data, to } => self.send_raw(data, to),
+            CoreCmd::Respond { tx, resp } => {
+                self.count_response(&resp);
+                self.layer.respond(tx, resp, now);
+            }
+            CoreCmd::BindDialog { call, call_id, local_tag } => {
+                self.dialogs.insert((call_id, local_tag), call);
+            }
+            CoreCmd::Ended { call, outcome, relayed_packets } => {
+                self.calls.remove(&call);
+                self.dialogs.retain(|_, c| *c != call);
+                self.client_tx.retain(|_, (c, _)| *c != call);
+                self.invite_tx.retain(|_, c| *c != call);
+                self.shared.metrics.calls_active.set(self.calls.len() as i64);
+                self.shared.metrics.calls_total.with_label_values(&[outcome]).inc();
+                self.shared.metrics.rtp_packets_relayed.inc_by(relayed_packets);
+            }
+        }
+    }
+
+    async fn drain(&mut self) {
+        while let Some(action) = self.layer.poll_action() {
+            match action {
+                Action::Transmit { to, data } => self.send_raw(data, to),
+                Action::Request { tx, req, from } => self.on_request(tx, req, from),
+                Action::Ack { req, from: _ } => {
+                    if let Some(call) = self.dialog_of_request(&req) {
+                        self.to_call(call, CallEvent::Ack);
+                    }
+                }
+                Action::Cancelled { invite } => {
+                    if let Some(call) = self.invite_tx.get(&invite).copied() {
+                        self.to_call(call, CallEvent::Cancelled);
+                    }
+                }
+                Action::Response { tx, resp } => {
+                    let final_ = resp.status >= 200;
+                    match self.client_tx.get(&tx).cloned() {
+                        Some((call, branch)) => {
+                            if final_ {
+                                self.client_tx.remove(&tx);
+                            }
+                            self.to_call(call, CallEvent::Response { branch, resp });
+                        }
+                        None => self.stray_response(resp),
+                    }
+                }
+                Action::Timeout { tx } => {
+                    if let Some((call, branch)) = self.client_tx.remove(&tx) {
+                        self.to_call(call, CallEvent::Timeout { branch });
+                    }
+                }
+                Action::StrayResponse { resp, .. } => self.stray_response(resp),
+                Action::NoAck { invite } => {
+                    if let Some(call) = self.invite_tx.get(&invite).copied() {
+                        self.to_call(call, CallEvent::NoAck);
+                    }
+                }
+            }
+        }
+    }
+
+    /// A 2xx retransmitted after its transaction ended still belongs to a dialog: the
+    /// call re-sends its ACK (§13.2.2.4). Anything else is dropped (RFC 4475 bcast).
+    fn stray_response(&mut self, resp: Response) {
+        if !resp.is_success() {
+            return;
+        }
+        let (Some(cid), Some(tag)) = (resp.call_id().map(str::to_string), resp.from_tag()) else {
+            return;
+        };
+        if let Some(call) = self.dialogs.get(&(cid, tag)).copied() {
+            let branch = resp.top_via().and_then(|v| v.branch().map(str::to_string)).unwrap_or_default();
+            self.to_call(call, CallEvent::Response { branch, resp });
+        }
+    }
+
+    fn dialog_of_request(&self, req: &Request) -> Option<CallRef> {
+        let cid = req.call_id()?.to_string();
+        let tag = req.to_tag()?;
+        self.dialogs.get(&(cid, tag)).copied()
+    }
+
+    fn on_request(&mut self, tx: ServerTxId, req: Request, from: Peer) {
+        let listener = self.shared.listener_of(&from);
+        let role = if req.method == Method::Register { Role::Registrar } else { Role::Uas };
+        if let Err(rej) = validate::check_request(&req, role) {
+            let mut resp = Response::to_request(&req, rej.status, Some(&sip::dialog::new_tag()));
+            resp.reason = rej.reason.clone();
+            for (n, v) in rej.headers {
+                resp.headers.push(&n, v);
+            }
+            return self.respond(tx, resp);
+        }
+        // In-dialog requests go to their call; an unknown dialog is 481 (§12.2.2).
+        if req.to_tag().is_some() {
+            return match self.dialog_of_request(&req) {
+                Some(call) => self.to_call(call, CallEvent::Request { tx, req, from }),
+                None => {
+                    let resp = Response::to_request(&req, 481, None);
+                    self.respond(tx, resp)
+                }
+            };
+        }
+        match (&req.method, listener) {
+            (Method::Options, _) => {
+                let mut resp = Response::to_request(&req, 200, Some(&sip::dialog::new_tag()));
+                add_capabilities(&mut resp);
+                self.respond(tx, resp);
+            }
+            (Method::Register, Some(Listener::Agents)) => {
+                let resp = self.registration.handle(&req, &from, &self.shared);
+                self.respond(tx, resp);
+            }
+            (Method::Invite, Some(Listener::Trunk(trunk))) => self.on_trunk_invite(tx, req, from, trunk),
+            (Method::Invite, Some(Listener::Agents)) => {
+                // Operators' own calls are billable: authenticate first (digest, §22).
+                match self.registration.authenticate(&req, &from, &self.shared, true) {
+                    Err(resp) => self.respond(tx, resp),
+                    Ok(_user) => {
+                        let resp = Response::to_request(&req, 404, Some(&sip::dialog::new_tag()));
+                        self.respond(tx, resp);
+                    }
+                }
+            }
+            (Method::Bye | Method::Cancel | Method::Prack | Method::Update | Method::Info, _) => {
+                self.respond(tx, Response::to_request(&req, 481, None));
+            }
+            (_, None) => {
+                // A request from a source that is no configured trunk peer.
+                let resp = Response::to_request(&req, 403, Some(&sip::dialog::new_tag()));
+                self.respond(tx, resp);
+            }
+            _ => {
+                let mut resp = Response::to_request(&req, 405, Some(&sip::dialog::new_tag()));
+                add_capabilities(&mut resp);
+                self.respond(tx, resp);
+            }
+        }
+    }
+
+    fn on_trunk_invite(&mut self, tx: ServerTxId, req: Request, from: Peer, trunk: String) {
+        let max = self.shared.cfg.switch.max_calls as usize;
+        if self.stopping || self.calls.len() >= max {
+            // RFC 3261 §21.5.4: 503 with Retry-After tells the carrier to try again later.
+            self.shared.metrics.overload_rejected.inc();
+            let mut resp = Response::to_request(&req, 503, Some(&sip::dialog::new_tag()));
+            resp.headers.push("Retry-After", "5");
+            return self.respond(tx, resp);
+        }
+        let dialled = req.uri.user().unwrap_or_default();
+        let Some(number) = self.shared.cfg.number_for(&dialled).cloned() else {
+            self.shared.metrics.unknown_number.inc();
+            let resp = Response::to_request(&req, 404, Some(&sip::dialog::new_tag()));
+            return self.respond(tx, resp);
+        };
+        let agents = self.shared.agents_for(&number);
+        let destinations = self.registration.destinations_for(&agents, &self.shared);
+        let call = CallRef(self.next_call);
+        self.next_call += 1;
+        let (etx, erx) = mpsc::channel(64);
+        self.calls.insert(call, etx);
+        self.invite_tx.insert(tx, call);
+        self.shared.metrics.calls_active.set(self.calls.len() as i64);
+        tracing::info!(call = call.0, %dialled, name = %number.name, trunk = %trunk, agents = destinations.len(), "inbound call");
+        let ring_timeout = self.shared.ring_timeout(&number);
+        let setup = CallSetup {
+            call,
+            tx,
+            invite: req,
+            from,
+            number,
+            destinations,
+            ring_timeout,
+            shared: self.shared.clone(),
+            core: self.cmd_tx.clone(),
+        };
+        tokio::spawn(call::run(setup, erx));
+    }
+
+    fn respond(&mut self, tx: ServerTxId, resp: Response) {
+        self.count_response(&resp);
+        self.layer.respond(tx, resp, Instant::now());
+    }
+
+    fn count_response(&self, resp: &Response) {
+        self.shared.metrics.sip_responses_sent.with_label_values(&[&resp.status.to_string()]).inc();
+    }
+
+    fn to_call(&mut self, call: CallRef, ev: CallEvent) {
+        if let Some(tx) = self.calls.get(&call) {
+            if tx.try_send(ev).is_err() {
+                tracing::warn!(call = call.0, "call task inbox full or gone; event dropped");
+            }
+        }
+    }
+
+    fn send_raw(&self, data: bytes::Bytes, to: Peer) {
+        // Sending never blocks the core, and messages leave in the order they were made
+        // (a 200 must not overtake its 180): one ordered queue per transport kind, so a
+        // slow TCP connect never holds up UDP.
+        let q = match to.transport {
+            sip::TransportKind::Udp => &self.out_udp,
+            sip::TransportKind::Tcp => &self.out_tcp,
+        };
+        if q.send((to, data)).is_err() {
+            tracing::error!("outbound queue closed");
+        }
+    }
+}
+
+/// What we accept, for OPTIONS and 405 (RFC 3261 §11.2, §20.5).
+pub fn add_capabilities(resp: &mut Response) {
+    resp.headers.push("Allow", "INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER, INFO, UPDATE");
+    resp.headers.push("Accept", "application/sdp");
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(tokio::time::Instant::from_std(d)).await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn sleep_until_tokio(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}

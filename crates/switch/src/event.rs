@@ -1,0 +1,55 @@
+//! Messages between the SIP core task and the call tasks. The core owns the transaction
+//! layer and the sockets; each call task owns its legs (one owner per call, DESIGN §2).
+
+use bytes::Bytes;
+use sip::transaction::ServerTxId;
+use sip::{Peer, Request, Response};
+
+/// Identifies a call task inside this process.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CallRef(pub u64);
+
+/// Core → call.
+#[derive(Debug)]
+pub enum CallEvent {
+    /// A response to a request the call sent, identified by the branch it put in its Via.
+    Response { branch: String, resp: Response },
+    /// No response came (Timer B/F) or the transport failed: treat as 408 (§8.1.3.1).
+    Timeout { branch: String },
+    /// An in-dialog request for one of the call's legs.
+    Request { tx: ServerTxId, req: Request, from: Peer },
+    /// The ACK for a 2xx we sent.
+    Ack,
+    /// The caller sent CANCEL for the initial INVITE (the core already answered 200).
+    Cancelled,
+    /// Our 2xx to the caller was never acknowledged (§13.3.1.4): end the call.
+    NoAck,
+    /// The switch is stopping: end the call with BYE / CANCEL.
+    Shutdown,
+}
+
+/// Call → core.
+#[derive(Debug)]
+pub enum CoreCmd {
+    /// Start a client transaction; responses come back as `CallEvent::Response` by branch.
+    SendRequest { call: CallRef, req: Request, to: Peer },
+    /// Send without a transaction (ACK for 2xx, §13.2.2.4).
+    SendRaw { data: Bytes, to: Peer },
+    /// Answer a server transaction.
+    Respond { tx: ServerTxId, resp: Response },
+    /// In-dialog requests with this Call-ID and our tag belong to `call`.
+    BindDialog { call: CallRef, call_id: String, local_tag: String },
+    /// The call task has finished; forget everything about it.
+    Ended { call: CallRef, outcome: &'static str, relayed_packets: u64 },
+}
+
+/// Where to place one outbound leg.
+#[derive(Clone, Debug)]
+pub struct Destination {
+    /// For logs and the router: the agent id or department name.
+    pub label: String,
+    /// Request-URI of the INVITE (the registered contact, or extension@trunk).
+    pub uri: sip::Uri,
+    /// Where to send it (the registration's flow, or the trunk's proxy).
+    pub peer: Peer,
+}

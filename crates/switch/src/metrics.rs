@@ -1,0 +1,78 @@
+//! Prometheus metrics of the switch. Counters are cheap atomics; the registry is read
+//! only when `/metrics` is scraped.
+
+use prometheus::{IntCounter, IntCounterVec, IntGauge, Opts, Registry};
+
+pub struct Metrics {
+    pub registry: Registry,
+    /// Requests received, by method.
+    pub sip_requests: IntCounterVec,
+    /// Responses we sent, by status code.
+    pub sip_responses_sent: IntCounterVec,
+    /// Messages that could not be parsed, by what we did: "answered_400", "dropped".
+    pub sip_malformed: IntCounterVec,
+    /// Digest failures (wrong password, unknown user), and sources blocked by the limiter.
+    pub auth_failures: IntCounter,
+    pub auth_blocked: IntCounter,
+    /// INVITEs refused because the switch is at its call limit (503).
+    pub overload_rejected: IntCounter,
+    /// INVITEs for numbers we do not serve (404).
+    pub unknown_number: IntCounter,
+    pub calls_active: IntGauge,
+    /// Finished calls by outcome: answered, abandoned, unanswered, rejected.
+    pub calls_total: IntCounterVec,
+    pub registrations: IntGauge,
+    pub transactions: IntGauge,
+    pub rtp_packets_relayed: IntCounter,
+}
+
+impl Metrics {
+    pub fn new() -> Metrics {
+        let registry = Registry::new();
+        let cv = |name: &str, help: &str, label: &str| {
+            let c = IntCounterVec::new(Opts::new(name, help), &[label]).expect("metric");
+            registry.register(Box::new(c.clone())).expect("register");
+            c
+        };
+        let c = |name: &str, help: &str| {
+            let c = IntCounter::new(name, help).expect("metric");
+            registry.register(Box::new(c.clone())).expect("register");
+            c
+        };
+        let g = |name: &str, help: &str| {
+            let g = IntGauge::new(name, help).expect("metric");
+            registry.register(Box::new(g.clone())).expect("register");
+            g
+        };
+        Metrics {
+            sip_requests: cv("madoguchi_sip_requests_total", "SIP requests received", "method"),
+            sip_responses_sent: cv("madoguchi_sip_responses_sent_total", "SIP responses sent", "code"),
+            sip_malformed: cv("madoguchi_sip_malformed_total", "Unparseable SIP messages", "action"),
+            auth_failures: c("madoguchi_sip_auth_failures_total", "Failed digest authentications"),
+            auth_blocked: c("madoguchi_sip_auth_blocked_total", "Requests refused because the source is rate limited"),
+            overload_rejected: c("madoguchi_sip_overload_rejected_total", "INVITEs refused with 503 at the call limit"),
+            unknown_number: c("madoguchi_sip_unknown_number_total", "INVITEs for numbers not served (404)"),
+            calls_active: g("madoguchi_calls_active", "Calls in progress"),
+            calls_total: cv("madoguchi_calls_total", "Finished calls by outcome", "outcome"),
+            registrations: g("madoguchi_registrations", "Registered contacts"),
+            transactions: g("madoguchi_sip_transactions", "Live SIP transactions"),
+            rtp_packets_relayed: c("madoguchi_rtp_packets_relayed_total", "RTP packets relayed between legs"),
+            registry,
+        }
+    }
+
+    /// The text exposition format for `/metrics`.
+    pub fn render(&self) -> String {
+        use prometheus::Encoder;
+        let mut buf = Vec::new();
+        let enc = prometheus::TextEncoder::new();
+        let _ = enc.encode(&self.registry.gather(), &mut buf);
+        String::from_utf8(buf).unwrap_or_default()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}

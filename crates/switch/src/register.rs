@@ -1,0 +1,184 @@
+//! Operators' phones: digest authentication (RFC 3261 §22) with failed-attempt limiting,
+//! and the registrar (§10) whose bindings are saved to `data/registrations.json` on every
+//! change so that they survive a restart.
+
+use crate::event::Destination;
+use crate::Shared;
+use sip::auth::{AuthLimiter, AuthOutcome, Credentials, DigestServer, LimiterConfig};
+use sip::registrar::{Registrar, RegistrarConfig};
+use sip::transaction::TransportKind;
+use sip::{Peer, Request, Response};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+pub struct Registration {
+    digest: DigestServer,
+    limiter: AuthLimiter,
+    registrar: Registrar,
+    creds: HashMap<String, Credentials>,
+    path: PathBuf,
+    algorithms: Vec<String>,
+}
+
+pub fn unix_now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+impl Registration {
+    /// `secret` keys the digest nonces; it is kept in the data folder so nonces stay
+    /// valid across a restart.
+    pub fn new(shared: &Shared, secret: [u8; 32]) -> Registration {
+        let realm = shared.cfg.sip.domain.clone();
+        let creds = shared
+            .cfg
+            .agents
+            .iter()
+            .map(|a| (a.id.clone(), Credentials::from_password(&a.id, &realm, &a.password)))
+            .collect();
+        let path = shared.data_dir.join("registrations.json");
+        let rcfg = RegistrarConfig::default();
+        let mut registrar = match Registrar::load(&path, &realm, rcfg.clone(), unix_now()) {
+            Ok(r) => {
+                tracing::info!(bindings = r.bindings_count(), "registrations restored");
+                r
+            }
+            Err(_) => Registrar::new(&realm, rcfg),
+        };
+        for addr in &shared.agent_addrs {
+            registrar.add_alias(&addr.ip().to_string());
+            registrar.add_alias(&addr.to_string());
+        }
+        shared.metrics.registrations.set(registrar.bindings_count() as i64);
+        if let Ok(mut list) = shared.registrations.write() {
+            *list = registrar.iter().cloned().collect();
+        }
+        Registration {
+            digest: DigestServer::new(&realm, secret, Duration::from_secs(300)),
+            limiter: AuthLimiter::new(LimiterConfig::default()),
+            registrar,
+            creds,
+            path,
+            algorithms: vec!["MD5".to_string()],
+        }
+    }
+
+    /// Authenticate a request. `Err` carries the response to send (401/407 challenge, or
+    /// 403 for a wrong password or a rate-limited source).
+    pub fn authenticate(&mut self, req: &Request, from: &Peer, shared: &Shared, proxy: bool) -> Result<String, Response> {
+        let now = Instant::now();
+        let ip = from.remote.ip();
+        if self.limiter.is_blocked(ip, now) {
+            shared.metrics.auth_blocked.inc();
+            return Err(forbidden(req, "Too many failed attempts"));
+        }
+        let (hdr, status, chal_hdr) = if proxy {
+            ("Proxy-Authorization", 407, "Proxy-Authenticate")
+        } else {
+            ("Authorization", 401, "WWW-Authenticate")
+        };
+        let challenge = |stale: bool| {
+            let mut r = Response::to_request(req, status, Some(&sip::dialog::new_tag()));
+            // Offer only the configured algorithms: libre-based phones (baresip 1.0) give
+            // up on the whole challenge when any WWW-Authenticate uses SHA-256, so the
+            // default is MD5 alone and SHA-256 (RFC 8760) is opt-in.
+            for v in self.digest.challenge(unix_now(), stale) {
+                if self.algorithms.iter().any(|a| v.contains(&format!("algorithm={a},")) || v.ends_with(&format!("algorithm={a}"))) {
+                    r.headers.push(chal_hdr, v);
+                }
+            }
+            r
+        };
+        let Some(value) = req.headers.get(hdr) else {
+            return Err(challenge(false));
+        };
+        let creds = &self.creds;
+        match self.digest.verify(req.method.as_str(), value, |u| creds.get(u).cloned(), unix_now()) {
+            AuthOutcome::Ok { user } => {
+                self.limiter.record_success(ip);
+                Ok(user)
+            }
+            AuthOutcome::Stale => Err(challenge(true)),
+            AuthOutcome::Malformed => Err(challenge(false)),
+            AuthOutcome::Failed { user, reason } => {
+                shared.metrics.auth_failures.inc();
+                tracing::warn!(%ip, user = user.as_deref().unwrap_or("-"), reason, "digest authentication failed");
+                if self.limiter.record_failure(ip, now) {
+                    tracing::warn!(%ip, "source blocked after repeated authentication failures");
+                }
+                Err(forbidden(req, "Authentication failed"))
+            }
+        }
+    }
+
+    /// REGISTER (§10.3): authenticate, check the user registers its own AOR, bind.
+    pub fn handle(&mut self, req: &Request, from: &Peer, shared: &Shared) -> Response {
+        let user = match self.authenticate(req, from, shared, false) {
+            Ok(u) => u,
+            Err(resp) => return resp,
+        };
+        let tag = sip::dialog::new_tag();
+        match self.registrar.aor_user(req) {
+            Ok(aor) if aor == user => {}
+            Ok(_) => return forbidden(req, "You may only register your own address"),
+            Err(e) => return e.to_response(req, Some(&tag)),
+        }
+        let resp = match self.registrar.register(req, from.remote, from.transport.via_token(), unix_now()) {
+            Ok(ok) => ok.to_response(req, Some(&tag)),
+            Err(e) => e.to_response(req, Some(&tag)),
+        };
+        self.save(shared);
+        resp
+    }
+
+    /// Where to ring each agent of the number's queue that has a registered phone.
+    pub fn destinations_for(&self, agents: &[String], shared: &Shared) -> Vec<Destination> {
+        let now = unix_now();
+        let mut out = Vec::new();
+        for agent in agents {
+            let Some(b) = self.registrar.lookup(agent, now).into_iter().next() else {
+                continue;
+            };
+            let Some(uri) = b.uri() else { continue };
+            let transport = if b.transport.eq_ignore_ascii_case("TCP") { TransportKind::Tcp } else { TransportKind::Udp };
+            let local = shared
+                .agent_addrs
+                .iter()
+                .find(|a| a.is_ipv4() == b.source.is_ipv4())
+                .copied()
+                .unwrap_or(shared.agent_addrs[0]);
+            // Send to the address the REGISTER came from (RFC 5626 flow / NAT), not to a
+            // contact address that may be private.
+            out.push(Destination {
+                label: agent.clone(),
+                uri,
+                peer: Peer { transport, remote: b.source, local },
+            });
+        }
+        out
+    }
+
+    pub fn housekeeping(&mut self, shared: &Shared) {
+        if self.registrar.expire(unix_now()) > 0 {
+            self.save(shared);
+        }
+        self.limiter.prune(Instant::now());
+    }
+
+    pub fn save(&mut self, shared: &Shared) {
+        shared.metrics.registrations.set(self.registrar.bindings_count() as i64);
+        if let Ok(mut list) = shared.registrations.write() {
+            *list = self.registrar.iter().cloned().collect();
+        }
+        if let Err(e) = self.registrar.save(&self.path) {
+            tracing::error!(path = %self.path.display(), error = %e, "could not save registrations");
+        }
+    }
+}
+
+fn forbidden(req: &Request, reason: &str) -> Response {
+    let mut r = Response::to_request(req, 403, Some(&sip::dialog::new_tag()));
+    r.reason = reason.to_string();
+    r
+}
+

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Run the whole test suite of madoguchi on a Debian machine, installing first what the
+# tests need: real SIP agents (baresip, linphone, PJSIP's Python bindings), sox, the
+# Japanese speech tools for prompts, and Chromium with playwright-core for the FAQ pages.
+# Idempotent: what is already there is not installed again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+
+pkgs=()
+command -v baresip   >/dev/null 2>&1 || pkgs+=(baresip-core)
+command -v linphonec >/dev/null 2>&1 || pkgs+=(linphone-cli)
+command -v sox       >/dev/null 2>&1 || pkgs+=(sox libsox-fmt-all)
+command -v espeak-ng >/dev/null 2>&1 || pkgs+=(espeak-ng)
+command -v open_jtalk >/dev/null 2>&1 || pkgs+=(open-jtalk open-jtalk-mecab-naist-jdic)
+python3 -c 'import venv' >/dev/null 2>&1 || pkgs+=(python3-venv)
+if [ ${#pkgs[@]} -gt 0 ]; then
+  echo "installing: ${pkgs[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${pkgs[@]}" >/dev/null
+fi
+
+# PJSIP's Python bindings, a second real SIP agent for the end-to-end tests.
+if [ ! -x .venv-sip/bin/python ] || ! .venv-sip/bin/python -c 'import pjsua2' >/dev/null 2>&1; then
+  python3 -m venv .venv-sip
+  .venv-sip/bin/pip install -q pjsua2-python
+fi
+
+# Browser tests of the FAQ site (Chromium + playwright-core), when the FAQ crate is there.
+if [ -f .ci/faq-deps.sh ]; then
+  bash .ci/faq-deps.sh
+fi
+
+# Two cores on CI: cargo runs test binaries one after another and the tests inside each
+# binary in parallel threads.
+cargo test --workspace --locked

@@ -1,0 +1,460 @@
+//! Test harness for end-to-end tests: starts the built `madoguchi` binary on a private
+//! configuration (its own ports and data folder) and real SIP agents from Debian
+//! (baresip) around it. Everything talks to 127.0.0.1 only; every wait is bounded.
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::time::{Duration, Instant};
+
+/// A fresh folder under target/e2e (kept after the test for inspection).
+pub fn workdir(name: &str) -> PathBuf {
+    let base = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("e2e").join(format!("{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&base);
+    std::fs::create_dir_all(&base).unwrap();
+    base
+}
+
+/// A free UDP+TCP port on 127.0.0.1 (asked of the kernel, then released).
+pub fn free_port() -> u16 {
+    loop {
+        let u = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let p = u.local_addr().unwrap().port();
+        if std::net::TcpListener::bind(("127.0.0.1", p)).is_ok() {
+            return p;
+        }
+    }
+}
+
+static NEXT_RANGE: AtomicU16 = AtomicU16::new(0);
+
+/// A block of `n` consecutive even-aligned ports nobody uses, for RTP ranges.
+pub fn port_block(n: u16) -> u16 {
+    // Spread tests of different processes apart by pid, and within one process by a counter.
+    let pid = std::process::id() as u16;
+    for _ in 0..200 {
+        let k = NEXT_RANGE.fetch_add(1, Ordering::Relaxed);
+        let base = 20000 + ((pid.wrapping_mul(7) % 90 + k * 3) % 200) * 200;
+        if (base..base + n).all(|p| UdpSocket::bind(("127.0.0.1", p)).is_ok()) {
+            return base;
+        }
+    }
+    panic!("no free port block");
+}
+
+pub struct Switch {
+    pub child: Child,
+    pub dir: PathBuf,
+    pub sip: SocketAddr,
+    pub trunk: SocketAddr,
+    pub pbx: SocketAddr,
+    pub http: SocketAddr,
+    pub rtp: (u16, u16),
+    pub config: PathBuf,
+}
+
+impl Switch {
+    /// Start the switch on the default configuration with private ports; `edit` may
+    /// change the TOML text further.
+    pub fn start(name: &str, edit: impl FnOnce(String) -> String) -> Switch {
+        let dir = workdir(name);
+        let sip: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+        let trunk: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+        let pbx: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+        let http: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+        let rtp0 = port_block(100);
+        let text = default_toml()
+            .replace("\"127.0.0.1:5060\"", &format!("\"{sip}\""))
+            .replace("\"127.0.0.1:5080\"", &format!("\"{trunk}\""))
+            .replace("\"127.0.0.1:5082\"", &format!("\"{pbx}\""))
+            .replace("\"127.0.0.1:8080\"", &format!("\"{http}\""))
+            .replace("[20000, 29999]", &format!("[{}, {}]", rtp0, rtp0 + 99))
+            .replace("data_dir = \"data\"", &format!("data_dir = \"{}\"", dir.join("data").display()))
+            .replace("recordings_dir = \"recordings\"", &format!("recordings_dir = \"{}\"", dir.join("recordings").display()));
+        let text = edit(text);
+        let config = dir.join("madoguchi.toml");
+        std::fs::write(&config, text).unwrap();
+        let mut sw = Switch::spawn(dir, config, sip, trunk, pbx, http, (rtp0, rtp0 + 99));
+        sw.wait_ready();
+        sw
+    }
+
+    fn spawn(dir: PathBuf, config: PathBuf, sip: SocketAddr, trunk: SocketAddr, pbx: SocketAddr, http: SocketAddr, rtp: (u16, u16)) -> Switch {
+        let log = std::fs::File::create(dir.join("madoguchi.log")).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_madoguchi"))
+            .args(["serve", "--config"])
+            .arg(&config)
+            .env("RUST_LOG", "debug")
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("start madoguchi");
+        Switch { child, dir, sip, trunk, pbx, http, rtp, config }
+    }
+
+    /// Stop with SIGKILL and start again on the same configuration and data.
+    pub fn restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let log = std::fs::OpenOptions::new().append(true).open(self.dir.join("madoguchi.log")).unwrap();
+        self.child = Command::new(env!("CARGO_BIN_EXE_madoguchi"))
+            .args(["serve", "--config"])
+            .arg(&self.config)
+            .env("RUST_LOG", "debug")
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        self.wait_ready();
+    }
+
+    fn wait_ready(&mut self) {
+        let t0 = Instant::now();
+        while t0.elapsed() < Duration::from_secs(20) {
+            if let Some(st) = self.child.try_wait().unwrap() {
+                panic!("madoguchi exited early ({st}); log:\n{}", self.log());
+            }
+            if http_get(self.http, "/api/v1/status").is_some() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("madoguchi did not come up; log:\n{}", self.log());
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("madoguchi.log")).unwrap_or_default()
+    }
+
+    pub fn status(&self) -> serde_json::Value {
+        serde_json::from_str(&http_get(self.http, "/api/v1/status").expect("status")).unwrap()
+    }
+
+    pub fn metrics(&self) -> String {
+        http_get(self.http, "/metrics").unwrap_or_default()
+    }
+
+    /// A counter or gauge from /metrics (sum over label sets matching `filter`).
+    pub fn metric(&self, name: &str, filter: &str) -> f64 {
+        self.metrics()
+            .lines()
+            .filter(|l| l.starts_with(name) && l.contains(filter))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    }
+
+    /// Wait (bounded) until `cond` holds.
+    pub fn wait_for(&self, what: &str, secs: u64, mut cond: impl FnMut(&Switch) -> bool) {
+        let t0 = Instant::now();
+        while t0.elapsed() < Duration::from_secs(secs) {
+            if cond(self) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("timed out waiting for {what}; switch log tail:\n{}", tail(&self.log(), 60));
+    }
+
+    /// True when every port of the switch's RTP range can be bound again, i.e. no call
+    /// still holds media sockets.
+    pub fn rtp_ports_all_free(&self) -> bool {
+        (self.rtp.0..=self.rtp.1).all(|p| UdpSocket::bind(("127.0.0.1", p)).is_ok())
+    }
+
+    pub fn registered(&self, user: &str) -> bool {
+        http_get(self.http, "/api/v1/registrations").is_some_and(|b| b.contains(&format!("\"{user}@")))
+    }
+
+    /// Send SIGTERM and wait (bounded) for the process to end.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let t0 = Instant::now();
+        while t0.elapsed() < Duration::from_secs(15) {
+            if let Some(st) = self.child.try_wait().unwrap() {
+                return st;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        panic!("madoguchi did not stop on SIGTERM");
+    }
+}
+
+impl Drop for Switch {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn tail(s: &str, n: usize) -> String {
+    let lines: Vec<&str> = s.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+pub fn default_toml() -> String {
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../dialplans/default.toml")).unwrap()
+}
+
+/// A minimal HTTP/1.1 GET on loopback (no client library needed for tests).
+pub fn http_get(addr: SocketAddr, path: &str) -> Option<String> {
+    http_request(addr, "GET", path, None).and_then(|(code, body)| (code == 200).then_some(body))
+}
+
+pub fn http_request(addr: SocketAddr, method: &str, path: &str, body: Option<&str>) -> Option<(u16, String)> {
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    let body = body.unwrap_or("");
+    let req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(req.as_bytes()).ok()?;
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).ok()?;
+    let text = String::from_utf8_lossy(&out).to_string();
+    let code: u16 = text.split(' ').nth(1)?.parse().ok()?;
+    let body = text.split_once("\r\n\r\n").map(|x| x.1.to_string()).unwrap_or_default();
+    // Chunked bodies (axum's default for streams) are rare here; JSON and text come whole.
+    Some((code, body))
+}
+
+/// Write an 8 kHz mono 16-bit WAV with a sine tone.
+pub fn tone_wav(path: &Path, freq: f64, secs: f64) {
+    let samples = media::tone::sine(freq, secs, 12000);
+    media::tone::write_wav(path, &samples, 8000).unwrap();
+}
+
+/// Which of the candidate frequencies dominates a WAV file (any rate, first channel),
+/// looking only at the non-silent part.
+pub fn dominant(path: &Path, candidates: &[f64]) -> (f64, usize) {
+    let mut r = hound::WavReader::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let spec = r.spec();
+    let ch = spec.channels as usize;
+    let samples: Vec<i16> = r.samples::<i16>().filter_map(Result::ok).step_by(ch).collect();
+    let loud: Vec<i16> = samples.iter().copied().filter(|s| s.unsigned_abs() > 300).collect();
+    let f = media::tone::dominant_frequency(&loud_or_all(&samples), spec.sample_rate, candidates);
+    (f, loud.len())
+}
+
+/// A baresip instance with its own config folder.
+pub struct Baresip {
+    pub child: Child,
+    pub dir: PathBuf,
+}
+
+pub struct BaresipOpts<'a> {
+    pub name: &'a str,
+    pub account: String,
+    pub tone: &'a Path,
+    pub commands: Vec<String>,
+    pub quit_after: Option<u64>,
+}
+
+impl Baresip {
+    pub fn start(base: &Path, o: BaresipOpts) -> Baresip {
+        let dir = base.join(o.name);
+        std::fs::create_dir_all(dir.join("snd")).unwrap();
+        let sip_port = free_port();
+        let rtp = port_block(20);
+        let config = format!(
+            "poll_method epoll\n\
+             sip_listen 127.0.0.1:{sip_port}\n\
+             net_interface 127.0.0.1\n\
+             rtp_ports {}-{}\n\
+             audio_player alsa,null\n\
+             audio_alert alsa,null\n\
+             audio_source aufile,{}\n\
+             audio_buffer 20-160\n\
+             jitter_buffer_delay 1-10\n\
+             module_path /usr/lib/baresip/modules\n\
+             module g711.so\n\
+             module alsa.so\n\
+             module aufile.so\n\
+             module sndfile.so\n\
+             snd_path {}\n\
+             module_tmp uuid.so\n\
+             module_tmp account.so\n\
+             module_app menu.so\n\
+             call_local_timeout 120\n",
+            rtp,
+            rtp + 19,
+            o.tone.display(),
+            dir.join("snd").display()
+        );
+        std::fs::write(dir.join("config"), config).unwrap();
+        std::fs::write(dir.join("accounts"), format!("{}\n", o.account)).unwrap();
+        let log = std::fs::File::create(dir.join("baresip.log")).unwrap();
+        let mut cmd = Command::new("baresip");
+        cmd.arg("-f").arg(&dir).arg("-s");
+        for c in &o.commands {
+            cmd.arg("-e").arg(c);
+        }
+        if let Some(t) = o.quit_after {
+            cmd.arg("-t").arg(t.to_string());
+        }
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("baresip must be installed: run .ci/run or apt-get install baresip-core");
+        Baresip { child, dir }
+    }
+
+    pub fn log(&self) -> String {
+        String::from_utf8_lossy(&std::fs::read(self.dir.join("baresip.log")).unwrap_or_default()).to_string()
+    }
+
+    /// Wait (bounded) for the process to exit by itself.
+    pub fn wait_exit(&mut self, secs: u64) -> bool {
+        let t0 = Instant::now();
+        while t0.elapsed() < Duration::from_secs(secs) {
+            if self.child.try_wait().unwrap().is_some() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        false
+    }
+
+    /// The received-audio dumps (`dump-*-dec.wav`) the sndfile module wrote.
+    pub fn received_wavs(&self) -> Vec<PathBuf> {
+        let mut v: Vec<PathBuf> = std::fs::read_dir(self.dir.join("snd"))
+            .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+            .unwrap_or_default();
+        v.retain(|p| p.to_string_lossy().ends_with("-dec.wav"));
+        v.sort();
+        v
+    }
+}
+
+impl Drop for Baresip {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The stretch of a recording between its first and last loud sample (leading and
+/// trailing silence would only dilute the tone).
+fn loud_or_all(samples: &[i16]) -> Vec<i16> {
+    let first = samples.iter().position(|s| s.unsigned_abs() > 300);
+    let last = samples.iter().rposition(|s| s.unsigned_abs() > 300);
+    match (first, last) {
+        (Some(a), Some(b)) if b > a => samples[a..=b].to_vec(),
+        _ => samples.to_vec(),
+    }
+}
+
+/// Our own minimal SIP endpoint over UDP, for the cases real agents won't produce
+/// (garbage, wrong passwords, floods). Used beside the real agents, never instead.
+pub struct RawSip {
+    pub sock: UdpSocket,
+}
+
+impl RawSip {
+    pub fn new() -> RawSip {
+        let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+        sock.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+        RawSip { sock }
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.sock.local_addr().unwrap()
+    }
+
+    pub fn send(&self, to: SocketAddr, data: &[u8]) {
+        self.sock.send_to(data, to).unwrap();
+    }
+
+    /// The next SIP message (bounded wait), skipping nothing.
+    pub fn recv(&self, secs: f64) -> Option<sip::Message> {
+        let t0 = Instant::now();
+        let mut buf = vec![0u8; 65536];
+        while t0.elapsed().as_secs_f64() < secs {
+            if let Ok((n, _)) = self.sock.recv_from(&mut buf) {
+                if let Ok(m) = sip::parse_datagram(&buf[..n]) {
+                    return Some(m);
+                }
+            }
+        }
+        None
+    }
+
+    /// The next final response (≥ 200), skipping provisional ones; requests that arrive
+    /// meanwhile are returned to the caller through `requests`.
+    pub fn final_response(&self, secs: f64, requests: &mut Vec<sip::Request>) -> Option<sip::Response> {
+        let t0 = Instant::now();
+        while t0.elapsed().as_secs_f64() < secs {
+            match self.recv(0.2) {
+                Some(sip::Message::Response(r)) if r.status >= 200 => return Some(r),
+                Some(sip::Message::Request(q)) => requests.push(q),
+                _ => {}
+            }
+        }
+        None
+    }
+
+    /// A request with fresh Via branch / Call-ID unless `call_id` is given.
+    pub fn request(&self, method: &str, uri: &str, from_user: &str, call_id: &str, cseq: u32, extra: &str, body: &str) -> Vec<u8> {
+        let branch = format!("z9hG4bK{:x}", rand_u64());
+        format!(
+            "{method} {uri} SIP/2.0\r\nVia: SIP/2.0/UDP {me};branch={branch};rport\r\nMax-Forwards: 70\r\nFrom: <sip:{from_user}@127.0.0.1>;tag=t{tag:x}\r\nTo: <{uri}>\r\nCall-ID: {call_id}\r\nCSeq: {cseq} {method}\r\nContact: <sip:{from_user}@{me}>\r\n{extra}Content-Length: {len}\r\n\r\n{body}",
+            me = self.addr(),
+            tag = rand_u64() & 0xffff,
+            len = body.len(),
+        )
+        .into_bytes()
+    }
+}
+
+pub fn rand_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(Instant::now().elapsed().as_nanos());
+    h.finish()
+}
+
+pub fn sdp_offer(addr: SocketAddr) -> String {
+    format!(
+        "v=0\r\no=- 1 1 IN IP4 {ip}\r\ns=-\r\nc=IN IP4 {ip}\r\nt=0 0\r\nm=audio {port} RTP/AVP 0 8 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\na=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\na=sendrecv\r\n",
+        ip = addr.ip(),
+        port = addr.port()
+    )
+}
+
+/// The first channel of a WAV file and its sample rate (pjsua2's recorder writes the
+/// conference bridge's rate, 16 kHz by default; baresip 8 kHz; linphone 48 kHz).
+pub fn wav_mono(path: &Path) -> (Vec<i16>, u32) {
+    let mut r = hound::WavReader::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let spec = r.spec();
+    let ch = spec.channels as usize;
+    (r.samples::<i16>().filter_map(Result::ok).step_by(ch).collect(), spec.sample_rate)
+}
+
+/// Which candidate frequency dominates the stretch `from..to` seconds of a WAV (`to`
+/// past the end means "to the end"), and how many loud samples that stretch holds — so
+/// that a silent stretch is never read as "the right tone".
+pub fn dominant_between(path: &Path, from: f64, to: f64, candidates: &[f64]) -> (f64, usize) {
+    let (samples, rate) = wav_mono(path);
+    let a = ((from.max(0.0) * rate as f64) as usize).min(samples.len());
+    let b = ((to.max(0.0) * rate as f64) as usize).clamp(a, samples.len());
+    let part = &samples[a..b];
+    let loud = part.iter().filter(|s| s.unsigned_abs() > 300).count();
+    (media::tone::dominant_frequency(part, rate, candidates), loud)
+}
+
+/// Like `dominant_between` for the last `secs` seconds before the last loud sample
+/// (the silence a recorder may write after the hangup is left out).
+pub fn dominant_tail(path: &Path, secs: f64, candidates: &[f64]) -> (f64, usize) {
+    let (samples, rate) = wav_mono(path);
+    let end = samples.iter().rposition(|s| s.unsigned_abs() > 300).map_or(0, |i| i + 1);
+    let start = end.saturating_sub((secs * rate as f64) as usize);
+    let part = &samples[start..end];
+    let loud = part.iter().filter(|s| s.unsigned_abs() > 300).count();
+    (media::tone::dominant_frequency(part, rate, candidates), loud)
+}
