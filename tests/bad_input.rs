@@ -98,7 +98,7 @@ fn a_source_that_is_no_trunk_peer_is_refused() {
 
 #[test]
 fn overload_is_503_with_retry_after() {
-    let sw = Switch::start("bad-overload", |t| t.replace("max_calls = 200", "max_calls = 1"));
+    let sw = Switch::start("bad-overload", |t| no_greeting(t.replace("max_calls = 200", "max_calls = 1")));
     // A registered "operator" that lets the phone ring, so the first call stays up.
     let op = RawSip::new();
     assert_eq!(register(&op, &sw, "1001", "madoguchi-1001").status, 200);

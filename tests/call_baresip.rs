@@ -19,7 +19,7 @@ fn caller_account() -> String {
 
 #[test]
 fn caller_hangs_up_each_side_hears_the_other() {
-    let sw = Switch::start("call-caller-bye", |t| t);
+    let sw = Switch::start("call-caller-bye", no_greeting);
     let dir = sw.dir.clone();
     tone_wav(&dir.join("440.wav"), 440.0, 20.0);
     tone_wav(&dir.join("1000.wav"), 1000.0, 20.0);
@@ -70,7 +70,7 @@ fn caller_hangs_up_each_side_hears_the_other() {
 
 #[test]
 fn operator_hangs_up_and_the_caller_gets_bye() {
-    let sw = Switch::start("call-operator-bye", |t| t);
+    let sw = Switch::start("call-operator-bye", no_greeting);
     let dir = sw.dir.clone();
     tone_wav(&dir.join("440.wav"), 440.0, 20.0);
     tone_wav(&dir.join("1000.wav"), 1000.0, 20.0);

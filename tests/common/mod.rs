@@ -54,12 +54,20 @@ pub struct Switch {
     pub http: SocketAddr,
     pub rtp: (u16, u16),
     pub config: PathBuf,
+    pub now: String,
 }
 
 impl Switch {
     /// Start the switch on the default configuration with private ports; `edit` may
     /// change the TOML text further.
     pub fn start(name: &str, edit: impl FnOnce(String) -> String) -> Switch {
+        // Tests must not depend on when they run: the routing clock starts on a weekday
+        // morning, inside the opening hours.
+        Switch::start_at(name, "2026-11-25T10:00", edit)
+    }
+
+    /// Start with the routing clock at a local time (`serve --now`).
+    pub fn start_at(name: &str, now: &str, edit: impl FnOnce(String) -> String) -> Switch {
         let dir = workdir(name);
         let sip: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
         let trunk: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
@@ -73,26 +81,28 @@ impl Switch {
             .replace("\"127.0.0.1:8080\"", &format!("\"{http}\""))
             .replace("[20000, 29999]", &format!("[{}, {}]", rtp0, rtp0 + 99))
             .replace("data_dir = \"data\"", &format!("data_dir = \"{}\"", dir.join("data").display()))
-            .replace("recordings_dir = \"recordings\"", &format!("recordings_dir = \"{}\"", dir.join("recordings").display()));
+            .replace("recordings_dir = \"recordings\"", &format!("recordings_dir = \"{}\"", dir.join("recordings").display()))
+            .replace("prompts_dir = \"prompts/ja\"", &format!("prompts_dir = \"{}\"", repo_root().join("prompts/ja").display()));
         let text = edit(text);
         let config = dir.join("madoguchi.toml");
         std::fs::write(&config, text).unwrap();
-        let mut sw = Switch::spawn(dir, config, sip, trunk, pbx, http, (rtp0, rtp0 + 99));
+        let mut sw = Switch::spawn(dir, config, sip, trunk, pbx, http, (rtp0, rtp0 + 99), now.to_string());
         sw.wait_ready();
         sw
     }
 
-    fn spawn(dir: PathBuf, config: PathBuf, sip: SocketAddr, trunk: SocketAddr, pbx: SocketAddr, http: SocketAddr, rtp: (u16, u16)) -> Switch {
+    #[allow(clippy::too_many_arguments)]
+    fn spawn(dir: PathBuf, config: PathBuf, sip: SocketAddr, trunk: SocketAddr, pbx: SocketAddr, http: SocketAddr, rtp: (u16, u16), now: String) -> Switch {
         let log = std::fs::File::create(dir.join("madoguchi.log")).unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_madoguchi"))
-            .args(["serve", "--config"])
+            .args(["serve", "--now", &now, "--config"])
             .arg(&config)
             .env("RUST_LOG", "debug")
             .stdout(log.try_clone().unwrap())
             .stderr(log)
             .spawn()
             .expect("start madoguchi");
-        Switch { child, dir, sip, trunk, pbx, http, rtp, config }
+        Switch { child, dir, sip, trunk, pbx, http, rtp, config, now }
     }
 
     /// Stop with SIGKILL and start again on the same configuration and data.
@@ -101,7 +111,7 @@ impl Switch {
         let _ = self.child.wait();
         let log = std::fs::OpenOptions::new().append(true).open(self.dir.join("madoguchi.log")).unwrap();
         self.child = Command::new(env!("CARGO_BIN_EXE_madoguchi"))
-            .args(["serve", "--config"])
+            .args(["serve", "--now", &self.now, "--config"])
             .arg(&self.config)
             .env("RUST_LOG", "debug")
             .stdout(log.try_clone().unwrap())
@@ -193,6 +203,15 @@ impl Drop for Switch {
 pub fn tail(s: &str, n: usize) -> String {
     let lines: Vec<&str> = s.lines().collect();
     lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+}
+
+/// Hunt-group mode: the caller is not answered until an operator answers (no greeting).
+pub fn no_greeting(t: String) -> String {
+    t.replace("greeting = [\"greeting\", \"recording-notice\"]", "greeting = []")
 }
 
 pub fn default_toml() -> String {

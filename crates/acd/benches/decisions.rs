@@ -51,7 +51,13 @@ impl Bench {
     fn enqueue(&mut self) {
         let prio = (self.next_call % 7 == 0) as u8 * 5;
         self.acd
-            .enqueue(CallId(self.next_call), "main", prio, String::new(), self.now)
+            .enqueue(
+                CallId(self.next_call),
+                "main",
+                prio,
+                String::new(),
+                self.now,
+            )
             .unwrap();
         self.next_call += 1;
     }

@@ -303,8 +303,10 @@ impl Acd {
         }
         e.callback = Some(number.clone());
         // Nobody is listening and nobody is holding: no announcements, no max wait.
-        self.timers.disarm(e.announce_at.take(), Timer::Announce(entry));
-        self.timers.disarm(e.max_wait_at.take(), Timer::MaxWait(entry));
+        self.timers
+            .disarm(e.announce_at.take(), Timer::Announce(entry));
+        self.timers
+            .disarm(e.max_wait_at.take(), Timer::MaxWait(entry));
         self.emit(now, AcdEvent::CallbackRequested { entry, number });
         Ok(())
     }

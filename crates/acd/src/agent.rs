@@ -80,7 +80,10 @@ impl Agent {
 
     /// Logged in and not paused: counts as staff for the wait estimate.
     pub(crate) fn is_staffed(&self) -> bool {
-        !matches!(self.state, AgentState::LoggedOut | AgentState::Paused { .. })
+        !matches!(
+            self.state,
+            AgentState::LoggedOut | AgentState::Paused { .. }
+        )
     }
 
     pub(crate) fn seat(&self, queue: usize) -> Option<&Seat> {

@@ -178,7 +178,10 @@ impl AcdConfig {
                     ));
                 }
                 if !seen.insert(m.queue.as_str()) {
-                    return err(format!("agent {:?} is in queue {:?} twice", a.name, m.queue));
+                    return err(format!(
+                        "agent {:?} is in queue {:?} twice",
+                        a.name, m.queue
+                    ));
                 }
             }
         }

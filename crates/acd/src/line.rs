@@ -50,7 +50,8 @@ impl Acd {
         let place = e.place();
         q.line.remove(&place);
         q.ready.remove(&place);
-        self.timers.disarm(e.announce_at.take(), Timer::Announce(id));
+        self.timers
+            .disarm(e.announce_at.take(), Timer::Announce(id));
         self.timers.disarm(e.max_wait_at.take(), Timer::MaxWait(id));
         self.timers.disarm(e.reoffer_at.take(), Timer::Reoffer(id));
         if let Some(o) = &e.offer {

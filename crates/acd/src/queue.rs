@@ -95,6 +95,8 @@ impl Entry {
     }
 
     pub(crate) fn excludes(&self, agent: usize, now: Duration) -> bool {
-        self.excluded.iter().any(|&(a, until)| a == agent && until > now)
+        self.excluded
+            .iter()
+            .any(|&(a, until)| a == agent && until > now)
     }
 }

@@ -47,7 +47,11 @@ pub(crate) fn choose(
         Strategy::RoundRobin => {
             // Start after the agent offered last, wrapping within the tier.
             let len = hi - lo;
-            let start = if (lo..hi).contains(&q.rr_next) { q.rr_next } else { lo };
+            let start = if (lo..hi).contains(&q.rr_next) {
+                q.rr_next
+            } else {
+                lo
+            };
             (0..len)
                 .map(|k| lo + (start - lo + k) % len)
                 .map(|i| (i, q.members[i].agent))

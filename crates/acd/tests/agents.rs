@@ -14,7 +14,9 @@ fn wrap_up_keeps_the_agent_from_offers_until_it_ends() {
     acd.call_ended(a, s(100)).unwrap();
     assert_eq!(acd.agent_status(a), Some(AgentStatus::WrapUp));
     actions(&mut acd);
-    let e2 = acd.enqueue(CallId(2), "main", 0, "x".into(), s(110)).unwrap();
+    let e2 = acd
+        .enqueue(CallId(2), "main", 0, "x".into(), s(110))
+        .unwrap();
     assert!(offers(&actions(&mut acd)).is_empty());
     assert_eq!(acd.poll_timeout(), Some(s(130)));
     acd.handle_timeout(s(129));
@@ -37,10 +39,15 @@ fn ending_wrap_up_early_frees_the_agent_at_once() {
     acd.answered(e1, a, s(2)).unwrap();
     assert!(matches!(
         acd.agent_end_wrapup(a, s(3)),
-        Err(AcdError::AgentState { status: AgentStatus::OnCall, .. })
+        Err(AcdError::AgentState {
+            status: AgentStatus::OnCall,
+            ..
+        })
     ));
     acd.call_ended(a, s(100)).unwrap();
-    let e2 = acd.enqueue(CallId(2), "main", 0, "x".into(), s(101)).unwrap();
+    let e2 = acd
+        .enqueue(CallId(2), "main", 0, "x".into(), s(101))
+        .unwrap();
     actions(&mut acd);
     events(&mut acd);
     acd.agent_end_wrapup(a, s(105)).unwrap();
@@ -51,7 +58,11 @@ fn ending_wrap_up_early_frees_the_agent_at_once() {
         early: true
     }));
     // The wrap-up timer was disarmed: nothing fires at 130 for this agent.
-    assert_eq!(acd.poll_timeout(), Some(s(105 + 15)), "only the ring timeout is left");
+    assert_eq!(
+        acd.poll_timeout(),
+        Some(s(105 + 15)),
+        "only the ring timeout is left"
+    );
 }
 
 #[test]
@@ -77,7 +88,10 @@ fn a_paused_agent_gets_no_offers_until_unpaused() {
     assert_eq!(offers(&actions(&mut acd)), vec![(e, a)]);
     // Unpausing someone who is not paused is refused with a sentence.
     let err = acd.agent_unpause(a, s(602)).unwrap_err();
-    assert_eq!(err.to_string(), "agent \"a\" is ringing, so they cannot unpause");
+    assert_eq!(
+        err.to_string(),
+        "agent \"a\" is ringing, so they cannot unpause"
+    );
 }
 
 #[test]
@@ -89,10 +103,19 @@ fn a_pause_asked_for_during_a_call_starts_after_the_wrap_up() {
     acd.answered(e1, a, s(2)).unwrap();
     actions(&mut acd);
     acd.agent_pause(a, "break", s(50)).unwrap();
-    assert_eq!(acd.agent_status(a), Some(AgentStatus::OnCall), "the call goes on");
-    acd.enqueue(CallId(2), "main", 0, "x".into(), s(60)).unwrap();
+    assert_eq!(
+        acd.agent_status(a),
+        Some(AgentStatus::OnCall),
+        "the call goes on"
+    );
+    acd.enqueue(CallId(2), "main", 0, "x".into(), s(60))
+        .unwrap();
     acd.call_ended(a, s(100)).unwrap();
-    assert_eq!(acd.agent_status(a), Some(AgentStatus::WrapUp), "wrap-up is not cut");
+    assert_eq!(
+        acd.agent_status(a),
+        Some(AgentStatus::WrapUp),
+        "wrap-up is not cut"
+    );
     acd.handle_timeout(s(110));
     assert_eq!(acd.agent_status(a), Some(AgentStatus::Paused));
     assert!(offers(&actions(&mut acd)).is_empty());
@@ -106,7 +129,9 @@ fn no_answer_goes_to_the_next_agent_and_pauses_the_one_who_did_not_answer() {
     });
     login_all(&mut acd, &["a", "b"], s(0));
     let (a, b) = (id(&acd, "a"), id(&acd, "b"));
-    let e = acd.enqueue(CallId(1), "main", 0, "x".into(), s(10)).unwrap();
+    let e = acd
+        .enqueue(CallId(1), "main", 0, "x".into(), s(10))
+        .unwrap();
     assert_eq!(offers(&actions(&mut acd)), vec![(e, a)]);
     events(&mut acd);
     acd.handle_timeout(s(25));
@@ -133,7 +158,9 @@ fn a_rejecting_agent_is_not_offered_the_same_caller_again_for_a_while() {
     let mut acd = one_queue(&["a", "b"], |q| q.reoffer_delay = s(20));
     login_all(&mut acd, &["a", "b"], s(0));
     let (a, b) = (id(&acd, "a"), id(&acd, "b"));
-    let e1 = acd.enqueue(CallId(1), "main", 0, "x".into(), s(10)).unwrap();
+    let e1 = acd
+        .enqueue(CallId(1), "main", 0, "x".into(), s(10))
+        .unwrap();
     assert_eq!(offers(&actions(&mut acd)), vec![(e1, a)]);
     acd.rejected(e1, a, s(11)).unwrap();
     assert_eq!(offers(&actions(&mut acd)), vec![(e1, b)]);
@@ -142,12 +169,17 @@ fn a_rejecting_agent_is_not_offered_the_same_caller_again_for_a_while() {
     assert!(offers(&actions(&mut acd)).is_empty());
     assert_eq!(acd.agent_status(a), Some(AgentStatus::Available));
     // Another caller is not affected by that (a and b idle equally long: a first).
-    let e2 = acd.enqueue(CallId(2), "main", 0, "x".into(), s(13)).unwrap();
+    let e2 = acd
+        .enqueue(CallId(2), "main", 0, "x".into(), s(13))
+        .unwrap();
     assert_eq!(offers(&actions(&mut acd)), vec![(e2, a)]);
     acd.answered(e2, a, s(14)).unwrap();
     // b turned the first caller down at 12: skipped until 32, then offered again.
     acd.handle_timeout(s(31));
-    assert!(offers(&actions(&mut acd)).is_empty(), "b's delay runs until 32");
+    assert!(
+        offers(&actions(&mut acd)).is_empty(),
+        "b's delay runs until 32"
+    );
     acd.handle_timeout(s(32));
     assert_eq!(offers(&actions(&mut acd)), vec![(e1, b)]);
 }
@@ -165,7 +197,10 @@ fn logging_out_while_ringing_passes_the_caller_on_and_is_refused_during_a_call()
     assert_eq!(offers(&out), vec![(e, b)]);
     acd.answered(e, b, s(3)).unwrap();
     let err = acd.agent_logout(b, s(4)).unwrap_err();
-    assert_eq!(err.to_string(), "agent \"b\" is on a call, so they cannot log out");
+    assert_eq!(
+        err.to_string(),
+        "agent \"b\" is on a call, so they cannot log out"
+    );
     assert_eq!(acd.agent_status(a), Some(AgentStatus::LoggedOut));
     assert!(acd.agent_login(b, s(5)).is_err());
 }

@@ -4,8 +4,8 @@
 //! against the script's own view of the world, and the service level is printed.
 
 use acd::{
-    Acd, AcdConfig, AcdEvent, Action, AgentConfig, AgentId, CallId, EntryId, Overflow,
-    QueueConfig, Strategy,
+    Acd, AcdConfig, AcdEvent, Action, AgentConfig, AgentId, CallId, EntryId, Overflow, QueueConfig,
+    Strategy,
 };
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -158,7 +158,11 @@ impl World {
 
     fn finish(&mut self, e: EntryId, outcome: Outcome) {
         let c = self.calls.get_mut(&e).expect("known call");
-        assert_eq!(c.outcome, None, "{e:?} ended twice: {:?} then {outcome:?}", c.outcome);
+        assert_eq!(
+            c.outcome, None,
+            "{e:?} ended twice: {:?} then {outcome:?}",
+            c.outcome
+        );
         c.outcome = Some(outcome);
         self.never_offered.remove(&(Reverse(c.prio), e));
     }
@@ -185,7 +189,9 @@ impl World {
             }
             Ev::RingEnds(e, a, ring) => self.ring_ends(e, a, ring),
             Ev::Hangup(a) => {
-                self.acd.call_ended(a, ms(self.now)).expect("agent on a call");
+                self.acd
+                    .call_ended(a, ms(self.now))
+                    .expect("agent on a call");
                 self.agents[a.0 as usize].on_call = None;
                 self.agents[a.0 as usize].wrap_until = self.now + WRAPUP_S * 1000;
                 if self.rng.random_bool(0.4) {
@@ -197,17 +203,23 @@ impl World {
                 let v = &mut self.agents[a.0 as usize];
                 if v.wrap_until > self.now {
                     v.wrap_until = self.now;
-                    self.acd.agent_end_wrapup(a, ms(self.now)).expect("in wrap-up");
+                    self.acd
+                        .agent_end_wrapup(a, ms(self.now))
+                        .expect("in wrap-up");
                 }
             }
             Ev::BreakStart(a, len) => {
-                self.acd.agent_pause(a, "break", ms(self.now)).expect("logged in");
+                self.acd
+                    .agent_pause(a, "break", ms(self.now))
+                    .expect("logged in");
                 self.agents[a.0 as usize].on_break = true;
                 self.at(self.now + len, Ev::BreakEnd(a));
             }
             Ev::BreakEnd(a) => {
                 // Unpausing clears any pause, the no-answer one included.
-                self.acd.agent_unpause(a, ms(self.now)).expect("paused or pausing");
+                self.acd
+                    .agent_unpause(a, ms(self.now))
+                    .expect("paused or pausing");
                 let v = &mut self.agents[a.0 as usize];
                 v.on_break = false;
                 v.no_answer_paused = false;
@@ -228,7 +240,9 @@ impl World {
         }
         match ring {
             Ring::Answer => {
-                self.acd.answered(e, a, ms(self.now)).expect("current offer");
+                self.acd
+                    .answered(e, a, ms(self.now))
+                    .expect("current offer");
                 let v = &mut self.agents[a.0 as usize];
                 assert_eq!(v.on_call, None, "{a:?} connected to two calls");
                 v.ringing = None;
@@ -242,7 +256,9 @@ impl World {
                 self.at(self.now + talk, Ev::Hangup(a));
             }
             Ring::Reject => {
-                self.acd.rejected(e, a, ms(self.now)).expect("current offer");
+                self.acd
+                    .rejected(e, a, ms(self.now))
+                    .expect("current offer");
                 self.calls.get_mut(&e).unwrap().ringing = None;
                 self.no_answer(a);
             }
@@ -389,7 +405,13 @@ fn simulate(p: Params) -> Report {
         let t = w.rng.random_range(0..day_ms);
         let roll: f64 = w.rng.random();
         // City staff dialling "9" (5) and transfers back from departments (7).
-        let prio = if roll < 0.04 { 5 } else if roll < 0.06 { 7 } else { 0 };
+        let prio = if roll < 0.04 {
+            5
+        } else if roll < 0.06 {
+            7
+        } else {
+            0
+        };
         w.at(t, Ev::Arrival(prio));
     }
     for i in 0..p.agents {
@@ -431,7 +453,11 @@ fn simulate(p: Params) -> Report {
     let mut r = std::mem::take(&mut w.report);
     for (e, c) in &w.calls {
         let outcome = c.outcome.unwrap_or_else(|| panic!("{e:?} never ended"));
-        assert_eq!(w.terminal_events.get(e), Some(&1), "{e:?}: one terminal event");
+        assert_eq!(
+            w.terminal_events.get(e),
+            Some(&1),
+            "{e:?}: one terminal event"
+        );
         match outcome {
             Outcome::Answered { wait } => {
                 r.answered += 1;
@@ -446,7 +472,10 @@ fn simulate(p: Params) -> Report {
             Outcome::Overflowed => r.overflowed += 1,
         }
     }
-    assert!(w.agents.iter().all(|v| v.on_call.is_none() && v.ringing.is_none()));
+    assert!(w
+        .agents
+        .iter()
+        .all(|v| v.on_call.is_none() && v.ringing.is_none()));
     // Answer order is informational only: ring delays differ, so a caller offered
     // first may be answered a second after the next one.
     let mut by_prio: HashMap<u8, Vec<(EntryId, u64)>> = HashMap::new();

@@ -88,7 +88,10 @@ fn max_wait_during_a_ring_lets_the_ring_finish_before_overflowing() {
         call: CallId(1),
         to: Overflow::Callback
     }));
-    assert!(offers(&out).is_empty(), "not offered again after overflowing");
+    assert!(
+        offers(&out).is_empty(),
+        "not offered again after overflowing"
+    );
 }
 
 fn two_queues(max_len: usize) -> Acd {
@@ -188,7 +191,8 @@ fn a_callback_keeps_the_callers_place_and_is_placed_when_an_agent_frees() {
     let e1 = acd.enqueue(CallId(1), "main", 0, "x".into(), s(0)).unwrap();
     let e2 = acd.enqueue(CallId(2), "main", 0, "x".into(), s(1)).unwrap();
     let e3 = acd.enqueue(CallId(3), "main", 0, "x".into(), s(2)).unwrap();
-    acd.request_callback(e2, "0246-00-0000".into(), s(10)).unwrap();
+    acd.request_callback(e2, "0246-00-0000".into(), s(10))
+        .unwrap();
     assert_eq!(
         acd.request_callback(e2, "1".into(), s(11)),
         Err(AcdError::AlreadyCallback(e2))
@@ -223,7 +227,10 @@ fn a_callback_keeps_the_callers_place_and_is_placed_when_an_agent_frees() {
             ring_timeout: s(15)
         }]
     );
-    assert!(events(&mut acd).contains(&AcdEvent::CallbackPlaced { entry: e2, agent: a }));
+    assert!(events(&mut acd).contains(&AcdEvent::CallbackPlaced {
+        entry: e2,
+        agent: a
+    }));
     acd.answered(e2, a, s(112)).unwrap();
     acd.handle_timeout(s(125));
     assert_eq!(acd.position(e2), None);
@@ -324,8 +331,12 @@ fn the_snapshot_counts_the_line_and_the_agents() {
     let mut acd = one_queue(&["a", "b", "c"], |_| {});
     login_all(&mut acd, &["a", "b"], s(0));
     acd.agent_pause(id(&acd, "b"), "meeting", s(0)).unwrap();
-    let e1 = acd.enqueue(CallId(1), "main", 0, "x".into(), s(10)).unwrap();
-    let e2 = acd.enqueue(CallId(2), "main", 0, "x".into(), s(20)).unwrap();
+    let e1 = acd
+        .enqueue(CallId(1), "main", 0, "x".into(), s(10))
+        .unwrap();
+    let e2 = acd
+        .enqueue(CallId(2), "main", 0, "x".into(), s(20))
+        .unwrap();
     acd.request_callback(e2, "0246".into(), s(25)).unwrap();
     let snap = acd.snapshot(s(30));
     let q = &snap.queues[0];

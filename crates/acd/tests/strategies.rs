@@ -9,7 +9,9 @@ fn ring_all_rings_every_free_agent_and_the_first_answer_wins() {
     let names = ["a", "b", "c"];
     let mut acd = one_queue(&names, |q| q.strategy = Strategy::RingAll);
     login_all(&mut acd, &names, s(0));
-    let e = acd.enqueue(CallId(1), "main", 0, "0246".into(), s(1)).unwrap();
+    let e = acd
+        .enqueue(CallId(1), "main", 0, "0246".into(), s(1))
+        .unwrap();
     let offered = offers(&actions(&mut acd));
     let (a, b, c) = (id(&acd, "a"), id(&acd, "b"), id(&acd, "c"));
     assert_eq!(offered, vec![(e, a), (e, b), (e, c)]);
@@ -43,7 +45,9 @@ fn longest_idle_picks_the_agent_whose_last_call_ended_first() {
     actions(&mut acd);
     let mut got = Vec::new();
     for n in 3..6 {
-        let e = acd.enqueue(CallId(n), "main", 0, "x".into(), s(40)).unwrap();
+        let e = acd
+            .enqueue(CallId(n), "main", 0, "x".into(), s(40))
+            .unwrap();
         let o = offers(&actions(&mut acd));
         assert_eq!(o.len(), 1);
         acd.answered(e, o[0].1, s(41)).unwrap();

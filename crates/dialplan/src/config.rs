@@ -143,6 +143,33 @@ pub struct Queue {
     pub agents: Vec<String>,
     pub ring_timeout_secs: u32,
     pub wrapup_secs: u32,
+    /// Prompts (file names under the prompts folder, without `.wav`) played in order when
+    /// a caller reaches the queue. The caller is answered first, so the announcements are
+    /// part of the recorded call. Empty: the caller hears ringing until an operator answers.
+    #[serde(default = "default_greeting")]
+    pub greeting: Vec<String>,
+    /// Play the please-wait message with position and expected wait this often; 0 = never.
+    #[serde(default = "default_announce_every")]
+    pub announce_every_secs: u32,
+    /// Music on hold between announcements (a prompt name); empty for silence.
+    #[serde(default = "default_hold_music")]
+    pub hold_music: String,
+    /// Pause an operator who let a call ring out, so the next caller is not offered to
+    /// an empty seat (Asterisk's autopause).
+    #[serde(default)]
+    pub pause_on_no_answer: bool,
+}
+
+fn default_greeting() -> Vec<String> {
+    vec!["greeting".into(), "recording-notice".into()]
+}
+
+fn default_announce_every() -> u32 {
+    30
+}
+
+fn default_hold_music() -> String {
+    "hold-music".into()
 }
 
 /// `[[agent]]`: an operator; `id` is the SIP user name of the softphone.

@@ -70,7 +70,11 @@ impl AccessLog {
                 }
             }
         })?;
-        Ok(AccessLog { tx: Mutex::new(Some(tx)), reader: Mutex::new(reader), writer: Mutex::new(Some(handle)) })
+        Ok(AccessLog {
+            tx: Mutex::new(Some(tx)),
+            reader: Mutex::new(reader),
+            writer: Mutex::new(Some(handle)),
+        })
     }
 
     fn send(&self, m: Msg) {
@@ -85,12 +89,19 @@ impl AccessLog {
 
     /// A citizen or operator opened an entry (feeds the weekly ranking).
     pub fn view(&self, faq_id: &str) {
-        self.send(Msg::View { faq_id: faq_id.to_string(), at: unix_now() });
+        self.send(Msg::View {
+            faq_id: faq_id.to_string(),
+            at: unix_now(),
+        });
     }
 
     /// A public search (feeds the popular keywords).
     pub fn searched(&self, q: &str, hits: u32) {
-        self.send(Msg::Search { q: q.chars().take(100).collect(), at: unix_now(), hits });
+        self.send(Msg::Search {
+            q: q.chars().take(100).collect(),
+            at: unix_now(),
+            hits,
+        });
     }
 
     /// Stops the writer after it has written everything queued.
@@ -111,7 +122,15 @@ impl AccessLog {
              ORDER BY id DESC LIMIT ?7",
         )?;
         let rows = st.query_map(
-            params![q.from, q.to, q.user, q.ip, q.path_contains, q.status, q.limit],
+            params![
+                q.from,
+                q.to,
+                q.user,
+                q.ip,
+                q.path_contains,
+                q.status,
+                q.limit
+            ],
             |r| {
                 Ok(LogRecord {
                     at: r.get(0)?,
@@ -157,10 +176,12 @@ fn write_batch(conn: &mut Connection, batch: &[Msg]) -> rusqlite::Result<()> {
                 .execute(params![r.at, r.ip, r.user, r.method, r.path, r.status, r.ms, r.ua])?;
             }
             Msg::View { faq_id, at } => {
-                tx.prepare_cached("INSERT INTO views (faq_id, at) VALUES (?1, ?2)")?.execute(params![faq_id, at])?;
+                tx.prepare_cached("INSERT INTO views (faq_id, at) VALUES (?1, ?2)")?
+                    .execute(params![faq_id, at])?;
             }
             Msg::Search { q, at, hits } => {
-                tx.prepare_cached("INSERT INTO searches (q, at, hits) VALUES (?1, ?2, ?3)")?.execute(params![q, at, hits])?;
+                tx.prepare_cached("INSERT INTO searches (q, at, hits) VALUES (?1, ?2, ?3)")?
+                    .execute(params![q, at, hits])?;
             }
         }
     }

@@ -22,7 +22,14 @@ pub struct App {
 impl App {
     pub fn new(db: Db, lex: Arc<Lexicon>, data_dir: PathBuf, log: AccessLog) -> Result<App> {
         let index = Index::build(lex.clone(), &[]);
-        let app = App { db, lex, index: RwLock::new(Arc::new(index)), data_dir, log, limiter: RateLimiter::default() };
+        let app = App {
+            db,
+            lex,
+            index: RwLock::new(Arc::new(index)),
+            data_dir,
+            log,
+            limiter: RateLimiter::default(),
+        };
         app.reindex()?;
         Ok(app)
     }

@@ -51,9 +51,18 @@ pub fn path_of(dir: &Path, sha: &str) -> PathBuf {
     dir.join(sha)
 }
 
-pub fn save(db: &Db, dir: &Path, faq_id: &str, filename: &str, bytes: &[u8], by: &str) -> Result<i64> {
+pub fn save(
+    db: &Db,
+    dir: &Path,
+    faq_id: &str,
+    filename: &str,
+    bytes: &[u8],
+    by: &str,
+) -> Result<i64> {
     let Some(ct) = sniff(bytes) else {
-        return Err(FaqError::Invalid(vec!["添付できるのはPDF・PNG・JPEG・GIF・WebPのファイルです".into()]));
+        return Err(FaqError::Invalid(vec![
+            "添付できるのはPDF・PNG・JPEG・GIF・WebPのファイルです".into(),
+        ]));
     };
     let sha = hex::encode(Sha256::digest(bytes));
     std::fs::create_dir_all(dir)?;
@@ -98,17 +107,27 @@ pub fn list(db: &Db, faq_id: &str) -> Result<Vec<Attachment>> {
 
 pub fn get(db: &Db, id: i64) -> Result<Option<Attachment>> {
     db.with(|c| {
-        c.query_row("SELECT id, faq_id, filename, content_type, size, sha256 FROM attachments WHERE id=?1", [id], row)
-            .optional()
+        c.query_row(
+            "SELECT id, faq_id, filename, content_type, size, sha256 FROM attachments WHERE id=?1",
+            [id],
+            row,
+        )
+        .optional()
     })
 }
 
 /// Removes the link, and the file when nothing else points at it.
 pub fn delete(db: &Db, dir: &Path, id: i64) -> Result<Option<Attachment>> {
-    let Some(a) = get(db, id)? else { return Ok(None) };
+    let Some(a) = get(db, id)? else {
+        return Ok(None);
+    };
     let others: i64 = db.with(|c| {
         c.execute("DELETE FROM attachments WHERE id=?1", [id])?;
-        c.query_row("SELECT COUNT(*) FROM attachments WHERE sha256=?1", [&a.sha256], |r| r.get(0))
+        c.query_row(
+            "SELECT COUNT(*) FROM attachments WHERE sha256=?1",
+            [&a.sha256],
+            |r| r.get(0),
+        )
     })?;
     if others == 0 {
         let _ = std::fs::remove_file(path_of(dir, &a.sha256));

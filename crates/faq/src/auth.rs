@@ -86,11 +86,16 @@ pub fn hash_password(pw: &str) -> Result<String> {
 }
 
 pub fn verify_password(hash: &str, pw: &str) -> bool {
-    PasswordHash::new(hash).map(|h| Argon2::default().verify_password(pw.as_bytes(), &h).is_ok()).unwrap_or(false)
+    PasswordHash::new(hash)
+        .map(|h| Argon2::default().verify_password(pw.as_bytes(), &h).is_ok())
+        .unwrap_or(false)
 }
 
 fn valid_login(login: &str) -> bool {
-    (1..=32).contains(&login.len()) && login.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+    (1..=32).contains(&login.len())
+        && login
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
 }
 
 pub fn create_user(db: &Db, login: &str, name: &str, role: Role, pw: &str) -> Result<()> {
@@ -110,8 +115,9 @@ pub fn create_user(db: &Db, login: &str, name: &str, role: Role, pw: &str) -> Re
             "INSERT INTO users (login, name, role, pw_hash, created_at) VALUES (?1,?2,?3,?4,?5)
              ON CONFLICT(login) DO UPDATE SET name=?2, role=?3, pw_hash=?4, failed=0, locked_until=0",
             params![login, name, role.as_str(), hash, unix_now()],
-        )
-        .map(|_| ())
+        )?;
+        // A new password ends the sessions made with the old one.
+        c.execute("DELETE FROM sessions WHERE login=?1", [login]).map(|_| ())
     })
 }
 
@@ -128,9 +134,11 @@ pub fn bootstrap_admin(db: &Db, login: &str, pw: &str) -> Result<bool> {
 pub fn login(db: &Db, login: &str, pw: &str) -> Result<LoginOutcome> {
     let now = unix_now();
     let row: Option<(String, i64, i64)> = db.with(|c| {
-        c.query_row("SELECT pw_hash, failed, locked_until FROM users WHERE login=?1", [login], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })
+        c.query_row(
+            "SELECT pw_hash, failed, locked_until FROM users WHERE login=?1",
+            [login],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
         .optional()
     })?;
     let Some((hash, failed, locked_until)) = row else {
@@ -144,7 +152,11 @@ pub fn login(db: &Db, login: &str, pw: &str) -> Result<LoginOutcome> {
     }
     if !verify_password(&hash, pw) {
         let failed = failed + 1;
-        let lock = if failed >= MAX_FAILURES { now + LOCK_SECS } else { 0 };
+        let lock = if failed >= MAX_FAILURES {
+            now + LOCK_SECS
+        } else {
+            0
+        };
         db.with(|c| {
             c.execute(
                 "UPDATE users SET failed=?2, locked_until=?3 WHERE login=?1",
@@ -152,7 +164,11 @@ pub fn login(db: &Db, login: &str, pw: &str) -> Result<LoginOutcome> {
             )
         })?;
         tracing::warn!(login, failed, locked = lock > 0, "login failed");
-        return Ok(if lock > 0 { LoginOutcome::Locked } else { LoginOutcome::BadCredentials });
+        return Ok(if lock > 0 {
+            LoginOutcome::Locked
+        } else {
+            LoginOutcome::BadCredentials
+        });
     }
     let token = random_hex(32);
     let csrf = random_hex(32);
@@ -189,7 +205,13 @@ pub fn session_user(db: &Db, token: &str) -> Result<Option<SessionUser>> {
 }
 
 pub fn logout(db: &Db, token: &str) -> Result<()> {
-    db.with(|c| c.execute("DELETE FROM sessions WHERE token_hash=?1", [sha256_hex(token)]).map(|_| ()))
+    db.with(|c| {
+        c.execute(
+            "DELETE FROM sessions WHERE token_hash=?1",
+            [sha256_hex(token)],
+        )
+        .map(|_| ())
+    })
 }
 
 #[derive(Debug, Clone)]
@@ -203,7 +225,8 @@ pub struct UserRow {
 pub fn users(db: &Db) -> Result<Vec<UserRow>> {
     let now = unix_now();
     db.with(|c| {
-        let mut st = c.prepare("SELECT login, name, role, locked_until FROM users ORDER BY login")?;
+        let mut st =
+            c.prepare("SELECT login, name, role, locked_until FROM users ORDER BY login")?;
         let rows = st.query_map([], |r| {
             let role: String = r.get(2)?;
             Ok(UserRow {
@@ -218,7 +241,13 @@ pub fn users(db: &Db) -> Result<Vec<UserRow>> {
 }
 
 pub fn unlock(db: &Db, login: &str) -> Result<()> {
-    db.with(|c| c.execute("UPDATE users SET failed=0, locked_until=0 WHERE login=?1", [login]).map(|_| ()))
+    db.with(|c| {
+        c.execute(
+            "UPDATE users SET failed=0, locked_until=0 WHERE login=?1",
+            [login],
+        )
+        .map(|_| ())
+    })
 }
 
 /// A new API key; only its hash is stored, so the caller shows it once.
@@ -236,20 +265,37 @@ pub fn create_api_key(db: &Db, name: &str, by: &str) -> Result<String> {
 /// The key's name if it is valid and not revoked.
 pub fn check_api_key(db: &Db, key: &str) -> Result<Option<String>> {
     db.with(|c| {
-        c.query_row("SELECT name FROM api_keys WHERE key_hash=?1 AND revoked=0", [sha256_hex(key)], |r| r.get(0))
-            .optional()
+        c.query_row(
+            "SELECT name FROM api_keys WHERE key_hash=?1 AND revoked=0",
+            [sha256_hex(key)],
+            |r| r.get(0),
+        )
+        .optional()
     })
 }
 
 pub fn revoke_api_key(db: &Db, id: i64) -> Result<()> {
-    db.with(|c| c.execute("UPDATE api_keys SET revoked=1 WHERE id=?1", [id]).map(|_| ()))
+    db.with(|c| {
+        c.execute("UPDATE api_keys SET revoked=1 WHERE id=?1", [id])
+            .map(|_| ())
+    })
 }
 
 /// (id, name, created_at, created_by, revoked)
 pub fn api_keys(db: &Db) -> Result<Vec<(i64, String, i64, String, bool)>> {
     db.with(|c| {
-        let mut st = c.prepare("SELECT id, name, created_at, created_by, revoked FROM api_keys ORDER BY id")?;
-        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get::<_, i64>(4)? != 0)))?;
+        let mut st = c.prepare(
+            "SELECT id, name, created_at, created_by, revoked FROM api_keys ORDER BY id",
+        )?;
+        let rows = st.query_map([], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get::<_, i64>(4)? != 0,
+            ))
+        })?;
         rows.collect()
     })
 }

@@ -29,7 +29,10 @@ pub struct Resp {
 
 impl Resp {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
@@ -47,7 +50,13 @@ fn bad(msg: impl Into<String>) -> io::Error {
 pub fn form_encode(fields: &[(&str, &str)]) -> String {
     fields
         .iter()
-        .map(|(k, v)| format!("{}={}", crate::web::html::url_enc(k), crate::web::html::url_enc(v)))
+        .map(|(k, v)| {
+            format!(
+                "{}={}",
+                crate::web::html::url_enc(k),
+                crate::web::html::url_enc(v)
+            )
+        })
         .collect::<Vec<_>>()
         .join("&")
 }
@@ -58,18 +67,26 @@ impl Client {
         for c in crate::tls::load_certs(cert_pem).map_err(|e| bad(e.to_string()))? {
             roots.add(c).map_err(|e| bad(e.to_string()))?;
         }
-        let cfg = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .map_err(|e| bad(e.to_string()))?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        Ok(Client { connector: TlsConnector::from(Arc::new(cfg)), addr, conn: None, cookies: BTreeMap::new() })
+        let cfg = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| bad(e.to_string()))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        Ok(Client {
+            connector: TlsConnector::from(Arc::new(cfg)),
+            addr,
+            conn: None,
+            cookies: BTreeMap::new(),
+        })
     }
 
     async fn connect(&mut self) -> io::Result<()> {
         let tcp = TcpStream::connect(self.addr).await?;
         tcp.set_nodelay(true)?;
-        let name = rustls::pki_types::ServerName::try_from("localhost").map_err(|e| bad(e.to_string()))?;
+        let name =
+            rustls::pki_types::ServerName::try_from("localhost").map_err(|e| bad(e.to_string()))?;
         self.conn = Some(self.connector.connect(name, tcp).await?);
         Ok(())
     }
@@ -80,7 +97,13 @@ impl Client {
 
     pub async fn post_form(&mut self, path: &str, fields: &[(&str, &str)]) -> io::Result<Resp> {
         let body = form_encode(fields);
-        self.request("POST", path, &[("content-type", "application/x-www-form-urlencoded")], body.as_bytes()).await
+        self.request(
+            "POST",
+            path,
+            &[("content-type", "application/x-www-form-urlencoded")],
+            body.as_bytes(),
+        )
+        .await
     }
 
     /// A multipart form with text fields and one file.
@@ -96,7 +119,12 @@ impl Client {
         let boundary = "----faqtestboundary7MA4YWxkTrZu0gW";
         let mut body = Vec::new();
         for (k, v) in fields {
-            body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n").as_bytes());
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
+                )
+                .as_bytes(),
+            );
         }
         body.extend_from_slice(
             format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{file_field}\"; filename=\"{filename}\"\r\nContent-Type: {content_type}\r\n\r\n").as_bytes(),
@@ -104,13 +132,24 @@ impl Client {
         body.extend_from_slice(data);
         body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
         let ct = format!("multipart/form-data; boundary={boundary}");
-        self.request("POST", path, &[("content-type", &ct)], &body).await
+        self.request("POST", path, &[("content-type", &ct)], &body)
+            .await
     }
 
-    pub async fn request(&mut self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> io::Result<Resp> {
+    pub async fn request(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> io::Result<Resp> {
         let mut head = format!("{method} {path} HTTP/1.1\r\nHost: localhost\r\nUser-Agent: faq-test-client\r\nContent-Length: {}\r\n", body.len());
         if !self.cookies.is_empty() {
-            let c: Vec<String> = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            let c: Vec<String> = self
+                .cookies
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
             head.push_str(&format!("Cookie: {}\r\n", c.join("; ")));
         }
         for (k, v) in headers {
@@ -155,20 +194,32 @@ impl Client {
             let mut chunk = [0u8; 8192];
             let n = conn.read(&mut chunk).await?;
             if n == 0 {
-                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "connection closed before response"));
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "connection closed before response",
+                ));
             }
             buf.extend_from_slice(&chunk[..n]);
         };
         let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
         let mut lines = head.split("\r\n");
         let status_line = lines.next().unwrap_or("");
-        let status: u16 = status_line.split(' ').nth(1).and_then(|s| s.parse().ok()).ok_or_else(|| bad(format!("bad status line {status_line:?}")))?;
+        let status: u16 = status_line
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| bad(format!("bad status line {status_line:?}")))?;
         let headers: Vec<(String, String)> = lines
             .filter_map(|l| l.split_once(':'))
             .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
             .collect();
         let mut rest = buf[head_end + 4..].to_vec();
-        let get = |name: &str| headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+        let get = |name: &str| {
+            headers
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str())
+        };
         let close = get("connection").is_some_and(|v| v.eq_ignore_ascii_case("close"));
         let body = if let Some(len) = get("content-length") {
             let len: usize = len.parse().map_err(|_| bad("bad content-length"))?;
@@ -176,7 +227,10 @@ impl Client {
                 let mut chunk = vec![0u8; (len - rest.len()).min(64 * 1024)];
                 let n = conn.read(&mut chunk).await?;
                 if n == 0 {
-                    return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "body cut short"));
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "body cut short",
+                    ));
                 }
                 rest.extend_from_slice(&chunk[..n]);
             }
@@ -195,7 +249,8 @@ impl Client {
                     if value.is_empty() || v.to_ascii_lowercase().contains("max-age=0") {
                         self.cookies.remove(name.trim());
                     } else {
-                        self.cookies.insert(name.trim().to_string(), value.to_string());
+                        self.cookies
+                            .insert(name.trim().to_string(), value.to_string());
                     }
                 }
             }
@@ -203,7 +258,11 @@ impl Client {
         if close {
             self.conn = None;
         }
-        Ok(Resp { status, headers, body })
+        Ok(Resp {
+            status,
+            headers,
+            body,
+        })
     }
 }
 
@@ -218,7 +277,8 @@ async fn read_chunked(conn: &mut TlsStream<TcpStream>, mut buf: Vec<u8>) -> io::
             fill(conn, &mut buf).await?;
         };
         let size_str = String::from_utf8_lossy(&buf[..line_end]).into_owned();
-        let size = usize::from_str_radix(size_str.split(';').next().unwrap_or("").trim(), 16).map_err(|_| bad("bad chunk size"))?;
+        let size = usize::from_str_radix(size_str.split(';').next().unwrap_or("").trim(), 16)
+            .map_err(|_| bad("bad chunk size"))?;
         buf.drain(..line_end + 2);
         while buf.len() < size + 2 {
             fill(conn, &mut buf).await?;
@@ -235,7 +295,10 @@ async fn fill(conn: &mut TlsStream<TcpStream>, buf: &mut Vec<u8>) -> io::Result<
     let mut chunk = [0u8; 8192];
     let n = conn.read(&mut chunk).await?;
     if n == 0 {
-        return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "chunked body cut short"));
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "chunked body cut short",
+        ));
     }
     buf.extend_from_slice(&chunk[..n]);
     Ok(())

@@ -7,7 +7,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 const JST_OFFSET: i64 = 9 * 3600;
 
 pub fn unix_now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }
 
 /// Days since 1970-01-01 → (year, month, day), Howard Hinnant's civil_from_days.
@@ -47,7 +50,13 @@ pub fn today_jst() -> String {
 pub fn format_jst(unix: i64) -> String {
     let t = unix + JST_OFFSET;
     let s = t.rem_euclid(86_400);
-    format!("{} {:02}:{:02}:{:02}", date_of(unix, JST_OFFSET), s / 3600, s / 60 % 60, s % 60)
+    format!(
+        "{} {:02}:{:02}:{:02}",
+        date_of(unix, JST_OFFSET),
+        s / 3600,
+        s / 60 % 60,
+        s % 60
+    )
 }
 
 /// `YYYY-MM` of a unix time in Japan (rating statistics are per month).

@@ -5,8 +5,18 @@
 use crate::model::Entry;
 use std::collections::HashMap;
 
-pub const HEADER: [&str; 10] =
-    ["FAQ-ID", "カテゴリ", "質問", "回答", "関連FAQ", "関連URL", "担当課", "公開", "公開開始日", "公開終了日"];
+pub const HEADER: [&str; 10] = [
+    "FAQ-ID",
+    "カテゴリ",
+    "質問",
+    "回答",
+    "関連FAQ",
+    "関連URL",
+    "担当課",
+    "公開",
+    "公開開始日",
+    "公開終了日",
+];
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// One rejected line of an import.
@@ -20,7 +30,9 @@ pub struct RowError {
 pub fn export(entries: &[Entry]) -> Vec<u8> {
     let mut out = BOM.to_vec();
     {
-        let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(&mut out);
+        let mut w = csv::WriterBuilder::new()
+            .terminator(csv::Terminator::CRLF)
+            .from_writer(&mut out);
         // Writing to a Vec cannot fail; the results are still checked by the type.
         let _ = w.write_record(HEADER);
         for e in entries {
@@ -46,7 +58,10 @@ pub fn export(entries: &[Entry]) -> Vec<u8> {
 /// reported with its line number.
 pub fn parse(bytes: &[u8]) -> Result<Vec<Entry>, Vec<RowError>> {
     let body = bytes.strip_prefix(BOM).unwrap_or(bytes);
-    let mut rdr = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(body);
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(body);
     let mut errors = Vec::new();
     let mut entries = Vec::new();
     let mut first_line: HashMap<String, u64> = HashMap::new();
@@ -59,21 +74,36 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<Entry>, Vec<RowError>> {
             Ok(false) => break,
             Ok(true) => {}
             Err(e) => {
-                let line = e.position().map(|p| lines.line_at(body, p.byte() as usize)).unwrap_or(line);
-                errors.push(RowError { line, reasons: vec![format!("CSVとして読めません: {e}")] });
+                let line = e
+                    .position()
+                    .map(|p| lines.line_at(body, p.byte() as usize))
+                    .unwrap_or(line);
+                errors.push(RowError {
+                    line,
+                    reasons: vec![format!("CSVとして読めません: {e}")],
+                });
                 continue;
             }
         }
-        let line = rec.position().map(|p| lines.line_at(body, p.byte() as usize)).unwrap_or(line);
+        let line = rec
+            .position()
+            .map(|p| lines.line_at(body, p.byte() as usize))
+            .unwrap_or(line);
         let fields: Result<Vec<&str>, _> = rec.iter().map(std::str::from_utf8).collect();
         let Ok(fields) = fields else {
-            errors.push(RowError { line, reasons: vec!["UTF-8ではない文字が含まれています".into()] });
+            errors.push(RowError {
+                line,
+                reasons: vec!["UTF-8ではない文字が含まれています".into()],
+            });
             continue;
         };
         if !header_seen {
             header_seen = true;
             if fields != HEADER {
-                errors.push(RowError { line, reasons: vec![format!("見出し行が違います。期待: {}", HEADER.join(","))] });
+                errors.push(RowError {
+                    line,
+                    reasons: vec![format!("見出し行が違います。期待: {}", HEADER.join(","))],
+                });
                 return Err(errors);
             }
             continue;
@@ -84,7 +114,11 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<Entry>, Vec<RowError>> {
         if fields.len() != HEADER.len() {
             errors.push(RowError {
                 line,
-                reasons: vec![format!("列の数が{}です（{}列必要）", fields.len(), HEADER.len())],
+                reasons: vec![format!(
+                    "列の数が{}です（{}列必要）",
+                    fields.len(),
+                    HEADER.len()
+                )],
             });
             continue;
         }
@@ -122,7 +156,10 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<Entry>, Vec<RowError>> {
         }
     }
     if !header_seen {
-        errors.push(RowError { line: 1, reasons: vec!["ファイルが空です".into()] });
+        errors.push(RowError {
+            line: 1,
+            reasons: vec!["ファイルが空です".into()],
+        });
     }
     if errors.is_empty() {
         Ok(entries)
@@ -151,7 +188,10 @@ impl LineCounter {
             self.offset = 0;
             self.line = 0;
         }
-        self.line += body[self.offset..start].iter().filter(|&&b| b == b'\n').count() as u64;
+        self.line += body[self.offset..start]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count() as u64;
         self.offset = start;
         self.line + 1
     }

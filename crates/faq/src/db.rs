@@ -67,7 +67,9 @@ impl Db {
     pub fn open(path: &Path) -> Result<Db> {
         let conn = open_conn(path)?;
         conn.execute_batch(SCHEMA)?;
-        Ok(Db { conn: Mutex::new(conn) })
+        Ok(Db {
+            conn: Mutex::new(conn),
+        })
     }
 
     pub fn lock(&self) -> MutexGuard<'_, Connection> {
@@ -81,11 +83,17 @@ impl Db {
     }
 
     pub fn meta(&self, k: &str) -> Result<Option<String>> {
-        self.with(|c| c.query_row("SELECT v FROM meta WHERE k=?1", [k], |r| r.get(0)).optional())
+        self.with(|c| {
+            c.query_row("SELECT v FROM meta WHERE k=?1", [k], |r| r.get(0))
+                .optional()
+        })
     }
 
     pub fn set_meta(&self, k: &str, v: &str) -> Result<()> {
-        self.with(|c| c.execute("INSERT OR REPLACE INTO meta(k,v) VALUES(?1,?2)", [k, v]).map(|_| ()))
+        self.with(|c| {
+            c.execute("INSERT OR REPLACE INTO meta(k,v) VALUES(?1,?2)", [k, v])
+                .map(|_| ())
+        })
     }
 
     pub fn entries(&self) -> Result<Vec<Entry>> {
@@ -195,7 +203,12 @@ fn row_entry(r: &Row) -> rusqlite::Result<Entry> {
 }
 
 fn get_entry(c: &Connection, id: &str) -> rusqlite::Result<Option<Entry>> {
-    c.query_row(&format!("SELECT {COLS} FROM entries WHERE id=?1"), [id], row_entry).optional()
+    c.query_row(
+        &format!("SELECT {COLS} FROM entries WHERE id=?1"),
+        [id],
+        row_entry,
+    )
+    .optional()
 }
 
 fn save_in(c: &Connection, e: &Entry, user: &str, action: &str) -> rusqlite::Result<bool> {

@@ -108,13 +108,18 @@ fn seed(app: &App, cfg: &FaqConfig) -> anyhow::Result<()> {
         return Ok(());
     }
     let bytes = match (&cfg.seed_csv, cfg.seed_sample) {
-        (Some(p), _) => Some(std::fs::read(p).with_context(|| format!("reading seed CSV {}", p.display()))?),
+        (Some(p), _) => {
+            Some(std::fs::read(p).with_context(|| format!("reading seed CSV {}", p.display()))?)
+        }
         (None, true) => Some(SAMPLE_CSV.to_vec()),
         (None, false) => None,
     };
     if let Some(bytes) = bytes {
         let entries = csv_io::parse(&bytes).map_err(|errs| {
-            let lines: Vec<String> = errs.iter().map(|e| format!("line {}: {}", e.line, e.reasons.join("; "))).collect();
+            let lines: Vec<String> = errs
+                .iter()
+                .map(|e| format!("line {}: {}", e.line, e.reasons.join("; ")))
+                .collect();
             anyhow::anyhow!("seed CSV rejected:\n{}", lines.join("\n"))
         })?;
         let n = app.db.save_all(&entries, "system", "初期データ")?;
@@ -145,11 +150,13 @@ fn bootstrap_admin(app: &App, cfg: &FaqConfig) -> anyhow::Result<()> {
 
 /// Opens the database (seeding it the first time), binds, and serves in the background.
 pub async fn start(cfg: FaqConfig) -> anyhow::Result<RunningFaq> {
-    std::fs::create_dir_all(&cfg.data_dir).with_context(|| format!("creating {}", cfg.data_dir.display()))?;
+    std::fs::create_dir_all(&cfg.data_dir)
+        .with_context(|| format!("creating {}", cfg.data_dir.display()))?;
     let db_path = cfg.data_dir.join("faq.sqlite3");
     let cfg2 = cfg.clone();
     let app = tokio::task::spawn_blocking(move || -> anyhow::Result<App> {
-        let db = db::Db::open(&db_path).with_context(|| format!("opening {}", db_path.display()))?;
+        let db =
+            db::Db::open(&db_path).with_context(|| format!("opening {}", db_path.display()))?;
         let log = accesslog::AccessLog::open(&db_path, cfg2.access_log_days)?;
         let mut lex = search::lexicon::Lexicon::builtin();
         // Operators may extend the curated lists without a rebuild.
@@ -174,20 +181,31 @@ pub async fn start(cfg: FaqConfig) -> anyhow::Result<RunningFaq> {
         None => tls::ensure_self_signed(&cfg.data_dir)?,
     };
     let server_cfg = tls::server_config(&files)?;
-    let tcp = tokio::net::TcpListener::bind(cfg.listen).await.with_context(|| format!("binding {}", cfg.listen))?;
+    let tcp = tokio::net::TcpListener::bind(cfg.listen)
+        .await
+        .with_context(|| format!("binding {}", cfg.listen))?;
     let listener = tls::TlsListener::new(tcp, server_cfg)?;
     let addr = axum::serve::Listener::local_addr(&listener)?;
     let router = web::router(app.clone());
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
-        axum::serve(listener, router.into_make_service_with_connect_info::<tls::ClientAddr>())
-            .with_graceful_shutdown(async {
-                let _ = stop_rx.await;
-            })
-            .await
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<tls::ClientAddr>(),
+        )
+        .with_graceful_shutdown(async {
+            let _ = stop_rx.await;
+        })
+        .await
     });
     tracing::info!(%addr, "FAQ service listening (https)");
-    Ok(RunningFaq { addr, cert_path: files.cert, app, stop: Some(stop_tx), task })
+    Ok(RunningFaq {
+        addr,
+        cert_path: files.cert,
+        app,
+        stop: Some(stop_tx),
+        task,
+    })
 }
 
 /// Runs the service until Ctrl-C (or SIGTERM on Unix).

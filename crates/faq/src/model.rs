@@ -32,18 +32,28 @@ impl Entry {
     }
 
     pub fn related_ids(&self) -> Vec<&str> {
-        self.related_faq.split(';').map(str::trim).filter(|s| !s.is_empty()).collect()
+        self.related_faq
+            .split(';')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .collect()
     }
 
     pub fn urls(&self) -> Vec<&str> {
-        self.related_url.split(|c: char| c == ';' || c.is_whitespace()).filter(|s| !s.is_empty()).collect()
+        self.related_url
+            .split(|c: char| c == ';' || c.is_whitespace())
+            .filter(|s| !s.is_empty())
+            .collect()
     }
 
     /// Every reason this entry cannot be saved, in Japanese for the editor.
     pub fn problems(&self) -> Vec<String> {
         let mut p = Vec::new();
         if !valid_id(&self.id) {
-            p.push(format!("FAQ-IDの形式が不正です（英数字とハイフン、1〜32文字）: {:?}", self.id));
+            p.push(format!(
+                "FAQ-IDの形式が不正です（英数字とハイフン、1〜32文字）: {:?}",
+                self.id
+            ));
         }
         if self.question.trim().is_empty() {
             p.push("質問が空です".into());
@@ -66,16 +76,26 @@ impl Entry {
             }
         }
         for u in self.urls() {
-            if !(u.starts_with("https://") || u.starts_with("http://")) || u.contains(['<', '>', '"']) {
-                p.push(format!("関連URLは http(s):// で始まる必要があります: {u:?}"));
+            if !(u.starts_with("https://") || u.starts_with("http://"))
+                || u.contains(['<', '>', '"'])
+            {
+                p.push(format!(
+                    "関連URLは http(s):// で始まる必要があります: {u:?}"
+                ));
             }
         }
-        for (name, d) in [("公開開始日", &self.publish_start), ("公開終了日", &self.publish_end)] {
+        for (name, d) in [
+            ("公開開始日", &self.publish_start),
+            ("公開終了日", &self.publish_end),
+        ] {
             if !d.is_empty() && !is_valid_date(d) {
                 p.push(format!("{name}が日付（YYYY-MM-DD）ではありません: {d:?}"));
             }
         }
-        if !self.publish_start.is_empty() && !self.publish_end.is_empty() && self.publish_end < self.publish_start {
+        if !self.publish_start.is_empty()
+            && !self.publish_end.is_empty()
+            && self.publish_end < self.publish_start
+        {
             p.push("公開終了日が公開開始日より前です".into());
         }
         p
@@ -83,5 +103,8 @@ impl Entry {
 }
 
 pub fn valid_id(id: &str) -> bool {
-    (1..=32).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    (1..=32).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }

@@ -17,7 +17,9 @@ impl RateLimiter {
         let mut map = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
         if map.len() > 100_000 {
             // Keep memory bounded under a flood of addresses: forget full buckets.
-            map.retain(|_, (tokens, at)| *tokens + now.duration_since(*at).as_secs_f64() * cap / 60.0 < cap);
+            map.retain(|_, (tokens, at)| {
+                *tokens + now.duration_since(*at).as_secs_f64() * cap / 60.0 < cap
+            });
         }
         let (tokens, at) = map.entry(key.to_string()).or_insert((cap, now));
         *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * cap / 60.0).min(cap);

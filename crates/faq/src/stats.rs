@@ -57,7 +57,9 @@ pub struct RatingStat {
 /// entry.
 pub fn rating_stats(db: &Db, faq_id: Option<&str>) -> Result<Vec<RatingStat>> {
     let rows: Vec<(String, i64, u8)> = db.with(|c| {
-        let mut st = c.prepare_cached("SELECT faq_id, at, score FROM ratings WHERE (?1 IS NULL OR faq_id = ?1)")?;
+        let mut st = c.prepare_cached(
+            "SELECT faq_id, at, score FROM ratings WHERE (?1 IS NULL OR faq_id = ?1)",
+        )?;
         let rows = st.query_map(params![faq_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
         rows.collect()
     })?;
@@ -69,8 +71,18 @@ pub fn rating_stats(db: &Db, faq_id: Option<&str>) -> Result<Vec<RatingStat>> {
         .into_iter()
         .map(|((month, faq_id), dist)| {
             let count: u32 = dist.iter().sum();
-            let total: u32 = dist.iter().enumerate().map(|(i, n)| (i as u32 + 1) * n).sum();
-            RatingStat { faq_id, month, count, average: total as f64 / count.max(1) as f64, dist }
+            let total: u32 = dist
+                .iter()
+                .enumerate()
+                .map(|(i, n)| (i as u32 + 1) * n)
+                .sum();
+            RatingStat {
+                faq_id,
+                month,
+                count,
+                average: total as f64 / count.max(1) as f64,
+                dist,
+            }
         })
         .collect();
     out.sort_by(|a, b| b.month.cmp(&a.month).then(a.faq_id.cmp(&b.faq_id)));

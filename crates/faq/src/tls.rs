@@ -20,7 +20,10 @@ pub struct TlsFiles {
 
 /// Where the generated certificate lives; tests and clients read it to trust it.
 pub fn self_signed_paths(data_dir: &Path) -> TlsFiles {
-    TlsFiles { cert: data_dir.join("tls").join("cert.pem"), key: data_dir.join("tls").join("key.pem") }
+    TlsFiles {
+        cert: data_dir.join("tls").join("cert.pem"),
+        key: data_dir.join("tls").join("key.pem"),
+    }
 }
 
 /// Generates the self-signed certificate unless one is already there.
@@ -30,7 +33,11 @@ pub fn ensure_self_signed(data_dir: &Path) -> Result<TlsFiles> {
         return Ok(files);
     }
     std::fs::create_dir_all(data_dir.join("tls"))?;
-    let names = vec!["localhost".to_string(), "127.0.0.1".to_string(), "::1".to_string()];
+    let names = vec![
+        "localhost".to_string(),
+        "127.0.0.1".to_string(),
+        "::1".to_string(),
+    ];
     let ck = rcgen::generate_simple_self_signed(names).map_err(|e| FaqError::Tls(e.to_string()))?;
     std::fs::write(&files.cert, ck.cert.pem())?;
     write_private(&files.key, ck.signing_key.serialize_pem().as_bytes())?;
@@ -42,7 +49,12 @@ pub fn ensure_self_signed(data_dir: &Path) -> Result<TlsFiles> {
 fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
     f.write_all(data)
 }
 
@@ -53,10 +65,14 @@ fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
 
 pub fn load_certs(path: &Path) -> Result<Vec<rustls::pki_types::CertificateDer<'static>>> {
     let pem = std::fs::read(path)?;
-    let certs: std::result::Result<Vec<_>, _> = rustls_pemfile::certs(&mut pem.as_slice()).collect();
+    let certs: std::result::Result<Vec<_>, _> =
+        rustls_pemfile::certs(&mut pem.as_slice()).collect();
     let certs = certs?;
     if certs.is_empty() {
-        return Err(FaqError::Tls(format!("no certificate in {}", path.display())));
+        return Err(FaqError::Tls(format!(
+            "no certificate in {}",
+            path.display()
+        )));
     }
     Ok(certs)
 }
@@ -66,12 +82,14 @@ pub fn server_config(files: &TlsFiles) -> Result<Arc<rustls::ServerConfig>> {
     let pem = std::fs::read(&files.key)?;
     let key = rustls_pemfile::private_key(&mut pem.as_slice())?
         .ok_or_else(|| FaqError::Tls(format!("no private key in {}", files.key.display())))?;
-    let mut cfg = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .map_err(|e| FaqError::Tls(e.to_string()))?
-        .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .map_err(|e| FaqError::Tls(e.to_string()))?;
+    let mut cfg = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| FaqError::Tls(e.to_string()))?
+    .with_no_client_auth()
+    .with_single_cert(certs, key)
+    .map_err(|e| FaqError::Tls(e.to_string()))?;
     cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(cfg))
 }
@@ -123,7 +141,11 @@ impl TlsListener {
                 });
             }
         });
-        Ok(TlsListener { rx, local, _acceptor_task: AbortOnDrop(task) })
+        Ok(TlsListener {
+            rx,
+            local,
+            _acceptor_task: AbortOnDrop(task),
+        })
     }
 }
 
@@ -148,7 +170,9 @@ impl axum::serve::Listener for TlsListener {
 #[derive(Debug, Clone, Copy)]
 pub struct ClientAddr(pub SocketAddr);
 
-impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, TlsListener>> for ClientAddr {
+impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, TlsListener>>
+    for ClientAddr
+{
     fn connect_info(s: axum::serve::IncomingStream<'_, TlsListener>) -> Self {
         ClientAddr(*s.remote_addr())
     }

@@ -9,18 +9,31 @@ use std::time::{Duration, Instant};
 const ADMIN_PW: &str = "browser-admin-pw-1";
 
 fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repo root")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("repo root")
 }
 
 fn require_tools(root: &Path) {
     let mut missing = Vec::new();
-    if Command::new("node").arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status().map(|s| !s.success()).unwrap_or(true) {
+    if Command::new("node")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map(|s| !s.success())
+        .unwrap_or(true)
+    {
         missing.push("node");
     }
     if !Path::new("/usr/bin/chromium").exists() {
         missing.push("/usr/bin/chromium");
     }
-    if !root.join("tests/faq-browser/node_modules/playwright-core/package.json").exists() {
+    if !root
+        .join("tests/faq-browser/node_modules/playwright-core/package.json")
+        .exists()
+    {
         missing.push("tests/faq-browser/node_modules/playwright-core");
     }
     assert!(
@@ -34,7 +47,11 @@ fn require_tools(root: &Path) {
 async fn browser_edit_publish_find_on_phone_and_rate() {
     let root = repo_root();
     require_tools(&root);
-    let data_dir = std::env::temp_dir().join(format!("faq-browser-{}-{}", std::process::id(), faq::auth::random_hex(4)));
+    let data_dir = std::env::temp_dir().join(format!(
+        "faq-browser-{}-{}",
+        std::process::id(),
+        faq::auth::random_hex(4)
+    ));
     let cfg = faq::FaqConfig {
         data_dir: data_dir.clone(),
         listen: "127.0.0.1:0".parse().unwrap(),
@@ -42,7 +59,10 @@ async fn browser_edit_publish_find_on_phone_and_rate() {
         ..faq::FaqConfig::default()
     };
     let running = faq::start(cfg).await.expect("service starts");
-    assert!(!running.app.index().is_visible("FAQ-0011", faq::search::Visibility::PublicOn(&faq::clock::today_jst())));
+    assert!(!running.app.index().is_visible(
+        "FAQ-0011",
+        faq::search::Visibility::PublicOn(&faq::clock::today_jst())
+    ));
     let artifacts = root.join("tests/artifacts/faq-browser");
     let url = format!("https://127.0.0.1:{}", running.addr.port());
     let root2 = root.clone();
@@ -73,23 +93,53 @@ async fn browser_edit_publish_find_on_phone_and_rate() {
             std::thread::sleep(Duration::from_millis(200));
         }
         let o = child.wait_with_output().expect("output");
-        (o.status, String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
+        (
+            o.status,
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
     })
     .await
     .unwrap();
     println!("{out}");
     eprintln!("{err}");
-    assert!(status.success(), "browser test failed ({status}); see output above and screenshots in {}", artifacts.display());
+    assert!(
+        status.success(),
+        "browser test failed ({status}); see output above and screenshots in {}",
+        artifacts.display()
+    );
 
     // Cross-check what the browser did against the database.
     let today = faq::clock::today_jst();
     let e = running.app.db.entry("FAQ-0011").unwrap().unwrap();
-    assert!(e.public && e.publish_start == today && e.question.contains("ブラウザ確認用"), "{e:?}");
-    assert!(running.app.index().is_visible("FAQ-0011", faq::search::Visibility::PublicOn(&today)));
+    assert!(
+        e.public && e.publish_start == today && e.question.contains("ブラウザ確認用"),
+        "{e:?}"
+    );
+    assert!(running
+        .app
+        .index()
+        .is_visible("FAQ-0011", faq::search::Visibility::PublicOn(&today)));
     let stats = faq::stats::rating_stats(&running.app.db, Some("FAQ-0011")).unwrap();
-    assert_eq!(stats.iter().map(|s| s.dist[4]).sum::<u32>(), 1, "one 5-point rating");
-    for shot in ["01-staff-list.png", "03-staff-published.png", "04-phone-suggestions.png", "06-phone-rated.png"] {
-        assert!(artifacts.join(shot).metadata().map(|m| m.len() > 1000).unwrap_or(false), "screenshot {shot}");
+    assert_eq!(
+        stats.iter().map(|s| s.dist[4]).sum::<u32>(),
+        1,
+        "one 5-point rating"
+    );
+    for shot in [
+        "01-staff-list.png",
+        "03-staff-published.png",
+        "04-phone-suggestions.png",
+        "06-phone-rated.png",
+    ] {
+        assert!(
+            artifacts
+                .join(shot)
+                .metadata()
+                .map(|m| m.len() > 1000)
+                .unwrap_or(false),
+            "screenshot {shot}"
+        );
     }
     running.shutdown().await;
     let _ = std::fs::remove_dir_all(&data_dir);

@@ -9,19 +9,38 @@ async fn public_site_shows_only_visible_entries() {
     let home = c.get("/").await.unwrap();
     assert_eq!(home.status, 200);
     let page = home.text();
-    assert!(page.contains("ライフイベントから探す") && page.contains("担当課から探す"), "{page}");
-    assert_eq!(home.header("strict-transport-security"), Some("max-age=31536000"));
+    assert!(
+        page.contains("ライフイベントから探す") && page.contains("担当課から探す"),
+        "{page}"
+    );
+    assert_eq!(
+        home.header("strict-transport-security"),
+        Some("max-age=31536000")
+    );
 
-    let r = c.get("/search?q=%E3%81%98%E3%82%85%E3%81%86%E3%81%BF%E3%82%93%E3%81%B2%E3%82%87%E3%81%86").await.unwrap(); // じゅうみんひょう
+    let r = c
+        .get("/search?q=%E3%81%98%E3%82%85%E3%81%86%E3%81%BF%E3%82%93%E3%81%B2%E3%82%87%E3%81%86")
+        .await
+        .unwrap(); // じゅうみんひょう
     assert_eq!(r.status, 200);
-    assert!(r.text().contains("/faq/FAQ-0001"), "kana reading finds 住民票");
+    assert!(
+        r.text().contains("/faq/FAQ-0001"),
+        "kana reading finds 住民票"
+    );
 
     assert_eq!(c.get("/faq/FAQ-0001").await.unwrap().status, 200);
     // Staff manual (公開=0), ended window, future window.
     for hidden in ["FAQ-0009", "FAQ-0017", "FAQ-0011"] {
-        assert_eq!(c.get(&format!("/faq/{hidden}")).await.unwrap().status, 404, "{hidden} must not be public");
+        assert_eq!(
+            c.get(&format!("/faq/{hidden}")).await.unwrap().status,
+            404,
+            "{hidden} must not be public"
+        );
     }
-    let cat = c.get("/category?c=%E3%83%A9%E3%82%A4%E3%83%95%E3%82%A4%E3%83%99%E3%83%B3%E3%83%88").await.unwrap(); // ライフイベント
+    let cat = c
+        .get("/category?c=%E3%83%A9%E3%82%A4%E3%83%95%E3%82%A4%E3%83%99%E3%83%B3%E3%83%88")
+        .await
+        .unwrap(); // ライフイベント
     assert_eq!(cat.status, 200);
     assert!(cat.text().contains("FAQ-0131"));
 }
@@ -43,16 +62,30 @@ async fn api_search_fetch_keys_and_rate_limit() {
     assert_eq!(c.get("/api/v1/faq/FAQ-0009").await.unwrap().status, 404);
     assert_eq!(c.get("/api/v1/faq").await.unwrap().status, 401);
     let key = faq::auth::create_api_key(&server().app.db, "chatbot", "test").unwrap();
-    let with_key = c.request("GET", "/api/v1/faq/FAQ-0009", &[("x-api-key", &key)], b"").await.unwrap();
+    let with_key = c
+        .request("GET", "/api/v1/faq/FAQ-0009", &[("x-api-key", &key)], b"")
+        .await
+        .unwrap();
     assert_eq!(with_key.status, 200);
     assert_eq!(with_key.json()["public"], false);
-    let bad = c.request("GET", "/api/v1/faq/FAQ-0001", &[("x-api-key", "faq_wrong")], b"").await.unwrap();
+    let bad = c
+        .request(
+            "GET",
+            "/api/v1/faq/FAQ-0001",
+            &[("x-api-key", "faq_wrong")],
+            b"",
+        )
+        .await
+        .unwrap();
     assert_eq!(bad.status, 401);
 
     // Anonymous clients get a bounded number of requests per minute per address.
     let mut limited = false;
     for _ in 0..(faq::web::API_ANON_PER_MIN + 5) {
-        let r = c.get("/api/v1/faq/suggest?q=%E3%81%94%E3%81%BF").await.unwrap();
+        let r = c
+            .get("/api/v1/faq/suggest?q=%E3%81%94%E3%81%BF")
+            .await
+            .unwrap();
         if r.status == 429 {
             limited = true;
             break;
@@ -60,7 +93,10 @@ async fn api_search_fetch_keys_and_rate_limit() {
     }
     assert!(limited, "rate limit never applied");
     // A key has its own bucket.
-    let r = c.request("GET", "/api/v1/faq/search?q=a", &[("x-api-key", &key)], b"").await.unwrap();
+    let r = c
+        .request("GET", "/api/v1/faq/search?q=a", &[("x-api-key", &key)], b"")
+        .await
+        .unwrap();
     assert_eq!(r.status, 200);
 }
 
@@ -71,12 +107,20 @@ async fn unauthenticated_editing_is_refused() {
     let mut changed = before.clone();
     changed.question = "改ざん".into();
     let fields = entry_fields(&changed);
-    for path in ["/admin/faq/FAQ-0002/edit", "/admin/new", "/admin/faq/FAQ-0002/delete", "/admin/faq/FAQ-0002/publish"] {
+    for path in [
+        "/admin/faq/FAQ-0002/edit",
+        "/admin/new",
+        "/admin/faq/FAQ-0002/delete",
+        "/admin/faq/FAQ-0002/publish",
+    ] {
         let r = c.post_form(path, &with_csrf("x", &fields)).await.unwrap();
         assert_eq!(r.status, 303, "{path}");
         assert_eq!(r.header("location"), Some("/admin/login"), "{path}");
     }
-    assert_eq!(c.get("/admin/export.csv").await.unwrap().header("location"), Some("/admin/login"));
+    assert_eq!(
+        c.get("/admin/export.csv").await.unwrap().header("location"),
+        Some("/admin/login")
+    );
     assert_eq!(server().app.db.entry("FAQ-0002").unwrap().unwrap(), before);
 }
 
@@ -92,9 +136,15 @@ async fn viewer_can_read_but_not_edit() {
     let mut changed = before.clone();
     changed.answer = "viewer edit".into();
     let fields = entry_fields(&changed);
-    let r = c.post_form("/admin/faq/FAQ-0003/edit", &with_csrf(&csrf, &fields)).await.unwrap();
+    let r = c
+        .post_form("/admin/faq/FAQ-0003/edit", &with_csrf(&csrf, &fields))
+        .await
+        .unwrap();
     assert_eq!(r.status, 403);
-    let r = c.post_form("/admin/faq/FAQ-0003/delete", &[("csrf", &csrf)]).await.unwrap();
+    let r = c
+        .post_form("/admin/faq/FAQ-0003/delete", &[("csrf", &csrf)])
+        .await
+        .unwrap();
     assert_eq!(r.status, 403);
     assert_eq!(c.get("/admin/log").await.unwrap().status, 403);
     assert_eq!(c.get("/admin/users").await.unwrap().status, 403);
@@ -111,19 +161,34 @@ async fn csrf_token_is_checked() {
     changed.question = "代理人が住民票を請求するときの持ち物".into();
     let fields = entry_fields(&changed);
     for token in ["", "0000", &"a".repeat(64)] {
-        let r = c.post_form("/admin/faq/FAQ-0004/edit", &with_csrf(token, &fields)).await.unwrap();
+        let r = c
+            .post_form("/admin/faq/FAQ-0004/edit", &with_csrf(token, &fields))
+            .await
+            .unwrap();
         assert_eq!(r.status, 403, "token {token:?}");
     }
     assert_eq!(server().app.db.entry("FAQ-0004").unwrap().unwrap(), before);
-    let r = c.post_form("/admin/faq/FAQ-0004/edit", &with_csrf(&csrf, &fields)).await.unwrap();
+    let r = c
+        .post_form("/admin/faq/FAQ-0004/edit", &with_csrf(&csrf, &fields))
+        .await
+        .unwrap();
     assert_eq!(r.status, 303, "{}", r.text());
     assert_eq!(server().app.db.entry("FAQ-0004").unwrap().unwrap(), changed);
     // The change is in the entry's history, with who did it.
     let h = server().app.db.history("FAQ-0004").unwrap();
-    assert_eq!((h[0].action.as_str(), h[0].user.as_str()), ("更新", "editor-csrf"));
+    assert_eq!(
+        (h[0].action.as_str(), h[0].user.as_str()),
+        ("更新", "editor-csrf")
+    );
     // Logging in also needs the form's token.
     let mut other = client();
-    let r = other.post_form("/admin/login", &[("csrf", "forged"), ("login", ADMIN), ("password", ADMIN_PW)]).await.unwrap();
+    let r = other
+        .post_form(
+            "/admin/login",
+            &[("csrf", "forged"), ("login", ADMIN), ("password", ADMIN_PW)],
+        )
+        .await
+        .unwrap();
     assert_eq!(r.status, 403);
 }
 
@@ -151,15 +216,24 @@ async fn injection_strings_are_stored_verbatim_and_shown_escaped() {
     let stored = server().app.db.entry("SEC-0001").unwrap().expect("stored");
     assert_eq!(stored.question, evil_q);
     assert_eq!(stored.answer, evil_a);
-    assert!(server().app.db.entries().unwrap().len() > 100, "entries table intact");
+    assert!(
+        server().app.db.entries().unwrap().len() > 100,
+        "entries table intact"
+    );
     for path in ["/faq/SEC-0001", "/admin/faq/SEC-0001"] {
         let page = c.get(path).await.unwrap().text();
         assert!(!page.contains("<script>alert"), "{path} shows raw script");
         assert!(!page.contains("<img src=x"), "{path} shows raw img");
-        assert!(page.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"), "{path}");
+        assert!(
+            page.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"),
+            "{path}"
+        );
     }
     // SQL in a search is just text.
-    let r = c.get("/api/v1/faq/search?q=%27%20OR%201%3D1%3B%20DROP%20TABLE%20entries%3B%20--").await.unwrap();
+    let r = c
+        .get("/api/v1/faq/search?q=%27%20OR%201%3D1%3B%20DROP%20TABLE%20entries%3B%20--")
+        .await
+        .unwrap();
     assert_eq!(r.status, 200);
     assert!(server().app.db.entry("FAQ-0001").unwrap().is_some());
     // A javascript: URL is refused as a related URL.
@@ -180,10 +254,18 @@ async fn repeated_failures_lock_the_account() {
         assert_eq!(r.status, 401);
     }
     let r = try_login(&mut c, "lockme", "lockme-password-1").await;
-    assert_eq!(r.status, 401, "locked account must refuse the right password");
+    assert_eq!(
+        r.status, 401,
+        "locked account must refuse the right password"
+    );
     assert!(r.text().contains("ロック"));
     faq::auth::unlock(&server().app.db, "lockme").unwrap();
-    assert_eq!(try_login(&mut c, "lockme", "lockme-password-1").await.status, 303);
+    assert_eq!(
+        try_login(&mut c, "lockme", "lockme-password-1")
+            .await
+            .status,
+        303
+    );
 }
 
 #[tokio::test]
@@ -192,31 +274,82 @@ async fn publish_attach_rate_and_history() {
     let csrf = login(&mut c, ADMIN, ADMIN_PW).await;
     // FAQ-0116 is internal; publish it.
     assert_eq!(c.get("/faq/FAQ-0116").await.unwrap().status, 404);
-    let r = c.post_form("/admin/faq/FAQ-0116/publish", &[("csrf", &csrf), ("public", "1")]).await.unwrap();
+    let r = c
+        .post_form(
+            "/admin/faq/FAQ-0116/publish",
+            &[("csrf", &csrf), ("public", "1")],
+        )
+        .await
+        .unwrap();
     assert_eq!(r.status, 303);
     assert_eq!(c.get("/faq/FAQ-0116").await.unwrap().status, 200);
-    assert_eq!(server().app.db.history("FAQ-0116").unwrap()[0].action, "公開");
+    assert_eq!(
+        server().app.db.history("FAQ-0116").unwrap()[0].action,
+        "公開"
+    );
 
     // Attachments: PDFs and images only, decided by content.
     let pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n";
-    let r = c.post_multipart("/admin/faq/FAQ-0116/attachments", &[("csrf", &csrf)], "file", "案内.pdf", "application/pdf", pdf).await.unwrap();
+    let r = c
+        .post_multipart(
+            "/admin/faq/FAQ-0116/attachments",
+            &[("csrf", &csrf)],
+            "file",
+            "案内.pdf",
+            "application/pdf",
+            pdf,
+        )
+        .await
+        .unwrap();
     assert_eq!(r.status, 303, "{}", r.text());
     let exe = b"MZ\x90\x00not a pdf";
-    let r = c.post_multipart("/admin/faq/FAQ-0116/attachments", &[("csrf", &csrf)], "file", "x.pdf", "application/pdf", exe).await.unwrap();
+    let r = c
+        .post_multipart(
+            "/admin/faq/FAQ-0116/attachments",
+            &[("csrf", &csrf)],
+            "file",
+            "x.pdf",
+            "application/pdf",
+            exe,
+        )
+        .await
+        .unwrap();
     assert_eq!(r.status, 400);
-    let r = c.post_multipart("/admin/faq/FAQ-0116/attachments", &[("csrf", "bad")], "file", "y.pdf", "application/pdf", pdf).await.unwrap();
+    let r = c
+        .post_multipart(
+            "/admin/faq/FAQ-0116/attachments",
+            &[("csrf", "bad")],
+            "file",
+            "y.pdf",
+            "application/pdf",
+            pdf,
+        )
+        .await
+        .unwrap();
     assert_eq!(r.status, 403);
     let files = faq::attachments::list(&server().app.db, "FAQ-0116").unwrap();
     assert_eq!(files.len(), 1);
     let mut anon = client();
     let f = anon.get(&format!("/files/{}", files[0].id)).await.unwrap();
-    assert_eq!((f.status, f.header("content-type")), (200, Some("application/pdf")));
+    assert_eq!(
+        (f.status, f.header("content-type")),
+        (200, Some("application/pdf"))
+    );
     assert_eq!(f.body, pdf);
 
     // Citizens rate; statistics per entry and month.
-    let r = anon.post_form("/faq/FAQ-0116/rate", &[("score", "4"), ("comment", "<b>助かりました</b>")]).await.unwrap();
+    let r = anon
+        .post_form(
+            "/faq/FAQ-0116/rate",
+            &[("score", "4"), ("comment", "<b>助かりました</b>")],
+        )
+        .await
+        .unwrap();
     assert_eq!(r.status, 303);
-    let r = anon.post_form("/faq/FAQ-0116/rate", &[("score", "9")]).await.unwrap();
+    let r = anon
+        .post_form("/faq/FAQ-0116/rate", &[("score", "9")])
+        .await
+        .unwrap();
     assert_eq!(r.status, 400);
     let s = faq::stats::rating_stats(&server().app.db, Some("FAQ-0116")).unwrap();
     assert_eq!((s.len(), s[0].count, s[0].dist[3]), (1, 1, 1));
@@ -224,10 +357,22 @@ async fn publish_attach_rate_and_history() {
     assert!(page.contains("&lt;b&gt;助かりました&lt;/b&gt;"));
 
     // Unpublish again: gone from the public site, and from its files.
-    let r = c.post_form("/admin/faq/FAQ-0116/publish", &[("csrf", &csrf), ("public", "0")]).await.unwrap();
+    let r = c
+        .post_form(
+            "/admin/faq/FAQ-0116/publish",
+            &[("csrf", &csrf), ("public", "0")],
+        )
+        .await
+        .unwrap();
     assert_eq!(r.status, 303);
     assert_eq!(anon.get("/faq/FAQ-0116").await.unwrap().status, 404);
-    assert_eq!(anon.get(&format!("/files/{}", files[0].id)).await.unwrap().status, 404);
+    assert_eq!(
+        anon.get(&format!("/files/{}", files[0].id))
+            .await
+            .unwrap()
+            .status,
+        404
+    );
 }
 
 #[tokio::test]
@@ -240,7 +385,11 @@ async fn access_log_records_requests_and_admins_search_it() {
     // The log is written in the background; give it a moment.
     let mut found = false;
     for _ in 0..50 {
-        let page = c.get(&format!("/admin/log?path={}", &marker[8..])).await.unwrap().text();
+        let page = c
+            .get(&format!("/admin/log?path={}", &marker[8..]))
+            .await
+            .unwrap()
+            .text();
         if page.contains(&marker) {
             found = true;
             break;
@@ -252,7 +401,15 @@ async fn access_log_records_requests_and_admins_search_it() {
     let rows = server()
         .app
         .log
-        .search(&faq::accesslog::LogQuery { from: 0, to: i64::MAX, user: ADMIN.into(), ip: String::new(), path_contains: "/admin".into(), status: 0, limit: 10 })
+        .search(&faq::accesslog::LogQuery {
+            from: 0,
+            to: i64::MAX,
+            user: ADMIN.into(),
+            ip: String::new(),
+            path_contains: "/admin".into(),
+            status: 0,
+            limit: 10,
+        })
         .unwrap();
     assert!(!rows.is_empty());
 }
@@ -263,7 +420,10 @@ async fn exports_csv_and_xlsx() {
     login(&mut c, ADMIN, ADMIN_PW).await;
     let csv = c.get("/admin/export.csv").await.unwrap();
     assert_eq!(csv.status, 200);
-    assert!(csv.body.starts_with(b"\xEF\xBB\xBFFAQ-ID,"), "UTF-8 BOM and header");
+    assert!(
+        csv.body.starts_with(b"\xEF\xBB\xBFFAQ-ID,"),
+        "UTF-8 BOM and header"
+    );
     let x = c.get("/admin/export.xlsx").await.unwrap();
     assert_eq!(x.status, 200);
     assert!(x.body.starts_with(b"PK\x03\x04"), "xlsx is a zip");

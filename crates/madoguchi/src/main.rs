@@ -19,6 +19,43 @@ enum Cmd {
         /// A configuration file (TOML, see dialplans/default.toml); default: the embedded one.
         #[arg(long)]
         config: Option<PathBuf>,
+        /// Start the routing clock at this local time (YYYY-MM-DDTHH:MM), for drills and
+        /// tests of the opening hours; it then advances with real time.
+        #[arg(long)]
+        now: Option<String>,
+    },
+    /// Switch the manual night mode (after-hours routing) on or off on a running switch.
+    Night {
+        #[arg(value_parser = ["on", "off"])]
+        state: String,
+        /// Who makes the change (written to the audit log).
+        #[arg(long)]
+        who: String,
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        api: String,
+    },
+    /// Extend the opening hours (disaster) until a local time YYYY-MM-DDTHH:MM, or clear
+    /// the extension and night mode with `--clear`.
+    Extend {
+        until: Option<String>,
+        #[arg(long)]
+        clear: bool,
+        #[arg(long)]
+        who: String,
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        api: String,
+    },
+    /// Log an operator in or out, pause, resume, or end after-call work.
+    Agent {
+        id: String,
+        #[arg(value_parser = ["login", "logout", "pause", "unpause", "end-wrapup"])]
+        op: String,
+        #[arg(long)]
+        reason: Option<String>,
+        #[arg(long, default_value = "cli")]
+        who: String,
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        api: String,
     },
     /// Check a configuration file and report every error with file, line and what to fix.
     Check {
@@ -45,7 +82,17 @@ fn main() -> anyhow::Result<()> {
             print!("{}", dialplan::DEFAULT_TOML);
             Ok(())
         }
-        Cmd::Serve { config } => {
+        Cmd::Night { state, who, api } => api_call(&api, "/api/v1/operating/night", &serde_json::json!({"on": state == "on", "who": who})),
+        Cmd::Extend { until, clear, who, api } => {
+            if clear {
+                api_call(&api, "/api/v1/operating/clear", &serde_json::json!({"who": who}))
+            } else {
+                let Some(until) = until else { anyhow::bail!("give the local time to extend until (YYYY-MM-DDTHH:MM), or --clear") };
+                api_call(&api, "/api/v1/operating/extend", &serde_json::json!({"until": until, "who": who}))
+            }
+        }
+        Cmd::Agent { id, op, reason, who, api } => api_call(&api, &format!("/api/v1/agents/{id}/{op}"), &serde_json::json!({"reason": reason, "who": who})),
+        Cmd::Serve { config, now } => {
             init_logs();
             let cfg = match &config {
                 Some(path) => match dialplan::load(path) {
@@ -57,8 +104,18 @@ fn main() -> anyhow::Result<()> {
                 },
                 None => dialplan::default_config(),
             };
+            let now = match now {
+                Some(t) => match switch::parse_local(&t, cfg.hours.timezone_offset_minutes) {
+                    Some(n) => Some(n),
+                    None => {
+                        eprintln!("--now {t}: write the local time as YYYY-MM-DDTHH:MM");
+                        std::process::exit(1);
+                    }
+                },
+                None => None,
+            };
             let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-            rt.block_on(serve(cfg))
+            rt.block_on(serve(cfg, now))
         }
     }
 }
@@ -72,10 +129,10 @@ fn init_logs() {
         .init();
 }
 
-async fn serve(cfg: dialplan::Config) -> anyhow::Result<()> {
+async fn serve(cfg: dialplan::Config, now: Option<u64>) -> anyhow::Result<()> {
     let agents: Vec<(String, String)> = cfg.agents.iter().map(|a| (a.id.clone(), a.password.clone())).collect();
     let domain = cfg.sip.domain.clone();
-    let sw = switch::start(cfg).await.context("starting the switch")?;
+    let sw = switch::start(switch::Options { cfg, now }).await.context("starting the switch")?;
     println!("madoguchi is up.");
     for a in &sw.sip_addrs {
         println!("  operators' softphones register to  sip:{a} (UDP and TCP), realm \"{domain}\"");
@@ -96,4 +153,24 @@ async fn serve(cfg: dialplan::Config) -> anyhow::Result<()> {
     tracing::info!("stopping");
     sw.shutdown().await;
     Ok(())
+}
+
+/// POST a JSON body to the running switch's API and print the answer (no HTTP client
+/// library: the API is on loopback and speaks plain HTTP/1.1).
+fn api_call(api: &str, path: &str, body: &serde_json::Value) -> anyhow::Result<()> {
+    use std::io::{Read, Write};
+    let host = api.trim_start_matches("http://").trim_end_matches('/');
+    let mut s = std::net::TcpStream::connect(host).with_context(|| format!("connecting to the switch's API at {api}"))?;
+    let body = body.to_string();
+    write!(s, "POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len())?;
+    let mut out = String::new();
+    s.read_to_string(&mut out)?;
+    let status = out.split(' ').nth(1).unwrap_or("");
+    let reply = out.split_once("\r\n\r\n").map(|x| x.1).unwrap_or("");
+    println!("{reply}");
+    if status.starts_with('2') {
+        Ok(())
+    } else {
+        anyhow::bail!("the switch answered {status}")
+    }
 }

@@ -21,8 +21,9 @@ use crate::dtmf::DtmfDetector;
 use crate::g711::{self, Codec};
 use crate::rtcp::{self, ReportBlock, SenderInfo};
 use crate::rtp::{self, Header, RtpPacket, SequenceTracker};
-pub use crate::stats::{LegStats, RelayStats, StatsCells};
+use crate::sdp::TELEPHONE_EVENT_PT;
 use crate::stats::inc;
+pub use crate::stats::{LegStats, RelayStats, StatsCells};
 use serde::Serialize;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering::Relaxed;
@@ -138,6 +139,8 @@ struct LegState {
     cfg: LegConfig,
     latched: Option<SocketAddr>,
     latched_rtcp: Option<SocketAddr>,
+    /// The last address the SDP gave (kept across hold, when `cfg.remote` is None).
+    sdp_remote: Option<SocketAddr>,
     seq: SequenceTracker,
     dtmf: DtmfDetector,
     /// SSRC of the stream the endpoint sends us.
@@ -184,7 +187,8 @@ impl Forwarder {
         stats: std::sync::Arc<StatsCells>,
         now: Instant,
     ) -> Self {
-        let leg = |cfg| LegState {
+        let leg = |cfg: LegConfig| LegState {
+            sdp_remote: cfg.remote,
             cfg,
             latched: None,
             latched_rtcp: None,
@@ -212,9 +216,15 @@ impl Forwarder {
     /// over, since the peer may have moved.
     pub fn update_leg(&mut self, leg: Leg, cfg: LegConfig) {
         let l = &mut self.legs[leg.idx()];
+        // Hold and resume (remote None, then the same address again) keep the
+        // latch: a phone behind NAT would otherwise be unreachable until its next
+        // packet. A new address means the peer moved: latch again.
+        if cfg.remote.is_some() && cfg.remote != l.sdp_remote {
+            l.latched = None;
+            l.latched_rtcp = None;
+        }
+        l.sdp_remote = cfg.remote.or(l.sdp_remote);
         l.cfg = cfg;
-        l.latched = None;
-        l.latched_rtcp = None;
     }
 
     /// While a prompt plays to `leg`, what the other leg says is not sent to it.
@@ -229,9 +239,9 @@ impl Forwarder {
         l.latched.or(l.cfg.remote)
     }
 
-    /// Where RTCP for `leg` goes: the latched source, else the SDP address's port
-    /// + 1 (RFC 3550 §11). Reports continue during hold (RFC 3264 §8.4), so
-    /// this does not depend on `remote` once latched.
+    /// Where RTCP for `leg` goes: the latched source, else the SDP address's
+    /// port plus one (RFC 3550 §11). Reports continue during hold (RFC 3264 §8.4),
+    /// so this does not depend on `remote` once latched.
     pub fn rtcp_target(&self, leg: Leg) -> Option<SocketAddr> {
         let l = &self.legs[leg.idx()];
         l.latched_rtcp.or_else(|| {
@@ -272,7 +282,12 @@ impl Forwarder {
         }
         let kind = if pt == in_cfg.codec.payload_type() {
             Kind::Audio
-        } else if Some(pt) == in_cfg.telephone_event_pt {
+        } else if in_cfg.telephone_event_pt.is_some()
+            && (Some(pt) == in_cfg.telephone_event_pt || pt == TELEPHONE_EVENT_PT)
+        {
+            // RFC 3264 §5.1: each side's SDP gives the numbers it receives. A peer
+            // that answered our offer with another number sends events with ours
+            // (101), so both are taken as events; we send it the number it chose.
             Kind::Event(out_cfg.telephone_event_pt.unwrap_or(0))
         } else if pt == CN_PT {
             Kind::Cn
@@ -426,14 +441,22 @@ impl Forwarder {
             leg.last_sr = Some((rtcp::ntp_middle(si.ntp), now));
         }
         if let Some(b) = s.block {
-            cells.remote_fraction_lost.store(b.fraction_lost as u32, Relaxed);
-            cells.remote_cumulative_lost.store(b.cumulative_lost as i64, Relaxed);
+            cells
+                .remote_fraction_lost
+                .store(b.fraction_lost as u32, Relaxed);
+            cells
+                .remote_cumulative_lost
+                .store(b.cumulative_lost as i64, Relaxed);
             cells.remote_jitter.store(b.jitter, Relaxed);
             if b.lsr != 0 {
                 // §6.4.1: RTT = A − LSR − DLSR, in 1/65536 s.
-                let rtt = rtcp::ntp_middle(ntp).wrapping_sub(b.lsr).wrapping_sub(b.dlsr);
+                let rtt = rtcp::ntp_middle(ntp)
+                    .wrapping_sub(b.lsr)
+                    .wrapping_sub(b.dlsr);
                 if rtt < 10 << 16 {
-                    cells.rtt_ms.store(((rtt as u64 * 1000) >> 16) as u32, Relaxed);
+                    cells
+                        .rtt_ms
+                        .store(((rtt as u64 * 1000) >> 16) as u32, Relaxed);
                 }
             }
         }
@@ -442,7 +465,13 @@ impl Forwarder {
     /// Our compound report for `leg` (SR if we have sent it media, else RR, with a
     /// block about what it sends us, plus SDES CNAME) in `out`, and where to send
     /// it. Call every ~5 s (RFC 3550 §6.2 minimum interval).
-    pub fn rtcp_report(&mut self, leg: Leg, out: &mut [u8], now: Instant, ntp: u64) -> Option<(usize, SocketAddr)> {
+    pub fn rtcp_report(
+        &mut self,
+        leg: Leg,
+        out: &mut [u8],
+        now: Instant,
+        ntp: u64,
+    ) -> Option<(usize, SocketAddr)> {
         let dest = self.rtcp_target(leg)?;
         if out.len() < rtcp::max_report_len(CNAME.len()) {
             return None;
@@ -450,7 +479,10 @@ impl Forwarder {
         let cells = self.stats.leg(leg);
         let o = &self.out[leg.idx()];
         let packets = cells.tx_packets.load(Relaxed);
-        let octets = cells.tx_bytes.load(Relaxed).saturating_sub(packets * rtp::HEADER_LEN as u64);
+        let octets = cells
+            .tx_bytes
+            .load(Relaxed)
+            .saturating_sub(packets * rtp::HEADER_LEN as u64);
         let sender = o.last_sent.filter(|_| packets > 0).map(|t| SenderInfo {
             ntp,
             // The RTP time that corresponds to `ntp` on our stream's clock.

@@ -12,11 +12,14 @@
 //! other side and its DTMF is still detected — a caller can press a key during an
 //! announcement. Prompt packets are paced by one 20 ms `tokio::time::interval` (the
 //! media clock), not by a sleep per packet, so pacing does not drift.
+//!
+//! RTCP: terminated per leg, with our own SR/RR every 5 s (see `forward`).
 
 use crate::forward::{Forwarder, Leg, LegConfig, RelayStats, StatsCells, FRAME_SAMPLES};
 use crate::g711;
 use crate::ports::PortPair;
 use crate::prompt::{PlaybackHandle, PlaybackOutcome, Prompt};
+use crate::rtcp;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -30,6 +33,9 @@ use tokio::time::{Interval, MissedTickBehavior};
 /// Largest datagram we relay; RTP over Ethernet never comes near it.
 const MTU: usize = 1500;
 const PTIME: Duration = Duration::from_millis(20);
+/// RFC 3550 §6.2: 5 s minimum report interval; the first report after half of it.
+/// No randomisation: each leg is a two-party session, nothing to de-synchronise.
+const RTCP_INTERVAL: Duration = Duration::from_secs(5);
 
 /// 20 ms of decoded audio from one leg, for the recorder.
 #[derive(Debug, Clone)]
@@ -38,6 +44,9 @@ pub struct TapFrame {
     pub leg: Leg,
     /// RTP timestamp of the first sample (the sender's clock, 8 kHz).
     pub rtp_timestamp: u32,
+    /// When the packet arrived: the two legs' RTP clocks are unrelated, so this is
+    /// the common timeline for putting both sides of a call side by side.
+    pub arrival: std::time::Instant,
     /// Valid samples in `samples` (160 unless the packet was shorter).
     pub len: u16,
     pub samples: [i16; FRAME_SAMPLES],
@@ -69,13 +78,15 @@ enum Command {
 pub struct Relay;
 
 impl Relay {
-    /// Starts the relay task for one call. Must run inside a tokio runtime; panics
-    /// otherwise (see `try_start`).
+    /// Starts the relay task for one call. Call it inside a tokio runtime (tokio
+    /// panics otherwise); panics if the sockets cannot be registered with tokio —
+    /// use `try_start` to get that error instead.
     pub fn start(a: PortPair, b: PortPair, a_cfg: LegConfig, b_cfg: LegConfig) -> RelayHandle {
         Self::try_start(a, b, a_cfg, b_cfg).expect("Relay::start needs a tokio runtime")
     }
 
-    /// Like `start`, reporting failure to register the sockets with tokio.
+    /// Like `start`, returning the I/O error if registering the sockets with
+    /// tokio fails (e.g. out of file descriptors).
     pub fn try_start(
         a: PortPair,
         b: PortPair,
@@ -219,6 +230,11 @@ impl Task {
         let mut clock: Interval = tokio::time::interval(PTIME);
         // Catch up after a stall so the prompt keeps its real duration.
         clock.set_missed_tick_behavior(MissedTickBehavior::Burst);
+        let mut reports = tokio::time::interval_at(
+            tokio::time::Instant::now() + RTCP_INTERVAL / 2,
+            RTCP_INTERVAL,
+        );
+        reports.set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {
             let playing = self.playing.iter().any(Option::is_some);
             let [b0, b1, b2, b3] = &mut *bufs;
@@ -232,6 +248,7 @@ impl Task {
                 r = self.rtcp[0].recv_from(b2) => self.on_rtcp(0, r, &bufs[2]),
                 r = self.rtcp[1].recv_from(b3) => self.on_rtcp(1, r, &bufs[3]),
                 _ = clock.tick(), if playing => self.on_tick(&mut out),
+                _ = reports.tick() => self.on_report(&mut out),
             }
         }
         for p in self.playing.iter_mut().filter_map(Option::take) {
@@ -289,9 +306,8 @@ impl Task {
         };
         let from = leg_of(i);
         let pkt = &buf[..n];
-        let o = self
-            .fwd
-            .forward(from, src, pkt, out, std::time::Instant::now());
+        let now = std::time::Instant::now();
+        let o = self.fwd.forward(from, src, pkt, out, now);
         if let Some((len, to)) = o.send {
             let dest = from.other();
             match self.rtp[dest as usize].try_send_to(&out[..len], to) {
@@ -304,6 +320,7 @@ impl Task {
                 let mut frame = TapFrame {
                     leg: from,
                     rtp_timestamp: a.timestamp.wrapping_add((k * FRAME_SAMPLES) as u32),
+                    arrival: now,
                     len: chunk.len() as u16,
                     samples: [0; FRAME_SAMPLES],
                 };
@@ -323,8 +340,28 @@ impl Task {
 
     fn on_rtcp(&mut self, i: usize, r: io::Result<(usize, SocketAddr)>, buf: &[u8; MTU]) {
         match r {
-            Ok((n, src)) => self.fwd.rtcp_in(leg_of(i), src, &buf[..n]),
+            Ok((n, src)) => self.fwd.rtcp_in(
+                leg_of(i),
+                src,
+                &buf[..n],
+                std::time::Instant::now(),
+                rtcp::ntp_now(),
+            ),
             Err(e) => tracing::debug!(error = %e, "RTCP receive error"),
+        }
+    }
+
+    fn on_report(&mut self, out: &mut [u8; MTU]) {
+        let now = std::time::Instant::now();
+        let ntp = rtcp::ntp_now();
+        for i in 0..2 {
+            let leg = leg_of(i);
+            if let Some((len, to)) = self.fwd.rtcp_report(leg, out, now, ntp) {
+                match self.rtcp[i].try_send_to(&out[..len], to) {
+                    Ok(_) => self.fwd.rtcp_sent(leg),
+                    Err(e) => tracing::debug!(error = %e, ?leg, "RTCP send failed"),
+                }
+            }
         }
     }
 

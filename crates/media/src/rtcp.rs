@@ -51,7 +51,9 @@ pub struct Summary {
 
 /// Now as a 64-bit NTP timestamp (RFC 3550 §4).
 pub fn ntp_now() -> u64 {
-    let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let d = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
     let frac = ((d.subsec_nanos() as u64) << 32) / 1_000_000_000;
     ((d.as_secs() + NTP_UNIX_OFFSET) << 32) | frac
 }
@@ -147,7 +149,7 @@ fn write_block(b: &mut [u8], r: &ReportBlock) {
 
 /// Bytes `write_report` needs at most for a CNAME of `cname_len` bytes.
 pub const fn max_report_len(cname_len: usize) -> usize {
-    28 + 24 + 8 + (cname_len + 3 + 3) / 4 * 4
+    28 + 24 + 8 + (cname_len + 3).div_ceil(4) * 4
 }
 
 /// Writes an SR (if `sender` is set) or RR with at most one report block, then an
@@ -254,9 +256,15 @@ mod tests {
     #[test]
     fn loss_is_clamped_to_24_bits_and_ntp_is_sane() {
         let mut buf = [0u8; 128];
-        let blk = ReportBlock { cumulative_lost: 50_000_000, ..Default::default() };
+        let blk = ReportBlock {
+            cumulative_lost: 50_000_000,
+            ..Default::default()
+        };
         let n = write_report(&mut buf, 1, None, Some(&blk), "m");
-        assert_eq!(parse(&buf[..n], 0).unwrap().block.unwrap().cumulative_lost, 0x7F_FFFF);
+        assert_eq!(
+            parse(&buf[..n], 0).unwrap().block.unwrap().cumulative_lost,
+            0x7F_FFFF
+        );
         let t = ntp_now();
         // After 2020-01-01 (NTP seconds 3_786_825_600).
         assert!(t >> 32 > 3_786_825_600);

@@ -205,6 +205,9 @@ async fn transcodes_between_laws_taps_and_frees_ports() {
     }
     assert_eq!(frames.len(), 100);
     assert_eq!(st.tap_dropped, 0);
+    for w in frames.windows(2) {
+        assert!(w[1].arrival >= w[0].arrival, "frames in arrival order");
+    }
     for (leg, freq) in [(Leg::A, 440.0), (Leg::B, 1000.0)] {
         let pcm: Vec<i16> = frames
             .iter()
@@ -468,7 +471,103 @@ async fn playback_can_be_stopped_and_replaced() {
     second.stop();
     assert_eq!(second.finished().await, PlaybackOutcome::Stopped);
     let got = collect(&ea, 1000, Duration::from_millis(300)).await;
-    assert!(got.len() > 5 && got.len() < 40, "{} packets", got.len());
+    // Two runs (each starts with a marker), neither a whole 50-packet prompt.
+    let marks: Vec<usize> = got
+        .iter()
+        .enumerate()
+        .filter(|(_, g)| g.marker)
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(marks.len(), 2, "markers at {marks:?} of {}", got.len());
+    let (first_run, second_run) = (marks[1] - marks[0], got.len() - marks[1]);
+    assert!(
+        marks[0] == 0 && first_run > 0 && first_run < 50,
+        "first prompt: {first_run}"
+    );
+    assert!(
+        second_run > 0 && second_run < 50,
+        "second prompt: {second_run}"
+    );
+    assert_eq!(
+        dominant_frequency(&decode(Codec::Pcmu, &got[marks[1]..]), 8000, &TONES),
+        1000.0
+    );
     let stats = relay.stop().await;
     assert_eq!(stats.prompt_packets as usize, got.len());
+}
+
+#[tokio::test]
+async fn rtcp_is_terminated_with_our_own_reports() {
+    use media::rtcp;
+    let ports = allocator(42500);
+    let ea = Arc::new(endpoint().await);
+    let ea_rtcp = endpoint().await;
+    // B's endpoint has an even/odd pair, so RTP port + 1 is a socket we watch.
+    let (b_rtp, b_rtcp) = allocator(42600).allocate().unwrap().into_sockets();
+    let eb = Arc::new(UdpSocket::from_std(b_rtp).unwrap());
+    let eb_rtcp = UdpSocket::from_std(b_rtcp).unwrap();
+    let relay = Relay::start(
+        ports.allocate().unwrap(),
+        ports.allocate().unwrap(),
+        leg(ea.local_addr().unwrap(), Codec::Pcmu, None),
+        leg(eb.local_addr().unwrap(), Codec::Pcmu, None),
+    );
+    let (la, lb) = (relay.local_a(), relay.local_b());
+    let la_rtcp = SocketAddr::new(LO, la.port() + 1);
+    // Ten packets each way.
+    let sa = tokio::spawn(stream_tone(ea.clone(), la, Codec::Pcmu, 440.0, 10, 1));
+    let sb = tokio::spawn(stream_tone(eb.clone(), lb, Codec::Pcmu, 1000.0, 10, 1));
+    let (at_a, at_b) = tokio::join!(
+        collect(&ea, 10, Duration::from_secs(3)),
+        collect(&eb, 10, Duration::from_secs(3))
+    );
+    sa.await.unwrap();
+    sb.await.unwrap();
+    assert_eq!((at_a.len(), at_b.len()), (10, 10));
+    let (ssrc_to_a, ssrc_to_b) = (at_a[0].ssrc, at_b[0].ssrc);
+
+    // A reports on our stream from its own RTCP port: 25 % loss, jitter 33.
+    let mut rr = [0u8; 128];
+    let blk = rtcp::ReportBlock {
+        ssrc: ssrc_to_a,
+        fraction_lost: 64,
+        cumulative_lost: 3,
+        jitter: 33,
+        ..Default::default()
+    };
+    let n = rtcp::write_report(&mut rr, 0x1234_5678, None, Some(&blk), "a@test");
+    ea_rtcp.send_to(&rr[..n], la_rtcp).await.unwrap();
+
+    // Our first report to A comes 2.5 s after the start, to the latched RTCP port.
+    let mut buf = [0u8; 1500];
+    let (len, from) = timeout(Duration::from_secs(4), ea_rtcp.recv_from(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(from, la_rtcp, "sent from the odd port of A's pair");
+    let s = rtcp::parse(&buf[..len], 0x1234_5678).expect("a valid compound SR/RR + SDES");
+    assert_eq!(s.sender_ssrc, ssrc_to_a, "the SSRC of the RTP we send A");
+    let si = s.sender_info.expect("we sent A media: SR");
+    assert_eq!((si.packets, si.octets), (10, 1600));
+    let b = s.block.expect("a block about A's stream");
+    assert_eq!((b.highest_seq, b.cumulative_lost), (10, 0));
+
+    // B's RTCP port got our report to B, and not A's RR relayed.
+    let (len, _) = timeout(Duration::from_secs(1), eb_rtcp.recv_from(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(rtcp::parse(&buf[..len], 0).unwrap().sender_ssrc, ssrc_to_b);
+    assert!(
+        timeout(Duration::from_millis(200), eb_rtcp.recv_from(&mut buf))
+            .await
+            .is_err()
+    );
+
+    let st = relay.stop().await;
+    assert_eq!(
+        (st.a.rtcp_rx, st.a.remote_fraction_lost, st.a.remote_jitter),
+        (1, 64, 33)
+    );
+    assert_eq!((st.a.rtcp_tx, st.b.rtcp_tx), (1, 1));
 }

@@ -211,20 +211,20 @@ fn check_headers(req: &Request, role: Role) -> Result<(), Rejection> {
         )));
     }
     // RFC 4475 §3.3.8: one value each. To/From are counted by list element, so an
-    // unquoted display name with a comma (§3.1.2.15 baddn) also ends up here.
-    for name in [
+    // unquoted display name with a comma (§3.1.2.15 baddn) also ends up here. Call-ID
+    // and CSeq are counted by line: a Call-ID word may hold '"' and '<' (§3.1.1.2).
+    const SINGLE: [&str; 6] = [
         "Call-ID",
         "To",
         "From",
         "CSeq",
         "Max-Forwards",
         "Content-Length",
-    ] {
-        let n: usize = h.get_all(name).map(|v| split_list(v).len()).sum();
-        let n = if matches!(name, "Call-ID" | "CSeq") {
-            h.count(name)
-        } else {
-            n
+    ];
+    for name in SINGLE {
+        let n: usize = match name {
+            "Call-ID" | "CSeq" => h.count(name),
+            _ => h.get_all(name).map(|v| split_list(v).len()).sum(),
         };
         if n > 1 {
             return Err(Rejection::bad(format_args!("{n} {name} values")));

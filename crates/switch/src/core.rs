@@ -2,9 +2,11 @@
 //! and routes every message to the call task that owns it. It holds no call state
 //! beyond "which call owns this transaction / dialog" (DESIGN §2).
 
-use crate::call::{self, CallSetup};
+use crate::call::{self, CallSetup, Plan};
+use dialplan::Route;
 use crate::event::{CallEvent, CallRef, CoreCmd};
 use crate::register::Registration;
+use crate::queue::{AgentOp, QueueCmd};
 use crate::Shared;
 use sip::transaction::{Action, ClientTxId, ServerTxId, TransactionLayer};
 use sip::transport::{Incoming, TransportHandle};
@@ -27,7 +29,6 @@ pub enum Listener {
 pub struct Core {
     shared: Arc<Shared>,
     layer: TransactionLayer,
-    transport: TransportHandle,
     registration: Registration,
     incoming: mpsc::Receiver<Incoming>,
     cmd_rx: mpsc::Receiver<CoreCmd>,
@@ -70,7 +71,6 @@ impl Core {
             out_tcp: spawn_sender(transport.clone()),
             shared,
             layer: TransactionLayer::new(Default::default()),
-            transport,
             registration,
             incoming,
             cmd_rx,
@@ -130,6 +130,23 @@ impl Core {
             Incoming::Message { msg, peer } => {
                 if let Message::Request(r) = &msg {
                     self.shared.metrics.sip_requests.with_label_values(&[r.method.as_str()]).inc();
+                    // A request we must refuse is refused statelessly, before it can create
+                    // a transaction (RFC 3261 §8.2, RFC 4475 §3.2.1 "preferably statelessly"):
+                    // a missing Call-ID or a broken Via leaves nothing to match a
+                    // transaction on anyway. ACK is never answered (§17.2.3).
+                    if r.method != Method::Ack {
+                        let role = if r.method == Method::Register { Role::Registrar } else { Role::Uas };
+                        if let Err(rej) = validate::check_request(r, role) {
+                            let mut resp = Response::to_request(r, rej.status, Some(&sip::dialog::new_tag()));
+                            resp.reason = rej.reason.clone();
+                            for (n, v) in rej.headers {
+                                resp.headers.push(&n, v);
+                            }
+                            self.count_response(&resp);
+                            self.send_raw(resp.to_bytes(), peer);
+                            return;
+                        }
+                    }
                 }
                 self.layer.on_message(msg, peer, now);
             }
@@ -240,15 +257,6 @@ impl Core {
 
     fn on_request(&mut self, tx: ServerTxId, req: Request, from: Peer) {
         let listener = self.shared.listener_of(&from);
-        let role = if req.method == Method::Register { Role::Registrar } else { Role::Uas };
-        if let Err(rej) = validate::check_request(&req, role) {
-            let mut resp = Response::to_request(&req, rej.status, Some(&sip::dialog::new_tag()));
-            resp.reason = rej.reason.clone();
-            for (n, v) in rej.headers {
-                resp.headers.push(&n, v);
-            }
-            return self.respond(tx, resp);
-        }
         // In-dialog requests go to their call; an unknown dialog is 481 (§12.2.2).
         if req.to_tag().is_some() {
             return match self.dialog_of_request(&req) {
@@ -274,10 +282,7 @@ impl Core {
                 // Operators' own calls are billable: authenticate first (digest, §22).
                 match self.registration.authenticate(&req, &from, &self.shared, true) {
                     Err(resp) => self.respond(tx, resp),
-                    Ok(_user) => {
-                        let resp = Response::to_request(&req, 404, Some(&sip::dialog::new_tag()));
-                        self.respond(tx, resp);
-                    }
+                    Ok(user) => self.feature_code(tx, req, user),
                 }
             }
             (Method::Bye | Method::Cancel | Method::Prack | Method::Update | Method::Info, _) => {
@@ -306,33 +311,84 @@ impl Core {
             return self.respond(tx, resp);
         }
         let dialled = req.uri.user().unwrap_or_default();
-        let Some(number) = self.shared.cfg.number_for(&dialled).cloned() else {
-            self.shared.metrics.unknown_number.inc();
-            let resp = Response::to_request(&req, 404, Some(&sip::dialog::new_tag()));
-            return self.respond(tx, resp);
+        let Some(trunk_cfg) = self.shared.cfg.trunk(&trunk).cloned() else {
+            return self.respond(tx, Response::to_request(&req, 403, Some(&sip::dialog::new_tag())));
         };
-        let agents = self.shared.agents_for(&number);
-        let destinations = self.registration.destinations_for(&agents, &self.shared);
+        let state = self.shared.operating.lock().map(|s| s.state().clone()).unwrap_or_default();
+        let route = dialplan::route_inbound(&self.shared.cfg, &self.shared.calendar, &state, &trunk_cfg, &dialled, self.shared.now_unix());
+        let queue_plan = |queue: String, priority: u8| {
+            let q = self.shared.cfg.queue(&queue);
+            Plan::Queue {
+                greeting: q.map(|q| q.greeting.clone()).unwrap_or_default(),
+                hold_music: q.map(|q| q.hold_music.clone()).unwrap_or_default(),
+                queue,
+                priority,
+            }
+        };
+        let (number, plan) = match route {
+            Route::NotFound => {
+                self.shared.metrics.unknown_number.inc();
+                return self.respond(tx, Response::to_request(&req, 404, Some(&sip::dialog::new_tag())));
+            }
+            Route::Queue { queue, number } => (number, queue_plan(queue, 0)),
+            Route::StaffToCenter { queue, number, priority } => (number, queue_plan(queue, priority)),
+            Route::AfterHours { number, department, announce } => {
+                let dest = self.shared.department_destination(&department);
+                (number, Plan::Forward { announce: Some(announce.to_string()), dest })
+            }
+        };
         let call = CallRef(self.next_call);
         self.next_call += 1;
         let (etx, erx) = mpsc::channel(64);
-        self.calls.insert(call, etx);
+        self.calls.insert(call, etx.clone());
         self.invite_tx.insert(tx, call);
         self.shared.metrics.calls_active.set(self.calls.len() as i64);
-        tracing::info!(call = call.0, %dialled, name = %number.name, trunk = %trunk, agents = destinations.len(), "inbound call");
-        let ring_timeout = self.shared.ring_timeout(&number);
+        tracing::info!(call = call.0, %dialled, name = %number.name, trunk = %trunk, ?plan, "inbound call");
         let setup = CallSetup {
             call,
             tx,
             invite: req,
             from,
             number,
-            destinations,
-            ring_timeout,
+            plan,
             shared: self.shared.clone(),
             core: self.cmd_tx.clone(),
+            queue: self.shared.queue.clone(),
+            events: etx,
         };
         tokio::spawn(call::run(setup, erx));
+    }
+
+    /// Operators' feature codes (`*21` log in, `*22` log out, `*23` pause, `*24` resume,
+    /// `*25` end after-call work). The call is not answered: the phone shows the final
+    /// response's reason phrase, 480 "OK: …" for done and 403 with the reason otherwise.
+    fn feature_code(&mut self, tx: ServerTxId, req: Request, user: String) {
+        let dialled = req.uri.user().unwrap_or_default();
+        let op = match dialled.as_str() {
+            "*21" => Some(AgentOp::Login),
+            "*22" => Some(AgentOp::Logout),
+            "*23" => Some(AgentOp::Pause("休憩".into())),
+            "*24" => Some(AgentOp::Unpause),
+            "*25" => Some(AgentOp::EndWrapUp),
+            _ => None,
+        };
+        let Some(op) = op else {
+            // Outbound calls from operators are not offered yet (transfers come later).
+            return self.respond(tx, Response::to_request(&req, 404, Some(&sip::dialog::new_tag())));
+        };
+        let queue = self.shared.queue.clone();
+        let cmd_tx = self.cmd_tx.clone();
+        tokio::spawn(async move {
+            let (reply, rx) = tokio::sync::oneshot::channel();
+            let _ = queue.send(QueueCmd::Agent { agent: user.clone(), op: op.clone(), who: format!("phone:{user}"), reply }).await;
+            let result = rx.await.unwrap_or_else(|_| Err("queue not running".into()));
+            let mut resp = Response::to_request(&req, if result.is_ok() { 480 } else { 403 }, Some(&sip::dialog::new_tag()));
+            resp.reason = match result {
+                Ok(()) => format!("OK: {op:?}"),
+                Err(e) => e.replace(['\r', '\n'], " "),
+            };
+            let _ = cmd_tx.send(CoreCmd::Respond { tx, resp }).await;
+        });
     }
 
     fn respond(&mut self, tx: ServerTxId, resp: Response) {

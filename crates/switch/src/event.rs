@@ -26,6 +26,14 @@ pub enum CallEvent {
     NoAck,
     /// The switch is stopping: end the call with BYE / CANCEL.
     Shutdown,
+    /// The ACD offers the call to this agent: ring their phone.
+    Offer { entry: acd::EntryId, agent: String, ring_timeout: std::time::Duration },
+    /// The ACD withdraws an offer (ring timeout, or another agent answered).
+    CancelOffer { agent: String },
+    /// Play the please-wait message with the caller's place and the estimate.
+    Announce { position: usize, expected_wait: Option<std::time::Duration> },
+    /// The caller left the queue (max wait or length).
+    Overflow { to: String },
 }
 
 /// Call → core.

@@ -1,7 +1,9 @@
 //! HTTP on the ops port: `/metrics` for Prometheus and a small JSON API.
 
+use crate::queue::{AgentOp, QueueCmd};
 use crate::Shared;
-use axum::extract::State;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -13,6 +15,13 @@ pub async fn serve(listener: tokio::net::TcpListener, shared: Arc<Shared>, mut s
         .route("/metrics", get(metrics))
         .route("/api/v1/status", get(status))
         .route("/api/v1/registrations", get(registrations))
+        .route("/api/v1/queues", get(queues))
+        .route("/api/v1/agents/{id}/{op}", axum::routing::post(agent_op))
+        .route("/api/v1/operating", get(operating))
+        .route("/api/v1/operating/night", axum::routing::post(night))
+        .route("/api/v1/operating/extend", axum::routing::post(extend))
+        .route("/api/v1/operating/clear", axum::routing::post(clear))
+        .route("/api/v1/operating/audit", get(audit))
         .with_state(shared);
     let _ = axum::serve(listener, app)
         .with_graceful_shutdown(async move {
@@ -44,4 +53,142 @@ async fn registrations(State(s): State<Arc<Shared>>) -> impl IntoResponse {
             "transport": b.transport, "expires_at": b.expires_at, "user_agent": b.user_agent,
         }))
         .collect::<Vec<_>>()))
+}
+
+/// A 4xx with a sentence, as JSON (`{"error": "..."}`).
+fn bad(status: StatusCode, msg: impl Into<String>) -> axum::response::Response {
+    (status, Json(serde_json::json!({ "error": msg.into() }))).into_response()
+}
+
+async fn queues(State(s): State<Arc<Shared>>) -> axum::response::Response {
+    let (reply, rx) = tokio::sync::oneshot::channel();
+    if s.queue.send(QueueCmd::Snapshot { reply }).await.is_err() {
+        return bad(StatusCode::SERVICE_UNAVAILABLE, "the queue is not running");
+    }
+    match rx.await {
+        Ok(v) => Json(v).into_response(),
+        Err(_) => bad(StatusCode::SERVICE_UNAVAILABLE, "the queue is not running"),
+    }
+}
+
+#[derive(serde::Deserialize, Default)]
+struct AgentBody {
+    reason: Option<String>,
+    who: Option<String>,
+}
+
+async fn agent_op(State(s): State<Arc<Shared>>, Path((id, op)): Path<(String, String)>, body: Option<Json<AgentBody>>) -> axum::response::Response {
+    let body = body.map(|b| b.0).unwrap_or_default();
+    let op = match AgentOp::parse(&op, body.reason.as_deref()) {
+        Ok(op) => op,
+        Err(e) => return bad(StatusCode::BAD_REQUEST, e),
+    };
+    let (reply, rx) = tokio::sync::oneshot::channel();
+    let who = body.who.unwrap_or_else(|| "api".into());
+    if s.queue.send(QueueCmd::Agent { agent: id, op, who, reply }).await.is_err() {
+        return bad(StatusCode::SERVICE_UNAVAILABLE, "the queue is not running");
+    }
+    match rx.await {
+        Ok(Ok(())) => Json(serde_json::json!({ "ok": true })).into_response(),
+        Ok(Err(e)) if e.contains("unknown agent") || e.contains("no agent") => bad(StatusCode::NOT_FOUND, e),
+        Ok(Err(e)) => bad(StatusCode::CONFLICT, e),
+        Err(_) => bad(StatusCode::SERVICE_UNAVAILABLE, "the queue is not running"),
+    }
+}
+
+fn operating_json(s: &Shared) -> serde_json::Value {
+    let now = s.now_unix();
+    let state = s.operating.lock().map(|g| g.state().clone()).unwrap_or_default();
+    let effective = state.effective_open(&s.calendar, now);
+    serde_json::json!({
+        "now": now,
+        "night_mode": state.night_mode,
+        "extended_until": state.extended_until,
+        "effective": format!("{effective:?}"),
+        "open": effective.is_open(),
+    })
+}
+
+async fn operating(State(s): State<Arc<Shared>>) -> impl IntoResponse {
+    Json(operating_json(&s))
+}
+
+#[derive(serde::Deserialize)]
+struct NightBody {
+    on: bool,
+    who: String,
+}
+
+async fn night(State(s): State<Arc<Shared>>, body: Result<Json<NightBody>, axum::extract::rejection::JsonRejection>) -> axum::response::Response {
+    let Ok(Json(b)) = body else {
+        return bad(StatusCode::BAD_REQUEST, "send JSON like {\"on\": true, \"who\": \"supervisor name\"}");
+    };
+    let now = s.now_unix();
+    let r = s.operating.lock().map_err(|_| "state lock poisoned".to_string()).and_then(|mut g| g.set_night_mode(b.on, &b.who, now).map_err(|e| e.to_string()));
+    match r {
+        Ok(_) => Json(operating_json(&s)).into_response(),
+        Err(e) => bad(StatusCode::BAD_REQUEST, e),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct ExtendBody {
+    /// Unix seconds, or local time "YYYY-MM-DDTHH:MM".
+    until: serde_json::Value,
+    who: String,
+}
+
+async fn extend(State(s): State<Arc<Shared>>, body: Result<Json<ExtendBody>, axum::extract::rejection::JsonRejection>) -> axum::response::Response {
+    let Ok(Json(b)) = body else {
+        return bad(StatusCode::BAD_REQUEST, "send JSON like {\"until\": \"2026-11-25T21:00\", \"who\": \"supervisor name\"}");
+    };
+    let until = match &b.until {
+        serde_json::Value::Number(n) => n.as_u64(),
+        serde_json::Value::String(t) => parse_local(t, s.cfg.hours.timezone_offset_minutes),
+        _ => None,
+    };
+    let Some(until) = until else {
+        return bad(StatusCode::BAD_REQUEST, "until must be unix seconds or local time like 2026-11-25T21:00");
+    };
+    let now = s.now_unix();
+    let r = s.operating.lock().map_err(|_| "state lock poisoned".to_string()).and_then(|mut g| g.extend_until(until, &b.who, now).map_err(|e| e.to_string()));
+    match r {
+        Ok(_) => Json(operating_json(&s)).into_response(),
+        Err(e) => bad(StatusCode::BAD_REQUEST, e),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct WhoBody {
+    who: String,
+}
+
+async fn clear(State(s): State<Arc<Shared>>, body: Result<Json<WhoBody>, axum::extract::rejection::JsonRejection>) -> axum::response::Response {
+    let Ok(Json(b)) = body else {
+        return bad(StatusCode::BAD_REQUEST, "send JSON like {\"who\": \"supervisor name\"}");
+    };
+    let now = s.now_unix();
+    let r = s.operating.lock().map_err(|_| "state lock poisoned".to_string()).and_then(|mut g| g.clear(&b.who, now).map_err(|e| e.to_string()));
+    match r {
+        Ok(_) => Json(operating_json(&s)).into_response(),
+        Err(e) => bad(StatusCode::BAD_REQUEST, e),
+    }
+}
+
+async fn audit(State(s): State<Arc<Shared>>) -> axum::response::Response {
+    let r = s.operating.lock().map_err(|_| "state lock poisoned".to_string()).and_then(|g| g.audit_log().map_err(|e| e.to_string()));
+    match r {
+        Ok(list) => Json(serde_json::to_value(list).unwrap_or_default()).into_response(),
+        Err(e) => bad(StatusCode::INTERNAL_SERVER_ERROR, e),
+    }
+}
+
+/// "YYYY-MM-DDTHH:MM" in the center's local time → unix seconds.
+pub fn parse_local(t: &str, offset_minutes: i32) -> Option<u64> {
+    let (d, hm) = t.split_once('T')?;
+    let mut dp = d.split('-').map(|x| x.parse::<i64>().ok());
+    let (y, m, day) = (dp.next()??, dp.next()??, dp.next()??);
+    let (h, mi) = hm.split_once(':')?;
+    let dt = dialplan::LocalDateTime::new(y as i32, m as u8, day as u8, h.parse().ok()?, mi.get(..2)?.parse().ok()?)?;
+    Some(dt.to_unix(offset_minutes))
 }

@@ -2,15 +2,18 @@
 //! `acd`). `start` binds every listener from the configuration and runs the SIP core
 //! task, the call tasks it spawns, and the HTTP endpoint (API and `/metrics`).
 
+mod announce;
 mod call;
 mod core;
 mod event;
 mod http;
 pub mod metrics;
+mod queue;
 mod register;
 
 pub use call::e164;
 pub use core::Listener;
+pub use http::parse_local;
 
 use dialplan::Config;
 use metrics::Metrics;
@@ -18,7 +21,8 @@ use sip::transport::TransportHandle;
 use sip::Peer;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 use tokio::sync::watch;
 
@@ -30,6 +34,10 @@ pub enum SwitchError {
     DataDir { path: PathBuf, source: std::io::Error },
     #[error("media ports: {0}")]
     Media(String),
+    #[error("queue configuration: {0}")]
+    Queue(String),
+    #[error("operating state: {0}")]
+    State(String),
 }
 
 /// Read-mostly state every task may look at. Nothing here is per-call.
@@ -43,8 +51,16 @@ pub struct Shared {
     pub trunk_addrs: Vec<(SocketAddr, String, SocketAddr)>,
     pub media_ip: IpAddr,
     pub ports: media::ports::PortAllocator,
-    /// Registered contacts as last saved, for the HTTP API.
+    /// Registered contacts as last saved, for the HTTP API and for ringing agents.
     pub registrations: RwLock<Vec<sip::registrar::Binding>>,
+    /// Announcements by name (`greeting`, `num/3`, …), loaded at start.
+    pub prompts: HashMap<String, Arc<media::Prompt>>,
+    pub queue: tokio::sync::mpsc::Sender<queue::QueueCmd>,
+    pub calendar: dialplan::Calendar,
+    /// Manual night mode and disaster extension, with their audit log (rarely written).
+    pub operating: Mutex<dialplan::StateStore>,
+    /// Seconds added to the machine's clock for routing decisions (`serve --now`).
+    pub clock_offset: i64,
 }
 
 impl Shared {
@@ -67,6 +83,35 @@ impl Shared {
             .find(|q| q.name == number.queue)
             .map(|q| q.agents.clone())
             .unwrap_or_default()
+    }
+
+    /// The wall clock as routing sees it (unix seconds), shifted by `serve --now`.
+    pub fn now_unix(&self) -> u64 {
+        (register::unix_now() as i64 + self.clock_offset).max(0) as u64
+    }
+
+    /// Where to ring an agent: their most preferred registered phone, along the flow the
+    /// REGISTER came in on (NAT-safe).
+    pub fn destination_of(&self, agent: &str) -> Option<event::Destination> {
+        let now = register::unix_now();
+        let list = self.registrations.read().ok()?;
+        let b = list
+            .iter()
+            .filter(|b| b.aor.split('@').next() == Some(agent) && b.expires_at > now)
+            .max_by_key(|b| (b.q_or_default(), b.updated_at))?;
+        let uri = b.uri()?;
+        let transport = if b.transport.eq_ignore_ascii_case("TCP") { sip::TransportKind::Tcp } else { sip::TransportKind::Udp };
+        let local = self.agent_addrs.iter().find(|a| a.is_ipv4() == b.source.is_ipv4()).copied().unwrap_or(self.agent_addrs[0]);
+        Some(event::Destination { label: agent.to_string(), uri, peer: Peer { transport, remote: b.source, local } })
+    }
+
+    /// A department reached over a trunk (the guard room after hours): extension@proxy.
+    pub fn department_destination(&self, dept: &dialplan::Department) -> Option<event::Destination> {
+        let trunk = self.cfg.trunk(&dept.trunk)?;
+        let proxy = trunk.proxy;
+        let local = self.trunk_addrs.iter().find(|(_, n, _)| *n == trunk.name).map(|(b, _, _)| *b)?;
+        let uri = sip::Uri::parse(&format!("sip:{}@{}", dept.extension, call::host_port(proxy))).ok()?;
+        Some(event::Destination { label: dept.name.clone(), uri, peer: Peer { transport: sip::TransportKind::Udp, remote: proxy, local } })
     }
 
     pub fn ring_timeout(&self, number: &dialplan::Number) -> Duration {
@@ -99,8 +144,45 @@ impl RunningSwitch {
     }
 }
 
+/// How to start: the configuration, and for tests and drills a shifted clock.
+pub struct Options {
+    pub cfg: Config,
+    /// Unix seconds the routing clock starts at (it then advances with real time).
+    pub now: Option<u64>,
+}
+
+/// Load every `*.wav` under the prompts folder (and its sub-folders such as `num/`),
+/// keyed by the path without `.wav`. A prompt that can't be read is logged and skipped:
+/// the call goes on without it.
+fn load_prompts(dir: &std::path::Path) -> HashMap<String, Arc<media::Prompt>> {
+    let mut out = HashMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else { continue };
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "wav") {
+                let key = p.strip_prefix(dir).unwrap_or(&p).with_extension("").to_string_lossy().replace('\\', "/");
+                match media::Prompt::from_wav(&p) {
+                    Ok(pr) => {
+                        out.insert(key, Arc::new(pr));
+                    }
+                    Err(e) => tracing::warn!(path = %p.display(), error = %e, "prompt not loaded"),
+                }
+            }
+        }
+    }
+    if out.is_empty() {
+        tracing::warn!(dir = %dir.display(), "no prompts found: callers will hear silence instead of announcements (run scripts/make-prompts.sh)");
+    }
+    out
+}
+
 /// Bind everything the configuration names and start the switch.
-pub async fn start(cfg: Config) -> Result<RunningSwitch, SwitchError> {
+pub async fn start(opts: Options) -> Result<RunningSwitch, SwitchError> {
+    let cfg = opts.cfg;
     let data_dir = PathBuf::from(&cfg.switch.data_dir);
     std::fs::create_dir_all(&data_dir).map_err(|source| SwitchError::DataDir { path: data_dir.clone(), source })?;
     let (in_tx, in_rx) = tokio::sync::mpsc::channel(8192);
@@ -140,7 +222,19 @@ pub async fn start(cfg: Config) -> Result<RunningSwitch, SwitchError> {
     let http_addr = http_listener.local_addr().map_err(|source| SwitchError::Bind { addr: cfg.http.listen, what: "HTTP", source })?;
 
     let secret = load_or_create_secret(&data_dir);
+    let prompts = load_prompts(std::path::Path::new(&cfg.switch.prompts_dir));
+    let (queue_tx, queue_rx) = tokio::sync::mpsc::channel(4096);
+    let queue_task = queue::QueueTask::new(&cfg, queue_rx).map_err(SwitchError::Queue)?;
+    tokio::spawn(queue_task.run());
+    let calendar = dialplan::Calendar::new(&cfg.hours);
+    let operating = dialplan::StateStore::open(&data_dir).map_err(|e| SwitchError::State(e.to_string()))?;
+    let clock_offset = opts.now.map(|n| n as i64 - register::unix_now() as i64).unwrap_or(0);
     let shared = Arc::new(Shared {
+        prompts,
+        queue: queue_tx,
+        calendar,
+        operating: Mutex::new(operating),
+        clock_offset,
         cfg,
         metrics: Metrics::new(),
         data_dir,

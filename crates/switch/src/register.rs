@@ -2,11 +2,9 @@
 //! and the registrar (§10) whose bindings are saved to `data/registrations.json` on every
 //! change so that they survive a restart.
 
-use crate::event::Destination;
 use crate::Shared;
 use sip::auth::{AuthLimiter, AuthOutcome, Credentials, DigestServer, LimiterConfig};
 use sip::registrar::{Registrar, RegistrarConfig};
-use sip::transaction::TransportKind;
 use sip::{Peer, Request, Response};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -53,14 +51,16 @@ impl Registration {
         if let Ok(mut list) = shared.registrations.write() {
             *list = registrar.iter().cloned().collect();
         }
-        Registration {
+        let r = Registration {
             digest: DigestServer::new(&realm, secret, Duration::from_secs(300)),
             limiter: AuthLimiter::new(LimiterConfig::default()),
             registrar,
             creds,
             path,
             algorithms: vec!["MD5".to_string()],
-        }
+        };
+        r.publish_presence(shared);
+        r
     }
 
     /// Authenticate a request. `Err` carries the response to send (401/407 challenge, or
@@ -131,33 +131,6 @@ impl Registration {
         resp
     }
 
-    /// Where to ring each agent of the number's queue that has a registered phone.
-    pub fn destinations_for(&self, agents: &[String], shared: &Shared) -> Vec<Destination> {
-        let now = unix_now();
-        let mut out = Vec::new();
-        for agent in agents {
-            let Some(b) = self.registrar.lookup(agent, now).into_iter().next() else {
-                continue;
-            };
-            let Some(uri) = b.uri() else { continue };
-            let transport = if b.transport.eq_ignore_ascii_case("TCP") { TransportKind::Tcp } else { TransportKind::Udp };
-            let local = shared
-                .agent_addrs
-                .iter()
-                .find(|a| a.is_ipv4() == b.source.is_ipv4())
-                .copied()
-                .unwrap_or(shared.agent_addrs[0]);
-            // Send to the address the REGISTER came from (RFC 5626 flow / NAT), not to a
-            // contact address that may be private.
-            out.push(Destination {
-                label: agent.clone(),
-                uri,
-                peer: Peer { transport, remote: b.source, local },
-            });
-        }
-        out
-    }
-
     pub fn housekeeping(&mut self, shared: &Shared) {
         if self.registrar.expire(unix_now()) > 0 {
             self.save(shared);
@@ -165,7 +138,18 @@ impl Registration {
         self.limiter.prune(Instant::now());
     }
 
+    /// Tell the queue which agents have a phone registered: registering logs an agent
+    /// in, losing the last binding logs them out (static queue members).
+    pub fn publish_presence(&self, shared: &Shared) {
+        let now = unix_now();
+        for a in &shared.cfg.agents {
+            let registered = !self.registrar.lookup(&a.id, now).is_empty();
+            let _ = shared.queue.try_send(crate::queue::QueueCmd::Presence { agent: a.id.clone(), registered });
+        }
+    }
+
     pub fn save(&mut self, shared: &Shared) {
+        self.publish_presence(shared);
         shared.metrics.registrations.set(self.registrar.bindings_count() as i64);
         if let Ok(mut list) = shared.registrations.write() {
             *list = self.registrar.iter().cloned().collect();

@@ -13,7 +13,9 @@ pub fn actions(acd: &mut Acd) -> Vec<Action> {
 }
 
 pub fn events(acd: &mut Acd) -> Vec<AcdEvent> {
-    std::iter::from_fn(|| acd.poll_event()).map(|e| e.event).collect()
+    std::iter::from_fn(|| acd.poll_event())
+        .map(|e| e.event)
+        .collect()
 }
 
 /// The (entry, agent) pairs offered, in order, from a batch of actions.
@@ -43,7 +45,10 @@ pub fn one_queue(names: &[&str], tweak: impl FnOnce(&mut QueueConfig)) -> Acd {
     tweak(&mut q);
     let cfg = AcdConfig {
         queues: vec![q],
-        agents: names.iter().map(|n| AgentConfig::new(n, &["main"])).collect(),
+        agents: names
+            .iter()
+            .map(|n| AgentConfig::new(n, &["main"]))
+            .collect(),
     };
     Acd::new(cfg).expect("valid config")
 }

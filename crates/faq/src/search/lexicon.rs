@@ -74,7 +74,10 @@ impl Lexicon {
     pub fn synonyms_of(&self, norm_word: &str) -> Vec<String> {
         let mut out = Vec::new();
         for group in &self.groups {
-            if group.iter().any(|(n, _)| !n.is_empty() && norm_word.contains(n.as_str())) {
+            if group
+                .iter()
+                .any(|(n, _)| !n.is_empty() && norm_word.contains(n.as_str()))
+            {
                 for (n, _) in group {
                     if !norm_word.contains(n.as_str()) && !out.contains(n) {
                         out.push(n.clone());
@@ -119,13 +122,19 @@ mod tests {
     #[test]
     fn kana_finds_kanji() {
         let lex = Lexicon::builtin();
-        assert!(lex.kanji_for_kana(&fold("じゅうみんひょう")).contains(&"住民票".to_string()));
-        assert!(lex.kanji_for_kana(&fold("コセキ")).contains(&"戸籍".to_string()));
+        assert!(lex
+            .kanji_for_kana(&fold("じゅうみんひょう"))
+            .contains(&"住民票".to_string()));
+        assert!(lex
+            .kanji_for_kana(&fold("コセキ"))
+            .contains(&"戸籍".to_string()));
     }
 
     #[test]
     fn synonym_groups_expand() {
         let lex = Lexicon::builtin();
-        assert!(lex.synonyms_of(&normalize("国保")).contains(&normalize("国民健康保険")));
+        assert!(lex
+            .synonyms_of(&normalize("国保"))
+            .contains(&normalize("国民健康保険")));
     }
 }

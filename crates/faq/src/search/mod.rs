@@ -9,7 +9,7 @@ pub mod normalize;
 mod suggest;
 
 use lexicon::Lexicon;
-use normalize::{fold, is_hiragana, is_word_char, normalize};
+use normalize::{fold, fold_width, is_hiragana, is_word_char, normalize, segments};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -20,6 +20,8 @@ const B: f32 = 0.75;
 const FIELD_WEIGHT: [f32; 3] = [3.0, 1.5, 1.0];
 const WEIGHT_SYNONYM: f32 = 0.8;
 const WEIGHT_READING: f32 = 0.9;
+/// Hiragana in a sentence that is neither a reading nor a synonym: grammar, mostly.
+const WEIGHT_GRAMMAR: f32 = 0.3;
 /// How many top candidates get the (costlier) phrase check.
 const RERANK: usize = 200;
 
@@ -58,6 +60,14 @@ pub struct DocInfo<'a> {
 pub struct Hit {
     pub id: String,
     pub score: f32,
+}
+
+/// One word of a query: the phrases that count as finding it whole, its weighted terms,
+/// and whether a document is expected to contain it (coverage).
+struct QueryWord {
+    phrases: Vec<String>,
+    terms: Vec<(u32, f32)>,
+    counts: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -106,7 +116,10 @@ pub struct Index {
 /// so a one-character query (犬) finds something; queries use unigrams only for
 /// one-character runs.
 fn terms_of(norm: &str, for_doc: bool, out: &mut Vec<String>) {
-    for segment in norm.split(|c: char| !is_word_char(c)).filter(|s| !s.is_empty()) {
+    for segment in norm
+        .split(|c: char| !is_word_char(c))
+        .filter(|s| !s.is_empty())
+    {
         let chars: Vec<char> = segment.chars().collect();
         let mut i = 0;
         while i < chars.len() {
@@ -125,7 +138,11 @@ fn terms_of(norm: &str, for_doc: bool, out: &mut Vec<String>) {
                     out.push(w.iter().collect());
                 }
                 if for_doc {
-                    out.extend(run.iter().filter(|c| !is_hiragana(**c)).map(|c| c.to_string()));
+                    out.extend(
+                        run.iter()
+                            .filter(|c| !is_hiragana(**c))
+                            .map(|c| c.to_string()),
+                    );
                 }
             }
             i = j;
@@ -189,8 +206,21 @@ impl Index {
             *a = a.max(1.0);
         }
         let suggest = suggest::Suggestions::build(&lex, docs);
-        let by_id = metas.iter().enumerate().map(|(i, d)| (d.id.clone(), i as u32)).collect();
-        Index { lex, docs: metas, by_id, terms, postings, field_len, avg_len, suggest }
+        let by_id = metas
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (d.id.clone(), i as u32))
+            .collect();
+        Index {
+            lex,
+            docs: metas,
+            by_id,
+            terms,
+            postings,
+            field_len,
+            avg_len,
+            suggest,
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -202,13 +232,28 @@ impl Index {
     }
 
     /// The words of a query with the weighted terms each stands for (its own bigrams,
-    /// then synonyms and kanji spellings of kana readings).
-    fn expand(&self, query: &str) -> Vec<(String, Vec<String>, Vec<(u32, f32)>)> {
-        let norm = normalize(query);
+    /// then synonyms and kanji spellings of kana readings). A typed sentence is cut into
+    /// content runs and hiragana runs; hiragana that is neither a known reading nor a
+    /// synonym is taken as grammar (を, たら, どうなる): it still scores, weakly, but a
+    /// document is not required to contain it.
+    fn expand(&self, query: &str) -> Vec<QueryWord> {
+        let mut runs: Vec<(String, bool)> = Vec::new();
+        for w in fold_width(query)
+            .split(|c: char| !is_word_char(c))
+            .filter(|s| !s.is_empty())
+        {
+            runs.extend(segments(w));
+        }
+        let has_content = runs.iter().any(|(_, content)| *content);
         let mut words = Vec::new();
-        for word in norm.split(|c: char| !is_word_char(c)).filter(|s| !s.is_empty()) {
+        for (text, content) in runs {
+            let word = normalize(&text);
+            // One hiragana character inside a sentence is a particle (を, は, が).
+            if word.is_empty() || (!content && has_content && word.chars().count() < 2) {
+                continue;
+            }
             let mut weighted: HashMap<u32, f32> = HashMap::new();
-            let mut phrases = vec![word.to_string()];
+            let mut phrases = vec![word.clone()];
             let add = |text: &str, w: f32, weighted: &mut HashMap<u32, f32>| {
                 let mut ts = Vec::new();
                 terms_of(text, false, &mut ts);
@@ -219,12 +264,33 @@ impl Index {
                     }
                 }
             };
-            add(word, 1.0, &mut weighted);
-            for syn in self.lex.synonyms_of(word) {
+            let synonyms = self.lex.synonyms_of(&word);
+            // Kana in either script may be a reading (ｼﾞｭｳﾐﾝﾋｮｳ, じゅうみんひょう).
+            let folded = fold(&text);
+            let readings = if folded.chars().all(is_hiragana) {
+                self.lex.kanji_for_kana(&folded)
+            } else {
+                Vec::new()
+            };
+            let meaningful =
+                content || !has_content || !synonyms.is_empty() || !readings.is_empty();
+            let own_weight = if !readings.is_empty() {
+                // The kanji expansion carries the meaning; the kana itself only matters for
+                // entries written in kana (やさしい日本語).
+                0.5
+            } else if content || !has_content {
+                1.0
+            } else if meaningful {
+                0.5
+            } else {
+                WEIGHT_GRAMMAR
+            };
+            add(&word, own_weight, &mut weighted);
+            for syn in synonyms {
                 add(&syn, WEIGHT_SYNONYM, &mut weighted);
                 phrases.push(syn);
             }
-            for kanji in self.lex.kanji_for_kana(&fold(word)) {
+            for kanji in readings {
                 let k = normalize(&kanji);
                 add(&k, WEIGHT_READING, &mut weighted);
                 for syn in self.lex.synonyms_of(&k) {
@@ -232,7 +298,11 @@ impl Index {
                 }
                 phrases.push(k);
             }
-            words.push((word.to_string(), phrases, weighted.into_iter().collect()));
+            words.push(QueryWord {
+                phrases,
+                terms: weighted.into_iter().collect(),
+                counts: meaningful,
+            });
         }
         words.truncate(64);
         words
@@ -248,8 +318,9 @@ impl Index {
         let mut score = vec![0f32; self.docs.len()];
         let mut mask = vec![0u64; self.docs.len()];
         let mut touched: Vec<u32> = Vec::new();
-        for (wi, (_, _, weighted)) in words.iter().enumerate() {
-            for &(tid, w) in weighted {
+        let mut touched_any = vec![false; self.docs.len()];
+        for (wi, word) in words.iter().enumerate() {
+            for &(tid, w) in &word.terms {
                 let list = &self.postings[tid as usize];
                 let df = list.len() as f32;
                 let idf = (1.0 + (n - df + 0.5) / (df + 0.5)).ln();
@@ -263,20 +334,23 @@ impl Index {
                             tf += FIELD_WEIGHT[f] * p.tf[f] as f32 / norm;
                         }
                     }
-                    if mask[d] == 0 {
+                    if !touched_any[d] {
                         touched.push(p.doc);
                     }
-                    mask[d] |= 1 << wi;
+                    if word.counts {
+                        mask[d] |= 1 << wi;
+                    }
+                    touched_any[d] = true;
                     score[d] += w * idf * tf * (K1 + 1.0) / (K1 + tf);
                 }
             }
         }
-        let nwords = words.len() as f32;
+        let nwords = words.iter().filter(|w| w.counts).count().max(1) as f32;
         let mut cands: Vec<(u32, f32)> = touched
             .into_iter()
             .filter(|&d| self.docs[d as usize].visible(vis))
             .map(|d| {
-                let covered = mask[d as usize].count_ones() as f32 / nwords;
+                let covered = (mask[d as usize].count_ones() as f32 / nwords).max(0.2);
                 (d, score[d as usize] * covered * covered)
             })
             .collect();
@@ -290,11 +364,15 @@ impl Index {
         for (d, s) in cands.iter_mut() {
             let doc = &self.docs[*d as usize];
             let mut bonus = 1.0;
-            for (_, phrases, _) in &words {
-                if phrases.iter().any(|p| doc.norm_question.contains(p.as_str())) {
-                    bonus += 0.5;
-                } else if phrases.iter().any(|p| doc.norm_body.contains(p.as_str())) {
-                    bonus += 0.15;
+            for w in &words {
+                let scale = if w.counts { 1.0 } else { 0.3 };
+                if w.phrases
+                    .iter()
+                    .any(|p| doc.norm_question.contains(p.as_str()))
+                {
+                    bonus += 0.5 * scale;
+                } else if w.phrases.iter().any(|p| doc.norm_body.contains(p.as_str())) {
+                    bonus += 0.15 * scale;
                 }
             }
             *s *= bonus;
@@ -303,28 +381,42 @@ impl Index {
         cands
             .into_iter()
             .take(limit)
-            .map(|(d, s)| Hit { id: self.docs[d as usize].id.clone(), score: s })
+            .map(|(d, s)| Hit {
+                id: self.docs[d as usize].id.clone(),
+                score: s,
+            })
             .collect()
     }
 
     /// The entries a reader may see, in FAQ-ID order, for browsing pages.
     pub fn browse<'a>(&'a self, vis: Visibility<'a>) -> impl Iterator<Item = DocInfo<'a>> + 'a {
-        self.docs.iter().filter(move |d| d.visible(vis)).map(|d| DocInfo {
-            id: &d.id,
-            question: &d.question,
-            category: &d.category,
-            department: &d.department,
-        })
+        self.docs
+            .iter()
+            .filter(move |d| d.visible(vis))
+            .map(|d| DocInfo {
+                id: &d.id,
+                question: &d.question,
+                category: &d.category,
+                department: &d.department,
+            })
     }
 
     /// Whether an entry is visible (false for unknown IDs).
     pub fn is_visible(&self, id: &str, vis: Visibility) -> bool {
-        self.by_id.get(id).is_some_and(|&i| self.docs[i as usize].visible(vis))
+        self.by_id
+            .get(id)
+            .is_some_and(|&i| self.docs[i as usize].visible(vis))
     }
 
     /// Suggestions while typing: words from the lexicon and questions.
     pub fn suggest(&self, prefix: &str, vis: Visibility, limit: usize) -> Vec<String> {
-        self.suggest.lookup(prefix, limit, |d| self.docs[d].visible(vis), |d| &self.docs[d].question, &self.terms)
+        self.suggest.lookup(
+            prefix,
+            limit,
+            |d| self.docs[d].visible(vis),
+            |d| &self.docs[d].question,
+            &self.terms,
+        )
     }
 }
 
@@ -347,12 +439,17 @@ mod tests {
 
     #[test]
     fn two_character_words_and_visibility() {
-        let mut docs = vec![doc("A", "税金の払い方", "口座振替"), doc("B", "戸籍謄本", "本籍地")];
+        let mut docs = vec![
+            doc("A", "税金の払い方", "口座振替"),
+            doc("B", "戸籍謄本", "本籍地"),
+        ];
         docs[1].end = "2020-01-01".into();
         let idx = Index::build(Arc::new(Lexicon::builtin()), &docs);
         assert_eq!(idx.search("税金", Visibility::All, 5)[0].id, "A");
         assert_eq!(idx.search("戸籍", Visibility::All, 5)[0].id, "B");
-        assert!(idx.search("戸籍", Visibility::PublicOn("2026-01-01"), 5).is_empty());
+        assert!(idx
+            .search("戸籍", Visibility::PublicOn("2026-01-01"), 5)
+            .is_empty());
     }
 }
 

@@ -2,6 +2,66 @@
 //! what an editor wrote meet in the same form: full/half-width folded, katakana as
 //! hiragana, long-vowel marks dropped, okurigana inside compounds removed.
 
+/// Width folding only: full-width ASCII to ASCII, half-width katakana to full-width.
+/// Keeps the script of each character, which query segmentation needs.
+pub fn fold_width(input: &str) -> String {
+    let mut out = String::with_capacity(input.len());
+    let chars: Vec<char> = input.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let next = chars.get(i + 1).copied();
+        i += 1;
+        out.push(match c {
+            '\u{3000}' => ' ',
+            '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+            '\u{FF61}'..='\u{FF9F}' => {
+                let (full, consumed) = halfwidth_katakana(c, next);
+                i += consumed;
+                full
+            }
+            _ => c,
+        });
+    }
+    out
+}
+
+/// Splits a (width-folded) query word into content runs (kanji with their inner
+/// okurigana, katakana, Latin and digits) and hiragana runs, which in a typed sentence
+/// are mostly particles and endings (を, たら, どうなる). `true` marks content.
+pub fn segments(word: &str) -> Vec<(String, bool)> {
+    let chars: Vec<char> = word.chars().collect();
+    let mut out: Vec<(String, bool)> = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let hira = is_hiragana(chars[i]);
+        let mut j = i;
+        while j < chars.len() && is_hiragana(chars[j]) == hira {
+            j += 1;
+        }
+        let run: String = chars[i..j].iter().collect();
+        let inner_okurigana = hira
+            && j - i <= 2
+            && i > 0
+            && j < chars.len()
+            && is_kanji(chars[i - 1])
+            && is_kanji(chars[j]);
+        match out.last_mut() {
+            // 申し込み: the し joins 申 and 込 into one content run.
+            Some((prev, true)) if inner_okurigana || (!hira && prev_ends_with_okurigana(prev)) => {
+                prev.push_str(&run)
+            }
+            _ => out.push((run, !hira)),
+        }
+        i = j;
+    }
+    out
+}
+
+fn prev_ends_with_okurigana(prev: &str) -> bool {
+    prev.chars().last().is_some_and(is_hiragana)
+}
+
 /// Width folding, kana folding and lower-casing. Keeps okurigana (see [`normalize`]).
 pub fn fold(input: &str) -> String {
     let mut out = String::with_capacity(input.len());
@@ -83,7 +143,8 @@ fn halfwidth_katakana(c: char, next: Option<char>) -> (char, usize) {
             if base == 'ウ' {
                 return ('ヴ', 1);
             }
-            if matches!(base, 'カ'..='ト' | 'ハ'..='ホ') && !matches!(base, 'ッ' | 'ナ'..='ノ') {
+            if matches!(base, 'カ'..='ト' | 'ハ'..='ホ') && !matches!(base, 'ッ' | 'ナ'..='ノ')
+            {
                 if let Some(v) = voiced(base, 1) {
                     return (v, 1);
                 }
@@ -122,5 +183,17 @@ mod tests {
         assert_eq!(normalize("払い戻し"), "払戻し");
         // A long hiragana run is a word of its own and stays.
         assert_eq!(normalize("子どもの医療費"), "子どもの医療費");
+    }
+
+    #[test]
+    fn sentence_segments() {
+        let segs: Vec<(String, bool)> = segments("会社をやめたら年金はどうなる");
+        let content: Vec<&str> = segs.iter().filter(|s| s.1).map(|s| s.0.as_str()).collect();
+        assert_eq!(content, ["会社", "年金"]);
+        assert_eq!(segments("申し込み")[0], ("申し込".to_string(), true));
+        assert_eq!(
+            segments("マイナンバーカードをなくした")[0].0,
+            "マイナンバーカード"
+        );
     }
 }

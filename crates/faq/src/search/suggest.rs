@@ -27,7 +27,12 @@ impl Suggestions {
             }
         }
         for doc in docs {
-            for part in doc.category.split('>').map(str::trim).filter(|s| !s.is_empty()) {
+            for part in doc
+                .category
+                .split('>')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+            {
                 for leaf in part.split('・') {
                     words.push((normalize(leaf), leaf.to_string()));
                 }
@@ -36,7 +41,10 @@ impl Suggestions {
         words.sort();
         words.dedup();
         let norm_questions = docs.iter().map(|d| normalize(&d.question)).collect();
-        Suggestions { words, norm_questions }
+        Suggestions {
+            words,
+            norm_questions,
+        }
     }
 
     pub(super) fn lookup<'a>(
@@ -66,7 +74,9 @@ impl Suggestions {
         };
         let mut word_hits: Vec<&(String, String)> = Vec::new();
         for key in [&folded, &norm] {
-            let start = self.words.partition_point(|(k, _)| k.as_str() < key.as_str());
+            let start = self
+                .words
+                .partition_point(|(k, _)| k.as_str() < key.as_str());
             word_hits.extend(
                 self.words[start..]
                     .iter()
@@ -80,7 +90,11 @@ impl Suggestions {
         }
         for pass in 0..2 {
             for (d, nq) in self.norm_questions.iter().enumerate() {
-                let hit = if pass == 0 { nq.starts_with(norm.as_str()) } else { nq.contains(norm.as_str()) };
+                let hit = if pass == 0 {
+                    nq.starts_with(norm.as_str())
+                } else {
+                    nq.contains(norm.as_str())
+                };
                 if hit && visible(d) {
                     push(question(d), &mut out);
                 }

@@ -22,7 +22,9 @@ const LOGIN_CSRF_COOKIE: &str = "faq_login_csrf";
 const PAGE: usize = 100;
 
 fn login_page(token: &str, error: Option<&str>) -> String {
-    let err = error.map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", esc(e))).unwrap_or_default();
+    let err = error
+        .map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", esc(e)))
+        .unwrap_or_default();
     super::html::public_page(
         "職員ログイン",
         &format!(
@@ -40,8 +42,14 @@ fn login_page(token: &str, error: Option<&str>) -> String {
 /// so another site cannot sign a browser in to an attacker's account.
 fn with_login_token(status: StatusCode, error: Option<&str>) -> Response {
     let token = auth::random_hex(16);
-    let cookie = format!("{LOGIN_CSRF_COOKIE}={token}; Path=/admin; HttpOnly; Secure; SameSite=Strict");
-    (status, [(header::SET_COOKIE, cookie)], Html(login_page(&token, error))).into_response()
+    let cookie =
+        format!("{LOGIN_CSRF_COOKIE}={token}; Path=/admin; HttpOnly; Secure; SameSite=Strict");
+    (
+        status,
+        [(header::SET_COOKIE, cookie)],
+        Html(login_page(&token, error)),
+    )
+        .into_response()
 }
 
 pub async fn login_form() -> Response {
@@ -56,7 +64,11 @@ pub struct LoginForm {
     csrf: String,
 }
 
-pub async fn login(State(app): State<Arc<App>>, headers: HeaderMap, Form(f): Form<LoginForm>) -> WebResult<Response> {
+pub async fn login(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Form(f): Form<LoginForm>,
+) -> WebResult<Response> {
     let expected = cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or_default();
     if expected.is_empty() || !super::constant_eq(expected.as_bytes(), f.csrf.as_bytes()) {
         return Err(AppError::Csrf);
@@ -82,7 +94,12 @@ pub struct CsrfForm {
     csrf: String,
 }
 
-pub async fn logout(State(app): State<Arc<App>>, staff: Staff, headers: HeaderMap, Form(f): Form<CsrfForm>) -> WebResult<Response> {
+pub async fn logout(
+    State(app): State<Arc<App>>,
+    staff: Staff,
+    headers: HeaderMap,
+    Form(f): Form<CsrfForm>,
+) -> WebResult<Response> {
     staff.check_csrf(&f.csrf)?;
     if let Some(token) = cookie(&headers, SESSION_COOKIE) {
         blocking(&app, move |app| auth::logout(&app.db, &token)).await?;
@@ -111,12 +128,23 @@ pub struct ListQuery {
     page: usize,
 }
 
-pub async fn list(State(app): State<Arc<App>>, staff: Staff, Query(lq): Query<ListQuery>) -> WebResult<Html<String>> {
+pub async fn list(
+    State(app): State<Arc<App>>,
+    staff: Staff,
+    Query(lq): Query<ListQuery>,
+) -> WebResult<Html<String>> {
     let idx = app.index();
     let ids: Vec<String> = if lq.q.trim().is_empty() {
-        idx.browse(Visibility::All).skip(lq.page * PAGE).take(PAGE).map(|d| d.id.to_string()).collect()
+        idx.browse(Visibility::All)
+            .skip(lq.page * PAGE)
+            .take(PAGE)
+            .map(|d| d.id.to_string())
+            .collect()
     } else {
-        idx.search(&lq.q, Visibility::All, PAGE).into_iter().map(|h| h.id).collect()
+        idx.search(&lq.q, Visibility::All, PAGE)
+            .into_iter()
+            .map(|h| h.id)
+            .collect()
     };
     let entries = blocking(&app, move |app| app.db.entries_by_ids(&ids)).await?;
     let today = today_jst();
@@ -235,18 +263,34 @@ impl EntryForm {
 
 pub async fn new_form(staff: Staff) -> WebResult<Html<String>> {
     staff.require(Role::Editor)?;
-    let e = Entry { publish_start: today_jst(), ..Entry::default() };
-    Ok(Html(staff_page("FAQの新規作成", &staff.0, &entry_form(&staff, &e, "/admin/new", true, &[]))))
+    let e = Entry {
+        publish_start: today_jst(),
+        ..Entry::default()
+    };
+    Ok(Html(staff_page(
+        "FAQの新規作成",
+        &staff.0,
+        &entry_form(&staff, &e, "/admin/new", true, &[]),
+    )))
 }
 
-pub async fn create(State(app): State<Arc<App>>, staff: Staff, Form(f): Form<EntryForm>) -> WebResult<Response> {
+pub async fn create(
+    State(app): State<Arc<App>>,
+    staff: Staff,
+    Form(f): Form<EntryForm>,
+) -> WebResult<Response> {
     staff.require(Role::Editor)?;
     staff.check_csrf(&f.csrf)?;
     let e = f.entry(&f.id);
     save(&app, staff, e, true).await
 }
 
-pub async fn update(State(app): State<Arc<App>>, staff: Staff, Path(id): Path<String>, Form(f): Form<EntryForm>) -> WebResult<Response> {
+pub async fn update(
+    State(app): State<Arc<App>>,
+    staff: Staff,
+    Path(id): Path<String>,
+    Form(f): Form<EntryForm>,
+) -> WebResult<Response> {
     staff.require(Role::Editor)?;
     staff.check_csrf(&f.csrf)?;
     let e = f.entry(&id);
@@ -264,25 +308,44 @@ async fn save(app: &Arc<App>, staff: Staff, e: Entry, is_new: bool) -> WebResult
         return Err(AppError::NotFound);
     }
     if !problems.is_empty() {
-        let action = if is_new { "/admin/new".to_string() } else { format!("/admin/faq/{}/edit", url_enc(&e.id)) };
-        let page = staff_page("FAQの編集", &staff.0, &entry_form(&staff, &e, &action, is_new, &problems));
+        let action = if is_new {
+            "/admin/new".to_string()
+        } else {
+            format!("/admin/faq/{}/edit", url_enc(&e.id))
+        };
+        let page = staff_page(
+            "FAQの編集",
+            &staff.0,
+            &entry_form(&staff, &e, &action, is_new, &problems),
+        );
         return Ok((StatusCode::BAD_REQUEST, Html(page)).into_response());
     }
     let user = staff.0.login.clone();
     let id = e.id.clone();
     blocking(app, move |app| -> crate::error::Result<()> {
-        app.db.save(&e, &user, if is_new { "作成" } else { "更新" })?;
+        app.db
+            .save(&e, &user, if is_new { "作成" } else { "更新" })?;
         app.reindex()
     })
     .await?;
     Ok(Redirect::to(&format!("/admin/faq/{}?saved=1", url_enc(&id))).into_response())
 }
 
-pub async fn edit_form(State(app): State<Arc<App>>, staff: Staff, Path(id): Path<String>) -> WebResult<Html<String>> {
+pub async fn edit_form(
+    State(app): State<Arc<App>>,
+    staff: Staff,
+    Path(id): Path<String>,
+) -> WebResult<Html<String>> {
     staff.require(Role::Editor)?;
-    let e = blocking(&app, move |app| app.db.entry(&id)).await?.ok_or(AppError::NotFound)?;
+    let e = blocking(&app, move |app| app.db.entry(&id))
+        .await?
+        .ok_or(AppError::NotFound)?;
     let action = format!("/admin/faq/{}/edit", url_enc(&e.id));
-    Ok(Html(staff_page("FAQの編集", &staff.0, &entry_form(&staff, &e, &action, false, &[]))))
+    Ok(Html(staff_page(
+        "FAQの編集",
+        &staff.0,
+        &entry_form(&staff, &e, &action, false, &[]),
+    )))
 }
 
 #[derive(Deserialize)]
@@ -290,13 +353,28 @@ pub struct ShowQuery {
     saved: Option<String>,
 }
 
-pub async fn show(State(app): State<Arc<App>>, staff: Staff, Path(id): Path<String>, Query(sq): Query<ShowQuery>) -> WebResult<Html<String>> {
+pub async fn show(
+    State(app): State<Arc<App>>,
+    staff: Staff,
+    Path(id): Path<String>,
+    Query(sq): Query<ShowQuery>,
+) -> WebResult<Html<String>> {
     let id2 = id.clone();
-    let (e, history, files, ratings, comments) = blocking(&app, move |app| -> crate::error::Result<_> {
-        let e = app.db.entry(&id2)?.ok_or(crate::error::FaqError::NotFound)?;
-        Ok((e, app.db.history(&id2)?, attachments::list(&app.db, &id2)?, stats::rating_stats(&app.db, Some(&id2))?, stats::comments(&app.db, &id2, 20)?))
-    })
-    .await?;
+    let (e, history, files, ratings, comments) =
+        blocking(&app, move |app| -> crate::error::Result<_> {
+            let e = app
+                .db
+                .entry(&id2)?
+                .ok_or(crate::error::FaqError::NotFound)?;
+            Ok((
+                e,
+                app.db.history(&id2)?,
+                attachments::list(&app.db, &id2)?,
+                stats::rating_stats(&app.db, Some(&id2))?,
+                stats::comments(&app.db, &id2, 20)?,
+            ))
+        })
+        .await?;
     app.log.view(&id);
     let today = today_jst();
     let csrf = csrf_field(&staff.0);
@@ -324,7 +402,11 @@ pub async fn show(State(app): State<Arc<App>>, staff: Staff, Path(id): Path<Stri
     );
     let editor = staff.0.role >= Role::Editor;
     if editor {
-        let (label, val) = if e.public { ("非公開にする", "0") } else { ("公開する", "1") };
+        let (label, val) = if e.public {
+            ("非公開にする", "0")
+        } else {
+            ("公開する", "1")
+        };
         let _ = write!(
             body,
             "<p><a class=\"button\" href=\"/admin/faq/{eid}/edit\">編集</a> \
@@ -334,7 +416,14 @@ pub async fn show(State(app): State<Arc<App>>, staff: Staff, Path(id): Path<Stri
     }
     body.push_str("<h2>添付ファイル</h2><ul>");
     for f in &files {
-        let _ = write!(body, "<li><a href=\"/files/{}\">{}</a>（{}、{}バイト）", f.id, esc(&f.filename), esc(&f.content_type), f.size);
+        let _ = write!(
+            body,
+            "<li><a href=\"/files/{}\">{}</a>（{}、{}バイト）",
+            f.id,
+            esc(&f.filename),
+            esc(&f.content_type),
+            f.size
+        );
         if editor {
             let _ = write!(body, " <form class=\"inline\" method=\"post\" action=\"/admin/attachments/{}/delete\">{csrf}<button type=\"submit\" class=\"secondary\">外す</button></form>", f.id);
         }
@@ -351,7 +440,11 @@ pub async fn show(State(app): State<Arc<App>>, staff: Staff, Path(id): Path<Stri
     }
     body.push_str("<h2>評価（月別）</h2><table><tr><th>月</th><th>件数</th><th>平均</th><th>1/2/3/4/5</th></tr>");
     for r in &ratings {
-        let _ = write!(body, "<tr><td>{}</td><td>{}</td><td>{:.2}</td><td>{:?}</td></tr>", r.month, r.count, r.average, r.dist);
+        let _ = write!(
+            body,
+            "<tr><td>{}</td><td>{}</td><td>{:.2}</td><td>{:?}</td></tr>",
+            r.month, r.count, r.average, r.dist
+        );
     }
     body.push_str("</table><h3>ご意見</h3><ul>");
     for (at, score, c) in &comments {
@@ -369,7 +462,11 @@ pub async fn show(State(app): State<Arc<App>>, staff: Staff, Path(id): Path<Stri
         );
     }
     body.push_str("</table>");
-    Ok(Html(staff_page(&format!("{} {}", e.id, e.question), &staff.0, &body)))
+    Ok(Html(staff_page(
+        &format!("{} {}", e.id, e.question),
+        &staff.0,
+        &body,
+    )))
 }
 
 fn pretty(json: &str) -> String {
@@ -385,23 +482,37 @@ pub struct PublishForm {
     public: String,
 }
 
-pub async fn publish(State(app): State<Arc<App>>, staff: Staff, Path(id): Path<String>, Form(f): Form<PublishForm>) -> WebResult<Response> {
+pub async fn publish(
+    State(app): State<Arc<App>>,
+    staff: Staff,
+    Path(id): Path<String>,
+    Form(f): Form<PublishForm>,
+) -> WebResult<Response> {
     staff.require(Role::Editor)?;
     staff.check_csrf(&f.csrf)?;
     let public = f.public == "1";
     let user = staff.0.login.clone();
     let id2 = id.clone();
     blocking(&app, move |app| -> crate::error::Result<()> {
-        let mut e = app.db.entry(&id2)?.ok_or(crate::error::FaqError::NotFound)?;
+        let mut e = app
+            .db
+            .entry(&id2)?
+            .ok_or(crate::error::FaqError::NotFound)?;
         e.public = public;
-        app.db.save(&e, &user, if public { "公開" } else { "非公開" })?;
+        app.db
+            .save(&e, &user, if public { "公開" } else { "非公開" })?;
         app.reindex()
     })
     .await?;
     Ok(Redirect::to(&format!("/admin/faq/{}?saved=1", url_enc(&id))).into_response())
 }
 
-pub async fn delete(State(app): State<Arc<App>>, staff: Staff, Path(id): Path<String>, Form(f): Form<CsrfForm>) -> WebResult<Response> {
+pub async fn delete(
+    State(app): State<Arc<App>>,
+    staff: Staff,
+    Path(id): Path<String>,
+    Form(f): Form<CsrfForm>,
+) -> WebResult<Response> {
     staff.require(Role::Editor)?;
     staff.check_csrf(&f.csrf)?;
     let user = staff.0.login.clone();
@@ -417,15 +528,32 @@ pub async fn delete(State(app): State<Arc<App>>, staff: Staff, Path(id): Path<St
     Ok(Redirect::to("/admin").into_response())
 }
 
-pub async fn upload(State(app): State<Arc<App>>, staff: Staff, Path(id): Path<String>, mut mp: Multipart) -> WebResult<Response> {
+pub async fn upload(
+    State(app): State<Arc<App>>,
+    staff: Staff,
+    Path(id): Path<String>,
+    mut mp: Multipart,
+) -> WebResult<Response> {
     staff.require(Role::Editor)?;
     let (mut csrf, mut file) = (String::new(), None);
-    while let Some(field) = mp.next_field().await.map_err(|e| AppError::BadRequest(e.to_string()))? {
+    while let Some(field) = mp
+        .next_field()
+        .await
+        .map_err(|e| AppError::BadRequest(e.to_string()))?
+    {
         match field.name() {
-            Some("csrf") => csrf = field.text().await.map_err(|e| AppError::BadRequest(e.to_string()))?,
+            Some("csrf") => {
+                csrf = field
+                    .text()
+                    .await
+                    .map_err(|e| AppError::BadRequest(e.to_string()))?
+            }
             Some("file") => {
                 let name = field.file_name().unwrap_or("file").to_string();
-                let bytes = field.bytes().await.map_err(|e| AppError::BadRequest(e.to_string()))?;
+                let bytes = field
+                    .bytes()
+                    .await
+                    .map_err(|e| AppError::BadRequest(e.to_string()))?;
                 file = Some((name, bytes));
             }
             _ => {}
@@ -436,16 +564,27 @@ pub async fn upload(State(app): State<Arc<App>>, staff: Staff, Path(id): Path<St
     let user = staff.0.login.clone();
     let id2 = id.clone();
     blocking(&app, move |app| -> crate::error::Result<i64> {
-        app.db.entry(&id2)?.ok_or(crate::error::FaqError::NotFound)?;
+        app.db
+            .entry(&id2)?
+            .ok_or(crate::error::FaqError::NotFound)?;
         attachments::save(&app.db, &app.attachments_dir(), &id2, &name, &bytes, &user)
     })
     .await?;
     Ok(Redirect::to(&format!("/admin/faq/{}?saved=1", url_enc(&id))).into_response())
 }
 
-pub async fn delete_attachment(State(app): State<Arc<App>>, staff: Staff, Path(aid): Path<i64>, Form(f): Form<CsrfForm>) -> WebResult<Response> {
+pub async fn delete_attachment(
+    State(app): State<Arc<App>>,
+    staff: Staff,
+    Path(aid): Path<i64>,
+    Form(f): Form<CsrfForm>,
+) -> WebResult<Response> {
     staff.require(Role::Editor)?;
     staff.check_csrf(&f.csrf)?;
-    let a = blocking(&app, move |app| attachments::delete(&app.db, &app.attachments_dir(), aid)).await?.ok_or(AppError::NotFound)?;
+    let a = blocking(&app, move |app| {
+        attachments::delete(&app.db, &app.attachments_dir(), aid)
+    })
+    .await?
+    .ok_or(AppError::NotFound)?;
     Ok(Redirect::to(&format!("/admin/faq/{}", url_enc(&a.faq_id))).into_response())
 }

@@ -36,16 +36,29 @@ pub async fn export_csv(State(app): State<Arc<App>>, staff: Staff) -> WebResult<
     staff.require(Role::Editor)?;
     let all = blocking(&app, |app| app.db.entries()).await?;
     let name = format!("attachment; filename=\"faq-{}.csv\"", today_jst());
-    Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, name)], csv_io::export(&all)).into_response())
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (header::CONTENT_DISPOSITION, name),
+        ],
+        csv_io::export(&all),
+    )
+        .into_response())
 }
 
 pub async fn export_xlsx(State(app): State<Arc<App>>, staff: Staff) -> WebResult<Response> {
     staff.require(Role::Editor)?;
-    let bytes = blocking(&app, |app| -> crate::error::Result<Vec<u8>> { xlsx::export(&app.db.entries()?) }).await?;
+    let bytes = blocking(&app, |app| -> crate::error::Result<Vec<u8>> {
+        xlsx::export(&app.db.entries()?)
+    })
+    .await?;
     let name = format!("attachment; filename=\"faq-{}.xlsx\"", today_jst());
     Ok((
         [
-            (header::CONTENT_TYPE, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string()),
+            (
+                header::CONTENT_TYPE,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string(),
+            ),
             (header::CONTENT_DISPOSITION, name),
         ],
         bytes,
@@ -53,13 +66,33 @@ pub async fn export_xlsx(State(app): State<Arc<App>>, staff: Staff) -> WebResult
         .into_response())
 }
 
-pub async fn import_csv(State(app): State<Arc<App>>, staff: Staff, mut mp: Multipart) -> WebResult<Response> {
+pub async fn import_csv(
+    State(app): State<Arc<App>>,
+    staff: Staff,
+    mut mp: Multipart,
+) -> WebResult<Response> {
     staff.require(Role::Editor)?;
     let (mut csrf, mut file) = (String::new(), None);
-    while let Some(field) = mp.next_field().await.map_err(|e| AppError::BadRequest(e.to_string()))? {
+    while let Some(field) = mp
+        .next_field()
+        .await
+        .map_err(|e| AppError::BadRequest(e.to_string()))?
+    {
         match field.name() {
-            Some("csrf") => csrf = field.text().await.map_err(|e| AppError::BadRequest(e.to_string()))?,
-            Some("file") => file = Some(field.bytes().await.map_err(|e| AppError::BadRequest(e.to_string()))?),
+            Some("csrf") => {
+                csrf = field
+                    .text()
+                    .await
+                    .map_err(|e| AppError::BadRequest(e.to_string()))?
+            }
+            Some("file") => {
+                file = Some(
+                    field
+                        .bytes()
+                        .await
+                        .map_err(|e| AppError::BadRequest(e.to_string()))?,
+                )
+            }
             _ => {}
         }
     }
@@ -74,10 +107,19 @@ pub async fn import_csv(State(app): State<Arc<App>>, staff: Staff, mut mp: Multi
                 errors.len()
             );
             for e in &errors {
-                let _ = write!(body, "<tr><td class=\"line\">{}</td><td>{}</td></tr>", e.line, esc(&e.reasons.join(" / ")));
+                let _ = write!(
+                    body,
+                    "<tr><td class=\"line\">{}</td><td>{}</td></tr>",
+                    e.line,
+                    esc(&e.reasons.join(" / "))
+                );
             }
             body.push_str("</tbody></table><p><a href=\"/admin/csv\">戻る</a></p>");
-            return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(staff_page("CSV取り込みエラー", &staff.0, &body))).into_response());
+            return Ok((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Html(staff_page("CSV取り込みエラー", &staff.0, &body)),
+            )
+                .into_response());
         }
     };
     let user = staff.0.login.clone();
@@ -96,11 +138,24 @@ pub async fn ranking(State(app): State<Arc<App>>, staff: Staff) -> WebResult<Htm
     let since = unix_now() - 7 * 86_400;
     let rows = blocking(&app, move |app| stats::ranking(&app.db, since, 50)).await?;
     let idx = app.index();
-    let questions: std::collections::HashMap<&str, &str> = idx.browse(crate::search::Visibility::All).map(|d| (d.id, d.question)).collect();
+    let questions: std::collections::HashMap<&str, &str> = idx
+        .browse(crate::search::Visibility::All)
+        .map(|d| (d.id, d.question))
+        .collect();
     let mut body = format!("<p>{} 以降の7日間に閲覧された回数の多いFAQ</p><table><tr><th>順位</th><th>FAQ</th><th>閲覧数</th></tr>", format_jst(since));
     for (i, (id, n)) in rows.iter().enumerate() {
-        let q = questions.get(id.as_str()).copied().unwrap_or("（削除済み）");
-        let _ = write!(body, "<tr><td>{}</td><td><a href=\"/admin/faq/{}\">{} {}</a></td><td>{n}</td></tr>", i + 1, url_enc(id), esc(id), esc(q));
+        let q = questions
+            .get(id.as_str())
+            .copied()
+            .unwrap_or("（削除済み）");
+        let _ = write!(
+            body,
+            "<tr><td>{}</td><td><a href=\"/admin/faq/{}\">{} {}</a></td><td>{n}</td></tr>",
+            i + 1,
+            url_enc(id),
+            esc(id),
+            esc(q)
+        );
     }
     body.push_str("</table>");
     Ok(Html(staff_page("週間閲覧ランキング", &staff.0, &body)))
@@ -124,14 +179,21 @@ pub async fn users(State(app): State<Arc<App>>, staff: Staff) -> WebResult<Html<
     staff.require(Role::Admin)?;
     let list = blocking(&app, |app| auth::users(&app.db)).await?;
     let csrf = csrf_field(&staff.0);
-    let mut body = String::from("<table><tr><th>ログインID</th><th>氏名</th><th>権限</th><th>状態</th></tr>");
+    let mut body =
+        String::from("<table><tr><th>ログインID</th><th>氏名</th><th>権限</th><th>状態</th></tr>");
     for u in &list {
         let lock = if u.locked {
             format!("ロック中 <form class=\"inline\" method=\"post\" action=\"/admin/users/{}/unlock\">{csrf}<button type=\"submit\">解除</button></form>", url_enc(&u.login))
         } else {
             "有効".into()
         };
-        let _ = write!(body, "<tr><td>{}</td><td>{}</td><td>{}</td><td>{lock}</td></tr>", esc(&u.login), esc(&u.name), u.role.label());
+        let _ = write!(
+            body,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{lock}</td></tr>",
+            esc(&u.login),
+            esc(&u.name),
+            u.role.label()
+        );
     }
     let _ = write!(
         body,
@@ -155,11 +217,18 @@ pub struct UserForm {
     password: String,
 }
 
-pub async fn create_user(State(app): State<Arc<App>>, staff: Staff, Form(f): Form<UserForm>) -> WebResult<Response> {
+pub async fn create_user(
+    State(app): State<Arc<App>>,
+    staff: Staff,
+    Form(f): Form<UserForm>,
+) -> WebResult<Response> {
     staff.require(Role::Admin)?;
     staff.check_csrf(&f.csrf)?;
     let role = Role::parse(&f.role).ok_or_else(|| AppError::BadRequest("権限が不正です".into()))?;
-    blocking(&app, move |app| auth::create_user(&app.db, f.login.trim(), f.name.trim(), role, &f.password)).await?;
+    blocking(&app, move |app| {
+        auth::create_user(&app.db, f.login.trim(), f.name.trim(), role, &f.password)
+    })
+    .await?;
     Ok(Redirect::to("/admin/users").into_response())
 }
 
@@ -169,7 +238,12 @@ pub struct CsrfOnly {
     csrf: String,
 }
 
-pub async fn unlock_user(State(app): State<Arc<App>>, staff: Staff, Path(login): Path<String>, Form(f): Form<CsrfOnly>) -> WebResult<Response> {
+pub async fn unlock_user(
+    State(app): State<Arc<App>>,
+    staff: Staff,
+    Path(login): Path<String>,
+    Form(f): Form<CsrfOnly>,
+) -> WebResult<Response> {
     staff.require(Role::Admin)?;
     staff.check_csrf(&f.csrf)?;
     blocking(&app, move |app| auth::unlock(&app.db, &login)).await?;
@@ -195,7 +269,13 @@ async fn keys_page(app: &Arc<App>, staff: &Staff, new_key: Option<&str>) -> WebR
         } else {
             format!("有効 <form class=\"inline\" method=\"post\" action=\"/admin/keys/{id}/revoke\">{csrf}<button type=\"submit\" class=\"danger\">無効にする</button></form>")
         };
-        let _ = write!(body, "<tr><td>{id}</td><td>{}</td><td>{} {}</td><td>{st}</td></tr>", esc(name), format_jst(*at), esc(by));
+        let _ = write!(
+            body,
+            "<tr><td>{id}</td><td>{}</td><td>{} {}</td><td>{st}</td></tr>",
+            esc(name),
+            format_jst(*at),
+            esc(by)
+        );
     }
     let _ = write!(
         body,
@@ -212,7 +292,11 @@ pub struct KeyForm {
     name: String,
 }
 
-pub async fn create_key(State(app): State<Arc<App>>, staff: Staff, Form(f): Form<KeyForm>) -> WebResult<Html<String>> {
+pub async fn create_key(
+    State(app): State<Arc<App>>,
+    staff: Staff,
+    Form(f): Form<KeyForm>,
+) -> WebResult<Html<String>> {
     staff.require(Role::Admin)?;
     staff.check_csrf(&f.csrf)?;
     let by = staff.0.login.clone();
@@ -221,7 +305,12 @@ pub async fn create_key(State(app): State<Arc<App>>, staff: Staff, Form(f): Form
     Ok(Html(keys_page(&app, &staff, Some(&key)).await?))
 }
 
-pub async fn revoke_key(State(app): State<Arc<App>>, staff: Staff, Path(id): Path<i64>, Form(f): Form<CsrfOnly>) -> WebResult<Response> {
+pub async fn revoke_key(
+    State(app): State<Arc<App>>,
+    staff: Staff,
+    Path(id): Path<i64>,
+    Form(f): Form<CsrfOnly>,
+) -> WebResult<Response> {
     staff.require(Role::Admin)?;
     staff.check_csrf(&f.csrf)?;
     blocking(&app, move |app| auth::revoke_api_key(&app.db, id)).await?;
@@ -244,11 +333,25 @@ pub struct LogParams {
     status: String,
 }
 
-pub async fn access_log(State(app): State<Arc<App>>, staff: Staff, Query(p): Query<LogParams>) -> WebResult<Html<String>> {
+pub async fn access_log(
+    State(app): State<Arc<App>>,
+    staff: Staff,
+    Query(p): Query<LogParams>,
+) -> WebResult<Html<String>> {
     staff.require(Role::Admin)?;
-    let to_day = if p.to.is_empty() { today_jst() } else { p.to.clone() };
-    let to = parse_date_jst(&to_day).ok_or_else(|| AppError::BadRequest("終了日が不正です".into()))? + 86_400;
-    let from = if p.from.is_empty() { to - 7 * 86_400 } else { parse_date_jst(&p.from).ok_or_else(|| AppError::BadRequest("開始日が不正です".into()))? };
+    let to_day = if p.to.is_empty() {
+        today_jst()
+    } else {
+        p.to.clone()
+    };
+    let to = parse_date_jst(&to_day)
+        .ok_or_else(|| AppError::BadRequest("終了日が不正です".into()))?
+        + 86_400;
+    let from = if p.from.is_empty() {
+        to - 7 * 86_400
+    } else {
+        parse_date_jst(&p.from).ok_or_else(|| AppError::BadRequest("開始日が不正です".into()))?
+    };
     let q = LogQuery {
         from,
         to,
@@ -259,7 +362,9 @@ pub async fn access_log(State(app): State<Arc<App>>, staff: Staff, Query(p): Que
         limit: 500,
     };
     let app2 = app.clone();
-    let rows = tokio::task::spawn_blocking(move || app2.log.search(&q)).await.map_err(|e| AppError::BadRequest(e.to_string()))??;
+    let rows = tokio::task::spawn_blocking(move || app2.log.search(&q))
+        .await
+        .map_err(|e| AppError::BadRequest(e.to_string()))??;
     let mut body = format!(
         "<form method=\"get\" action=\"/admin/log\">\
          <label for=\"from\">開始日</label><input type=\"date\" id=\"from\" name=\"from\" value=\"{}\">\
@@ -276,7 +381,13 @@ pub async fn access_log(State(app): State<Arc<App>>, staff: Staff, Query(p): Que
         let _ = write!(
             body,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{} {}</td><td>{}</td><td>{}</td></tr>",
-            format_jst(r.at), esc(&r.ip), esc(&r.user), esc(&r.method), esc(&r.path), r.status, r.ms
+            format_jst(r.at),
+            esc(&r.ip),
+            esc(&r.user),
+            esc(&r.method),
+            esc(&r.path),
+            r.status,
+            r.ms
         );
     }
     body.push_str("</tbody></table>");

@@ -68,13 +68,24 @@ pub struct SearchParams {
     include_private: bool,
 }
 
-pub async fn search(State(app): State<Arc<App>>, ident: Identity, Query(p): Query<SearchParams>) -> Response {
+pub async fn search(
+    State(app): State<Arc<App>>,
+    ident: Identity,
+    Query(p): Query<SearchParams>,
+) -> Response {
     if p.include_private && ident.api_key.is_none() {
-        return err(StatusCode::UNAUTHORIZED, "include_private needs an X-API-Key");
+        return err(
+            StatusCode::UNAUTHORIZED,
+            "include_private needs an X-API-Key",
+        );
     }
     let limit = p.limit.unwrap_or(10).clamp(1, 50);
     let today = today_jst();
-    let vis = if p.include_private { Visibility::All } else { Visibility::PublicOn(&today) };
+    let vis = if p.include_private {
+        Visibility::All
+    } else {
+        Visibility::PublicOn(&today)
+    };
     let q: String = p.q.chars().take(200).collect();
     let hits = app.index().search(&q, vis, limit);
     let ids: Vec<String> = hits.iter().map(|h| h.id.clone()).collect();
@@ -85,19 +96,30 @@ pub async fn search(State(app): State<Arc<App>>, ident: Identity, Query(p): Quer
             return err(StatusCode::INTERNAL_SERVER_ERROR, "internal error");
         }
     };
-    let results: Vec<ApiEntry> =
-        entries.iter().zip(hits.iter()).map(|(e, h)| api_entry(e, Some(h.score))).collect();
+    let results: Vec<ApiEntry> = entries
+        .iter()
+        .zip(hits.iter())
+        .map(|(e, h)| api_entry(e, Some(h.score)))
+        .collect();
     Json(json!({ "query": q, "count": results.len(), "results": results })).into_response()
 }
 
 pub async fn suggest(State(app): State<Arc<App>>, Query(p): Query<SearchParams>) -> Response {
     let today = today_jst();
     let q: String = p.q.chars().take(50).collect();
-    let s = app.index().suggest(&q, Visibility::PublicOn(&today), p.limit.unwrap_or(8).clamp(1, 20));
+    let s = app.index().suggest(
+        &q,
+        Visibility::PublicOn(&today),
+        p.limit.unwrap_or(8).clamp(1, 20),
+    );
     Json(json!({ "query": q, "suggestions": s })).into_response()
 }
 
-pub async fn get_one(State(app): State<Arc<App>>, ident: Identity, Path(id): Path<String>) -> Response {
+pub async fn get_one(
+    State(app): State<Arc<App>>,
+    ident: Identity,
+    Path(id): Path<String>,
+) -> Response {
     let today = today_jst();
     if ident.api_key.is_none() && !app.index().is_visible(&id, Visibility::PublicOn(&today)) {
         return err(StatusCode::NOT_FOUND, "not found");
@@ -127,7 +149,10 @@ pub async fn get_one(State(app): State<Arc<App>>, ident: Identity, Path(id): Pat
 
 pub async fn list_all(State(app): State<Arc<App>>, ident: Identity) -> Response {
     if ident.api_key.is_none() {
-        return err(StatusCode::UNAUTHORIZED, "listing all entries needs an X-API-Key");
+        return err(
+            StatusCode::UNAUTHORIZED,
+            "listing all entries needs an X-API-Key",
+        );
     }
     match blocking(&app, |app| app.db.entries()).await {
         Ok(all) => {
@@ -147,7 +172,13 @@ pub async fn export_csv(State(app): State<Arc<App>>, ident: Identity) -> Respons
     }
     match blocking(&app, |app| app.db.entries()).await {
         Ok(all) => (
-            [(header::CONTENT_TYPE, "text/csv; charset=utf-8"), (header::CONTENT_DISPOSITION, "attachment; filename=\"faq.csv\"")],
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+                (
+                    header::CONTENT_DISPOSITION,
+                    "attachment; filename=\"faq.csv\"",
+                ),
+            ],
             csv_io::export(&all),
         )
             .into_response(),

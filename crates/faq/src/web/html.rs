@@ -39,7 +39,10 @@ pub fn url_enc(s: &str) -> String {
 }
 
 pub fn csrf_field(user: &SessionUser) -> String {
-    format!(r#"<input type="hidden" name="csrf" value="{}">"#, esc(&user.csrf))
+    format!(
+        r#"<input type="hidden" name="csrf" value="{}">"#,
+        esc(&user.csrf)
+    )
 }
 
 /// The public site's frame.
@@ -75,7 +78,9 @@ pub fn staff_page(title: &str, user: &SessionUser, body: &str) -> String {
     if user.role >= Role::Editor {
         nav.push_str(r#" <a href="/admin/new">新規作成</a> <a href="/admin/csv">CSV入出力</a>"#);
     }
-    nav.push_str(r#" <a href="/admin/ranking">閲覧ランキング</a> <a href="/admin/ratings">評価集計</a>"#);
+    nav.push_str(
+        r#" <a href="/admin/ranking">閲覧ランキング</a> <a href="/admin/ratings">評価集計</a>"#,
+    );
     if user.role >= Role::Admin {
         nav.push_str(r#" <a href="/admin/users">利用者</a> <a href="/admin/keys">APIキー</a> <a href="/admin/log">アクセスログ</a>"#);
     }

@@ -39,8 +39,30 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/faq/{id}", get(public::entry))
         .route("/faq/{id}/rate", post(public::rate))
         .route("/files/{aid}", get(public::file))
-        .route("/static/style.css", get(|| async { ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")], html::STYLE) }))
-        .route("/static/app.js", get(|| async { ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")], html::SCRIPT) }))
+        .route(
+            "/static/style.css",
+            get(|| async {
+                (
+                    [
+                        (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+                        (header::CACHE_CONTROL, "public, max-age=3600"),
+                    ],
+                    html::STYLE,
+                )
+            }),
+        )
+        .route(
+            "/static/app.js",
+            get(|| async {
+                (
+                    [
+                        (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+                        (header::CACHE_CONTROL, "public, max-age=3600"),
+                    ],
+                    html::SCRIPT,
+                )
+            }),
+        )
         .route("/api/v1/faq/search", get(api::search))
         .route("/api/v1/faq/suggest", get(api::suggest))
         .route("/api/v1/faq", get(api::list_all))
@@ -51,24 +73,48 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/admin", get(admin::list))
         .route("/admin/new", get(admin::new_form).post(admin::create))
         .route("/admin/faq/{id}", get(admin::show))
-        .route("/admin/faq/{id}/edit", get(admin::edit_form).post(admin::update))
+        .route(
+            "/admin/faq/{id}/edit",
+            get(admin::edit_form).post(admin::update),
+        )
         .route("/admin/faq/{id}/publish", post(admin::publish))
         .route("/admin/faq/{id}/delete", post(admin::delete))
-        .route("/admin/faq/{id}/attachments", post(admin::upload).layer(DefaultBodyLimit::max(MAX_UPLOAD + 64 * 1024)))
-        .route("/admin/attachments/{aid}/delete", post(admin::delete_attachment))
+        .route(
+            "/admin/faq/{id}/attachments",
+            post(admin::upload).layer(DefaultBodyLimit::max(MAX_UPLOAD + 64 * 1024)),
+        )
+        .route(
+            "/admin/attachments/{aid}/delete",
+            post(admin::delete_attachment),
+        )
         .route("/admin/csv", get(admin_tools::csv_page))
         .route("/admin/export.csv", get(admin_tools::export_csv))
         .route("/admin/export.xlsx", get(admin_tools::export_xlsx))
-        .route("/admin/import", post(admin_tools::import_csv).layer(DefaultBodyLimit::max(32 * 1024 * 1024)))
+        .route(
+            "/admin/import",
+            post(admin_tools::import_csv).layer(DefaultBodyLimit::max(32 * 1024 * 1024)),
+        )
         .route("/admin/ranking", get(admin_tools::ranking))
         .route("/admin/ratings", get(admin_tools::ratings))
-        .route("/admin/users", get(admin_tools::users).post(admin_tools::create_user))
-        .route("/admin/users/{login}/unlock", post(admin_tools::unlock_user))
-        .route("/admin/keys", get(admin_tools::keys).post(admin_tools::create_key))
+        .route(
+            "/admin/users",
+            get(admin_tools::users).post(admin_tools::create_user),
+        )
+        .route(
+            "/admin/users/{login}/unlock",
+            post(admin_tools::unlock_user),
+        )
+        .route(
+            "/admin/keys",
+            get(admin_tools::keys).post(admin_tools::create_key),
+        )
         .route("/admin/keys/{id}/revoke", post(admin_tools::revoke_key))
         .route("/admin/log", get(admin_tools::access_log))
         .fallback(|| async { AppError::NotFound })
-        .layer(axum::middleware::from_fn_with_state(app.clone(), middleware))
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            middleware,
+        ))
         .with_state(app)
 }
 
@@ -91,10 +137,15 @@ impl Identity {
 }
 
 pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|kv| {
-        let (k, v) = kv.trim().split_once('=')?;
-        (k == name).then(|| v.to_string())
-    })
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|kv| {
+            let (k, v) = kv.trim().split_once('=')?;
+            (k == name).then(|| v.to_string())
+        })
 }
 
 async fn middleware(State(app): State<Arc<App>>, mut req: Request, next: Next) -> Response {
@@ -104,7 +155,10 @@ async fn middleware(State(app): State<Arc<App>>, mut req: Request, next: Next) -
         .get::<ConnectInfo<ClientAddr>>()
         .map(|c| c.0 .0.ip().to_string())
         .unwrap_or_else(|| "-".into());
-    let mut id = Identity { ip: ip.clone(), ..Identity::default() };
+    let mut id = Identity {
+        ip: ip.clone(),
+        ..Identity::default()
+    };
     if let Some(token) = cookie(req.headers(), SESSION_COOKIE) {
         id.staff = auth::session_user(&app.db, &token).unwrap_or_else(|e| {
             tracing::error!("session lookup: {e}");
@@ -131,20 +185,39 @@ async fn middleware(State(app): State<Arc<App>>, mut req: Request, next: Next) -
     };
     if limited {
         let mut resp = (StatusCode::TOO_MANY_REQUESTS, "rate limit exceeded\n").into_response();
-        resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
+        resp.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
         return finish(&app, &id, &req, started, resp);
     }
     let method = req.method().clone();
     let uri = req.uri().clone();
-    let ua = req.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    let ua = req
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
     req.extensions_mut().insert(id.clone());
     let resp = next.run(req).await;
     log_and_harden(&app, &id, method.as_str(), &uri, &ua, started, resp)
 }
 
 fn finish(app: &App, id: &Identity, req: &Request, started: Instant, resp: Response) -> Response {
-    let ua = req.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
-    log_and_harden(app, id, req.method().as_str(), req.uri(), &ua, started, resp)
+    let ua = req
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    log_and_harden(
+        app,
+        id,
+        req.method().as_str(),
+        req.uri(),
+        &ua,
+        started,
+        resp,
+    )
 }
 
 fn log_and_harden(
@@ -157,10 +230,16 @@ fn log_and_harden(
     mut resp: Response,
 ) -> Response {
     let h = resp.headers_mut();
-    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    h.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
     h.insert("x-frame-options", HeaderValue::from_static("DENY"));
     h.insert("referrer-policy", HeaderValue::from_static("same-origin"));
-    h.insert("strict-transport-security", HeaderValue::from_static("max-age=31536000"));
+    h.insert(
+        "strict-transport-security",
+        HeaderValue::from_static("max-age=31536000"),
+    );
     h.insert(
         "content-security-policy",
         HeaderValue::from_static("default-src 'self'; img-src 'self' data:; object-src 'none'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"),
@@ -188,7 +267,11 @@ pub struct Staff(pub SessionUser);
 impl<S: Send + Sync> FromRequestParts<S> for Staff {
     type Rejection = AppError;
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        match parts.extensions.get::<Identity>().and_then(|i| i.staff.clone()) {
+        match parts
+            .extensions
+            .get::<Identity>()
+            .and_then(|i| i.staff.clone())
+        {
             Some(u) => Ok(Staff(u)),
             None => Err(AppError::Login),
         }
@@ -198,7 +281,11 @@ impl<S: Send + Sync> FromRequestParts<S> for Staff {
 impl<S: Send + Sync> FromRequestParts<S> for Identity {
     type Rejection = AppError;
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(parts.extensions.get::<Identity>().cloned().unwrap_or_default())
+        Ok(parts
+            .extensions
+            .get::<Identity>()
+            .cloned()
+            .unwrap_or_default())
     }
 }
 
@@ -248,8 +335,16 @@ impl From<FaqError> for AppError {
 }
 
 fn error_page(status: StatusCode, msg: &str) -> Response {
-    let body = format!("<h1>{}</h1><p>{}</p><p><a href=\"/\">トップへ戻る</a></p>", status.as_u16(), html::esc_multiline(msg));
-    (status, Html(html::public_page(msg.lines().next().unwrap_or(""), &body))).into_response()
+    let body = format!(
+        "<h1>{}</h1><p>{}</p><p><a href=\"/\">トップへ戻る</a></p>",
+        status.as_u16(),
+        html::esc_multiline(msg)
+    );
+    (
+        status,
+        Html(html::public_page(msg.lines().next().unwrap_or(""), &body)),
+    )
+        .into_response()
 }
 
 impl IntoResponse for AppError {
@@ -258,12 +353,20 @@ impl IntoResponse for AppError {
             AppError::NotFound => error_page(StatusCode::NOT_FOUND, "ページが見つかりません"),
             AppError::Login => Redirect::to("/admin/login").into_response(),
             AppError::Unauthorized(m) => error_page(StatusCode::UNAUTHORIZED, &m),
-            AppError::Forbidden => error_page(StatusCode::FORBIDDEN, "この操作を行う権限がありません"),
-            AppError::Csrf => error_page(StatusCode::FORBIDDEN, "フォームの有効期限が切れたか、不正な送信です。画面を開き直してください"),
+            AppError::Forbidden => {
+                error_page(StatusCode::FORBIDDEN, "この操作を行う権限がありません")
+            }
+            AppError::Csrf => error_page(
+                StatusCode::FORBIDDEN,
+                "フォームの有効期限が切れたか、不正な送信です。画面を開き直してください",
+            ),
             AppError::BadRequest(m) => error_page(StatusCode::BAD_REQUEST, &m),
             AppError::Internal(e) => {
                 tracing::error!("internal error: {e}");
-                error_page(StatusCode::INTERNAL_SERVER_ERROR, "内部エラーが発生しました")
+                error_page(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "内部エラーが発生しました",
+                )
             }
         }
     }

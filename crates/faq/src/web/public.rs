@@ -20,7 +20,16 @@ use std::sync::Arc;
 const WEEK: i64 = 7 * 86_400;
 
 /// Shown until citizens' own searches provide popular keywords.
-const DEFAULT_KEYWORDS: &[&str] = &["住民票", "マイナンバーカード", "ごみ", "国民健康保険", "児童手当", "引越し", "税金", "避難所"];
+const DEFAULT_KEYWORDS: &[&str] = &[
+    "住民票",
+    "マイナンバーカード",
+    "ごみ",
+    "国民健康保険",
+    "児童手当",
+    "引越し",
+    "税金",
+    "避難所",
+];
 
 pub async fn home(State(app): State<Arc<App>>) -> WebResult<Html<String>> {
     let today = today_jst();
@@ -28,29 +37,54 @@ pub async fn home(State(app): State<Arc<App>>) -> WebResult<Html<String>> {
     let mut tree: BTreeMap<&str, BTreeMap<&str, usize>> = BTreeMap::new();
     let mut depts: BTreeMap<&str, usize> = BTreeMap::new();
     for d in idx.browse(Visibility::PublicOn(&today)) {
-        let (top, sub) = d.category.split_once('>').map(|(a, b)| (a.trim(), b.trim())).unwrap_or((d.category, ""));
+        let (top, sub) = d
+            .category
+            .split_once('>')
+            .map(|(a, b)| (a.trim(), b.trim()))
+            .unwrap_or((d.category, ""));
         *tree.entry(top).or_default().entry(sub).or_default() += 1;
         *depts.entry(d.department).or_default() += 1;
     }
     let (ranking, keywords) = blocking(&app, |app| {
         let since = unix_now() - WEEK;
-        (stats::ranking(&app.db, since, 20), stats::popular_keywords(&app.db, unix_now() - 30 * 86_400, 10))
+        (
+            stats::ranking(&app.db, since, 20),
+            stats::popular_keywords(&app.db, unix_now() - 30 * 86_400, 10),
+        )
     })
     .await;
-    let mut body = String::new();
+    let mut body = String::from("<h1 class=\"vh\">いわき市 よくある質問 トップ</h1>");
     body.push_str("<section aria-labelledby=\"kw\"><h2 id=\"kw\">よく検索されるキーワード</h2><p class=\"chips\">");
     let keywords: Vec<String> = keywords?.into_iter().map(|(k, _)| k).collect();
-    let shown: Vec<&str> = if keywords.is_empty() { DEFAULT_KEYWORDS.to_vec() } else { keywords.iter().map(String::as_str).collect() };
+    let shown: Vec<&str> = if keywords.is_empty() {
+        DEFAULT_KEYWORDS.to_vec()
+    } else {
+        keywords.iter().map(String::as_str).collect()
+    };
     for k in shown {
         let _ = write!(body, "<a href=\"/search?q={}\">{}</a> ", url_enc(k), esc(k));
     }
     body.push_str("</p></section>");
-    let popular: Vec<(String, i64)> = ranking?.into_iter().filter(|(id, _)| idx.is_visible(id, Visibility::PublicOn(&today))).take(5).collect();
+    let popular: Vec<(String, i64)> = ranking?
+        .into_iter()
+        .filter(|(id, _)| idx.is_visible(id, Visibility::PublicOn(&today)))
+        .take(5)
+        .collect();
     if !popular.is_empty() {
-        body.push_str("<section aria-labelledby=\"pop\"><h2 id=\"pop\">よく見られている質問（今週）</h2><ol>");
+        body.push_str(
+            "<section aria-labelledby=\"pop\"><h2 id=\"pop\">よく見られている質問（今週）</h2><ol>",
+        );
         for (id, _) in &popular {
-            if let Some(d) = idx.browse(Visibility::PublicOn(&today)).find(|d| d.id == id) {
-                let _ = write!(body, "<li><a href=\"/faq/{}\">{}</a></li>", url_enc(d.id), esc(d.question));
+            if let Some(d) = idx
+                .browse(Visibility::PublicOn(&today))
+                .find(|d| d.id == id)
+            {
+                let _ = write!(
+                    body,
+                    "<li><a href=\"/faq/{}\">{}</a></li>",
+                    url_enc(d.id),
+                    esc(d.question)
+                );
             }
         }
         body.push_str("</ol></section>");
@@ -60,18 +94,40 @@ pub async fn home(State(app): State<Arc<App>>) -> WebResult<Html<String>> {
     tops.sort_by_key(|t| (**t != "ライフイベント", **t));
     for top in tops {
         let subs = &tree[*top];
-        let heading = if *top == "ライフイベント" { "ライフイベントから探す".to_string() } else { top.to_string() };
-        let _ = write!(body, "<section><h2>{}</h2><p class=\"chips\">", esc(&heading));
+        let heading = if *top == "ライフイベント" {
+            "ライフイベントから探す".to_string()
+        } else {
+            top.to_string()
+        };
+        let _ = write!(
+            body,
+            "<section><h2>{}</h2><p class=\"chips\">",
+            esc(&heading)
+        );
         for (sub, n) in subs {
-            let path = if sub.is_empty() { top.to_string() } else { format!("{top} > {sub}") };
+            let path = if sub.is_empty() {
+                top.to_string()
+            } else {
+                format!("{top} > {sub}")
+            };
             let label = if sub.is_empty() { top } else { sub };
-            let _ = write!(body, "<a href=\"/category?c={}\">{}（{n}）</a> ", url_enc(&path), esc(label));
+            let _ = write!(
+                body,
+                "<a href=\"/category?c={}\">{}（{n}）</a> ",
+                url_enc(&path),
+                esc(label)
+            );
         }
         body.push_str("</p></section>");
     }
     body.push_str("<section><h2>担当課から探す</h2><p class=\"chips\">");
     for (d, n) in depts {
-        let _ = write!(body, "<a href=\"/department?d={}\">{}（{n}）</a> ", url_enc(d), esc(d));
+        let _ = write!(
+            body,
+            "<a href=\"/department?d={}\">{}（{n}）</a> ",
+            url_enc(d),
+            esc(d)
+        );
     }
     body.push_str("</p></section>");
     Ok(Html(public_page("トップ", &body)))
@@ -83,7 +139,10 @@ pub struct SearchQuery {
     pub q: String,
 }
 
-pub async fn search(State(app): State<Arc<App>>, Query(sq): Query<SearchQuery>) -> WebResult<Html<String>> {
+pub async fn search(
+    State(app): State<Arc<App>>,
+    Query(sq): Query<SearchQuery>,
+) -> WebResult<Html<String>> {
     let q = sq.q.trim().chars().take(200).collect::<String>();
     let today = today_jst();
     let hits = app.index().search(&q, Visibility::PublicOn(&today), 20);
@@ -96,7 +155,11 @@ pub async fn search(State(app): State<Arc<App>>, Query(sq): Query<SearchQuery>) 
     if entries.is_empty() {
         body.push_str("<p>該当する質問が見つかりませんでした。別のことばや、ひらがなで試してください。お困りの場合はコールセンターへお電話ください。</p>");
     } else {
-        let _ = write!(body, "<p role=\"status\">{}件見つかりました。</p>", entries.len());
+        let _ = write!(
+            body,
+            "<p role=\"status\">{}件見つかりました。</p>",
+            entries.len()
+        );
         body.push_str(&result_list(&entries));
     }
     Ok(Html(public_page(&format!("「{q}」の検索結果"), &body)))
@@ -127,22 +190,39 @@ pub struct CatQuery {
     d: String,
 }
 
-pub async fn category(State(app): State<Arc<App>>, Query(cq): Query<CatQuery>) -> WebResult<Html<String>> {
-    browse_page(&app, &cq.c, |d| d.category == cq.c || d.category.starts_with(&format!("{} >", cq.c)))
+pub async fn category(
+    State(app): State<Arc<App>>,
+    Query(cq): Query<CatQuery>,
+) -> WebResult<Html<String>> {
+    browse_page(&app, &cq.c, |d| {
+        d.category == cq.c || d.category.starts_with(&format!("{} >", cq.c))
+    })
 }
 
-pub async fn department(State(app): State<Arc<App>>, Query(cq): Query<CatQuery>) -> WebResult<Html<String>> {
+pub async fn department(
+    State(app): State<Arc<App>>,
+    Query(cq): Query<CatQuery>,
+) -> WebResult<Html<String>> {
     browse_page(&app, &cq.d, |d| d.department == cq.d)
 }
 
-fn browse_page(app: &App, title: &str, keep: impl Fn(&crate::search::DocInfo) -> bool) -> WebResult<Html<String>> {
+fn browse_page(
+    app: &App,
+    title: &str,
+    keep: impl Fn(&crate::search::DocInfo) -> bool,
+) -> WebResult<Html<String>> {
     let today = today_jst();
     let idx = app.index();
     let mut body = format!("<h1>{}</h1><ul class=\"results\">", esc(title));
     let mut n = 0;
     for d in idx.browse(Visibility::PublicOn(&today)).filter(|d| keep(d)) {
         n += 1;
-        let _ = write!(body, "<li><a href=\"/faq/{}\">{}</a></li>", url_enc(d.id), esc(d.question));
+        let _ = write!(
+            body,
+            "<li><a href=\"/faq/{}\">{}</a></li>",
+            url_enc(d.id),
+            esc(d.question)
+        );
     }
     body.push_str("</ul>");
     if n == 0 {
@@ -157,7 +237,11 @@ pub struct EntryQuery {
     rated: Option<String>,
 }
 
-pub async fn entry(State(app): State<Arc<App>>, Path(id): Path<String>, Query(eq): Query<EntryQuery>) -> WebResult<Html<String>> {
+pub async fn entry(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    Query(eq): Query<EntryQuery>,
+) -> WebResult<Html<String>> {
     let today = today_jst();
     let idx = app.index();
     if !idx.is_visible(&id, Visibility::PublicOn(&today)) {
@@ -165,32 +249,64 @@ pub async fn entry(State(app): State<Arc<App>>, Path(id): Path<String>, Query(eq
     }
     let id2 = id.clone();
     let (e, files) = blocking(&app, move |app| -> crate::error::Result<_> {
-        let e = app.db.entry(&id2)?.ok_or(crate::error::FaqError::NotFound)?;
+        let e = app
+            .db
+            .entry(&id2)?
+            .ok_or(crate::error::FaqError::NotFound)?;
         let files = attachments::list(&app.db, &id2)?;
         Ok((e, files))
     })
     .await?;
     app.log.view(&id);
     let mut body = String::new();
-    let _ = write!(body, "<p class=\"cat\"><a href=\"/category?c={}\">{}</a></p>", url_enc(&e.category), esc(&e.category));
-    let _ = write!(body, "<h1>{}</h1><div class=\"answer\">{}</div>", esc(&e.question), esc_multiline(&e.answer));
+    let _ = write!(
+        body,
+        "<p class=\"cat\"><a href=\"/category?c={}\">{}</a></p>",
+        url_enc(&e.category),
+        esc(&e.category)
+    );
+    let _ = write!(
+        body,
+        "<h1>{}</h1><div class=\"answer\">{}</div>",
+        esc(&e.question),
+        esc_multiline(&e.answer)
+    );
     let _ = write!(body, "<p>担当：{}</p>", esc(&e.department));
     if !files.is_empty() || !e.urls().is_empty() {
         body.push_str("<h2>関連資料・リンク</h2><ul>");
         for f in &files {
-            let _ = write!(body, "<li><a href=\"/files/{}\">{}</a>（{}KB）</li>", f.id, esc(&f.filename), (f.size + 1023) / 1024);
+            let _ = write!(
+                body,
+                "<li><a href=\"/files/{}\">{}</a>（{}KB）</li>",
+                f.id,
+                esc(&f.filename),
+                (f.size + 1023) / 1024
+            );
         }
         for u in e.urls() {
-            let _ = write!(body, "<li><a href=\"{0}\" rel=\"noopener\">{0}</a></li>", esc(u));
+            let _ = write!(
+                body,
+                "<li><a href=\"{0}\" rel=\"noopener\">{0}</a></li>",
+                esc(u)
+            );
         }
         body.push_str("</ul>");
     }
-    let related: Vec<&str> = e.related_ids().into_iter().filter(|r| idx.is_visible(r, Visibility::PublicOn(&today))).collect();
+    let related: Vec<&str> = e
+        .related_ids()
+        .into_iter()
+        .filter(|r| idx.is_visible(r, Visibility::PublicOn(&today)))
+        .collect();
     if !related.is_empty() {
         body.push_str("<h2>関連する質問</h2><ul>");
         for r in related {
             if let Some(d) = idx.browse(Visibility::PublicOn(&today)).find(|d| d.id == r) {
-                let _ = write!(body, "<li><a href=\"/faq/{}\">{}</a></li>", url_enc(d.id), esc(d.question));
+                let _ = write!(
+                    body,
+                    "<li><a href=\"/faq/{}\">{}</a></li>",
+                    url_enc(d.id),
+                    esc(d.question)
+                );
             }
         }
         body.push_str("</ul>");
@@ -205,7 +321,10 @@ pub async fn entry(State(app): State<Arc<App>>, Path(id): Path<String>, Query(eq
         url_enc(&e.id)
     );
     for s in 1..=5 {
-        let _ = write!(body, "<label><input type=\"radio\" name=\"score\" value=\"{s}\" required> {s}</label>");
+        let _ = write!(
+            body,
+            "<label><input type=\"radio\" name=\"score\" value=\"{s}\" required> {s}</label>"
+        );
     }
     body.push_str("</fieldset><label for=\"comment\">ご意見（任意・個人情報は書かないでください）</label><textarea id=\"comment\" name=\"comment\" rows=\"3\" maxlength=\"1000\"></textarea><p><button type=\"submit\">送信する</button></p></form></section>");
     Ok(Html(public_page(&e.question, &body)))
@@ -218,23 +337,48 @@ pub struct RateForm {
     comment: String,
 }
 
-pub async fn rate(State(app): State<Arc<App>>, Path(id): Path<String>, Form(f): Form<RateForm>) -> WebResult<Redirect> {
-    if !app.index().is_visible(&id, Visibility::PublicOn(&today_jst())) {
+pub async fn rate(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    Form(f): Form<RateForm>,
+) -> WebResult<Redirect> {
+    if !app
+        .index()
+        .is_visible(&id, Visibility::PublicOn(&today_jst()))
+    {
         return Err(AppError::NotFound);
     }
     let id2 = id.clone();
-    blocking(&app, move |app| stats::add_rating(&app.db, &id2, f.score, &f.comment)).await?;
-    Ok(Redirect::to(&format!("/faq/{}?rated=1#rating", url_enc(&id))))
+    blocking(&app, move |app| {
+        stats::add_rating(&app.db, &id2, f.score, &f.comment)
+    })
+    .await?;
+    Ok(Redirect::to(&format!(
+        "/faq/{}?rated=1#rating",
+        url_enc(&id)
+    )))
 }
 
-pub async fn file(State(app): State<Arc<App>>, ident: Identity, Path(aid): Path<i64>) -> WebResult<Response> {
-    let a = blocking(&app, move |app| attachments::get(&app.db, aid)).await?.ok_or(AppError::NotFound)?;
+pub async fn file(
+    State(app): State<Arc<App>>,
+    ident: Identity,
+    Path(aid): Path<i64>,
+) -> WebResult<Response> {
+    let a = blocking(&app, move |app| attachments::get(&app.db, aid))
+        .await?
+        .ok_or(AppError::NotFound)?;
     // Staff may open files of internal entries; citizens only those of visible ones.
-    if ident.staff.is_none() && !app.index().is_visible(&a.faq_id, Visibility::PublicOn(&today_jst())) {
+    if ident.staff.is_none()
+        && !app
+            .index()
+            .is_visible(&a.faq_id, Visibility::PublicOn(&today_jst()))
+    {
         return Err(AppError::NotFound);
     }
     let path = attachments::path_of(&app.attachments_dir(), &a.sha256);
-    let bytes = tokio::fs::read(path).await.map_err(|e| AppError::Internal(e.into()))?;
+    let bytes = tokio::fs::read(path)
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?;
     let disp = format!("inline; filename*=UTF-8''{}", url_enc(&a.filename));
     Ok((
         [

@@ -19,7 +19,11 @@ pub struct Server {
 }
 
 pub fn fresh_dir(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("faq-test-{tag}-{}-{}", std::process::id(), faq::auth::random_hex(4)));
+    let dir = std::env::temp_dir().join(format!(
+        "faq-test-{tag}-{}-{}",
+        std::process::id(),
+        faq::auth::random_hex(4)
+    ));
     let _ = std::fs::remove_dir_all(&dir);
     dir
 }
@@ -31,7 +35,11 @@ pub fn server() -> &'static Server {
         let (tx, rx) = std::sync::mpsc::channel();
         let dir = data_dir.clone();
         std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
             rt.block_on(async move {
                 let cfg = faq::FaqConfig {
                     data_dir: dir,
@@ -40,13 +48,19 @@ pub fn server() -> &'static Server {
                     ..faq::FaqConfig::default()
                 };
                 let running = faq::start(cfg).await.expect("service starts");
-                tx.send((running.addr, running.cert_path.clone(), running.app.clone())).unwrap();
+                tx.send((running.addr, running.cert_path.clone(), running.app.clone()))
+                    .unwrap();
                 // Serve until the test process exits.
                 let _ = running.wait().await;
             });
         });
         let (addr, cert, app) = rx.recv().expect("service started");
-        Server { addr, cert, data_dir, app }
+        Server {
+            addr,
+            cert,
+            data_dir,
+            app,
+        }
     })
 }
 
@@ -58,7 +72,10 @@ pub fn client() -> Client {
 /// The value of the first `name="csrf"` hidden field in a page.
 pub fn csrf_of(page: &str) -> String {
     let marker = "name=\"csrf\" value=\"";
-    let start = page.find(marker).map(|i| i + marker.len()).expect("page has a csrf field");
+    let start = page
+        .find(marker)
+        .map(|i| i + marker.len())
+        .expect("page has a csrf field");
     page[start..].split('"').next().unwrap().to_string()
 }
 
@@ -74,7 +91,12 @@ pub async fn login(c: &mut Client, user: &str, pw: &str) -> String {
 pub async fn try_login(c: &mut Client, user: &str, pw: &str) -> Resp {
     let form = c.get("/admin/login").await.unwrap();
     let token = csrf_of(&form.text());
-    c.post_form("/admin/login", &[("csrf", &token), ("login", user), ("password", pw)]).await.unwrap()
+    c.post_form(
+        "/admin/login",
+        &[("csrf", &token), ("login", user), ("password", pw)],
+    )
+    .await
+    .unwrap()
 }
 
 /// Creates a staff account through the admin UI.
@@ -82,7 +104,16 @@ pub async fn create_user(login: &str, role: &str, pw: &str) {
     let mut c = client();
     let csrf = self::login(&mut c, ADMIN, ADMIN_PW).await;
     let r = c
-        .post_form("/admin/users", &[("csrf", &csrf), ("login", login), ("name", login), ("role", role), ("password", pw)])
+        .post_form(
+            "/admin/users",
+            &[
+                ("csrf", &csrf),
+                ("login", login),
+                ("name", login),
+                ("role", role),
+                ("password", pw),
+            ],
+        )
         .await
         .unwrap();
     assert_eq!(r.status, 303, "{}", r.text());
@@ -106,7 +137,10 @@ pub fn entry_fields(e: &faq::model::Entry) -> Vec<(&'static str, String)> {
     v
 }
 
-pub fn with_csrf<'a>(csrf: &'a str, fields: &'a [(&'static str, String)]) -> Vec<(&'a str, &'a str)> {
+pub fn with_csrf<'a>(
+    csrf: &'a str,
+    fields: &'a [(&'static str, String)],
+) -> Vec<(&'a str, &'a str)> {
     let mut v: Vec<(&str, &str)> = vec![("csrf", csrf)];
     v.extend(fields.iter().map(|(k, val)| (*k, val.as_str())));
     v

@@ -1,5 +1,6 @@
 use super::*;
 use crate::dtmf::TelephoneEvent;
+use crate::rtcp;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -120,14 +121,29 @@ fn latches_to_the_real_source_and_refuses_others() {
         .send
         .is_none());
     assert_eq!(r.stats.snapshot().b.dropped_source, 1);
-    // A re-INVITE starts latching over.
+    // Hold and resume to the same SDP address keep the latch.
+    r.f.update_leg(
+        Leg::B,
+        LegConfig {
+            remote: None,
+            codec: Codec::Pcma,
+            telephone_event_pt: Some(96),
+        },
+    );
+    assert_eq!(r.f.target(Leg::B), None, "on hold: nothing is sent");
+    r.f.update_leg(Leg::B, cfg("10.0.0.2:5000", Codec::Pcma, Some(96)));
+    assert_eq!(r.f.target(Leg::B), Some(addr("198.51.100.9:31337")));
+    // A re-INVITE to a new address starts latching over.
     r.f.update_leg(Leg::B, cfg("10.0.0.3:6000", Codec::Pcma, Some(96)));
     assert_eq!(r.f.target(Leg::B), Some(addr("10.0.0.3:6000")));
     assert_eq!(r.f.rtcp_target(Leg::B), Some(addr("10.0.0.3:6001")));
+    let now = r.at(40);
     r.f.rtcp_in(
         Leg::B,
         addr("10.0.0.3:7777"),
         &[0x80, 201, 0, 1, 0, 0, 0, 1],
+        now,
+        0,
     );
     assert_eq!(r.f.rtcp_target(Leg::B), Some(addr("10.0.0.3:7777")));
 }
@@ -181,6 +197,27 @@ fn telephone_events_are_renumbered_and_detected() {
     );
     assert_eq!((o.send, o.digit), (None, Some('#')));
     assert_eq!(r.stats.snapshot().a.dtmf_digits, 2);
+
+    // A answered our offer's 101 with 100: it may send either.
+    r.f.update_leg(Leg::A, cfg("10.0.0.1:4000", Codec::Pcmu, Some(100)));
+    r.f.update_leg(Leg::B, cfg("10.0.0.2:5000", Codec::Pcma, Some(96)));
+    for (pt, ts) in [(100u8, 20000u32), (101, 30000)] {
+        let ev = TelephoneEvent {
+            event: 9,
+            end: true,
+            volume: 10,
+            duration: 800,
+        }
+        .to_bytes();
+        let o = r.send(
+            Leg::A,
+            "10.0.0.1:4000",
+            &pkt(pt, ts as u16, ts, 0xA, &ev),
+            200,
+        );
+        assert_eq!(o.digit, Some('9'));
+        assert_eq!(r.sent(o.send.unwrap().0).payload_type(), 96);
+    }
 }
 
 #[test]
@@ -304,4 +341,103 @@ fn stream_stays_continuous_across_sources_and_prompts() {
     assert_eq!(r.sent(len).sequence(), s3.wrapping_add(2));
     let (s4, _, m4, _) = send_a(&mut r, 40001, 2, 140);
     assert_eq!((s4, m4), (s3.wrapping_add(3), true));
+}
+
+#[test]
+fn rtcp_reports_describe_both_directions() {
+    let mut r = rig();
+    // A sends seq 1..=10 without 4 and 7; nothing has gone to A yet.
+    for seq in (1..=10u16).filter(|s| *s != 4 && *s != 7) {
+        r.send(
+            Leg::A,
+            "10.0.0.1:4000",
+            &pkt(0, seq, seq as u32 * 160, 0xA, &[0xFF; 160]),
+            seq as u64 * 20,
+        );
+    }
+    let mut out = [0u8; 256];
+    let ntp0: u64 = 0x0000_1000_0000_0000;
+    let (n, to) = r.f.rtcp_report(Leg::A, &mut out, r.at(220), ntp0).unwrap();
+    assert_eq!(
+        to,
+        addr("10.0.0.1:4001"),
+        "RTP port + 1 before any RTCP arrived"
+    );
+    assert_eq!(out[1], rtcp::PT_RR, "we have sent A nothing: RR");
+    let s = rtcp::parse(&out[..n], 0xA).unwrap();
+    let b = s.block.expect("a block about A's stream");
+    // Probation took seq 1; base 2, max 10: 9 expected, 7 received.
+    assert_eq!((b.highest_seq, b.cumulative_lost), (10, 2));
+    assert_eq!(b.fraction_lost, (2 * 256 / 9) as u8);
+    assert_eq!((b.lsr, b.dlsr), (0, 0));
+    let our_ssrc_to_a = s.sender_ssrc;
+
+    // B talks to A: now our report to A is an SR counting what we sent.
+    for seq in 1..=3u16 {
+        let (len, _) = r
+            .send(
+                Leg::B,
+                "10.0.0.2:5000",
+                &pkt(8, seq, 0, 0xB, &[0xD5; 160]),
+                300,
+            )
+            .send
+            .unwrap();
+        r.f.sent(Leg::A, len);
+    }
+    // A's SR arrives; its LSR/DLSR will show in our next report.
+    let mut sr = [0u8; 128];
+    let a_ntp: u64 = 0x0000_2222_3333_0000;
+    let info = rtcp::SenderInfo {
+        ntp: a_ntp,
+        rtp_timestamp: 1,
+        packets: 8,
+        octets: 1280,
+    };
+    let blk = rtcp::ReportBlock {
+        ssrc: our_ssrc_to_a,
+        fraction_lost: 64,
+        cumulative_lost: 1,
+        jitter: 33,
+        lsr: rtcp::ntp_middle(ntp0),
+        dlsr: 1 << 15,
+        ..Default::default()
+    };
+    let n_sr = rtcp::write_report(&mut sr, 0xA, Some(&info), Some(&blk), "a");
+    // Arrival 0.6 s after our report: RTT = 0.6 − 0.5 (their hold time) = 100 ms.
+    let arrival_ntp = ntp0 + (6u64 << 32) / 10;
+    r.f.rtcp_in(
+        Leg::A,
+        addr("10.0.0.1:4999"),
+        &sr[..n_sr],
+        r.at(400),
+        arrival_ntp,
+    );
+    let st = r.stats.snapshot().a;
+    assert_eq!(
+        (
+            st.rtcp_rx,
+            st.remote_fraction_lost,
+            st.remote_jitter,
+            st.remote_cumulative_lost
+        ),
+        (1, 64, 33, 1)
+    );
+    assert!((99..=100).contains(&st.rtt_ms), "rtt {}", st.rtt_ms);
+
+    let (n, to) =
+        r.f.rtcp_report(Leg::A, &mut out, r.at(500), ntp0 + (1 << 32))
+            .unwrap();
+    assert_eq!(to, addr("10.0.0.1:4999"), "latched RTCP source");
+    let s = rtcp::parse(&out[..n], 0xA).unwrap();
+    let si = s.sender_info.expect("SR now");
+    assert_eq!((si.packets, si.octets), (3, 480));
+    let b = s.block.unwrap();
+    assert_eq!(b.fraction_lost, 0, "no new loss in this interval");
+    assert_eq!(b.lsr, rtcp::ntp_middle(a_ntp));
+    assert_eq!(
+        b.dlsr,
+        (100u64 * 65536 / 1000) as u32,
+        "100 ms since A's SR"
+    );
 }

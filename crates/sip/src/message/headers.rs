@@ -16,6 +16,10 @@ pub struct HeaderError(pub &'static str);
 /// slice points are character boundaries (and a quoted-pair that escapes a multi-byte
 /// character only skips a continuation byte, which could not be a delimiter anyway).
 pub fn split_list(s: &str) -> Vec<&str> {
+    // Most headers hold one value: no comma, no state machine.
+    if !s.as_bytes().contains(&b',') {
+        return vec![s.trim()];
+    }
     let mut out = Vec::new();
     let (mut in_q, mut in_a, mut esc) = (false, false, false);
     let mut start = 0;

@@ -183,58 +183,55 @@ pub fn canonical_name(name: &str) -> String {
     known_name(name).map_or_else(|| name.to_string(), str::to_string)
 }
 
-/// (compact form, canonical long form). Compact letters per RFC 3261 §7.3.3 and the
-/// IANA registry (RFC 3265 `o`/`u`, RFC 3515 `r`, RFC 3892 `b`, RFC 4028 `x`).
-const NAMES: &[(Option<u8>, &str)] = &[
-    (Some(b'i'), "Call-ID"),
-    (Some(b'm'), "Contact"),
-    (Some(b'e'), "Content-Encoding"),
-    (Some(b'l'), "Content-Length"),
-    (Some(b'c'), "Content-Type"),
-    (Some(b'f'), "From"),
-    (Some(b's'), "Subject"),
-    (Some(b'k'), "Supported"),
-    (Some(b't'), "To"),
-    (Some(b'v'), "Via"),
-    (Some(b'o'), "Event"),
-    (Some(b'r'), "Refer-To"),
-    (Some(b'b'), "Referred-By"),
-    (Some(b'x'), "Session-Expires"),
-    (Some(b'u'), "Allow-Events"),
-    (None, "CSeq"),
-    (None, "Max-Forwards"),
-    (None, "Route"),
-    (None, "Record-Route"),
-    (None, "WWW-Authenticate"),
-    (None, "Authorization"),
-    (None, "Proxy-Authenticate"),
-    (None, "Proxy-Authorization"),
-    (None, "Expires"),
-    (None, "User-Agent"),
-    (None, "Server"),
-    (None, "Allow"),
-    (None, "Require"),
-    (None, "Proxy-Require"),
-    (None, "Unsupported"),
-    (None, "Accept"),
-    (None, "Retry-After"),
-    (None, "Min-Expires"),
-];
-
 /// The canonical spelling of a known header name (long or compact, any case), without
-/// allocating: this runs for every header line of every message.
+/// allocating: this runs for every header line of every message and every lookup.
+/// Compact forms per RFC 3261 §7.3.3 and the IANA registry (RFC 3265 `o`/`u`, RFC 3515
+/// `r`, RFC 3892 `b`, RFC 4028 `x`).
 fn known_name(name: &str) -> Option<&'static str> {
-    if let [c] = name.as_bytes() {
-        let c = c.to_ascii_lowercase();
-        return NAMES.iter().find(|(k, _)| *k == Some(c)).map(|(_, n)| *n);
+    let b = name.as_bytes();
+    let mut buf = [0u8; 20];
+    if b.len() > buf.len() {
+        return None;
     }
-    let first = name.as_bytes().first()?.to_ascii_lowercase();
-    NAMES
-        .iter()
-        .find(|(_, n)| {
-            n.as_bytes()[0].to_ascii_lowercase() == first && n.eq_ignore_ascii_case(name)
-        })
-        .map(|(_, n)| *n)
+    for (d, s) in buf.iter_mut().zip(b) {
+        *d = s.to_ascii_lowercase();
+    }
+    Some(match &buf[..b.len()] {
+        b"i" | b"call-id" => "Call-ID",
+        b"m" | b"contact" => "Contact",
+        b"e" | b"content-encoding" => "Content-Encoding",
+        b"l" | b"content-length" => "Content-Length",
+        b"c" | b"content-type" => "Content-Type",
+        b"f" | b"from" => "From",
+        b"s" | b"subject" => "Subject",
+        b"k" | b"supported" => "Supported",
+        b"t" | b"to" => "To",
+        b"v" | b"via" => "Via",
+        b"o" | b"event" => "Event",
+        b"r" | b"refer-to" => "Refer-To",
+        b"b" | b"referred-by" => "Referred-By",
+        b"x" | b"session-expires" => "Session-Expires",
+        b"u" | b"allow-events" => "Allow-Events",
+        b"cseq" => "CSeq",
+        b"max-forwards" => "Max-Forwards",
+        b"route" => "Route",
+        b"record-route" => "Record-Route",
+        b"www-authenticate" => "WWW-Authenticate",
+        b"authorization" => "Authorization",
+        b"proxy-authenticate" => "Proxy-Authenticate",
+        b"proxy-authorization" => "Proxy-Authorization",
+        b"expires" => "Expires",
+        b"user-agent" => "User-Agent",
+        b"server" => "Server",
+        b"allow" => "Allow",
+        b"require" => "Require",
+        b"proxy-require" => "Proxy-Require",
+        b"unsupported" => "Unsupported",
+        b"accept" => "Accept",
+        b"retry-after" => "Retry-After",
+        b"min-expires" => "Min-Expires",
+        _ => return None,
+    })
 }
 
 /// The name to compare stored (canonical) names with, case-insensitively.
@@ -289,6 +286,8 @@ pub trait SipHeaders {
     fn cseq(&self) -> Option<CSeq> {
         self.hdrs().get("CSeq").and_then(|v| CSeq::parse(v).ok())
     }
+    // "from" names the SIP header field here, not a conversion.
+    #[allow(clippy::wrong_self_convention)]
     fn from_hdr(&self) -> Option<NameAddr> {
         self.hdrs()
             .get("From")
@@ -297,6 +296,7 @@ pub trait SipHeaders {
     fn to_hdr(&self) -> Option<NameAddr> {
         self.hdrs().get("To").and_then(|v| NameAddr::parse(v).ok())
     }
+    #[allow(clippy::wrong_self_convention)]
     fn from_tag(&self) -> Option<String> {
         self.from_hdr().and_then(|n| n.tag().map(str::to_string))
     }

@@ -63,7 +63,10 @@ pub fn parse(buf: &[u8], framing: Framing) -> Result<Message, ParseError> {
         None => return Err(ParseError::new("header section not terminated")),
     };
     // Bytes, not text (RFC 4475 §3.1.1.2): invalid UTF-8 is replaced, never a panic.
-    let head_text = String::from_utf8_lossy(head);
+    let head_text = match std::str::from_utf8(head) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(head),
+    };
     let mut lines = unfold(&head_text).into_iter();
     let start = lines.next().unwrap_or_default();
     let is_request = !start.starts_with("SIP/");
@@ -474,5 +477,34 @@ Content-Length: 4\r\n\r\nv=0\n";
         };
         assert_eq!(r.status, 100);
         assert_eq!(r.reason, "");
+    }
+
+    #[test]
+    fn overflowing_content_length_on_a_stream_is_a_framing_error() {
+        let bad = String::from_utf8_lossy(INVITE)
+            .replace("Content-Length: 4", "Content-Length: 18446744073709551615");
+        let e = frame_stream(bad.as_bytes(), 65535).unwrap_err();
+        assert!(e.framing && e.is_request);
+        assert_eq!(
+            e.headers.unwrap().get("Call-ID"),
+            Some("a84b4c76e66710@127.0.0.1")
+        );
+        let plus =
+            String::from_utf8_lossy(INVITE).replace("Content-Length: 4", "Content-Length: +4");
+        assert!(parse_datagram(plus.as_bytes()).unwrap_err().framing);
+    }
+
+    #[test]
+    fn a_bad_header_line_keeps_the_others_for_the_400() {
+        let bad = String::from_utf8_lossy(INVITE).replace("Max-Forwards: 70", "Max-Forwards 70");
+        let e = parse_datagram(bad.as_bytes()).unwrap_err();
+        assert_eq!(e.headers.unwrap().get("CSeq"), Some("314159 INVITE"));
+    }
+
+    #[test]
+    fn header_end_is_the_first_empty_line() {
+        assert_eq!(find_header_end(b"A\r\nB\r\n\r\nC\n\nD"), Some((4, 8)));
+        assert_eq!(find_header_end(b"A\nB\n\nC\r\n\r\n"), Some((3, 5)));
+        assert_eq!(find_header_end(b"A\r\nB\r\n"), None);
     }
 }

@@ -307,4 +307,27 @@ mod tests {
         assert_eq!(unescape("value%41"), "valueA");
         assert_eq!(unescape("%Z%45"), "%ZE");
     }
+
+    #[test]
+    fn question_mark_in_user_and_at_sign_in_headers() {
+        // RFC 4475 §3.1.1.2: '?' is user-unreserved.
+        let u = Uri::parse("sip:a?b@example.com").unwrap();
+        assert_eq!(u.as_sip().unwrap().user.as_deref(), Some("a?b"));
+        assert_eq!(u.as_sip().unwrap().headers, None);
+        // A Refer-To with an unescaped Call-ID in Replaces, as some phones send it.
+        let u = Uri::parse("sip:bob@pbx.example.com?Replaces=123@10.0.0.1").unwrap();
+        let s = u.as_sip().unwrap();
+        assert_eq!(
+            (s.user.as_deref(), s.host.as_str()),
+            (Some("bob"), "pbx.example.com")
+        );
+        assert_eq!(s.headers.as_deref(), Some("Replaces=123@10.0.0.1"));
+    }
+
+    #[test]
+    fn unescape_never_splits_a_character() {
+        assert_eq!(unescape("%a\u{e9}"), "%a\u{e9}");
+        assert_eq!(unescape("%+1"), "%+1");
+        assert!(Uri::parse("sip:a@\u{3000}host").is_err());
+    }
 }

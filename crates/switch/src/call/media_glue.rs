@@ -90,7 +90,7 @@ impl Media {
 
     /// A fresh offer for an operator's leg: the caller's codec first, so that the relay
     /// need not transcode when the operator accepts it.
-    pub fn offer_for_b(&mut self, _local: IpAddr) -> String {
+    pub fn offer_for_b(&mut self) -> String {
         let mut codecs = vec![self.a_neg.codec];
         codecs.extend(self.supported.iter().copied().filter(|c| *c != self.a_neg.codec));
         self.b_version += 1;
@@ -148,6 +148,25 @@ impl Media {
             self.b_neg = Some(n);
         }
         Ok(ans.to_string())
+    }
+
+    /// Play the named prompts one after another to the caller; returns the playback and
+    /// its length. Missing prompts are skipped (and were logged at start).
+    pub fn play_to_a(&self, shared: &crate::Shared, names: &[String]) -> Option<(media::PlaybackHandle, std::time::Duration)> {
+        let relay = self.relay.as_ref()?;
+        let mut pcm: Vec<i16> = Vec::new();
+        for n in names {
+            match shared.prompts.get(n) {
+                Some(p) => pcm.extend_from_slice(p.samples()),
+                None => tracing::debug!(prompt = %n, "prompt not found"),
+            }
+        }
+        if pcm.is_empty() {
+            return None;
+        }
+        let prompt = std::sync::Arc::new(media::Prompt::from_samples(pcm));
+        let len = std::time::Duration::from_millis(prompt.frames() as u64 * 20);
+        Some((relay.play(Leg::A, prompt), len))
     }
 
     /// Stop relaying and free the ports; returns the packets relayed.

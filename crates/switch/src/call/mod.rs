@@ -1,29 +1,39 @@
 //! One inbound call: a task that owns both legs (the caller on a trunk, "A", and the
-//! operator, "B"), the media relay between them, and every decision about the call
-//! (DESIGN §2: one owner per call; everyone else talks to it by message).
+//! operator or department, "B"), the media relay between them, and every decision about
+//! the call (DESIGN §2: one owner per call; everyone else talks to it by message).
 //!
-//! The flow is the classic B2BUA one: answer nothing until an operator answers; ring
-//! the configured destinations one after the other (486/480/408/603 or a ring timeout
-//! → the next one); pass ringing and early media back to the caller; on answer, ACK the
-//! operator and send 200 to the caller; relay RTP; end both legs when either hangs up.
+//! Two plans: `Queue` (answer, play the greeting and recording notice, wait in the ACD
+//! with music and please-wait announcements, ring the agents the ACD offers, bridge the
+//! first that answers) and `Forward` (announce, then connect to a fixed destination such
+//! as the guard room after hours). A queue with no greeting is a plain hunt group: the
+//! caller hears ringing (180/183) and is answered only when an operator answers.
 
 mod build;
+mod legs;
 mod media_glue;
 
 use crate::event::{CallEvent, CallRef, CoreCmd, Destination};
+use crate::queue::QueueCmd;
 use crate::Shared;
-use build::{a_response, outbound_invite, peer_for_target};
+use acd::EntryId;
+use build::a_response;
 use media_glue::Media;
 use sip::dialog::Dialog;
-use sip::transaction::{new_branch, ServerTxId};
+use sip::transaction::ServerTxId;
 use sip::{Method, Peer, Request, Response, SipHeaders};
-use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-pub use build::e164;
+pub use build::{e164, host_port};
+
+/// What to do with the call.
+#[derive(Clone, Debug)]
+pub enum Plan {
+    Queue { queue: String, priority: u8, greeting: Vec<String>, hold_music: String },
+    Forward { announce: Option<String>, dest: Option<Destination> },
+}
 
 pub struct CallSetup {
     pub call: CallRef,
@@ -31,14 +41,19 @@ pub struct CallSetup {
     pub invite: Request,
     pub from: Peer,
     pub number: dialplan::Number,
-    pub destinations: Vec<Destination>,
-    pub ring_timeout: Duration,
+    pub plan: Plan,
     pub shared: Arc<Shared>,
     pub core: mpsc::Sender<CoreCmd>,
+    pub queue: mpsc::Sender<QueueCmd>,
+    /// Our own inbox, handed to the queue task so it can reach us.
+    pub events: mpsc::Sender<CallEvent>,
 }
 
-/// The operator's leg while it is being placed and after it answers.
-struct BLeg {
+/// An outbound leg (to an operator or a department) while it rings and after it answers.
+pub(crate) struct BLeg {
+    /// The ACD agent id, or the destination label for a forward.
+    agent: String,
+    from_acd: bool,
     dest: Destination,
     invite: Request,
     branch: String,
@@ -46,33 +61,46 @@ struct BLeg {
     /// The ACK we sent for its 2xx, re-sent for each retransmitted 2xx (§13.2.2.4).
     ack: Option<bytes::Bytes>,
     cancelled: bool,
+    /// Safety net: the ACD withdraws offers itself, but a forward has no ACD.
     ring_deadline: Instant,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Phase {
-    Routing,
+    /// Announcements, queueing, ringing.
+    Waiting,
     Connected,
     Ending,
 }
 
-struct Call {
+/// What happens when the current prompt ends.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum AfterPlay {
+    Enqueue,
+    HoldMusic,
+    Forward,
+    HangUp,
+}
+
+pub(crate) struct Call {
     s: CallSetup,
     a_tag: String,
     a_dialog: Option<Dialog>,
     a_final_sent: bool,
+    a_answered: bool,
     a_ringing_sent: bool,
-    a_acked: bool,
+    entry: Option<EntryId>,
+    offers: Vec<BLeg>,
     b: Option<BLeg>,
-    /// Operator legs we gave up on; a late 2xx from one of them is ACKed and hung up.
+    /// Legs we gave up on; a late 2xx from one of them is ACKed and hung up.
     old_b: Vec<BLeg>,
-    remaining: VecDeque<Destination>,
     media: Media,
     phase: Phase,
     outcome: &'static str,
     /// Branches of BYEs we sent and still wait for (the call ends when none is left).
     pending_byes: Vec<String>,
     end_deadline: Option<Instant>,
+    playing: Option<(Option<media::PlaybackHandle>, Instant, AfterPlay)>,
 }
 
 /// Run the call to its end, then tell the core.
@@ -83,48 +111,45 @@ pub async fn run(setup: CallSetup, mut rx: mpsc::Receiver<CallEvent>) {
             let tag = sip::dialog::new_tag();
             let resp = a_response(&setup.invite, status, &tag, setup.from.local, None);
             let _ = setup.core.send(CoreCmd::Respond { tx: setup.tx, resp }).await;
-            let _ = setup
-                .core
-                .send(CoreCmd::Ended { call: setup.call, outcome: "rejected", relayed_packets: 0 })
-                .await;
+            let _ = setup.core.send(CoreCmd::Ended { call: setup.call, outcome: "rejected", relayed_packets: 0 }).await;
             return;
         }
     };
-    let remaining = setup.destinations.iter().cloned().collect();
     let mut c = Call {
         a_tag: sip::dialog::new_tag(),
         s: setup,
         a_dialog: None,
         a_final_sent: false,
+        a_answered: false,
         a_ringing_sent: false,
-        a_acked: false,
+        entry: None,
+        offers: Vec::new(),
         b: None,
         old_b: Vec::new(),
-        remaining,
         media,
-        phase: Phase::Routing,
+        phase: Phase::Waiting,
         outcome: "unanswered",
         pending_byes: Vec::new(),
         end_deadline: None,
+        playing: None,
     };
-    c.try_next().await;
+    c.begin().await;
     while !c.finished() {
-        let ring = c.b.as_ref().filter(|b| b.dialog.is_none() && !b.cancelled).map(|b| b.ring_deadline);
+        let ring = c.offers.iter().filter(|o| !o.cancelled).map(|o| o.ring_deadline).min();
+        let play_end = c.playing.as_ref().map(|p| p.1);
         tokio::select! {
             ev = rx.recv() => match ev {
                 Some(ev) => c.on_event(ev).await,
                 None => break,
             },
-            _ = sleep_opt(ring) => c.on_ring_timeout().await,
+            _ = sleep_opt(ring) => c.on_ring_deadline().await,
+            _ = sleep_opt(play_end) => c.on_playback_end().await,
             _ = sleep_opt(c.end_deadline) => break,
         }
     }
+    c.leave_queue().await;
     let relayed = c.media.stop().await;
-    let _ = c
-        .s
-        .core
-        .send(CoreCmd::Ended { call: c.s.call, outcome: c.outcome, relayed_packets: relayed })
-        .await;
+    let _ = c.s.core.send(CoreCmd::Ended { call: c.s.call, outcome: c.outcome, relayed_packets: relayed }).await;
 }
 
 async fn sleep_opt(at: Option<Instant>) {
@@ -136,12 +161,69 @@ async fn sleep_opt(at: Option<Instant>) {
 
 impl Call {
     fn finished(&self) -> bool {
-        let cancel_pending = self.b.as_ref().is_some_and(|b| b.cancelled && b.dialog.is_none());
-        self.phase == Phase::Ending && self.pending_byes.is_empty() && !cancel_pending
+        // Cancelled legs wait in `old_b` for their 487 (or a crossing 200 to take down).
+        self.phase == Phase::Ending && self.pending_byes.is_empty() && self.old_b.is_empty()
     }
 
     async fn send(&self, cmd: CoreCmd) {
         let _ = self.s.core.send(cmd).await;
+    }
+
+    async fn tell_queue(&self, cmd: QueueCmd) {
+        let _ = self.s.queue.send(cmd).await;
+    }
+
+    async fn begin(&mut self) {
+        match self.s.plan.clone() {
+            Plan::Queue { greeting, .. } if !greeting.is_empty() => {
+                // Answer first: the announcements are part of the call (and its recording).
+                self.answer_a().await;
+                self.play(&greeting, AfterPlay::Enqueue);
+            }
+            Plan::Queue { .. } => self.enqueue().await,
+            Plan::Forward { announce: Some(a), .. } => {
+                self.answer_a().await;
+                self.play(&[a], AfterPlay::Forward);
+            }
+            Plan::Forward { announce: None, .. } => self.forward().await,
+        }
+    }
+
+    async fn enqueue(&mut self) {
+        let Plan::Queue { queue, priority, .. } = self.s.plan.clone() else { return };
+        let (reply, rx) = tokio::sync::oneshot::channel();
+        let caller = self.s.invite.from_hdr().map(|f| f.uri.to_string()).unwrap_or_default();
+        self.tell_queue(QueueCmd::Enqueue { call: self.s.call, queue, priority, caller, events: self.s.events.clone(), reply }).await;
+        match rx.await {
+            Ok(Ok(entry)) => self.entry = Some(entry),
+            other => {
+                tracing::warn!(call = self.s.call.0, ?other, "could not queue the call");
+                self.fail_a(480).await;
+            }
+        }
+    }
+
+    /// Leave the ACD's books when the call ends, whatever the reason.
+    async fn leave_queue(&mut self) {
+        if let Some(entry) = self.entry.take() {
+            self.tell_queue(QueueCmd::Abandon { entry }).await;
+        }
+    }
+
+    /// Refuse the caller (before an answer) or hang up (after one).
+    async fn fail_a(&mut self, status: u16) {
+        if self.a_answered {
+            self.bye_a().await;
+        } else {
+            self.respond_a(status, None).await;
+        }
+        self.phase = Phase::Ending;
+        self.arm_end_deadline();
+    }
+
+    async fn answer_a(&mut self) {
+        let sdp = self.media.answer_for_a();
+        self.respond_a(200, Some(sdp)).await;
     }
 
     async fn respond_a(&mut self, status: u16, sdp: Option<String>) {
@@ -154,107 +236,112 @@ impl Call {
         }
         if status == 200 {
             // The transaction layer retransmits the 2xx until the ACK (§13.3.1.4).
+            self.a_answered = true;
             self.a_dialog = Dialog::uas(&self.s.invite, &self.a_tag).ok();
             if let Some(cid) = self.s.invite.call_id() {
-                self.send(CoreCmd::BindDialog { call: self.s.call, call_id: cid.to_string(), local_tag: self.a_tag.clone() })
-                    .await;
+                self.send(CoreCmd::BindDialog { call: self.s.call, call_id: cid.to_string(), local_tag: self.a_tag.clone() }).await;
             }
         }
         self.send(CoreCmd::Respond { tx: self.s.tx, resp }).await;
     }
 
-    /// Ring the next destination, or give up with 480 when there is none.
-    async fn try_next(&mut self) {
-        if self.phase != Phase::Routing || self.a_final_sent {
-            return;
+    /// Play prompts to the caller, one after another, then do `after`.
+    fn play(&mut self, names: &[String], after: AfterPlay) {
+        match self.media.play_to_a(&self.s.shared, names) {
+            Some((handle, len)) => self.playing = Some((Some(handle), Instant::now() + len, after)),
+            // Nothing playable (missing files are logged): move on at once.
+            None => self.playing = Some((None, Instant::now(), after)),
         }
-        let Some(dest) = self.remaining.pop_front() else {
-            tracing::info!(call = self.s.call.0, "no operator answered");
-            self.respond_a(480, None).await;
-            self.phase = Phase::Ending;
-            return;
-        };
-        let branch = new_branch();
-        let b_tag = sip::dialog::new_tag();
-        let call_id = format!("{}@madoguchi", sip::dialog::new_tag());
-        let sdp = self.media.offer_for_b(dest.peer.local.ip());
-        let invite = outbound_invite(
-            &self.s.invite,
-            &self.s.number,
-            &dest,
-            &self.s.shared.cfg.sip.domain,
-            &b_tag,
-            &call_id,
-            &branch,
-            sdp,
-        );
-        tracing::info!(call = self.s.call.0, agent = %dest.label, to = %dest.peer.remote, "ringing operator");
-        self.send(CoreCmd::BindDialog { call: self.s.call, call_id, local_tag: b_tag }).await;
-        self.send(CoreCmd::SendRequest { call: self.s.call, req: invite.clone(), to: dest.peer }).await;
-        self.b = Some(BLeg {
-            dest,
-            invite,
-            branch,
-            dialog: None,
-            ack: None,
-            cancelled: false,
-            ring_deadline: Instant::now() + self.s.ring_timeout,
-        });
     }
 
-    async fn on_ring_timeout(&mut self) {
-        tracing::info!(call = self.s.call.0, "operator did not answer in time");
-        self.cancel_b().await;
-        // Don't wait for the 487: ring the next operator now, and keep the old leg to
-        // take down an answer that crosses our CANCEL.
-        if let Some(old) = self.b.take() {
-            self.old_b.push(old);
+    fn stop_playback(&mut self) {
+        if let Some((Some(h), _, _)) = self.playing.take() {
+            h.stop();
         }
-        self.try_next().await;
     }
 
-    async fn cancel_b(&mut self) {
-        if let Some(b) = self.b.as_mut() {
-            if b.dialog.is_none() && !b.cancelled {
-                b.cancelled = true;
-                let cancel = sip::transaction::make_cancel(&b.invite);
-                let to = b.dest.peer;
-                self.send(CoreCmd::SendRequest { call: self.s.call, req: cancel, to }).await;
+    async fn on_playback_end(&mut self) {
+        let Some((_, _, after)) = self.playing.take() else { return };
+        if self.phase != Phase::Waiting {
+            return;
+        }
+        match after {
+            AfterPlay::Enqueue => {
+                self.hold_music();
+                self.enqueue().await;
             }
+            AfterPlay::HoldMusic => self.hold_music(),
+            AfterPlay::Forward => self.forward().await,
+            AfterPlay::HangUp => self.fail_a(480).await,
+        }
+    }
+
+    fn hold_music(&mut self) {
+        if let Plan::Queue { hold_music, .. } = &self.s.plan {
+            if !hold_music.is_empty() {
+                let names = [hold_music.clone()];
+                self.play(&names, AfterPlay::HoldMusic);
+            }
+        }
+    }
+
+    async fn forward(&mut self) {
+        let Plan::Forward { dest, .. } = self.s.plan.clone() else { return };
+        match dest {
+            Some(d) => {
+                let label = d.label.clone();
+                self.place(label, false, d, Duration::from_secs(60)).await;
+            }
+            None => self.fail_a(480).await,
         }
     }
 
     async fn on_event(&mut self, ev: CallEvent) {
         match ev {
             CallEvent::Response { branch, resp } => self.on_response(branch, resp).await,
-            CallEvent::Timeout { branch } => {
-                if self.b.as_ref().is_some_and(|b| b.branch == branch && b.dialog.is_none()) {
-                    if let Some(old) = self.b.take() {
-                        self.old_b.push(old);
-                    }
-                    self.try_next().await;
-                } else {
-                    self.pending_byes.retain(|b| b != &branch);
-                }
-            }
+            CallEvent::Timeout { branch } => self.on_leg_timeout(branch).await,
             CallEvent::Request { tx, req, from } => self.on_request(tx, req, from).await,
-            CallEvent::Ack => self.a_acked = true,
+            CallEvent::Ack => {}
             CallEvent::NoAck => {
                 tracing::warn!(call = self.s.call.0, "no ACK for our 200: ending the call (§13.3.1.4)");
                 self.hang_up_all().await;
             }
             CallEvent::Cancelled => {
-                // The caller gave up while we were ringing (§9.2): 487 to the caller,
-                // CANCEL to the operator.
-                if !self.a_final_sent {
-                    self.respond_a(487, None).await;
-                }
+                // The caller gave up before we answered (§9.2).
+                self.respond_a(487, None).await;
                 self.outcome = "abandoned";
-                self.cancel_b().await;
+                self.cancel_all_offers().await;
                 self.phase = Phase::Ending;
                 self.arm_end_deadline();
             }
             CallEvent::Shutdown => self.hang_up_all().await,
+            CallEvent::Offer { entry, agent, ring_timeout } => {
+                if self.phase != Phase::Waiting || self.entry != Some(entry) {
+                    self.tell_queue(QueueCmd::Rejected { entry, agent }).await;
+                    return;
+                }
+                match self.s.shared.destination_of(&agent) {
+                    Some(dest) => self.place(agent, true, dest, ring_timeout + Duration::from_secs(5)).await,
+                    None => self.tell_queue(QueueCmd::Rejected { entry, agent }).await,
+                }
+            }
+            CallEvent::CancelOffer { agent } => self.cancel_offer(&agent).await,
+            CallEvent::Announce { position, expected_wait } => {
+                if self.phase == Phase::Waiting && self.a_answered && self.playing.as_ref().is_none_or(|p| p.2 == AfterPlay::HoldMusic) {
+                    let mut names = vec!["please-wait".to_string()];
+                    names.extend(crate::announce::position_announcement(position as u32).into_iter().map(|s| s.to_string()));
+                    if let Some(w) = expected_wait {
+                        names.extend(crate::announce::wait_announcement(w.as_secs().div_ceil(60) as u32).into_iter().map(|s| s.to_string()));
+                    }
+                    self.play(&names, AfterPlay::HoldMusic);
+                }
+            }
+            CallEvent::Overflow { to } => {
+                tracing::info!(call = self.s.call.0, %to, "overflow");
+                self.entry = None;
+                self.outcome = "overflowed";
+                self.play(&["after-hours".to_string()], AfterPlay::HangUp);
+            }
         }
     }
 
@@ -264,122 +351,38 @@ impl Call {
         }
     }
 
-    async fn on_response(&mut self, branch: String, resp: Response) {
-        let method = resp.cseq().map(|c| c.method);
-        if method == Some(Method::Bye) || method == Some(Method::Cancel) {
-            if method == Some(Method::Bye) {
-                self.pending_byes.retain(|b| b != &branch);
-            }
-            return;
-        }
-        if method != Some(Method::Invite) {
-            return;
-        }
-        let Some(b) = self.b.as_mut() else { return };
-        if b.branch != branch {
-            // A late answer from an operator we already moved on from: take it down.
-            if resp.is_success() {
-                self.ack_and_bye_stray(&branch, &resp).await;
-            }
-            return;
-        }
-        match resp.status {
-            100 => {}
-            101..=199 => {
-                let early_sdp = (!resp.body.is_empty()).then(|| self.media.on_b_answer(&resp.body));
-                match early_sdp {
-                    Some(Ok(())) => {
-                        // Early media (RFC 3960): the caller hears what the operator side plays.
-                        let sdp = self.media.answer_for_a();
-                        self.respond_a(183, Some(sdp)).await;
-                        self.a_ringing_sent = true;
-                    }
-                    _ if !self.a_ringing_sent => {
-                        self.respond_a(180, None).await;
-                        self.a_ringing_sent = true;
-                    }
-                    _ => {}
-                }
-            }
-            200..=299 => {
-                let to = b.dest.peer;
-                if b.dialog.is_some() {
-                    // A retransmitted 2xx: our ACK was lost; send it again (§13.2.2.4).
-                    if let Some(data) = b.ack.clone() {
-                        self.send(CoreCmd::SendRaw { data, to }).await;
-                    }
-                    return;
-                }
-                let dialog = Dialog::uac(&b.invite, &resp).ok();
-                b.ack = dialog.as_ref().map(|d| d.make_ack(1, &build::via_for(&to)).to_bytes());
-                if let Some(data) = b.ack.clone() {
-                    self.send(CoreCmd::SendRaw { data, to }).await;
-                }
-                let b = self.b.as_mut().expect("b leg");
-                b.dialog = dialog;
-                if b.cancelled || self.phase != Phase::Routing {
-                    // Answered after we cancelled (the CANCEL crossed the 200): hang up.
-                    self.bye_b().await;
-                    return;
-                }
-                if let Err(e) = self.media.on_b_answer(&resp.body) {
-                    tracing::warn!(call = self.s.call.0, error = %e, "operator's answer SDP unusable");
-                    self.bye_b().await;
-                    self.b = None;
-                    self.try_next().await;
-                    return;
-                }
-                let sdp = self.media.answer_for_a();
-                self.respond_a(200, Some(sdp)).await;
-                self.phase = Phase::Connected;
-                self.outcome = "answered";
-                tracing::info!(call = self.s.call.0, agent = %self.b.as_ref().map(|b| b.dest.label.as_str()).unwrap_or("-"), "answered");
-            }
-            _ => {
-                tracing::info!(call = self.s.call.0, status = resp.status, "operator leg failed");
-                self.b = None;
-                if self.phase == Phase::Routing {
-                    self.try_next().await;
-                }
-            }
-        }
-    }
-
     async fn on_request(&mut self, tx: ServerTxId, req: Request, from: Peer) {
         let from_a = req.call_id() == self.s.invite.call_id();
         match req.method {
             Method::Bye => {
-                let resp = Response::to_request(&req, 200, None);
-                self.send(CoreCmd::Respond { tx, resp }).await;
+                self.send(CoreCmd::Respond { tx, resp: Response::to_request(&req, 200, None) }).await;
                 if from_a {
-                    if self.phase == Phase::Routing {
-                        self.outcome = "abandoned";
-                        self.cancel_b().await;
-                    } else {
+                    if self.phase == Phase::Connected {
                         self.bye_b().await;
+                        self.call_ended_for_queue().await;
+                    } else {
+                        self.outcome = "abandoned";
+                        self.cancel_all_offers().await;
                     }
                 } else {
                     self.bye_a().await;
+                    self.call_ended_for_queue().await;
                 }
+                self.stop_playback();
                 self.phase = Phase::Ending;
                 self.arm_end_deadline();
             }
             Method::Invite => {
                 // re-INVITE: hold/resume or a new address (target refresh, §12.2.2, §14.2).
-                let leg_a = from_a;
-                let result = self.media.on_reoffer(leg_a, &req.body);
-                let resp = match result {
+                let resp = match self.media.on_reoffer(from_a, &req.body) {
                     Ok(sdp) => {
                         let mut r = Response::to_request(&req, 200, None);
-                        let contact = if leg_a { self.s.from.local } else { from.local };
+                        let contact = if from_a { self.s.from.local } else { from.local };
                         r.headers.push("Contact", format!("<sip:madoguchi@{}>", build::host_port(contact)));
                         r.headers.push("Content-Type", "application/sdp");
                         r.body = bytes::Bytes::from(sdp);
-                        if leg_a {
-                            if let Some(d) = self.a_dialog.as_mut() {
-                                d.on_target_refresh(&req);
-                            }
-                        } else if let Some(d) = self.b.as_mut().and_then(|b| b.dialog.as_mut()) {
+                        let dialog = if from_a { self.a_dialog.as_mut() } else { self.b.as_mut().and_then(|b| b.dialog.as_mut()) };
+                        if let Some(d) = dialog {
                             d.on_target_refresh(&req);
                         }
                         r
@@ -390,56 +393,36 @@ impl Call {
             }
             Method::Ack => {}
             Method::Info | Method::Options | Method::Update | Method::Notify => {
-                let resp = Response::to_request(&req, 200, None);
-                self.send(CoreCmd::Respond { tx, resp }).await;
+                self.send(CoreCmd::Respond { tx, resp: Response::to_request(&req, 200, None) }).await;
             }
-            _ => {
-                let resp = Response::to_request(&req, 501, None);
-                self.send(CoreCmd::Respond { tx, resp }).await;
+            _ => self.send(CoreCmd::Respond { tx, resp: Response::to_request(&req, 501, None) }).await,
+        }
+    }
+
+    async fn call_ended_for_queue(&mut self) {
+        if let Some(b) = &self.b {
+            if b.from_acd {
+                self.tell_queue(QueueCmd::CallEnded { agent: b.agent.clone() }).await;
             }
         }
     }
 
-    async fn bye_b(&mut self) {
-        let Some(b) = self.b.as_mut() else { return };
-        let Some(d) = b.dialog.as_mut() else { return };
-        let flow = b.dest.peer;
-        let req = d.new_request(Method::Bye, &build::contact_for(&flow), &build::via_for(&flow));
-        self.pending_byes.push(req.top_via().and_then(|v| v.branch().map(str::to_string)).unwrap_or_default());
-        // The operator's phone is reached along its registration flow (NAT-safe).
-        self.send(CoreCmd::SendRequest { call: self.s.call, req, to: flow }).await;
-    }
-
-    async fn bye_a(&mut self) {
-        let flow = self.s.from;
-        let Some(d) = self.a_dialog.as_mut() else { return };
-        let to = peer_for_target(d.next_hop(), &flow);
-        let req = d.new_request(Method::Bye, &build::contact_for(&flow), &build::via_for(&flow));
-        self.pending_byes.push(req.top_via().and_then(|v| v.branch().map(str::to_string)).unwrap_or_default());
-        self.send(CoreCmd::SendRequest { call: self.s.call, req, to }).await;
-    }
-
-    async fn ack_and_bye_stray(&mut self, branch: &str, resp: &Response) {
-        let Some(old) = self.old_b.iter().find(|o| o.branch == branch) else { return };
-        let Ok(mut d) = Dialog::uac(&old.invite, resp) else { return };
-        let flow = old.dest.peer;
-        self.send(CoreCmd::SendRaw { data: d.make_ack(1, &build::via_for(&flow)).to_bytes(), to: flow }).await;
-        let bye = d.new_request(Method::Bye, &build::contact_for(&flow), &build::via_for(&flow));
-        self.send(CoreCmd::SendRequest { call: self.s.call, req: bye, to: flow }).await;
-    }
-
     /// End everything now (shutdown, or a 2xx never acknowledged).
     async fn hang_up_all(&mut self) {
+        self.stop_playback();
         match self.phase {
-            Phase::Routing => {
-                if !self.a_final_sent {
+            Phase::Waiting => {
+                if self.a_answered {
+                    self.bye_a().await;
+                } else {
                     self.respond_a(503, None).await;
                 }
-                self.cancel_b().await;
+                self.cancel_all_offers().await;
             }
             Phase::Connected => {
                 self.bye_a().await;
                 self.bye_b().await;
+                self.call_ended_for_queue().await;
             }
             Phase::Ending => {}
         }

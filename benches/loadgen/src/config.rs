@@ -1,0 +1,94 @@
+//! A private switch configuration for a load run, made from the embedded default the
+//! same way `tests/common/mod.rs` does it: text replacement of the listen addresses,
+//! the RTP range and the data folder, plus many agents and a high call limit.
+//! Text replacement (not a TOML round trip) keeps every other key and comment of the
+//! default exactly as the switch's authors wrote them.
+
+use anyhow::{bail, Result};
+use std::fmt::Write;
+use std::net::SocketAddr;
+use std::path::Path;
+
+const DEFAULT_TOML: &str = include_str!("../../../dialplans/default.toml");
+
+pub struct ConfigSpec<'a> {
+    pub sip: SocketAddr,
+    pub trunk: SocketAddr,
+    pub pbx: SocketAddr,
+    pub http: SocketAddr,
+    pub rtp: (u16, u16),
+    pub data_dir: &'a Path,
+    pub agents: u32,
+    pub max_calls: u32,
+}
+
+/// Agent ids are 1001, 1002, …; passwords follow the default's `madoguchi-<id>` rule.
+pub fn agent_id(i: u32) -> String {
+    (1001 + i).to_string()
+}
+
+pub fn agent_password(id: &str) -> String {
+    format!("madoguchi-{id}")
+}
+
+fn replace_once(text: String, from: &str, to: &str) -> Result<String> {
+    // A changed default must fail loudly here, not yield a config on the wrong ports.
+    if !text.contains(from) {
+        bail!("dialplans/default.toml no longer contains {from:?}; update benches/loadgen/src/config.rs");
+    }
+    Ok(text.replacen(from, to, 1))
+}
+
+pub fn render(spec: &ConfigSpec) -> Result<String> {
+    if spec.agents < 4 {
+        bail!("--agents must be at least 4 (the default defines 1001..1004)");
+    }
+    let data = spec.data_dir.join("data");
+    let rec = spec.data_dir.join("recordings");
+    let mut t = DEFAULT_TOML.to_string();
+    t = replace_once(t, "\"127.0.0.1:5060\"", &format!("\"{}\"", spec.sip))?;
+    t = replace_once(t, "\"127.0.0.1:5080\"", &format!("\"{}\"", spec.trunk))?;
+    t = replace_once(t, "\"127.0.0.1:5082\"", &format!("\"{}\"", spec.pbx))?;
+    t = replace_once(t, "\"127.0.0.1:8080\"", &format!("\"{}\"", spec.http))?;
+    t = replace_once(t, "[20000, 29999]", &format!("[{}, {}]", spec.rtp.0, spec.rtp.1))?;
+    t = replace_once(t, "data_dir = \"data\"", &format!("data_dir = \"{}\"", data.display()))?;
+    t = replace_once(t, "recordings_dir = \"recordings\"", &format!("recordings_dir = \"{}\"", rec.display()))?;
+    t = replace_once(t, "max_calls = 200", &format!("max_calls = {}", spec.max_calls))?;
+    // The carrier trunk's channel count is documentation today, but keep it consistent.
+    t = replace_once(t, "channels = 200", &format!("channels = {}", spec.max_calls))?;
+    let ids: Vec<String> = (0..spec.agents).map(agent_id).collect();
+    let list = ids.iter().map(|i| format!("\"{i}\"")).collect::<Vec<_>>().join(", ");
+    t = replace_once(t, "agents = [\"1001\", \"1002\", \"1003\", \"1004\"]", &format!("agents = [{list}]"))?;
+    let mut extra = String::from("\n# Simulated operators added by benches/loadgen.\n");
+    for id in ids.iter().skip(4) {
+        let _ = write!(extra, "\n[[agent]]\nid = \"{id}\"\nname = \"loadgen {id}\"\npassword = \"{}\"\n", agent_password(id));
+    }
+    t.push_str(&extra);
+    Ok(t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_agents_and_addresses() {
+        let dir = std::path::PathBuf::from("/tmp/x");
+        let spec = ConfigSpec {
+            sip: "127.0.0.1:1".parse().unwrap(),
+            trunk: "127.0.0.1:2".parse().unwrap(),
+            pbx: "127.0.0.1:3".parse().unwrap(),
+            http: "127.0.0.1:4".parse().unwrap(),
+            rtp: (40000, 40999),
+            data_dir: &dir,
+            agents: 6,
+            max_calls: 999,
+        };
+        let t = render(&spec).unwrap();
+        assert!(t.contains("agents = [\"1001\", \"1002\", \"1003\", \"1004\", \"1005\", \"1006\"]"));
+        assert!(t.contains("password = \"madoguchi-1006\""));
+        assert!(t.contains("max_calls = 999"));
+        assert!(t.contains("rtp_ports = [40000, 40999]"));
+        assert!(!t.contains("5060"));
+    }
+}

@@ -1,0 +1,492 @@
+//! `loadgen`: raw SIP/RTP over UDP on 127.0.0.1 against a running madoguchi switch.
+//!
+//! `loadgen config …` writes a private switch configuration (many agents, high call
+//! limit); `loadgen cps …` places calls at a fixed rate; `loadgen concurrent …` holds
+//! N calls with RTP both ways. Every phase has a deadline, so a run always ends by
+//! itself; the result is one JSON object on stdout (progress goes to stderr).
+
+mod caller;
+mod config;
+mod msg;
+mod operator;
+mod procstat;
+mod report;
+mod rtp;
+
+use anyhow::{bail, Context, Result};
+use caller::{CallResult, Caller, Hold, MediaMap};
+use clap::{Args, Parser, Subcommand};
+use operator::{OpStats, Operator};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+#[derive(Parser)]
+#[command(about = "SIP/RTP load generator for madoguchi (UDP, 127.0.0.1 only)")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Write a switch configuration for load runs (from the embedded default).
+    Config(ConfigArgs),
+    /// Place calls at a fixed rate: INVITE → 200 → ACK → hold → BYE.
+    Cps(CpsArgs),
+    /// Hold N calls with 20 ms PCMU both ways and count RTP loss.
+    Concurrent(ConcArgs),
+    /// Print N ports free for UDP and TCP on 127.0.0.1 (for load.sh).
+    Ports { n: usize },
+    /// A Markdown table of JSON summaries written by cps/concurrent runs.
+    Table { files: Vec<PathBuf> },
+}
+
+#[derive(Args)]
+struct ConfigArgs {
+    #[arg(long)]
+    out: PathBuf,
+    /// Folder for the switch's data/ and recordings/.
+    #[arg(long)]
+    data_dir: PathBuf,
+    #[arg(long)]
+    sip: SocketAddr,
+    #[arg(long)]
+    trunk: SocketAddr,
+    #[arg(long)]
+    pbx: SocketAddr,
+    #[arg(long)]
+    http: SocketAddr,
+    /// RTP port range of the switch, e.g. 40000-49999 (4 ports per call).
+    #[arg(long, default_value = "40000-49999")]
+    rtp_ports: String,
+    #[arg(long, default_value_t = 200)]
+    agents: u32,
+    #[arg(long, default_value_t = 2000)]
+    max_calls: u32,
+}
+
+#[derive(Args, Clone)]
+struct Common {
+    /// The switch's operators' listener ([sip] listen).
+    #[arg(long)]
+    sip: SocketAddr,
+    /// The carrier trunk listener.
+    #[arg(long)]
+    trunk: SocketAddr,
+    /// The switch's HTTP listener (status, metrics).
+    #[arg(long)]
+    http: SocketAddr,
+    /// The switch's process id for CPU/RSS; found by name when omitted.
+    #[arg(long)]
+    pid: Option<u32>,
+    /// Operators to register (1001, 1002, …; each its own UDP socket).
+    #[arg(long, default_value_t = 200)]
+    agents: u32,
+    /// The digest realm ([sip] domain).
+    #[arg(long, default_value = "127.0.0.1")]
+    domain: String,
+    #[arg(long, default_value = "0246221111")]
+    number: String,
+    /// RTP sockets per side (caller, operator) shared by all calls.
+    #[arg(long, default_value_t = 4)]
+    rtp_sockets: usize,
+    /// After the run, wait at most this long for calls_active to reach 0.
+    #[arg(long, default_value_t = 20)]
+    settle_secs: u64,
+}
+
+#[derive(Args)]
+struct CpsArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Calls per second.
+    #[arg(long)]
+    rate: f64,
+    /// Seconds during which new calls start.
+    #[arg(long, default_value_t = 20)]
+    duration: u64,
+    /// How long each answered call is held before BYE.
+    #[arg(long, default_value_t = 1000)]
+    hold_ms: u64,
+}
+
+#[derive(Args)]
+struct ConcArgs {
+    #[command(flatten)]
+    common: Common,
+    #[arg(long)]
+    calls: u64,
+    /// Seconds of RTP once all calls are up.
+    #[arg(long, default_value_t = 20)]
+    duration: u64,
+    /// Rate at which the calls are set up before the RTP phase.
+    #[arg(long, default_value_t = 50.0)]
+    setup_rate: f64,
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    match &cli.cmd {
+        Cmd::Config(a) => return write_config(a),
+        Cmd::Ports { n } => {
+            let ports = report::free_ports(*n);
+            if ports.len() < *n {
+                bail!("found only {} free ports", ports.len());
+            }
+            println!("{}", ports.iter().map(u16::to_string).collect::<Vec<_>>().join(" "));
+            return Ok(());
+        }
+        Cmd::Table { files } => {
+            print!("{}", report::table(files)?);
+            return Ok(());
+        }
+        _ => {}
+    }
+    // Two workers: the machine has two cores and the switch needs them more than we do.
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let out = rt.block_on(async {
+        match cli.cmd {
+            Cmd::Cps(a) => run_cps(a).await,
+            Cmd::Concurrent(a) => run_concurrent(a).await,
+            Cmd::Config(_) | Cmd::Ports { .. } | Cmd::Table { .. } => unreachable!("handled above"),
+        }
+    })?;
+    println!("{}", serde_json::to_string_pretty(&out)?);
+    // Leftover tasks (a call past its deadline) must not keep the process alive.
+    rt.shutdown_timeout(Duration::from_secs(1));
+    Ok(())
+}
+
+fn write_config(a: &ConfigArgs) -> Result<()> {
+    let (lo, hi) = a.rtp_ports.split_once('-').context("--rtp-ports LOW-HIGH")?;
+    let spec = config::ConfigSpec {
+        sip: a.sip,
+        trunk: a.trunk,
+        pbx: a.pbx,
+        http: a.http,
+        rtp: (lo.parse()?, hi.parse()?),
+        data_dir: &a.data_dir,
+        agents: a.agents,
+        max_calls: a.max_calls,
+    };
+    std::fs::create_dir_all(&a.data_dir)?;
+    std::fs::write(&a.out, config::render(&spec)?)?;
+    Ok(())
+}
+
+/// Everything both modes share: operators, RTP sockets, the caller, the samplers.
+struct Rig {
+    c: Common,
+    pid: u32,
+    caller: Arc<Caller>,
+    ops: Vec<Arc<Operator>>,
+    op_stats: Arc<OpStats>,
+    socks: rtp::Sockets,
+    counters: Arc<rtp::Counters>,
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+async fn setup(c: Common) -> Result<Rig> {
+    let pid = match c.pid {
+        Some(p) => p,
+        None => procstat::find_switch_pid()?,
+    };
+    procstat::sample(pid).context("--pid")?;
+    procstat::calls_active(c.http).await.context("switch HTTP status")?;
+    let media: MediaMap = Default::default();
+    let socks = rtp::Sockets::bind(c.rtp_sockets).await?;
+    let caller_ports = rtp::Sockets::ports(&socks.caller);
+    let op_ports = rtp::Sockets::ports(&socks.operator);
+    let t0 = std::time::Instant::now();
+    let mut ops = Vec::new();
+    for i in 0..c.agents {
+        let id = config::agent_id(i);
+        ops.push(Arc::new(Operator::bind(id.clone(), config::agent_password(&id), c.sip, &c.domain).await?));
+    }
+    // Register 16 at a time: fast, yet gentle on the registrar's file saves.
+    for chunk in ops.chunks(16) {
+        let mut js = Vec::new();
+        for op in chunk {
+            let op = op.clone();
+            js.push(tokio::spawn(async move {
+                op.register(None).await?;
+                op.register(Some(3600)).await
+            }));
+        }
+        for j in js {
+            j.await??;
+        }
+    }
+    eprintln!("registered {} operators in {:.1} s", ops.len(), t0.elapsed().as_secs_f64());
+    let (stop, stop_rx) = watch::channel(false);
+    let op_stats = Arc::new(OpStats::default());
+    let counters = Arc::new(rtp::Counters::default());
+    let caller = Caller::bind(c.trunk, &c.number, caller_ports, media.clone()).await?;
+    let mut tasks = vec![tokio::spawn(caller.clone().dispatch(stop_rx.clone()))];
+    for op in &ops {
+        tasks.push(tokio::spawn(op.clone().serve(media.clone(), op_ports.clone(), op_stats.clone(), stop_rx.clone())));
+    }
+    for s in &socks.caller {
+        tasks.push(tokio::spawn(rtp::receive(s.clone(), counters.clone(), false, stop_rx.clone())));
+    }
+    for s in &socks.operator {
+        tasks.push(tokio::spawn(rtp::receive(s.clone(), counters.clone(), true, stop_rx.clone())));
+    }
+    Ok(Rig { c, pid, caller, ops, op_stats, socks, counters, stop, tasks })
+}
+
+impl Rig {
+    /// Wait for the switch to have no call left, stop our tasks, unregister.
+    async fn finish(self) -> Value {
+        let t = Instant::now();
+        let mut active = procstat::calls_active(self.c.http).await.unwrap_or(-1);
+        while active != 0 && t.elapsed() < Duration::from_secs(self.c.settle_secs) {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            active = procstat::calls_active(self.c.http).await.unwrap_or(-1);
+        }
+        let settle_ms = t.elapsed().as_millis() as u64;
+        let _ = self.stop.send(true);
+        for t in self.tasks {
+            let _ = tokio::time::timeout(Duration::from_secs(2), t).await;
+        }
+        let mut unreg_failed = 0;
+        for op in &self.ops {
+            if op.register(None).await.is_err() {
+                unreg_failed += 1;
+            }
+        }
+        json!({
+            "calls_active_after": active,
+            "settle_ms": settle_ms,
+            "operator_invites": self.op_stats.invites.load(Relaxed),
+            "operator_byes": self.op_stats.byes.load(Relaxed),
+            "operator_2xx_never_acked": self.op_stats.no_ack.load(Relaxed),
+            "unregister_failed": unreg_failed,
+            "operators_registered": self.ops.len(),
+            "first_operator_sip": self.ops.first().map(|o| o.local().to_string()),
+        })
+    }
+}
+
+/// Samples the switch (and ourselves) from now until the returned stopper is called.
+fn start_sampling(pid: u32) -> (watch::Sender<bool>, JoinHandle<Vec<procstat::Sample>>, JoinHandle<Vec<procstat::Sample>>) {
+    let (tx, rx) = watch::channel(false);
+    let sw = tokio::spawn(procstat::sampler(pid, rx.clone()));
+    let me = tokio::spawn(procstat::sampler(std::process::id(), rx));
+    (tx, sw, me)
+}
+
+async fn stop_sampling(pid: u32, s: (watch::Sender<bool>, JoinHandle<Vec<procstat::Sample>>, JoinHandle<Vec<procstat::Sample>>)) -> (Value, Value) {
+    let _ = s.0.send(true);
+    let sw = s.1.await.unwrap_or_default();
+    let me = s.2.await.unwrap_or_default();
+    (procstat::summarize(pid, &sw), procstat::summarize(std::process::id(), &me))
+}
+
+fn percentiles(mut v: Vec<Duration>) -> Value {
+    if v.is_empty() {
+        return json!(null);
+    }
+    v.sort();
+    let p = |q: f64| {
+        let i = ((q * v.len() as f64).ceil() as usize).clamp(1, v.len()) - 1;
+        ms(v[i])
+    };
+    let mean = v.iter().map(|d| d.as_secs_f64()).sum::<f64>() / v.len() as f64 * 1000.0;
+    json!({ "p50": p(0.50), "p95": p(0.95), "p99": p(0.99), "max": ms(v[v.len() - 1]), "mean": round2(mean) })
+}
+
+fn ms(d: Duration) -> f64 {
+    round2(d.as_secs_f64() * 1000.0)
+}
+
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+/// Tally finished calls; `unfinished` are those still running at the deadline.
+fn tally(results: &[CallResult], unfinished: u64) -> (Value, Vec<Duration>) {
+    let mut failures: BTreeMap<String, u64> = BTreeMap::new();
+    let mut setups = Vec::new();
+    let mut completed = 0;
+    for r in results {
+        if let Some(s) = r.setup {
+            setups.push(s);
+        }
+        match &r.failure {
+            None => completed += 1,
+            Some(f) => *failures.entry(f.clone()).or_default() += 1,
+        }
+    }
+    if unfinished > 0 {
+        failures.insert("unfinished_at_deadline".into(), unfinished);
+    }
+    let attempted = results.len() as u64 + unfinished;
+    let v = json!({
+        "attempted": attempted,
+        "answered": setups.len(),
+        "completed": completed,
+        "failed": attempted - completed,
+        "failures": failures,
+    });
+    (v, setups)
+}
+
+/// Join call tasks until `deadline`; abort what is left.
+async fn join_calls(handles: Vec<JoinHandle<CallResult>>, deadline: Instant) -> (Vec<CallResult>, u64) {
+    let mut results = Vec::with_capacity(handles.len());
+    let mut unfinished = 0;
+    for h in handles {
+        let abort = h.abort_handle();
+        match tokio::time::timeout_at(deadline, h).await {
+            Ok(Ok(r)) => results.push(r),
+            _ => {
+                abort.abort();
+                unfinished += 1;
+            }
+        }
+    }
+    (results, unfinished)
+}
+
+async fn run_cps(a: CpsArgs) -> Result<Value> {
+    if !(a.rate > 0.0 && a.rate <= 5000.0) || a.duration == 0 || a.duration > 3600 {
+        bail!("--rate must be in (0, 5000], --duration in [1, 3600]");
+    }
+    let rig = setup(a.common.clone()).await?;
+    let n = (a.rate * a.duration as f64).round().max(1.0) as u64;
+    let hold = Duration::from_millis(a.hold_ms);
+    eprintln!("cps: {n} calls at {} /s, hold {} ms", a.rate, a.hold_ms);
+    let sampling = start_sampling(rig.pid);
+    let start = Instant::now() + Duration::from_millis(100);
+    let mut handles = Vec::with_capacity(n as usize);
+    for i in 0..n {
+        tokio::time::sleep_until(start + Duration::from_secs_f64(i as f64 / a.rate)).await;
+        handles.push(tokio::spawn(rig.caller.clone().run_call(i, Hold::For(hold), None)));
+    }
+    // From the first INVITE to the last one.
+    let launch = Instant::now().duration_since(start);
+    // Worst legitimate call: INVITE timer B + hold + BYE timer F.
+    let deadline = Instant::now() + hold + msg::TIMER_B * 2 + Duration::from_secs(2);
+    let (results, unfinished) = join_calls(handles, deadline).await;
+    let (sw, me) = stop_sampling(rig.pid, sampling).await;
+    let (calls, setups) = tally(&results, unfinished);
+    // Rates over the span between the first and the last event: n events, n-1 gaps.
+    let answers: Vec<Instant> = results.iter().filter_map(|r| r.answered_at).collect();
+    let answered_cps = match (answers.iter().min(), answers.iter().max()) {
+        (Some(a), Some(b)) if answers.len() > 1 && b > a => Some((answers.len() - 1) as f64 / b.duration_since(*a).as_secs_f64()),
+        _ => None,
+    };
+    let end = rig.finish().await;
+    Ok(json!({
+        "mode": "cps",
+        "target_cps": a.rate,
+        "duration_s": a.duration,
+        "hold_ms": a.hold_ms,
+        "offered_cps": round2((n.max(2) - 1) as f64 / launch.as_secs_f64().max(1e-3)),
+        "answered_cps": answered_cps.map(round2),
+        "calls": calls,
+        "setup_ms": percentiles(setups),
+        "switch": sw,
+        "loadgen": me,
+        "end": end,
+    }))
+}
+
+async fn run_concurrent(a: ConcArgs) -> Result<Value> {
+    if a.calls == 0 || a.calls > 5000 || a.duration == 0 || a.duration > 3600 || !(a.setup_rate > 0.0) {
+        bail!("--calls in [1, 5000], --duration in [1, 3600], --setup-rate > 0");
+    }
+    let rig = setup(a.common.clone()).await?;
+    let (release_tx, release_rx) = watch::channel(false);
+    let (up_tx, mut up_rx) = mpsc::unbounded_channel();
+    eprintln!("concurrent: setting up {} calls at {} /s", a.calls, a.setup_rate);
+    let start = Instant::now();
+    let mut handles = Vec::new();
+    for i in 0..a.calls {
+        tokio::time::sleep_until(start + Duration::from_secs_f64(i as f64 / a.setup_rate)).await;
+        handles.push(tokio::spawn(rig.caller.clone().run_call(i, Hold::Until(release_rx.clone()), Some(up_tx.clone()))));
+    }
+    drop(up_tx);
+    // Every call reports once: established or failed. Bounded by timer B.
+    let mut up = Vec::new();
+    let mut setup_failed = 0u64;
+    let setup_deadline = Instant::now() + msg::TIMER_B + Duration::from_secs(2);
+    while up.len() as u64 + setup_failed < a.calls {
+        match tokio::time::timeout_at(setup_deadline, up_rx.recv()).await {
+            Ok(Some((idx, true))) => up.push(idx),
+            Ok(Some((_, false))) => setup_failed += 1,
+            _ => break,
+        }
+    }
+    // The operator learns the B-leg port when the INVITE reaches it, before the 200.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let flows: Vec<rtp::Flow> = {
+        let m = rig.caller.media.lock().expect("media lock");
+        up.iter()
+            .filter_map(|i| {
+                let cm = m.get(i)?;
+                Some(rtp::Flow { idx: *i, a_port: cm.a_port?, b_port: cm.b_port? })
+            })
+            .collect()
+    };
+    let active_before = procstat::calls_active(rig.c.http).await.unwrap_or(-1);
+    eprintln!("{} calls up ({} with media), switch says calls_active={active_before}; RTP for {} s", up.len(), flows.len(), a.duration);
+    let relayed0 = procstat::metric(rig.c.http, "madoguchi_rtp_packets_relayed_total").await;
+    let mut my_ports = rtp::Sockets::ports(&rig.socks.caller);
+    my_ports.extend(rtp::Sockets::ports(&rig.socks.operator));
+    let drops0 = procstat::udp_drops(&my_ports);
+    let sampling = start_sampling(rig.pid);
+    let t_rtp = Instant::now();
+    rtp::send(&rig.socks, &flows, Duration::from_secs(a.duration), &rig.counters).await;
+    let rtp_secs = t_rtp.elapsed().as_secs_f64();
+    let (sw, me) = stop_sampling(rig.pid, sampling).await;
+    // Let packets in flight arrive before counting.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let c = &rig.counters;
+    let dir = |sent: u64, recv: u64| {
+        json!({ "sent": sent, "received": recv, "lost": sent as i64 - recv as i64,
+                "loss_pct": if sent == 0 { 0.0 } else { (sent as f64 - recv as f64) / sent as f64 * 100.0 } })
+    };
+    let rtp_v = json!({
+        "seconds": round2(rtp_secs),
+        "flows": flows.len(),
+        "caller_to_operator": dir(c.a2b_sent.load(Relaxed), c.a2b_recv.load(Relaxed)),
+        "operator_to_caller": dir(c.b2a_sent.load(Relaxed), c.b2a_recv.load(Relaxed)),
+        "send_errors": c.send_errors.load(Relaxed),
+        "other_datagrams": c.other.load(Relaxed),
+        "loadgen_socket_drops": procstat::udp_drops(&my_ports) - drops0,
+    });
+    let _ = release_tx.send(true);
+    let deadline = Instant::now() + msg::TIMER_B + Duration::from_secs(2);
+    let (results, unfinished) = join_calls(handles, deadline).await;
+    let (calls, setups) = tally(&results, unfinished);
+    let http = rig.c.http;
+    let end = rig.finish().await;
+    // The switch adds a call's relayed packets to this counter when the call ends.
+    let mut rtp_v = rtp_v;
+    rtp_v["switch_relayed_delta"] = match (relayed0, procstat::metric(http, "madoguchi_rtp_packets_relayed_total").await) {
+        (Some(a), Some(b)) => json!(b - a),
+        _ => json!(null),
+    };
+    Ok(json!({
+        "mode": "concurrent",
+        "target_calls": a.calls,
+        "calls_active_during": active_before,
+        "calls": calls,
+        "setup_ms": percentiles(setups),
+        "rtp": rtp_v,
+        "switch": sw,
+        "loadgen": me,
+        "end": end,
+    }))
+}

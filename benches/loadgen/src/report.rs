@@ -1,0 +1,117 @@
+//! Helpers for `benches/load.sh`, in Rust so the script needs neither jq nor Python:
+//! free ports for a private switch, and a Markdown table of the JSON summaries.
+
+use anyhow::{Context, Result};
+use serde_json::Value;
+use std::net::{TcpListener, UdpSocket};
+use std::path::PathBuf;
+
+/// `n` distinct ports free for both UDP and TCP on 127.0.0.1 right now.
+pub fn free_ports(n: usize) -> Vec<u16> {
+    let mut held = Vec::new();
+    let mut out = Vec::new();
+    // Keep the sockets open until all are chosen so the kernel never repeats a port.
+    for _ in 0..n * 50 {
+        if out.len() == n {
+            break;
+        }
+        let Ok(u) = UdpSocket::bind("127.0.0.1:0") else { continue };
+        let Ok(p) = u.local_addr().map(|a| a.port()) else { continue };
+        if let Ok(t) = TcpListener::bind(("127.0.0.1", p)) {
+            out.push(p);
+            held.push((u, t));
+        }
+    }
+    out
+}
+
+fn f(v: &Value) -> String {
+    match v {
+        Value::Null => "-".into(),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn failures(v: &Value) -> String {
+    match v.as_object() {
+        Some(m) if !m.is_empty() => m.iter().map(|(k, n)| format!("{k}:{n}")).collect::<Vec<_>>().join(" "),
+        _ => "none".into(),
+    }
+}
+
+pub fn table(files: &[PathBuf]) -> Result<String> {
+    let mut cps = String::from(
+        "| target cps | offered | answered cps | attempted | completed | failed (why) | setup p50 / p95 / p99 / max ms | switch CPU avg / max 1 s % | switch RSS max MB | loadgen CPU % | calls left |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|\n",
+    );
+    let mut conc = String::from(
+        "| calls | up | A→B sent / lost | B→A sent / lost | loss % | loadgen sock drops | switch CPU avg / max 1 s % | switch RSS max MB | loadgen CPU % | calls left |\n\
+         |---|---|---|---|---|---|---|---|---|---|\n",
+    );
+    let (mut n_cps, mut n_conc) = (0, 0);
+    for path in files {
+        let text = std::fs::read_to_string(path).with_context(|| path.display().to_string())?;
+        let v: Value = serde_json::from_str(&text).with_context(|| format!("{} is not a loadgen summary", path.display()))?;
+        let sw = &v["switch"];
+        let rss_mb = sw["rss_kb_max"].as_f64().map(|k| format!("{:.1}", k / 1024.0)).unwrap_or("-".into());
+        let cpu = format!("{} / {}", f(&sw["cpu_pct_avg"]), f(&sw["cpu_pct_max_1s"]));
+        let c = &v["calls"];
+        let s = &v["setup_ms"];
+        match v["mode"].as_str() {
+            Some("cps") => {
+                n_cps += 1;
+                cps.push_str(&format!(
+                    "| {} | {} | {} | {} | {} | {} ({}) | {} / {} / {} / {} | {cpu} | {rss_mb} | {} | {} |\n",
+                    f(&v["target_cps"]),
+                    f(&v["offered_cps"]),
+                    f(&v["answered_cps"]),
+                    f(&c["attempted"]),
+                    f(&c["completed"]),
+                    f(&c["failed"]),
+                    failures(&c["failures"]),
+                    f(&s["p50"]),
+                    f(&s["p95"]),
+                    f(&s["p99"]),
+                    f(&s["max"]),
+                    f(&v["loadgen"]["cpu_pct_avg"]),
+                    f(&v["end"]["calls_active_after"]),
+                ));
+            }
+            Some("concurrent") => {
+                n_conc += 1;
+                let r = &v["rtp"];
+                let (ab, ba) = (&r["caller_to_operator"], &r["operator_to_caller"]);
+                let sent = ab["sent"].as_f64().unwrap_or(0.0) + ba["sent"].as_f64().unwrap_or(0.0);
+                let lost = ab["lost"].as_f64().unwrap_or(0.0) + ba["lost"].as_f64().unwrap_or(0.0);
+                let pct = if sent > 0.0 { lost / sent * 100.0 } else { 0.0 };
+                conc.push_str(&format!(
+                    "| {} | {} | {} / {} | {} / {} | {:.3} | {} | {cpu} | {rss_mb} | {} | {} |\n",
+                    f(&v["target_calls"]),
+                    f(&r["flows"]),
+                    f(&ab["sent"]),
+                    f(&ab["lost"]),
+                    f(&ba["sent"]),
+                    f(&ba["lost"]),
+                    pct,
+                    f(&r["loadgen_socket_drops"]),
+                    f(&v["loadgen"]["cpu_pct_avg"]),
+                    f(&v["end"]["calls_active_after"]),
+                ));
+            }
+            _ => {}
+        }
+    }
+    let mut out = String::new();
+    if n_cps > 0 {
+        out.push_str(&cps);
+    }
+    if n_conc > 0 {
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        out.push_str(&conc);
+    }
+    Ok(out)
+}

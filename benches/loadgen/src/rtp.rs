@@ -1,0 +1,144 @@
+//! RTP for concurrent mode: 20 ms PCMU packets (12-byte header + 160 bytes) both ways
+//! on every established call, sent by ONE task and received by one task per socket, so
+//! the generator stays far lighter than the switch it measures.
+//!
+//! Calls share a few sockets per side (the switch latches each call's leg to the
+//! socket's address and port; that several calls use the same one is invisible to
+//! it). Pacing: a 2 ms tick walks one tenth of the calls, so each call still sends
+//! every 20 ms but the whole load is spread over the period instead of one burst
+//! that would overflow receive buffers and be mis-counted as the switch's loss.
+
+use anyhow::Result;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::UdpSocket;
+use tokio::sync::watch;
+use tokio::time::{Instant, MissedTickBehavior};
+
+pub const PAYLOAD: usize = 160;
+pub const PACKET: usize = 12 + PAYLOAD;
+const SLOTS: u64 = 10;
+const SLOT: Duration = Duration::from_millis(2);
+
+#[derive(Default)]
+pub struct Counters {
+    /// Caller → switch (A leg) → operator.
+    pub a2b_sent: AtomicU64,
+    pub a2b_recv: AtomicU64,
+    /// Operator → switch (B leg) → caller.
+    pub b2a_sent: AtomicU64,
+    pub b2a_recv: AtomicU64,
+    pub send_errors: AtomicU64,
+    /// Datagrams on our RTP sockets that were not our PCMU packets (RTCP, …).
+    pub other: AtomicU64,
+}
+
+pub struct Sockets {
+    pub caller: Vec<Arc<UdpSocket>>,
+    pub operator: Vec<Arc<UdpSocket>>,
+}
+
+impl Sockets {
+    pub async fn bind(per_side: usize) -> Result<Sockets> {
+        let mut caller = Vec::new();
+        let mut operator = Vec::new();
+        for _ in 0..per_side.max(1) {
+            caller.push(Arc::new(UdpSocket::bind("127.0.0.1:0").await?));
+            operator.push(Arc::new(UdpSocket::bind("127.0.0.1:0").await?));
+        }
+        Ok(Sockets { caller, operator })
+    }
+
+    pub fn ports(side: &[Arc<UdpSocket>]) -> Vec<u16> {
+        side.iter().map(|s| s.local_addr().map(|a| a.port()).unwrap_or(0)).collect()
+    }
+}
+
+/// Count our packets arriving on `sock` until `stop`.
+pub async fn receive(sock: Arc<UdpSocket>, recv: Arc<Counters>, to_operator: bool, mut stop: watch::Receiver<bool>) {
+    let mut buf = [0u8; 2048];
+    loop {
+        tokio::select! {
+            r = sock.recv_from(&mut buf) => {
+                let Ok((n, _)) = r else { continue };
+                // RTP version 2, payload type 0 (PCMU), our size: anything else is RTCP.
+                let ours = n == PACKET && buf[0] >> 6 == 2 && buf[1] & 0x7f == 0;
+                let c = match (ours, to_operator) {
+                    (false, _) => &recv.other,
+                    (true, true) => &recv.a2b_recv,
+                    (true, false) => &recv.b2a_recv,
+                };
+                c.fetch_add(1, Relaxed);
+            }
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+/// One established call's media: where the switch listens for each leg.
+#[derive(Clone, Copy)]
+pub struct Flow {
+    pub idx: u64,
+    pub a_port: u16,
+    pub b_port: u16,
+}
+
+struct Stream {
+    seq: u16,
+    ts: u32,
+    ssrc: u32,
+}
+
+impl Stream {
+    fn new() -> Stream {
+        Stream { seq: rand::random(), ts: rand::random(), ssrc: rand::random() }
+    }
+
+    fn packet(&mut self, out: &mut [u8; PACKET]) {
+        out[0] = 0x80;
+        out[1] = 0; // PT 0 = PCMU, no marker
+        out[2..4].copy_from_slice(&self.seq.to_be_bytes());
+        out[4..8].copy_from_slice(&self.ts.to_be_bytes());
+        out[8..12].copy_from_slice(&self.ssrc.to_be_bytes());
+        // 0xFF is μ-law silence: the relay passes it through untouched either way.
+        out[12..].fill(0xFF);
+        self.seq = self.seq.wrapping_add(1);
+        self.ts = self.ts.wrapping_add(PAYLOAD as u32);
+    }
+}
+
+/// Send on every flow, both directions, every 20 ms for `duration`.
+pub async fn send(socks: &Sockets, flows: &[Flow], duration: Duration, c: &Counters) {
+    let mut streams: Vec<(Stream, Stream)> = flows.iter().map(|_| (Stream::new(), Stream::new())).collect();
+    let mut pkt = [0u8; PACKET];
+    let mut tick = tokio::time::interval(SLOT);
+    // After a stall do not burst to catch up: a burst is not what a phone sends.
+    tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let end = Instant::now() + duration;
+    let max_ticks = duration.as_millis() as u64 / SLOT.as_millis() as u64 + 1;
+    for n in 0..max_ticks {
+        tick.tick().await;
+        if Instant::now() >= end {
+            break;
+        }
+        let slot = n % SLOTS;
+        for (i, f) in flows.iter().enumerate().filter(|(i, _)| *i as u64 % SLOTS == slot) {
+            let k = f.idx as usize;
+            let (a, b) = &mut streams[i];
+            a.packet(&mut pkt);
+            let to_a = SocketAddr::from(([127, 0, 0, 1], f.a_port));
+            match socks.caller[k % socks.caller.len()].try_send_to(&pkt, to_a) {
+                Ok(_) => c.a2b_sent.fetch_add(1, Relaxed),
+                Err(_) => c.send_errors.fetch_add(1, Relaxed),
+            };
+            b.packet(&mut pkt);
+            let to_b = SocketAddr::from(([127, 0, 0, 1], f.b_port));
+            match socks.operator[k % socks.operator.len()].try_send_to(&pkt, to_b) {
+                Ok(_) => c.b2a_sent.fetch_add(1, Relaxed),
+                Err(_) => c.send_errors.fetch_add(1, Relaxed),
+            };
+        }
+    }
+}

@@ -1,0 +1,115 @@
+//! The two small Japanese pages: search with results, and one recording with a player.
+
+use super::SearchQuery;
+use crate::catalogue::RecordingRow;
+use crate::time::format_local;
+
+pub fn esc(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            '\'' => o.push_str("&#39;"),
+            _ => o.push(c),
+        }
+    }
+    o
+}
+
+const STYLE: &str = "body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse}\
+td,th{border:1px solid #999;padding:.25em .5em}th{background:#eee}.err{color:#b00}\
+form label{margin-right:1em}";
+
+fn page(title: &str, user: &str, body: &str) -> String {
+    format!(
+        "<!doctype html><html lang=\"ja\"><head><meta charset=\"utf-8\"><title>{t}</title>\
+         <style>{STYLE}</style></head><body><p>ログイン中: {u}</p><h1>{t}</h1>{body}</body></html>",
+        t = esc(title),
+        u = esc(user),
+    )
+}
+
+fn duration(ms: Option<i64>) -> String {
+    match ms {
+        Some(ms) => {
+            let s = ms / 1000;
+            format!("{}:{:02}", s / 60, s % 60)
+        }
+        None => "-".into(),
+    }
+}
+
+pub fn search(q: &SearchQuery, rows: &[RecordingRow], problem: Option<&str>, user: &str, offset: i32) -> String {
+    let v = |o: &Option<String>| esc(o.as_deref().unwrap_or(""));
+    let mut b = format!(
+        "<form method=\"get\" action=\"/recordings\">\
+         <label>開始日 <input type=\"date\" name=\"from\" value=\"{}\"></label>\
+         <label>終了日 <input type=\"date\" name=\"to\" value=\"{}\"></label>\
+         <label>代表番号 <input name=\"number\" value=\"{}\"></label>\
+         <label>オペレーター <input name=\"operator\" value=\"{}\"></label>\
+         <label>発信者番号 <input name=\"caller\" value=\"{}\"></label>\
+         <button type=\"submit\">検索</button></form>",
+        v(&q.from),
+        v(&q.to),
+        v(&q.number),
+        v(&q.operator),
+        v(&q.caller),
+    );
+    if let Some(p) = problem {
+        b.push_str(&format!("<p class=\"err\">{}</p>", esc(p)));
+    }
+    b.push_str(&format!("<p>{} 件</p>", rows.len()));
+    b.push_str(
+        "<table><tr><th>番号</th><th>開始日時</th><th>代表番号</th><th>発信者</th>\
+         <th>オペレーター</th><th>通話時間</th><th>状態</th><th></th></tr>",
+    );
+    for r in rows {
+        b.push_str(&format!(
+            "<tr><td>{id}</td><td>{start}</td><td>{num}</td><td>{caller}</td><td>{ops}</td>\
+             <td>{dur}</td><td>{state}</td><td><a href=\"/recordings/{id}\">再生</a></td></tr>",
+            id = r.id,
+            start = format_local(r.started_at, offset),
+            num = esc(&r.number),
+            caller = esc(&r.caller),
+            ops = esc(&r.operators.join("、")),
+            dur = duration(r.duration_ms),
+            state = r.state.label_ja(),
+        ));
+    }
+    b.push_str("</table>");
+    page("通話録音の検索", user, &b)
+}
+
+pub fn player(r: &RecordingRow, user: &str, offset: i32) -> String {
+    let mut b = String::from("<p><a href=\"/recordings\">検索に戻る</a></p><table>");
+    let rows = [
+        ("番号", r.id.to_string()),
+        ("呼 ID", esc(&r.call_id)),
+        ("開始日時", format_local(r.started_at, offset)),
+        ("代表番号", esc(&r.number)),
+        ("発信者", esc(&r.caller)),
+        ("オペレーター", esc(&r.operators.join("、"))),
+        ("通話時間", duration(r.duration_ms)),
+        ("状態", r.state.label_ja().to_string()),
+        ("SHA-256", esc(r.sha256.as_deref().unwrap_or("-"))),
+    ];
+    for (k, v) in rows {
+        b.push_str(&format!("<tr><th>{k}</th><td>{v}</td></tr>"));
+    }
+    b.push_str("</table>");
+    if r.state == crate::State::Deleted {
+        b.push_str("<p>この録音は削除されました。記録のみ残っています。</p>");
+    } else {
+        // preload=none: opening the page is not a play; pressing ▶ is, and is logged.
+        b.push_str(&format!(
+            "<p><audio controls preload=\"none\" src=\"/recordings/{id}/play\"></audio></p>\
+             <p><a href=\"/recordings/{id}/download\">ダウンロード (WAV)</a></p>\
+             <p>再生とダウンロードは記録されます。</p>",
+            id = r.id
+        ));
+    }
+    page(&format!("通話録音 {}", r.id), user, &b)
+}

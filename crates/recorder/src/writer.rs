@@ -1,0 +1,378 @@
+//! One call's writer: a tokio task that takes tap frames off the bounded channel, places
+//! them on the timeline by arrival time, and hands whole slots to a blocking disk job.
+//!
+//! The task itself never touches the disk, so a slow disk cannot make it read the
+//! channel late (which would skew the arrival times the timeline relies on, and fill
+//! the channel so the relay drops frames). At most one disk job per call is in flight;
+//! audio that waits for it is the backlog, counted and capped.
+
+use crate::catalogue::State;
+use crate::disk;
+use crate::error::Result;
+use crate::recorder::{CallMeta, Recorder};
+use crate::time;
+use crate::timeline::{Timeline, FLUSH_DELAY, SLOT_BYTES, SLOT_MS};
+use crate::wav::{self, HEADER_LEN};
+use media::TapFrame;
+use serde::Serialize;
+use std::fs::File;
+use std::io;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::{Duration, Instant, SystemTime};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+/// How often written slots go to the disk and the header is patched. Half a second
+/// keeps the audio a killed process leaves behind within ~0.75 s of the kill
+/// (`FLUSH_DELAY` of 240 ms plus this), inside the one second the city asks for.
+const WRITE_EVERY: Duration = Duration::from_millis(500);
+/// How often file data is forced to the disk (fdatasync), against power loss.
+const SYNC_EVERY: Duration = Duration::from_secs(1);
+/// Frames taken off the channel per wake-up.
+const BATCH: usize = 64;
+
+/// The result of a finished recording.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RecordingInfo {
+    pub id: i64,
+    pub call_id: String,
+    /// Relative to the recordings directory.
+    pub path: String,
+    pub state: State,
+    pub started_at: i64,
+    pub ended_at: i64,
+    pub duration_ms: u64,
+    /// Size of the file, header included.
+    pub size_bytes: u64,
+    pub sha256: String,
+    /// Tap frames received and frames the timeline had to drop.
+    pub frames: u64,
+    pub frames_dropped: u64,
+}
+
+/// Held by the call for as long as it lasts. Dropping it without `finish` also ends
+/// the recording (as complete), but then nobody learns the result.
+pub struct RecordingHandle {
+    id: i64,
+    call_id: String,
+    path: PathBuf,
+    recorder: Recorder,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<Result<RecordingInfo>>>,
+}
+
+impl RecordingHandle {
+    /// The catalogue id of this recording.
+    pub fn id(&self) -> i64 {
+        self.id
+    }
+
+    pub fn call_id(&self) -> &str {
+        &self.call_id
+    }
+
+    /// The file being written.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Notes an operator who took part (answered, or was transferred to).
+    pub fn add_operator(&self, operator: &str) -> Result<()> {
+        self.recorder.catalogue().add_operator(self.id, operator)
+    }
+
+    /// Ends the recording: writes what is left, the final header, fsyncs, hashes the
+    /// file and marks the catalogue row complete.
+    pub async fn finish(mut self) -> Result<RecordingInfo> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let task = self.task.take().expect("finish consumes the handle");
+        match task.await {
+            Ok(r) => r,
+            Err(e) => Err(io::Error::other(format!("recording task failed: {e}")).into()),
+        }
+    }
+}
+
+pub(crate) fn spawn(
+    recorder: Recorder,
+    id: i64,
+    meta: CallMeta,
+    file: File,
+    rel: String,
+) -> (media::Tap, RecordingHandle) {
+    let (tx, rx) = mpsc::channel(recorder.config().tap_capacity.max(1));
+    let (stop_tx, stop_rx) = oneshot::channel();
+    let path = recorder.file_path(&rel);
+    let w = CallWriter {
+        recorder: recorder.clone(),
+        id,
+        timeline: Timeline::new(),
+        t0: Instant::now(),
+        file: Some(file),
+        job: None,
+        pending: Vec::new(),
+        next_offset: 0,
+        last_sync: Instant::now(),
+        frames: 0,
+        synced_dir: false,
+        path: path.clone(),
+    };
+    let call_id = meta.call_id.clone();
+    let task = tokio::spawn(w.run(rx, stop_rx, meta, rel));
+    let handle = RecordingHandle {
+        id,
+        call_id,
+        path,
+        recorder,
+        stop: Some(stop_tx),
+        task: Some(task),
+    };
+    (tx, handle)
+}
+
+/// What a disk job gives back: the file, the buffer (reused), and how it went.
+type JobOutput = (File, Vec<u8>, io::Result<()>);
+
+struct CallWriter {
+    recorder: Recorder,
+    id: i64,
+    timeline: Timeline,
+    t0: Instant,
+    /// The file, when no disk job holds it.
+    file: Option<File>,
+    job: Option<JoinHandle<JobOutput>>,
+    /// Slots taken off the timeline, waiting for the disk.
+    pending: Vec<u8>,
+    /// Offset in the data chunk where `pending` starts.
+    next_offset: u64,
+    last_sync: Instant,
+    frames: u64,
+    synced_dir: bool,
+    path: PathBuf,
+}
+
+impl CallWriter {
+    async fn run(
+        mut self,
+        mut rx: mpsc::Receiver<TapFrame>,
+        mut stop: oneshot::Receiver<()>,
+        meta: CallMeta,
+        rel: String,
+    ) -> Result<RecordingInfo> {
+        let mut tick = tokio::time::interval(WRITE_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut batch = Vec::with_capacity(BATCH);
+        let mut open = true;
+        loop {
+            tokio::select! {
+                biased;
+                // Dropping the handle without `finish` also ends up here.
+                _ = &mut stop => break,
+                n = rx.recv_many(&mut batch, BATCH), if open => {
+                    if n == 0 {
+                        // Every sender is gone (the relay ended); the call itself
+                        // ends with `finish`, which may come later.
+                        open = false;
+                    }
+                    self.take(&mut batch);
+                }
+                _ = tick.tick() => self.write_due().await,
+            }
+        }
+        // Frames that arrived before the hangup are still in the channel.
+        rx.close();
+        while let Ok(f) = rx.try_recv() {
+            batch.push(f);
+        }
+        self.take(&mut batch);
+        self.end(meta, rel).await
+    }
+
+    fn take(&mut self, batch: &mut Vec<TapFrame>) {
+        if batch.is_empty() {
+            return;
+        }
+        let slot = self.now_slot();
+        let before = self.timeline.stats;
+        for f in batch.drain(..) {
+            self.timeline.place(&f, slot);
+        }
+        let after = self.timeline.stats;
+        let n = (after.placed - before.placed) + (after.late - before.late) + (after.ahead - before.ahead);
+        self.frames += n;
+        let stats = &self.recorder.inner.stats;
+        stats.frames.fetch_add(n, Relaxed);
+        stats
+            .frames_dropped
+            .fetch_add((after.late - before.late) + (after.ahead - before.ahead), Relaxed);
+    }
+
+    fn now_slot(&self) -> u64 {
+        self.t0.elapsed().as_millis() as u64 / SLOT_MS
+    }
+
+    /// Moves slots old enough to be final to `pending`, and starts a disk job when the
+    /// previous one is done.
+    async fn write_due(&mut self) {
+        let until = self.now_slot().saturating_sub(FLUSH_DELAY);
+        let before = self.pending.len();
+        self.timeline.drain_until(until, &mut self.pending);
+        self.note_backlog(before);
+        if let Some(job) = &self.job {
+            if !job.is_finished() {
+                return;
+            }
+        }
+        self.collect_job().await;
+        let sync = self.last_sync.elapsed() >= SYNC_EVERY;
+        self.start_job(sync);
+    }
+
+    /// Counts new backlog and drops the oldest audio beyond the cap. Dropped audio
+    /// leaves a hole (silence) at its place, so the channels stay aligned.
+    fn note_backlog(&mut self, before: usize) {
+        let stats = &self.recorder.inner.stats;
+        stats.backlog_bytes.fetch_add((self.pending.len() - before) as u64, Relaxed);
+        let cap = self.recorder.config().max_backlog_bytes.max(SLOT_BYTES);
+        if self.pending.len() > cap {
+            let excess = self.pending.len() - cap;
+            let excess = excess + (SLOT_BYTES - excess % SLOT_BYTES) % SLOT_BYTES;
+            self.pending.drain(..excess);
+            self.next_offset += excess as u64;
+            stats.backlog_bytes.fetch_sub(excess as u64, Relaxed);
+            stats.backlog_dropped_bytes.fetch_add(excess as u64, Relaxed);
+            tracing::warn!(id = self.id, bytes = excess, "disk too slow: recording audio dropped");
+        }
+    }
+
+    /// Waits for the disk job in flight, if any, and takes the file back.
+    async fn collect_job(&mut self) {
+        let Some(job) = self.job.take() else { return };
+        match job.await {
+            Ok((file, mut buf, r)) => {
+                let stats = &self.recorder.inner.stats;
+                stats.backlog_bytes.fetch_sub(buf.len() as u64, Relaxed);
+                match r {
+                    Ok(()) => {
+                        stats.bytes_written.fetch_add(buf.len() as u64, Relaxed);
+                    }
+                    Err(e) => {
+                        stats.write_errors.fetch_add(1, Relaxed);
+                        if disk::is_disk_full(&e) {
+                            stats.disk_alarm.store(true, Relaxed);
+                        }
+                        tracing::error!(id = self.id, error = %e, "recording write failed; audio lost");
+                    }
+                }
+                buf.clear();
+                // Reuse the buffer if nothing accumulated meanwhile.
+                if self.pending.is_empty() {
+                    self.pending = buf;
+                }
+                self.file = Some(file);
+            }
+            Err(e) => {
+                // The blocking job panicked: the file handle is gone with it.
+                self.recorder.inner.stats.write_errors.fetch_add(1, Relaxed);
+                tracing::error!(id = self.id, error = %e, "recording disk job failed");
+            }
+        }
+    }
+
+    fn start_job(&mut self, sync: bool) {
+        let Some(file) = self.file.take() else { return };
+        if self.pending.is_empty() && !sync {
+            self.file = Some(file);
+            return;
+        }
+        let buf = std::mem::take(&mut self.pending);
+        let offset = self.next_offset;
+        self.next_offset += buf.len() as u64;
+        if sync {
+            self.last_sync = Instant::now();
+        }
+        let dir = (!self.synced_dir).then(|| self.path.parent().map(Path::to_path_buf)).flatten();
+        self.synced_dir = true;
+        self.job = Some(tokio::task::spawn_blocking(move || {
+            let r = write_chunk(&file, &buf, offset, sync, dir.as_deref());
+            (file, buf, r)
+        }));
+    }
+
+    /// The hangup: everything left, the final header, fsync, hash, catalogue.
+    async fn end(mut self, meta: CallMeta, rel: String) -> Result<RecordingInfo> {
+        let before = self.pending.len();
+        self.timeline.drain_all(&mut self.pending);
+        self.note_backlog(before);
+        self.collect_job().await;
+        self.start_job(true);
+        self.collect_job().await;
+        let stats = &self.recorder.inner.stats;
+        stats.active.fetch_sub(1, Relaxed);
+        let data_len = self.next_offset;
+        let path = self.path.clone();
+        let file = self.file.take();
+        let (size, sha) = tokio::task::spawn_blocking(move || -> io::Result<(u64, String)> {
+            if let Some(f) = &file {
+                // Holes left by dropped backlog at the very end must still be counted.
+                if f.metadata()?.len() < HEADER_LEN + data_len {
+                    f.set_len(HEADER_LEN + data_len)?;
+                }
+                wav::patch_sizes(f, data_len)?;
+                f.sync_all()?;
+            }
+            let size = std::fs::metadata(&path)?.len();
+            Ok((size, disk::sha256_file(&path)?))
+        })
+        .await
+        .map_err(|e| io::Error::other(format!("final write failed: {e}")))??;
+        let started_at = time::unix_secs(meta.started_at);
+        let duration_ms = wav::duration_ms(data_len);
+        let ended_at = started_at + (duration_ms / 1000) as i64;
+        let ended_wall = time::unix_secs(SystemTime::now()).max(ended_at);
+        self.recorder.catalogue().finish(
+            self.id,
+            State::Complete,
+            ended_wall,
+            duration_ms as i64,
+            size as i64,
+            &sha,
+        )?;
+        stats.completed.fetch_add(1, Relaxed);
+        tracing::info!(id = self.id, call_id = %meta.call_id, duration_ms, size, "recording complete");
+        Ok(RecordingInfo {
+            id: self.id,
+            call_id: meta.call_id,
+            path: rel,
+            state: State::Complete,
+            started_at,
+            ended_at: ended_wall,
+            duration_ms,
+            size_bytes: size,
+            sha256: sha,
+            frames: self.frames,
+            frames_dropped: self.timeline.stats.late + self.timeline.stats.ahead,
+        })
+    }
+}
+
+/// Data first, then the header that describes it, so a header never claims audio that
+/// was not written; then, once a second, the data to the platter.
+fn write_chunk(f: &File, buf: &[u8], offset: u64, sync: bool, dir: Option<&Path>) -> io::Result<()> {
+    if !buf.is_empty() {
+        f.write_all_at(buf, HEADER_LEN + offset)?;
+        wav::patch_sizes(f, offset + buf.len() as u64)?;
+    }
+    if sync {
+        f.sync_data()?;
+    }
+    if let Some(d) = dir {
+        // The new file's directory entry, once, so a power cut does not lose the file.
+        disk::sync_dir(d)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,235 @@
+//! The queue task: drives the sans-IO ACD (`acd` crate) with the real clock, and
+//! relays its decisions to call tasks (offer this agent, cancel that offer, announce the
+//! position) and its state to the HTTP API. Agents' phones registering and
+//! unregistering log them in and out (static queue members, as Asterisk's); feature
+//! codes and the API pause them.
+
+use crate::event::{CallEvent, CallRef};
+use acd::{Acd, AcdConfig, AgentConfig, AgentId, EntryId, QueueConfig};
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, oneshot};
+
+/// What the queue task is asked.
+#[derive(Debug)]
+pub enum QueueCmd {
+    Enqueue {
+        call: CallRef,
+        queue: String,
+        priority: u8,
+        caller: String,
+        events: mpsc::Sender<CallEvent>,
+        reply: oneshot::Sender<Result<EntryId, String>>,
+    },
+    Abandon { entry: EntryId },
+    Answered { entry: EntryId, agent: String },
+    Rejected { entry: EntryId, agent: String },
+    CallEnded { agent: String },
+    /// A phone registered (true) or its last binding went away (false).
+    Presence { agent: String, registered: bool },
+    Agent { agent: String, op: AgentOp, who: String, reply: oneshot::Sender<Result<(), String>> },
+    Snapshot { reply: oneshot::Sender<serde_json::Value> },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AgentOp {
+    Login,
+    Logout,
+    Pause(String),
+    Unpause,
+    EndWrapUp,
+}
+
+impl AgentOp {
+    pub fn parse(op: &str, reason: Option<&str>) -> Result<AgentOp, String> {
+        Ok(match op {
+            "login" => AgentOp::Login,
+            "logout" => AgentOp::Logout,
+            "pause" => AgentOp::Pause(reason.unwrap_or("休憩").to_string()),
+            "unpause" => AgentOp::Unpause,
+            "end-wrapup" => AgentOp::EndWrapUp,
+            other => return Err(format!("unknown operation '{other}': use login, logout, pause, unpause or end-wrapup")),
+        })
+    }
+}
+
+/// Build the ACD's configuration from the dialplan's.
+pub fn acd_config(cfg: &dialplan::Config) -> AcdConfig {
+    let queues = cfg
+        .queues
+        .iter()
+        .map(|q| {
+            let mut c = QueueConfig::new(&q.name);
+            c.strategy = match q.strategy {
+                dialplan::Strategy::RingAll => acd::Strategy::RingAll,
+                dialplan::Strategy::LongestIdle => acd::Strategy::LongestIdle,
+                dialplan::Strategy::RoundRobin => acd::Strategy::RoundRobin,
+                dialplan::Strategy::FewestCalls => acd::Strategy::FewestCalls,
+            };
+            c.ring_timeout = Duration::from_secs(q.ring_timeout_secs.max(1) as u64);
+            c.wrapup = Duration::from_secs(q.wrapup_secs as u64);
+            c.announce_every = (q.announce_every_secs > 0 && !q.greeting.is_empty()).then(|| Duration::from_secs(q.announce_every_secs as u64));
+            c.pause_on_no_answer = q.pause_on_no_answer.then(|| "no-answer".to_string());
+            c
+        })
+        .collect();
+    let agents = cfg
+        .agents
+        .iter()
+        .map(|a| {
+            let qs: Vec<&str> = cfg.queues.iter().filter(|q| q.agents.contains(&a.id)).map(|q| q.name.as_str()).collect();
+            AgentConfig::new(&a.id, &qs)
+        })
+        .collect();
+    AcdConfig { queues, agents }
+}
+
+pub struct QueueTask {
+    acd: Acd,
+    epoch: Instant,
+    rx: mpsc::Receiver<QueueCmd>,
+    calls: HashMap<EntryId, (CallRef, mpsc::Sender<CallEvent>)>,
+}
+
+impl QueueTask {
+    pub fn new(cfg: &dialplan::Config, rx: mpsc::Receiver<QueueCmd>) -> Result<QueueTask, String> {
+        let acd = Acd::new(acd_config(cfg)).map_err(|e| e.to_string())?;
+        Ok(QueueTask { acd, epoch: Instant::now(), rx, calls: HashMap::new() })
+    }
+
+    fn now(&self) -> Duration {
+        self.epoch.elapsed()
+    }
+
+    pub async fn run(mut self) {
+        loop {
+            let deadline = self.acd.poll_timeout().map(|d| self.epoch + d);
+            tokio::select! {
+                cmd = self.rx.recv() => match cmd {
+                    Some(cmd) => self.on_cmd(cmd),
+                    None => return,
+                },
+                _ = sleep_until(deadline) => {
+                    let now = self.now();
+                    self.acd.handle_timeout(now);
+                }
+            }
+            self.drain();
+        }
+    }
+
+    fn agent(&self, name: &str) -> Result<AgentId, String> {
+        self.acd.agent_id(name).map_err(|e| e.to_string())
+    }
+
+    fn on_cmd(&mut self, cmd: QueueCmd) {
+        let now = self.now();
+        match cmd {
+            QueueCmd::Enqueue { call, queue, priority, caller, events, reply } => {
+                let r = self.acd.enqueue(acd::CallId(call.0), &queue, priority, caller, now).map_err(|e| e.to_string());
+                if let Ok(entry) = r {
+                    self.calls.insert(entry, (call, events));
+                }
+                let _ = reply.send(r);
+            }
+            QueueCmd::Abandon { entry } => {
+                let _ = self.acd.abandon(entry, now);
+                self.calls.remove(&entry);
+            }
+            QueueCmd::Answered { entry, agent } => {
+                if let Ok(a) = self.agent(&agent) {
+                    if let Err(e) = self.acd.answered(entry, a, now) {
+                        // A late answer (the offer had been withdrawn): the call drops that leg.
+                        tracing::info!(%agent, error = %e, "answer not accepted by the queue");
+                        if let Some((_, tx)) = self.calls.get(&entry) {
+                            let _ = tx.try_send(CallEvent::CancelOffer { agent: agent.clone() });
+                        }
+                    }
+                }
+                self.calls.remove(&entry);
+            }
+            QueueCmd::Rejected { entry, agent } => {
+                if let Ok(a) = self.agent(&agent) {
+                    let _ = self.acd.rejected(entry, a, now);
+                }
+            }
+            QueueCmd::CallEnded { agent } => {
+                if let Ok(a) = self.agent(&agent) {
+                    let _ = self.acd.call_ended(a, now);
+                }
+            }
+            QueueCmd::Presence { agent, registered } => {
+                let Ok(a) = self.agent(&agent) else { return };
+                let status = self.acd.agent_status(a);
+                let r = match (registered, status) {
+                    (true, Some(acd::AgentStatus::LoggedOut)) => self.acd.agent_login(a, now),
+                    (false, Some(s)) if s != acd::AgentStatus::LoggedOut => self.acd.agent_logout(a, now),
+                    _ => Ok(()),
+                };
+                if let Err(e) = r {
+                    tracing::debug!(%agent, error = %e, "presence change not applied");
+                }
+            }
+            QueueCmd::Agent { agent, op, who, reply } => {
+                let r = self.agent(&agent).and_then(|a| {
+                    match &op {
+                        AgentOp::Login => self.acd.agent_login(a, now),
+                        AgentOp::Logout => self.acd.agent_logout(a, now),
+                        AgentOp::Pause(reason) => self.acd.agent_pause(a, reason, now),
+                        AgentOp::Unpause => self.acd.agent_unpause(a, now),
+                        AgentOp::EndWrapUp => self.acd.agent_end_wrapup(a, now),
+                    }
+                    .map_err(|e| e.to_string())
+                });
+                tracing::info!(%agent, ?op, %who, ok = r.is_ok(), "agent control");
+                let _ = reply.send(r);
+            }
+            QueueCmd::Snapshot { reply } => {
+                let s = self.acd.snapshot(now);
+                let _ = reply.send(serde_json::to_value(&s).unwrap_or_default());
+            }
+        }
+    }
+
+    fn drain(&mut self) {
+        while let Some(action) = self.acd.poll_action() {
+            match action {
+                acd::Action::OfferToAgent { entry, agent, ring_timeout, .. } => {
+                    let name = self.acd.agent_name(agent).unwrap_or_default().to_string();
+                    self.tell(entry, CallEvent::Offer { entry, agent: name, ring_timeout });
+                }
+                acd::Action::CancelOffer { entry, agent, .. } => {
+                    let name = self.acd.agent_name(agent).unwrap_or_default().to_string();
+                    self.tell(entry, CallEvent::CancelOffer { agent: name });
+                }
+                acd::Action::AnnouncePosition { entry, position, expected_wait, .. } => {
+                    self.tell(entry, CallEvent::Announce { position, expected_wait });
+                }
+                acd::Action::Overflow { entry, to, .. } => {
+                    self.tell(entry, CallEvent::Overflow { to: format!("{to:?}") });
+                }
+                acd::Action::PlaceCallback { entry, agent, .. } => {
+                    // Callbacks are not offered by this switch yet (see README): give the
+                    // agent back at once rather than leave them ringing for nobody.
+                    let _ = self.acd.rejected(entry, agent, self.now());
+                }
+            }
+        }
+        while self.acd.poll_event().is_some() {}
+    }
+
+    fn tell(&mut self, entry: EntryId, ev: CallEvent) {
+        if let Some((call, tx)) = self.calls.get(&entry) {
+            if tx.try_send(ev).is_err() {
+                tracing::warn!(call = call.0, "call task inbox full or gone; queue event dropped");
+            }
+        }
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(tokio::time::Instant::from_std(d)).await,
+        None => std::future::pending().await,
+    }
+}
