@@ -190,7 +190,8 @@ fi
 if [ "$USE" = openjtalk ]; then
   echo "TTS: Open JTalk ($(open_jtalk 2>&1 | sed -n 's/.*Version \([0-9.]*\).*/\1/p' | head -1)) with $VOICE, dictionary $DIC"
 else
-  echo "TTS: espeak-ng -v ja (fallback${WHY:+: $WHY})"
+  if [ "$ENGINE" = espeak ]; then echo "TTS: espeak-ng -v ja (requested with --engine espeak)"
+  else echo "TTS: espeak-ng -v ja (fallback: $WHY)"; fi
 fi
 
 # ---------------------------------------------------------------------------------------

@@ -477,3 +477,49 @@ pub fn dominant_tail(path: &Path, secs: f64, candidates: &[f64]) -> (f64, usize)
     let loud = part.iter().filter(|s| s.unsigned_abs() > 300).count();
     (media::tone::dominant_frequency(part, rate, candidates), loud)
 }
+
+/// RMS per 20 ms frame of the first channel of a WAV (any rate is folded to 8 kHz
+/// frames by time), for comparing speech by its loudness contour.
+pub fn envelope(path: &Path) -> Vec<f64> {
+    let mut r = hound::WavReader::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let spec = r.spec();
+    let ch = spec.channels as usize;
+    let frame = (spec.sample_rate / 50) as usize;
+    let s: Vec<f64> = r.samples::<i16>().filter_map(Result::ok).step_by(ch).map(|x| x as f64).collect();
+    s.chunks(frame).map(|c| (c.iter().map(|x| x * x).sum::<f64>() / c.len() as f64).sqrt()).collect()
+}
+
+/// The best normalised correlation of `needle`'s loudness contour anywhere in
+/// `haystack`'s (1.0 = the same shape). A prompt played to a phone and recorded there
+/// scores well above 0.8; unrelated speech, music or a tone scores far lower.
+pub fn contains_prompt(haystack: &Path, needle: &Path) -> f64 {
+    let h = envelope(haystack);
+    let mut n = envelope(needle);
+    // The synthesiser pads its output with silence, and a phone stops recording when
+    // packets stop: compare the spoken part only.
+    let peak = n.iter().cloned().fold(0.0, f64::max);
+    let first = n.iter().position(|x| *x > peak * 0.05).unwrap_or(0);
+    let last = n.iter().rposition(|x| *x > peak * 0.05).map_or(n.len(), |i| i + 1);
+    n = n[first..last].to_vec();
+    if h.len() < n.len() || n.is_empty() {
+        return 0.0;
+    }
+    let norm = |v: &[f64]| {
+        let m = v.iter().sum::<f64>() / v.len() as f64;
+        let d: Vec<f64> = v.iter().map(|x| x - m).collect();
+        let e = d.iter().map(|x| x * x).sum::<f64>().sqrt();
+        (d, e)
+    };
+    let (nd, ne) = norm(&n);
+    (0..=h.len() - n.len())
+        .map(|off| {
+            let (hd, he) = norm(&h[off..off + n.len()]);
+            if he == 0.0 || ne == 0.0 {
+                0.0
+            } else {
+                hd.iter().zip(&nd).map(|(a, b)| a * b).sum::<f64>() / (he * ne)
+            }
+        })
+        .fold(0.0, f64::max)
+}
+

@@ -1,4 +1,5 @@
-//! Where each 20 ms frame goes in the file (sans-IO: the caller passes the arrival slot).
+//! Where each 20 ms frame goes in the file (sans-IO: the caller turns the frame's
+//! `arrival` instant, stamped by the relay, into a slot number).
 //!
 //! Why arrival time and not the RTP timestamps: the two legs are two independent RTP
 //! sessions whose clocks start at random values, tick at slightly different rates, and
@@ -147,7 +148,7 @@ mod tests {
     use super::*;
 
     fn frame(leg: Leg, ts: u32, v: i16) -> TapFrame {
-        TapFrame { leg, rtp_timestamp: ts, len: 160, samples: [v; 160] }
+        TapFrame { leg, rtp_timestamp: ts, arrival: std::time::Instant::now(), len: 160, samples: [v; 160] }
     }
 
     #[test]

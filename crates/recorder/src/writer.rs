@@ -2,9 +2,8 @@
 //! them on the timeline by arrival time, and hands whole slots to a blocking disk job.
 //!
 //! The task itself never touches the disk, so a slow disk cannot make it read the
-//! channel late (which would skew the arrival times the timeline relies on, and fill
-//! the channel so the relay drops frames). At most one disk job per call is in flight;
-//! audio that waits for it is the backlog, counted and capped.
+//! channel late and fill it (the relay would then drop frames). At most one disk job
+//! per call is in flight; audio that waits for it is the backlog, counted and capped.
 
 use crate::catalogue::State;
 use crate::disk;
@@ -196,19 +195,20 @@ impl CallWriter {
         if batch.is_empty() {
             return;
         }
-        let slot = self.now_slot();
         let before = self.timeline.stats;
         for f in batch.drain(..) {
+            // The relay stamps each frame when its packet arrived, so time spent in
+            // the channel (a busy runtime, a burst) does not move the audio.
+            let slot = f.arrival.saturating_duration_since(self.t0).as_millis() as u64 / SLOT_MS;
             self.timeline.place(&f, slot);
         }
         let after = self.timeline.stats;
-        let n = (after.placed - before.placed) + (after.late - before.late) + (after.ahead - before.ahead);
+        let dropped = (after.late - before.late) + (after.ahead - before.ahead);
+        let n = (after.placed - before.placed) + dropped;
         self.frames += n;
         let stats = &self.recorder.inner.stats;
         stats.frames.fetch_add(n, Relaxed);
-        stats
-            .frames_dropped
-            .fetch_add((after.late - before.late) + (after.ahead - before.ahead), Relaxed);
+        stats.frames_dropped.fetch_add(dropped, Relaxed);
     }
 
     fn now_slot(&self) -> u64 {

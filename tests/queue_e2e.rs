@@ -1,0 +1,169 @@
+//! The queue with real phones: callers beyond the free operators wait with the
+//! please-wait announcement and are connected when an operator hangs up and finishes
+//! after-call work; outside hours (and in manual night mode at noon) callers hear the
+//! after-hours message and the guard room is rung over the PBX trunk.
+
+mod common;
+use common::*;
+use sip::Message;
+use std::process::Command;
+
+fn operator(sw: &Switch, id: &str, name: &str, tone: &std::path::Path) -> Baresip {
+    Baresip::start(
+        &sw.dir,
+        BaresipOpts {
+            name,
+            account: format!("<sip:{id}@{};transport=udp>;auth_pass=madoguchi-{id};regint=60;answermode=auto;audio_codecs=PCMU", sw.sip),
+            tone,
+            commands: vec![],
+            quit_after: Some(120),
+        },
+    )
+}
+
+fn caller(sw: &Switch, name: &str, number: &str, tone: &std::path::Path, secs: u64) -> Baresip {
+    Baresip::start(
+        &sw.dir,
+        BaresipOpts {
+            name,
+            account: "<sip:0312345678@127.0.0.1>;regint=0;audio_codecs=PCMU".into(),
+            tone,
+            commands: vec![format!("/dial sip:{number}@{}", sw.trunk)],
+            quit_after: Some(secs),
+        },
+    )
+}
+
+fn prompt(name: &str) -> std::path::PathBuf {
+    repo_root().join("prompts/ja").join(format!("{name}.wav"))
+}
+
+#[test]
+fn third_caller_waits_with_announcements_then_gets_the_freed_operator() {
+    let sw = Switch::start("queue-3-callers", |t| {
+        t.replace("wrapup_secs = 30", "wrapup_secs = 3").replace("announce_every_secs = 30", "announce_every_secs = 6")
+    });
+    let dir = sw.dir.clone();
+    tone_wav(&dir.join("440.wav"), 440.0, 120.0);
+    tone_wav(&dir.join("1000.wav"), 1000.0, 120.0);
+    let _op1 = operator(&sw, "1001", "op1001", &dir.join("1000.wav"));
+    let _op2 = operator(&sw, "1002", "op1002", &dir.join("1000.wav"));
+    sw.wait_for("both operators to register", 10, |s| s.registered("1001") && s.registered("1002"));
+
+    // The greeting and recording notice take ~10 s, then each caller is offered.
+    let mut c1 = caller(&sw, "caller1", "0246221111", &dir.join("440.wav"), 40);
+    let _c2 = caller(&sw, "caller2", "0246542111", &dir.join("440.wav"), 70);
+    sw.wait_for("two calls connected", 25, |s| s.metric("madoguchi_calls_active", "") == 2.0 && queue_waiting(s) == 0 && agents_on_call(s) == 2);
+    let mut c3 = caller(&sw, "caller3", "0246632111", &dir.join("440.wav"), 55);
+    // Caller 3 hears the greeting, then waits in line: nobody is free.
+    sw.wait_for("caller 3 waiting in the queue", 20, |s| queue_waiting(s) == 1);
+    // Caller 1 hangs up; after 3 s of wrap-up operator 1001 gets caller 3.
+    assert!(c1.wait_exit(40));
+    sw.wait_for("caller 3 connected", 20, |s| queue_waiting(s) == 0 && agents_on_call(s) == 2);
+    assert!(c3.wait_exit(50));
+
+    let rx = c3.received_wavs();
+    assert!(!rx.is_empty(), "caller 3 recorded nothing");
+    // The announcements arrived: the recording notice and the please-wait message.
+    let notice = contains_prompt(&rx[0], &prompt("recording-notice"));
+    let wait = contains_prompt(&rx[0], &prompt("please-wait"));
+    assert!(notice > 0.8, "recording notice not heard (correlation {notice:.2})");
+    assert!(wait > 0.8, "please-wait not heard (correlation {wait:.2})");
+    // And the operator at the end: the last seconds are the operator's 1000 Hz tone.
+    let (f, _) = dominant_tail(&rx[0], 3.0, &[440.0, 1000.0]);
+    assert_eq!(f, 1000.0, "caller 3 was not connected to an operator");
+}
+
+fn queue_json(s: &Switch) -> serde_json::Value {
+    serde_json::from_str(&http_get(s.http, "/api/v1/queues").unwrap_or_default()).unwrap_or_default()
+}
+
+fn queue_waiting(s: &Switch) -> u64 {
+    queue_json(s)["queues"][0]["waiting"].as_u64().unwrap_or(99)
+}
+
+fn agents_on_call(s: &Switch) -> usize {
+    queue_json(s)["agents"].as_array().map(|a| a.iter().filter(|x| x["status"] == "OnCall").count()).unwrap_or(0)
+}
+
+/// A guard room on the PBX side of the gateway: a raw SIP endpoint at the pbx trunk's
+/// proxy address that rings (180) and records what it was sent.
+fn guard_room() -> RawSip {
+    RawSip::new()
+}
+
+fn with_guard_room(t: String, guard: &RawSip) -> String {
+    t.replace("proxy = \"127.0.0.1:5092\"", &format!("proxy = \"{}\"", guard.addr()))
+}
+
+fn expect_guard_room_rung(guard: &RawSip, secs: f64) -> sip::Request {
+    let t0 = std::time::Instant::now();
+    while t0.elapsed().as_secs_f64() < secs {
+        if let Some(Message::Request(r)) = guard.recv(0.5) {
+            if r.method == sip::Method::Invite {
+                return r;
+            }
+        }
+    }
+    panic!("the guard room was not rung");
+}
+
+#[test]
+fn after_hours_the_caller_hears_the_message_and_the_guard_room_rings() {
+    let guard = guard_room();
+    // Wednesday 2026-11-25 20:00 JST: weekdays close at 19:00.
+    let sw = Switch::start_at("after-hours", "2026-11-25T20:00", |t| with_guard_room(t, &guard));
+    let dir = sw.dir.clone();
+    tone_wav(&dir.join("440.wav"), 440.0, 60.0);
+    let mut c = caller(&sw, "caller", "0246221111", &dir.join("440.wav"), 30);
+    // The after-hours message (opening hours, then "connecting you to the guard room")
+    // plays first; the guard room is rung when it ends.
+    let inv = expect_guard_room_rung(&guard, 35.0);
+    assert_eq!(inv.uri.user().as_deref(), Some("2999"), "the guard room's extension");
+    assert_eq!(inv.headers.get("X-Madoguchi-DNIS"), Some("+81246221111"));
+    assert!(c.wait_exit(30));
+    let rx = c.received_wavs();
+    assert!(!rx.is_empty());
+    let m = contains_prompt(&rx[0], &prompt("after-hours"));
+    assert!(m > 0.8, "after-hours message not heard (correlation {m:.2})");
+}
+
+#[test]
+fn manual_night_mode_at_noon_routes_to_the_guard_room_and_is_audited() {
+    let guard = guard_room();
+    let mut sw = Switch::start_at("night-noon", "2026-11-25T12:00", |t| with_guard_room(t, &guard));
+    let api = format!("http://{}", sw.http);
+    let out = Command::new(env!("CARGO_BIN_EXE_madoguchi")).args(["night", "on", "--who", "supervisor-sato", "--api", &api]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let c = RawSip::new();
+    let uri = format!("sip:0246262111@{}", sw.trunk);
+    c.send(sw.trunk, &c.request("INVITE", &uri, "0312345678", "night-1", 1, "Content-Type: application/sdp\r\n", &sdp_offer(c.addr())));
+    let inv = expect_guard_room_rung(&guard, 20.0);
+    assert_eq!(inv.headers.get("X-Madoguchi-DNIS"), Some("+81246262111"));
+    // The change is in the audit log with who made it, and survives a restart.
+    let audit = http_get(sw.http, "/api/v1/operating/audit").unwrap();
+    assert!(audit.contains("supervisor-sato"), "{audit}");
+    sw.restart();
+    let st: serde_json::Value = serde_json::from_str(&http_get(sw.http, "/api/v1/operating").unwrap()).unwrap();
+    assert_eq!(st["night_mode"], true, "night mode lost across a restart");
+    // Bad parameters get a 4xx with a sentence.
+    let (code, body) = http_request(sw.http, "POST", "/api/v1/operating/extend", Some("{\"until\": \"tomorrow\", \"who\": \"x\"}")).unwrap();
+    assert_eq!(code, 400);
+    assert!(body.contains("until"), "{body}");
+    let (code, body) = http_request(sw.http, "POST", "/api/v1/agents/1009/pause", Some("{}")).unwrap();
+    assert!((400..500).contains(&code), "{code} {body}");
+    // Night mode off: the next call goes to the queue again (greeting, no guard room).
+    let out = Command::new(env!("CARGO_BIN_EXE_madoguchi")).args(["night", "off", "--who", "supervisor-sato", "--api", &api]).output().unwrap();
+    assert!(out.status.success());
+    let c2 = RawSip::new();
+    c2.send(sw.trunk, &c2.request("INVITE", &uri, "0312345679", "night-2", 1, "Content-Type: application/sdp\r\n", &sdp_offer(c2.addr())));
+    let r = c2.final_response(5.0, &mut Vec::new()).expect("the queue answers the caller");
+    assert_eq!(r.status, 200);
+    // After the greeting the caller waits in line (nobody is logged in), and the guard
+    // room is not rung.
+    sw.wait_for("the caller waiting in the queue", 25, |s| queue_waiting(s) == 1);
+    let rung = guard.recv(0.5);
+    assert!(rung.is_none_or(|m| !matches!(m, Message::Request(ref q) if q.method == sip::Method::Invite)), "guard room rung with night mode off");
+}
+
+use sip::SipHeaders;
