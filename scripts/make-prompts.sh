@@ -35,7 +35,7 @@ while [ $# -gt 0 ]; do
     --jobs|-j) JOBS=${2:?--jobs needs a number}; shift ;;
     --only) ONLY+=("${2:?--only needs a prompt name such as min/8.wav}"); shift ;;
     --list) LIST=1 ;;
-    -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "make-prompts: unknown argument '$1' (try --help)" >&2; exit 2 ;;
   esac
   shift
@@ -211,12 +211,29 @@ finish() { # raw.wav kind dest [start end] → final file (a temporary in the sa
   # (a level threshold would eat soft edges such as the devoiced "su" of です), else by level.
   if [ $# -ge 5 ]; then cut=(trim "$4" "=$5")
   else cut=(silence 1 0.01 -55d reverse silence 1 0.01 -55d reverse); fi
-  tmp="$(dirname "$dest")/.$(basename "$dest").tmp.wav"
+  tmp="$dest.part"   # not *.wav: the switch loads every *.wav in the folder
   # Headroom, high-pass against rumble, the cut, peak -3 dBFS, then the fixed silence for
   # this kind; sox resamples to 8 kHz on output.
-  sox -D "$raw" "${TELEPHONY[@]}" "$tmp" gain -6 highpass 80 "${cut[@]}" \
+  sox -D "$raw" "${TELEPHONY[@]}" -t wav "$tmp" gain -6 highpass 80 "${cut[@]}" \
       norm -3 pad "$lead" "$trail"
   mv -f "$tmp" "$dest"
+}
+
+kana_phonemes() { # hiragana of a number word → Open JTalk phonemes, lower case ("はっぷん" → "h a cl p u n")
+  perl -CSA -Mutf8 -e '
+    my %two = ("きゅ" => "ky u", "じゅ" => "j u", "ひゃ" => "hy a", "ちゅ" => "ch u", "しゅ" => "sh u");
+    my %one = (qw(あ a い i う u え e お o か k_a き k_i く k_u け k_e こ k_o さ s_a し sh_i
+      す s_u せ s_e そ s_o た t_a ち ch_i つ ts_u て t_e と t_o な n_a に n_i ぬ n_u ね n_e の n_o
+      は h_a ひ h_i ふ f_u へ h_e ほ h_o ま m_a み m_i む m_u め m_e も m_o や y_a ゆ y_u よ y_o
+      ら r_a り r_i る r_u れ r_e ろ r_o わ w_a ん n っ cl が g_a ぎ g_i ぐ g_u げ g_e ご g_o
+      ざ z_a じ j_i ず z_u ぜ z_e ぞ z_o だ d_a で d_e ど d_o ば b_a び b_i ぶ b_u べ b_e ぼ b_o
+      ぱ p_a ぴ p_i ぷ p_u ぺ p_e ぽ p_o));
+    my $s = $ARGV[0]; my @out;
+    while (length $s) {
+      if (exists $two{substr($s, 0, 2)}) { push @out, $two{substr($s, 0, 2)}; $s = substr($s, 2); }
+      else { my $c = substr($s, 0, 1, ""); push @out, exists $one{$c} ? $one{$c} =~ tr/_/ /r : "?"; }
+    }
+    print join(" ", @out);' "$1"
 }
 
 speak() { # name kind text kana
@@ -232,6 +249,19 @@ speak() { # name kind text kana
         if (p != "sil") { if (s == "") s = $1; e = $2 } }
       END { if (s != "") { s = s / 1e7 - 0.02; if (s < 0) s = 0; printf "%.3f %.3f", s, e / 1e7 + 0.02 } }' \
       "$work/trace.txt")
+    if [ "$kind" = word ]; then
+      # A number word must be read as its kana says (8分 はっぷん, not はちふん): compare
+      # the phonemes Open JTalk spoke with those of the kana (devoicing ignored).
+      local said want
+      said=$(awk '/^\[Output label\]/ { on = 1; next }
+        on && /^[0-9]+ [0-9]+ / { p = $3; sub(/^[^^]*\^[^-]*-/, "", p); sub(/\+.*/, "", p)
+          if (p != "sil" && p != "pau") printf "%s%s", (n++ ? " " : ""), tolower(p) }' "$work/trace.txt")
+      want=$(kana_phonemes "$kana")
+      if [ "$said" != "$want" ]; then
+        echo "make-prompts: $name: Open JTalk reads '$text' as [$said], expected $kana [$want]" >&2
+        rm -rf "$work"; return 1
+      fi
+    fi
     # shellcheck disable=SC2086 # two numbers
     finish "$work/raw.wav" "$kind" "$dest" $bounds
   else
@@ -288,8 +318,8 @@ hold_music() { # An original 24 s lullaby: bell-like melody over a soft chord pa
   # (fade's stop position is given explicitly: after reverb, "-0" comes out wrong in sox 14.4)
   sox -R -m "$work/melody.wav" "$work/pad.wav" "$work/mix.wav" \
       reverb 30 50 60 fade q 0.3 "$(soxi -D "$work/melody.wav")" 1.5 norm -14
-  local tmp="$OUT/.hold-music.wav.tmp.wav"
-  sox -R "$work/mix.wav" "${TELEPHONY[@]}" "$tmp"
+  local tmp="$dest.part"
+  sox -R "$work/mix.wav" "${TELEPHONY[@]}" -t wav "$tmp"
   mv -f "$tmp" "$dest"
   rm -rf "$work"
 }
@@ -318,5 +348,5 @@ while IFS='|' read -r name kind text kana; do
 done < <(prompt_table)
 while [ "$running" -gt 0 ]; do reap; done
 
-echo "prompts in $OUT: $made generated, $skipped kept (already there), $failed failed, $(( $(date +%s) - start )) s"
+echo "prompts in $OUT: $((made - failed)) generated, $skipped kept (already there), $failed failed, $(( $(date +%s) - start )) s"
 [ "$failed" -eq 0 ]

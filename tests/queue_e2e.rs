@@ -167,3 +167,81 @@ fn manual_night_mode_at_noon_routes_to_the_guard_room_and_is_audited() {
 }
 
 use sip::SipHeaders;
+
+fn register_raw(c: &RawSip, sw: &Switch, user: &str) {
+    let uri = format!("sip:{user}@127.0.0.1");
+    let cid = format!("reg-{}", rand_u64());
+    c.send(sw.sip, &c.request("REGISTER", &uri, user, &cid, 1, "Expires: 600\r\n", ""));
+    let chal = c.final_response(3.0, &mut Vec::new()).unwrap();
+    let www = chal.headers.get("WWW-Authenticate").unwrap();
+    let auth = sip::auth::client_authorization(www, "REGISTER", &format!("sip:{}", sw.sip), user, &format!("madoguchi-{user}"), "c0ffee", 1).unwrap();
+    c.send(sw.sip, &c.request("REGISTER", &uri, user, &cid, 2, &format!("Expires: 600\r\nAuthorization: {auth}\r\n"), ""));
+    assert_eq!(c.final_response(3.0, &mut Vec::new()).unwrap().status, 200);
+}
+
+fn agent_status(s: &Switch, id: &str) -> String {
+    let q = queue_json(s);
+    let agents = q["agents"].as_array().cloned().unwrap_or_default();
+    agents.iter().find(|a| a["name"] == id).map(|a| a["status"].as_str().unwrap_or("").to_string()).unwrap_or_default()
+}
+
+#[test]
+fn a_second_queue_on_a_sixth_number_by_configuration_only() {
+    // A "special call center" (特定コールセンター, 第4-5): its own number and queue.
+    let sw = Switch::start("sixth-number", |t| {
+        no_greeting(t).replace(
+            "[[agent]]\nid = \"1001\"",
+            "[[number]]\nnumber = \"0246279999\"\nname = \"特定コールセンター\"\nqueue = \"special\"\n\n[[queue]]\nname = \"special\"\nstrategy = \"ring-all\"\nagents = [\"1004\"]\nring_timeout_secs = 15\nwrapup_secs = 5\ngreeting = []\n\n[[agent]]\nid = \"1001\"",
+        )
+    });
+    let op = RawSip::new();
+    register_raw(&op, &sw, "1004");
+    sw.wait_for("1004 available", 5, |s| agent_status(s, "1004") == "Available");
+    let c = RawSip::new();
+    let uri = format!("sip:0246279999@{}", sw.trunk);
+    c.send(sw.trunk, &c.request("INVITE", &uri, "0312345678", "sixth-1", 1, "Content-Type: application/sdp\r\n", &sdp_offer(c.addr())));
+    match op.recv(5.0) {
+        Some(Message::Request(r)) => {
+            assert_eq!(r.method, sip::Method::Invite);
+            assert_eq!(r.headers.get("X-Madoguchi-DNIS"), Some("+81246279999"));
+            assert!(r.headers.get("From").unwrap().contains("特定コールセンター"));
+        }
+        other => panic!("the special queue's agent was not rung: {other:?}"),
+    }
+}
+
+#[test]
+fn feature_codes_from_the_softphone_pause_and_resume_the_operator() {
+    let sw = Switch::start("feature-codes", |t| t);
+    let op = RawSip::new();
+    register_raw(&op, &sw, "1001");
+    sw.wait_for("1001 available", 5, |s| agent_status(s, "1001") == "Available");
+    let dial = |code: &str| -> sip::Response {
+        let uri = format!("sip:{code}@127.0.0.1");
+        let cid = format!("fc-{}", rand_u64());
+        op.send(sw.sip, &op.request("INVITE", &uri, "1001", &cid, 1, "Content-Type: application/sdp\r\n", &sdp_offer(op.addr())));
+        let chal = op.final_response(3.0, &mut Vec::new()).unwrap();
+        assert_eq!(chal.status, 407, "an operator's own call is authenticated first");
+        let pa = chal.headers.get("Proxy-Authenticate").unwrap();
+        let auth = sip::auth::client_authorization(pa, "INVITE", &uri, "1001", "madoguchi-1001", "c0ffee", 1).unwrap();
+        op.send(sw.sip, &op.request("INVITE", &uri, "1001", &cid, 2, &format!("Proxy-Authorization: {auth}\r\nContent-Type: application/sdp\r\n"), &sdp_offer(op.addr())));
+        op.final_response(3.0, &mut Vec::new()).unwrap()
+    };
+    let r = dial("*23");
+    assert!(r.reason.starts_with("OK"), "{} {}", r.status, r.reason);
+    sw.wait_for("1001 paused", 5, |s| agent_status(s, "1001") == "Paused");
+    // Ending after-call work when there is none is refused, with the reason.
+    let r = dial("*25");
+    assert_eq!(r.status, 403, "{}", r.reason);
+    let r = dial("*24");
+    assert!(r.reason.starts_with("OK"), "{}", r.reason);
+    sw.wait_for("1001 available again", 5, |s| agent_status(s, "1001") == "Available");
+    // The same through the HTTP API and the command line.
+    let api = format!("http://{}", sw.http);
+    let out = Command::new(env!("CARGO_BIN_EXE_madoguchi")).args(["agent", "1001", "pause", "--reason", "研修", "--api", &api]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    sw.wait_for("1001 paused by the API", 5, |s| agent_status(s, "1001") == "Paused");
+    let (code, body) = http_request(sw.http, "POST", "/api/v1/agents/1001/dance", Some("{}")).unwrap();
+    assert_eq!(code, 400, "{body}");
+    assert!(body.contains("unknown operation"), "{body}");
+}

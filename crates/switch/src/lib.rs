@@ -2,7 +2,7 @@
 //! `acd`). `start` binds every listener from the configuration and runs the SIP core
 //! task, the call tasks it spawns, and the HTTP endpoint (API and `/metrics`).
 
-mod announce;
+pub mod announce;
 mod call;
 mod core;
 mod event;
@@ -174,8 +174,9 @@ fn load_prompts(dir: &std::path::Path) -> HashMap<String, Arc<media::Prompt>> {
             }
         }
     }
-    if out.is_empty() {
-        tracing::warn!(dir = %dir.display(), "no prompts found: callers will hear silence instead of announcements (run scripts/make-prompts.sh)");
+    let missing: Vec<String> = announce::all_prompt_files().into_iter().filter(|f| !out.contains_key(f)).collect();
+    if !missing.is_empty() {
+        tracing::warn!(dir = %dir.display(), count = missing.len(), first = %missing[0], "prompts missing: callers hear silence in their place (run scripts/make-prompts.sh)");
     }
     out
 }
@@ -224,7 +225,8 @@ pub async fn start(opts: Options) -> Result<RunningSwitch, SwitchError> {
     let secret = load_or_create_secret(&data_dir);
     let prompts = load_prompts(std::path::Path::new(&cfg.switch.prompts_dir));
     let (queue_tx, queue_rx) = tokio::sync::mpsc::channel(4096);
-    let queue_task = queue::QueueTask::new(&cfg, queue_rx).map_err(SwitchError::Queue)?;
+    let metrics = Metrics::new();
+    let queue_task = queue::QueueTask::new(&cfg, queue_rx, &metrics).map_err(SwitchError::Queue)?;
     tokio::spawn(queue_task.run());
     let calendar = dialplan::Calendar::new(&cfg.hours);
     let operating = dialplan::StateStore::open(&data_dir).map_err(|e| SwitchError::State(e.to_string()))?;
@@ -236,7 +238,7 @@ pub async fn start(opts: Options) -> Result<RunningSwitch, SwitchError> {
         operating: Mutex::new(operating),
         clock_offset,
         cfg,
-        metrics: Metrics::new(),
+        metrics,
         data_dir,
         agent_addrs: agent_addrs.clone(),
         trunk_addrs: trunk_addrs.clone(),

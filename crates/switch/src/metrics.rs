@@ -1,7 +1,7 @@
 //! Prometheus metrics of the switch. Counters are cheap atomics; the registry is read
 //! only when `/metrics` is scraped.
 
-use prometheus::{IntCounter, IntCounterVec, IntGauge, Opts, Registry};
+use prometheus::{IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry};
 
 pub struct Metrics {
     pub registry: Registry,
@@ -24,6 +24,10 @@ pub struct Metrics {
     pub registrations: IntGauge,
     pub transactions: IntGauge,
     pub rtp_packets_relayed: IntCounter,
+    /// Callers waiting, by queue (the wallboard's first number).
+    pub queue_waiting: IntGaugeVec,
+    /// Agents by state: Available, Ringing, OnCall, WrapUp, Paused, LoggedOut.
+    pub agents: IntGaugeVec,
 }
 
 impl Metrics {
@@ -38,6 +42,11 @@ impl Metrics {
             let c = IntCounter::new(name, help).expect("metric");
             registry.register(Box::new(c.clone())).expect("register");
             c
+        };
+        let gv = |name: &str, help: &str, label: &str| {
+            let g = IntGaugeVec::new(Opts::new(name, help), &[label]).expect("metric");
+            registry.register(Box::new(g.clone())).expect("register");
+            g
         };
         let g = |name: &str, help: &str| {
             let g = IntGauge::new(name, help).expect("metric");
@@ -57,6 +66,8 @@ impl Metrics {
             registrations: g("madoguchi_registrations", "Registered contacts"),
             transactions: g("madoguchi_sip_transactions", "Live SIP transactions"),
             rtp_packets_relayed: c("madoguchi_rtp_packets_relayed_total", "RTP packets relayed between legs"),
+            queue_waiting: gv("madoguchi_queue_waiting", "Callers waiting in the queue", "queue"),
+            agents: gv("madoguchi_agents", "Agents by state", "status"),
             registry,
         }
     }

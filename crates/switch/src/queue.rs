@@ -89,12 +89,33 @@ pub struct QueueTask {
     epoch: Instant,
     rx: mpsc::Receiver<QueueCmd>,
     calls: HashMap<EntryId, (CallRef, mpsc::Sender<CallEvent>)>,
+    gauges: (prometheus::IntGaugeVec, prometheus::IntGaugeVec),
 }
 
 impl QueueTask {
-    pub fn new(cfg: &dialplan::Config, rx: mpsc::Receiver<QueueCmd>) -> Result<QueueTask, String> {
+    pub fn new(cfg: &dialplan::Config, rx: mpsc::Receiver<QueueCmd>, metrics: &crate::metrics::Metrics) -> Result<QueueTask, String> {
         let acd = Acd::new(acd_config(cfg)).map_err(|e| e.to_string())?;
-        Ok(QueueTask { acd, epoch: Instant::now(), rx, calls: HashMap::new() })
+        let gauges = (metrics.queue_waiting.clone(), metrics.agents.clone());
+        Ok(QueueTask { acd, epoch: Instant::now(), rx, calls: HashMap::new(), gauges })
+    }
+
+    /// Refresh the Prometheus gauges (a pass over queues and agents: cheap at this size,
+    /// and done only after something happened).
+    fn publish(&self) {
+        let snap = self.acd.snapshot(self.now());
+        for q in &snap.queues {
+            self.gauges.0.with_label_values(&[&q.name]).set(q.waiting as i64);
+        }
+        let mut counts: HashMap<String, i64> = HashMap::new();
+        for st in ["LoggedOut", "Available", "Ringing", "OnCall", "WrapUp", "Paused"] {
+            counts.insert(st.to_string(), 0);
+        }
+        for a in &snap.agents {
+            *counts.entry(format!("{:?}", a.status)).or_default() += 1;
+        }
+        for (k, v) in counts {
+            self.gauges.1.with_label_values(&[&k]).set(v);
+        }
     }
 
     fn now(&self) -> Duration {
@@ -115,6 +136,7 @@ impl QueueTask {
                 }
             }
             self.drain();
+            self.publish();
         }
     }
 

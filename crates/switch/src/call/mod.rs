@@ -328,11 +328,7 @@ impl Call {
             CallEvent::CancelOffer { agent } => self.cancel_offer(&agent).await,
             CallEvent::Announce { position, expected_wait } => {
                 if self.phase == Phase::Waiting && self.a_answered && self.playing.as_ref().is_none_or(|p| p.2 == AfterPlay::HoldMusic) {
-                    let mut names = vec!["please-wait".to_string()];
-                    names.extend(crate::announce::position_announcement(position as u32).into_iter().map(|s| s.to_string()));
-                    if let Some(w) = expected_wait {
-                        names.extend(crate::announce::wait_announcement(w.as_secs().div_ceil(60) as u32).into_iter().map(|s| s.to_string()));
-                    }
+                    let names = crate::announce::please_wait_announcement(Some(position as u32), expected_wait);
                     self.play(&names, AfterPlay::HoldMusic);
                 }
             }
@@ -340,7 +336,7 @@ impl Call {
                 tracing::info!(call = self.s.call.0, %to, "overflow");
                 self.entry = None;
                 self.outcome = "overflowed";
-                self.play(&["after-hours".to_string()], AfterPlay::HangUp);
+                self.play(&[crate::announce::AFTER_HOURS.to_string()], AfterPlay::HangUp);
             }
         }
     }
