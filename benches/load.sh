@@ -31,7 +31,9 @@ RUN=target/load/run-$(date -u +%Y%m%dT%H%M%SZ)
 mkdir -p "$RUN"
 RUN=$(cd "$RUN" && pwd)
 read -r SIP TRUNK PBX HTTP < <("$LOADGEN" ports 4)
-"$LOADGEN" config --out "$RUN/madoguchi.toml" --data-dir "$RUN" \
+# Start from the switch binary's own embedded default, so config and binary always match.
+"$SWITCH" default-config >"$RUN/default.toml"
+"$LOADGEN" config --base "$RUN/default.toml" --out "$RUN/madoguchi.toml" --data-dir "$RUN" \
     --sip "127.0.0.1:$SIP" --trunk "127.0.0.1:$TRUNK" --pbx "127.0.0.1:$PBX" --http "127.0.0.1:$HTTP" \
     --rtp-ports "$RTP_PORTS" --agents "$AGENTS" --max-calls "$MAX_CALLS"
 "$SWITCH" check "$RUN/madoguchi.toml"

@@ -26,7 +26,7 @@ fn check_refuses_a_wrong_config_with_file_and_line() {
     assert!(err.contains(&format!("bad.toml:{line}:")), "no file:line in {err}");
     assert!(err.contains("1009"), "the message must name the culprit: {err}");
     // `serve` refuses it the same way, before binding anything.
-    let out = Command::new(env!("CARGO_BIN_EXE_madoguchi")).args(["serve", "--config"]).arg(&bad).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_madoguchi")).args(["serve", "--no-faq", "--config"]).arg(&bad).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains(&format!("bad.toml:{line}:")));
 }

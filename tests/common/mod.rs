@@ -95,7 +95,7 @@ impl Switch {
     fn spawn(dir: PathBuf, config: PathBuf, sip: SocketAddr, trunk: SocketAddr, pbx: SocketAddr, http: SocketAddr, rtp: (u16, u16), now: String) -> Switch {
         let log = std::fs::File::create(dir.join("madoguchi.log")).unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_madoguchi"))
-            .args(["serve", "--now", &now, "--config"])
+            .args(["serve", "--no-faq", "--now", &now, "--config"])
             .arg(&config)
             .env("RUST_LOG", "debug")
             .stdout(log.try_clone().unwrap())
@@ -111,7 +111,7 @@ impl Switch {
         let _ = self.child.wait();
         let log = std::fs::OpenOptions::new().append(true).open(self.dir.join("madoguchi.log")).unwrap();
         self.child = Command::new(env!("CARGO_BIN_EXE_madoguchi"))
-            .args(["serve", "--now", &self.now, "--config"])
+            .args(["serve", "--no-faq", "--now", &self.now, "--config"])
             .arg(&self.config)
             .env("RUST_LOG", "debug")
             .stdout(log.try_clone().unwrap())

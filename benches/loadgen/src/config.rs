@@ -12,6 +12,10 @@ use std::path::Path;
 const DEFAULT_TOML: &str = include_str!("../../../dialplans/default.toml");
 
 pub struct ConfigSpec<'a> {
+    /// The configuration to start from; `None` = the default compiled into loadgen.
+    /// Pass the output of `madoguchi default-config` so the text always matches the
+    /// switch binary being measured, even while dialplans/default.toml is being edited.
+    pub base: Option<&'a str>,
     pub sip: SocketAddr,
     pub trunk: SocketAddr,
     pub pbx: SocketAddr,
@@ -45,7 +49,7 @@ pub fn render(spec: &ConfigSpec) -> Result<String> {
     }
     let data = spec.data_dir.join("data");
     let rec = spec.data_dir.join("recordings");
-    let mut t = DEFAULT_TOML.to_string();
+    let mut t = spec.base.unwrap_or(DEFAULT_TOML).to_string();
     t = replace_once(t, "\"127.0.0.1:5060\"", &format!("\"{}\"", spec.sip))?;
     t = replace_once(t, "\"127.0.0.1:5080\"", &format!("\"{}\"", spec.trunk))?;
     t = replace_once(t, "\"127.0.0.1:5082\"", &format!("\"{}\"", spec.pbx))?;
@@ -75,6 +79,7 @@ mod tests {
     fn renders_agents_and_addresses() {
         let dir = std::path::PathBuf::from("/tmp/x");
         let spec = ConfigSpec {
+            base: None,
             sip: "127.0.0.1:1".parse().unwrap(),
             trunk: "127.0.0.1:2".parse().unwrap(),
             pbx: "127.0.0.1:3".parse().unwrap(),

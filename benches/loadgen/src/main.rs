@@ -71,6 +71,10 @@ struct ConfigArgs {
     agents: u32,
     #[arg(long, default_value_t = 2000)]
     max_calls: u32,
+    /// Start from this file (e.g. `madoguchi default-config > f`) instead of the
+    /// dialplans/default.toml compiled into loadgen.
+    #[arg(long)]
+    base: Option<PathBuf>,
 }
 
 #[derive(Args, Clone)]
@@ -167,7 +171,9 @@ fn main() -> Result<()> {
 
 fn write_config(a: &ConfigArgs) -> Result<()> {
     let (lo, hi) = a.rtp_ports.split_once('-').context("--rtp-ports LOW-HIGH")?;
+    let base = a.base.as_ref().map(std::fs::read_to_string).transpose().context("--base")?;
     let spec = config::ConfigSpec {
+        base: base.as_deref(),
         sip: a.sip,
         trunk: a.trunk,
         pbx: a.pbx,

@@ -80,8 +80,14 @@ fn cps_low_rate_all_calls_complete() {
     let [sip, trunk, pbx, http] = [0; 4].map(|_| SocketAddr::from(([127, 0, 0, 1], free_port())));
     let rtp = rtp_block();
     let cfg = dir.join("madoguchi.toml");
+    // The switch's own embedded default, so the config matches the binary under test.
+    let base = Command::new(&bin).arg("default-config").output().unwrap();
+    assert!(base.status.success(), "madoguchi default-config failed");
+    std::fs::write(dir.join("default.toml"), &base.stdout).unwrap();
     let st = Command::new(loadgen)
         .args(["config", "--agents", "8", "--max-calls", "100"])
+        .arg("--base")
+        .arg(dir.join("default.toml"))
         .arg("--out")
         .arg(&cfg)
         .arg("--data-dir")

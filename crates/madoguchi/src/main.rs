@@ -23,6 +23,17 @@ enum Cmd {
         /// tests of the opening hours; it then advances with real time.
         #[arg(long)]
         now: Option<String>,
+        /// Do not start the FAQ site beside the switch (it listens on 127.0.0.1:8443).
+        #[arg(long)]
+        no_faq: bool,
+    },
+    /// Run the FAQ knowledge base alone (internal editing, public site, API) over HTTPS.
+    Faq {
+        /// Folder of its SQLite file, attachments and certificate.
+        #[arg(long, default_value = "data/faq")]
+        data: PathBuf,
+        #[arg(long, default_value = "127.0.0.1:8443")]
+        listen: std::net::SocketAddr,
     },
     /// Switch the manual night mode (after-hours routing) on or off on a running switch.
     Night {
@@ -92,7 +103,13 @@ fn main() -> anyhow::Result<()> {
             }
         }
         Cmd::Agent { id, op, reason, who, api } => api_call(&api, &format!("/api/v1/agents/{id}/{op}"), &serde_json::json!({"reason": reason, "who": who})),
-        Cmd::Serve { config, now } => {
+        Cmd::Faq { data, listen } => {
+            init_logs();
+            let cfg = faq::FaqConfig { data_dir: data, listen, ..Default::default() };
+            let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            rt.block_on(faq::serve(cfg))
+        }
+        Cmd::Serve { config, now, no_faq } => {
             init_logs();
             let cfg = match &config {
                 Some(path) => match dialplan::load(path) {
@@ -115,7 +132,7 @@ fn main() -> anyhow::Result<()> {
                 None => None,
             };
             let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-            rt.block_on(serve(cfg, now))
+            rt.block_on(serve(cfg, now, !no_faq))
         }
     }
 }
@@ -129,7 +146,8 @@ fn init_logs() {
         .init();
 }
 
-async fn serve(cfg: dialplan::Config, now: Option<u64>) -> anyhow::Result<()> {
+async fn serve(cfg: dialplan::Config, now: Option<u64>, with_faq: bool) -> anyhow::Result<()> {
+    let faq_dir = std::path::Path::new(&cfg.switch.data_dir).join("faq");
     let agents: Vec<(String, String)> = cfg.agents.iter().map(|a| (a.id.clone(), a.password.clone())).collect();
     let domain = cfg.sip.domain.clone();
     let sw = switch::start(switch::Options { cfg, now }).await.context("starting the switch")?;
@@ -144,6 +162,13 @@ async fn serve(cfg: dialplan::Config, now: Option<u64>) -> anyhow::Result<()> {
         println!("  trunk {name:<8} listens on        {a}");
     }
     println!("  metrics and API                    http://{}/metrics", sw.http_addr);
+    let faq = if with_faq {
+        let f = faq::start(faq::FaqConfig { data_dir: faq_dir.clone(), ..Default::default() }).await.context("starting the FAQ site")?;
+        println!("  FAQ site (public and internal)     https://{}/  (admin password in {})", f.addr, faq_dir.join("admin-password.txt").display());
+        Some(f)
+    } else {
+        None
+    };
     println!("  try: a softphone registered as 1001, then call sip:0246221111@{}", sw.trunk_addrs.first().map(|t| t.1.to_string()).unwrap_or_default());
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {
@@ -152,6 +177,9 @@ async fn serve(cfg: dialplan::Config, now: Option<u64>) -> anyhow::Result<()> {
     }
     tracing::info!("stopping");
     sw.shutdown().await;
+    if let Some(f) = faq {
+        f.shutdown().await;
+    }
     Ok(())
 }
 
