@@ -44,7 +44,7 @@ fn register_raw(c: &RawSip, sip_addr: std::net::SocketAddr, user: &str, password
 
 #[test]
 fn registrations_survive_a_crash() {
-    let mut sw = Switch::start("restart", |t| t);
+    let mut sw = Switch::start("restart", no_greeting);
     let op = RawSip::new();
     assert_eq!(register_raw(&op, sw.sip, "1001", "madoguchi-1001", 600), 200);
     sw.restart(); // SIGKILL, then start again on the same data folder
@@ -64,7 +64,7 @@ fn registrations_survive_a_crash() {
 
 #[test]
 fn sigterm_ends_calls_with_bye() {
-    let mut sw = Switch::start("sigterm", |t| t);
+    let mut sw = Switch::start("sigterm", no_greeting);
     let dir = sw.dir.clone();
     tone_wav(&dir.join("440.wav"), 440.0, 30.0);
     tone_wav(&dir.join("1000.wav"), 1000.0, 30.0);
@@ -96,6 +96,30 @@ fn sigterm_ends_calls_with_bye() {
     std::thread::sleep(std::time::Duration::from_millis(500));
     assert!(caller.log().contains("BYE sip:"), "the caller got no BYE:\n{}", tail(&caller.log(), 40));
     assert!(operator.log().contains("BYE sip:"), "the operator got no BYE:\n{}", tail(&operator.log(), 40));
+}
+
+#[test]
+fn sigterm_ends_a_call_waiting_in_the_queue_with_bye() {
+    // The default configuration: the caller is answered and hears the greeting.
+    let mut sw = Switch::start("sigterm-queue", |t| t);
+    let dir = sw.dir.clone();
+    tone_wav(&dir.join("440.wav"), 440.0, 30.0);
+    let caller = Baresip::start(
+        &dir,
+        BaresipOpts {
+            name: "caller",
+            account: "<sip:0312345678@127.0.0.1>;regint=0;audio_codecs=PCMU".into(),
+            tone: &dir.join("440.wav"),
+            commands: vec![format!("/dial sip:0246221111@{}", sw.trunk)],
+            quit_after: Some(40),
+        },
+    );
+    sw.wait_for("the call to be up", 10, |s| s.status()["calls_active"] == 1);
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let st = sw.terminate();
+    assert!(st.success(), "madoguchi exited with {st}");
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert!(caller.log().contains("BYE sip:"), "the caller got no BYE:\n{}\nswitch:\n{}", tail(&caller.log(), 40), tail(&sw.log(), 30));
 }
 
 #[test]
