@@ -400,6 +400,25 @@ impl Task {
                     Err(_) => self.fwd.send_failed(leg),
                 }
             }
+            // What a leg hears from a prompt is recorded as the other side speaking
+            // (announcements are part of every recorded call).
+            if let Some(tap) = &self.tap {
+                let pcm = p.prompt.samples();
+                let start = p.next * FRAME_SAMPLES;
+                let chunk = &pcm[start.min(pcm.len())..(start + FRAME_SAMPLES).min(pcm.len())];
+                let mut tf = TapFrame {
+                    leg: leg.other(),
+                    rtp_timestamp: (p.next * FRAME_SAMPLES) as u32,
+                    arrival: now,
+                    len: chunk.len() as u16,
+                    samples: [0; FRAME_SAMPLES],
+                };
+                tf.samples[..chunk.len()].copy_from_slice(chunk);
+                match tap.try_send(tf) {
+                    Ok(()) => self.stats.tap_frames.fetch_add(1, Ordering::Relaxed),
+                    Err(_) => self.stats.tap_dropped.fetch_add(1, Ordering::Relaxed),
+                };
+            }
             p.next += 1;
         }
     }
