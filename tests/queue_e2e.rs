@@ -72,6 +72,10 @@ fn third_caller_waits_with_announcements_then_gets_the_freed_operator() {
     // And the operator at the end: the last seconds are the operator's 1000 Hz tone.
     let (f, _) = dominant_tail(&rx[0], 3.0, &[440.0, 1000.0]);
     assert_eq!(f, 1000.0, "caller 3 was not connected to an operator");
+    // Each state change was written to the event log the statistics will read.
+    let events = std::fs::read_to_string(sw.dir.join("data/queue-events.jsonl")).unwrap();
+    assert_eq!(events.matches("CallAnswered").count(), 3, "{events}");
+    assert!(events.contains("WrapUpEnded"), "{events}");
 }
 
 fn queue_json(s: &Switch) -> serde_json::Value {

@@ -226,7 +226,7 @@ pub async fn start(opts: Options) -> Result<RunningSwitch, SwitchError> {
     let prompts = load_prompts(std::path::Path::new(&cfg.switch.prompts_dir));
     let (queue_tx, queue_rx) = tokio::sync::mpsc::channel(4096);
     let metrics = Metrics::new();
-    let queue_task = queue::QueueTask::new(&cfg, queue_rx, &metrics).map_err(SwitchError::Queue)?;
+    let queue_task = queue::QueueTask::new(&cfg, queue_rx, &metrics, &data_dir.join("queue-events.jsonl")).map_err(SwitchError::Queue)?;
     tokio::spawn(queue_task.run());
     let calendar = dialplan::Calendar::new(&cfg.hours);
     let operating = dialplan::StateStore::open(&data_dir).map_err(|e| SwitchError::State(e.to_string()))?;

@@ -90,13 +90,19 @@ pub struct QueueTask {
     rx: mpsc::Receiver<QueueCmd>,
     calls: HashMap<EntryId, (CallRef, mpsc::Sender<CallEvent>)>,
     gauges: (prometheus::IntGaugeVec, prometheus::IntGaugeVec),
+    events: std::fs::File,
 }
 
 impl QueueTask {
-    pub fn new(cfg: &dialplan::Config, rx: mpsc::Receiver<QueueCmd>, metrics: &crate::metrics::Metrics) -> Result<QueueTask, String> {
+    pub fn new(cfg: &dialplan::Config, rx: mpsc::Receiver<QueueCmd>, metrics: &crate::metrics::Metrics, events_path: &std::path::Path) -> Result<QueueTask, String> {
         let acd = Acd::new(acd_config(cfg)).map_err(|e| e.to_string())?;
         let gauges = (metrics.queue_waiting.clone(), metrics.agents.clone());
-        Ok(QueueTask { acd, epoch: Instant::now(), rx, calls: HashMap::new(), gauges })
+        let events = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(events_path)
+            .map_err(|e| format!("{}: {e}", events_path.display()))?;
+        Ok(QueueTask { acd, epoch: Instant::now(), rx, calls: HashMap::new(), gauges, events })
     }
 
     /// Refresh the Prometheus gauges (a pass over queues and agents: cheap at this size,
@@ -237,7 +243,15 @@ impl QueueTask {
                 }
             }
         }
-        while self.acd.poll_event().is_some() {}
+        // Every state change is kept, in order, for the statistics (one JSON line each,
+        // with the wall-clock time; appended and flushed, so a crash loses none).
+        while let Some(ev) = self.acd.poll_event() {
+            let line = serde_json::json!({ "at": crate::register::unix_now(), "event": ev.event });
+            use std::io::Write;
+            if writeln!(self.events, "{line}").is_err() {
+                tracing::error!("could not append to the queue event log");
+            }
+        }
     }
 
     fn tell(&mut self, entry: EntryId, ev: CallEvent) {
