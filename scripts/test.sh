@@ -35,4 +35,4 @@ fi
 
 # Two cores on CI: cargo runs test binaries one after another and the tests inside each
 # binary in parallel threads.
-cargo test --workspace --locked
+cargo test --workspace --locked --no-fail-fast

@@ -249,3 +249,88 @@ fn feature_codes_from_the_softphone_pause_and_resume_the_operator() {
     assert_eq!(code, 400, "{body}");
     assert!(body.contains("unknown operation"), "{body}");
 }
+
+/// Answer an INVITE we received on a raw endpoint with 200 and SDP; returns our tag.
+fn answer_200(ep: &RawSip, to: std::net::SocketAddr, inv: &sip::Request) {
+    let mut r = sip::Response::to_request(inv, 200, Some("raw200"));
+    r.headers.push("Contact", format!("<sip:raw@{}>", ep.addr()));
+    r.headers.push("Content-Type", "application/sdp");
+    r.body = bytes::Bytes::from(sdp_offer(ep.addr()));
+    ep.send(to, &r.to_bytes());
+}
+
+/// RFC 4733 packets for one key press (three updates, then the end bit three times).
+fn press(rtp: &std::net::UdpSocket, to: std::net::SocketAddr, digit: u8) {
+    for (i, end) in [false, false, false, true, true, true].iter().enumerate() {
+        let mut p = vec![0x80u8, 101, 0, i as u8, 0, 0, 0x10, 0, 0x12, 0x34, 0x56, 0x78];
+        let dur: u16 = 160 * (i as u16 + 1);
+        p.extend_from_slice(&[digit, if *end { 0x80 | 10 } else { 10 }, (dur >> 8) as u8, dur as u8]);
+        rtp.send_to(&p, to).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_caller_who_presses_1_is_called_back_through_the_carrier_when_an_agent_frees() {
+    let carrier = RawSip::new();
+    let sw = Switch::start("callback", |t| {
+        t.replace("greeting = [\"greeting\", \"recording-notice\"]", "greeting = [\"position-suffix\"]")
+            .replace("proxy = \"127.0.0.1:5090\"", &format!("proxy = \"{}\"", carrier.addr()))
+    });
+    let op = RawSip::new();
+    register_raw(&op, &sw, "1001");
+    sw.wait_for("1001 available", 5, |s| agent_status(s, "1001") == "Available");
+    let (code, _) = http_request(sw.http, "POST", "/api/v1/agents/1001/pause", Some("{}")).unwrap();
+    assert_eq!(code, 200);
+
+    // The citizen calls with its media on `rtp`, is answered and waits in line.
+    let caller = RawSip::new();
+    let rtp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let uri = format!("sip:0246221111@{}", sw.trunk);
+    caller.send(sw.trunk, &caller.request("INVITE", &uri, "0312345678", "cb-1", 1, "Content-Type: application/sdp\r\n", &sdp_offer(rtp.local_addr().unwrap())));
+    let ok = caller.final_response(5.0, &mut Vec::new()).expect("the queue answers");
+    assert_eq!(ok.status, 200);
+    let ack = format!(
+        "ACK {uri} SIP/2.0\r\nVia: SIP/2.0/UDP {};branch=z9hG4bKcbAck;rport\r\nMax-Forwards: 70\r\nFrom: {}\r\nTo: {}\r\nCall-ID: cb-1\r\nCSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n",
+        caller.addr(),
+        ok.headers.get("From").unwrap(),
+        ok.headers.get("To").unwrap()
+    );
+    caller.send(sw.trunk, ack.as_bytes());
+    let answer = String::from_utf8_lossy(&ok.body).to_string();
+    let port: u16 = answer.lines().find(|l| l.starts_with("m=audio")).unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+    let media_at: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    sw.wait_for("the caller waiting", 10, |s| queue_waiting(s) == 1);
+
+    // "1" for a callback: the caller keeps their place without holding the line.
+    press(&rtp, media_at, 1);
+    sw.wait_for("the callback request in line", 10, |s| queue_json(s)["queues"][0]["callbacks"] == 1);
+
+    // The agent comes back: rung first, with the number to call back.
+    let (code, _) = http_request(sw.http, "POST", "/api/v1/agents/1001/unpause", Some("{}")).unwrap();
+    assert_eq!(code, 200);
+    let inv = loop {
+        match op.recv(10.0) {
+            Some(Message::Request(r)) if r.method == sip::Method::Invite => break r,
+            Some(_) => continue,
+            None => panic!("the agent was not rung for the callback"),
+        }
+    };
+    assert_eq!(inv.headers.get("X-Madoguchi-Callback"), Some("0312345678"));
+    answer_200(&op, sw.sip, &inv);
+    // Then the citizen, through the carrier trunk's proxy.
+    let inv2 = loop {
+        match carrier.recv(10.0) {
+            Some(Message::Request(r)) if r.method == sip::Method::Invite => break r,
+            Some(_) => continue,
+            None => panic!("the citizen was not called back through the carrier"),
+        }
+    };
+    assert_eq!(inv2.uri.user().as_deref(), Some("0312345678"));
+    answer_200(&carrier, sw.trunk, &inv2);
+    let acked = (0..20).any(|_| matches!(carrier.recv(0.5), Some(Message::Request(r)) if r.method == sip::Method::Ack));
+    assert!(acked, "the switch did not ACK the citizen's answer");
+    sw.wait_for("the agent on the callback", 5, |s| agent_status(s, "1001") == "OnCall");
+    let events = std::fs::read_to_string(sw.dir.join("data/queue-events.jsonl")).unwrap();
+    assert!(events.contains("CallbackRequested") && events.contains("CallbackPlaced"), "{events}");
+}

@@ -17,7 +17,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 fn env(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn cpu_secs() -> f64 {
@@ -33,7 +36,13 @@ fn frame(leg: Leg, ts: u32, arrival: Instant) -> TapFrame {
     for (i, s) in samples.iter_mut().enumerate() {
         *s = ((i as i32 * 97) % 2000 - 1000) as i16;
     }
-    TapFrame { leg, rtp_timestamp: ts, arrival, len: 160, samples }
+    TapFrame {
+        leg,
+        rtp_timestamp: ts,
+        arrival,
+        len: 160,
+        samples,
+    }
 }
 
 fn timeline_alone() {
@@ -152,7 +161,10 @@ async fn realtime(calls: usize, secs: u64) {
     let cpu = cpu_secs() - cpu0;
     max_backlog = max_backlog.max(sampler.await.unwrap());
     let s = rec.stats();
-    let short = infos.iter().filter(|i| i.duration_ms + 500 < secs * 1000).count();
+    let short = infos
+        .iter()
+        .filter(|i| i.duration_ms + 500 < secs * 1000)
+        .count();
     println!(
         "{calls} calls x {secs} s real time: start_call {:.1} µs each; fed in {:.2} s; finish all {:.2} s",
         setup.as_secs_f64() * 1e6 / calls as f64,
@@ -175,7 +187,10 @@ async fn realtime(calls: usize, secs: u64) {
         s.backlog_dropped_bytes,
         s.write_errors
     );
-    println!("  CPU {cpu:.2} s over {wall:.2} s = {:.0} % of one core (feeders included)", 100.0 * cpu / wall);
+    println!(
+        "  CPU {cpu:.2} s over {wall:.2} s = {:.0} % of one core (feeders included)",
+        100.0 * cpu / wall
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -184,6 +199,9 @@ fn main() {
     timeline_alone();
     let calls = env("RECORDER_BENCH_CALLS", 1000) as usize;
     let secs = env("RECORDER_BENCH_SECS", 10);
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(realtime(calls, secs));
 }

@@ -13,6 +13,7 @@
 //! - browsers attach Basic credentials to cross-site requests too, so every state
 //!   change is a POST with a JSON body; a cross-site form cannot send
 //!   `application/json` without a CORS preflight, which this router never answers.
+//!
 //! There is no logout with Basic (the browser forgets on close); sessions are short
 //! anyway for a supervisor's workstation.
 
@@ -48,7 +49,11 @@ pub fn hash_password(password: &str) -> Result<String, String> {
 
 pub fn verify_password(hash: &str, password: &str) -> bool {
     PasswordHash::new(hash)
-        .map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+        .map(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
         .unwrap_or(false)
 }
 
@@ -70,16 +75,29 @@ pub struct Auth {
 
 impl Auth {
     pub fn new(users: Vec<Supervisor>) -> Auth {
-        Auth { users, verified: Mutex::default(), failures: Mutex::default() }
+        Auth {
+            users,
+            verified: Mutex::default(),
+            failures: Mutex::default(),
+        }
     }
 
     /// Checks the value of an `Authorization` header.
     pub fn check(&self, authorization: Option<&str>) -> AuthOutcome {
-        let Some(value) = authorization else { return AuthOutcome::Missing };
-        let Some((user, password)) = parse_basic(value) else { return AuthOutcome::Missing };
+        let Some(value) = authorization else {
+            return AuthOutcome::Missing;
+        };
+        let Some((user, password)) = parse_basic(value) else {
+            return AuthOutcome::Missing;
+        };
         let key: [u8; 32] = Sha256::digest(value.as_bytes()).into();
         let now = Instant::now();
-        if let Some((u, at)) = self.verified.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+        if let Some((u, at)) = self
+            .verified
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+        {
             if now.duration_since(*at) < CACHE_FOR {
                 return AuthOutcome::Ok(u.clone());
             }
@@ -133,7 +151,9 @@ fn parse_basic(value: &str) -> Option<(String, String)> {
     if !scheme.eq_ignore_ascii_case("basic") {
         return None;
     }
-    let raw = base64::engine::general_purpose::STANDARD.decode(b64.trim()).ok()?;
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(b64.trim())
+        .ok()?;
     let s = String::from_utf8(raw).ok()?;
     let (u, p) = s.split_once(':')?;
     Some((u.to_string(), p.to_string()))
@@ -144,24 +164,42 @@ mod tests {
     use super::*;
 
     fn basic(u: &str, p: &str) -> String {
-        format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}")))
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}"))
+        )
     }
 
     #[test]
     fn right_password_passes_wrong_one_locks_after_five() {
-        let users = vec![Supervisor { user: "sv".into(), password_hash: hash_password("kanri-2026").unwrap() }];
+        let users = vec![Supervisor {
+            user: "sv".into(),
+            password_hash: hash_password("kanri-2026").unwrap(),
+        }];
         let auth = Auth::new(users.clone());
-        assert_eq!(auth.check(Some(&basic("sv", "kanri-2026"))), AuthOutcome::Ok("sv".into()));
+        assert_eq!(
+            auth.check(Some(&basic("sv", "kanri-2026"))),
+            AuthOutcome::Ok("sv".into())
+        );
         assert_eq!(auth.check(None), AuthOutcome::Missing);
         assert_eq!(auth.check(Some("Bearer x")), AuthOutcome::Missing);
-        assert_eq!(auth.check(Some(&basic("nobody", "kanri-2026"))), AuthOutcome::BadCredentials);
+        assert_eq!(
+            auth.check(Some(&basic("nobody", "kanri-2026"))),
+            AuthOutcome::BadCredentials
+        );
 
         let auth = Auth::new(users);
         for _ in 0..MAX_FAILURES - 1 {
-            assert_eq!(auth.check(Some(&basic("sv", "guess"))), AuthOutcome::BadCredentials);
+            assert_eq!(
+                auth.check(Some(&basic("sv", "guess"))),
+                AuthOutcome::BadCredentials
+            );
         }
         assert_eq!(auth.check(Some(&basic("sv", "guess"))), AuthOutcome::Locked);
         // Once locked, even the right password is refused until the lock expires.
-        assert_eq!(auth.check(Some(&basic("sv", "kanri-2026"))), AuthOutcome::Locked);
+        assert_eq!(
+            auth.check(Some(&basic("sv", "kanri-2026"))),
+            AuthOutcome::Locked
+        );
     }
 }

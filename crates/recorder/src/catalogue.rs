@@ -163,11 +163,15 @@ pub struct Catalogue {
     conn: Mutex<Connection>,
 }
 
-const COLUMNS: &str = "id, call_id, number, caller, started_at, ended_at, duration_ms, size_bytes, \
+const COLUMNS: &str =
+    "id, call_id, number, caller, started_at, ended_at, duration_ms, size_bytes, \
      sha256, state, path, deleted_at, deleted_by, delete_reason";
 
 fn like_pattern(s: &str) -> String {
-    let esc = s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    let esc = s
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
     format!("%{esc}%")
 }
 
@@ -182,7 +186,9 @@ impl Catalogue {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(SCHEMA)?;
-        Ok(Catalogue { conn: Mutex::new(conn) })
+        Ok(Catalogue {
+            conn: Mutex::new(conn),
+        })
     }
 
     /// The connection, for the modules that run their own transactions. A panic while
@@ -202,7 +208,11 @@ impl Catalogue {
     ) -> Result<i64> {
         let c = self.lock();
         let exists: Option<i64> = c
-            .query_row("SELECT id FROM recordings WHERE call_id=?1", [call_id], |r| r.get(0))
+            .query_row(
+                "SELECT id FROM recordings WHERE call_id=?1",
+                [call_id],
+                |r| r.get(0),
+            )
             .optional()?;
         if exists.is_some() {
             return Err(RecorderError::DuplicateCall(call_id.to_string()));
@@ -237,7 +247,14 @@ impl Catalogue {
         self.lock().execute(
             "UPDATE recordings SET state=?2, ended_at=?3, duration_ms=?4, size_bytes=?5, sha256=?6
              WHERE id=?1",
-            params![id, state.as_str(), ended_at, duration_ms, size_bytes, sha256],
+            params![
+                id,
+                state.as_str(),
+                ended_at,
+                duration_ms,
+                size_bytes,
+                sha256
+            ],
         )?;
         Ok(())
     }

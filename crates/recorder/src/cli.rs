@@ -26,8 +26,11 @@ pub fn list(rec: &Recorder, a: &ListArgs) -> Result<String> {
     let date = |name: &str, v: &Option<String>| -> Result<Option<i64>> {
         v.as_deref()
             .map(|s| {
-                parse_local_date(s, off)
-                    .ok_or_else(|| RecorderError::Invalid(format!("--{name} must be a date like 2026-11-25, not '{s}'")))
+                parse_local_date(s, off).ok_or_else(|| {
+                    RecorderError::Invalid(format!(
+                        "--{name} must be a date like 2026-11-25, not '{s}'"
+                    ))
+                })
             })
             .transpose()
     };
@@ -59,7 +62,9 @@ fn line(out: &mut String, r: &RecordingRow, off: i32) {
         r.number,
         r.caller,
         r.operators.join(","),
-        r.duration_ms.map(|d| (d / 1000).to_string()).unwrap_or_else(|| "-".into()),
+        r.duration_ms
+            .map(|d| (d / 1000).to_string())
+            .unwrap_or_else(|| "-".into()),
         r.state.as_str(),
         r.path
     );
@@ -78,12 +83,22 @@ pub fn request_deletion(rec: &Recorder, who: &str, now: SystemTime) -> Result<St
     for r in &req.items {
         line(&mut out, r, off);
     }
-    let _ = writeln!(out, "approve with: madoguchi recordings approve {} --by NAME --reference DOCUMENT", req.id);
+    let _ = writeln!(
+        out,
+        "approve with: madoguchi recordings approve {} --by NAME --reference DOCUMENT",
+        req.id
+    );
     Ok(out)
 }
 
 /// `approve REQUEST --by NAME --reference DOCUMENT`: records the approval, then deletes.
-pub fn approve(rec: &Recorder, request: i64, who: &str, reference: &str, now: SystemTime) -> Result<String> {
+pub fn approve(
+    rec: &Recorder,
+    request: i64,
+    who: &str,
+    reference: &str,
+    now: SystemTime,
+) -> Result<String> {
     let a = rec.approve(request, who, reference, now)?;
     let mut out = format!(
         "deletion request {request} approved by {who} ({reference}): {} recordings deleted",

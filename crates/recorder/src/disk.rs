@@ -51,7 +51,13 @@ pub fn is_disk_full(e: &io::Error) -> bool {
 pub fn file_stem_for(call_id: &str) -> String {
     let mut s: String = call_id
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || "._@-".contains(c) { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._@-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
         .take(120)
         .collect();
     if s.is_empty() || s.starts_with('.') {
@@ -66,7 +72,10 @@ mod tests {
 
     #[test]
     fn call_ids_become_safe_file_names() {
-        assert_eq!(file_stem_for("a84b4c76e66710@pc33.example.com"), "a84b4c76e66710@pc33.example.com");
+        assert_eq!(
+            file_stem_for("a84b4c76e66710@pc33.example.com"),
+            "a84b4c76e66710@pc33.example.com"
+        );
         assert_eq!(file_stem_for("../../etc/passwd"), "_.._.._etc_passwd");
         assert_eq!(file_stem_for(""), "_");
     }

@@ -89,7 +89,12 @@ impl Recorder {
         std::fs::create_dir_all(&cfg.dir)?;
         let catalogue = Catalogue::open(&cfg.catalogue)?;
         Ok(Recorder {
-            inner: Arc::new(Inner { cfg, catalogue, stats: Stats::default(), free_space: f }),
+            inner: Arc::new(Inner {
+                cfg,
+                catalogue,
+                stats: Stats::default(),
+                free_space: f,
+            }),
         })
     }
 
@@ -167,15 +172,25 @@ impl Recorder {
             });
         }
         self.inner.stats.disk_alarm.store(false, Relaxed);
-        let (y, m, d, ..) = time::local_parts(time::unix_secs(meta.started_at), cfg.utc_offset_secs);
+        let (y, m, d, ..) =
+            time::local_parts(time::unix_secs(meta.started_at), cfg.utc_offset_secs);
         let day = format!("{y:04}/{m:02}/{d:02}");
         std::fs::create_dir_all(cfg.dir.join(&day))?;
         let stem = disk::file_stem_for(&meta.call_id);
         // Two Call-IDs can sanitise to the same name; the catalogue keeps the real id.
         for n in 0..100 {
-            let name = if n == 0 { format!("{stem}.wav") } else { format!("{stem}-{n}.wav") };
+            let name = if n == 0 {
+                format!("{stem}.wav")
+            } else {
+                format!("{stem}-{n}.wav")
+            };
             let rel = format!("{day}/{name}");
-            match File::options().read(true).write(true).create_new(true).open(cfg.dir.join(&rel)) {
+            match File::options()
+                .read(true)
+                .write(true)
+                .create_new(true)
+                .open(cfg.dir.join(&rel))
+            {
                 Ok(f) => {
                     f.write_all_at(&crate::wav::header(0), 0)?;
                     return Ok((f, rel));

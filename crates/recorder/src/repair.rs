@@ -32,7 +32,9 @@ impl Recorder {
             report.repaired.push(info);
         }
         for path in wav_files(&self.config().dir)? {
-            let Ok(rel) = path.strip_prefix(&self.config().dir) else { continue };
+            let Ok(rel) = path.strip_prefix(&self.config().dir) else {
+                continue;
+            };
             let rel = rel.to_string_lossy().into_owned();
             let f = File::open(&path)?;
             let stale = wav::header_data_len(&f)? != Some(wav::data_len_for(f.metadata()?.len()));
@@ -41,16 +43,25 @@ impl Recorder {
             }
             // A file without a row: the process died between creating the file and
             // the catalogue commit, or the catalogue lost its last commits.
-            let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+            let stem = path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
             let started = f
                 .metadata()?
                 .modified()
                 .map(time::unix_secs)
                 .unwrap_or(0)
-                .saturating_sub(wav::duration_ms(wav::data_len_for(f.metadata()?.len())) as i64 / 1000);
+                .saturating_sub(
+                    wav::duration_ms(wav::data_len_for(f.metadata()?.len())) as i64 / 1000,
+                );
             let call_id = format!("recovered:{stem}:{started}");
-            let id = self.catalogue().insert_recording(&call_id, "", "", started, &rel)?;
-            report.orphans.push(self.repair_file(id, &call_id, &rel, started)?);
+            let id = self
+                .catalogue()
+                .insert_recording(&call_id, "", "", started, &rel)?;
+            report
+                .orphans
+                .push(self.repair_file(id, &call_id, &rel, started)?);
         }
         if !report.repaired.is_empty() || !report.orphans.is_empty() {
             tracing::warn!(
@@ -62,7 +73,13 @@ impl Recorder {
         Ok(report)
     }
 
-    fn repair_file(&self, id: i64, call_id: &str, rel: &str, started_at: i64) -> Result<RecordingInfo> {
+    fn repair_file(
+        &self,
+        id: i64,
+        call_id: &str,
+        rel: &str,
+        started_at: i64,
+    ) -> Result<RecordingInfo> {
         let path = self.file_path(rel);
         let (data_len, size, sha) = match File::options().read(true).write(true).open(&path) {
             Ok(f) => {
@@ -81,8 +98,17 @@ impl Recorder {
              WHERE id=?1",
             params![id, ended_at, duration_ms as i64, size as i64, sha],
         )?;
-        let detail = format!("header repaired after a crash: {duration_ms} ms of audio, {size} bytes");
-        catalogue::audit(&c, time::unix_secs(std::time::SystemTime::now()), "system", "repair", Some(id), None, &detail)?;
+        let detail =
+            format!("header repaired after a crash: {duration_ms} ms of audio, {size} bytes");
+        catalogue::audit(
+            &c,
+            time::unix_secs(std::time::SystemTime::now()),
+            "system",
+            "repair",
+            Some(id),
+            None,
+            &detail,
+        )?;
         Ok(RecordingInfo {
             id,
             call_id: call_id.to_string(),
@@ -102,7 +128,9 @@ impl Recorder {
         Ok(self
             .catalogue()
             .lock()
-            .query_row("SELECT id FROM recordings WHERE path=?1", [rel], |r| r.get(0))
+            .query_row("SELECT id FROM recordings WHERE path=?1", [rel], |r| {
+                r.get(0)
+            })
             .optional()?)
     }
 }

@@ -58,7 +58,15 @@ impl Recorder {
         for id in ids {
             tx.execute("UPDATE recordings SET state='due' WHERE id=?1", [id])?;
             let detail = format!("older than {} days", self.config().retention_days);
-            catalogue::audit(&tx, unix_secs(now), "system", "mark_due", Some(id), None, &detail)?;
+            catalogue::audit(
+                &tx,
+                unix_secs(now),
+                "system",
+                "mark_due",
+                Some(id),
+                None,
+                &detail,
+            )?;
             rows.extend(get_row(&tx, id)?);
         }
         tx.commit()?;
@@ -136,7 +144,13 @@ impl Recorder {
 
     /// Records the city's approval of request `id` and removes exactly the files it
     /// lists. `who` is the approver, `reference` the approval document's number.
-    pub fn approve(&self, id: i64, who: &str, reference: &str, now: SystemTime) -> Result<Approval> {
+    pub fn approve(
+        &self,
+        id: i64,
+        who: &str,
+        reference: &str,
+        now: SystemTime,
+    ) -> Result<Approval> {
         non_empty("the approver's name", who)?;
         non_empty("the approval reference", reference)?;
         let at = unix_secs(now);
@@ -144,7 +158,11 @@ impl Recorder {
             let mut c = self.catalogue().lock();
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let state: Option<String> = tx
-                .query_row("SELECT state FROM deletion_requests WHERE id=?1", [id], |r| r.get(0))
+                .query_row(
+                    "SELECT state FROM deletion_requests WHERE id=?1",
+                    [id],
+                    |r| r.get(0),
+                )
                 .optional()?;
             match state.as_deref() {
                 None => return Err(RecorderError::UnknownRequest(id)),
@@ -157,12 +175,24 @@ impl Recorder {
                 "UPDATE deletion_requests SET state='approved', approved_at=?2, approved_by=?3, reference=?4 WHERE id=?1",
                 params![id, at, who, reference],
             )?;
-            catalogue::audit(&tx, at, who, "approve_deletion", None, Some(id), &format!("reference {reference}"))?;
+            catalogue::audit(
+                &tx,
+                at,
+                who,
+                "approve_deletion",
+                None,
+                Some(id),
+                &format!("reference {reference}"),
+            )?;
             tx.commit()?;
             drop(c);
             self.deletion_request(id)?.items
         };
-        let mut out = Approval { request_id: id, deleted: Vec::new(), skipped: Vec::new() };
+        let mut out = Approval {
+            request_id: id,
+            deleted: Vec::new(),
+            skipped: Vec::new(),
+        };
         for row in items {
             if row.state != State::Due {
                 out.skipped.push(row.id);
@@ -172,14 +202,25 @@ impl Recorder {
             self.remove(&row, who, "delete", Some(id), &detail, at)?;
             out.deleted.push(row.id);
         }
-        tracing::info!(request = id, deleted = out.deleted.len(), approver = who, "deletion approved");
+        tracing::info!(
+            request = id,
+            deleted = out.deleted.len(),
+            approver = who,
+            "deletion approved"
+        );
         Ok(out)
     }
 
     /// Deletes one recording before its time, for `reason` (a citizen's request, a
     /// recording made by mistake). Unknown, already deleted or in-progress recordings
     /// are refused and nothing changes.
-    pub fn delete_one(&self, id: i64, who: &str, reason: &str, now: SystemTime) -> Result<RecordingRow> {
+    pub fn delete_one(
+        &self,
+        id: i64,
+        who: &str,
+        reason: &str,
+        now: SystemTime,
+    ) -> Result<RecordingRow> {
         non_empty("the name of who deletes", who)?;
         non_empty("the reason", reason)?;
         let row = self
@@ -191,7 +232,14 @@ impl Recorder {
             State::Recording => return Err(RecorderError::StillRecording(id)),
             _ => {}
         }
-        self.remove(&row, who, "delete_early", None, &format!("reason: {reason}"), unix_secs(now))?;
+        self.remove(
+            &row,
+            who,
+            "delete_early",
+            None,
+            &format!("reason: {reason}"),
+            unix_secs(now),
+        )?;
         self.catalogue()
             .get(id)?
             .ok_or_else(|| RecorderError::UnknownRecording(id.to_string()))
@@ -199,12 +247,22 @@ impl Recorder {
 
     /// Removes the file and leaves the tombstone (hash, path, who, when) and the audit
     /// line. A file already missing is noted, not an error: the goal state is reached.
-    fn remove(&self, row: &RecordingRow, who: &str, action: &str, request: Option<i64>, detail: &str, at: i64) -> Result<()> {
+    fn remove(
+        &self,
+        row: &RecordingRow,
+        who: &str,
+        action: &str,
+        request: Option<i64>,
+        detail: &str,
+        at: i64,
+    ) -> Result<()> {
         let path = self.file_path(&row.path);
         let mut detail = format!("{detail}; sha256 {}", row.sha256.as_deref().unwrap_or("-"));
         match std::fs::remove_file(&path) {
             Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => detail.push_str("; file was already missing"),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                detail.push_str("; file was already missing")
+            }
             Err(e) => return Err(e.into()),
         }
         let mut c = self.catalogue().lock();

@@ -63,21 +63,78 @@ impl StatsSnapshot {
     /// Prometheus text exposition, to append to the switch's `/metrics`.
     pub fn to_prometheus(&self) -> String {
         let rows: [(&str, &str, &str, u64); 11] = [
-            ("recorder_active_recordings", "gauge", "Recordings being written now.", self.active),
-            ("recorder_started_total", "counter", "Recordings started.", self.started),
-            ("recorder_completed_total", "counter", "Recordings finished normally.", self.completed),
-            ("recorder_refused_total", "counter", "Calls that went on unrecorded.", self.refused),
-            ("recorder_frames_total", "counter", "20 ms tap frames received.", self.frames),
-            ("recorder_frames_dropped_total", "counter", "Tap frames dropped by the timeline.", self.frames_dropped),
-            ("recorder_bytes_written_total", "counter", "Audio bytes written to disk.", self.bytes_written),
-            ("recorder_backlog_bytes", "gauge", "Audio waiting in memory for the disk.", self.backlog_bytes),
-            ("recorder_backlog_dropped_bytes_total", "counter", "Audio lost because the disk was too slow.", self.backlog_dropped_bytes),
-            ("recorder_write_errors_total", "counter", "Failed writes to recording files.", self.write_errors),
-            ("recorder_disk_alarm", "gauge", "1 when recordings are refused or failing for lack of disk space.", self.disk_alarm as u64),
+            (
+                "recorder_active_recordings",
+                "gauge",
+                "Recordings being written now.",
+                self.active,
+            ),
+            (
+                "recorder_started_total",
+                "counter",
+                "Recordings started.",
+                self.started,
+            ),
+            (
+                "recorder_completed_total",
+                "counter",
+                "Recordings finished normally.",
+                self.completed,
+            ),
+            (
+                "recorder_refused_total",
+                "counter",
+                "Calls that went on unrecorded.",
+                self.refused,
+            ),
+            (
+                "recorder_frames_total",
+                "counter",
+                "20 ms tap frames received.",
+                self.frames,
+            ),
+            (
+                "recorder_frames_dropped_total",
+                "counter",
+                "Tap frames dropped by the timeline.",
+                self.frames_dropped,
+            ),
+            (
+                "recorder_bytes_written_total",
+                "counter",
+                "Audio bytes written to disk.",
+                self.bytes_written,
+            ),
+            (
+                "recorder_backlog_bytes",
+                "gauge",
+                "Audio waiting in memory for the disk.",
+                self.backlog_bytes,
+            ),
+            (
+                "recorder_backlog_dropped_bytes_total",
+                "counter",
+                "Audio lost because the disk was too slow.",
+                self.backlog_dropped_bytes,
+            ),
+            (
+                "recorder_write_errors_total",
+                "counter",
+                "Failed writes to recording files.",
+                self.write_errors,
+            ),
+            (
+                "recorder_disk_alarm",
+                "gauge",
+                "1 when recordings are refused or failing for lack of disk space.",
+                self.disk_alarm as u64,
+            ),
         ];
         let mut s = String::new();
         for (name, kind, help, v) in rows {
-            s.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}\n"));
+            s.push_str(&format!(
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}\n"
+            ));
         }
         s
     }

@@ -50,7 +50,14 @@ pub fn local_parts(secs: i64, offset: i32) -> (i64, u32, u32, u32, u32, u32) {
     let l = secs + offset as i64;
     let (y, mo, d) = civil_from_days(l.div_euclid(86_400));
     let s = l.rem_euclid(86_400);
-    (y, mo, d, (s / 3600) as u32, (s / 60 % 60) as u32, (s % 60) as u32)
+    (
+        y,
+        mo,
+        d,
+        (s / 3600) as u32,
+        (s / 60 % 60) as u32,
+        (s % 60) as u32,
+    )
 }
 
 /// `2026-11-25 14:03:09` in local time.

@@ -107,7 +107,10 @@ impl Timeline {
         }
         if slot < self.base {
             self.stats.late += 1;
-            self.cursors[ch] = Some(Cursor { next: self.base, next_ts });
+            self.cursors[ch] = Some(Cursor {
+                next: self.base,
+                next_ts,
+            });
             return None;
         }
         let idx = (slot - self.base) as usize;
@@ -118,7 +121,10 @@ impl Timeline {
         for (i, &s) in frame.samples[..len].iter().enumerate() {
             dst[2 * i + ch] = s;
         }
-        self.cursors[ch] = Some(Cursor { next: slot + 1, next_ts });
+        self.cursors[ch] = Some(Cursor {
+            next: slot + 1,
+            next_ts,
+        });
         self.stats.placed += 1;
         Some(slot)
     }
@@ -148,7 +154,13 @@ mod tests {
     use super::*;
 
     fn frame(leg: Leg, ts: u32, v: i16) -> TapFrame {
-        TapFrame { leg, rtp_timestamp: ts, arrival: std::time::Instant::now(), len: 160, samples: [v; 160] }
+        TapFrame {
+            leg,
+            rtp_timestamp: ts,
+            arrival: std::time::Instant::now(),
+            len: 160,
+            samples: [v; 160],
+        }
     }
 
     #[test]
@@ -157,7 +169,10 @@ mod tests {
         // Frames 0..5 of one stream arrive bunched in two slots.
         let arrivals = [0, 0, 2, 2, 2];
         for (k, &a) in arrivals.iter().enumerate() {
-            assert_eq!(t.place(&frame(Leg::A, 1000 + 160 * k as u32, 1), a), Some(k as u64));
+            assert_eq!(
+                t.place(&frame(Leg::A, 1000 + 160 * k as u32, 1), a),
+                Some(k as u64)
+            );
         }
     }
 
@@ -170,7 +185,8 @@ mod tests {
         let mut out = Vec::new();
         t.drain_all(&mut out);
         assert_eq!(out.len(), 51 * SLOT_BYTES);
-        let left = |slot: usize| i16::from_le_bytes([out[slot * SLOT_BYTES], out[slot * SLOT_BYTES + 1]]);
+        let left =
+            |slot: usize| i16::from_le_bytes([out[slot * SLOT_BYTES], out[slot * SLOT_BYTES + 1]]);
         assert_eq!((left(0), left(25), left(50)), (7, 0, 7));
     }
 
@@ -190,7 +206,9 @@ mod tests {
     fn a_fast_sender_is_held_within_bounds() {
         let mut t = Timeline::new();
         // 40 consecutive frames all arriving in slot 0: only MAX_AHEAD + 1 fit.
-        let placed = (0..40).filter(|k| t.place(&frame(Leg::B, 160 * k, 1), 0).is_some()).count();
+        let placed = (0..40)
+            .filter(|k| t.place(&frame(Leg::B, 160 * k, 1), 0).is_some())
+            .count();
         assert_eq!(placed as u64, MAX_AHEAD + 1);
         assert_eq!(t.stats.ahead, 40 - placed as u64);
     }

@@ -105,7 +105,13 @@ mod tests {
     #[test]
     fn hound_reads_our_header_after_a_patch() {
         let p = temp("patch.wav");
-        let f = File::options().create(true).read(true).write(true).open(&p).unwrap();
+        let f = File::options()
+            .create(true)
+            .truncate(true)
+            .read(true)
+            .write(true)
+            .open(&p)
+            .unwrap();
         f.write_all_at(&header(0), 0).unwrap();
         let pcm: Vec<u8> = (0..800i16).flat_map(|s| s.to_le_bytes()).collect();
         f.write_all_at(&pcm, HEADER_LEN).unwrap();
@@ -120,7 +126,13 @@ mod tests {
     #[test]
     fn repair_cuts_a_half_written_frame_and_fixes_sizes() {
         let p = temp("torn.wav");
-        let f = File::options().create(true).read(true).write(true).open(&p).unwrap();
+        let f = File::options()
+            .create(true)
+            .truncate(true)
+            .read(true)
+            .write(true)
+            .open(&p)
+            .unwrap();
         f.write_all_at(&header(0), 0).unwrap();
         f.write_all_at(&[1u8; 4003], HEADER_LEN).unwrap();
         assert_eq!(repair(&f).unwrap(), 4000);

@@ -236,7 +236,9 @@ impl CallWriter {
     /// leaves a hole (silence) at its place, so the channels stay aligned.
     fn note_backlog(&mut self, before: usize) {
         let stats = &self.recorder.inner.stats;
-        stats.backlog_bytes.fetch_add((self.pending.len() - before) as u64, Relaxed);
+        stats
+            .backlog_bytes
+            .fetch_add((self.pending.len() - before) as u64, Relaxed);
         let cap = self.recorder.config().max_backlog_bytes.max(SLOT_BYTES);
         if self.pending.len() > cap {
             let excess = self.pending.len() - cap;
@@ -244,8 +246,14 @@ impl CallWriter {
             self.pending.drain(..excess);
             self.next_offset += excess as u64;
             stats.backlog_bytes.fetch_sub(excess as u64, Relaxed);
-            stats.backlog_dropped_bytes.fetch_add(excess as u64, Relaxed);
-            tracing::warn!(id = self.id, bytes = excess, "disk too slow: recording audio dropped");
+            stats
+                .backlog_dropped_bytes
+                .fetch_add(excess as u64, Relaxed);
+            tracing::warn!(
+                id = self.id,
+                bytes = excess,
+                "disk too slow: recording audio dropped"
+            );
         }
     }
 
@@ -295,7 +303,9 @@ impl CallWriter {
         if sync {
             self.last_sync = Instant::now();
         }
-        let dir = (!self.synced_dir).then(|| self.path.parent().map(Path::to_path_buf)).flatten();
+        let dir = (!self.synced_dir)
+            .then(|| self.path.parent().map(Path::to_path_buf))
+            .flatten();
         self.synced_dir = true;
         self.job = Some(tokio::task::spawn_blocking(move || {
             let r = write_chunk(&file, &buf, offset, sync, dir.as_deref());
@@ -362,7 +372,13 @@ impl CallWriter {
 
 /// Data first, then the header that describes it, so a header never claims audio that
 /// was not written; then, once a second, the data to the platter.
-fn write_chunk(f: &File, buf: &[u8], offset: u64, sync: bool, dir: Option<&Path>) -> io::Result<()> {
+fn write_chunk(
+    f: &File,
+    buf: &[u8],
+    offset: u64,
+    sync: bool,
+    dir: Option<&Path>,
+) -> io::Result<()> {
     if !buf.is_empty() {
         f.write_all_at(buf, HEADER_LEN + offset)?;
         wav::patch_sizes(f, offset + buf.len() as u64)?;

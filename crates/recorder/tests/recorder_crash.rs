@@ -22,8 +22,14 @@ fn main() {
         Ok(dir) => child(Path::new(&dir)),
         Err(_) => {
             // `cargo test -- some_filter` passes the filter; run unless it excludes us.
-            let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
-            if args.iter().any(|a| !"kill_9_during_20_recordings".contains(a.as_str())) {
+            let args: Vec<String> = std::env::args()
+                .skip(1)
+                .filter(|a| !a.starts_with('-'))
+                .collect();
+            if args
+                .iter()
+                .any(|a| !"kill_9_during_20_recordings".contains(a.as_str()))
+            {
                 return;
             }
             print!("test kill_9_during_20_recordings ... ");
@@ -36,7 +42,11 @@ fn main() {
 
 /// Records 20 calls of 440 Hz (caller) and 1,000 Hz (center) until killed.
 fn child(dir: &Path) {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let rec = Recorder::new(config(dir)).unwrap();
         let start = Instant::now();
@@ -70,7 +80,9 @@ fn kill_9_during_20_recordings() {
         .spawn()
         .unwrap();
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
     assert_eq!(line.trim(), "started", "the child did not start recording");
     let started = Instant::now();
     std::thread::sleep(Duration::from_millis(3200));
@@ -89,15 +101,26 @@ fn kill_9_during_20_recordings() {
     for f in &files {
         let (left, _) = read_stereo(f);
         let secs = left.len() as f64 / 8000.0;
-        assert!(secs >= at_least - 1.0, "{}: only {secs:.2} s readable before repair", f.display());
+        assert!(
+            secs >= at_least - 1.0,
+            "{}: only {secs:.2} s readable before repair",
+            f.display()
+        );
     }
 
     let rec = Recorder::new(cfg.clone()).unwrap();
-    assert_eq!(rec.catalogue().in_state(State::Recording).unwrap().len(), CALLS);
+    assert_eq!(
+        rec.catalogue().in_state(State::Recording).unwrap().len(),
+        CALLS
+    );
     let report = rec.repair_on_start().unwrap();
     assert_eq!(report.repaired.len(), CALLS);
     assert!(report.orphans.is_empty());
-    assert!(rec.catalogue().in_state(State::Recording).unwrap().is_empty());
+    assert!(rec
+        .catalogue()
+        .in_state(State::Recording)
+        .unwrap()
+        .is_empty());
 
     let sox = Command::new("sox").arg("--version").output().is_ok();
     for info in &report.repaired {
@@ -114,24 +137,61 @@ fn kill_9_during_20_recordings() {
         // The tone goes on to the very end of what was kept: no silence before the cut.
         let end = secs;
         for (from, to) in [(0.1, 0.5), (end - 0.5, end - 0.1)] {
-            assert_eq!(dominant(window(&left, from, to)), 440.0, "{} left {from:.1} s", info.call_id);
-            assert_eq!(dominant(window(&right, from, to)), 1000.0, "{} right {from:.1} s", info.call_id);
-            assert!(rms(window(&left, from, to)) > 4000.0, "{} left quiet at {from:.1} s", info.call_id);
-            assert!(rms(window(&right, from, to)) > 4000.0, "{} right quiet at {from:.1} s", info.call_id);
+            assert_eq!(
+                dominant(window(&left, from, to)),
+                440.0,
+                "{} left {from:.1} s",
+                info.call_id
+            );
+            assert_eq!(
+                dominant(window(&right, from, to)),
+                1000.0,
+                "{} right {from:.1} s",
+                info.call_id
+            );
+            assert!(
+                rms(window(&left, from, to)) > 4000.0,
+                "{} left quiet at {from:.1} s",
+                info.call_id
+            );
+            assert!(
+                rms(window(&right, from, to)) > 4000.0,
+                "{} right quiet at {from:.1} s",
+                info.call_id
+            );
         }
         let row = rec.catalogue().get(info.id).unwrap().unwrap();
         assert_eq!(row.state, State::Interrupted);
-        assert_eq!(row.sha256.as_deref(), Some(recorder::disk::sha256_file(&path).unwrap().as_str()));
+        assert_eq!(
+            row.sha256.as_deref(),
+            Some(recorder::disk::sha256_file(&path).unwrap().as_str())
+        );
         if sox {
             let out = Command::new("sox").arg("--i").arg(&path).output().unwrap();
             let text = String::from_utf8_lossy(&out.stdout);
-            assert!(out.status.success(), "sox refused {}: {}", path.display(), String::from_utf8_lossy(&out.stderr));
-            assert!(text.contains("Channels       : 2") && text.contains("Sample Rate    : 8000"), "{text}");
+            assert!(
+                out.status.success(),
+                "sox refused {}: {}",
+                path.display(),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert!(
+                text.contains("Channels       : 2") && text.contains("Sample Rate    : 8000"),
+                "{text}"
+            );
         }
     }
-    let kept: Vec<f64> = report.repaired.iter().map(|i| i.duration_ms as f64 / 1000.0).collect();
-    let (lo, hi) = kept.iter().fold((f64::MAX, 0f64), |(lo, hi), &k| (lo.min(k), hi.max(k)));
-    eprintln!("killed after {at_least:.2}–{at_most:.2} s of recording; files keep {lo:.2}–{hi:.2} s");
+    let kept: Vec<f64> = report
+        .repaired
+        .iter()
+        .map(|i| i.duration_ms as f64 / 1000.0)
+        .collect();
+    let (lo, hi) = kept
+        .iter()
+        .fold((f64::MAX, 0f64), |(lo, hi), &k| (lo.min(k), hi.max(k)));
+    eprintln!(
+        "killed after {at_least:.2}–{at_most:.2} s of recording; files keep {lo:.2}–{hi:.2} s"
+    );
     // Every repair is in the audit log.
     let audit = rec.catalogue().audit_log(None, 100).unwrap();
     assert_eq!(audit.iter().filter(|a| a.action == "repair").count(), CALLS);

@@ -11,7 +11,12 @@ use std::time::SystemTime;
 use support::*;
 
 fn meta(id: &str) -> CallMeta {
-    CallMeta { call_id: id.into(), number: "0246-22-1111".into(), caller: "".into(), started_at: SystemTime::now() }
+    CallMeta {
+        call_id: id.into(),
+        number: "0246-22-1111".into(),
+        caller: "".into(),
+        started_at: SystemTime::now(),
+    }
 }
 
 #[tokio::test]
@@ -19,11 +24,28 @@ async fn a_full_disk_refuses_recordings_and_raises_the_alarm() {
     let dir = scratch("full");
     let free = Arc::new(AtomicU64::new(10 * 1024 * 1024));
     let f = free.clone();
-    let cfg = RecorderConfig { disk_min_free_bytes: 64 * 1024 * 1024, ..config(&dir) };
-    let rec = Recorder::with_free_space(cfg.clone(), Arc::new(move |_| Ok(f.load(Ordering::SeqCst)))).unwrap();
+    let cfg = RecorderConfig {
+        disk_min_free_bytes: 64 * 1024 * 1024,
+        ..config(&dir)
+    };
+    let rec =
+        Recorder::with_free_space(cfg.clone(), Arc::new(move |_| Ok(f.load(Ordering::SeqCst))))
+            .unwrap();
 
-    let e = rec.start_call(meta("full-1")).err().expect("a recording started on a full disk");
-    assert!(matches!(e, RecorderError::DiskFull { free: 10_485_760, .. }), "{e}");
+    let e = rec
+        .start_call(meta("full-1"))
+        .err()
+        .expect("a recording started on a full disk");
+    assert!(
+        matches!(
+            e,
+            RecorderError::DiskFull {
+                free: 10_485_760,
+                ..
+            }
+        ),
+        "{e}"
+    );
     assert!(e.to_string().contains("recording refused"), "{e}");
     assert!(rec.disk_alarm());
     let s = rec.stats();
@@ -50,7 +72,10 @@ async fn an_unreadable_free_space_also_refuses_without_panicking() {
         Arc::new(|_| Err(std::io::Error::other("statvfs failed"))),
     )
     .unwrap();
-    assert!(matches!(rec.start_call(meta("x")), Err(RecorderError::Io(_))));
+    assert!(matches!(
+        rec.start_call(meta("x")),
+        Err(RecorderError::Io(_))
+    ));
     assert_eq!(rec.stats().refused, 1);
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -60,8 +85,15 @@ async fn the_same_call_id_twice_is_refused_and_leaves_the_first_alone() {
     let dir = scratch("dup");
     let rec = Recorder::new(config(&dir)).unwrap();
     let (_tap, h) = rec.start_call(meta("dup-1")).unwrap();
-    assert!(matches!(rec.start_call(meta("dup-1")), Err(RecorderError::DuplicateCall(_))));
-    assert_eq!(wav_files(&rec.config().dir).len(), 1, "the refused call left a file");
+    assert!(matches!(
+        rec.start_call(meta("dup-1")),
+        Err(RecorderError::DuplicateCall(_))
+    ));
+    assert_eq!(
+        wav_files(&rec.config().dir).len(),
+        1,
+        "the refused call left a file"
+    );
     h.finish().await.unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -18,10 +18,16 @@ fn day(n: u64) -> SystemTime {
 
 /// A short finished recording of a call started on virtual day `d`.
 async fn record(rec: &Recorder, call_id: &str, d: u64) -> i64 {
-    let meta = CallMeta { call_id: call_id.into(), number: "0246-22-1111".into(), caller: "0312345678".into(), started_at: day(d) };
+    let meta = CallMeta {
+        call_id: call_id.into(),
+        number: "0246-22-1111".into(),
+        caller: "0312345678".into(),
+        started_at: day(d),
+    };
     let (tap, handle) = rec.start_call(meta).unwrap();
     for k in 0..10 {
-        tap.try_send(tone_frame(Leg::A, 440.0, k, 0, Instant::now())).unwrap();
+        tap.try_send(tone_frame(Leg::A, 440.0, k, 0, Instant::now()))
+            .unwrap();
     }
     handle.finish().await.unwrap().id
 }
@@ -33,8 +39,15 @@ fn exists(rec: &Recorder, id: i64) -> bool {
 
 /// Everything that a refused deletion must leave alone.
 fn snapshot(rec: &Recorder) -> (Vec<recorder::RecordingRow>, usize) {
-    let f = recorder::SearchFilter { include_deleted: true, limit: 1000, ..Default::default() };
-    (rec.catalogue().search(&f).unwrap(), rec.catalogue().audit_log(None, 1000).unwrap().len())
+    let f = recorder::SearchFilter {
+        include_deleted: true,
+        limit: 1000,
+        ..Default::default()
+    };
+    (
+        rec.catalogue().search(&f).unwrap(),
+        rec.catalogue().audit_log(None, 1000).unwrap().len(),
+    )
 }
 
 #[tokio::test]
@@ -54,27 +67,53 @@ async fn deletion_needs_an_approval_and_removes_only_what_was_approved() {
     assert!(req.items.iter().all(|r| r.state == State::Due));
     assert!(exists(&rec, old1) && exists(&rec, old2) && exists(&rec, recent));
     // A second request while the first is pending has nothing new to list.
-    assert!(matches!(rec.create_deletion_request(today, "suzuki"), Err(RecorderError::NothingDue)));
+    assert!(matches!(
+        rec.create_deletion_request(today, "suzuki"),
+        Err(RecorderError::NothingDue)
+    ));
 
     // A recording that becomes due after the request is not covered by its approval.
     let late = record(&rec, "old-3-late", 6).await;
 
     // Bad approvals change nothing.
     let before = snapshot(&rec);
-    assert!(matches!(rec.approve(req.id + 100, "課長", "第1号", today), Err(RecorderError::UnknownRequest(_))));
-    assert!(matches!(rec.approve(req.id, "課長", "  ", today), Err(RecorderError::Invalid(_))));
-    assert!(matches!(rec.approve(req.id, "", "第1号", today), Err(RecorderError::Invalid(_))));
+    assert!(matches!(
+        rec.approve(req.id + 100, "課長", "第1号", today),
+        Err(RecorderError::UnknownRequest(_))
+    ));
+    assert!(matches!(
+        rec.approve(req.id, "課長", "  ", today),
+        Err(RecorderError::Invalid(_))
+    ));
+    assert!(matches!(
+        rec.approve(req.id, "", "第1号", today),
+        Err(RecorderError::Invalid(_))
+    ));
     assert_eq!(snapshot(&rec), before);
     assert!(exists(&rec, old1) && exists(&rec, old2));
 
-    let a = rec.approve(req.id, "市民協働課長 佐藤", "いわき市第123号", today + Duration::from_secs(3600)).unwrap();
+    let a = rec
+        .approve(
+            req.id,
+            "市民協働課長 佐藤",
+            "いわき市第123号",
+            today + Duration::from_secs(3600),
+        )
+        .unwrap();
     assert_eq!(a.deleted, vec![old1, old2]);
     assert!(!exists(&rec, old1) && !exists(&rec, old2));
-    assert!(exists(&rec, recent) && exists(&rec, late), "an unlisted recording was deleted");
+    assert!(
+        exists(&rec, recent) && exists(&rec, late),
+        "an unlisted recording was deleted"
+    );
     for id in [old1, old2] {
         let t = rec.catalogue().get(id).unwrap().unwrap();
         assert_eq!(t.state, State::Deleted);
-        assert_eq!(t.sha256.as_ref().map(String::len), Some(64), "the tombstone keeps the hash");
+        assert_eq!(
+            t.sha256.as_ref().map(String::len),
+            Some(64),
+            "the tombstone keeps the hash"
+        );
         assert_eq!(t.deleted_by.as_deref(), Some("市民協働課長 佐藤"));
     }
     let stored = rec.deletion_request(req.id).unwrap();
@@ -82,13 +121,19 @@ async fn deletion_needs_an_approval_and_removes_only_what_was_approved() {
     assert_eq!(stored.reference.as_deref(), Some("いわき市第123号"));
     // Approving twice is refused and changes nothing.
     let before = snapshot(&rec);
-    assert!(matches!(rec.approve(req.id, "課長", "第2号", today), Err(RecorderError::AlreadyApproved(_))));
+    assert!(matches!(
+        rec.approve(req.id, "課長", "第2号", today),
+        Err(RecorderError::AlreadyApproved(_))
+    ));
     assert_eq!(snapshot(&rec), before);
 
     // The audit log tells the story, in order.
     let mut audit = rec.catalogue().audit_log(None, 100).unwrap();
     audit.reverse();
-    let steps: Vec<(&str, Option<i64>)> = audit.iter().map(|a| (a.action.as_str(), a.recording_id)).collect();
+    let steps: Vec<(&str, Option<i64>)> = audit
+        .iter()
+        .map(|a| (a.action.as_str(), a.recording_id))
+        .collect();
     assert_eq!(
         steps,
         vec![
@@ -112,8 +157,14 @@ async fn early_deletion_needs_a_reason_and_bad_ones_change_nothing() {
     let now = day(11);
 
     let before = snapshot(&rec);
-    assert!(matches!(rec.delete_one(9999, "sv", "mistake", now), Err(RecorderError::UnknownRecording(_))));
-    assert!(matches!(rec.delete_one(id, "sv", " ", now), Err(RecorderError::Invalid(_))));
+    assert!(matches!(
+        rec.delete_one(9999, "sv", "mistake", now),
+        Err(RecorderError::UnknownRecording(_))
+    ));
+    assert!(matches!(
+        rec.delete_one(id, "sv", " ", now),
+        Err(RecorderError::Invalid(_))
+    ));
     assert_eq!(snapshot(&rec), before);
     assert!(exists(&rec, id));
 
@@ -129,14 +180,25 @@ async fn early_deletion_needs_a_reason_and_bad_ones_change_nothing() {
     assert_eq!(snapshot(&rec), before);
 
     // A recording still being written cannot be deleted.
-    let meta = CallMeta { call_id: "live-1".into(), number: "n".into(), caller: "c".into(), started_at: now };
+    let meta = CallMeta {
+        call_id: "live-1".into(),
+        number: "n".into(),
+        caller: "c".into(),
+        started_at: now,
+    };
     let (_tap, live) = rec.start_call(meta).unwrap();
-    assert!(matches!(rec.delete_one(live.id(), "sv", "x", now), Err(RecorderError::StillRecording(_))));
+    assert!(matches!(
+        rec.delete_one(live.id(), "sv", "x", now),
+        Err(RecorderError::StillRecording(_))
+    ));
     live.finish().await.unwrap();
 
     let audit = rec.catalogue().audit_log(Some(id), 10).unwrap();
     assert_eq!(audit.len(), 1);
-    assert_eq!((audit[0].action.as_str(), audit[0].who.as_str()), ("delete_early", "sv"));
+    assert_eq!(
+        (audit[0].action.as_str(), audit[0].who.as_str()),
+        ("delete_early", "sv")
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -149,14 +211,31 @@ async fn command_line_functions_print_what_they_did() {
     let now = day(100);
 
     let out = cli::list(&rec, &cli::ListArgs::default()).unwrap();
-    assert!(out.contains("cli-old.wav") && out.contains("cli-new.wav") && out.ends_with("2 recordings\n"), "{out}");
-    let a = cli::ListArgs { from: Some("2026-04-01".into()), ..Default::default() };
+    assert!(
+        out.contains("cli-old.wav")
+            && out.contains("cli-new.wav")
+            && out.ends_with("2 recordings\n"),
+        "{out}"
+    );
+    let a = cli::ListArgs {
+        from: Some("2026-04-01".into()),
+        ..Default::default()
+    };
     assert!(cli::list(&rec, &a).unwrap().ends_with("1 recordings\n"));
-    let bad = cli::ListArgs { to: Some("4月1日".into()), ..Default::default() };
-    assert!(cli::list(&rec, &bad).unwrap_err().to_string().contains("must be a date like"));
+    let bad = cli::ListArgs {
+        to: Some("4月1日".into()),
+        ..Default::default()
+    };
+    assert!(cli::list(&rec, &bad)
+        .unwrap_err()
+        .to_string()
+        .contains("must be a date like"));
 
     let out = cli::request_deletion(&rec, "suzuki", now).unwrap();
-    assert!(out.starts_with("deletion request 1 by suzuki: 1 recordings"), "{out}");
+    assert!(
+        out.starts_with("deletion request 1 by suzuki: 1 recordings"),
+        "{out}"
+    );
     assert!(exists(&rec, old));
     let out = cli::approve(&rec, 1, "課長", "第7号", now).unwrap();
     assert!(out.contains("1 recordings deleted"), "{out}");

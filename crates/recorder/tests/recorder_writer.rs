@@ -26,13 +26,29 @@ async fn caller_left_center_right_with_the_right_duration() {
     let start = Instant::now();
     // 3 s: caller 440 Hz, center 1,000 Hz, each with its own RTP clock.
     let a = tokio::spawn(feed(tap.clone(), Leg::A, 440.0, start, 0, 150, 12_345));
-    let b = tokio::spawn(feed(tap.clone(), Leg::B, 1000.0, start, 0, 150, 3_000_000_000));
-    assert_eq!(a.await.unwrap() + b.await.unwrap(), 0, "the tap channel refused frames");
+    let b = tokio::spawn(feed(
+        tap.clone(),
+        Leg::B,
+        1000.0,
+        start,
+        0,
+        150,
+        3_000_000_000,
+    ));
+    assert_eq!(
+        a.await.unwrap() + b.await.unwrap(),
+        0,
+        "the tap channel refused frames"
+    );
     drop(tap);
     let info = handle.finish().await.unwrap();
 
     assert_eq!(info.state, State::Complete);
-    assert!((2500..=3500).contains(&info.duration_ms), "duration {} ms", info.duration_ms);
+    assert!(
+        (2500..=3500).contains(&info.duration_ms),
+        "duration {} ms",
+        info.duration_ms
+    );
     let path = rec.file_path(&info.path);
     let (left, right) = read_stereo(&path);
     assert_eq!(left.len() as u64, info.duration_ms * 8);
@@ -40,24 +56,52 @@ async fn caller_left_center_right_with_the_right_duration() {
     for k in 0..5 {
         let (from, to) = (0.1 + k as f64 * 0.5, 0.5 + k as f64 * 0.5);
         assert_eq!(dominant(window(&left, from, to)), 440.0, "left at {from} s");
-        assert_eq!(dominant(window(&right, from, to)), 1000.0, "right at {from} s");
-        assert!(rms(window(&left, from, to)) > 4000.0, "left is quiet at {from} s");
+        assert_eq!(
+            dominant(window(&right, from, to)),
+            1000.0,
+            "right at {from} s"
+        );
+        assert!(
+            rms(window(&left, from, to)) > 4000.0,
+            "left is quiet at {from} s"
+        );
     }
     // No crosstalk: the left channel holds hardly any 1,000 Hz.
     let l = window(&left, 0.5, 2.5);
     let p440 = media::tone::goertzel_power(l, 8000, 440.0);
     let p1000 = media::tone::goertzel_power(l, 8000, 1000.0);
-    assert!(p1000 < p440 / 1000.0, "1 kHz leaks into the caller's channel: {p1000} vs {p440}");
+    assert!(
+        p1000 < p440 / 1000.0,
+        "1 kHz leaks into the caller's channel: {p1000} vs {p440}"
+    );
 
     // The catalogue row says the same as the file.
     let row = rec.catalogue().get(info.id).unwrap().unwrap();
     assert_eq!(row.state, State::Complete);
     assert_eq!(row.operators, vec!["op-101".to_string()]);
-    assert_eq!(row.size_bytes, Some(std::fs::metadata(&path).unwrap().len() as i64));
-    assert_eq!(row.sha256.as_deref(), Some(recorder::disk::sha256_file(&path).unwrap().as_str()));
-    assert!(info.path.ends_with("/tones-1@madoguchi.wav"), "{}", info.path);
+    assert_eq!(
+        row.size_bytes,
+        Some(std::fs::metadata(&path).unwrap().len() as i64)
+    );
+    assert_eq!(
+        row.sha256.as_deref(),
+        Some(recorder::disk::sha256_file(&path).unwrap().as_str())
+    );
+    assert!(
+        info.path.ends_with("/tones-1@madoguchi.wav"),
+        "{}",
+        info.path
+    );
     let stats = rec.stats();
-    assert_eq!((stats.active, stats.completed, stats.frames, stats.frames_dropped), (0, 1, 300, 0));
+    assert_eq!(
+        (
+            stats.active,
+            stats.completed,
+            stats.frames,
+            stats.frames_dropped
+        ),
+        (0, 1, 300, 0)
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -76,18 +120,30 @@ async fn hold_and_a_quiet_side_become_silence_in_one_aligned_file() {
     });
     let t = tap.clone();
     let b = tokio::spawn(async move {
-        feed(t.clone(), Leg::B, 1000.0, start, 0, 50, 5).await + feed(t, Leg::B, 1000.0, start, 100, 50, 99).await
+        feed(t.clone(), Leg::B, 1000.0, start, 0, 50, 5).await
+            + feed(t, Leg::B, 1000.0, start, 100, 50, 99).await
     });
     assert_eq!(a.await.unwrap() + b.await.unwrap(), 0);
     let info = handle.finish().await.unwrap();
 
-    assert_eq!(wav_files(&dir).len(), 1, "a hold must not split the recording");
-    assert!((3500..=4500).contains(&info.duration_ms), "duration {} ms", info.duration_ms);
+    assert_eq!(
+        wav_files(&dir).len(),
+        1,
+        "a hold must not split the recording"
+    );
+    assert!(
+        (3500..=4500).contains(&info.duration_ms),
+        "duration {} ms",
+        info.duration_ms
+    );
     let (left, right) = read_stereo(&rec.file_path(&info.path));
     // The hold is silence on both channels (digital zero: nothing was received).
     let hold_l = window(&left, 1.1, 1.9);
     let hold_r = window(&right, 1.1, 1.9);
-    assert!(hold_l.iter().chain(hold_r).all(|&s| s == 0), "the hold is not silent");
+    assert!(
+        hold_l.iter().chain(hold_r).all(|&s| s == 0),
+        "the hold is not silent"
+    );
     // After the hold both sides are back where they belong: 2.0 s, not 1.0 s.
     assert_eq!(dominant(window(&left, 2.1, 2.9)), 440.0);
     assert_eq!(dominant(window(&right, 2.1, 2.9)), 1000.0);
@@ -111,7 +167,11 @@ async fn dropping_the_handle_still_completes_the_recording() {
     loop {
         let row = rec.catalogue().get(id).unwrap().unwrap();
         if row.state == State::Complete {
-            assert!((300..=700).contains(&row.duration_ms.unwrap()), "{:?}", row.duration_ms);
+            assert!(
+                (300..=700).contains(&row.duration_ms.unwrap()),
+                "{:?}",
+                row.duration_ms
+            );
             break;
         }
         assert!(Instant::now() < deadline, "still {:?}", row.state);

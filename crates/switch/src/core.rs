@@ -64,8 +64,8 @@ impl Core {
         incoming: mpsc::Receiver<Incoming>,
         registration: Registration,
         shutdown: watch::Receiver<bool>,
+        (cmd_tx, cmd_rx): (mpsc::Sender<CoreCmd>, mpsc::Receiver<CoreCmd>),
     ) -> Core {
-        let (cmd_tx, cmd_rx) = mpsc::channel(4096);
         Core {
             out_udp: spawn_sender(transport.clone()),
             out_tcp: spawn_sender(transport.clone()),
@@ -180,6 +180,7 @@ impl Core {
             CoreCmd::BindDialog { call, call_id, local_tag } => {
                 self.dialogs.insert((call_id, local_tag), call);
             }
+            CoreCmd::PlaceCallback { entry, agent, number } => self.place_callback(entry, agent, number),
             CoreCmd::Ended { call, outcome, relayed_packets } => {
                 self.calls.remove(&call);
                 self.dialogs.retain(|_, c| *c != call);
@@ -357,6 +358,27 @@ impl Core {
             events: etx,
         };
         tokio::spawn(call::run(setup, erx));
+    }
+
+    /// The ACD reached a callback's place in line: a call task rings the agent, then the
+    /// citizen through the carrier trunk.
+    fn place_callback(&mut self, entry: acd::EntryId, agent: String, number: String) {
+        let call = CallRef(self.next_call);
+        self.next_call += 1;
+        let (etx, erx) = mpsc::channel(64);
+        self.calls.insert(call, etx);
+        self.shared.metrics.calls_active.set(self.calls.len() as i64);
+        tracing::info!(call = call.0, %agent, %number, "placing a callback");
+        let setup = crate::call::callback::CallbackSetup {
+            call,
+            entry,
+            agent,
+            number,
+            shared: self.shared.clone(),
+            core: self.cmd_tx.clone(),
+            queue: self.shared.queue.clone(),
+        };
+        tokio::spawn(crate::call::callback::run(setup, erx));
     }
 
     /// Operators' feature codes (`*21` log in, `*22` log out, `*23` pause, `*24` resume,

@@ -47,6 +47,8 @@ pub enum CoreCmd {
     Respond { tx: ServerTxId, resp: Response },
     /// In-dialog requests with this Call-ID and our tag belong to `call`.
     BindDialog { call: CallRef, call_id: String, local_tag: String },
+    /// The queue reached a callback's place: ring `agent`, then call `number` back.
+    PlaceCallback { entry: acd::EntryId, agent: String, number: String },
     /// The call task has finished; forget everything about it.
     Ended { call: CallRef, outcome: &'static str, relayed_packets: u64 },
 }

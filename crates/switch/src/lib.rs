@@ -105,6 +105,14 @@ impl Shared {
         Some(event::Destination { label: agent.to_string(), uri, peer: Peer { transport, remote: b.source, local } })
     }
 
+    /// The carrier trunk's outbound proxy, for calling citizens back.
+    pub fn carrier_destination(&self, number: &str) -> Option<event::Destination> {
+        let trunk = self.cfg.trunks.iter().find(|t| t.kind == dialplan::TrunkKind::Carrier)?;
+        let local = self.trunk_addrs.iter().find(|(_, n, _)| *n == trunk.name).map(|(b, _, _)| *b)?;
+        let uri = sip::Uri::parse(&format!("sip:{number}@{}", call::host_port(trunk.proxy))).ok()?;
+        Some(event::Destination { label: format!("callback {number}"), uri, peer: Peer { transport: sip::TransportKind::Udp, remote: trunk.proxy, local } })
+    }
+
     /// A department reached over a trunk (the guard room after hours): extension@proxy.
     pub fn department_destination(&self, dept: &dialplan::Department) -> Option<event::Destination> {
         let trunk = self.cfg.trunk(&dept.trunk)?;
@@ -225,8 +233,10 @@ pub async fn start(opts: Options) -> Result<RunningSwitch, SwitchError> {
     let secret = load_or_create_secret(&data_dir);
     let prompts = load_prompts(std::path::Path::new(&cfg.switch.prompts_dir));
     let (queue_tx, queue_rx) = tokio::sync::mpsc::channel(4096);
+    let (cmd_tx, cmd_rx) = tokio::sync::mpsc::channel(4096);
     let metrics = Metrics::new();
-    let queue_task = queue::QueueTask::new(&cfg, queue_rx, &metrics, &data_dir.join("queue-events.jsonl")).map_err(SwitchError::Queue)?;
+    let queue_task = queue::QueueTask::new(&cfg, queue_rx, &metrics, &data_dir.join("queue-events.jsonl"), cmd_tx.clone())
+        .map_err(SwitchError::Queue)?;
     tokio::spawn(queue_task.run());
     let calendar = dialplan::Calendar::new(&cfg.hours);
     let operating = dialplan::StateStore::open(&data_dir).map_err(|e| SwitchError::State(e.to_string()))?;
@@ -248,7 +258,7 @@ pub async fn start(opts: Options) -> Result<RunningSwitch, SwitchError> {
     });
     let registration = register::Registration::new(&shared, secret);
     let (sd_tx, sd_rx) = watch::channel(false);
-    let core = core::Core::new(shared.clone(), transport, in_rx, registration, sd_rx.clone());
+    let core = core::Core::new(shared.clone(), transport, in_rx, registration, sd_rx.clone(), (cmd_tx, cmd_rx));
     let core = tokio::spawn(core.run());
     tokio::spawn(http::serve(http_listener, shared.clone(), sd_rx));
     Ok(RunningSwitch {

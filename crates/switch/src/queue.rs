@@ -4,7 +4,7 @@
 //! unregistering log them in and out (static queue members, as Asterisk's); feature
 //! codes and the API pause them.
 
-use crate::event::{CallEvent, CallRef};
+use crate::event::{CallEvent, CallRef, CoreCmd};
 use acd::{Acd, AcdConfig, AgentConfig, AgentId, EntryId, QueueConfig};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -22,6 +22,8 @@ pub enum QueueCmd {
         reply: oneshot::Sender<Result<EntryId, String>>,
     },
     Abandon { entry: EntryId },
+    /// The caller pressed the callback key: keep their place, call them back on `number`.
+    RequestCallback { entry: EntryId, number: String, reply: oneshot::Sender<Result<(), String>> },
     Answered { entry: EntryId, agent: String },
     Rejected { entry: EntryId, agent: String },
     CallEnded { agent: String },
@@ -91,10 +93,11 @@ pub struct QueueTask {
     calls: HashMap<EntryId, (CallRef, mpsc::Sender<CallEvent>)>,
     gauges: (prometheus::IntGaugeVec, prometheus::IntGaugeVec),
     events: std::fs::File,
+    core: mpsc::Sender<CoreCmd>,
 }
 
 impl QueueTask {
-    pub fn new(cfg: &dialplan::Config, rx: mpsc::Receiver<QueueCmd>, metrics: &crate::metrics::Metrics, events_path: &std::path::Path) -> Result<QueueTask, String> {
+    pub fn new(cfg: &dialplan::Config, rx: mpsc::Receiver<QueueCmd>, metrics: &crate::metrics::Metrics, events_path: &std::path::Path, core: mpsc::Sender<CoreCmd>) -> Result<QueueTask, String> {
         let acd = Acd::new(acd_config(cfg)).map_err(|e| e.to_string())?;
         let gauges = (metrics.queue_waiting.clone(), metrics.agents.clone());
         let events = std::fs::OpenOptions::new()
@@ -102,7 +105,7 @@ impl QueueTask {
             .append(true)
             .open(events_path)
             .map_err(|e| format!("{}: {e}", events_path.display()))?;
-        Ok(QueueTask { acd, epoch: Instant::now(), rx, calls: HashMap::new(), gauges, events })
+        Ok(QueueTask { acd, epoch: Instant::now(), rx, calls: HashMap::new(), gauges, events, core })
     }
 
     /// Refresh the Prometheus gauges (a pass over queues and agents: cheap at this size,
@@ -157,6 +160,14 @@ impl QueueTask {
                 let r = self.acd.enqueue(acd::CallId(call.0), &queue, priority, caller, now).map_err(|e| e.to_string());
                 if let Ok(entry) = r {
                     self.calls.insert(entry, (call, events));
+                }
+                let _ = reply.send(r);
+            }
+            QueueCmd::RequestCallback { entry, number, reply } => {
+                let r = self.acd.request_callback(entry, number, now).map_err(|e| e.to_string());
+                if r.is_ok() {
+                    // The caller hangs up; the entry lives on in line without a call task.
+                    self.calls.remove(&entry);
                 }
                 let _ = reply.send(r);
             }
@@ -236,10 +247,11 @@ impl QueueTask {
                 acd::Action::Overflow { entry, to, .. } => {
                     self.tell(entry, CallEvent::Overflow { to: format!("{to:?}") });
                 }
-                acd::Action::PlaceCallback { entry, agent, .. } => {
-                    // Callbacks are not offered by this switch yet (see README): give the
-                    // agent back at once rather than leave them ringing for nobody.
-                    let _ = self.acd.rejected(entry, agent, self.now());
+                acd::Action::PlaceCallback { entry, agent, number, .. } => {
+                    let name = self.acd.agent_name(agent).unwrap_or_default().to_string();
+                    if self.core.try_send(CoreCmd::PlaceCallback { entry, agent: name, number }).is_err() {
+                        let _ = self.acd.rejected(entry, agent, self.now());
+                    }
                 }
             }
         }

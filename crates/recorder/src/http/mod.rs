@@ -2,6 +2,10 @@
 //! Everything requires a supervisor login (see `auth` for why HTTP Basic). Every play
 //! and download is written to the audit table before a byte of audio is sent.
 
+// Handlers return `Result<_, Response>`: the error *is* the reply, built once, so its
+// size does not matter.
+#![allow(clippy::result_large_err)]
+
 mod pages;
 
 use crate::auth::{Auth, AuthOutcome, Supervisor};
@@ -28,7 +32,10 @@ pub struct RecorderState {
 
 impl RecorderState {
     pub fn new(recorder: Recorder, supervisors: Vec<Supervisor>) -> Arc<RecorderState> {
-        Arc::new(RecorderState { recorder, auth: Auth::new(supervisors) })
+        Arc::new(RecorderState {
+            recorder,
+            auth: Auth::new(supervisors),
+        })
     }
 }
 
@@ -49,9 +56,18 @@ pub fn router(state: Arc<RecorderState>) -> Router {
         .route("/api/v1/recordings", get(search_json))
         .route("/api/v1/recordings/status", get(status))
         .route("/api/v1/recordings/audit", get(audit_json))
-        .route("/api/v1/recordings/deletion-requests", post(request_deletion))
-        .route("/api/v1/recordings/deletion-requests/{id}", get(show_request))
-        .route("/api/v1/recordings/deletion-requests/{id}/approve", post(approve))
+        .route(
+            "/api/v1/recordings/deletion-requests",
+            post(request_deletion),
+        )
+        .route(
+            "/api/v1/recordings/deletion-requests/{id}",
+            get(show_request),
+        )
+        .route(
+            "/api/v1/recordings/deletion-requests/{id}/approve",
+            post(approve),
+        )
         .route("/api/v1/recordings/{id}", get(show_json))
         .route("/api/v1/recordings/{id}/audio", get(download))
         .route("/api/v1/recordings/{id}/delete", post(delete_one))
@@ -60,7 +76,11 @@ pub fn router(state: Arc<RecorderState>) -> Router {
 }
 
 async fn require_login(AxState(st): AxState<S>, mut req: Request, next: Next) -> Response {
-    let value = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let value = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     // argon2 takes tens of milliseconds: off the async workers.
     let st2 = st.clone();
     let outcome = tokio::task::spawn_blocking(move || st2.auth.check(value.as_deref()))
@@ -76,7 +96,10 @@ async fn require_login(AxState(st): AxState<S>, mut req: Request, next: Next) ->
             "too many failed logins for this user; try again in five minutes",
         ),
         AuthOutcome::Missing | AuthOutcome::BadCredentials => {
-            let mut r = error(StatusCode::UNAUTHORIZED, "log in as a supervisor to use the recordings");
+            let mut r = error(
+                StatusCode::UNAUTHORIZED,
+                "log in as a supervisor to use the recordings",
+            );
             r.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Basic realm=\"madoguchi recordings\", charset=\"UTF-8\""),
@@ -96,9 +119,8 @@ impl IntoResponse for RecorderError {
         use RecorderError::*;
         let status = match &self {
             UnknownRecording(_) | UnknownRequest(_) => StatusCode::NOT_FOUND,
-            AlreadyDeleted(_) | AlreadyApproved(_) | StillRecording(_) | NothingDue | DuplicateCall(_) => {
-                StatusCode::CONFLICT
-            }
+            AlreadyDeleted(_) | AlreadyApproved(_) | StillRecording(_) | NothingDue
+            | DuplicateCall(_) => StatusCode::CONFLICT,
             Invalid(_) => StatusCode::BAD_REQUEST,
             DiskFull { .. } => StatusCode::INSUFFICIENT_STORAGE,
             Db(_) | Io(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -113,10 +135,12 @@ impl IntoResponse for RecorderError {
 type ApiResult<T> = Result<T, Response>;
 
 fn parse_id(s: &str) -> ApiResult<i64> {
-    s.parse::<i64>()
-        .ok()
-        .filter(|&i| i > 0)
-        .ok_or_else(|| error(StatusCode::BAD_REQUEST, &format!("'{s}' is not a recording number")))
+    s.parse::<i64>().ok().filter(|&i| i > 0).ok_or_else(|| {
+        error(
+            StatusCode::BAD_REQUEST,
+            &format!("'{s}' is not a recording number"),
+        )
+    })
 }
 
 /// Search criteria as they come in the query string; dates are local `YYYY-MM-DD`.
@@ -137,7 +161,10 @@ impl SearchQuery {
             match v.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
                 None => Ok(None),
                 Some(s) => time::parse_local_date(s, offset).map(Some).ok_or_else(|| {
-                    error(StatusCode::BAD_REQUEST, &format!("{name} must be a date like 2026-11-25, not '{s}'"))
+                    error(
+                        StatusCode::BAD_REQUEST,
+                        &format!("{name} must be a date like 2026-11-25, not '{s}'"),
+                    )
                 }),
             }
         };
@@ -146,7 +173,9 @@ impl SearchQuery {
             Some(s) => Some(State::parse(s).ok_or_else(|| {
                 error(
                     StatusCode::BAD_REQUEST,
-                    &format!("state must be recording, complete, interrupted, due or deleted, not '{s}'"),
+                    &format!(
+                        "state must be recording, complete, interrupted, due or deleted, not '{s}'"
+                    ),
                 )
             })?),
         };
@@ -158,7 +187,12 @@ impl SearchQuery {
                 return Err(error(StatusCode::BAD_REQUEST, "from must not be after to"));
             }
         }
-        let clean = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
+        let clean = |v: &Option<String>| {
+            v.as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+        };
         Ok(SearchFilter {
             from,
             to,
@@ -172,20 +206,29 @@ impl SearchQuery {
     }
 }
 
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, RecorderError> + Send + 'static) -> ApiResult<T> {
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, RecorderError> + Send + 'static,
+) -> ApiResult<T> {
     match tokio::task::spawn_blocking(f).await {
         Ok(r) => r.map_err(IntoResponse::into_response),
         Err(_) => Err(error(StatusCode::INTERNAL_SERVER_ERROR, "internal error")),
     }
 }
 
-async fn search_json(AxState(st): AxState<S>, Query(q): Query<SearchQuery>) -> ApiResult<Json<Vec<RecordingRow>>> {
+async fn search_json(
+    AxState(st): AxState<S>,
+    Query(q): Query<SearchQuery>,
+) -> ApiResult<Json<Vec<RecordingRow>>> {
     let f = q.filter(st.recorder.config().utc_offset_secs)?;
     let r = st.recorder.clone();
     Ok(Json(blocking(move || r.catalogue().search(&f)).await?))
 }
 
-async fn search_page(AxState(st): AxState<S>, Query(q): Query<SearchQuery>, Extension(user): Extension<User>) -> Response {
+async fn search_page(
+    AxState(st): AxState<S>,
+    Query(q): Query<SearchQuery>,
+    Extension(user): Extension<User>,
+) -> Response {
     let offset = st.recorder.config().utc_offset_secs;
     let (rows, problem) = match q.filter(offset) {
         Ok(f) => {
@@ -195,29 +238,48 @@ async fn search_page(AxState(st): AxState<S>, Query(q): Query<SearchQuery>, Exte
                 Err(resp) => return resp,
             }
         }
-        Err(_) => (Vec::new(), Some("日付は 2026-11-25 のように入力してください。")),
+        Err(_) => (
+            Vec::new(),
+            Some("日付は 2026-11-25 のように入力してください。"),
+        ),
     };
-    let status = if problem.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    let status = if problem.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
     html(status, pages::search(&q, &rows, problem, &user.0, offset))
 }
 
 async fn row_or_404(st: &S, id: i64) -> ApiResult<RecordingRow> {
     let r = st.recorder.clone();
-    blocking(move || r.catalogue().get(id)).await?.ok_or_else(|| RecorderError::UnknownRecording(id.to_string()).into_response())
+    blocking(move || r.catalogue().get(id))
+        .await?
+        .ok_or_else(|| RecorderError::UnknownRecording(id.to_string()).into_response())
 }
 
-async fn player_page(AxState(st): AxState<S>, Path(id): Path<String>, Extension(user): Extension<User>) -> Response {
+async fn player_page(
+    AxState(st): AxState<S>,
+    Path(id): Path<String>,
+    Extension(user): Extension<User>,
+) -> Response {
     let id = match parse_id(&id) {
         Ok(i) => i,
         Err(r) => return r,
     };
     match row_or_404(&st, id).await {
-        Ok(row) => html(StatusCode::OK, pages::player(&row, &user.0, st.recorder.config().utc_offset_secs)),
+        Ok(row) => html(
+            StatusCode::OK,
+            pages::player(&row, &user.0, st.recorder.config().utc_offset_secs),
+        ),
         Err(r) => r,
     }
 }
 
-async fn show_json(AxState(st): AxState<S>, Path(id): Path<String>) -> ApiResult<Json<RecordingRow>> {
+async fn show_json(
+    AxState(st): AxState<S>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<RecordingRow>> {
     Ok(Json(row_or_404(&st, parse_id(&id)?).await?))
 }
 
@@ -231,11 +293,19 @@ async fn download(st: AxState<S>, id: Path<String>, user: Extension<User>) -> Ap
 
 /// Audits, then sends the whole file. Whole-file reads keep this simple: a three-minute
 /// call is under 6 MB, and supervisors play a handful at a time.
-async fn serve_audio(AxState(st): AxState<S>, Path(id): Path<String>, Extension(user): Extension<User>, action: &'static str) -> ApiResult<Response> {
+async fn serve_audio(
+    AxState(st): AxState<S>,
+    Path(id): Path<String>,
+    Extension(user): Extension<User>,
+    action: &'static str,
+) -> ApiResult<Response> {
     let id = parse_id(&id)?;
     let row = row_or_404(&st, id).await?;
     if row.state == State::Deleted {
-        return Err(error(StatusCode::GONE, &format!("recording {id} was deleted; only its catalogue entry remains")));
+        return Err(error(
+            StatusCode::GONE,
+            &format!("recording {id} was deleted; only its catalogue entry remains"),
+        ));
     }
     let path = st.recorder.file_path(&row.path);
     let r = st.recorder.clone();
@@ -243,7 +313,13 @@ async fn serve_audio(AxState(st): AxState<S>, Path(id): Path<String>, Extension(
     let detail = format!("{} via web, {}", row.call_id, row.path);
     let bytes = blocking(move || {
         // Audit first: if the line cannot be written, the audio is not sent.
-        r.catalogue().audit(time::unix_secs(SystemTime::now()), &who, action, Some(id), &detail)?;
+        r.catalogue().audit(
+            time::unix_secs(SystemTime::now()),
+            &who,
+            action,
+            Some(id),
+            &detail,
+        )?;
         Ok(std::fs::read(&path)?)
     })
     .await?;
@@ -251,7 +327,11 @@ async fn serve_audio(AxState(st): AxState<S>, Path(id): Path<String>, Extension(
         .file_name()
         .map(|n| n.to_string_lossy().replace(['"', '\\'], "_"))
         .unwrap_or_else(|| format!("{id}.wav"));
-    let disposition = if action == "play" { "inline" } else { "attachment" };
+    let disposition = if action == "play" {
+        "inline"
+    } else {
+        "attachment"
+    };
     let cd = HeaderValue::from_str(&format!("{disposition}; filename=\"{name}\""))
         .unwrap_or_else(|_| HeaderValue::from_static("attachment"));
     Ok((
@@ -275,10 +355,15 @@ struct AuditQuery {
     limit: Option<u32>,
 }
 
-async fn audit_json(AxState(st): AxState<S>, Query(q): Query<AuditQuery>) -> ApiResult<Json<Vec<crate::AuditEntry>>> {
+async fn audit_json(
+    AxState(st): AxState<S>,
+    Query(q): Query<AuditQuery>,
+) -> ApiResult<Json<Vec<crate::AuditEntry>>> {
     let r = st.recorder.clone();
     let limit = q.limit.unwrap_or(200).min(5000);
-    Ok(Json(blocking(move || r.catalogue().audit_log(q.recording_id, limit)).await?))
+    Ok(Json(
+        blocking(move || r.catalogue().audit_log(q.recording_id, limit)).await?,
+    ))
 }
 
 /// A JSON body, or a 4xx with a sentence. A body that is not `application/json` gets
@@ -287,26 +372,42 @@ async fn audit_json(AxState(st): AxState<S>, Query(q): Query<AuditQuery>) -> Api
 fn body<T>(b: Result<Json<T>, JsonRejection>, example: &str) -> ApiResult<T> {
     match b {
         Ok(Json(v)) => Ok(v),
-        Err(JsonRejection::MissingJsonContentType(_)) => {
-            Err(error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "send the body as JSON with Content-Type: application/json"))
-        }
-        Err(_) => Err(error(StatusCode::BAD_REQUEST, &format!("the body must be JSON like {example}"))),
+        Err(JsonRejection::MissingJsonContentType(_)) => Err(error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "send the body as JSON with Content-Type: application/json",
+        )),
+        Err(_) => Err(error(
+            StatusCode::BAD_REQUEST,
+            &format!("the body must be JSON like {example}"),
+        )),
     }
 }
 
 #[derive(Debug, Deserialize)]
 struct Empty {}
 
-async fn request_deletion(AxState(st): AxState<S>, Extension(user): Extension<User>, b: Result<Json<Empty>, JsonRejection>) -> ApiResult<Json<crate::DeletionRequest>> {
+async fn request_deletion(
+    AxState(st): AxState<S>,
+    Extension(user): Extension<User>,
+    b: Result<Json<Empty>, JsonRejection>,
+) -> ApiResult<Json<crate::DeletionRequest>> {
     body(b, "{}")?;
     let r = st.recorder.clone();
-    Ok(Json(blocking(move || r.create_deletion_request(SystemTime::now(), &user.0)).await?))
+    Ok(Json(
+        blocking(move || r.create_deletion_request(SystemTime::now(), &user.0)).await?,
+    ))
 }
 
-async fn show_request(AxState(st): AxState<S>, Path(id): Path<String>) -> ApiResult<Json<crate::DeletionRequest>> {
-    let id = id
-        .parse::<i64>()
-        .map_err(|_| error(StatusCode::BAD_REQUEST, &format!("'{id}' is not a deletion request number")))?;
+async fn show_request(
+    AxState(st): AxState<S>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<crate::DeletionRequest>> {
+    let id = id.parse::<i64>().map_err(|_| {
+        error(
+            StatusCode::BAD_REQUEST,
+            &format!("'{id}' is not a deletion request number"),
+        )
+    })?;
     let r = st.recorder.clone();
     Ok(Json(blocking(move || r.deletion_request(id)).await?))
 }
@@ -319,18 +420,34 @@ struct ApproveBody {
     reference: String,
 }
 
-async fn approve(AxState(st): AxState<S>, Path(id): Path<String>, Extension(user): Extension<User>, b: Result<Json<ApproveBody>, JsonRejection>) -> ApiResult<Json<crate::Approval>> {
-    let id = id
-        .parse::<i64>()
-        .map_err(|_| error(StatusCode::BAD_REQUEST, &format!("'{id}' is not a deletion request number")))?;
-    let a = body(b, r#"{"approved_by": "市民協働課長", "reference": "いわき市第123号"}"#)?;
+async fn approve(
+    AxState(st): AxState<S>,
+    Path(id): Path<String>,
+    Extension(user): Extension<User>,
+    b: Result<Json<ApproveBody>, JsonRejection>,
+) -> ApiResult<Json<crate::Approval>> {
+    let id = id.parse::<i64>().map_err(|_| {
+        error(
+            StatusCode::BAD_REQUEST,
+            &format!("'{id}' is not a deletion request number"),
+        )
+    })?;
+    let a = body(
+        b,
+        r#"{"approved_by": "市民協働課長", "reference": "いわき市第123号"}"#,
+    )?;
     let r = st.recorder.clone();
     // The approver is who the document names; the audit line also says who entered it.
     let who = format!("{} (entered by {})", a.approved_by.trim(), user.0);
     if a.approved_by.trim().is_empty() {
-        return Err(error(StatusCode::BAD_REQUEST, "approved_by must name who approved"));
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            "approved_by must name who approved",
+        ));
     }
-    Ok(Json(blocking(move || r.approve(id, &who, &a.reference, SystemTime::now())).await?))
+    Ok(Json(
+        blocking(move || r.approve(id, &who, &a.reference, SystemTime::now())).await?,
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -338,11 +455,18 @@ struct DeleteBody {
     reason: String,
 }
 
-async fn delete_one(AxState(st): AxState<S>, Path(id): Path<String>, Extension(user): Extension<User>, b: Result<Json<DeleteBody>, JsonRejection>) -> ApiResult<Json<RecordingRow>> {
+async fn delete_one(
+    AxState(st): AxState<S>,
+    Path(id): Path<String>,
+    Extension(user): Extension<User>,
+    b: Result<Json<DeleteBody>, JsonRejection>,
+) -> ApiResult<Json<RecordingRow>> {
     let id = parse_id(&id)?;
     let d = body(b, r#"{"reason": "市民からの削除依頼"}"#)?;
     let r = st.recorder.clone();
-    Ok(Json(blocking(move || r.delete_one(id, &user.0, &d.reason, SystemTime::now())).await?))
+    Ok(Json(
+        blocking(move || r.delete_one(id, &user.0, &d.reason, SystemTime::now())).await?,
+    ))
 }
 
 fn html(status: StatusCode, body: String) -> Response {

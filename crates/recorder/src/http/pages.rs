@@ -42,7 +42,13 @@ fn duration(ms: Option<i64>) -> String {
     }
 }
 
-pub fn search(q: &SearchQuery, rows: &[RecordingRow], problem: Option<&str>, user: &str, offset: i32) -> String {
+pub fn search(
+    q: &SearchQuery,
+    rows: &[RecordingRow],
+    problem: Option<&str>,
+    user: &str,
+    offset: i32,
+) -> String {
     let v = |o: &Option<String>| esc(o.as_deref().unwrap_or(""));
     let mut b = format!(
         "<form method=\"get\" action=\"/recordings\">\

@@ -8,7 +8,10 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 pub fn scratch(name: &str) -> PathBuf {
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().subsec_nanos();
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
     let d = std::env::temp_dir().join(format!("recorder-{name}-{}-{nanos}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
@@ -31,17 +34,34 @@ pub fn tone_frame(leg: Leg, freq: f64, k: u64, ts0: u32, arrival: Instant) -> Ta
         let n = (k * 160 + i as u64) as f64;
         *s = (8000.0 * (2.0 * std::f64::consts::PI * freq * n / 8000.0).sin()) as i16;
     }
-    TapFrame { leg, rtp_timestamp: ts0.wrapping_add((k * 160) as u32), arrival, len: 160, samples }
+    TapFrame {
+        leg,
+        rtp_timestamp: ts0.wrapping_add((k * 160) as u32),
+        arrival,
+        len: 160,
+        samples,
+    }
 }
 
 /// Sends `frames` frames of a tone on `leg` at real-time pace, starting at `start` +
 /// `first` frames, like the relay does (try_send; returns how many were refused).
-pub async fn feed(tap: Tap, leg: Leg, freq: f64, start: Instant, first: u64, frames: u64, ts0: u32) -> u64 {
+pub async fn feed(
+    tap: Tap,
+    leg: Leg,
+    freq: f64,
+    start: Instant,
+    first: u64,
+    frames: u64,
+    ts0: u32,
+) -> u64 {
     let mut refused = 0;
     for k in first..first + frames {
         let at = start + Duration::from_millis(20 * k);
         tokio::time::sleep_until(at.into()).await;
-        if tap.try_send(tone_frame(leg, freq, k, ts0, Instant::now())).is_err() {
+        if tap
+            .try_send(tone_frame(leg, freq, k, ts0, Instant::now()))
+            .is_err()
+        {
             refused += 1;
         }
     }
@@ -52,7 +72,10 @@ pub async fn feed(tap: Tap, leg: Leg, freq: f64, start: Instant, first: u64, fra
 pub fn read_stereo(path: &Path) -> (Vec<i16>, Vec<i16>) {
     let mut r = hound::WavReader::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let spec = r.spec();
-    assert_eq!((spec.channels, spec.sample_rate, spec.bits_per_sample), (2, 8000, 16));
+    assert_eq!(
+        (spec.channels, spec.sample_rate, spec.bits_per_sample),
+        (2, 8000, 16)
+    );
     let all: Vec<i16> = r.samples::<i16>().map(|s| s.unwrap()).collect();
     let left = all.iter().step_by(2).copied().collect();
     let right = all.iter().skip(1).step_by(2).copied().collect();

@@ -6,9 +6,12 @@ use media::{Leg, LegConfig, Relay, RelayHandle};
 use media::sdp::{self, Negotiated, SessionDescription};
 use media::Codec;
 use std::net::IpAddr;
+use tokio::sync::mpsc;
 
 pub struct Media {
     relay: Option<RelayHandle>,
+    /// RFC 4733 digits the caller presses (the callback key).
+    pub dtmf: mpsc::Receiver<media::DtmfDigit>,
     /// Our answer to the caller's offer (A leg), kept for 183/200 and re-INVITEs.
     a_answer: SessionDescription,
     a_neg: Negotiated,
@@ -72,8 +75,11 @@ impl Media {
         })?;
         let (a_port, b_port) = (a.rtp_port(), b.rtp_port());
         let relay = Relay::start(a, b, leg_config(&a_neg), LegConfig { remote: None, codec: a_neg.codec, telephone_event_pt: Some(sdp::TELEPHONE_EVENT_PT) });
+        let (dtmf_tx, dtmf) = mpsc::channel(16);
+        relay.set_dtmf_sink(Some(dtmf_tx));
         Ok(Media {
             relay: Some(relay),
+            dtmf,
             a_answer,
             a_neg,
             b_offer: None,

@@ -9,6 +9,7 @@
 //! caller hears ringing (180/183) and is answered only when an operator answers.
 
 mod build;
+pub mod callback;
 mod legs;
 mod media_glue;
 
@@ -145,6 +146,7 @@ pub async fn run(setup: CallSetup, mut rx: mpsc::Receiver<CallEvent>) {
             _ = sleep_opt(ring) => c.on_ring_deadline().await,
             _ = sleep_opt(play_end) => c.on_playback_end().await,
             _ = sleep_opt(c.end_deadline) => break,
+            Some(d) = c.media.dtmf.recv() => c.on_digit(d).await,
         }
     }
     c.leave_queue().await;
@@ -328,7 +330,8 @@ impl Call {
             CallEvent::CancelOffer { agent } => self.cancel_offer(&agent).await,
             CallEvent::Announce { position, expected_wait } => {
                 if self.phase == Phase::Waiting && self.a_answered && self.playing.as_ref().is_none_or(|p| p.2 == AfterPlay::HoldMusic) {
-                    let names = crate::announce::please_wait_announcement(Some(position as u32), expected_wait);
+                    let mut names = crate::announce::please_wait_announcement(Some(position as u32), expected_wait);
+                    names.push(crate::announce::CALLBACK_OFFER.to_string());
                     self.play(&names, AfterPlay::HoldMusic);
                 }
             }
@@ -338,6 +341,36 @@ impl Call {
                 self.outcome = "overflowed";
                 self.play(&[crate::announce::AFTER_HOURS.to_string()], AfterPlay::HangUp);
             }
+        }
+    }
+
+    /// The caller pressed a key. "1" while waiting in line asks for a callback
+    /// (第3-1 ⑶ イ): the caller keeps their place, hears a confirmation and is released;
+    /// the queue calls them back through the carrier trunk when an agent frees.
+    async fn on_digit(&mut self, d: media::DtmfDigit) {
+        if d.leg != media::Leg::A || d.digit != '1' || self.phase != Phase::Waiting {
+            return;
+        }
+        let Some(entry) = self.entry else { return };
+        let number = self.s.invite.from_hdr().and_then(|f| f.uri.user()).unwrap_or_default();
+        let digits: String = number.chars().filter(|c| c.is_ascii_digit()).collect();
+        // A withheld or non-numeric caller id cannot be called back.
+        if digits.len() < 10 || !(number.starts_with('0') || number.starts_with('+')) {
+            self.play(&[crate::announce::CALLBACK_UNAVAILABLE.to_string()], AfterPlay::HoldMusic);
+            return;
+        }
+        let (reply, rx) = tokio::sync::oneshot::channel();
+        self.tell_queue(QueueCmd::RequestCallback { entry, number: number.clone(), reply }).await;
+        match rx.await {
+            Ok(Ok(())) => {
+                tracing::info!(call = self.s.call.0, %number, "callback requested");
+                // The entry now lives on in line without this call.
+                self.entry = None;
+                self.outcome = "callback-requested";
+                self.cancel_all_offers().await;
+                self.play(&[crate::announce::CALLBACK_ACCEPTED.to_string()], AfterPlay::HangUp);
+            }
+            other => tracing::info!(call = self.s.call.0, ?other, "callback not accepted"),
         }
     }
 
