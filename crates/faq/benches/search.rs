@@ -71,12 +71,16 @@ fn bench(c: &mut Criterion) {
     let idx = Index::build(Arc::new(Lexicon::builtin()), &docs);
     eprintln!("index build, 10,000 entries: {:?}", t.elapsed());
     let mut lat = Vec::new();
-    for _ in 0..50 {
-        for q in QUERIES {
+    for q in QUERIES {
+        let mut per = Vec::new();
+        for _ in 0..50 {
             let t = Instant::now();
             std::hint::black_box(idx.search(q, Visibility::PublicOn("2026-01-01"), 10));
-            lat.push(t.elapsed());
+            per.push(t.elapsed());
         }
+        lat.extend_from_slice(&per);
+        per.sort();
+        eprintln!("  {q:<24} p50 {:?}", per[per.len() / 2]);
     }
     lat.sort();
     eprintln!(

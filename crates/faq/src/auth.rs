@@ -281,20 +281,28 @@ pub fn revoke_api_key(db: &Db, id: i64) -> Result<()> {
     })
 }
 
-/// (id, name, created_at, created_by, revoked)
-pub fn api_keys(db: &Db) -> Result<Vec<(i64, String, i64, String, bool)>> {
+#[derive(Debug, Clone)]
+pub struct ApiKeyRow {
+    pub id: i64,
+    pub name: String,
+    pub created_at: i64,
+    pub created_by: String,
+    pub revoked: bool,
+}
+
+pub fn api_keys(db: &Db) -> Result<Vec<ApiKeyRow>> {
     db.with(|c| {
         let mut st = c.prepare(
             "SELECT id, name, created_at, created_by, revoked FROM api_keys ORDER BY id",
         )?;
         let rows = st.query_map([], |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get::<_, i64>(4)? != 0,
-            ))
+            Ok(ApiKeyRow {
+                id: r.get(0)?,
+                name: r.get(1)?,
+                created_at: r.get(2)?,
+                created_by: r.get(3)?,
+                revoked: r.get::<_, i64>(4)? != 0,
+            })
         })?;
         rows.collect()
     })

@@ -4,7 +4,11 @@ use faq::clock::unix_now;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn access_log_keeps_three_months_and_purges_older() {
-    let dir = std::env::temp_dir().join(format!("faq-retention-{}-{}", std::process::id(), faq::auth::random_hex(4)));
+    let dir = std::env::temp_dir().join(format!(
+        "faq-retention-{}-{}",
+        std::process::id(),
+        faq::auth::random_hex(4)
+    ));
     let cfg = faq::FaqConfig {
         data_dir: dir.clone(),
         listen: "127.0.0.1:0".parse().unwrap(),
@@ -42,14 +46,24 @@ async fn access_log_keeps_three_months_and_purges_older() {
     };
     let mut purged = false;
     for _ in 0..50 {
-        if running.app.log.search(&q("/purged-200-days")).unwrap().is_empty() {
+        if running
+            .app
+            .log
+            .search(&q("/purged-200-days"))
+            .unwrap()
+            .is_empty()
+        {
             purged = true;
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert!(purged, "a 200-day-old row must be purged");
-    assert_eq!(running.app.log.search(&q("/kept-91-days")).unwrap().len(), 1, "91 days is inside three months");
+    assert_eq!(
+        running.app.log.search(&q("/kept-91-days")).unwrap().len(),
+        1,
+        "91 days is inside three months"
+    );
     running.shutdown().await;
     let _ = std::fs::remove_dir_all(&dir);
 }

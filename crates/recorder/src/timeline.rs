@@ -87,8 +87,11 @@ impl Timeline {
         let slot = match self.cursors[ch] {
             Some(c) if c.next_ts == frame.rtp_timestamp => {
                 if c.next + MAX_LAG < arrival {
+                    // Move up only as far as the lag allowed, not to the arrival slot:
+                    // after a stall the rest of the burst then fits behind `arrival`
+                    // instead of running ahead of it and being dropped.
                     self.stats.resyncs += 1;
-                    arrival
+                    arrival - MAX_LAG
                 } else {
                     c.next
                 }
@@ -211,6 +214,31 @@ mod tests {
             .count();
         assert_eq!(placed as u64, MAX_AHEAD + 1);
         assert_eq!(t.stats.ahead, 40 - placed as u64);
+    }
+
+    #[test]
+    fn a_burst_after_a_stall_loses_nothing() {
+        let mut t = Timeline::new();
+        for k in 0..10u32 {
+            assert_eq!(
+                t.place(&frame(Leg::A, 160 * k, 1), k as u64),
+                Some(k as u64)
+            );
+        }
+        // The sender (or the relay) stalls for 400 ms, then 20 frames arrive at once:
+        // MAX_LAG behind plus MAX_AHEAD ahead of their arrival slot holds them all.
+        for k in 10..30u32 {
+            assert!(
+                t.place(&frame(Leg::A, 160 * k, 1), 30).is_some(),
+                "frame {k} dropped"
+            );
+        }
+        assert_eq!((t.stats.ahead, t.stats.late, t.stats.resyncs), (0, 0, 1));
+        // Then the stream goes on in real time without further loss.
+        for k in 30..60u32 {
+            assert!(t.place(&frame(Leg::A, 160 * k, 1), k as u64 + 1).is_some());
+        }
+        assert_eq!((t.stats.placed, t.stats.ahead), (60, 0));
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Bounded, seeded mutation fuzzing of the parser (DESIGN.md principle 4: bad input gets
 //! an error response or is dropped, never a panic). Seeds are the RFC 4475 messages
-//! (`RFC4475_DIR` or `shared/conformance/rfc4475/`) and a typical softphone INVITE; each
+//! (`RFC4475_DIR` or `tests/conformance/rfc4475/`) and a typical softphone INVITE; each
 //! case gets 1–4 mutations: byte flips, truncation, duplicated or deleted ranges, random
 //! header lines, CRLF→LF. For every case `parse`, `frame_stream`, `check_request`,
 //! `response_for_parse_error` and `to_bytes` must not panic, and whatever parses must
@@ -74,7 +74,7 @@ fn seeds() -> Vec<Vec<u8>> {
     let dir = match std::env::var_os("RFC4475_DIR") {
         Some(d) => PathBuf::from(d),
         None => {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance/rfc4475")
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/conformance/rfc4475")
         }
     };
     let mut out: Vec<Vec<u8>> = std::fs::read_dir(&dir)

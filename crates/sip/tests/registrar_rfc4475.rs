@@ -1,5 +1,5 @@
 //! The RFC 4475 torture messages that concern a registrar, read from the shared
-//! conformance files (`shared/conformance/rfc4475/` beside the checkout, or `RFC4475_DIR`),
+//! conformance files (`tests/conformance/rfc4475/` (a byte-exact copy of the shared set), or `RFC4475_DIR`),
 //! with the outcome that folder's INDEX.md states.
 
 use sip::message::{parse_datagram, Message, Request};

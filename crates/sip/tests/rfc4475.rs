@@ -1,4 +1,4 @@
-//! RFC 4475 torture messages, byte-exact from `shared/conformance/rfc4475/` (override
+//! RFC 4475 torture messages, byte-exact from `tests/conformance/rfc4475/` (override
 //! with `RFC4475_DIR`). Each file is parsed as a UDP datagram, then validated as a UAS
 //! (REGISTER as a registrar), and the outcome must be the one its INDEX.md row names.
 //! Every file is also fed to `frame_stream` as if it had arrived on TCP.
@@ -83,7 +83,7 @@ fn dir() -> PathBuf {
     match std::env::var_os("RFC4475_DIR") {
         Some(d) => PathBuf::from(d),
         None => {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance/rfc4475")
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/conformance/rfc4475")
         }
     }
 }

@@ -137,13 +137,12 @@ impl Core {
                     if r.method != Method::Ack {
                         let role = if r.method == Method::Register { Role::Registrar } else { Role::Uas };
                         if let Err(rej) = validate::check_request(r, role) {
-                            let mut resp = Response::to_request(r, rej.status, Some(&sip::dialog::new_tag()));
-                            resp.reason = rej.reason.clone();
-                            for (n, v) in rej.headers {
-                                resp.headers.push(&n, v);
+                            // The To tag is derived from the request, so a retransmission
+                            // gets the very same answer (§8.2.7).
+                            if let Some(resp) = rej.response(r) {
+                                self.count_response(&resp);
+                                self.send_raw(resp.to_bytes(), peer);
                             }
-                            self.count_response(&resp);
-                            self.send_raw(resp.to_bytes(), peer);
                             return;
                         }
                     }
@@ -446,7 +445,7 @@ impl Core {
 
 /// What we accept, for OPTIONS and 405 (RFC 3261 §11.2, §20.5).
 pub fn add_capabilities(resp: &mut Response) {
-    resp.headers.push("Allow", "INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER, INFO, UPDATE");
+    resp.headers.push("Allow", validate::allow_header(Role::Registrar));
     resp.headers.push("Accept", "application/sdp");
 }
 

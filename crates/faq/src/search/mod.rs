@@ -107,8 +107,9 @@ pub struct Index {
     by_id: HashMap<String, u32>,
     terms: HashMap<String, u32>,
     postings: Vec<Vec<Posting>>,
-    field_len: Vec<[u32; 3]>,
-    avg_len: [f32; 3],
+    /// Per document and field: field weight / BM25 length normalisation, computed once
+    /// at build so scoring a posting is three multiplications.
+    field_scale: Vec<[f32; 3]>,
     suggest: suggest::Suggestions,
 }
 
@@ -205,6 +206,16 @@ impl Index {
         for a in &mut avg_len {
             *a = a.max(1.0);
         }
+        let field_scale = field_len
+            .iter()
+            .map(|lens| {
+                let mut s = [0f32; 3];
+                for f in 0..3 {
+                    s[f] = FIELD_WEIGHT[f] / (1.0 - B + B * lens[f] as f32 / avg_len[f]);
+                }
+                s
+            })
+            .collect();
         let suggest = suggest::Suggestions::build(&lex, docs);
         let by_id = metas
             .iter()
@@ -217,8 +228,7 @@ impl Index {
             by_id,
             terms,
             postings,
-            field_len,
-            avg_len,
+            field_scale,
             suggest,
         }
     }
@@ -326,14 +336,10 @@ impl Index {
                 let idf = (1.0 + (n - df + 0.5) / (df + 0.5)).ln();
                 for p in list {
                     let d = p.doc as usize;
-                    let lens = &self.field_len[d];
-                    let mut tf = 0f32;
-                    for f in 0..3 {
-                        if p.tf[f] > 0 {
-                            let norm = 1.0 - B + B * lens[f] as f32 / self.avg_len[f];
-                            tf += FIELD_WEIGHT[f] * p.tf[f] as f32 / norm;
-                        }
-                    }
+                    let scale = &self.field_scale[d];
+                    let tf = scale[0] * p.tf[0] as f32
+                        + scale[1] * p.tf[1] as f32
+                        + scale[2] * p.tf[2] as f32;
                     if !touched_any[d] {
                         touched.push(p.doc);
                     }
@@ -420,6 +426,21 @@ impl Index {
     }
 }
 
+impl From<&crate::model::Entry> for IndexDoc {
+    fn from(e: &crate::model::Entry) -> Self {
+        IndexDoc {
+            id: e.id.clone(),
+            question: e.question.clone(),
+            answer: e.answer.clone(),
+            category: e.category.clone(),
+            department: e.department.clone(),
+            public: e.public,
+            start: e.publish_start.clone(),
+            end: e.publish_end.clone(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -450,20 +471,5 @@ mod tests {
         assert!(idx
             .search("戸籍", Visibility::PublicOn("2026-01-01"), 5)
             .is_empty());
-    }
-}
-
-impl From<&crate::model::Entry> for IndexDoc {
-    fn from(e: &crate::model::Entry) -> Self {
-        IndexDoc {
-            id: e.id.clone(),
-            question: e.question.clone(),
-            answer: e.answer.clone(),
-            category: e.category.clone(),
-            department: e.department.clone(),
-            public: e.public,
-            start: e.publish_start.clone(),
-            end: e.publish_end.clone(),
-        }
     }
 }

@@ -263,8 +263,9 @@ async fn keys_page(app: &Arc<App>, staff: &Staff, new_key: Option<&str>) -> WebR
         let _ = write!(body, "<div class=\"notice\" role=\"status\"><p>新しいAPIキー（この画面でしか表示されません）：</p><p><code id=\"newkey\">{}</code></p></div>", esc(k));
     }
     body.push_str("<table><tr><th>番号</th><th>名前</th><th>作成</th><th>状態</th></tr>");
-    for (id, name, at, by, revoked) in &list {
-        let st = if *revoked {
+    for k in &list {
+        let id = k.id;
+        let st = if k.revoked {
             "無効".to_string()
         } else {
             format!("有効 <form class=\"inline\" method=\"post\" action=\"/admin/keys/{id}/revoke\">{csrf}<button type=\"submit\" class=\"danger\">無効にする</button></form>")
@@ -272,9 +273,9 @@ async fn keys_page(app: &Arc<App>, staff: &Staff, new_key: Option<&str>) -> WebR
         let _ = write!(
             body,
             "<tr><td>{id}</td><td>{}</td><td>{} {}</td><td>{st}</td></tr>",
-            esc(name),
-            format_jst(*at),
-            esc(by)
+            esc(&k.name),
+            format_jst(k.created_at),
+            esc(&k.created_by)
         );
     }
     let _ = write!(
