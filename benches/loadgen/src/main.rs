@@ -199,6 +199,10 @@ struct Rig {
     counters: Arc<rtp::Counters>,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
+    /// Kernel drops on the switch's own SIP sockets when the run started: a switch
+    /// that does not read its sockets fast enough loses datagrams there, before any
+    /// of its code sees them (retransmissions then hide it, at a latency cost).
+    switch_drops0: u64,
 }
 
 async fn setup(c: Common) -> Result<Rig> {
@@ -247,7 +251,8 @@ async fn setup(c: Common) -> Result<Rig> {
     for s in &socks.operator {
         tasks.push(tokio::spawn(rtp::receive(s.clone(), counters.clone(), true, stop_rx.clone())));
     }
-    Ok(Rig { c, pid, caller, ops, op_stats, socks, counters, stop, tasks })
+    let switch_drops0 = procstat::udp_drops(&[c.sip.port(), c.trunk.port()]);
+    Ok(Rig { c, pid, caller, ops, op_stats, socks, counters, stop, tasks, switch_drops0 })
 }
 
 impl Rig {
@@ -260,6 +265,7 @@ impl Rig {
             active = procstat::calls_active(self.c.http).await.unwrap_or(-1);
         }
         let settle_ms = t.elapsed().as_millis() as u64;
+        let switch_drops = procstat::udp_drops(&[self.c.sip.port(), self.c.trunk.port()]) - self.switch_drops0;
         let _ = self.stop.send(true);
         for t in self.tasks {
             let _ = tokio::time::timeout(Duration::from_secs(2), t).await;
@@ -273,6 +279,7 @@ impl Rig {
         json!({
             "calls_active_after": active,
             "settle_ms": settle_ms,
+            "switch_sip_socket_drops": switch_drops,
             "operator_invites": self.op_stats.invites.load(Relaxed),
             "operator_byes": self.op_stats.byes.load(Relaxed),
             "operator_2xx_never_acked": self.op_stats.no_ack.load(Relaxed),

@@ -1,6 +1,7 @@
 //! One binding of an address-of-record to a contact (RFC 3261 §10.3), and the helpers to
 //! read a Contact value: q-values (§20.10) and URI equivalence (§19.1.4).
 
+use crate::message::unescape;
 use crate::message::{NameAddr, SipUri, Uri};
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
@@ -159,27 +160,6 @@ fn same_sip_uri(a: &SipUri, b: &SipUri) -> bool {
         v
     };
     hdrs(&a.headers) == hdrs(&b.headers)
-}
-
-fn unescape(s: &str) -> String {
-    // Same rule as the message layer (§19.1.2): %HH once, invalid escapes literal.
-    // Works on bytes so that a '%' before a multi-byte character cannot split it.
-    let hex = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
-                out.push(h << 4 | l);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// One parsed Contact value of a REGISTER.
