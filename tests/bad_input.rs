@@ -10,19 +10,62 @@ use sip::{Message, SipHeaders};
 fn register(c: &RawSip, sw: &Switch, user: &str, password: &str) -> sip::Response {
     let uri = format!("sip:{user}@127.0.0.1");
     let call_id = format!("reg-{}", rand_u64());
-    c.send(sw.sip, &c.request("REGISTER", &uri, user, &call_id, 1, "Expires: 300\r\n", ""));
+    c.send(
+        sw.sip,
+        &c.request("REGISTER", &uri, user, &call_id, 1, "Expires: 300\r\n", ""),
+    );
     let mut reqs = Vec::new();
-    let chal = c.final_response(3.0, &mut reqs).expect("no answer to REGISTER");
-    assert_eq!(chal.status, 401, "REGISTER without credentials must be challenged");
-    let www = chal.headers.get("WWW-Authenticate").expect("challenge header");
-    let auth = sip::auth::client_authorization(www, "REGISTER", &format!("sip:{}", sw.sip), user, password, "0a4f113b", 1).unwrap();
-    c.send(sw.sip, &c.request("REGISTER", &uri, user, &call_id, 2, &format!("Expires: 300\r\nAuthorization: {auth}\r\n"), ""));
-    c.final_response(3.0, &mut reqs).expect("no answer to the authenticated REGISTER")
+    let chal = c
+        .final_response(3.0, &mut reqs)
+        .expect("no answer to REGISTER");
+    assert_eq!(
+        chal.status, 401,
+        "REGISTER without credentials must be challenged"
+    );
+    let www = chal
+        .headers
+        .get("WWW-Authenticate")
+        .expect("challenge header");
+    let auth = sip::auth::client_authorization(
+        www,
+        "REGISTER",
+        &format!("sip:{}", sw.sip),
+        user,
+        password,
+        "0a4f113b",
+        1,
+    )
+    .unwrap();
+    c.send(
+        sw.sip,
+        &c.request(
+            "REGISTER",
+            &uri,
+            user,
+            &call_id,
+            2,
+            &format!("Expires: 300\r\nAuthorization: {auth}\r\n"),
+            "",
+        ),
+    );
+    c.final_response(3.0, &mut reqs)
+        .expect("no answer to the authenticated REGISTER")
 }
 
 fn options_answered(sw: &Switch) -> bool {
     let c = RawSip::new();
-    c.send(sw.sip, &c.request("OPTIONS", "sip:127.0.0.1", "probe", &format!("o-{}", rand_u64()), 1, "", ""));
+    c.send(
+        sw.sip,
+        &c.request(
+            "OPTIONS",
+            "sip:127.0.0.1",
+            "probe",
+            &format!("o-{}", rand_u64()),
+            1,
+            "",
+            "",
+        ),
+    );
     matches!(c.final_response(2.0, &mut Vec::new()), Some(r) if r.status == 200)
 }
 
@@ -42,12 +85,23 @@ fn malformed_messages_get_400_or_are_dropped_and_counted() {
         other => panic!("expected 400, got {other:?}"),
     }
     // Binary junk: nothing to answer to; dropped and counted.
-    c.send(sw.sip, b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03 not sip at all");
-    c.send(sw.sip, b"SIP/2.0 4294967301 better not break the receiver\r\n\r\n");
+    c.send(
+        sw.sip,
+        b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03 not sip at all",
+    );
+    c.send(
+        sw.sip,
+        b"SIP/2.0 4294967301 better not break the receiver\r\n\r\n",
+    );
     assert!(c.recv(1.0).is_none(), "junk must not be answered");
-    sw.wait_for("the dropped counter", 5, |s| s.metric("madoguchi_sip_malformed_total", "dropped") >= 2.0);
+    sw.wait_for("the dropped counter", 5, |s| {
+        s.metric("madoguchi_sip_malformed_total", "dropped") >= 2.0
+    });
     assert!(sw.metric("madoguchi_sip_malformed_total", "answered") >= 1.0);
-    assert!(options_answered(&sw), "switch stopped answering after bad input");
+    assert!(
+        options_answered(&sw),
+        "switch stopped answering after bad input"
+    );
 }
 
 #[test]
@@ -55,10 +109,26 @@ fn unknown_number_is_404_and_counted() {
     let sw = Switch::start("bad-404", |t| t);
     let c = RawSip::new();
     let uri = format!("sip:0246999999@{}", sw.trunk);
-    c.send(sw.trunk, &c.request("INVITE", &uri, "0312345678", "nf-1", 1, "Content-Type: application/sdp\r\n", &sdp_offer(c.addr())));
-    let r = c.final_response(3.0, &mut Vec::new()).expect("no final response");
+    c.send(
+        sw.trunk,
+        &c.request(
+            "INVITE",
+            &uri,
+            "0312345678",
+            "nf-1",
+            1,
+            "Content-Type: application/sdp\r\n",
+            &sdp_offer(c.addr()),
+        ),
+    );
+    let r = c
+        .final_response(3.0, &mut Vec::new())
+        .expect("no final response");
     assert_eq!(r.status, 404);
-    assert!(r.to_tag().is_some(), "a final response to INVITE carries a To tag");
+    assert!(
+        r.to_tag().is_some(),
+        "a final response to INVITE carries a To tag"
+    );
     assert_eq!(sw.metric("madoguchi_sip_unknown_number_total", ""), 1.0);
 }
 
@@ -79,7 +149,18 @@ fn wrong_password_is_403_after_the_challenge_and_counted() {
     for _ in 0..5 {
         assert_eq!(register(&c, &sw, "1001", "guess").status, 403);
     }
-    c.send(sw.sip, &c.request("REGISTER", "sip:1001@127.0.0.1", "1001", "blocked", 1, "", ""));
+    c.send(
+        sw.sip,
+        &c.request(
+            "REGISTER",
+            "sip:1001@127.0.0.1",
+            "1001",
+            "blocked",
+            1,
+            "",
+            "",
+        ),
+    );
     let r = c.final_response(3.0, &mut Vec::new()).unwrap();
     assert_eq!(r.status, 403, "a blocked source gets 403 at once");
     assert!(sw.metric("madoguchi_sip_auth_blocked_total", "") >= 1.0);
@@ -87,24 +168,53 @@ fn wrong_password_is_403_after_the_challenge_and_counted() {
 
 #[test]
 fn a_source_that_is_no_trunk_peer_is_refused() {
-    let sw = Switch::start("bad-peer", |t| t.replacen("peers = [\"127.0.0.0/8\", \"::1/128\"]", "peers = [\"127.0.0.9/32\"]", 1));
+    let sw = Switch::start("bad-peer", |t| {
+        t.replacen(
+            "peers = [\"127.0.0.0/8\", \"::1/128\"]",
+            "peers = [\"127.0.0.9/32\"]",
+            1,
+        )
+    });
     let c = RawSip::new();
     let uri = format!("sip:0246221111@{}", sw.trunk);
-    c.send(sw.trunk, &c.request("INVITE", &uri, "0312345678", "peer-1", 1, "Content-Type: application/sdp\r\n", &sdp_offer(c.addr())));
-    let r = c.final_response(3.0, &mut Vec::new()).expect("no final response");
+    c.send(
+        sw.trunk,
+        &c.request(
+            "INVITE",
+            &uri,
+            "0312345678",
+            "peer-1",
+            1,
+            "Content-Type: application/sdp\r\n",
+            &sdp_offer(c.addr()),
+        ),
+    );
+    let r = c
+        .final_response(3.0, &mut Vec::new())
+        .expect("no final response");
     assert_eq!(r.status, 403);
     assert_eq!(sw.status()["calls_active"], 0);
 }
 
 #[test]
 fn overload_is_503_with_retry_after() {
-    let sw = Switch::start("bad-overload", |t| no_greeting(t.replace("max_calls = 200", "max_calls = 1")));
+    let sw = Switch::start("bad-overload", |t| {
+        no_greeting(t.replace("max_calls = 200", "max_calls = 1"))
+    });
     // A registered "operator" that lets the phone ring, so the first call stays up.
     let op = RawSip::new();
     assert_eq!(register(&op, &sw, "1001", "madoguchi-1001").status, 200);
     let c = RawSip::new();
     let uri = format!("sip:0246221111@{}", sw.trunk);
-    let invite1 = c.request("INVITE", &uri, "0312345678", "ov-1", 1, "Content-Type: application/sdp\r\n", &sdp_offer(c.addr()));
+    let invite1 = c.request(
+        "INVITE",
+        &uri,
+        "0312345678",
+        "ov-1",
+        1,
+        "Content-Type: application/sdp\r\n",
+        &sdp_offer(c.addr()),
+    );
     c.send(sw.trunk, &invite1);
     match op.recv(3.0) {
         Some(Message::Request(r)) => assert_eq!(r.method, sip::Method::Invite),
@@ -112,10 +222,29 @@ fn overload_is_503_with_retry_after() {
     }
     sw.wait_for("one active call", 5, |s| s.status()["calls_active"] == 1);
     let c2 = RawSip::new();
-    c2.send(sw.trunk, &c2.request("INVITE", &uri, "0312345679", "ov-2", 1, "Content-Type: application/sdp\r\n", &sdp_offer(c2.addr())));
-    let r = c2.final_response(3.0, &mut Vec::new()).expect("no answer to the second call");
+    c2.send(
+        sw.trunk,
+        &c2.request(
+            "INVITE",
+            &uri,
+            "0312345679",
+            "ov-2",
+            1,
+            "Content-Type: application/sdp\r\n",
+            &sdp_offer(c2.addr()),
+        ),
+    );
+    let r = c2
+        .final_response(3.0, &mut Vec::new())
+        .expect("no answer to the second call");
     assert_eq!(r.status, 503);
-    let retry: u32 = r.headers.get("Retry-After").expect("Retry-After").trim().parse().unwrap();
+    let retry: u32 = r
+        .headers
+        .get("Retry-After")
+        .expect("Retry-After")
+        .trim()
+        .parse()
+        .unwrap();
     assert!(retry > 0);
     assert_eq!(sw.metric("madoguchi_sip_overload_rejected_total", ""), 1.0);
     // The first caller gives up: CANCEL → 200, the INVITE → 487, the operator's leg is
@@ -134,13 +263,22 @@ fn overload_is_503_with_retry_after() {
     assert!(got.contains(&(sip::Method::Invite, 487)), "{got:?}");
     let mut op_reqs = Vec::new();
     let t0 = std::time::Instant::now();
-    while t0.elapsed().as_secs() < 5 && !op_reqs.iter().any(|r: &sip::Request| r.method == sip::Method::Cancel) {
+    while t0.elapsed().as_secs() < 5
+        && !op_reqs
+            .iter()
+            .any(|r: &sip::Request| r.method == sip::Method::Cancel)
+    {
         if let Some(Message::Request(r)) = op.recv(0.5) {
             op_reqs.push(r);
         }
     }
-    assert!(op_reqs.iter().any(|r| r.method == sip::Method::Cancel), "the operator's leg was not cancelled");
-    sw.wait_for("the call slot to be free", 10, |s| s.status()["calls_active"] == 0);
+    assert!(
+        op_reqs.iter().any(|r| r.method == sip::Method::Cancel),
+        "the operator's leg was not cancelled"
+    );
+    sw.wait_for("the call slot to be free", 10, |s| {
+        s.status()["calls_active"] == 0
+    });
 }
 
 /// CANCEL for an INVITE we sent: same Request-URI, Call-ID, From, To, Via branch and
@@ -154,7 +292,10 @@ fn cancel_of(invite: &[u8]) -> Vec<u8> {
             out.push_str(&line.replacen("INVITE", "CANCEL", 1));
         } else if line.starts_with("CSeq:") {
             out.push_str(&line.replace("INVITE", "CANCEL"));
-        } else if line.starts_with("Content-Type:") || line.starts_with("Content-Length:") || line.starts_with("Contact:") {
+        } else if line.starts_with("Content-Type:")
+            || line.starts_with("Content-Length:")
+            || line.starts_with("Contact:")
+        {
             continue;
         } else {
             out.push_str(line);

@@ -26,7 +26,13 @@ fn caller_hangs_up_each_side_hears_the_other() {
 
     let operator = Baresip::start(
         &dir,
-        BaresipOpts { name: "op1001", account: agent_account(&sw, "1001", "madoguchi-1001"), tone: &dir.join("1000.wav"), commands: vec![], quit_after: Some(40) },
+        BaresipOpts {
+            name: "op1001",
+            account: agent_account(&sw, "1001", "madoguchi-1001"),
+            tone: &dir.join("1000.wav"),
+            commands: vec![],
+            quit_after: Some(40),
+        },
     );
     sw.wait_for("1001 to register", 15, |s| s.registered("1001"));
 
@@ -50,20 +56,41 @@ fn caller_hangs_up_each_side_hears_the_other() {
 
     // Audio: each side received the other's tone (frequency check, not just "not silent").
     let op_rx = operator.received_wavs();
-    assert!(!op_rx.is_empty(), "operator recorded nothing; log:\n{}", tail(&operator.log(), 40));
+    assert!(
+        !op_rx.is_empty(),
+        "operator recorded nothing; log:\n{}",
+        tail(&operator.log(), 40)
+    );
     let (f, loud) = dominant(&op_rx[0], &[440.0, 1000.0]);
-    assert!(loud > 8000, "operator received too little audio ({loud} loud samples)");
+    assert!(
+        loud > 8000,
+        "operator received too little audio ({loud} loud samples)"
+    );
     assert_eq!(f, 440.0, "operator should hear the caller's 440 Hz");
     let c_rx = caller.received_wavs();
-    assert!(!c_rx.is_empty(), "caller recorded nothing; log:\n{}", tail(&caller.log(), 40));
+    assert!(
+        !c_rx.is_empty(),
+        "caller recorded nothing; log:\n{}",
+        tail(&caller.log(), 40)
+    );
     let (f, loud) = dominant(&c_rx[0], &[440.0, 1000.0]);
-    assert!(loud > 8000, "caller received too little audio ({loud} loud samples)");
+    assert!(
+        loud > 8000,
+        "caller received too little audio ({loud} loud samples)"
+    );
     assert_eq!(f, 1000.0, "caller should hear the operator's 1000 Hz");
 
     // The operator's phone saw which representative number was dialled.
     let op_log = operator.log();
-    assert!(op_log.contains("X-Madoguchi-DNIS: +81246542111"), "no DNIS header at the operator");
-    assert!(op_log.contains("From: \"小名浜支所\" <sip:+81246542111@"), "display name missing:\n{}", tail(&op_log, 80));
+    assert!(
+        op_log.contains("X-Madoguchi-DNIS: +81246542111"),
+        "no DNIS header at the operator"
+    );
+    assert!(
+        op_log.contains("From: \"小名浜支所\" <sip:+81246542111@"),
+        "display name missing:\n{}",
+        tail(&op_log, 80)
+    );
     // The operator's leg was ended by our BYE.
     assert!(op_log.contains("BYE sip:"), "operator got no BYE");
 }
@@ -77,7 +104,13 @@ fn operator_hangs_up_and_the_caller_gets_bye() {
     // This operator's baresip quits (sending BYE) 9 s after it starts.
     let mut operator = Baresip::start(
         &dir,
-        BaresipOpts { name: "op1002", account: agent_account(&sw, "1002", "madoguchi-1002"), tone: &dir.join("1000.wav"), commands: vec![], quit_after: Some(9) },
+        BaresipOpts {
+            name: "op1002",
+            account: agent_account(&sw, "1002", "madoguchi-1002"),
+            tone: &dir.join("1000.wav"),
+            commands: vec![],
+            quit_after: Some(9),
+        },
     );
     sw.wait_for("1002 to register", 8, |s| s.registered("1002"));
     let caller = Baresip::start(
@@ -92,9 +125,15 @@ fn operator_hangs_up_and_the_caller_gets_bye() {
     );
     sw.wait_for("the call to be up", 10, |s| s.status()["calls_active"] == 1);
     assert!(operator.wait_exit(20));
-    sw.wait_for("the call to end after the operator's BYE", 10, |s| s.status()["calls_active"] == 0);
+    sw.wait_for("the call to end after the operator's BYE", 10, |s| {
+        s.status()["calls_active"] == 0
+    });
     std::thread::sleep(Duration::from_millis(300));
     let c_log = caller.log();
-    assert!(c_log.contains("BYE sip:"), "caller got no BYE:\n{}", tail(&c_log, 60));
+    assert!(
+        c_log.contains("BYE sip:"),
+        "caller got no BYE:\n{}",
+        tail(&c_log, 60)
+    );
     assert!(sw.rtp_ports_all_free(), "media ports not freed");
 }

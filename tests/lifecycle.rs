@@ -12,33 +12,95 @@ fn check_refuses_a_wrong_config_with_file_and_line() {
     let dir = workdir("check");
     let good = dir.join("good.toml");
     std::fs::write(&good, default_toml()).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_madoguchi")).arg("check").arg(&good).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(env!("CARGO_BIN_EXE_madoguchi"))
+        .arg("check")
+        .arg(&good)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     // A queue that names an agent nobody defined.
-    let text = default_toml().replace("agents = [\"1001\", \"1002\", \"1003\", \"1004\"]", "agents = [\"1001\", \"1009\"]");
+    let text = default_toml().replace(
+        "agents = [\"1001\", \"1002\", \"1003\", \"1004\"]",
+        "agents = [\"1001\", \"1009\"]",
+    );
     let line = text.lines().position(|l| l.contains("\"1009\"")).unwrap() + 1;
     let bad = dir.join("bad.toml");
     std::fs::write(&bad, text).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_madoguchi")).arg("check").arg(&bad).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_madoguchi"))
+        .arg("check")
+        .arg(&bad)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains(&format!("bad.toml:{line}:")), "no file:line in {err}");
-    assert!(err.contains("1009"), "the message must name the culprit: {err}");
+    assert!(
+        err.contains(&format!("bad.toml:{line}:")),
+        "no file:line in {err}"
+    );
+    assert!(
+        err.contains("1009"),
+        "the message must name the culprit: {err}"
+    );
     // `serve` refuses it the same way, before binding anything.
-    let out = Command::new(env!("CARGO_BIN_EXE_madoguchi")).args(["serve", "--no-faq", "--config"]).arg(&bad).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_madoguchi"))
+        .args(["serve", "--no-faq", "--config"])
+        .arg(&bad)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains(&format!("bad.toml:{line}:")));
 }
 
-fn register_raw(c: &RawSip, sip_addr: std::net::SocketAddr, user: &str, password: &str, expires: u32) -> u16 {
+fn register_raw(
+    c: &RawSip,
+    sip_addr: std::net::SocketAddr,
+    user: &str,
+    password: &str,
+    expires: u32,
+) -> u16 {
     let uri = format!("sip:{user}@127.0.0.1");
     let cid = format!("reg-{}", rand_u64());
-    c.send(sip_addr, &c.request("REGISTER", &uri, user, &cid, 1, &format!("Expires: {expires}\r\n"), ""));
+    c.send(
+        sip_addr,
+        &c.request(
+            "REGISTER",
+            &uri,
+            user,
+            &cid,
+            1,
+            &format!("Expires: {expires}\r\n"),
+            "",
+        ),
+    );
     let chal = c.final_response(3.0, &mut Vec::new()).unwrap();
     let www = chal.headers.get("WWW-Authenticate").unwrap();
-    let auth = sip::auth::client_authorization(www, "REGISTER", &format!("sip:{sip_addr}"), user, password, "c0ffee", 1).unwrap();
-    c.send(sip_addr, &c.request("REGISTER", &uri, user, &cid, 2, &format!("Expires: {expires}\r\nAuthorization: {auth}\r\n"), ""));
+    let auth = sip::auth::client_authorization(
+        www,
+        "REGISTER",
+        &format!("sip:{sip_addr}"),
+        user,
+        password,
+        "c0ffee",
+        1,
+    )
+    .unwrap();
+    c.send(
+        sip_addr,
+        &c.request(
+            "REGISTER",
+            &uri,
+            user,
+            &cid,
+            2,
+            &format!("Expires: {expires}\r\nAuthorization: {auth}\r\n"),
+            "",
+        ),
+    );
     c.final_response(3.0, &mut Vec::new()).unwrap().status
 }
 
@@ -46,13 +108,27 @@ fn register_raw(c: &RawSip, sip_addr: std::net::SocketAddr, user: &str, password
 fn registrations_survive_a_crash() {
     let mut sw = Switch::start("restart", no_greeting);
     let op = RawSip::new();
-    assert_eq!(register_raw(&op, sw.sip, "1001", "madoguchi-1001", 600), 200);
+    assert_eq!(
+        register_raw(&op, sw.sip, "1001", "madoguchi-1001", 600),
+        200
+    );
     sw.restart(); // SIGKILL, then start again on the same data folder
     assert!(sw.registered("1001"), "binding lost across the restart");
     // A call after the restart reaches the phone without it registering again.
     let c = RawSip::new();
     let uri = format!("sip:0246221111@{}", sw.trunk);
-    c.send(sw.trunk, &c.request("INVITE", &uri, "0312345678", "after-restart", 1, "Content-Type: application/sdp\r\n", &sdp_offer(c.addr())));
+    c.send(
+        sw.trunk,
+        &c.request(
+            "INVITE",
+            &uri,
+            "0312345678",
+            "after-restart",
+            1,
+            "Content-Type: application/sdp\r\n",
+            &sdp_offer(c.addr()),
+        ),
+    );
     match op.recv(5.0) {
         Some(Message::Request(r)) => {
             assert_eq!(r.method, sip::Method::Invite);
@@ -94,8 +170,16 @@ fn sigterm_ends_calls_with_bye() {
     let st = sw.terminate();
     assert!(st.success(), "madoguchi exited with {st}");
     std::thread::sleep(std::time::Duration::from_millis(500));
-    assert!(caller.log().contains("BYE sip:"), "the caller got no BYE:\n{}", tail(&caller.log(), 40));
-    assert!(operator.log().contains("BYE sip:"), "the operator got no BYE:\n{}", tail(&operator.log(), 40));
+    assert!(
+        caller.log().contains("BYE sip:"),
+        "the caller got no BYE:\n{}",
+        tail(&caller.log(), 40)
+    );
+    assert!(
+        operator.log().contains("BYE sip:"),
+        "the operator got no BYE:\n{}",
+        tail(&operator.log(), 40)
+    );
 }
 
 #[test]
@@ -119,7 +203,12 @@ fn sigterm_ends_a_call_waiting_in_the_queue_with_bye() {
     let st = sw.terminate();
     assert!(st.success(), "madoguchi exited with {st}");
     std::thread::sleep(std::time::Duration::from_millis(500));
-    assert!(caller.log().contains("BYE sip:"), "the caller got no BYE:\n{}\nswitch:\n{}", tail(&caller.log(), 40), tail(&sw.log(), 30));
+    assert!(
+        caller.log().contains("BYE sip:"),
+        "the caller got no BYE:\n{}\nswitch:\n{}",
+        tail(&caller.log(), 40),
+        tail(&sw.log(), 30)
+    );
 }
 
 #[test]
@@ -128,17 +217,25 @@ fn tcp_framing_and_ipv6() {
     let has_v6 = std::net::UdpSocket::bind("[::1]:0").is_ok();
     let sw = Switch::start("tcp-v6", |t| {
         if has_v6 {
-            t.replacen("listen = [\"127.0.0.1:", &format!("listen = [\"[::1]:{v6_port}\", \"127.0.0.1:"), 1)
+            t.replacen(
+                "listen = [\"127.0.0.1:",
+                &format!("listen = [\"[::1]:{v6_port}\", \"127.0.0.1:"),
+                1,
+            )
         } else {
             t
         }
     });
     // OPTIONS over TCP, two messages in one write: both answered, in order.
     let mut s = std::net::TcpStream::connect(sw.sip).unwrap();
-    s.set_read_timeout(Some(std::time::Duration::from_secs(3))).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(3)))
+        .unwrap();
     let me = s.local_addr().unwrap();
-    let opt = |n: u32| format!("OPTIONS sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TCP {me};branch=z9hG4bKtcp{n}\r\nMax-Forwards: 70\r\nFrom: <sip:probe@127.0.0.1>;tag=a{n}\r\nTo: <sip:127.0.0.1>\r\nCall-ID: tcp-{n}\r\nCSeq: {n} OPTIONS\r\nContent-Length: 0\r\n\r\n");
-    s.write_all(format!("{}{}", opt(1), opt(2)).as_bytes()).unwrap();
+    let opt = |n: u32| {
+        format!("OPTIONS sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TCP {me};branch=z9hG4bKtcp{n}\r\nMax-Forwards: 70\r\nFrom: <sip:probe@127.0.0.1>;tag=a{n}\r\nTo: <sip:127.0.0.1>\r\nCall-ID: tcp-{n}\r\nCSeq: {n} OPTIONS\r\nContent-Length: 0\r\n\r\n")
+    };
+    s.write_all(format!("{}{}", opt(1), opt(2)).as_bytes())
+        .unwrap();
     let mut got = String::new();
     let mut buf = [0u8; 4096];
     while got.matches("SIP/2.0 200").count() < 2 {
@@ -155,20 +252,25 @@ fn tcp_framing_and_ipv6() {
         match s.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => rest.push_str(&String::from_utf8_lossy(&buf[..n])),
-            Err(e) => panic!("the connection should be closed after a framing error ({e}); got {rest}"),
+            Err(e) => {
+                panic!("the connection should be closed after a framing error ({e}); got {rest}")
+            }
         }
     }
     assert!(rest.starts_with("SIP/2.0 400"), "{rest}");
 
     if has_v6 {
         let u = std::net::UdpSocket::bind("[::1]:0").unwrap();
-        u.set_read_timeout(Some(std::time::Duration::from_secs(3))).unwrap();
+        u.set_read_timeout(Some(std::time::Duration::from_secs(3)))
+            .unwrap();
         let me = u.local_addr().unwrap();
         let req = format!("OPTIONS sip:[::1] SIP/2.0\r\nVia: SIP/2.0/UDP {me};branch=z9hG4bKv6;rport\r\nMax-Forwards: 70\r\nFrom: <sip:probe@[::1]>;tag=v6\r\nTo: <sip:[::1]>\r\nCall-ID: v6-1\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n");
         u.send_to(req.as_bytes(), ("::1", v6_port)).unwrap();
         let mut b = [0u8; 4096];
         let (n, _) = u.recv_from(&mut b).expect("an answer over IPv6");
-        let Ok(Message::Response(r)) = sip::parse_datagram(&b[..n]) else { panic!("not a response") };
+        let Ok(Message::Response(r)) = sip::parse_datagram(&b[..n]) else {
+            panic!("not a response")
+        };
         assert_eq!(r.status, 200);
         assert_eq!(r.top_via().unwrap().rport(), Some(Some(me.port())));
     }

@@ -41,25 +41,36 @@ fn prompt(name: &str) -> std::path::PathBuf {
 #[test]
 fn third_caller_waits_with_announcements_then_gets_the_freed_operator() {
     let sw = Switch::start("queue-3-callers", |t| {
-        t.replace("wrapup_secs = 30", "wrapup_secs = 3").replace("announce_every_secs = 30", "announce_every_secs = 6")
+        t.replace("wrapup_secs = 30", "wrapup_secs = 3")
+            .replace("announce_every_secs = 30", "announce_every_secs = 6")
     });
     let dir = sw.dir.clone();
     tone_wav(&dir.join("440.wav"), 440.0, 120.0);
     tone_wav(&dir.join("1000.wav"), 1000.0, 120.0);
     let _op1 = operator(&sw, "1001", "op1001", &dir.join("1000.wav"));
     let _op2 = operator(&sw, "1002", "op1002", &dir.join("1000.wav"));
-    sw.wait_for("both operators to register", 10, |s| s.registered("1001") && s.registered("1002"));
+    sw.wait_for("both operators to register", 10, |s| {
+        s.registered("1001") && s.registered("1002")
+    });
 
     // The greeting and recording notice take ~10 s, then each caller is offered.
     let mut c1 = caller(&sw, "caller1", "0246221111", &dir.join("440.wav"), 40);
     let _c2 = caller(&sw, "caller2", "0246542111", &dir.join("440.wav"), 70);
-    sw.wait_for("two calls connected", 25, |s| s.metric("madoguchi_calls_active", "") == 2.0 && queue_waiting(s) == 0 && agents_on_call(s) == 2);
+    sw.wait_for("two calls connected", 25, |s| {
+        s.metric("madoguchi_calls_active", "") == 2.0
+            && queue_waiting(s) == 0
+            && agents_on_call(s) == 2
+    });
     let mut c3 = caller(&sw, "caller3", "0246632111", &dir.join("440.wav"), 55);
     // Caller 3 hears the greeting, then waits in line: nobody is free.
-    sw.wait_for("caller 3 waiting in the queue", 20, |s| queue_waiting(s) == 1);
+    sw.wait_for("caller 3 waiting in the queue", 20, |s| {
+        queue_waiting(s) == 1
+    });
     // Caller 1 hangs up; after 3 s of wrap-up operator 1001 gets caller 3.
     assert!(c1.wait_exit(40));
-    sw.wait_for("caller 3 connected", 20, |s| queue_waiting(s) == 0 && agents_on_call(s) == 2);
+    sw.wait_for("caller 3 connected", 20, |s| {
+        queue_waiting(s) == 0 && agents_on_call(s) == 2
+    });
     assert!(c3.wait_exit(50));
 
     let rx = c3.received_wavs();
@@ -67,7 +78,10 @@ fn third_caller_waits_with_announcements_then_gets_the_freed_operator() {
     // The announcements arrived: the recording notice and the please-wait message.
     let notice = contains_prompt(&rx[0], &prompt("recording-notice"));
     let wait = contains_prompt(&rx[0], &prompt("please-wait"));
-    assert!(notice > 0.8, "recording notice not heard (correlation {notice:.2})");
+    assert!(
+        notice > 0.8,
+        "recording notice not heard (correlation {notice:.2})"
+    );
     assert!(wait > 0.8, "please-wait not heard (correlation {wait:.2})");
     // And the operator at the end: the last seconds are the operator's 1000 Hz tone.
     let (f, _) = dominant_tail(&rx[0], 3.0, &[440.0, 1000.0]);
@@ -79,7 +93,8 @@ fn third_caller_waits_with_announcements_then_gets_the_freed_operator() {
 }
 
 fn queue_json(s: &Switch) -> serde_json::Value {
-    serde_json::from_str(&http_get(s.http, "/api/v1/queues").unwrap_or_default()).unwrap_or_default()
+    serde_json::from_str(&http_get(s.http, "/api/v1/queues").unwrap_or_default())
+        .unwrap_or_default()
 }
 
 fn queue_waiting(s: &Switch) -> u64 {
@@ -87,7 +102,10 @@ fn queue_waiting(s: &Switch) -> u64 {
 }
 
 fn agents_on_call(s: &Switch) -> usize {
-    queue_json(s)["agents"].as_array().map(|a| a.iter().filter(|x| x["status"] == "OnCall").count()).unwrap_or(0)
+    queue_json(s)["agents"]
+        .as_array()
+        .map(|a| a.iter().filter(|x| x["status"] == "OnCall").count())
+        .unwrap_or(0)
 }
 
 /// A guard room on the PBX side of the gateway: a raw SIP endpoint at the pbx trunk's
@@ -97,7 +115,10 @@ fn guard_room() -> RawSip {
 }
 
 fn with_guard_room(t: String, guard: &RawSip) -> String {
-    t.replace("proxy = \"127.0.0.1:5092\"", &format!("proxy = \"{}\"", guard.addr()))
+    t.replace(
+        "proxy = \"127.0.0.1:5092\"",
+        &format!("proxy = \"{}\"", guard.addr()),
+    )
 }
 
 fn expect_guard_room_rung(guard: &RawSip, secs: f64) -> sip::Request {
@@ -116,58 +137,118 @@ fn expect_guard_room_rung(guard: &RawSip, secs: f64) -> sip::Request {
 fn after_hours_the_caller_hears_the_message_and_the_guard_room_rings() {
     let guard = guard_room();
     // Wednesday 2026-11-25 20:00 JST: weekdays close at 19:00.
-    let sw = Switch::start_at("after-hours", "2026-11-25T20:00", |t| with_guard_room(t, &guard));
+    let sw = Switch::start_at("after-hours", "2026-11-25T20:00", |t| {
+        with_guard_room(t, &guard)
+    });
     let dir = sw.dir.clone();
     tone_wav(&dir.join("440.wav"), 440.0, 60.0);
     let mut c = caller(&sw, "caller", "0246221111", &dir.join("440.wav"), 30);
     // The after-hours message (opening hours, then "connecting you to the guard room")
     // plays first; the guard room is rung when it ends.
     let inv = expect_guard_room_rung(&guard, 35.0);
-    assert_eq!(inv.uri.user().as_deref(), Some("2999"), "the guard room's extension");
+    assert_eq!(
+        inv.uri.user().as_deref(),
+        Some("2999"),
+        "the guard room's extension"
+    );
     assert_eq!(inv.headers.get("X-Madoguchi-DNIS"), Some("+81246221111"));
     assert!(c.wait_exit(30));
     let rx = c.received_wavs();
     assert!(!rx.is_empty());
     let m = contains_prompt(&rx[0], &prompt("after-hours"));
-    assert!(m > 0.8, "after-hours message not heard (correlation {m:.2})");
+    assert!(
+        m > 0.8,
+        "after-hours message not heard (correlation {m:.2})"
+    );
 }
 
 #[test]
 fn manual_night_mode_at_noon_routes_to_the_guard_room_and_is_audited() {
     let guard = guard_room();
-    let mut sw = Switch::start_at("night-noon", "2026-11-25T12:00", |t| with_guard_room(t, &guard));
+    let mut sw = Switch::start_at("night-noon", "2026-11-25T12:00", |t| {
+        with_guard_room(t, &guard)
+    });
     let api = format!("http://{}", sw.http);
-    let out = Command::new(env!("CARGO_BIN_EXE_madoguchi")).args(["night", "on", "--who", "supervisor-sato", "--api", &api]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(env!("CARGO_BIN_EXE_madoguchi"))
+        .args(["night", "on", "--who", "supervisor-sato", "--api", &api])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let c = RawSip::new();
     let uri = format!("sip:0246262111@{}", sw.trunk);
-    c.send(sw.trunk, &c.request("INVITE", &uri, "0312345678", "night-1", 1, "Content-Type: application/sdp\r\n", &sdp_offer(c.addr())));
+    c.send(
+        sw.trunk,
+        &c.request(
+            "INVITE",
+            &uri,
+            "0312345678",
+            "night-1",
+            1,
+            "Content-Type: application/sdp\r\n",
+            &sdp_offer(c.addr()),
+        ),
+    );
     let inv = expect_guard_room_rung(&guard, 20.0);
     assert_eq!(inv.headers.get("X-Madoguchi-DNIS"), Some("+81246262111"));
     // The change is in the audit log with who made it, and survives a restart.
     let audit = http_get(sw.http, "/api/v1/operating/audit").unwrap();
     assert!(audit.contains("supervisor-sato"), "{audit}");
     sw.restart();
-    let st: serde_json::Value = serde_json::from_str(&http_get(sw.http, "/api/v1/operating").unwrap()).unwrap();
+    let st: serde_json::Value =
+        serde_json::from_str(&http_get(sw.http, "/api/v1/operating").unwrap()).unwrap();
     assert_eq!(st["night_mode"], true, "night mode lost across a restart");
     // Bad parameters get a 4xx with a sentence.
-    let (code, body) = http_request(sw.http, "POST", "/api/v1/operating/extend", Some("{\"until\": \"tomorrow\", \"who\": \"x\"}")).unwrap();
+    let (code, body) = http_request(
+        sw.http,
+        "POST",
+        "/api/v1/operating/extend",
+        Some("{\"until\": \"tomorrow\", \"who\": \"x\"}"),
+    )
+    .unwrap();
     assert_eq!(code, 400);
     assert!(body.contains("until"), "{body}");
-    let (code, body) = http_request(sw.http, "POST", "/api/v1/agents/1009/pause", Some("{}")).unwrap();
+    let (code, body) =
+        http_request(sw.http, "POST", "/api/v1/agents/1009/pause", Some("{}")).unwrap();
     assert!((400..500).contains(&code), "{code} {body}");
     // Night mode off: the next call goes to the queue again (greeting, no guard room).
-    let out = Command::new(env!("CARGO_BIN_EXE_madoguchi")).args(["night", "off", "--who", "supervisor-sato", "--api", &api]).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_madoguchi"))
+        .args(["night", "off", "--who", "supervisor-sato", "--api", &api])
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let c2 = RawSip::new();
-    c2.send(sw.trunk, &c2.request("INVITE", &uri, "0312345679", "night-2", 1, "Content-Type: application/sdp\r\n", &sdp_offer(c2.addr())));
-    let r = c2.final_response(5.0, &mut Vec::new()).expect("the queue answers the caller");
+    c2.send(
+        sw.trunk,
+        &c2.request(
+            "INVITE",
+            &uri,
+            "0312345679",
+            "night-2",
+            1,
+            "Content-Type: application/sdp\r\n",
+            &sdp_offer(c2.addr()),
+        ),
+    );
+    let r = c2
+        .final_response(5.0, &mut Vec::new())
+        .expect("the queue answers the caller");
     assert_eq!(r.status, 200);
     // After the greeting the caller waits in line (nobody is logged in), and the guard
     // room is not rung.
-    sw.wait_for("the caller waiting in the queue", 25, |s| queue_waiting(s) == 1);
+    sw.wait_for("the caller waiting in the queue", 25, |s| {
+        queue_waiting(s) == 1
+    });
     let rung = guard.recv(0.5);
-    assert!(rung.is_none_or(|m| !matches!(m, Message::Request(ref q) if q.method == sip::Method::Invite)), "guard room rung with night mode off");
+    assert!(
+        rung.is_none_or(
+            |m| !matches!(m, Message::Request(ref q) if q.method == sip::Method::Invite)
+        ),
+        "guard room rung with night mode off"
+    );
 }
 
 use sip::SipHeaders;
@@ -175,18 +256,45 @@ use sip::SipHeaders;
 fn register_raw(c: &RawSip, sw: &Switch, user: &str) {
     let uri = format!("sip:{user}@127.0.0.1");
     let cid = format!("reg-{}", rand_u64());
-    c.send(sw.sip, &c.request("REGISTER", &uri, user, &cid, 1, "Expires: 600\r\n", ""));
+    c.send(
+        sw.sip,
+        &c.request("REGISTER", &uri, user, &cid, 1, "Expires: 600\r\n", ""),
+    );
     let chal = c.final_response(3.0, &mut Vec::new()).unwrap();
     let www = chal.headers.get("WWW-Authenticate").unwrap();
-    let auth = sip::auth::client_authorization(www, "REGISTER", &format!("sip:{}", sw.sip), user, &format!("madoguchi-{user}"), "c0ffee", 1).unwrap();
-    c.send(sw.sip, &c.request("REGISTER", &uri, user, &cid, 2, &format!("Expires: 600\r\nAuthorization: {auth}\r\n"), ""));
+    let auth = sip::auth::client_authorization(
+        www,
+        "REGISTER",
+        &format!("sip:{}", sw.sip),
+        user,
+        &format!("madoguchi-{user}"),
+        "c0ffee",
+        1,
+    )
+    .unwrap();
+    c.send(
+        sw.sip,
+        &c.request(
+            "REGISTER",
+            &uri,
+            user,
+            &cid,
+            2,
+            &format!("Expires: 600\r\nAuthorization: {auth}\r\n"),
+            "",
+        ),
+    );
     assert_eq!(c.final_response(3.0, &mut Vec::new()).unwrap().status, 200);
 }
 
 fn agent_status(s: &Switch, id: &str) -> String {
     let q = queue_json(s);
     let agents = q["agents"].as_array().cloned().unwrap_or_default();
-    agents.iter().find(|a| a["name"] == id).map(|a| a["status"].as_str().unwrap_or("").to_string()).unwrap_or_default()
+    agents
+        .iter()
+        .find(|a| a["name"] == id)
+        .map(|a| a["status"].as_str().unwrap_or("").to_string())
+        .unwrap_or_default()
 }
 
 #[test]
@@ -200,15 +308,32 @@ fn a_second_queue_on_a_sixth_number_by_configuration_only() {
     });
     let op = RawSip::new();
     register_raw(&op, &sw, "1004");
-    sw.wait_for("1004 available", 5, |s| agent_status(s, "1004") == "Available");
+    sw.wait_for("1004 available", 5, |s| {
+        agent_status(s, "1004") == "Available"
+    });
     let c = RawSip::new();
     let uri = format!("sip:0246279999@{}", sw.trunk);
-    c.send(sw.trunk, &c.request("INVITE", &uri, "0312345678", "sixth-1", 1, "Content-Type: application/sdp\r\n", &sdp_offer(c.addr())));
+    c.send(
+        sw.trunk,
+        &c.request(
+            "INVITE",
+            &uri,
+            "0312345678",
+            "sixth-1",
+            1,
+            "Content-Type: application/sdp\r\n",
+            &sdp_offer(c.addr()),
+        ),
+    );
     match op.recv(5.0) {
         Some(Message::Request(r)) => {
             assert_eq!(r.method, sip::Method::Invite);
             assert_eq!(r.headers.get("X-Madoguchi-DNIS"), Some("+81246279999"));
-            assert!(r.headers.get("From").unwrap().contains("特定コールセンター"));
+            assert!(r
+                .headers
+                .get("From")
+                .unwrap()
+                .contains("特定コールセンター"));
         }
         other => panic!("the special queue's agent was not rung: {other:?}"),
     }
@@ -219,16 +344,52 @@ fn feature_codes_from_the_softphone_pause_and_resume_the_operator() {
     let sw = Switch::start("feature-codes", |t| t);
     let op = RawSip::new();
     register_raw(&op, &sw, "1001");
-    sw.wait_for("1001 available", 5, |s| agent_status(s, "1001") == "Available");
+    sw.wait_for("1001 available", 5, |s| {
+        agent_status(s, "1001") == "Available"
+    });
     let dial = |code: &str| -> sip::Response {
         let uri = format!("sip:{code}@127.0.0.1");
         let cid = format!("fc-{}", rand_u64());
-        op.send(sw.sip, &op.request("INVITE", &uri, "1001", &cid, 1, "Content-Type: application/sdp\r\n", &sdp_offer(op.addr())));
+        op.send(
+            sw.sip,
+            &op.request(
+                "INVITE",
+                &uri,
+                "1001",
+                &cid,
+                1,
+                "Content-Type: application/sdp\r\n",
+                &sdp_offer(op.addr()),
+            ),
+        );
         let chal = op.final_response(3.0, &mut Vec::new()).unwrap();
-        assert_eq!(chal.status, 407, "an operator's own call is authenticated first");
+        assert_eq!(
+            chal.status, 407,
+            "an operator's own call is authenticated first"
+        );
         let pa = chal.headers.get("Proxy-Authenticate").unwrap();
-        let auth = sip::auth::client_authorization(pa, "INVITE", &uri, "1001", "madoguchi-1001", "c0ffee", 1).unwrap();
-        op.send(sw.sip, &op.request("INVITE", &uri, "1001", &cid, 2, &format!("Proxy-Authorization: {auth}\r\nContent-Type: application/sdp\r\n"), &sdp_offer(op.addr())));
+        let auth = sip::auth::client_authorization(
+            pa,
+            "INVITE",
+            &uri,
+            "1001",
+            "madoguchi-1001",
+            "c0ffee",
+            1,
+        )
+        .unwrap();
+        op.send(
+            sw.sip,
+            &op.request(
+                "INVITE",
+                &uri,
+                "1001",
+                &cid,
+                2,
+                &format!("Proxy-Authorization: {auth}\r\nContent-Type: application/sdp\r\n"),
+                &sdp_offer(op.addr()),
+            ),
+        );
         op.final_response(3.0, &mut Vec::new()).unwrap()
     };
     let r = dial("*23");
@@ -239,13 +400,25 @@ fn feature_codes_from_the_softphone_pause_and_resume_the_operator() {
     assert_eq!(r.status, 403, "{}", r.reason);
     let r = dial("*24");
     assert!(r.reason.starts_with("OK"), "{}", r.reason);
-    sw.wait_for("1001 available again", 5, |s| agent_status(s, "1001") == "Available");
+    sw.wait_for("1001 available again", 5, |s| {
+        agent_status(s, "1001") == "Available"
+    });
     // The same through the HTTP API and the command line.
     let api = format!("http://{}", sw.http);
-    let out = Command::new(env!("CARGO_BIN_EXE_madoguchi")).args(["agent", "1001", "pause", "--reason", "研修", "--api", &api]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    sw.wait_for("1001 paused by the API", 5, |s| agent_status(s, "1001") == "Paused");
-    let (code, body) = http_request(sw.http, "POST", "/api/v1/agents/1001/dance", Some("{}")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_madoguchi"))
+        .args(["agent", "1001", "pause", "--reason", "研修", "--api", &api])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    sw.wait_for("1001 paused by the API", 5, |s| {
+        agent_status(s, "1001") == "Paused"
+    });
+    let (code, body) =
+        http_request(sw.http, "POST", "/api/v1/agents/1001/dance", Some("{}")).unwrap();
     assert_eq!(code, 400, "{body}");
     assert!(body.contains("unknown operation"), "{body}");
 }
@@ -253,7 +426,8 @@ fn feature_codes_from_the_softphone_pause_and_resume_the_operator() {
 /// Answer an INVITE we received on a raw endpoint with 200 and SDP; returns our tag.
 fn answer_200(ep: &RawSip, to: std::net::SocketAddr, inv: &sip::Request) {
     let mut r = sip::Response::to_request(inv, 200, Some("raw200"));
-    r.headers.push("Contact", format!("<sip:raw@{}>", ep.addr()));
+    r.headers
+        .push("Contact", format!("<sip:raw@{}>", ep.addr()));
     r.headers.push("Content-Type", "application/sdp");
     r.body = bytes::Bytes::from(sdp_offer(ep.addr()));
     ep.send(to, &r.to_bytes());
@@ -262,9 +436,16 @@ fn answer_200(ep: &RawSip, to: std::net::SocketAddr, inv: &sip::Request) {
 /// RFC 4733 packets for one key press (three updates, then the end bit three times).
 fn press(rtp: &std::net::UdpSocket, to: std::net::SocketAddr, digit: u8) {
     for (i, end) in [false, false, false, true, true, true].iter().enumerate() {
-        let mut p = vec![0x80u8, 101, 0, i as u8, 0, 0, 0x10, 0, 0x12, 0x34, 0x56, 0x78];
+        let mut p = vec![
+            0x80u8, 101, 0, i as u8, 0, 0, 0x10, 0, 0x12, 0x34, 0x56, 0x78,
+        ];
         let dur: u16 = 160 * (i as u16 + 1);
-        p.extend_from_slice(&[digit, if *end { 0x80 | 10 } else { 10 }, (dur >> 8) as u8, dur as u8]);
+        p.extend_from_slice(&[
+            digit,
+            if *end { 0x80 | 10 } else { 10 },
+            (dur >> 8) as u8,
+            dur as u8,
+        ]);
         rtp.send_to(&p, to).unwrap();
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
@@ -274,12 +455,20 @@ fn press(rtp: &std::net::UdpSocket, to: std::net::SocketAddr, digit: u8) {
 fn a_caller_who_presses_1_is_called_back_through_the_carrier_when_an_agent_frees() {
     let carrier = RawSip::new();
     let sw = Switch::start("callback", |t| {
-        t.replace("greeting = [\"greeting\", \"recording-notice\"]", "greeting = [\"position-suffix\"]")
-            .replace("proxy = \"127.0.0.1:5090\"", &format!("proxy = \"{}\"", carrier.addr()))
+        t.replace(
+            "greeting = [\"greeting\", \"recording-notice\"]",
+            "greeting = [\"position-suffix\"]",
+        )
+        .replace(
+            "proxy = \"127.0.0.1:5090\"",
+            &format!("proxy = \"{}\"", carrier.addr()),
+        )
     });
     let op = RawSip::new();
     register_raw(&op, &sw, "1001");
-    sw.wait_for("1001 available", 5, |s| agent_status(s, "1001") == "Available");
+    sw.wait_for("1001 available", 5, |s| {
+        agent_status(s, "1001") == "Available"
+    });
     let (code, _) = http_request(sw.http, "POST", "/api/v1/agents/1001/pause", Some("{}")).unwrap();
     assert_eq!(code, 200);
 
@@ -287,8 +476,21 @@ fn a_caller_who_presses_1_is_called_back_through_the_carrier_when_an_agent_frees
     let caller = RawSip::new();
     let rtp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     let uri = format!("sip:0246221111@{}", sw.trunk);
-    caller.send(sw.trunk, &caller.request("INVITE", &uri, "0312345678", "cb-1", 1, "Content-Type: application/sdp\r\n", &sdp_offer(rtp.local_addr().unwrap())));
-    let ok = caller.final_response(5.0, &mut Vec::new()).expect("the queue answers");
+    caller.send(
+        sw.trunk,
+        &caller.request(
+            "INVITE",
+            &uri,
+            "0312345678",
+            "cb-1",
+            1,
+            "Content-Type: application/sdp\r\n",
+            &sdp_offer(rtp.local_addr().unwrap()),
+        ),
+    );
+    let ok = caller
+        .final_response(5.0, &mut Vec::new())
+        .expect("the queue answers");
     assert_eq!(ok.status, 200);
     let ack = format!(
         "ACK {uri} SIP/2.0\r\nVia: SIP/2.0/UDP {};branch=z9hG4bKcbAck;rport\r\nMax-Forwards: 70\r\nFrom: {}\r\nTo: {}\r\nCall-ID: cb-1\r\nCSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n",
@@ -298,16 +500,27 @@ fn a_caller_who_presses_1_is_called_back_through_the_carrier_when_an_agent_frees
     );
     caller.send(sw.trunk, ack.as_bytes());
     let answer = String::from_utf8_lossy(&ok.body).to_string();
-    let port: u16 = answer.lines().find(|l| l.starts_with("m=audio")).unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+    let port: u16 = answer
+        .lines()
+        .find(|l| l.starts_with("m=audio"))
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
     let media_at: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     sw.wait_for("the caller waiting", 10, |s| queue_waiting(s) == 1);
 
     // "1" for a callback: the caller keeps their place without holding the line.
     press(&rtp, media_at, 1);
-    sw.wait_for("the callback request in line", 10, |s| queue_json(s)["queues"][0]["callbacks"] == 1);
+    sw.wait_for("the callback request in line", 10, |s| {
+        queue_json(s)["queues"][0]["callbacks"] == 1
+    });
 
     // The agent comes back: rung first, with the number to call back.
-    let (code, _) = http_request(sw.http, "POST", "/api/v1/agents/1001/unpause", Some("{}")).unwrap();
+    let (code, _) =
+        http_request(sw.http, "POST", "/api/v1/agents/1001/unpause", Some("{}")).unwrap();
     assert_eq!(code, 200);
     let inv = loop {
         match op.recv(10.0) {
@@ -328,9 +541,16 @@ fn a_caller_who_presses_1_is_called_back_through_the_carrier_when_an_agent_frees
     };
     assert_eq!(inv2.uri.user().as_deref(), Some("0312345678"));
     answer_200(&carrier, sw.trunk, &inv2);
-    let acked = (0..20).any(|_| matches!(carrier.recv(0.5), Some(Message::Request(r)) if r.method == sip::Method::Ack));
+    let acked = (0..20).any(
+        |_| matches!(carrier.recv(0.5), Some(Message::Request(r)) if r.method == sip::Method::Ack),
+    );
     assert!(acked, "the switch did not ACK the citizen's answer");
-    sw.wait_for("the agent on the callback", 5, |s| agent_status(s, "1001") == "OnCall");
+    sw.wait_for("the agent on the callback", 5, |s| {
+        agent_status(s, "1001") == "OnCall"
+    });
     let events = std::fs::read_to_string(sw.dir.join("data/queue-events.jsonl")).unwrap();
-    assert!(events.contains("CallbackRequested") && events.contains("CallbackPlaced"), "{events}");
+    assert!(
+        events.contains("CallbackRequested") && events.contains("CallbackPlaced"),
+        "{events}"
+    );
 }

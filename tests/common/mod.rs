@@ -12,7 +12,9 @@ use std::time::{Duration, Instant};
 
 /// A fresh folder under target/e2e (kept after the test for inspection).
 pub fn workdir(name: &str) -> PathBuf {
-    let base = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("e2e").join(format!("{name}-{}", std::process::id()));
+    let base = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("e2e")
+        .join(format!("{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&base);
     std::fs::create_dir_all(&base).unwrap();
     base
@@ -80,19 +82,49 @@ impl Switch {
             .replace("\"127.0.0.1:5082\"", &format!("\"{pbx}\""))
             .replace("\"127.0.0.1:8080\"", &format!("\"{http}\""))
             .replace("[20000, 29999]", &format!("[{}, {}]", rtp0, rtp0 + 99))
-            .replace("data_dir = \"data\"", &format!("data_dir = \"{}\"", dir.join("data").display()))
-            .replace("recordings_dir = \"recordings\"", &format!("recordings_dir = \"{}\"", dir.join("recordings").display()))
-            .replace("prompts_dir = \"prompts/ja\"", &format!("prompts_dir = \"{}\"", repo_root().join("prompts/ja").display()));
+            .replace(
+                "data_dir = \"data\"",
+                &format!("data_dir = \"{}\"", dir.join("data").display()),
+            )
+            .replace(
+                "recordings_dir = \"recordings\"",
+                &format!("recordings_dir = \"{}\"", dir.join("recordings").display()),
+            )
+            .replace(
+                "prompts_dir = \"prompts/ja\"",
+                &format!(
+                    "prompts_dir = \"{}\"",
+                    repo_root().join("prompts/ja").display()
+                ),
+            );
         let text = edit(text);
         let config = dir.join("madoguchi.toml");
         std::fs::write(&config, text).unwrap();
-        let mut sw = Switch::spawn(dir, config, sip, trunk, pbx, http, (rtp0, rtp0 + 99), now.to_string());
+        let mut sw = Switch::spawn(
+            dir,
+            config,
+            sip,
+            trunk,
+            pbx,
+            http,
+            (rtp0, rtp0 + 99),
+            now.to_string(),
+        );
         sw.wait_ready();
         sw
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn spawn(dir: PathBuf, config: PathBuf, sip: SocketAddr, trunk: SocketAddr, pbx: SocketAddr, http: SocketAddr, rtp: (u16, u16), now: String) -> Switch {
+    fn spawn(
+        dir: PathBuf,
+        config: PathBuf,
+        sip: SocketAddr,
+        trunk: SocketAddr,
+        pbx: SocketAddr,
+        http: SocketAddr,
+        rtp: (u16, u16),
+        now: String,
+    ) -> Switch {
         let log = std::fs::File::create(dir.join("madoguchi.log")).unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_madoguchi"))
             .args(["serve", "--no-faq", "--now", &now, "--config"])
@@ -102,14 +134,27 @@ impl Switch {
             .stderr(log)
             .spawn()
             .expect("start madoguchi");
-        Switch { child, dir, sip, trunk, pbx, http, rtp, config, now }
+        Switch {
+            child,
+            dir,
+            sip,
+            trunk,
+            pbx,
+            http,
+            rtp,
+            config,
+            now,
+        }
     }
 
     /// Stop with SIGKILL and start again on the same configuration and data.
     pub fn restart(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        let log = std::fs::OpenOptions::new().append(true).open(self.dir.join("madoguchi.log")).unwrap();
+        let log = std::fs::OpenOptions::new()
+            .append(true)
+            .open(self.dir.join("madoguchi.log"))
+            .unwrap();
         self.child = Command::new(env!("CARGO_BIN_EXE_madoguchi"))
             .args(["serve", "--no-faq", "--now", &self.now, "--config"])
             .arg(&self.config)
@@ -165,7 +210,10 @@ impl Switch {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        panic!("timed out waiting for {what}; switch log tail:\n{}", tail(&self.log(), 60));
+        panic!(
+            "timed out waiting for {what}; switch log tail:\n{}",
+            tail(&self.log(), 60)
+        );
     }
 
     /// True when every port of the switch's RTP range can be bound again, i.e. no call
@@ -175,12 +223,15 @@ impl Switch {
     }
 
     pub fn registered(&self, user: &str) -> bool {
-        http_get(self.http, "/api/v1/registrations").is_some_and(|b| b.contains(&format!("\"{user}@")))
+        http_get(self.http, "/api/v1/registrations")
+            .is_some_and(|b| b.contains(&format!("\"{user}@")))
     }
 
     /// Send SIGTERM and wait (bounded) for the process to end.
     pub fn terminate(&mut self) -> std::process::ExitStatus {
-        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
         let t0 = Instant::now();
         while t0.elapsed() < Duration::from_secs(15) {
             if let Some(st) = self.child.try_wait().unwrap() {
@@ -206,16 +257,25 @@ pub fn tail(s: &str, n: usize) -> String {
 }
 
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
 }
 
 /// Hunt-group mode: the caller is not answered until an operator answers (no greeting).
 pub fn no_greeting(t: String) -> String {
-    t.replace("greeting = [\"greeting\", \"recording-notice\"]", "greeting = []")
+    t.replace(
+        "greeting = [\"greeting\", \"recording-notice\"]",
+        "greeting = []",
+    )
 }
 
 pub fn default_toml() -> String {
-    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../dialplans/default.toml")).unwrap()
+    std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../dialplans/default.toml"),
+    )
+    .unwrap()
 }
 
 /// A minimal HTTP/1.1 GET on loopback (no client library needed for tests).
@@ -223,7 +283,12 @@ pub fn http_get(addr: SocketAddr, path: &str) -> Option<String> {
     http_request(addr, "GET", path, None).and_then(|(code, body)| (code == 200).then_some(body))
 }
 
-pub fn http_request(addr: SocketAddr, method: &str, path: &str, body: Option<&str>) -> Option<(u16, String)> {
+pub fn http_request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+) -> Option<(u16, String)> {
     let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
     let body = body.unwrap_or("");
@@ -236,7 +301,10 @@ pub fn http_request(addr: SocketAddr, method: &str, path: &str, body: Option<&st
     s.read_to_end(&mut out).ok()?;
     let text = String::from_utf8_lossy(&out).to_string();
     let code: u16 = text.split(' ').nth(1)?.parse().ok()?;
-    let body = text.split_once("\r\n\r\n").map(|x| x.1.to_string()).unwrap_or_default();
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|x| x.1.to_string())
+        .unwrap_or_default();
     // Chunked bodies (axum's default for streams) are rare here; JSON and text come whole.
     Some((code, body))
 }
@@ -253,8 +321,16 @@ pub fn dominant(path: &Path, candidates: &[f64]) -> (f64, usize) {
     let mut r = hound::WavReader::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let spec = r.spec();
     let ch = spec.channels as usize;
-    let samples: Vec<i16> = r.samples::<i16>().filter_map(Result::ok).step_by(ch).collect();
-    let loud: Vec<i16> = samples.iter().copied().filter(|s| s.unsigned_abs() > 300).collect();
+    let samples: Vec<i16> = r
+        .samples::<i16>()
+        .filter_map(Result::ok)
+        .step_by(ch)
+        .collect();
+    let loud: Vec<i16> = samples
+        .iter()
+        .copied()
+        .filter(|s| s.unsigned_abs() > 300)
+        .collect();
     let f = media::tone::dominant_frequency(&loud_or_all(&samples), spec.sample_rate, candidates);
     (f, loud.len())
 }
@@ -325,7 +401,8 @@ impl Baresip {
     }
 
     pub fn log(&self) -> String {
-        String::from_utf8_lossy(&std::fs::read(self.dir.join("baresip.log")).unwrap_or_default()).to_string()
+        String::from_utf8_lossy(&std::fs::read(self.dir.join("baresip.log")).unwrap_or_default())
+            .to_string()
     }
 
     /// Wait (bounded) for the process to exit by itself.
@@ -378,7 +455,8 @@ pub struct RawSip {
 impl RawSip {
     pub fn new() -> RawSip {
         let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
-        sock.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+        sock.set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
         RawSip { sock }
     }
 
@@ -406,7 +484,11 @@ impl RawSip {
 
     /// The next final response (≥ 200), skipping provisional ones; requests that arrive
     /// meanwhile are returned to the caller through `requests`.
-    pub fn final_response(&self, secs: f64, requests: &mut Vec<sip::Request>) -> Option<sip::Response> {
+    pub fn final_response(
+        &self,
+        secs: f64,
+        requests: &mut Vec<sip::Request>,
+    ) -> Option<sip::Response> {
         let t0 = Instant::now();
         while t0.elapsed().as_secs_f64() < secs {
             match self.recv(0.2) {
@@ -419,7 +501,16 @@ impl RawSip {
     }
 
     /// A request with fresh Via branch / Call-ID unless `call_id` is given.
-    pub fn request(&self, method: &str, uri: &str, from_user: &str, call_id: &str, cseq: u32, extra: &str, body: &str) -> Vec<u8> {
+    pub fn request(
+        &self,
+        method: &str,
+        uri: &str,
+        from_user: &str,
+        call_id: &str,
+        cseq: u32,
+        extra: &str,
+        body: &str,
+    ) -> Vec<u8> {
         let branch = format!("z9hG4bK{:x}", rand_u64());
         format!(
             "{method} {uri} SIP/2.0\r\nVia: SIP/2.0/UDP {me};branch={branch};rport\r\nMax-Forwards: 70\r\nFrom: <sip:{from_user}@127.0.0.1>;tag=t{tag:x}\r\nTo: <{uri}>\r\nCall-ID: {call_id}\r\nCSeq: {cseq} {method}\r\nContact: <sip:{from_user}@{me}>\r\n{extra}Content-Length: {len}\r\n\r\n{body}",
@@ -452,7 +543,13 @@ pub fn wav_mono(path: &Path) -> (Vec<i16>, u32) {
     let mut r = hound::WavReader::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let spec = r.spec();
     let ch = spec.channels as usize;
-    (r.samples::<i16>().filter_map(Result::ok).step_by(ch).collect(), spec.sample_rate)
+    (
+        r.samples::<i16>()
+            .filter_map(Result::ok)
+            .step_by(ch)
+            .collect(),
+        spec.sample_rate,
+    )
 }
 
 /// Which candidate frequency dominates the stretch `from..to` seconds of a WAV (`to`
@@ -464,18 +561,27 @@ pub fn dominant_between(path: &Path, from: f64, to: f64, candidates: &[f64]) -> 
     let b = ((to.max(0.0) * rate as f64) as usize).clamp(a, samples.len());
     let part = &samples[a..b];
     let loud = part.iter().filter(|s| s.unsigned_abs() > 300).count();
-    (media::tone::dominant_frequency(part, rate, candidates), loud)
+    (
+        media::tone::dominant_frequency(part, rate, candidates),
+        loud,
+    )
 }
 
 /// Like `dominant_between` for the last `secs` seconds before the last loud sample
 /// (the silence a recorder may write after the hangup is left out).
 pub fn dominant_tail(path: &Path, secs: f64, candidates: &[f64]) -> (f64, usize) {
     let (samples, rate) = wav_mono(path);
-    let end = samples.iter().rposition(|s| s.unsigned_abs() > 300).map_or(0, |i| i + 1);
+    let end = samples
+        .iter()
+        .rposition(|s| s.unsigned_abs() > 300)
+        .map_or(0, |i| i + 1);
     let start = end.saturating_sub((secs * rate as f64) as usize);
     let part = &samples[start..end];
     let loud = part.iter().filter(|s| s.unsigned_abs() > 300).count();
-    (media::tone::dominant_frequency(part, rate, candidates), loud)
+    (
+        media::tone::dominant_frequency(part, rate, candidates),
+        loud,
+    )
 }
 
 /// RMS per 20 ms frame of the first channel of a WAV (any rate is folded to 8 kHz
@@ -485,8 +591,15 @@ pub fn envelope(path: &Path) -> Vec<f64> {
     let spec = r.spec();
     let ch = spec.channels as usize;
     let frame = (spec.sample_rate / 50) as usize;
-    let s: Vec<f64> = r.samples::<i16>().filter_map(Result::ok).step_by(ch).map(|x| x as f64).collect();
-    s.chunks(frame).map(|c| (c.iter().map(|x| x * x).sum::<f64>() / c.len() as f64).sqrt()).collect()
+    let s: Vec<f64> = r
+        .samples::<i16>()
+        .filter_map(Result::ok)
+        .step_by(ch)
+        .map(|x| x as f64)
+        .collect();
+    s.chunks(frame)
+        .map(|c| (c.iter().map(|x| x * x).sum::<f64>() / c.len() as f64).sqrt())
+        .collect()
 }
 
 /// The best normalised correlation of `needle`'s loudness contour anywhere in
@@ -499,7 +612,10 @@ pub fn contains_prompt(haystack: &Path, needle: &Path) -> f64 {
     // packets stop: compare the spoken part only.
     let peak = n.iter().cloned().fold(0.0, f64::max);
     let first = n.iter().position(|x| *x > peak * 0.05).unwrap_or(0);
-    let last = n.iter().rposition(|x| *x > peak * 0.05).map_or(n.len(), |i| i + 1);
+    let last = n
+        .iter()
+        .rposition(|x| *x > peak * 0.05)
+        .map_or(n.len(), |i| i + 1);
     n = n[first..last].to_vec();
     if h.len() < n.len() || n.is_empty() {
         return 0.0;
@@ -522,4 +638,3 @@ pub fn contains_prompt(haystack: &Path, needle: &Path) -> f64 {
         })
         .fold(0.0, f64::max)
 }
-

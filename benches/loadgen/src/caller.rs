@@ -7,6 +7,7 @@ use anyhow::Result;
 use sip::{Message, Method, Response, SipHeaders};
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::net::UdpSocket;
@@ -33,6 +34,10 @@ pub struct Caller {
     rtp_ports: Vec<u16>,
     calls: Mutex<HashMap<String, mpsc::UnboundedSender<Message>>>,
     pub media: MediaMap,
+    /// Retransmissions we had to make: nonzero means a request or its response was
+    /// lost (on loopback: dropped in a full socket buffer) or answered late (> T1).
+    pub invite_retx: AtomicU64,
+    pub bye_retx: AtomicU64,
 }
 
 pub enum Hold {
@@ -51,7 +56,12 @@ pub struct CallResult {
 }
 
 impl Caller {
-    pub async fn bind(trunk: SocketAddr, number: &str, rtp_ports: Vec<u16>, media: MediaMap) -> Result<Arc<Caller>> {
+    pub async fn bind(
+        trunk: SocketAddr,
+        number: &str,
+        rtp_ports: Vec<u16>,
+        media: MediaMap,
+    ) -> Result<Arc<Caller>> {
         let sock = UdpSocket::bind("127.0.0.1:0").await?;
         let local = sock.local_addr()?;
         Ok(Arc::new(Caller {
@@ -63,6 +73,8 @@ impl Caller {
             rtp_ports,
             calls: Mutex::new(HashMap::new()),
             media,
+            invite_retx: AtomicU64::new(0),
+            bye_retx: AtomicU64::new(0),
         }))
     }
 
@@ -78,14 +90,18 @@ impl Caller {
                 },
                 _ = stop.changed() => return,
             };
-            let Ok(m) = sip::parse_datagram(&buf[..n]) else { continue };
+            let Ok(m) = sip::parse_datagram(&buf[..n]) else {
+                continue;
+            };
             if let Message::Request(req) = &m {
                 if !matches!(req.method, Method::Ack) {
                     let resp = Response::to_request(req, 200, None);
                     let _ = self.sock.send_to(&resp.to_bytes(), from).await;
                 }
             }
-            let Some(cid) = m.call_id().map(str::to_string) else { continue };
+            let Some(cid) = m.call_id().map(str::to_string) else {
+                continue;
+            };
             let tx = self.calls.lock().expect("calls lock").get(&cid).cloned();
             if let Some(tx) = tx {
                 let _ = tx.send(m);
@@ -98,11 +114,21 @@ impl Caller {
         let _ = self.sock.send_to(data, self.trunk).await;
     }
 
-    pub async fn run_call(self: Arc<Self>, idx: u64, hold: Hold, up: Option<mpsc::UnboundedSender<(u64, bool)>>) -> CallResult {
+    pub async fn run_call(
+        self: Arc<Self>,
+        idx: u64,
+        hold: Hold,
+        up: Option<mpsc::UnboundedSender<(u64, bool)>>,
+    ) -> CallResult {
         let call_id = format!("lg-{}-{idx}", self.run_id);
         let (tx, mut rx) = mpsc::unbounded_channel();
-        self.calls.lock().expect("calls lock").insert(call_id.clone(), tx);
-        let r = self.call_inner(idx, &call_id, hold, &mut rx, up.as_ref()).await;
+        self.calls
+            .lock()
+            .expect("calls lock")
+            .insert(call_id.clone(), tx);
+        let r = self
+            .call_inner(idx, &call_id, hold, &mut rx, up.as_ref())
+            .await;
         self.calls.lock().expect("calls lock").remove(&call_id);
         if let (Some(up), Err(_)) = (&up, &r) {
             // Tell concurrent mode the setup is over, even when it failed.
@@ -110,7 +136,11 @@ impl Caller {
         }
         match r {
             Ok(res) => res,
-            Err((failure, setup, answered_at)) => CallResult { failure: Some(failure), setup, answered_at },
+            Err((failure, setup, answered_at)) => CallResult {
+                failure: Some(failure),
+                setup,
+                answered_at,
+            },
         }
     }
 
@@ -130,11 +160,23 @@ impl Caller {
         let branch = sip::transaction::new_branch();
         // Builds a request of this call (the owned Request outlives the borrowed parts).
         let head = |method, uri: &str, branch: &str, to: &str, cseq| {
-            msg::request(Head { method, uri, local: self.local, branch, from: &from, to, call_id, cseq })
+            msg::request(Head {
+                method,
+                uri,
+                local: self.local,
+                branch,
+                from: &from,
+                to,
+                call_id,
+                cseq,
+            })
         };
         let rtp = self.rtp_ports[idx as usize % self.rtp_ports.len()];
-        let mut invite = head(Method::Invite, &ruri, &branch, &to, 1).map_err(|e| fail(&e.to_string()))?;
-        invite.headers.push("Contact", format!("<sip:lg{idx}@{}>", self.local));
+        let mut invite =
+            head(Method::Invite, &ruri, &branch, &to, 1).map_err(|e| fail(&e.to_string()))?;
+        invite
+            .headers
+            .push("Contact", format!("<sip:lg{idx}@{}>", self.local));
         let invite = msg::with_sdp(invite, msg::sdp_offer(rtp, idx));
         let bytes = invite.to_bytes();
 
@@ -170,6 +212,7 @@ impl Caller {
                         return Err(fail("timeout_invite"));
                     }
                     self.send(&bytes).await;
+                    self.invite_retx.fetch_add(1, Relaxed);
                     retx_every *= 2;
                     next_retx = Some(Instant::now() + retx_every);
                 }
@@ -179,14 +222,29 @@ impl Caller {
         let setup = answered_at - t0;
         let failed = |s: &str| (s.to_string(), Some(setup), Some(answered_at));
         let a_port = msg::sdp_audio_port(&ok.body);
-        self.media.lock().expect("media lock").entry(idx).or_default().a_port = a_port;
+        self.media
+            .lock()
+            .expect("media lock")
+            .entry(idx)
+            .or_default()
+            .a_port = a_port;
 
         // ACK for the 2xx: its own transaction, sent to the remote target (§13.2.2.4).
         let to_tagged = ok.hdrs().get("To").unwrap_or(&to).to_string();
-        let target = ok.contacts().first().map(|c| c.uri.to_string()).unwrap_or_else(|| ruri.clone());
-        let ack = head(Method::Ack, &target, &sip::transaction::new_branch(), &to_tagged, 1)
-            .map_err(|e| failed(&e.to_string()))?
-            .to_bytes();
+        let target = ok
+            .contacts()
+            .first()
+            .map(|c| c.uri.to_string())
+            .unwrap_or_else(|| ruri.clone());
+        let ack = head(
+            Method::Ack,
+            &target,
+            &sip::transaction::new_branch(),
+            &to_tagged,
+            1,
+        )
+        .map_err(|e| failed(&e.to_string()))?
+        .to_bytes();
         self.send(&ack).await;
         if let Some(up) = up {
             let _ = up.send((idx, true));
@@ -220,9 +278,15 @@ impl Caller {
         }
 
         // BYE: a non-INVITE client transaction (§17.1.2.2), T1 doubling up to T2.
-        let bye = head(Method::Bye, &target, &sip::transaction::new_branch(), &to_tagged, 2)
-            .map_err(|e| failed(&e.to_string()))?
-            .to_bytes();
+        let bye = head(
+            Method::Bye,
+            &target,
+            &sip::transaction::new_branch(),
+            &to_tagged,
+            2,
+        )
+        .map_err(|e| failed(&e.to_string()))?
+        .to_bytes();
         let b0 = Instant::now();
         self.send(&bye).await;
         let mut every = T1;
@@ -248,6 +312,7 @@ impl Caller {
                         return Err(failed("timeout_bye"));
                     }
                     self.send(&bye).await;
+                    self.bye_retx.fetch_add(1, Relaxed);
                     every = (every * 2).min(T2);
                     next = Instant::now() + every;
                 }

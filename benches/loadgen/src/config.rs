@@ -54,18 +54,50 @@ pub fn render(spec: &ConfigSpec) -> Result<String> {
     t = replace_once(t, "\"127.0.0.1:5080\"", &format!("\"{}\"", spec.trunk))?;
     t = replace_once(t, "\"127.0.0.1:5082\"", &format!("\"{}\"", spec.pbx))?;
     t = replace_once(t, "\"127.0.0.1:8080\"", &format!("\"{}\"", spec.http))?;
-    t = replace_once(t, "[20000, 29999]", &format!("[{}, {}]", spec.rtp.0, spec.rtp.1))?;
-    t = replace_once(t, "data_dir = \"data\"", &format!("data_dir = \"{}\"", data.display()))?;
-    t = replace_once(t, "recordings_dir = \"recordings\"", &format!("recordings_dir = \"{}\"", rec.display()))?;
-    t = replace_once(t, "max_calls = 200", &format!("max_calls = {}", spec.max_calls))?;
+    t = replace_once(
+        t,
+        "[20000, 29999]",
+        &format!("[{}, {}]", spec.rtp.0, spec.rtp.1),
+    )?;
+    t = replace_once(
+        t,
+        "data_dir = \"data\"",
+        &format!("data_dir = \"{}\"", data.display()),
+    )?;
+    t = replace_once(
+        t,
+        "recordings_dir = \"recordings\"",
+        &format!("recordings_dir = \"{}\"", rec.display()),
+    )?;
+    t = replace_once(
+        t,
+        "max_calls = 200",
+        &format!("max_calls = {}", spec.max_calls),
+    )?;
     // The carrier trunk's channel count is documentation today, but keep it consistent.
-    t = replace_once(t, "channels = 200", &format!("channels = {}", spec.max_calls))?;
+    t = replace_once(
+        t,
+        "channels = 200",
+        &format!("channels = {}", spec.max_calls),
+    )?;
     let ids: Vec<String> = (0..spec.agents).map(agent_id).collect();
-    let list = ids.iter().map(|i| format!("\"{i}\"")).collect::<Vec<_>>().join(", ");
-    t = replace_once(t, "agents = [\"1001\", \"1002\", \"1003\", \"1004\"]", &format!("agents = [{list}]"))?;
+    let list = ids
+        .iter()
+        .map(|i| format!("\"{i}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    t = replace_once(
+        t,
+        "agents = [\"1001\", \"1002\", \"1003\", \"1004\"]",
+        &format!("agents = [{list}]"),
+    )?;
     let mut extra = String::from("\n# Simulated operators added by benches/loadgen.\n");
     for id in ids.iter().skip(4) {
-        let _ = write!(extra, "\n[[agent]]\nid = \"{id}\"\nname = \"loadgen {id}\"\npassword = \"{}\"\n", agent_password(id));
+        let _ = write!(
+            extra,
+            "\n[[agent]]\nid = \"{id}\"\nname = \"loadgen {id}\"\npassword = \"{}\"\n",
+            agent_password(id)
+        );
     }
     t.push_str(&extra);
     Ok(t)

@@ -145,7 +145,14 @@ fn main() -> Result<()> {
             if ports.len() < *n {
                 bail!("found only {} free ports", ports.len());
             }
-            println!("{}", ports.iter().map(u16::to_string).collect::<Vec<_>>().join(" "));
+            println!(
+                "{}",
+                ports
+                    .iter()
+                    .map(u16::to_string)
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            );
             return Ok(());
         }
         Cmd::Table { files } => {
@@ -155,7 +162,10 @@ fn main() -> Result<()> {
         _ => {}
     }
     // Two workers: the machine has two cores and the switch needs them more than we do.
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
     let out = rt.block_on(async {
         match cli.cmd {
             Cmd::Cps(a) => run_cps(a).await,
@@ -170,8 +180,16 @@ fn main() -> Result<()> {
 }
 
 fn write_config(a: &ConfigArgs) -> Result<()> {
-    let (lo, hi) = a.rtp_ports.split_once('-').context("--rtp-ports LOW-HIGH")?;
-    let base = a.base.as_ref().map(std::fs::read_to_string).transpose().context("--base")?;
+    let (lo, hi) = a
+        .rtp_ports
+        .split_once('-')
+        .context("--rtp-ports LOW-HIGH")?;
+    let base = a
+        .base
+        .as_ref()
+        .map(std::fs::read_to_string)
+        .transpose()
+        .context("--base")?;
     let spec = config::ConfigSpec {
         base: base.as_deref(),
         sip: a.sip,
@@ -211,7 +229,9 @@ async fn setup(c: Common) -> Result<Rig> {
         None => procstat::find_switch_pid()?,
     };
     procstat::sample(pid).context("--pid")?;
-    procstat::calls_active(c.http).await.context("switch HTTP status")?;
+    procstat::calls_active(c.http)
+        .await
+        .context("switch HTTP status")?;
     let media: MediaMap = Default::default();
     let socks = rtp::Sockets::bind(c.rtp_sockets).await?;
     let caller_ports = rtp::Sockets::ports(&socks.caller);
@@ -220,7 +240,9 @@ async fn setup(c: Common) -> Result<Rig> {
     let mut ops = Vec::new();
     for i in 0..c.agents {
         let id = config::agent_id(i);
-        ops.push(Arc::new(Operator::bind(id.clone(), config::agent_password(&id), c.sip, &c.domain).await?));
+        ops.push(Arc::new(
+            Operator::bind(id.clone(), config::agent_password(&id), c.sip, &c.domain).await?,
+        ));
     }
     // Register 16 at a time: fast, yet gentle on the registrar's file saves.
     for chunk in ops.chunks(16) {
@@ -236,23 +258,53 @@ async fn setup(c: Common) -> Result<Rig> {
             j.await??;
         }
     }
-    eprintln!("registered {} operators in {:.1} s", ops.len(), t0.elapsed().as_secs_f64());
+    eprintln!(
+        "registered {} operators in {:.1} s",
+        ops.len(),
+        t0.elapsed().as_secs_f64()
+    );
     let (stop, stop_rx) = watch::channel(false);
     let op_stats = Arc::new(OpStats::default());
     let counters = Arc::new(rtp::Counters::default());
     let caller = Caller::bind(c.trunk, &c.number, caller_ports, media.clone()).await?;
     let mut tasks = vec![tokio::spawn(caller.clone().dispatch(stop_rx.clone()))];
     for op in &ops {
-        tasks.push(tokio::spawn(op.clone().serve(media.clone(), op_ports.clone(), op_stats.clone(), stop_rx.clone())));
+        tasks.push(tokio::spawn(op.clone().serve(
+            media.clone(),
+            op_ports.clone(),
+            op_stats.clone(),
+            stop_rx.clone(),
+        )));
     }
     for s in &socks.caller {
-        tasks.push(tokio::spawn(rtp::receive(s.clone(), counters.clone(), false, stop_rx.clone())));
+        tasks.push(tokio::spawn(rtp::receive(
+            s.clone(),
+            counters.clone(),
+            false,
+            stop_rx.clone(),
+        )));
     }
     for s in &socks.operator {
-        tasks.push(tokio::spawn(rtp::receive(s.clone(), counters.clone(), true, stop_rx.clone())));
+        tasks.push(tokio::spawn(rtp::receive(
+            s.clone(),
+            counters.clone(),
+            true,
+            stop_rx.clone(),
+        )));
     }
     let switch_drops0 = procstat::udp_drops(&[c.sip.port(), c.trunk.port()]);
-    Ok(Rig { c, pid, caller, ops, op_stats, socks, counters, stop, tasks, switch_drops0 })
+    Ok(Rig {
+        c,
+        pid,
+        caller,
+        ops,
+        op_stats,
+        socks,
+        counters,
+        stop,
+        tasks,
+        switch_drops0,
+    })
 }
 
 impl Rig {
@@ -265,7 +317,8 @@ impl Rig {
             active = procstat::calls_active(self.c.http).await.unwrap_or(-1);
         }
         let settle_ms = t.elapsed().as_millis() as u64;
-        let switch_drops = procstat::udp_drops(&[self.c.sip.port(), self.c.trunk.port()]) - self.switch_drops0;
+        let switch_drops =
+            procstat::udp_drops(&[self.c.sip.port(), self.c.trunk.port()]) - self.switch_drops0;
         let _ = self.stop.send(true);
         for t in self.tasks {
             let _ = tokio::time::timeout(Duration::from_secs(2), t).await;
@@ -280,6 +333,8 @@ impl Rig {
             "calls_active_after": active,
             "settle_ms": settle_ms,
             "switch_sip_socket_drops": switch_drops,
+            "invite_retransmissions": self.caller.invite_retx.load(Relaxed),
+            "bye_retransmissions": self.caller.bye_retx.load(Relaxed),
             "operator_invites": self.op_stats.invites.load(Relaxed),
             "operator_byes": self.op_stats.byes.load(Relaxed),
             "operator_2xx_never_acked": self.op_stats.no_ack.load(Relaxed),
@@ -291,18 +346,34 @@ impl Rig {
 }
 
 /// Samples the switch (and ourselves) from now until the returned stopper is called.
-fn start_sampling(pid: u32) -> (watch::Sender<bool>, JoinHandle<Vec<procstat::Sample>>, JoinHandle<Vec<procstat::Sample>>) {
+fn start_sampling(
+    pid: u32,
+) -> (
+    watch::Sender<bool>,
+    JoinHandle<Vec<procstat::Sample>>,
+    JoinHandle<Vec<procstat::Sample>>,
+) {
     let (tx, rx) = watch::channel(false);
     let sw = tokio::spawn(procstat::sampler(pid, rx.clone()));
     let me = tokio::spawn(procstat::sampler(std::process::id(), rx));
     (tx, sw, me)
 }
 
-async fn stop_sampling(pid: u32, s: (watch::Sender<bool>, JoinHandle<Vec<procstat::Sample>>, JoinHandle<Vec<procstat::Sample>>)) -> (Value, Value) {
+async fn stop_sampling(
+    pid: u32,
+    s: (
+        watch::Sender<bool>,
+        JoinHandle<Vec<procstat::Sample>>,
+        JoinHandle<Vec<procstat::Sample>>,
+    ),
+) -> (Value, Value) {
     let _ = s.0.send(true);
     let sw = s.1.await.unwrap_or_default();
     let me = s.2.await.unwrap_or_default();
-    (procstat::summarize(pid, &sw), procstat::summarize(std::process::id(), &me))
+    (
+        procstat::summarize(pid, &sw),
+        procstat::summarize(std::process::id(), &me),
+    )
 }
 
 fn percentiles(mut v: Vec<Duration>) -> Value {
@@ -355,7 +426,10 @@ fn tally(results: &[CallResult], unfinished: u64) -> (Value, Vec<Duration>) {
 }
 
 /// Join call tasks until `deadline`; abort what is left.
-async fn join_calls(handles: Vec<JoinHandle<CallResult>>, deadline: Instant) -> (Vec<CallResult>, u64) {
+async fn join_calls(
+    handles: Vec<JoinHandle<CallResult>>,
+    deadline: Instant,
+) -> (Vec<CallResult>, u64) {
     let mut results = Vec::with_capacity(handles.len());
     let mut unfinished = 0;
     for h in handles {
@@ -384,7 +458,11 @@ async fn run_cps(a: CpsArgs) -> Result<Value> {
     let mut handles = Vec::with_capacity(n as usize);
     for i in 0..n {
         tokio::time::sleep_until(start + Duration::from_secs_f64(i as f64 / a.rate)).await;
-        handles.push(tokio::spawn(rig.caller.clone().run_call(i, Hold::For(hold), None)));
+        handles.push(tokio::spawn(rig.caller.clone().run_call(
+            i,
+            Hold::For(hold),
+            None,
+        )));
     }
     // From the first INVITE to the last one.
     let launch = Instant::now().duration_since(start);
@@ -393,10 +471,13 @@ async fn run_cps(a: CpsArgs) -> Result<Value> {
     let (results, unfinished) = join_calls(handles, deadline).await;
     let (sw, me) = stop_sampling(rig.pid, sampling).await;
     let (calls, setups) = tally(&results, unfinished);
+    let by_second = p95_by_second(&results, start, a.duration);
     // Rates over the span between the first and the last event: n events, n-1 gaps.
     let answers: Vec<Instant> = results.iter().filter_map(|r| r.answered_at).collect();
     let answered_cps = match (answers.iter().min(), answers.iter().max()) {
-        (Some(a), Some(b)) if answers.len() > 1 && b > a => Some((answers.len() - 1) as f64 / b.duration_since(*a).as_secs_f64()),
+        (Some(a), Some(b)) if answers.len() > 1 && b > a => {
+            Some((answers.len() - 1) as f64 / b.duration_since(*a).as_secs_f64())
+        }
         _ => None,
     };
     let end = rig.finish().await;
@@ -409,25 +490,62 @@ async fn run_cps(a: CpsArgs) -> Result<Value> {
         "answered_cps": answered_cps.map(round2),
         "calls": calls,
         "setup_ms": percentiles(setups),
+        "setup_p95_ms_by_second": by_second,
         "switch": sw,
         "loadgen": me,
         "end": end,
     }))
 }
 
+/// p95 setup latency of the calls started in each second of the run, to tell a
+/// steady state from a latency that climbs as the switch accumulates state.
+fn p95_by_second(results: &[CallResult], start: Instant, secs: u64) -> Vec<Value> {
+    let mut buckets: Vec<Vec<Duration>> = vec![Vec::new(); secs as usize + 1];
+    for r in results {
+        if let (Some(s), Some(at)) = (r.setup, r.answered_at) {
+            let sent = at.checked_sub(s).unwrap_or(at);
+            let k = (sent.saturating_duration_since(start).as_secs() as usize).min(secs as usize);
+            buckets[k].push(s);
+        }
+    }
+    buckets
+        .into_iter()
+        .map(|mut b| {
+            if b.is_empty() {
+                return json!(null);
+            }
+            b.sort();
+            let i = ((0.95 * b.len() as f64).ceil() as usize).clamp(1, b.len()) - 1;
+            json!(ms(b[i]))
+        })
+        .collect()
+}
+
 async fn run_concurrent(a: ConcArgs) -> Result<Value> {
-    if a.calls == 0 || a.calls > 5000 || a.duration == 0 || a.duration > 3600 || !(a.setup_rate > 0.0) {
+    if a.calls == 0
+        || a.calls > 5000
+        || a.duration == 0
+        || a.duration > 3600
+        || !(a.setup_rate > 0.0)
+    {
         bail!("--calls in [1, 5000], --duration in [1, 3600], --setup-rate > 0");
     }
     let rig = setup(a.common.clone()).await?;
     let (release_tx, release_rx) = watch::channel(false);
     let (up_tx, mut up_rx) = mpsc::unbounded_channel();
-    eprintln!("concurrent: setting up {} calls at {} /s", a.calls, a.setup_rate);
+    eprintln!(
+        "concurrent: setting up {} calls at {} /s",
+        a.calls, a.setup_rate
+    );
     let start = Instant::now();
     let mut handles = Vec::new();
     for i in 0..a.calls {
         tokio::time::sleep_until(start + Duration::from_secs_f64(i as f64 / a.setup_rate)).await;
-        handles.push(tokio::spawn(rig.caller.clone().run_call(i, Hold::Until(release_rx.clone()), Some(up_tx.clone()))));
+        handles.push(tokio::spawn(rig.caller.clone().run_call(
+            i,
+            Hold::Until(release_rx.clone()),
+            Some(up_tx.clone()),
+        )));
     }
     drop(up_tx);
     // Every call reports once: established or failed. Bounded by timer B.
@@ -448,19 +566,34 @@ async fn run_concurrent(a: ConcArgs) -> Result<Value> {
         up.iter()
             .filter_map(|i| {
                 let cm = m.get(i)?;
-                Some(rtp::Flow { idx: *i, a_port: cm.a_port?, b_port: cm.b_port? })
+                Some(rtp::Flow {
+                    idx: *i,
+                    a_port: cm.a_port?,
+                    b_port: cm.b_port?,
+                })
             })
             .collect()
     };
     let active_before = procstat::calls_active(rig.c.http).await.unwrap_or(-1);
-    eprintln!("{} calls up ({} with media), switch says calls_active={active_before}; RTP for {} s", up.len(), flows.len(), a.duration);
+    eprintln!(
+        "{} calls up ({} with media), switch says calls_active={active_before}; RTP for {} s",
+        up.len(),
+        flows.len(),
+        a.duration
+    );
     let relayed0 = procstat::metric(rig.c.http, "madoguchi_rtp_packets_relayed_total").await;
     let mut my_ports = rtp::Sockets::ports(&rig.socks.caller);
     my_ports.extend(rtp::Sockets::ports(&rig.socks.operator));
     let drops0 = procstat::udp_drops(&my_ports);
     let sampling = start_sampling(rig.pid);
     let t_rtp = Instant::now();
-    rtp::send(&rig.socks, &flows, Duration::from_secs(a.duration), &rig.counters).await;
+    rtp::send(
+        &rig.socks,
+        &flows,
+        Duration::from_secs(a.duration),
+        &rig.counters,
+    )
+    .await;
     let rtp_secs = t_rtp.elapsed().as_secs_f64();
     let (sw, me) = stop_sampling(rig.pid, sampling).await;
     // Let packets in flight arrive before counting.
@@ -487,7 +620,10 @@ async fn run_concurrent(a: ConcArgs) -> Result<Value> {
     let end = rig.finish().await;
     // The switch adds a call's relayed packets to this counter when the call ends.
     let mut rtp_v = rtp_v;
-    rtp_v["switch_relayed_delta"] = match (relayed0, procstat::metric(http, "madoguchi_rtp_packets_relayed_total").await) {
+    rtp_v["switch_relayed_delta"] = match (
+        relayed0,
+        procstat::metric(http, "madoguchi_rtp_packets_relayed_total").await,
+    ) {
         (Some(a), Some(b)) => json!(b - a),
         _ => json!(null),
     };

@@ -26,7 +26,10 @@ pub struct Head<'a> {
 pub fn request(h: Head) -> Result<Request> {
     let uri = Uri::parse(h.uri).map_err(|e| anyhow!("{e}: {}", h.uri))?;
     let mut r = Request::new(h.method.clone(), uri);
-    r.headers.push("Via", format!("SIP/2.0/UDP {};branch={};rport", h.local, h.branch));
+    r.headers.push(
+        "Via",
+        format!("SIP/2.0/UDP {};branch={};rport", h.local, h.branch),
+    );
     r.headers.push("Max-Forwards", "70");
     r.headers.push("From", h.from);
     r.headers.push("To", h.to);
@@ -63,13 +66,22 @@ pub fn sdp_answer(port: u16, session: u64) -> String {
 /// The port of the first `m=audio` line.
 pub fn sdp_audio_port(body: &[u8]) -> Option<u16> {
     let text = std::str::from_utf8(body).ok()?;
-    text.lines().find_map(|l| l.strip_prefix("m=audio ")?.split_whitespace().next()?.parse().ok())
+    text.lines().find_map(|l| {
+        l.strip_prefix("m=audio ")?
+            .split_whitespace()
+            .next()?
+            .parse()
+            .ok()
+    })
 }
 
 /// The load call index we put in the caller's From user (`lg<idx>`), as the switch
 /// hands it to the operator in X-Madoguchi-Caller.
 pub fn call_index(caller_uri: &str) -> Option<u64> {
-    let rest = caller_uri.trim().trim_start_matches('<').strip_prefix("sip:lg")?;
+    let rest = caller_uri
+        .trim()
+        .trim_start_matches('<')
+        .strip_prefix("sip:lg")?;
     rest.split('@').next()?.parse().ok()
 }
 

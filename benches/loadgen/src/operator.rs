@@ -44,7 +44,12 @@ struct Dlg {
 }
 
 impl Operator {
-    pub async fn bind(id: String, password: String, registrar: SocketAddr, domain: &str) -> Result<Operator> {
+    pub async fn bind(
+        id: String,
+        password: String,
+        registrar: SocketAddr,
+        domain: &str,
+    ) -> Result<Operator> {
         let sock = UdpSocket::bind("127.0.0.1:0").await?;
         let local = sock.local_addr()?;
         Ok(Operator {
@@ -83,7 +88,8 @@ impl Operator {
             })?;
             match contact {
                 Some(expires) => {
-                    r.headers.push("Contact", format!("<sip:{}@{}>", self.id, self.local));
+                    r.headers
+                        .push("Contact", format!("<sip:{}@{}>", self.id, self.local));
                     r.headers.push("Expires", expires.to_string());
                 }
                 None => {
@@ -94,15 +100,29 @@ impl Operator {
             if let Some(a) = &auth {
                 r.headers.push("Authorization", a.clone());
             }
-            let resp = self.transact(&r).await.with_context(|| format!("REGISTER {}", self.id))?;
+            let resp = self
+                .transact(&r)
+                .await
+                .with_context(|| format!("REGISTER {}", self.id))?;
             match resp.status {
                 200..=299 => return Ok(()),
                 401 => {
-                    let chal = resp.hdrs().get("WWW-Authenticate").ok_or_else(|| anyhow!("401 without challenge"))?;
+                    let chal = resp
+                        .hdrs()
+                        .get("WWW-Authenticate")
+                        .ok_or_else(|| anyhow!("401 without challenge"))?;
                     let cnonce = format!("{:016x}", rand::random::<u64>());
                     auth = Some(
-                        sip::auth::client_authorization(chal, "REGISTER", &uri, &self.id, &self.password, &cnonce, 1)
-                            .map_err(|e| anyhow!("digest: {e:?}"))?,
+                        sip::auth::client_authorization(
+                            chal,
+                            "REGISTER",
+                            &uri,
+                            &self.id,
+                            &self.password,
+                            &cnonce,
+                            1,
+                        )
+                        .map_err(|e| anyhow!("digest: {e:?}"))?,
                     );
                 }
                 s => bail!("REGISTER {} answered {s} {}", self.id, resp.reason),
@@ -139,7 +159,13 @@ impl Operator {
     }
 
     /// Answer calls until `stop`. `rtp_ports[idx % len]` is the RTP port in our answer.
-    pub async fn serve(self: Arc<Self>, media: MediaMap, rtp_ports: Vec<u16>, stats: Arc<OpStats>, mut stop: watch::Receiver<bool>) {
+    pub async fn serve(
+        self: Arc<Self>,
+        media: MediaMap,
+        rtp_ports: Vec<u16>,
+        stats: Arc<OpStats>,
+        mut stop: watch::Receiver<bool>,
+    ) {
         let mut dlgs: HashMap<String, Dlg> = HashMap::new();
         let mut unacked: HashSet<String> = HashSet::new();
         let mut buf = vec![0u8; 65535];
@@ -196,22 +222,40 @@ impl Operator {
                     }
                 }
                 stats.invites.fetch_add(1, Relaxed);
-                let idx = req.hdrs().get("X-Madoguchi-Caller").and_then(msg::call_index);
+                let idx = req
+                    .hdrs()
+                    .get("X-Madoguchi-Caller")
+                    .and_then(msg::call_index);
                 if let (Some(idx), Some(port)) = (idx, msg::sdp_audio_port(&req.body)) {
-                    media.lock().expect("media lock").entry(idx).or_default().b_port = Some(port);
+                    media
+                        .lock()
+                        .expect("media lock")
+                        .entry(idx)
+                        .or_default()
+                        .b_port = Some(port);
                 }
                 let port = rtp_ports[idx.unwrap_or(0) as usize % rtp_ports.len()];
                 let tag = req.to_tag().unwrap_or_else(sip::dialog::new_tag);
                 let ringing = Response::to_request(&req, 180, Some(&tag));
                 let _ = self.sock.send_to(&ringing.to_bytes(), from).await;
                 let mut ok = Response::to_request(&req, 200, Some(&tag));
-                ok.headers.push("Contact", format!("<sip:{}@{}>", self.id, self.local));
+                ok.headers
+                    .push("Contact", format!("<sip:{}@{}>", self.id, self.local));
                 ok.headers.push("Content-Type", "application/sdp");
                 ok.body = Bytes::from(msg::sdp_answer(port, idx.unwrap_or(0)));
                 let resp = ok.to_bytes();
                 let _ = self.sock.send_to(&resp, from).await;
                 let now = Instant::now();
-                dlgs.insert(cid.clone(), Dlg { resp, to: from, every: T1, next: now + T1, give_up: now + TIMER_B });
+                dlgs.insert(
+                    cid.clone(),
+                    Dlg {
+                        resp,
+                        to: from,
+                        every: T1,
+                        next: now + T1,
+                        give_up: now + TIMER_B,
+                    },
+                );
                 unacked.insert(cid);
             }
             Method::Ack => {
@@ -219,17 +263,30 @@ impl Operator {
             }
             Method::Bye => {
                 stats.byes.fetch_add(1, Relaxed);
-                let status = if dlgs.remove(&cid).is_some() { 200 } else { 481 };
+                let status = if dlgs.remove(&cid).is_some() {
+                    200
+                } else {
+                    481
+                };
                 unacked.remove(&cid);
-                let _ = self.sock.send_to(&Response::to_request(&req, status, None).to_bytes(), from).await;
+                let _ = self
+                    .sock
+                    .send_to(&Response::to_request(&req, status, None).to_bytes(), from)
+                    .await;
             }
             Method::Cancel => {
                 // We answer at once, so the INVITE is already final: 481 is not needed
                 // for the switch's sake, 200 keeps its CANCEL transaction short.
-                let _ = self.sock.send_to(&Response::to_request(&req, 200, None).to_bytes(), from).await;
+                let _ = self
+                    .sock
+                    .send_to(&Response::to_request(&req, 200, None).to_bytes(), from)
+                    .await;
             }
             _ => {
-                let _ = self.sock.send_to(&Response::to_request(&req, 200, None).to_bytes(), from).await;
+                let _ = self
+                    .sock
+                    .send_to(&Response::to_request(&req, 200, None).to_bytes(), from)
+                    .await;
             }
         }
     }

@@ -20,13 +20,23 @@ pub struct Sample {
 }
 
 pub fn sample(pid: u32) -> Result<Sample> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).with_context(|| format!("process {pid} is gone"))?;
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .with_context(|| format!("process {pid} is gone"))?;
     // The command name is in parentheses and may hold spaces: fields count after ')'.
-    let rest = stat.rsplit_once(')').map(|x| x.1).ok_or_else(|| anyhow!("odd /proc/{pid}/stat"))?;
+    let rest = stat
+        .rsplit_once(')')
+        .map(|x| x.1)
+        .ok_or_else(|| anyhow!("odd /proc/{pid}/stat"))?;
     let f: Vec<&str> = rest.split_whitespace().collect();
     // After ')' index 0 is field 3 (state); utime is field 14, stime field 15.
-    let utime: u64 = f.get(11).and_then(|v| v.parse().ok()).ok_or_else(|| anyhow!("no utime"))?;
-    let stime: u64 = f.get(12).and_then(|v| v.parse().ok()).ok_or_else(|| anyhow!("no stime"))?;
+    let utime: u64 = f
+        .get(11)
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| anyhow!("no utime"))?;
+    let stime: u64 = f
+        .get(12)
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| anyhow!("no stime"))?;
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
     let rss_kb = status
         .lines()
@@ -34,7 +44,11 @@ pub fn sample(pid: u32) -> Result<Sample> {
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
-    Ok(Sample { at: Instant::now(), cpu_ticks: utime + stime, rss_kb })
+    Ok(Sample {
+        at: Instant::now(),
+        cpu_ticks: utime + stime,
+        rss_kb,
+    })
 }
 
 /// The single running `madoguchi serve`, when --pid is not given. Other engineers'
@@ -42,10 +56,21 @@ pub fn sample(pid: u32) -> Result<Sample> {
 pub fn find_switch_pid() -> Result<u32> {
     let mut found = Vec::new();
     for e in std::fs::read_dir("/proc")?.flatten() {
-        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else { continue };
-        let Ok(cmd) = std::fs::read(e.path().join("cmdline")) else { continue };
-        let args: Vec<String> = cmd.split(|b| *b == 0).map(|a| String::from_utf8_lossy(a).into_owned()).collect();
-        if args.first().is_some_and(|a| a.ends_with("/madoguchi") || a == "madoguchi") && args.iter().any(|a| a == "serve") {
+        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+            continue;
+        };
+        let Ok(cmd) = std::fs::read(e.path().join("cmdline")) else {
+            continue;
+        };
+        let args: Vec<String> = cmd
+            .split(|b| *b == 0)
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect();
+        if args
+            .first()
+            .is_some_and(|a| a.ends_with("/madoguchi") || a == "madoguchi")
+            && args.iter().any(|a| a == "serve")
+        {
             found.push(pid);
         }
     }
@@ -87,7 +112,10 @@ pub fn summarize(pid: u32, samples: &[Sample]) -> Value {
             (b.cpu_ticks - a.cpu_ticks) as f64 / USER_HZ / wall * 100.0
         }
     };
-    let max_1s = samples.windows(3).map(|w| pct(&w[0], &w[2])).fold(0.0, f64::max);
+    let max_1s = samples
+        .windows(3)
+        .map(|w| pct(&w[0], &w[2]))
+        .fold(0.0, f64::max);
     json!({
         "pid": pid,
         "cpu_pct_avg": round1(pct(first, last)),
@@ -106,20 +134,30 @@ pub fn round1(x: f64) -> f64 {
 pub async fn http_get(addr: SocketAddr, path: &str) -> Result<String> {
     let fut = async {
         let mut s = tokio::net::TcpStream::connect(addr).await?;
-        s.write_all(format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes()).await?;
+        s.write_all(
+            format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
+        .await?;
         let mut buf = Vec::new();
         s.read_to_end(&mut buf).await?;
         let text = String::from_utf8_lossy(&buf).into_owned();
-        let body = text.split_once("\r\n\r\n").map(|x| x.1.to_string()).unwrap_or_default();
+        let body = text
+            .split_once("\r\n\r\n")
+            .map(|x| x.1.to_string())
+            .unwrap_or_default();
         anyhow::Ok(body)
     };
-    tokio::time::timeout(Duration::from_secs(5), fut).await.map_err(|_| anyhow!("HTTP GET {path} timed out"))?
+    tokio::time::timeout(Duration::from_secs(5), fut)
+        .await
+        .map_err(|_| anyhow!("HTTP GET {path} timed out"))?
 }
 
 pub async fn calls_active(http: SocketAddr) -> Result<i64> {
     let body = http_get(http, "/api/v1/status").await?;
     let v: Value = serde_json::from_str(&body)?;
-    v["calls_active"].as_i64().ok_or_else(|| anyhow!("no calls_active in {body}"))
+    v["calls_active"]
+        .as_i64()
+        .ok_or_else(|| anyhow!("no calls_active in {body}"))
 }
 
 /// Sum of a Prometheus counter over all its label sets.
@@ -137,12 +175,20 @@ pub async fn metric(http: SocketAddr, name: &str) -> Option<f64> {
 /// Kernel receive-buffer drops of our UDP sockets bound to `ports` on 127.0.0.1
 /// (the last column of /proc/net/udp).
 pub fn udp_drops(ports: &[u16]) -> u64 {
-    let Ok(text) = std::fs::read_to_string("/proc/net/udp") else { return 0 };
+    let Ok(text) = std::fs::read_to_string("/proc/net/udp") else {
+        return 0;
+    };
     let mut total = 0;
     for line in text.lines().skip(1) {
         let f: Vec<&str> = line.split_whitespace().collect();
         let Some(local) = f.get(1) else { continue };
-        let Some(port) = local.rsplit(':').next().and_then(|p| u16::from_str_radix(p, 16).ok()) else { continue };
+        let Some(port) = local
+            .rsplit(':')
+            .next()
+            .and_then(|p| u16::from_str_radix(p, 16).ok())
+        else {
+            continue;
+        };
         if ports.contains(&port) {
             total += f.last().and_then(|d| d.parse::<u64>().ok()).unwrap_or(0);
         }

@@ -15,8 +15,12 @@ pub fn free_ports(n: usize) -> Vec<u16> {
         if out.len() == n {
             break;
         }
-        let Ok(u) = UdpSocket::bind("127.0.0.1:0") else { continue };
-        let Ok(p) = u.local_addr().map(|a| a.port()) else { continue };
+        let Ok(u) = UdpSocket::bind("127.0.0.1:0") else {
+            continue;
+        };
+        let Ok(p) = u.local_addr().map(|a| a.port()) else {
+            continue;
+        };
         if let Ok(t) = TcpListener::bind(("127.0.0.1", p)) {
             out.push(p);
             held.push((u, t));
@@ -36,7 +40,11 @@ fn f(v: &Value) -> String {
 
 fn failures(v: &Value) -> String {
     match v.as_object() {
-        Some(m) if !m.is_empty() => m.iter().map(|(k, n)| format!("{k}:{n}")).collect::<Vec<_>>().join(" "),
+        Some(m) if !m.is_empty() => m
+            .iter()
+            .map(|(k, n)| format!("{k}:{n}"))
+            .collect::<Vec<_>>()
+            .join(" "),
         _ => "none".into(),
     }
 }
@@ -53,9 +61,13 @@ pub fn table(files: &[PathBuf]) -> Result<String> {
     let (mut n_cps, mut n_conc) = (0, 0);
     for path in files {
         let text = std::fs::read_to_string(path).with_context(|| path.display().to_string())?;
-        let v: Value = serde_json::from_str(&text).with_context(|| format!("{} is not a loadgen summary", path.display()))?;
+        let v: Value = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a loadgen summary", path.display()))?;
         let sw = &v["switch"];
-        let rss_mb = sw["rss_kb_max"].as_f64().map(|k| format!("{:.1}", k / 1024.0)).unwrap_or("-".into());
+        let rss_mb = sw["rss_kb_max"]
+            .as_f64()
+            .map(|k| format!("{:.1}", k / 1024.0))
+            .unwrap_or("-".into());
         let cpu = format!("{} / {}", f(&sw["cpu_pct_avg"]), f(&sw["cpu_pct_max_1s"]));
         let c = &v["calls"];
         let s = &v["setup_ms"];

@@ -52,12 +52,19 @@ impl Sockets {
     }
 
     pub fn ports(side: &[Arc<UdpSocket>]) -> Vec<u16> {
-        side.iter().map(|s| s.local_addr().map(|a| a.port()).unwrap_or(0)).collect()
+        side.iter()
+            .map(|s| s.local_addr().map(|a| a.port()).unwrap_or(0))
+            .collect()
     }
 }
 
 /// Count our packets arriving on `sock` until `stop`.
-pub async fn receive(sock: Arc<UdpSocket>, recv: Arc<Counters>, to_operator: bool, mut stop: watch::Receiver<bool>) {
+pub async fn receive(
+    sock: Arc<UdpSocket>,
+    recv: Arc<Counters>,
+    to_operator: bool,
+    mut stop: watch::Receiver<bool>,
+) {
     let mut buf = [0u8; 2048];
     loop {
         tokio::select! {
@@ -93,7 +100,11 @@ struct Stream {
 
 impl Stream {
     fn new() -> Stream {
-        Stream { seq: rand::random(), ts: rand::random(), ssrc: rand::random() }
+        Stream {
+            seq: rand::random(),
+            ts: rand::random(),
+            ssrc: rand::random(),
+        }
     }
 
     fn packet(&mut self, out: &mut [u8; PACKET]) {
@@ -111,7 +122,10 @@ impl Stream {
 
 /// Send on every flow, both directions, every 20 ms for `duration`.
 pub async fn send(socks: &Sockets, flows: &[Flow], duration: Duration, c: &Counters) {
-    let mut streams: Vec<(Stream, Stream)> = flows.iter().map(|_| (Stream::new(), Stream::new())).collect();
+    let mut streams: Vec<(Stream, Stream)> = flows
+        .iter()
+        .map(|_| (Stream::new(), Stream::new()))
+        .collect();
     let mut pkt = [0u8; PACKET];
     let mut tick = tokio::time::interval(SLOT);
     // After a stall do not burst to catch up: a burst is not what a phone sends.
@@ -124,7 +138,11 @@ pub async fn send(socks: &Sockets, flows: &[Flow], duration: Duration, c: &Count
             break;
         }
         let slot = n % SLOTS;
-        for (i, f) in flows.iter().enumerate().filter(|(i, _)| *i as u64 % SLOTS == slot) {
+        for (i, f) in flows
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i as u64 % SLOTS == slot)
+        {
             let k = f.idx as usize;
             let (a, b) = &mut streams[i];
             a.packet(&mut pkt);

@@ -44,10 +44,18 @@ fn rtp_block() -> u16 {
 fn http_get(addr: SocketAddr, path: &str) -> Option<String> {
     let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(1)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-    write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
     let mut out = String::new();
     s.read_to_string(&mut out).ok()?;
-    out.contains(" 200 ").then(|| out.split_once("\r\n\r\n").map(|x| x.1.to_string()).unwrap_or_default())
+    out.contains(" 200 ").then(|| {
+        out.split_once("\r\n\r\n")
+            .map(|x| x.1.to_string())
+            .unwrap_or_default()
+    })
 }
 
 struct Kill(Child);
@@ -74,7 +82,8 @@ fn cps_low_rate_all_calls_complete() {
         bin.display()
     );
     let loadgen = env!("CARGO_BIN_EXE_loadgen");
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("loadgen-smoke-{}", std::process::id()));
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("loadgen-smoke-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let [sip, trunk, pbx, http] = [0; 4].map(|_| SocketAddr::from(([127, 0, 0, 1], free_port())));
@@ -92,8 +101,20 @@ fn cps_low_rate_all_calls_complete() {
         .arg(&cfg)
         .arg("--data-dir")
         .arg(&dir)
-        .args(["--sip", &sip.to_string(), "--trunk", &trunk.to_string(), "--pbx", &pbx.to_string()])
-        .args(["--http", &http.to_string(), "--rtp-ports", &format!("{rtp}-{}", rtp + 99)])
+        .args([
+            "--sip",
+            &sip.to_string(),
+            "--trunk",
+            &trunk.to_string(),
+            "--pbx",
+            &pbx.to_string(),
+        ])
+        .args([
+            "--http",
+            &http.to_string(),
+            "--rtp-ports",
+            &format!("{rtp}-{}", rtp + 99),
+        ])
         .status()
         .unwrap();
     assert!(st.success(), "loadgen config failed");
@@ -112,13 +133,36 @@ fn cps_low_rate_all_calls_complete() {
     );
     let t0 = Instant::now();
     while http_get(http, "/api/v1/status").is_none() {
-        assert!(t0.elapsed() < Duration::from_secs(20), "switch did not come up:\n{}", tail(&log_path));
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "switch did not come up:\n{}",
+            tail(&log_path)
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 
     let mut run = Command::new(loadgen)
-        .args(["cps", "--rate", "5", "--duration", "3", "--hold-ms", "200", "--agents", "8", "--settle-secs", "10"])
-        .args(["--sip", &sip.to_string(), "--trunk", &trunk.to_string(), "--http", &http.to_string()])
+        .args([
+            "cps",
+            "--rate",
+            "5",
+            "--duration",
+            "3",
+            "--hold-ms",
+            "200",
+            "--agents",
+            "8",
+            "--settle-secs",
+            "10",
+        ])
+        .args([
+            "--sip",
+            &sip.to_string(),
+            "--trunk",
+            &trunk.to_string(),
+            "--http",
+            &http.to_string(),
+        ])
         .args(["--pid", &switch.0.id().to_string()])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -129,13 +173,21 @@ fn cps_low_rate_all_calls_complete() {
     while run.try_wait().unwrap().is_none() {
         if t0.elapsed() > Duration::from_secs(120) {
             let _ = run.kill();
-            panic!("loadgen did not finish in 120 s; switch log:\n{}", tail(&log_path));
+            panic!(
+                "loadgen did not finish in 120 s; switch log:\n{}",
+                tail(&log_path)
+            );
         }
         std::thread::sleep(Duration::from_millis(100));
     }
     let out = run.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "loadgen failed: {}\n{stdout}\nswitch log:\n{}", String::from_utf8_lossy(&out.stderr), tail(&log_path));
+    assert!(
+        out.status.success(),
+        "loadgen failed: {}\n{stdout}\nswitch log:\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        tail(&log_path)
+    );
     let v: serde_json::Value = serde_json::from_str(&stdout).expect("JSON summary");
     let calls = &v["calls"];
     let ctx = || format!("summary:\n{stdout}\nswitch log:\n{}", tail(&log_path));
@@ -143,7 +195,12 @@ fn cps_low_rate_all_calls_complete() {
     assert_eq!(calls["completed"], 15, "{}", ctx());
     assert_eq!(calls["failed"], 0, "{}", ctx());
     assert_eq!(v["end"]["calls_active_after"], 0, "{}", ctx());
-    assert_eq!(v["end"]["operator_byes"], 15, "the switch must BYE every operator leg; {}", ctx());
+    assert_eq!(
+        v["end"]["operator_byes"],
+        15,
+        "the switch must BYE every operator leg; {}",
+        ctx()
+    );
     assert!(v["setup_ms"]["p99"].as_f64().unwrap() < 2000.0, "{}", ctx());
     assert!(v["switch"]["rss_kb_max"].as_u64().unwrap() > 0, "{}", ctx());
     drop(switch);

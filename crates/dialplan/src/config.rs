@@ -33,6 +33,51 @@ pub struct Config {
     /// City staff dialling "9" from an extension (spec 第2-7 ⑵ キ); optional.
     #[serde(default)]
     pub staff_line: Option<StaffLine>,
+    /// Call recording (spec 第2-7 ⑶ イ, 第3-1 ⑹).
+    #[serde(default)]
+    pub recording: Recording,
+    /// Supervisors who may search, play and delete recordings on the web. None
+    /// configured: one `supervisor` account is created with a random password written
+    /// to `data_dir/supervisor-password.txt`.
+    #[serde(rename = "supervisor", default)]
+    pub supervisors: Vec<Supervisor>,
+}
+
+/// `[recording]`: every call is recorded; kept `retention_days`, deleted after approval.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Recording {
+    #[serde(default = "default_retention_days")]
+    pub retention_days: u32,
+    /// Below this much free disk space new calls are not recorded (an alarm is raised).
+    #[serde(default = "default_min_free_mb")]
+    pub min_free_mb: u64,
+}
+
+impl Default for Recording {
+    fn default() -> Self {
+        Recording {
+            retention_days: default_retention_days(),
+            min_free_mb: default_min_free_mb(),
+        }
+    }
+}
+
+fn default_retention_days() -> u32 {
+    92
+}
+
+fn default_min_free_mb() -> u64 {
+    1024
+}
+
+/// `[[supervisor]]`: a web login for the recordings (argon2 PHC hash, from
+/// `madoguchi hash-password`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Supervisor {
+    pub user: String,
+    pub password_hash: String,
 }
 
 /// `[switch]`: where the program keeps its files, and its overall limits.

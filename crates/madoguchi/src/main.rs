@@ -6,7 +6,11 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(name = "madoguchi", version, about = "madoguchi (窓口) — the call center's switch")]
+#[command(
+    name = "madoguchi",
+    version,
+    about = "madoguchi (窓口) — the call center's switch"
+)]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
@@ -68,12 +72,105 @@ enum Cmd {
         #[arg(long, default_value = "http://127.0.0.1:8080")]
         api: String,
     },
-    /// Check a configuration file and report every error with file, line and what to fix.
-    Check {
-        file: PathBuf,
+    /// Recordings: search, request deletion of those past retention, approve, delete one.
+    Recordings {
+        #[command(subcommand)]
+        cmd: RecCmd,
+        /// The configuration whose data and recordings folders to use.
+        #[arg(long, global = true)]
+        config: Option<PathBuf>,
     },
+    /// Print the argon2 hash of a password, for `[[supervisor]] password_hash`.
+    HashPassword { password: String },
+    /// Check a configuration file and report every error with file, line and what to fix.
+    Check { file: PathBuf },
     /// Print the embedded default configuration (a starting point for your own).
     DefaultConfig,
+}
+
+#[derive(Subcommand)]
+enum RecCmd {
+    /// List recordings (dates as YYYY-MM-DD, local time).
+    List {
+        #[arg(long)]
+        from: Option<String>,
+        #[arg(long)]
+        to: Option<String>,
+        #[arg(long)]
+        number: Option<String>,
+        #[arg(long)]
+        operator: Option<String>,
+        #[arg(long)]
+        caller: Option<String>,
+        #[arg(long)]
+        include_deleted: bool,
+    },
+    /// List the recordings past retention in a deletion request (nothing is deleted yet).
+    RequestDeletion {
+        #[arg(long)]
+        who: String,
+    },
+    /// Record the city's approval of a deletion request, then delete exactly its files.
+    Approve {
+        request: i64,
+        /// The official who approved.
+        #[arg(long)]
+        by: String,
+        /// The approval document's reference.
+        #[arg(long)]
+        reference: String,
+    },
+    /// Delete one recording before its time, with a reason.
+    Delete {
+        id: i64,
+        #[arg(long)]
+        by: String,
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+fn recordings(cmd: RecCmd, config: Option<PathBuf>) -> anyhow::Result<()> {
+    let cfg = match config {
+        Some(p) => dialplan::load(&p).map_err(|e| anyhow::anyhow!("{e}"))?,
+        None => dialplan::default_config(),
+    };
+    let rec = recorder::Recorder::new(recorder::RecorderConfig {
+        dir: cfg.switch.recordings_dir.clone(),
+        catalogue: cfg.switch.data_dir.join("recordings.sqlite"),
+        retention_days: cfg.recording.retention_days,
+        ..Default::default()
+    })?;
+    let now = std::time::SystemTime::now();
+    let out = match cmd {
+        RecCmd::List {
+            from,
+            to,
+            number,
+            operator,
+            caller,
+            include_deleted,
+        } => recorder::cli::list(
+            &rec,
+            &recorder::cli::ListArgs {
+                from,
+                to,
+                number,
+                operator,
+                caller,
+                include_deleted,
+            },
+        )?,
+        RecCmd::RequestDeletion { who } => recorder::cli::request_deletion(&rec, &who, now)?,
+        RecCmd::Approve {
+            request,
+            by,
+            reference,
+        } => recorder::cli::approve(&rec, request, &by, &reference, now)?,
+        RecCmd::Delete { id, by, reason } => recorder::cli::delete(&rec, id, &by, &reason, now)?,
+    };
+    print!("{out}");
+    Ok(())
 }
 
 fn main() -> anyhow::Result<()> {
@@ -89,27 +186,76 @@ fn main() -> anyhow::Result<()> {
                 std::process::exit(1);
             }
         },
+        Cmd::Recordings { cmd, config } => recordings(cmd, config),
+        Cmd::HashPassword { password } => {
+            println!(
+                "{}",
+                recorder::auth::hash_password(&password).map_err(|e| anyhow::anyhow!(e))?
+            );
+            Ok(())
+        }
         Cmd::DefaultConfig => {
             print!("{}", dialplan::DEFAULT_TOML);
             Ok(())
         }
-        Cmd::Night { state, who, api } => api_call(&api, "/api/v1/operating/night", &serde_json::json!({"on": state == "on", "who": who})),
-        Cmd::Extend { until, clear, who, api } => {
+        Cmd::Night { state, who, api } => api_call(
+            &api,
+            "/api/v1/operating/night",
+            &serde_json::json!({"on": state == "on", "who": who}),
+        ),
+        Cmd::Extend {
+            until,
+            clear,
+            who,
+            api,
+        } => {
             if clear {
-                api_call(&api, "/api/v1/operating/clear", &serde_json::json!({"who": who}))
+                api_call(
+                    &api,
+                    "/api/v1/operating/clear",
+                    &serde_json::json!({"who": who}),
+                )
             } else {
-                let Some(until) = until else { anyhow::bail!("give the local time to extend until (YYYY-MM-DDTHH:MM), or --clear") };
-                api_call(&api, "/api/v1/operating/extend", &serde_json::json!({"until": until, "who": who}))
+                let Some(until) = until else {
+                    anyhow::bail!(
+                        "give the local time to extend until (YYYY-MM-DDTHH:MM), or --clear"
+                    )
+                };
+                api_call(
+                    &api,
+                    "/api/v1/operating/extend",
+                    &serde_json::json!({"until": until, "who": who}),
+                )
             }
         }
-        Cmd::Agent { id, op, reason, who, api } => api_call(&api, &format!("/api/v1/agents/{id}/{op}"), &serde_json::json!({"reason": reason, "who": who})),
+        Cmd::Agent {
+            id,
+            op,
+            reason,
+            who,
+            api,
+        } => api_call(
+            &api,
+            &format!("/api/v1/agents/{id}/{op}"),
+            &serde_json::json!({"reason": reason, "who": who}),
+        ),
         Cmd::Faq { data, listen } => {
             init_logs();
-            let cfg = faq::FaqConfig { data_dir: data, listen, ..Default::default() };
-            let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            let cfg = faq::FaqConfig {
+                data_dir: data,
+                listen,
+                ..Default::default()
+            };
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
             rt.block_on(faq::serve(cfg))
         }
-        Cmd::Serve { config, now, no_faq } => {
+        Cmd::Serve {
+            config,
+            now,
+            no_faq,
+        } => {
             init_logs();
             let cfg = match &config {
                 Some(path) => match dialplan::load(path) {
@@ -131,14 +277,17 @@ fn main() -> anyhow::Result<()> {
                 },
                 None => None,
             };
-            let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
             rt.block_on(serve(cfg, now, !no_faq))
         }
     }
 }
 
 fn init_logs() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
@@ -148,9 +297,15 @@ fn init_logs() {
 
 async fn serve(cfg: dialplan::Config, now: Option<u64>, with_faq: bool) -> anyhow::Result<()> {
     let faq_dir = std::path::Path::new(&cfg.switch.data_dir).join("faq");
-    let agents: Vec<(String, String)> = cfg.agents.iter().map(|a| (a.id.clone(), a.password.clone())).collect();
+    let agents: Vec<(String, String)> = cfg
+        .agents
+        .iter()
+        .map(|a| (a.id.clone(), a.password.clone()))
+        .collect();
     let domain = cfg.sip.domain.clone();
-    let sw = switch::start(switch::Options { cfg, now }).await.context("starting the switch")?;
+    let sw = switch::start(switch::Options { cfg, now })
+        .await
+        .context("starting the switch")?;
     println!("madoguchi is up.");
     for a in &sw.sip_addrs {
         println!("  operators' softphones register to  sip:{a} (UDP and TCP), realm \"{domain}\"");
@@ -161,15 +316,33 @@ async fn serve(cfg: dialplan::Config, now: Option<u64>, with_faq: bool) -> anyho
     for (name, a) in &sw.trunk_addrs {
         println!("  trunk {name:<8} listens on        {a}");
     }
-    println!("  metrics and API                    http://{}/metrics", sw.http_addr);
+    println!(
+        "  metrics and API                    http://{}/metrics",
+        sw.http_addr
+    );
     let faq = if with_faq {
-        let f = faq::start(faq::FaqConfig { data_dir: faq_dir.clone(), ..Default::default() }).await.context("starting the FAQ site")?;
-        println!("  FAQ site (public and internal)     https://{}/  (admin password in {})", f.addr, faq_dir.join("admin-password.txt").display());
+        let f = faq::start(faq::FaqConfig {
+            data_dir: faq_dir.clone(),
+            ..Default::default()
+        })
+        .await
+        .context("starting the FAQ site")?;
+        println!(
+            "  FAQ site (public and internal)     https://{}/  (admin password in {})",
+            f.addr,
+            faq_dir.join("admin-password.txt").display()
+        );
         Some(f)
     } else {
         None
     };
-    println!("  try: a softphone registered as 1001, then call sip:0246221111@{}", sw.trunk_addrs.first().map(|t| t.1.to_string()).unwrap_or_default());
+    println!(
+        "  try: a softphone registered as 1001, then call sip:0246221111@{}",
+        sw.trunk_addrs
+            .first()
+            .map(|t| t.1.to_string())
+            .unwrap_or_default()
+    );
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
@@ -188,7 +361,8 @@ async fn serve(cfg: dialplan::Config, now: Option<u64>, with_faq: bool) -> anyho
 fn api_call(api: &str, path: &str, body: &serde_json::Value) -> anyhow::Result<()> {
     use std::io::{Read, Write};
     let host = api.trim_start_matches("http://").trim_end_matches('/');
-    let mut s = std::net::TcpStream::connect(host).with_context(|| format!("connecting to the switch's API at {api}"))?;
+    let mut s = std::net::TcpStream::connect(host)
+        .with_context(|| format!("connecting to the switch's API at {api}"))?;
     let body = body.to_string();
     write!(s, "POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len())?;
     let mut out = String::new();

@@ -303,12 +303,27 @@ impl CallWriter {
         if sync {
             self.last_sync = Instant::now();
         }
-        let dir = (!self.synced_dir)
-            .then(|| self.path.parent().map(Path::to_path_buf))
-            .flatten();
+        // Once per call: the file's directory and the day/month/year directories above
+        // it (any of them may be new), so a power cut loses neither file nor folder.
+        let dirs: Vec<PathBuf> = if self.synced_dir {
+            Vec::new()
+        } else {
+            let root = self.recorder.config().dir.clone();
+            let mut v: Vec<PathBuf> = self
+                .path
+                .ancestors()
+                .skip(1)
+                .take_while(|d| d.starts_with(&root))
+                .map(Path::to_path_buf)
+                .collect();
+            if v.is_empty() {
+                v.extend(self.path.parent().map(Path::to_path_buf));
+            }
+            v
+        };
         self.synced_dir = true;
         self.job = Some(tokio::task::spawn_blocking(move || {
-            let r = write_chunk(&file, &buf, offset, sync, dir.as_deref());
+            let r = write_chunk(&file, &buf, offset, sync, &dirs);
             (file, buf, r)
         }));
     }
@@ -372,13 +387,7 @@ impl CallWriter {
 
 /// Data first, then the header that describes it, so a header never claims audio that
 /// was not written; then, once a second, the data to the platter.
-fn write_chunk(
-    f: &File,
-    buf: &[u8],
-    offset: u64,
-    sync: bool,
-    dir: Option<&Path>,
-) -> io::Result<()> {
+fn write_chunk(f: &File, buf: &[u8], offset: u64, sync: bool, dirs: &[PathBuf]) -> io::Result<()> {
     if !buf.is_empty() {
         f.write_all_at(buf, HEADER_LEN + offset)?;
         wav::patch_sizes(f, offset + buf.len() as u64)?;
@@ -386,8 +395,7 @@ fn write_chunk(
     if sync {
         f.sync_data()?;
     }
-    if let Some(d) = dir {
-        // The new file's directory entry, once, so a power cut does not lose the file.
+    for d in dirs {
         disk::sync_dir(d)?;
     }
     Ok(())

@@ -73,9 +73,7 @@ const INTERESTING: &[u8] = b"\r\n:;,<>\"\\% \t\0@?=/[]*\xff\xc3";
 fn seeds() -> Vec<Vec<u8>> {
     let dir = match std::env::var_os("RFC4475_DIR") {
         Some(d) => PathBuf::from(d),
-        None => {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/conformance/rfc4475")
-        }
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/conformance/rfc4475"),
     };
     let mut out: Vec<Vec<u8>> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e} (set RFC4475_DIR)", dir.display()))

@@ -82,9 +82,7 @@ const TABLE: &[(&str, Expect)] = &[
 fn dir() -> PathBuf {
     match std::env::var_os("RFC4475_DIR") {
         Some(d) => PathBuf::from(d),
-        None => {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/conformance/rfc4475")
-        }
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/conformance/rfc4475"),
     }
 }
 

@@ -3,11 +3,11 @@
 //! beyond "which call owns this transaction / dialog" (DESIGN §2).
 
 use crate::call::{self, CallSetup, Plan};
-use dialplan::Route;
 use crate::event::{CallEvent, CallRef, CoreCmd};
-use crate::register::Registration;
 use crate::queue::{AgentOp, QueueCmd};
+use crate::register::Registration;
 use crate::Shared;
+use dialplan::Route;
 use sip::transaction::{Action, ClientTxId, ServerTxId, TransactionLayer};
 use sip::transport::{Incoming, TransportHandle};
 use sip::validate::{self, Role};
@@ -107,7 +107,10 @@ impl Core {
                 _ = sleep_until_tokio(grace) => break,
             }
             self.drain().await;
-            self.shared.metrics.transactions.set(self.layer.len() as i64);
+            self.shared
+                .metrics
+                .transactions
+                .set(self.layer.len() as i64);
             if self.stopping && self.calls.is_empty() {
                 // Let the last BYEs and their 200s cross the wire.
                 let until = tokio::time::Instant::now() + std::time::Duration::from_millis(300);
@@ -129,13 +132,21 @@ impl Core {
         match inc {
             Incoming::Message { msg, peer } => {
                 if let Message::Request(r) = &msg {
-                    self.shared.metrics.sip_requests.with_label_values(&[r.method.as_str()]).inc();
+                    self.shared
+                        .metrics
+                        .sip_requests
+                        .with_label_values(&[r.method.as_str()])
+                        .inc();
                     // A request we must refuse is refused statelessly, before it can create
                     // a transaction (RFC 3261 §8.2, RFC 4475 §3.2.1 "preferably statelessly"):
                     // a missing Call-ID or a broken Via leaves nothing to match a
                     // transaction on anyway. ACK is never answered (§17.2.3).
                     if r.method != Method::Ack {
-                        let role = if r.method == Method::Register { Role::Registrar } else { Role::Uas };
+                        let role = if r.method == Method::Register {
+                            Role::Registrar
+                        } else {
+                            Role::Uas
+                        };
                         if let Err(rej) = validate::check_request(r, role) {
                             // The To tag is derived from the request, so a retransmission
                             // gets the very same answer (§8.2.7).
@@ -153,11 +164,20 @@ impl Core {
                 tracing::debug!(%peer.remote, reason = %err.reason, "malformed SIP message");
                 match validate::response_for_parse_error(&err) {
                     Some(resp) => {
-                        self.shared.metrics.sip_malformed.with_label_values(&["answered"]).inc();
+                        self.shared
+                            .metrics
+                            .sip_malformed
+                            .with_label_values(&["answered"])
+                            .inc();
                         self.count_response(&resp);
                         self.send_raw(resp.to_bytes(), peer);
                     }
-                    None => self.shared.metrics.sip_malformed.with_label_values(&["dropped"]).inc(),
+                    None => self
+                        .shared
+                        .metrics
+                        .sip_malformed
+                        .with_label_values(&["dropped"])
+                        .inc(),
                 }
             }
         }
@@ -167,7 +187,10 @@ impl Core {
         let now = Instant::now();
         match cmd {
             CoreCmd::SendRequest { call, req, to } => {
-                let branch = req.top_via().and_then(|v| v.branch().map(str::to_string)).unwrap_or_default();
+                let branch = req
+                    .top_via()
+                    .and_then(|v| v.branch().map(str::to_string))
+                    .unwrap_or_default();
                 let id = self.layer.send_request(req, to, now);
                 self.client_tx.insert(id, (call, branch));
             }
@@ -176,18 +199,40 @@ impl Core {
                 self.count_response(&resp);
                 self.layer.respond(tx, resp, now);
             }
-            CoreCmd::BindDialog { call, call_id, local_tag } => {
+            CoreCmd::BindDialog {
+                call,
+                call_id,
+                local_tag,
+            } => {
                 self.dialogs.insert((call_id, local_tag), call);
             }
-            CoreCmd::PlaceCallback { entry, agent, number } => self.place_callback(entry, agent, number),
-            CoreCmd::Ended { call, outcome, relayed_packets } => {
+            CoreCmd::PlaceCallback {
+                entry,
+                agent,
+                number,
+            } => self.place_callback(entry, agent, number),
+            CoreCmd::Ended {
+                call,
+                outcome,
+                relayed_packets,
+            } => {
                 self.calls.remove(&call);
                 self.dialogs.retain(|_, c| *c != call);
                 self.client_tx.retain(|_, (c, _)| *c != call);
                 self.invite_tx.retain(|_, c| *c != call);
-                self.shared.metrics.calls_active.set(self.calls.len() as i64);
-                self.shared.metrics.calls_total.with_label_values(&[outcome]).inc();
-                self.shared.metrics.rtp_packets_relayed.inc_by(relayed_packets);
+                self.shared
+                    .metrics
+                    .calls_active
+                    .set(self.calls.len() as i64);
+                self.shared
+                    .metrics
+                    .calls_total
+                    .with_label_values(&[outcome])
+                    .inc();
+                self.shared
+                    .metrics
+                    .rtp_packets_relayed
+                    .inc_by(relayed_packets);
             }
         }
     }
@@ -244,7 +289,10 @@ impl Core {
             return;
         };
         if let Some(call) = self.dialogs.get(&(cid, tag)).copied() {
-            let branch = resp.top_via().and_then(|v| v.branch().map(str::to_string)).unwrap_or_default();
+            let branch = resp
+                .top_via()
+                .and_then(|v| v.branch().map(str::to_string))
+                .unwrap_or_default();
             self.to_call(call, CallEvent::Response { branch, resp });
         }
     }
@@ -277,10 +325,15 @@ impl Core {
                 let resp = self.registration.handle(&req, &from, &self.shared);
                 self.respond(tx, resp);
             }
-            (Method::Invite, Some(Listener::Trunk(trunk))) => self.on_trunk_invite(tx, req, from, trunk),
+            (Method::Invite, Some(Listener::Trunk(trunk))) => {
+                self.on_trunk_invite(tx, req, from, trunk)
+            }
             (Method::Invite, Some(Listener::Agents)) => {
                 // Operators' own calls are billable: authenticate first (digest, §22).
-                match self.registration.authenticate(&req, &from, &self.shared, true) {
+                match self
+                    .registration
+                    .authenticate(&req, &from, &self.shared, true)
+                {
                     Err(resp) => self.respond(tx, resp),
                     Ok(user) => self.feature_code(tx, req, user),
                 }
@@ -312,10 +365,25 @@ impl Core {
         }
         let dialled = req.uri.user().unwrap_or_default();
         let Some(trunk_cfg) = self.shared.cfg.trunk(&trunk).cloned() else {
-            return self.respond(tx, Response::to_request(&req, 403, Some(&sip::dialog::new_tag())));
+            return self.respond(
+                tx,
+                Response::to_request(&req, 403, Some(&sip::dialog::new_tag())),
+            );
         };
-        let state = self.shared.operating.lock().map(|s| s.state().clone()).unwrap_or_default();
-        let route = dialplan::route_inbound(&self.shared.cfg, &self.shared.calendar, &state, &trunk_cfg, &dialled, self.shared.now_unix());
+        let state = self
+            .shared
+            .operating
+            .lock()
+            .map(|s| s.state().clone())
+            .unwrap_or_default();
+        let route = dialplan::route_inbound(
+            &self.shared.cfg,
+            &self.shared.calendar,
+            &state,
+            &trunk_cfg,
+            &dialled,
+            self.shared.now_unix(),
+        );
         let queue_plan = |queue: String, priority: u8| {
             let q = self.shared.cfg.queue(&queue);
             Plan::Queue {
@@ -328,13 +396,30 @@ impl Core {
         let (number, plan) = match route {
             Route::NotFound => {
                 self.shared.metrics.unknown_number.inc();
-                return self.respond(tx, Response::to_request(&req, 404, Some(&sip::dialog::new_tag())));
+                return self.respond(
+                    tx,
+                    Response::to_request(&req, 404, Some(&sip::dialog::new_tag())),
+                );
             }
             Route::Queue { queue, number } => (number, queue_plan(queue, 0)),
-            Route::StaffToCenter { queue, number, priority } => (number, queue_plan(queue, priority)),
-            Route::AfterHours { number, department, announce } => {
+            Route::StaffToCenter {
+                queue,
+                number,
+                priority,
+            } => (number, queue_plan(queue, priority)),
+            Route::AfterHours {
+                number,
+                department,
+                announce,
+            } => {
                 let dest = self.shared.department_destination(&department);
-                (number, Plan::Forward { announce: Some(announce.to_string()), dest })
+                (
+                    number,
+                    Plan::Forward {
+                        announce: Some(announce.to_string()),
+                        dest,
+                    },
+                )
             }
         };
         let call = CallRef(self.next_call);
@@ -342,7 +427,10 @@ impl Core {
         let (etx, erx) = mpsc::channel(64);
         self.calls.insert(call, etx.clone());
         self.invite_tx.insert(tx, call);
-        self.shared.metrics.calls_active.set(self.calls.len() as i64);
+        self.shared
+            .metrics
+            .calls_active
+            .set(self.calls.len() as i64);
         tracing::info!(call = call.0, %dialled, name = %number.name, trunk = %trunk, ?plan, "inbound call");
         let setup = CallSetup {
             call,
@@ -366,7 +454,10 @@ impl Core {
         self.next_call += 1;
         let (etx, erx) = mpsc::channel(64);
         self.calls.insert(call, etx);
-        self.shared.metrics.calls_active.set(self.calls.len() as i64);
+        self.shared
+            .metrics
+            .calls_active
+            .set(self.calls.len() as i64);
         tracing::info!(call = call.0, %agent, %number, "placing a callback");
         let setup = crate::call::callback::CallbackSetup {
             call,
@@ -395,15 +486,29 @@ impl Core {
         };
         let Some(op) = op else {
             // Outbound calls from operators are not offered yet (transfers come later).
-            return self.respond(tx, Response::to_request(&req, 404, Some(&sip::dialog::new_tag())));
+            return self.respond(
+                tx,
+                Response::to_request(&req, 404, Some(&sip::dialog::new_tag())),
+            );
         };
         let queue = self.shared.queue.clone();
         let cmd_tx = self.cmd_tx.clone();
         tokio::spawn(async move {
             let (reply, rx) = tokio::sync::oneshot::channel();
-            let _ = queue.send(QueueCmd::Agent { agent: user.clone(), op: op.clone(), who: format!("phone:{user}"), reply }).await;
+            let _ = queue
+                .send(QueueCmd::Agent {
+                    agent: user.clone(),
+                    op: op.clone(),
+                    who: format!("phone:{user}"),
+                    reply,
+                })
+                .await;
             let result = rx.await.unwrap_or_else(|_| Err("queue not running".into()));
-            let mut resp = Response::to_request(&req, if result.is_ok() { 480 } else { 403 }, Some(&sip::dialog::new_tag()));
+            let mut resp = Response::to_request(
+                &req,
+                if result.is_ok() { 480 } else { 403 },
+                Some(&sip::dialog::new_tag()),
+            );
             resp.reason = match result {
                 Ok(()) => format!("OK: {op:?}"),
                 Err(e) => e.replace(['\r', '\n'], " "),
@@ -418,7 +523,11 @@ impl Core {
     }
 
     fn count_response(&self, resp: &Response) {
-        self.shared.metrics.sip_responses_sent.with_label_values(&[&resp.status.to_string()]).inc();
+        self.shared
+            .metrics
+            .sip_responses_sent
+            .with_label_values(&[&resp.status.to_string()])
+            .inc();
     }
 
     fn to_call(&mut self, call: CallRef, ev: CallEvent) {
@@ -445,7 +554,8 @@ impl Core {
 
 /// What we accept, for OPTIONS and 405 (RFC 3261 §11.2, §20.5).
 pub fn add_capabilities(resp: &mut Response) {
-    resp.headers.push("Allow", validate::allow_header(Role::Registrar));
+    resp.headers
+        .push("Allow", validate::allow_header(Role::Registrar));
     resp.headers.push("Accept", "application/sdp");
 }
 

@@ -17,7 +17,11 @@ pub enum CallEvent {
     /// No response came (Timer B/F) or the transport failed: treat as 408 (§8.1.3.1).
     Timeout { branch: String },
     /// An in-dialog request for one of the call's legs.
-    Request { tx: ServerTxId, req: Request, from: Peer },
+    Request {
+        tx: ServerTxId,
+        req: Request,
+        from: Peer,
+    },
     /// The ACK for a 2xx we sent.
     Ack,
     /// The caller sent CANCEL for the initial INVITE (the core already answered 200).
@@ -27,11 +31,18 @@ pub enum CallEvent {
     /// The switch is stopping: end the call with BYE / CANCEL.
     Shutdown,
     /// The ACD offers the call to this agent: ring their phone.
-    Offer { entry: acd::EntryId, agent: String, ring_timeout: std::time::Duration },
+    Offer {
+        entry: acd::EntryId,
+        agent: String,
+        ring_timeout: std::time::Duration,
+    },
     /// The ACD withdraws an offer (ring timeout, or another agent answered).
     CancelOffer { agent: String },
     /// Play the please-wait message with the caller's place and the estimate.
-    Announce { position: usize, expected_wait: Option<std::time::Duration> },
+    Announce {
+        position: usize,
+        expected_wait: Option<std::time::Duration>,
+    },
     /// The caller left the queue (max wait or length).
     Overflow { to: String },
 }
@@ -40,17 +51,33 @@ pub enum CallEvent {
 #[derive(Debug)]
 pub enum CoreCmd {
     /// Start a client transaction; responses come back as `CallEvent::Response` by branch.
-    SendRequest { call: CallRef, req: Request, to: Peer },
+    SendRequest {
+        call: CallRef,
+        req: Request,
+        to: Peer,
+    },
     /// Send without a transaction (ACK for 2xx, §13.2.2.4).
     SendRaw { data: Bytes, to: Peer },
     /// Answer a server transaction.
     Respond { tx: ServerTxId, resp: Response },
     /// In-dialog requests with this Call-ID and our tag belong to `call`.
-    BindDialog { call: CallRef, call_id: String, local_tag: String },
+    BindDialog {
+        call: CallRef,
+        call_id: String,
+        local_tag: String,
+    },
     /// The queue reached a callback's place: ring `agent`, then call `number` back.
-    PlaceCallback { entry: acd::EntryId, agent: String, number: String },
+    PlaceCallback {
+        entry: acd::EntryId,
+        agent: String,
+        number: String,
+    },
     /// The call task has finished; forget everything about it.
-    Ended { call: CallRef, outcome: &'static str, relayed_packets: u64 },
+    Ended {
+        call: CallRef,
+        outcome: &'static str,
+        relayed_packets: u64,
+    },
 }
 
 /// Where to place one outbound leg.

@@ -10,7 +10,12 @@ use axum::{Json, Router};
 use std::sync::Arc;
 use tokio::sync::watch;
 
-pub async fn serve(listener: tokio::net::TcpListener, shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    shared: Arc<Shared>,
+    recordings: axum::Router,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let app = Router::new()
         .route("/metrics", get(metrics))
         .route("/api/v1/status", get(status))
@@ -22,7 +27,9 @@ pub async fn serve(listener: tokio::net::TcpListener, shared: Arc<Shared>, mut s
         .route("/api/v1/operating/extend", axum::routing::post(extend))
         .route("/api/v1/operating/clear", axum::routing::post(clear))
         .route("/api/v1/operating/audit", get(audit))
-        .with_state(shared);
+        .with_state(shared)
+        // The recordings' pages and API (login required, every play and download audited).
+        .merge(recordings);
     let _ = axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             let _ = shutdown.changed().await;
@@ -31,7 +38,9 @@ pub async fn serve(listener: tokio::net::TcpListener, shared: Arc<Shared>, mut s
 }
 
 async fn metrics(State(s): State<Arc<Shared>>) -> impl IntoResponse {
-    ([("content-type", "text/plain; version=0.0.4")], s.metrics.render())
+    let mut text = s.metrics.render();
+    text.push_str(&s.recorder.stats().to_prometheus());
+    ([("content-type", "text/plain; version=0.0.4")], text)
 }
 
 async fn status(State(s): State<Arc<Shared>>) -> impl IntoResponse {
@@ -45,7 +54,11 @@ async fn status(State(s): State<Arc<Shared>>) -> impl IntoResponse {
 }
 
 async fn registrations(State(s): State<Arc<Shared>>) -> impl IntoResponse {
-    let list = s.registrations.read().map(|l| l.clone()).unwrap_or_default();
+    let list = s
+        .registrations
+        .read()
+        .map(|l| l.clone())
+        .unwrap_or_default();
     Json(serde_json::json!(list
         .iter()
         .map(|b| serde_json::json!({
@@ -77,7 +90,11 @@ struct AgentBody {
     who: Option<String>,
 }
 
-async fn agent_op(State(s): State<Arc<Shared>>, Path((id, op)): Path<(String, String)>, body: Option<Json<AgentBody>>) -> axum::response::Response {
+async fn agent_op(
+    State(s): State<Arc<Shared>>,
+    Path((id, op)): Path<(String, String)>,
+    body: Option<Json<AgentBody>>,
+) -> axum::response::Response {
     let body = body.map(|b| b.0).unwrap_or_default();
     let op = match AgentOp::parse(&op, body.reason.as_deref()) {
         Ok(op) => op,
@@ -85,12 +102,23 @@ async fn agent_op(State(s): State<Arc<Shared>>, Path((id, op)): Path<(String, St
     };
     let (reply, rx) = tokio::sync::oneshot::channel();
     let who = body.who.unwrap_or_else(|| "api".into());
-    if s.queue.send(QueueCmd::Agent { agent: id, op, who, reply }).await.is_err() {
+    if s.queue
+        .send(QueueCmd::Agent {
+            agent: id,
+            op,
+            who,
+            reply,
+        })
+        .await
+        .is_err()
+    {
         return bad(StatusCode::SERVICE_UNAVAILABLE, "the queue is not running");
     }
     match rx.await {
         Ok(Ok(())) => Json(serde_json::json!({ "ok": true })).into_response(),
-        Ok(Err(e)) if e.contains("unknown agent") || e.contains("no agent") => bad(StatusCode::NOT_FOUND, e),
+        Ok(Err(e)) if e.contains("unknown agent") || e.contains("no agent") => {
+            bad(StatusCode::NOT_FOUND, e)
+        }
         Ok(Err(e)) => bad(StatusCode::CONFLICT, e),
         Err(_) => bad(StatusCode::SERVICE_UNAVAILABLE, "the queue is not running"),
     }
@@ -98,7 +126,11 @@ async fn agent_op(State(s): State<Arc<Shared>>, Path((id, op)): Path<(String, St
 
 fn operating_json(s: &Shared) -> serde_json::Value {
     let now = s.now_unix();
-    let state = s.operating.lock().map(|g| g.state().clone()).unwrap_or_default();
+    let state = s
+        .operating
+        .lock()
+        .map(|g| g.state().clone())
+        .unwrap_or_default();
     let effective = state.effective_open(&s.calendar, now);
     serde_json::json!({
         "now": now,
@@ -119,12 +151,25 @@ struct NightBody {
     who: String,
 }
 
-async fn night(State(s): State<Arc<Shared>>, body: Result<Json<NightBody>, axum::extract::rejection::JsonRejection>) -> axum::response::Response {
+async fn night(
+    State(s): State<Arc<Shared>>,
+    body: Result<Json<NightBody>, axum::extract::rejection::JsonRejection>,
+) -> axum::response::Response {
     let Ok(Json(b)) = body else {
-        return bad(StatusCode::BAD_REQUEST, "send JSON like {\"on\": true, \"who\": \"supervisor name\"}");
+        return bad(
+            StatusCode::BAD_REQUEST,
+            "send JSON like {\"on\": true, \"who\": \"supervisor name\"}",
+        );
     };
     let now = s.now_unix();
-    let r = s.operating.lock().map_err(|_| "state lock poisoned".to_string()).and_then(|mut g| g.set_night_mode(b.on, &b.who, now).map_err(|e| e.to_string()));
+    let r = s
+        .operating
+        .lock()
+        .map_err(|_| "state lock poisoned".to_string())
+        .and_then(|mut g| {
+            g.set_night_mode(b.on, &b.who, now)
+                .map_err(|e| e.to_string())
+        });
     match r {
         Ok(_) => Json(operating_json(&s)).into_response(),
         Err(e) => bad(StatusCode::BAD_REQUEST, e),
@@ -138,9 +183,15 @@ struct ExtendBody {
     who: String,
 }
 
-async fn extend(State(s): State<Arc<Shared>>, body: Result<Json<ExtendBody>, axum::extract::rejection::JsonRejection>) -> axum::response::Response {
+async fn extend(
+    State(s): State<Arc<Shared>>,
+    body: Result<Json<ExtendBody>, axum::extract::rejection::JsonRejection>,
+) -> axum::response::Response {
     let Ok(Json(b)) = body else {
-        return bad(StatusCode::BAD_REQUEST, "send JSON like {\"until\": \"2026-11-25T21:00\", \"who\": \"supervisor name\"}");
+        return bad(
+            StatusCode::BAD_REQUEST,
+            "send JSON like {\"until\": \"2026-11-25T21:00\", \"who\": \"supervisor name\"}",
+        );
     };
     let until = match &b.until {
         serde_json::Value::Number(n) => n.as_u64(),
@@ -148,10 +199,20 @@ async fn extend(State(s): State<Arc<Shared>>, body: Result<Json<ExtendBody>, axu
         _ => None,
     };
     let Some(until) = until else {
-        return bad(StatusCode::BAD_REQUEST, "until must be unix seconds or local time like 2026-11-25T21:00");
+        return bad(
+            StatusCode::BAD_REQUEST,
+            "until must be unix seconds or local time like 2026-11-25T21:00",
+        );
     };
     let now = s.now_unix();
-    let r = s.operating.lock().map_err(|_| "state lock poisoned".to_string()).and_then(|mut g| g.extend_until(until, &b.who, now).map_err(|e| e.to_string()));
+    let r = s
+        .operating
+        .lock()
+        .map_err(|_| "state lock poisoned".to_string())
+        .and_then(|mut g| {
+            g.extend_until(until, &b.who, now)
+                .map_err(|e| e.to_string())
+        });
     match r {
         Ok(_) => Json(operating_json(&s)).into_response(),
         Err(e) => bad(StatusCode::BAD_REQUEST, e),
@@ -163,12 +224,22 @@ struct WhoBody {
     who: String,
 }
 
-async fn clear(State(s): State<Arc<Shared>>, body: Result<Json<WhoBody>, axum::extract::rejection::JsonRejection>) -> axum::response::Response {
+async fn clear(
+    State(s): State<Arc<Shared>>,
+    body: Result<Json<WhoBody>, axum::extract::rejection::JsonRejection>,
+) -> axum::response::Response {
     let Ok(Json(b)) = body else {
-        return bad(StatusCode::BAD_REQUEST, "send JSON like {\"who\": \"supervisor name\"}");
+        return bad(
+            StatusCode::BAD_REQUEST,
+            "send JSON like {\"who\": \"supervisor name\"}",
+        );
     };
     let now = s.now_unix();
-    let r = s.operating.lock().map_err(|_| "state lock poisoned".to_string()).and_then(|mut g| g.clear(&b.who, now).map_err(|e| e.to_string()));
+    let r = s
+        .operating
+        .lock()
+        .map_err(|_| "state lock poisoned".to_string())
+        .and_then(|mut g| g.clear(&b.who, now).map_err(|e| e.to_string()));
     match r {
         Ok(_) => Json(operating_json(&s)).into_response(),
         Err(e) => bad(StatusCode::BAD_REQUEST, e),
@@ -176,7 +247,11 @@ async fn clear(State(s): State<Arc<Shared>>, body: Result<Json<WhoBody>, axum::e
 }
 
 async fn audit(State(s): State<Arc<Shared>>) -> axum::response::Response {
-    let r = s.operating.lock().map_err(|_| "state lock poisoned".to_string()).and_then(|g| g.audit_log().map_err(|e| e.to_string()));
+    let r = s
+        .operating
+        .lock()
+        .map_err(|_| "state lock poisoned".to_string())
+        .and_then(|g| g.audit_log().map_err(|e| e.to_string()));
     match r {
         Ok(list) => Json(serde_json::to_value(list).unwrap_or_default()).into_response(),
         Err(e) => bad(StatusCode::INTERNAL_SERVER_ERROR, e),
@@ -189,6 +264,12 @@ pub fn parse_local(t: &str, offset_minutes: i32) -> Option<u64> {
     let mut dp = d.split('-').map(|x| x.parse::<i64>().ok());
     let (y, m, day) = (dp.next()??, dp.next()??, dp.next()??);
     let (h, mi) = hm.split_once(':')?;
-    let dt = dialplan::LocalDateTime::new(y as i32, m as u8, day as u8, h.parse().ok()?, mi.get(..2)?.parse().ok()?)?;
+    let dt = dialplan::LocalDateTime::new(
+        y as i32,
+        m as u8,
+        day as u8,
+        h.parse().ok()?,
+        mi.get(..2)?.parse().ok()?,
+    )?;
     Some(dt.to_unix(offset_minutes))
 }

@@ -9,6 +9,7 @@ mod event;
 mod http;
 pub mod metrics;
 mod queue;
+mod recording;
 mod register;
 
 pub use call::e164;
@@ -19,9 +20,9 @@ use dialplan::Config;
 use metrics::Metrics;
 use sip::transport::TransportHandle;
 use sip::Peer;
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 use tokio::sync::watch;
@@ -29,15 +30,24 @@ use tokio::sync::watch;
 #[derive(Debug, thiserror::Error)]
 pub enum SwitchError {
     #[error("cannot listen on {addr} ({what}): {source}")]
-    Bind { addr: SocketAddr, what: &'static str, source: std::io::Error },
+    Bind {
+        addr: SocketAddr,
+        what: &'static str,
+        source: std::io::Error,
+    },
     #[error("cannot create the data folder {path}: {source}")]
-    DataDir { path: PathBuf, source: std::io::Error },
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("media ports: {0}")]
     Media(String),
     #[error("queue configuration: {0}")]
     Queue(String),
     #[error("operating state: {0}")]
     State(String),
+    #[error("recordings: {0}")]
+    Recording(String),
 }
 
 /// Read-mostly state every task may look at. Nothing here is per-call.
@@ -61,6 +71,8 @@ pub struct Shared {
     pub operating: Mutex<dialplan::StateStore>,
     /// Seconds added to the machine's clock for routing decisions (`serve --now`).
     pub clock_offset: i64,
+    /// Every answered call is recorded (spec 第2-7 ⑶ イ).
+    pub recorder: recorder::Recorder,
 }
 
 impl Shared {
@@ -69,7 +81,10 @@ impl Shared {
         if self.agent_addrs.contains(&peer.local) {
             return Some(Listener::Agents);
         }
-        let (_, name, configured) = self.trunk_addrs.iter().find(|(bound, _, _)| *bound == peer.local)?;
+        let (_, name, configured) = self
+            .trunk_addrs
+            .iter()
+            .find(|(bound, _, _)| *bound == peer.local)?;
         // The source must also be one of the trunk's peers (never trust a header).
         let trunk = self.cfg.trunk_for(*configured, peer.remote.ip())?;
         (trunk.name == *name).then(|| Listener::Trunk(name.clone()))
@@ -100,26 +115,80 @@ impl Shared {
             .filter(|b| b.aor.split('@').next() == Some(agent) && b.expires_at > now)
             .max_by_key(|b| (b.q_or_default(), b.updated_at))?;
         let uri = b.uri()?;
-        let transport = if b.transport.eq_ignore_ascii_case("TCP") { sip::TransportKind::Tcp } else { sip::TransportKind::Udp };
-        let local = self.agent_addrs.iter().find(|a| a.is_ipv4() == b.source.is_ipv4()).copied().unwrap_or(self.agent_addrs[0]);
-        Some(event::Destination { label: agent.to_string(), uri, peer: Peer { transport, remote: b.source, local } })
+        let transport = if b.transport.eq_ignore_ascii_case("TCP") {
+            sip::TransportKind::Tcp
+        } else {
+            sip::TransportKind::Udp
+        };
+        let local = self
+            .agent_addrs
+            .iter()
+            .find(|a| a.is_ipv4() == b.source.is_ipv4())
+            .copied()
+            .unwrap_or(self.agent_addrs[0]);
+        Some(event::Destination {
+            label: agent.to_string(),
+            uri,
+            peer: Peer {
+                transport,
+                remote: b.source,
+                local,
+            },
+        })
     }
 
     /// The carrier trunk's outbound proxy, for calling citizens back.
     pub fn carrier_destination(&self, number: &str) -> Option<event::Destination> {
-        let trunk = self.cfg.trunks.iter().find(|t| t.kind == dialplan::TrunkKind::Carrier)?;
-        let local = self.trunk_addrs.iter().find(|(_, n, _)| *n == trunk.name).map(|(b, _, _)| *b)?;
-        let uri = sip::Uri::parse(&format!("sip:{number}@{}", call::host_port(trunk.proxy))).ok()?;
-        Some(event::Destination { label: format!("callback {number}"), uri, peer: Peer { transport: sip::TransportKind::Udp, remote: trunk.proxy, local } })
+        let trunk = self
+            .cfg
+            .trunks
+            .iter()
+            .find(|t| t.kind == dialplan::TrunkKind::Carrier)?;
+        let local = self
+            .trunk_addrs
+            .iter()
+            .find(|(_, n, _)| *n == trunk.name)
+            .map(|(b, _, _)| *b)?;
+        let uri =
+            sip::Uri::parse(&format!("sip:{number}@{}", call::host_port(trunk.proxy))).ok()?;
+        Some(event::Destination {
+            label: format!("callback {number}"),
+            uri,
+            peer: Peer {
+                transport: sip::TransportKind::Udp,
+                remote: trunk.proxy,
+                local,
+            },
+        })
     }
 
     /// A department reached over a trunk (the guard room after hours): extension@proxy.
-    pub fn department_destination(&self, dept: &dialplan::Department) -> Option<event::Destination> {
+    pub fn department_destination(
+        &self,
+        dept: &dialplan::Department,
+    ) -> Option<event::Destination> {
         let trunk = self.cfg.trunk(&dept.trunk)?;
         let proxy = trunk.proxy;
-        let local = self.trunk_addrs.iter().find(|(_, n, _)| *n == trunk.name).map(|(b, _, _)| *b)?;
-        let uri = sip::Uri::parse(&format!("sip:{}@{}", dept.extension, call::host_port(proxy))).ok()?;
-        Some(event::Destination { label: dept.name.clone(), uri, peer: Peer { transport: sip::TransportKind::Udp, remote: proxy, local } })
+        let local = self
+            .trunk_addrs
+            .iter()
+            .find(|(_, n, _)| *n == trunk.name)
+            .map(|(b, _, _)| *b)?;
+        let uri = sip::Uri::parse(&format!(
+            "sip:{}@{}",
+            dept.extension,
+            call::host_port(proxy)
+        ))
+        .ok()?;
+        Some(event::Destination {
+            label: dept.name.clone(),
+            uri,
+            peer: Peer {
+                transport: sip::TransportKind::Udp,
+                remote: proxy,
+                local,
+            },
+        })
     }
 
     pub fn ring_timeout(&self, number: &dialplan::Number) -> Duration {
@@ -166,13 +235,20 @@ fn load_prompts(dir: &std::path::Path) -> HashMap<String, Arc<media::Prompt>> {
     let mut out = HashMap::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else { continue };
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
         for e in rd.flatten() {
             let p = e.path();
             if p.is_dir() {
                 stack.push(p);
             } else if p.extension().is_some_and(|x| x == "wav") {
-                let key = p.strip_prefix(dir).unwrap_or(&p).with_extension("").to_string_lossy().replace('\\', "/");
+                let key = p
+                    .strip_prefix(dir)
+                    .unwrap_or(&p)
+                    .with_extension("")
+                    .to_string_lossy()
+                    .replace('\\', "/");
                 match media::Prompt::from_wav(&p) {
                     Ok(pr) => {
                         out.insert(key, Arc::new(pr));
@@ -182,7 +258,10 @@ fn load_prompts(dir: &std::path::Path) -> HashMap<String, Arc<media::Prompt>> {
             }
         }
     }
-    let missing: Vec<String> = announce::all_prompt_files().into_iter().filter(|f| !out.contains_key(f)).collect();
+    let missing: Vec<String> = announce::all_prompt_files()
+        .into_iter()
+        .filter(|f| !out.contains_key(f))
+        .collect();
     if !missing.is_empty() {
         tracing::warn!(dir = %dir.display(), count = missing.len(), first = %missing[0], "prompts missing: callers hear silence in their place (run scripts/make-prompts.sh)");
     }
@@ -193,7 +272,10 @@ fn load_prompts(dir: &std::path::Path) -> HashMap<String, Arc<media::Prompt>> {
 pub async fn start(opts: Options) -> Result<RunningSwitch, SwitchError> {
     let cfg = opts.cfg;
     let data_dir = PathBuf::from(&cfg.switch.data_dir);
-    std::fs::create_dir_all(&data_dir).map_err(|source| SwitchError::DataDir { path: data_dir.clone(), source })?;
+    std::fs::create_dir_all(&data_dir).map_err(|source| SwitchError::DataDir {
+        path: data_dir.clone(),
+        source,
+    })?;
     let (in_tx, in_rx) = tokio::sync::mpsc::channel(8192);
     let transport = TransportHandle::new(cfg.sip.max_message_bytes as usize, in_tx);
 
@@ -202,12 +284,20 @@ pub async fn start(opts: Options) -> Result<RunningSwitch, SwitchError> {
         let bound = transport
             .bind_udp(*addr)
             .await
-            .map_err(|source| SwitchError::Bind { addr: *addr, what: "SIP UDP", source })?;
+            .map_err(|source| SwitchError::Bind {
+                addr: *addr,
+                what: "SIP UDP",
+                source,
+            })?;
         // TCP on the same port as UDP (RFC 3261 §18: a UA listens on both).
         transport
             .bind_tcp(bound)
             .await
-            .map_err(|source| SwitchError::Bind { addr: bound, what: "SIP TCP", source })?;
+            .map_err(|source| SwitchError::Bind {
+                addr: bound,
+                what: "SIP TCP",
+                source,
+            })?;
         agent_addrs.push(bound);
     }
     let mut trunk_addrs = Vec::new();
@@ -215,38 +305,72 @@ pub async fn start(opts: Options) -> Result<RunningSwitch, SwitchError> {
         let bound = transport
             .bind_udp(t.listen)
             .await
-            .map_err(|source| SwitchError::Bind { addr: t.listen, what: "trunk UDP", source })?;
+            .map_err(|source| SwitchError::Bind {
+                addr: t.listen,
+                what: "trunk UDP",
+                source,
+            })?;
         transport
             .bind_tcp(bound)
             .await
-            .map_err(|source| SwitchError::Bind { addr: bound, what: "trunk TCP", source })?;
+            .map_err(|source| SwitchError::Bind {
+                addr: bound,
+                what: "trunk TCP",
+                source,
+            })?;
         trunk_addrs.push((bound, t.name.clone(), t.listen));
     }
     let media_ip = cfg.media.address;
-    let ports = media::ports::PortAllocator::new(media_ip, cfg.media.rtp_ports.first, cfg.media.rtp_ports.last)
-        .map_err(|e| SwitchError::Media(e.to_string()))?;
+    let ports = media::ports::PortAllocator::new(
+        media_ip,
+        cfg.media.rtp_ports.first,
+        cfg.media.rtp_ports.last,
+    )
+    .map_err(|e| SwitchError::Media(e.to_string()))?;
     let http_listener = tokio::net::TcpListener::bind(cfg.http.listen)
         .await
-        .map_err(|source| SwitchError::Bind { addr: cfg.http.listen, what: "HTTP", source })?;
-    let http_addr = http_listener.local_addr().map_err(|source| SwitchError::Bind { addr: cfg.http.listen, what: "HTTP", source })?;
+        .map_err(|source| SwitchError::Bind {
+            addr: cfg.http.listen,
+            what: "HTTP",
+            source,
+        })?;
+    let http_addr = http_listener
+        .local_addr()
+        .map_err(|source| SwitchError::Bind {
+            addr: cfg.http.listen,
+            what: "HTTP",
+            source,
+        })?;
 
     let secret = load_or_create_secret(&data_dir);
     let prompts = load_prompts(std::path::Path::new(&cfg.switch.prompts_dir));
     let (queue_tx, queue_rx) = tokio::sync::mpsc::channel(4096);
     let (cmd_tx, cmd_rx) = tokio::sync::mpsc::channel(4096);
     let metrics = Metrics::new();
-    let queue_task = queue::QueueTask::new(&cfg, queue_rx, &metrics, &data_dir.join("queue-events.jsonl"), cmd_tx.clone())
-        .map_err(SwitchError::Queue)?;
+    let queue_task = queue::QueueTask::new(
+        &cfg,
+        queue_rx,
+        &metrics,
+        &data_dir.join("queue-events.jsonl"),
+        cmd_tx.clone(),
+    )
+    .map_err(SwitchError::Queue)?;
     tokio::spawn(queue_task.run());
     let calendar = dialplan::Calendar::new(&cfg.hours);
-    let operating = dialplan::StateStore::open(&data_dir).map_err(|e| SwitchError::State(e.to_string()))?;
-    let clock_offset = opts.now.map(|n| n as i64 - register::unix_now() as i64).unwrap_or(0);
+    let operating =
+        dialplan::StateStore::open(&data_dir).map_err(|e| SwitchError::State(e.to_string()))?;
+    let clock_offset = opts
+        .now
+        .map(|n| n as i64 - register::unix_now() as i64)
+        .unwrap_or(0);
+    let (recorder, recordings_web) = recording::start(&cfg, &data_dir)?;
     let shared = Arc::new(Shared {
         prompts,
         queue: queue_tx,
         calendar,
         operating: Mutex::new(operating),
         clock_offset,
+        recorder,
         cfg,
         metrics,
         data_dir,
@@ -258,9 +382,21 @@ pub async fn start(opts: Options) -> Result<RunningSwitch, SwitchError> {
     });
     let registration = register::Registration::new(&shared, secret);
     let (sd_tx, sd_rx) = watch::channel(false);
-    let core = core::Core::new(shared.clone(), transport, in_rx, registration, sd_rx.clone(), (cmd_tx, cmd_rx));
+    let core = core::Core::new(
+        shared.clone(),
+        transport,
+        in_rx,
+        registration,
+        sd_rx.clone(),
+        (cmd_tx, cmd_rx),
+    );
     let core = tokio::spawn(core.run());
-    tokio::spawn(http::serve(http_listener, shared.clone(), sd_rx));
+    tokio::spawn(http::serve(
+        http_listener,
+        shared.clone(),
+        recordings_web,
+        sd_rx,
+    ));
     Ok(RunningSwitch {
         sip_addrs: agent_addrs,
         trunk_addrs: trunk_addrs.into_iter().map(|(b, n, _)| (n, b)).collect(),

@@ -54,19 +54,54 @@ impl Metrics {
             g
         };
         Metrics {
-            sip_requests: cv("madoguchi_sip_requests_total", "SIP requests received", "method"),
-            sip_responses_sent: cv("madoguchi_sip_responses_sent_total", "SIP responses sent", "code"),
-            sip_malformed: cv("madoguchi_sip_malformed_total", "Unparseable SIP messages", "action"),
-            auth_failures: c("madoguchi_sip_auth_failures_total", "Failed digest authentications"),
-            auth_blocked: c("madoguchi_sip_auth_blocked_total", "Requests refused because the source is rate limited"),
-            overload_rejected: c("madoguchi_sip_overload_rejected_total", "INVITEs refused with 503 at the call limit"),
-            unknown_number: c("madoguchi_sip_unknown_number_total", "INVITEs for numbers not served (404)"),
+            sip_requests: cv(
+                "madoguchi_sip_requests_total",
+                "SIP requests received",
+                "method",
+            ),
+            sip_responses_sent: cv(
+                "madoguchi_sip_responses_sent_total",
+                "SIP responses sent",
+                "code",
+            ),
+            sip_malformed: cv(
+                "madoguchi_sip_malformed_total",
+                "Unparseable SIP messages",
+                "action",
+            ),
+            auth_failures: c(
+                "madoguchi_sip_auth_failures_total",
+                "Failed digest authentications",
+            ),
+            auth_blocked: c(
+                "madoguchi_sip_auth_blocked_total",
+                "Requests refused because the source is rate limited",
+            ),
+            overload_rejected: c(
+                "madoguchi_sip_overload_rejected_total",
+                "INVITEs refused with 503 at the call limit",
+            ),
+            unknown_number: c(
+                "madoguchi_sip_unknown_number_total",
+                "INVITEs for numbers not served (404)",
+            ),
             calls_active: g("madoguchi_calls_active", "Calls in progress"),
-            calls_total: cv("madoguchi_calls_total", "Finished calls by outcome", "outcome"),
+            calls_total: cv(
+                "madoguchi_calls_total",
+                "Finished calls by outcome",
+                "outcome",
+            ),
             registrations: g("madoguchi_registrations", "Registered contacts"),
             transactions: g("madoguchi_sip_transactions", "Live SIP transactions"),
-            rtp_packets_relayed: c("madoguchi_rtp_packets_relayed_total", "RTP packets relayed between legs"),
-            queue_waiting: gv("madoguchi_queue_waiting", "Callers waiting in the queue", "queue"),
+            rtp_packets_relayed: c(
+                "madoguchi_rtp_packets_relayed_total",
+                "RTP packets relayed between legs",
+            ),
+            queue_waiting: gv(
+                "madoguchi_queue_waiting",
+                "Callers waiting in the queue",
+                "queue",
+            ),
             agents: gv("madoguchi_agents", "Agents by state", "status"),
             registry,
         }

@@ -21,16 +21,40 @@ pub enum QueueCmd {
         events: mpsc::Sender<CallEvent>,
         reply: oneshot::Sender<Result<EntryId, String>>,
     },
-    Abandon { entry: EntryId },
+    Abandon {
+        entry: EntryId,
+    },
     /// The caller pressed the callback key: keep their place, call them back on `number`.
-    RequestCallback { entry: EntryId, number: String, reply: oneshot::Sender<Result<(), String>> },
-    Answered { entry: EntryId, agent: String },
-    Rejected { entry: EntryId, agent: String },
-    CallEnded { agent: String },
+    RequestCallback {
+        entry: EntryId,
+        number: String,
+        reply: oneshot::Sender<Result<(), String>>,
+    },
+    Answered {
+        entry: EntryId,
+        agent: String,
+    },
+    Rejected {
+        entry: EntryId,
+        agent: String,
+    },
+    CallEnded {
+        agent: String,
+    },
     /// A phone registered (true) or its last binding went away (false).
-    Presence { agent: String, registered: bool },
-    Agent { agent: String, op: AgentOp, who: String, reply: oneshot::Sender<Result<(), String>> },
-    Snapshot { reply: oneshot::Sender<serde_json::Value> },
+    Presence {
+        agent: String,
+        registered: bool,
+    },
+    Agent {
+        agent: String,
+        op: AgentOp,
+        who: String,
+        reply: oneshot::Sender<Result<(), String>>,
+    },
+    Snapshot {
+        reply: oneshot::Sender<serde_json::Value>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,7 +74,11 @@ impl AgentOp {
             "pause" => AgentOp::Pause(reason.unwrap_or("休憩").to_string()),
             "unpause" => AgentOp::Unpause,
             "end-wrapup" => AgentOp::EndWrapUp,
-            other => return Err(format!("unknown operation '{other}': use login, logout, pause, unpause or end-wrapup")),
+            other => {
+                return Err(format!(
+                    "unknown operation '{other}': use login, logout, pause, unpause or end-wrapup"
+                ))
+            }
         })
     }
 }
@@ -70,7 +98,8 @@ pub fn acd_config(cfg: &dialplan::Config) -> AcdConfig {
             };
             c.ring_timeout = Duration::from_secs(q.ring_timeout_secs.max(1) as u64);
             c.wrapup = Duration::from_secs(q.wrapup_secs as u64);
-            c.announce_every = (q.announce_every_secs > 0 && !q.greeting.is_empty()).then(|| Duration::from_secs(q.announce_every_secs as u64));
+            c.announce_every = (q.announce_every_secs > 0 && !q.greeting.is_empty())
+                .then(|| Duration::from_secs(q.announce_every_secs as u64));
             c.pause_on_no_answer = q.pause_on_no_answer.then(|| "no-answer".to_string());
             c
         })
@@ -79,7 +108,12 @@ pub fn acd_config(cfg: &dialplan::Config) -> AcdConfig {
         .agents
         .iter()
         .map(|a| {
-            let qs: Vec<&str> = cfg.queues.iter().filter(|q| q.agents.contains(&a.id)).map(|q| q.name.as_str()).collect();
+            let qs: Vec<&str> = cfg
+                .queues
+                .iter()
+                .filter(|q| q.agents.contains(&a.id))
+                .map(|q| q.name.as_str())
+                .collect();
             AgentConfig::new(&a.id, &qs)
         })
         .collect();
@@ -97,7 +131,13 @@ pub struct QueueTask {
 }
 
 impl QueueTask {
-    pub fn new(cfg: &dialplan::Config, rx: mpsc::Receiver<QueueCmd>, metrics: &crate::metrics::Metrics, events_path: &std::path::Path, core: mpsc::Sender<CoreCmd>) -> Result<QueueTask, String> {
+    pub fn new(
+        cfg: &dialplan::Config,
+        rx: mpsc::Receiver<QueueCmd>,
+        metrics: &crate::metrics::Metrics,
+        events_path: &std::path::Path,
+        core: mpsc::Sender<CoreCmd>,
+    ) -> Result<QueueTask, String> {
         let acd = Acd::new(acd_config(cfg)).map_err(|e| e.to_string())?;
         let gauges = (metrics.queue_waiting.clone(), metrics.agents.clone());
         let events = std::fs::OpenOptions::new()
@@ -105,7 +145,15 @@ impl QueueTask {
             .append(true)
             .open(events_path)
             .map_err(|e| format!("{}: {e}", events_path.display()))?;
-        Ok(QueueTask { acd, epoch: Instant::now(), rx, calls: HashMap::new(), gauges, events, core })
+        Ok(QueueTask {
+            acd,
+            epoch: Instant::now(),
+            rx,
+            calls: HashMap::new(),
+            gauges,
+            events,
+            core,
+        })
     }
 
     /// Refresh the Prometheus gauges (a pass over queues and agents: cheap at this size,
@@ -113,10 +161,20 @@ impl QueueTask {
     fn publish(&self) {
         let snap = self.acd.snapshot(self.now());
         for q in &snap.queues {
-            self.gauges.0.with_label_values(&[&q.name]).set(q.waiting as i64);
+            self.gauges
+                .0
+                .with_label_values(&[&q.name])
+                .set(q.waiting as i64);
         }
         let mut counts: HashMap<String, i64> = HashMap::new();
-        for st in ["LoggedOut", "Available", "Ringing", "OnCall", "WrapUp", "Paused"] {
+        for st in [
+            "LoggedOut",
+            "Available",
+            "Ringing",
+            "OnCall",
+            "WrapUp",
+            "Paused",
+        ] {
             counts.insert(st.to_string(), 0);
         }
         for a in &snap.agents {
@@ -156,15 +214,32 @@ impl QueueTask {
     fn on_cmd(&mut self, cmd: QueueCmd) {
         let now = self.now();
         match cmd {
-            QueueCmd::Enqueue { call, queue, priority, caller, events, reply } => {
-                let r = self.acd.enqueue(acd::CallId(call.0), &queue, priority, caller, now).map_err(|e| e.to_string());
+            QueueCmd::Enqueue {
+                call,
+                queue,
+                priority,
+                caller,
+                events,
+                reply,
+            } => {
+                let r = self
+                    .acd
+                    .enqueue(acd::CallId(call.0), &queue, priority, caller, now)
+                    .map_err(|e| e.to_string());
                 if let Ok(entry) = r {
                     self.calls.insert(entry, (call, events));
                 }
                 let _ = reply.send(r);
             }
-            QueueCmd::RequestCallback { entry, number, reply } => {
-                let r = self.acd.request_callback(entry, number, now).map_err(|e| e.to_string());
+            QueueCmd::RequestCallback {
+                entry,
+                number,
+                reply,
+            } => {
+                let r = self
+                    .acd
+                    .request_callback(entry, number, now)
+                    .map_err(|e| e.to_string());
                 if r.is_ok() {
                     // The caller hangs up; the entry lives on in line without a call task.
                     self.calls.remove(&entry);
@@ -181,7 +256,9 @@ impl QueueTask {
                         // A late answer (the offer had been withdrawn): the call drops that leg.
                         tracing::info!(%agent, error = %e, "answer not accepted by the queue");
                         if let Some((_, tx)) = self.calls.get(&entry) {
-                            let _ = tx.try_send(CallEvent::CancelOffer { agent: agent.clone() });
+                            let _ = tx.try_send(CallEvent::CancelOffer {
+                                agent: agent.clone(),
+                            });
                         }
                     }
                 }
@@ -202,14 +279,21 @@ impl QueueTask {
                 let status = self.acd.agent_status(a);
                 let r = match (registered, status) {
                     (true, Some(acd::AgentStatus::LoggedOut)) => self.acd.agent_login(a, now),
-                    (false, Some(s)) if s != acd::AgentStatus::LoggedOut => self.acd.agent_logout(a, now),
+                    (false, Some(s)) if s != acd::AgentStatus::LoggedOut => {
+                        self.acd.agent_logout(a, now)
+                    }
                     _ => Ok(()),
                 };
                 if let Err(e) = r {
                     tracing::debug!(%agent, error = %e, "presence change not applied");
                 }
             }
-            QueueCmd::Agent { agent, op, who, reply } => {
+            QueueCmd::Agent {
+                agent,
+                op,
+                who,
+                reply,
+            } => {
                 let r = self.agent(&agent).and_then(|a| {
                     match &op {
                         AgentOp::Login => self.acd.agent_login(a, now),
@@ -233,23 +317,64 @@ impl QueueTask {
     fn drain(&mut self) {
         while let Some(action) = self.acd.poll_action() {
             match action {
-                acd::Action::OfferToAgent { entry, agent, ring_timeout, .. } => {
+                acd::Action::OfferToAgent {
+                    entry,
+                    agent,
+                    ring_timeout,
+                    ..
+                } => {
                     let name = self.acd.agent_name(agent).unwrap_or_default().to_string();
-                    self.tell(entry, CallEvent::Offer { entry, agent: name, ring_timeout });
+                    self.tell(
+                        entry,
+                        CallEvent::Offer {
+                            entry,
+                            agent: name,
+                            ring_timeout,
+                        },
+                    );
                 }
                 acd::Action::CancelOffer { entry, agent, .. } => {
                     let name = self.acd.agent_name(agent).unwrap_or_default().to_string();
                     self.tell(entry, CallEvent::CancelOffer { agent: name });
                 }
-                acd::Action::AnnouncePosition { entry, position, expected_wait, .. } => {
-                    self.tell(entry, CallEvent::Announce { position, expected_wait });
+                acd::Action::AnnouncePosition {
+                    entry,
+                    position,
+                    expected_wait,
+                    ..
+                } => {
+                    self.tell(
+                        entry,
+                        CallEvent::Announce {
+                            position,
+                            expected_wait,
+                        },
+                    );
                 }
                 acd::Action::Overflow { entry, to, .. } => {
-                    self.tell(entry, CallEvent::Overflow { to: format!("{to:?}") });
+                    self.tell(
+                        entry,
+                        CallEvent::Overflow {
+                            to: format!("{to:?}"),
+                        },
+                    );
                 }
-                acd::Action::PlaceCallback { entry, agent, number, .. } => {
+                acd::Action::PlaceCallback {
+                    entry,
+                    agent,
+                    number,
+                    ..
+                } => {
                     let name = self.acd.agent_name(agent).unwrap_or_default().to_string();
-                    if self.core.try_send(CoreCmd::PlaceCallback { entry, agent: name, number }).is_err() {
+                    if self
+                        .core
+                        .try_send(CoreCmd::PlaceCallback {
+                            entry,
+                            agent: name,
+                            number,
+                        })
+                        .is_err()
+                    {
                         let _ = self.acd.rejected(entry, agent, self.now());
                     }
                 }
@@ -269,7 +394,10 @@ impl QueueTask {
     fn tell(&mut self, entry: EntryId, ev: CallEvent) {
         if let Some((call, tx)) = self.calls.get(&entry) {
             if tx.try_send(ev).is_err() {
-                tracing::warn!(call = call.0, "call task inbox full or gone; queue event dropped");
+                tracing::warn!(
+                    call = call.0,
+                    "call task inbox full or gone; queue event dropped"
+                );
             }
         }
     }

@@ -20,7 +20,10 @@ pub struct Registration {
 }
 
 pub fn unix_now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 impl Registration {
@@ -32,7 +35,12 @@ impl Registration {
             .cfg
             .agents
             .iter()
-            .map(|a| (a.id.clone(), Credentials::from_password(&a.id, &realm, &a.password)))
+            .map(|a| {
+                (
+                    a.id.clone(),
+                    Credentials::from_password(&a.id, &realm, &a.password),
+                )
+            })
             .collect();
         let path = shared.data_dir.join("registrations.json");
         let rcfg = RegistrarConfig::default();
@@ -47,7 +55,10 @@ impl Registration {
             registrar.add_alias(&addr.ip().to_string());
             registrar.add_alias(&addr.to_string());
         }
-        shared.metrics.registrations.set(registrar.bindings_count() as i64);
+        shared
+            .metrics
+            .registrations
+            .set(registrar.bindings_count() as i64);
         if let Ok(mut list) = shared.registrations.write() {
             *list = registrar.iter().cloned().collect();
         }
@@ -65,7 +76,13 @@ impl Registration {
 
     /// Authenticate a request. `Err` carries the response to send (401/407 challenge, or
     /// 403 for a wrong password or a rate-limited source).
-    pub fn authenticate(&mut self, req: &Request, from: &Peer, shared: &Shared, proxy: bool) -> Result<String, Response> {
+    pub fn authenticate(
+        &mut self,
+        req: &Request,
+        from: &Peer,
+        shared: &Shared,
+        proxy: bool,
+    ) -> Result<String, Response> {
         let now = Instant::now();
         let ip = from.remote.ip();
         if self.limiter.is_blocked(ip, now) {
@@ -83,7 +100,9 @@ impl Registration {
             // up on the whole challenge when any WWW-Authenticate uses SHA-256, so the
             // default is MD5 alone and SHA-256 (RFC 8760) is opt-in.
             for v in self.digest.challenge(unix_now(), stale) {
-                if self.algorithms.iter().any(|a| v.contains(&format!("algorithm={a},")) || v.ends_with(&format!("algorithm={a}"))) {
+                if self.algorithms.iter().any(|a| {
+                    v.contains(&format!("algorithm={a},")) || v.ends_with(&format!("algorithm={a}"))
+                }) {
                     r.headers.push(chal_hdr, v);
                 }
             }
@@ -93,7 +112,12 @@ impl Registration {
             return Err(challenge(false));
         };
         let creds = &self.creds;
-        match self.digest.verify(req.method.as_str(), value, |u| creds.get(u).cloned(), unix_now()) {
+        match self.digest.verify(
+            req.method.as_str(),
+            value,
+            |u| creds.get(u).cloned(),
+            unix_now(),
+        ) {
             AuthOutcome::Ok { user } => {
                 self.limiter.record_success(ip);
                 Ok(user)
@@ -123,10 +147,14 @@ impl Registration {
             Ok(_) => return forbidden(req, "You may only register your own address"),
             Err(e) => return e.to_response(req, Some(&tag)),
         }
-        let resp = match self.registrar.register(req, from.remote, from.transport.via_token(), unix_now()) {
-            Ok(ok) => ok.to_response(req, Some(&tag)),
-            Err(e) => e.to_response(req, Some(&tag)),
-        };
+        let resp =
+            match self
+                .registrar
+                .register(req, from.remote, from.transport.via_token(), unix_now())
+            {
+                Ok(ok) => ok.to_response(req, Some(&tag)),
+                Err(e) => e.to_response(req, Some(&tag)),
+            };
         self.save(shared);
         resp
     }
@@ -144,13 +172,19 @@ impl Registration {
         let now = unix_now();
         for a in &shared.cfg.agents {
             let registered = !self.registrar.lookup(&a.id, now).is_empty();
-            let _ = shared.queue.try_send(crate::queue::QueueCmd::Presence { agent: a.id.clone(), registered });
+            let _ = shared.queue.try_send(crate::queue::QueueCmd::Presence {
+                agent: a.id.clone(),
+                registered,
+            });
         }
     }
 
     pub fn save(&mut self, shared: &Shared) {
         self.publish_presence(shared);
-        shared.metrics.registrations.set(self.registrar.bindings_count() as i64);
+        shared
+            .metrics
+            .registrations
+            .set(self.registrar.bindings_count() as i64);
         if let Ok(mut list) = shared.registrations.write() {
             *list = self.registrar.iter().cloned().collect();
         }
@@ -165,4 +199,3 @@ fn forbidden(req: &Request, reason: &str) -> Response {
     r.reason = reason.to_string();
     r
 }
-

@@ -84,19 +84,40 @@ struct DocMeta {
     norm_question: String,
     norm_body: String,
     public: bool,
-    start: String,
-    end: String,
+    /// Publish window as YYYYMMDD numbers (0 and u32::MAX when open), so the check per
+    /// candidate is two integer comparisons.
+    start: u32,
+    end: u32,
+}
+
+/// `YYYY-MM-DD` as the number YYYYMMDD; None when empty or malformed.
+fn date_key(s: &str) -> Option<u32> {
+    let digits: String = s.chars().filter(|c| *c != '-').collect();
+    (digits.len() == 8).then(|| digits.parse().ok()).flatten()
+}
+
+/// A [`Visibility`] with the date parsed once per search.
+#[derive(Clone, Copy)]
+enum Vis {
+    All,
+    On(u32),
+}
+
+impl Visibility<'_> {
+    fn resolve(self) -> Vis {
+        match self {
+            Visibility::All => Vis::All,
+            // An unparsable date shows nothing rather than everything.
+            Visibility::PublicOn(today) => Vis::On(date_key(today).unwrap_or(0)),
+        }
+    }
 }
 
 impl DocMeta {
-    fn visible(&self, vis: Visibility) -> bool {
+    fn visible(&self, vis: Vis) -> bool {
         match vis {
-            Visibility::All => true,
-            Visibility::PublicOn(today) => {
-                self.public
-                    && (self.start.is_empty() || self.start.as_str() <= today)
-                    && (self.end.is_empty() || today <= self.end.as_str())
-            }
+            Vis::All => true,
+            Vis::On(today) => self.public && self.start <= today && today <= self.end,
         }
     }
 }
@@ -192,8 +213,8 @@ impl Index {
                 norm_body: format!("{} {}", fields[1], fields[2]),
                 norm_question: fields[0].clone(),
                 public: doc.public,
-                start: doc.start.clone(),
-                end: doc.end.clone(),
+                start: date_key(&doc.start).unwrap_or(0),
+                end: date_key(&doc.end).unwrap_or(u32::MAX),
             });
         }
         let n = docs.len().max(1) as f32;
@@ -320,6 +341,7 @@ impl Index {
 
     /// Ranked hits for a query, best first.
     pub fn search(&self, query: &str, vis: Visibility, limit: usize) -> Vec<Hit> {
+        let vis = vis.resolve();
         let words = self.expand(query);
         if words.is_empty() || self.docs.is_empty() {
             return Vec::new();
@@ -396,6 +418,7 @@ impl Index {
 
     /// The entries a reader may see, in FAQ-ID order, for browsing pages.
     pub fn browse<'a>(&'a self, vis: Visibility<'a>) -> impl Iterator<Item = DocInfo<'a>> + 'a {
+        let vis = vis.resolve();
         self.docs
             .iter()
             .filter(move |d| d.visible(vis))
@@ -409,6 +432,7 @@ impl Index {
 
     /// Whether an entry is visible (false for unknown IDs).
     pub fn is_visible(&self, id: &str, vis: Visibility) -> bool {
+        let vis = vis.resolve();
         self.by_id
             .get(id)
             .is_some_and(|&i| self.docs[i as usize].visible(vis))
@@ -416,6 +440,7 @@ impl Index {
 
     /// Suggestions while typing: words from the lexicon and questions.
     pub fn suggest(&self, prefix: &str, vis: Visibility, limit: usize) -> Vec<String> {
+        let vis = vis.resolve();
         self.suggest.lookup(
             prefix,
             limit,

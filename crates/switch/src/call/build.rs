@@ -24,40 +24,73 @@ pub fn outbound_invite(
     let local = dest.peer.local;
     r.headers.push(
         "Via",
-        format!("SIP/2.0/{} {};branch={branch};rport", dest.peer.transport.via_token(), host_port(local)),
+        format!(
+            "SIP/2.0/{} {};branch={branch};rport",
+            dest.peer.transport.via_token(),
+            host_port(local)
+        ),
     );
     r.headers.push("Max-Forwards", "70");
     let e164 = e164(&number.number);
-    r.headers.push("From", format!("\"{}\" <sip:{e164}@{domain}>;tag={local_tag}", quote(&number.name)));
+    r.headers.push(
+        "From",
+        format!(
+            "\"{}\" <sip:{e164}@{domain}>;tag={local_tag}",
+            quote(&number.name)
+        ),
+    );
     r.headers.push("To", format!("<{}>", dest.uri));
     r.headers.push("Call-ID", call_id);
     r.headers.push("CSeq", "1 INVITE");
-    r.headers.push("Contact", format!("<sip:madoguchi@{};transport={}>", host_port(local), dest.peer.transport.via_token().to_ascii_lowercase()));
-    r.headers.push("Allow", "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE");
+    r.headers.push(
+        "Contact",
+        format!(
+            "<sip:madoguchi@{};transport={}>",
+            host_port(local),
+            dest.peer.transport.via_token().to_ascii_lowercase()
+        ),
+    );
+    r.headers
+        .push("Allow", "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE");
     r.headers.push("X-Madoguchi-DNIS", e164.clone());
     r.headers.push("X-Madoguchi-DNIS-Name", number.name.clone());
     if let Some(caller) = a_invite.from_hdr() {
         r.headers.push("X-Madoguchi-Caller", caller.uri.to_string());
     }
-    r.headers.push("User-Agent", concat!("madoguchi/", env!("CARGO_PKG_VERSION")));
+    r.headers.push(
+        "User-Agent",
+        concat!("madoguchi/", env!("CARGO_PKG_VERSION")),
+    );
     r.headers.push("Content-Type", "application/sdp");
     r.body = bytes::Bytes::from(sdp);
     r
 }
 
 /// Our response to the caller's INVITE, with our tag and Contact.
-pub fn a_response(a_invite: &Request, status: u16, tag: &str, contact_at: SocketAddr, sdp: Option<&str>) -> Response {
+pub fn a_response(
+    a_invite: &Request,
+    status: u16,
+    tag: &str,
+    contact_at: SocketAddr,
+    sdp: Option<&str>,
+) -> Response {
     let mut r = Response::to_request(a_invite, status, Some(tag));
     if (101..300).contains(&status) {
-        let user = a_invite.uri.as_sip().and_then(|u| u.user.clone()).unwrap_or_else(|| "madoguchi".into());
-        r.headers.push("Contact", format!("<sip:{user}@{}>", host_port(contact_at)));
+        let user = a_invite
+            .uri
+            .as_sip()
+            .and_then(|u| u.user.clone())
+            .unwrap_or_else(|| "madoguchi".into());
+        r.headers
+            .push("Contact", format!("<sip:{user}@{}>", host_port(contact_at)));
         // Record-Route of the caller's side is echoed in a dialog-creating response (§12.1.1).
         for rr in a_invite.headers.get_all("Record-Route") {
             r.headers.push("Record-Route", rr.to_string());
         }
     }
     if status == 200 {
-        r.headers.push("Allow", "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE");
+        r.headers
+            .push("Allow", "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE");
     }
     if let Some(s) = sdp {
         r.headers.push("Content-Type", "application/sdp");
@@ -69,7 +102,9 @@ pub fn a_response(a_invite: &Request, status: u16, tag: &str, contact_at: Socket
 /// Where to send an in-dialog request: the remote target if it is an IP literal,
 /// otherwise back along the flow the dialog was made on.
 pub fn peer_for_target(target: &Uri, flow: &Peer) -> Peer {
-    let Some(u) = target.as_sip() else { return *flow };
+    let Some(u) = target.as_sip() else {
+        return *flow;
+    };
     let host = u.host.trim_start_matches('[').trim_end_matches(']');
     match host.parse::<IpAddr>() {
         Ok(ip) => Peer {
@@ -89,7 +124,10 @@ pub fn host_port(a: SocketAddr) -> String {
 
 /// `0246221111` → `+81246221111` (Japan: drop the trunk prefix 0, add 81).
 pub fn e164(national: &str) -> String {
-    let digits: String = national.chars().filter(|c| c.is_ascii_digit() || *c == '+').collect();
+    let digits: String = national
+        .chars()
+        .filter(|c| c.is_ascii_digit() || *c == '+')
+        .collect();
     if digits.starts_with('+') {
         digits
     } else if let Some(rest) = digits.strip_prefix('0') {
@@ -105,15 +143,22 @@ fn quote(s: &str) -> String {
 
 /// Our Via for a request sent along `peer` (the dialog layer sets the branch).
 pub fn via_for(peer: &Peer) -> sip::Via {
-    let mut v = sip::Via::parse(&format!("SIP/2.0/{} {}", peer.transport.via_token(), host_port(peer.local)))
-        .expect("our own Via is well formed");
+    let mut v = sip::Via::parse(&format!(
+        "SIP/2.0/{} {}",
+        peer.transport.via_token(),
+        host_port(peer.local)
+    ))
+    .expect("our own Via is well formed");
     v.params.set("rport", None);
     v
 }
 
 /// Our Contact for requests sent along `peer`.
 pub fn contact_for(peer: &Peer) -> NameAddr {
-    NameAddr::new(None, Uri::parse(&format!("sip:madoguchi@{}", host_port(peer.local))).expect("our own URI"))
+    NameAddr::new(
+        None,
+        Uri::parse(&format!("sip:madoguchi@{}", host_port(peer.local))).expect("our own URI"),
+    )
 }
 
 #[cfg(test)]
@@ -135,7 +180,10 @@ mod tests {
             local: "127.0.0.1:5060".parse().unwrap(),
         };
         let t = Uri::parse("sip:x@127.0.0.2:5071").unwrap();
-        assert_eq!(peer_for_target(&t, &flow).remote, "127.0.0.2:5071".parse().unwrap());
+        assert_eq!(
+            peer_for_target(&t, &flow).remote,
+            "127.0.0.2:5071".parse().unwrap()
+        );
         let t = Uri::parse("sip:x@phone.invalid").unwrap();
         assert_eq!(peer_for_target(&t, &flow).remote, flow.remote);
     }

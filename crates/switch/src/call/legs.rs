@@ -13,15 +13,40 @@ use tokio::time::Instant;
 
 impl Call {
     /// Ring one destination (an operator the ACD offered, or a forward target).
-    pub(super) async fn place(&mut self, agent: String, from_acd: bool, dest: Destination, ring: Duration) {
+    pub(super) async fn place(
+        &mut self,
+        agent: String,
+        from_acd: bool,
+        dest: Destination,
+        ring: Duration,
+    ) {
         let branch = new_branch();
         let b_tag = sip::dialog::new_tag();
         let call_id = format!("{}@madoguchi", sip::dialog::new_tag());
         let sdp = self.media.offer_for_b();
-        let invite = outbound_invite(&self.s.invite, &self.s.number, &dest, &self.s.shared.cfg.sip.domain, &b_tag, &call_id, &branch, sdp);
+        let invite = outbound_invite(
+            &self.s.invite,
+            &self.s.number,
+            &dest,
+            &self.s.shared.cfg.sip.domain,
+            &b_tag,
+            &call_id,
+            &branch,
+            sdp,
+        );
         tracing::info!(call = self.s.call.0, %agent, to = %dest.peer.remote, "ringing");
-        self.send(CoreCmd::BindDialog { call: self.s.call, call_id, local_tag: b_tag }).await;
-        self.send(CoreCmd::SendRequest { call: self.s.call, req: invite.clone(), to: dest.peer }).await;
+        self.send(CoreCmd::BindDialog {
+            call: self.s.call,
+            call_id,
+            local_tag: b_tag,
+        })
+        .await;
+        self.send(CoreCmd::SendRequest {
+            call: self.s.call,
+            req: invite.clone(),
+            to: dest.peer,
+        })
+        .await;
         self.offers.push(BLeg {
             agent,
             from_acd,
@@ -39,29 +64,52 @@ impl Call {
     /// is the safety net (and the only limit for a forward).
     pub(super) async fn on_ring_deadline(&mut self) {
         let now = Instant::now();
-        let due: Vec<String> = self.offers.iter().filter(|o| !o.cancelled && o.ring_deadline <= now).map(|o| o.agent.clone()).collect();
+        let due: Vec<String> = self
+            .offers
+            .iter()
+            .filter(|o| !o.cancelled && o.ring_deadline <= now)
+            .map(|o| o.agent.clone())
+            .collect();
         for agent in due {
             self.cancel_offer(&agent).await;
-            if !self.offers.iter().any(|o| !o.cancelled) && matches!(self.s.plan, super::Plan::Forward { .. }) {
+            if !self.offers.iter().any(|o| !o.cancelled)
+                && matches!(self.s.plan, super::Plan::Forward { .. })
+            {
                 self.fail_a(480).await;
             }
         }
     }
 
     pub(super) async fn cancel_offer(&mut self, agent: &str) {
-        let Some(i) = self.offers.iter().position(|o| o.agent == agent && !o.cancelled) else { return };
+        let Some(i) = self
+            .offers
+            .iter()
+            .position(|o| o.agent == agent && !o.cancelled)
+        else {
+            return;
+        };
         let o = &mut self.offers[i];
         o.cancelled = true;
         let cancel = sip::transaction::make_cancel(&o.invite);
         let to = o.dest.peer;
-        self.send(CoreCmd::SendRequest { call: self.s.call, req: cancel, to }).await;
+        self.send(CoreCmd::SendRequest {
+            call: self.s.call,
+            req: cancel,
+            to,
+        })
+        .await;
         // Keep the leg: its 487 (or a 200 that crossed our CANCEL) still has to come.
         let o = self.offers.remove(i);
         self.old_b.push(o);
     }
 
     pub(super) async fn cancel_all_offers(&mut self) {
-        let agents: Vec<String> = self.offers.iter().filter(|o| !o.cancelled).map(|o| o.agent.clone()).collect();
+        let agents: Vec<String> = self
+            .offers
+            .iter()
+            .filter(|o| !o.cancelled)
+            .map(|o| o.agent.clone())
+            .collect();
         for a in agents {
             self.cancel_offer(&a).await;
         }
@@ -80,7 +128,11 @@ impl Call {
     async fn leg_failed(&mut self, o: BLeg) {
         if o.from_acd {
             if let Some(entry) = self.entry {
-                self.tell_queue(QueueCmd::Rejected { entry, agent: o.agent.clone() }).await;
+                self.tell_queue(QueueCmd::Rejected {
+                    entry,
+                    agent: o.agent.clone(),
+                })
+                .await;
             }
         } else if self.phase == Phase::Waiting && self.offers.is_empty() {
             self.fail_a(480).await;
@@ -146,7 +198,10 @@ impl Call {
         let mut o = self.offers.remove(i);
         let to = o.dest.peer;
         o.dialog = Dialog::uac(&o.invite, &resp).ok();
-        o.ack = o.dialog.as_ref().map(|d| d.make_ack(1, &build::via_for(&to)).to_bytes());
+        o.ack = o
+            .dialog
+            .as_ref()
+            .map(|d| d.make_ack(1, &build::via_for(&to)).to_bytes());
         if let Some(data) = o.ack.clone() {
             self.send(CoreCmd::SendRaw { data, to }).await;
         }
@@ -167,10 +222,19 @@ impl Call {
         }
         if o.from_acd {
             if let Some(entry) = self.entry.take() {
-                self.tell_queue(QueueCmd::Answered { entry, agent: o.agent.clone() }).await;
+                self.tell_queue(QueueCmd::Answered {
+                    entry,
+                    agent: o.agent.clone(),
+                })
+                .await;
             }
         }
         tracing::info!(call = self.s.call.0, agent = %o.agent, "answered");
+        if let Some(r) = &self.recording {
+            if let Err(e) = r.add_operator(&o.agent) {
+                tracing::warn!(call = self.s.call.0, error = %e, "operator not noted on the recording");
+            }
+        }
         self.b = Some(o);
         self.phase = Phase::Connected;
         self.outcome = "answered";
@@ -186,27 +250,72 @@ impl Call {
     async fn bye_leg(&mut self, b: &mut BLeg) {
         let Some(d) = b.dialog.as_mut() else { return };
         let flow = b.dest.peer;
-        let req = d.new_request(Method::Bye, &build::contact_for(&flow), &build::via_for(&flow));
-        self.pending_byes.push(req.top_via().and_then(|v| v.branch().map(str::to_string)).unwrap_or_default());
+        let req = d.new_request(
+            Method::Bye,
+            &build::contact_for(&flow),
+            &build::via_for(&flow),
+        );
+        self.pending_byes.push(
+            req.top_via()
+                .and_then(|v| v.branch().map(str::to_string))
+                .unwrap_or_default(),
+        );
         // The operator's phone is reached along its registration flow (NAT-safe).
-        self.send(CoreCmd::SendRequest { call: self.s.call, req, to: flow }).await;
+        self.send(CoreCmd::SendRequest {
+            call: self.s.call,
+            req,
+            to: flow,
+        })
+        .await;
     }
 
     pub(super) async fn bye_a(&mut self) {
         let flow = self.s.from;
-        let Some(d) = self.a_dialog.as_mut() else { return };
+        let Some(d) = self.a_dialog.as_mut() else {
+            return;
+        };
         let to = peer_for_target(d.next_hop(), &flow);
-        let req = d.new_request(Method::Bye, &build::contact_for(&flow), &build::via_for(&flow));
-        self.pending_byes.push(req.top_via().and_then(|v| v.branch().map(str::to_string)).unwrap_or_default());
-        self.send(CoreCmd::SendRequest { call: self.s.call, req, to }).await;
+        let req = d.new_request(
+            Method::Bye,
+            &build::contact_for(&flow),
+            &build::via_for(&flow),
+        );
+        self.pending_byes.push(
+            req.top_via()
+                .and_then(|v| v.branch().map(str::to_string))
+                .unwrap_or_default(),
+        );
+        self.send(CoreCmd::SendRequest {
+            call: self.s.call,
+            req,
+            to,
+        })
+        .await;
     }
 
     async fn ack_and_bye_stray(&mut self, branch: &str, resp: &Response) {
-        let Some(old) = self.old_b.iter().find(|o| o.branch == branch) else { return };
-        let Ok(mut d) = Dialog::uac(&old.invite, resp) else { return };
+        let Some(old) = self.old_b.iter().find(|o| o.branch == branch) else {
+            return;
+        };
+        let Ok(mut d) = Dialog::uac(&old.invite, resp) else {
+            return;
+        };
         let flow = old.dest.peer;
-        self.send(CoreCmd::SendRaw { data: d.make_ack(1, &build::via_for(&flow)).to_bytes(), to: flow }).await;
-        let bye = d.new_request(Method::Bye, &build::contact_for(&flow), &build::via_for(&flow));
-        self.send(CoreCmd::SendRequest { call: self.s.call, req: bye, to: flow }).await;
+        self.send(CoreCmd::SendRaw {
+            data: d.make_ack(1, &build::via_for(&flow)).to_bytes(),
+            to: flow,
+        })
+        .await;
+        let bye = d.new_request(
+            Method::Bye,
+            &build::contact_for(&flow),
+            &build::via_for(&flow),
+        );
+        self.send(CoreCmd::SendRequest {
+            call: self.s.call,
+            req: bye,
+            to: flow,
+        })
+        .await;
     }
 }

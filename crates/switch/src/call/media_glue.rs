@@ -2,9 +2,9 @@
 //! own address and ports (RFC 3264), and the RTP relay between them.
 
 use super::CallSetup;
-use media::{Leg, LegConfig, Relay, RelayHandle};
 use media::sdp::{self, Negotiated, SessionDescription};
 use media::Codec;
+use media::{Leg, LegConfig, Relay, RelayHandle};
 use std::net::IpAddr;
 use tokio::sync::mpsc;
 
@@ -41,7 +41,11 @@ fn parse_body(body: &[u8]) -> Result<SessionDescription, MediaError> {
 }
 
 fn leg_config(n: &Negotiated) -> LegConfig {
-    LegConfig { remote: n.send_target(), codec: n.codec, telephone_event_pt: n.telephone_event_pt }
+    LegConfig {
+        remote: n.send_target(),
+        codec: n.codec,
+        telephone_event_pt: n.telephone_event_pt,
+    }
 }
 
 impl Media {
@@ -66,15 +70,25 @@ impl Media {
         let b = s.shared.ports.allocate().map_err(|_| 503u16)?;
         let ip = s.shared.media_ip;
         let session_id = rand::random::<u32>() as u64;
-        let (a_answer, a_neg) = sdp::answer(&offer, ip, a.rtp_port(), &supported, session_id, 1).map_err(|e| {
-            if e.is_not_acceptable() {
-                488u16
-            } else {
-                400u16
-            }
-        })?;
+        let (a_answer, a_neg) = sdp::answer(&offer, ip, a.rtp_port(), &supported, session_id, 1)
+            .map_err(|e| {
+                if e.is_not_acceptable() {
+                    488u16
+                } else {
+                    400u16
+                }
+            })?;
         let (a_port, b_port) = (a.rtp_port(), b.rtp_port());
-        let relay = Relay::start(a, b, leg_config(&a_neg), LegConfig { remote: None, codec: a_neg.codec, telephone_event_pt: Some(sdp::TELEPHONE_EVENT_PT) });
+        let relay = Relay::start(
+            a,
+            b,
+            leg_config(&a_neg),
+            LegConfig {
+                remote: None,
+                codec: a_neg.codec,
+                telephone_event_pt: Some(sdp::TELEPHONE_EVENT_PT),
+            },
+        );
         let (dtmf_tx, dtmf) = mpsc::channel(16);
         relay.set_dtmf_sink(Some(dtmf_tx));
         Ok(Media {
@@ -98,9 +112,20 @@ impl Media {
     /// need not transcode when the operator accepts it.
     pub fn offer_for_b(&mut self) -> String {
         let mut codecs = vec![self.a_neg.codec];
-        codecs.extend(self.supported.iter().copied().filter(|c| *c != self.a_neg.codec));
+        codecs.extend(
+            self.supported
+                .iter()
+                .copied()
+                .filter(|c| *c != self.a_neg.codec),
+        );
         self.b_version += 1;
-        let o = sdp::offer(self.ip, self.b_port, &codecs, self.session_id + 1, self.b_version);
+        let o = sdp::offer(
+            self.ip,
+            self.b_port,
+            &codecs,
+            self.session_id + 1,
+            self.b_version,
+        );
         let text = o.to_string();
         self.b_offer = Some(o);
         self.b_neg = None;
@@ -132,7 +157,14 @@ impl Media {
     pub fn on_reoffer(&mut self, leg_a: bool, body: &[u8]) -> Result<String, MediaError> {
         if body.is_empty() {
             // An offerless re-INVITE: offer our current description again (§14.2).
-            return Ok(if leg_a { self.a_answer.to_string() } else { self.b_offer.as_ref().map(|o| o.to_string()).unwrap_or_default() });
+            return Ok(if leg_a {
+                self.a_answer.to_string()
+            } else {
+                self.b_offer
+                    .as_ref()
+                    .map(|o| o.to_string())
+                    .unwrap_or_default()
+            });
         }
         let offer = parse_body(body)?;
         let (port, version) = if leg_a {
@@ -142,7 +174,11 @@ impl Media {
             self.b_version += 1;
             (self.b_port, self.b_version)
         };
-        let sid = if leg_a { self.session_id } else { self.session_id + 1 };
+        let sid = if leg_a {
+            self.session_id
+        } else {
+            self.session_id + 1
+        };
         let (ans, n) = sdp::answer(&offer, self.ip, port, &self.supported, sid, version)?;
         if let Some(r) = &self.relay {
             r.update_leg(if leg_a { Leg::A } else { Leg::B }, leg_config(&n));
@@ -158,7 +194,11 @@ impl Media {
 
     /// Play the named prompts one after another to the caller; returns the playback and
     /// its length. Missing prompts are skipped (and were logged at start).
-    pub fn play_to_a(&self, shared: &crate::Shared, names: &[String]) -> Option<(media::PlaybackHandle, std::time::Duration)> {
+    pub fn play_to_a(
+        &self,
+        shared: &crate::Shared,
+        names: &[String],
+    ) -> Option<(media::PlaybackHandle, std::time::Duration)> {
         let relay = self.relay.as_ref()?;
         let mut pcm: Vec<i16> = Vec::new();
         for n in names {
@@ -173,6 +213,13 @@ impl Media {
         let prompt = std::sync::Arc::new(media::Prompt::from_samples(pcm));
         let len = std::time::Duration::from_millis(prompt.frames() as u64 * 20);
         Some((relay.play(Leg::A, prompt), len))
+    }
+
+    /// Send both legs' audio (and the prompts the caller hears) to the recorder.
+    pub fn set_tap(&self, tap: media::Tap) {
+        if let Some(r) = &self.relay {
+            r.set_tap(Some(tap));
+        }
     }
 
     /// Stop relaying and free the ports; returns the packets relayed.

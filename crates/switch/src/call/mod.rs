@@ -32,8 +32,16 @@ pub use build::{e164, host_port};
 /// What to do with the call.
 #[derive(Clone, Debug)]
 pub enum Plan {
-    Queue { queue: String, priority: u8, greeting: Vec<String>, hold_music: String },
-    Forward { announce: Option<String>, dest: Option<Destination> },
+    Queue {
+        queue: String,
+        priority: u8,
+        greeting: Vec<String>,
+        hold_music: String,
+    },
+    Forward {
+        announce: Option<String>,
+        dest: Option<Destination>,
+    },
 }
 
 pub struct CallSetup {
@@ -102,6 +110,8 @@ pub(crate) struct Call {
     pending_byes: Vec<String>,
     end_deadline: Option<Instant>,
     playing: Option<(Option<media::PlaybackHandle>, Instant, AfterPlay)>,
+    /// The recording of this call, from the moment the caller is answered.
+    recording: Option<recorder::RecordingHandle>,
 }
 
 /// Run the call to its end, then tell the core.
@@ -111,8 +121,18 @@ pub async fn run(setup: CallSetup, mut rx: mpsc::Receiver<CallEvent>) {
         Err(status) => {
             let tag = sip::dialog::new_tag();
             let resp = a_response(&setup.invite, status, &tag, setup.from.local, None);
-            let _ = setup.core.send(CoreCmd::Respond { tx: setup.tx, resp }).await;
-            let _ = setup.core.send(CoreCmd::Ended { call: setup.call, outcome: "rejected", relayed_packets: 0 }).await;
+            let _ = setup
+                .core
+                .send(CoreCmd::Respond { tx: setup.tx, resp })
+                .await;
+            let _ = setup
+                .core
+                .send(CoreCmd::Ended {
+                    call: setup.call,
+                    outcome: "rejected",
+                    relayed_packets: 0,
+                })
+                .await;
             return;
         }
     };
@@ -133,10 +153,16 @@ pub async fn run(setup: CallSetup, mut rx: mpsc::Receiver<CallEvent>) {
         pending_byes: Vec::new(),
         end_deadline: None,
         playing: None,
+        recording: None,
     };
     c.begin().await;
     while !c.finished() {
-        let ring = c.offers.iter().filter(|o| !o.cancelled).map(|o| o.ring_deadline).min();
+        let ring = c
+            .offers
+            .iter()
+            .filter(|o| !o.cancelled)
+            .map(|o| o.ring_deadline)
+            .min();
         let play_end = c.playing.as_ref().map(|p| p.1);
         tokio::select! {
             ev = rx.recv() => match ev {
@@ -151,7 +177,25 @@ pub async fn run(setup: CallSetup, mut rx: mpsc::Receiver<CallEvent>) {
     }
     c.leave_queue().await;
     let relayed = c.media.stop().await;
-    let _ = c.s.core.send(CoreCmd::Ended { call: c.s.call, outcome: c.outcome, relayed_packets: relayed }).await;
+    // The relay is gone, so the tap is closed: the writer drains and seals the file.
+    if let Some(h) = c.recording.take() {
+        match h.finish().await {
+            Ok(info) => {
+                tracing::info!(call = c.s.call.0, path = %info.path, ms = info.duration_ms, "recording complete")
+            }
+            Err(e) => {
+                tracing::error!(call = c.s.call.0, error = %e, "recording not finished cleanly")
+            }
+        }
+    }
+    let _ =
+        c.s.core
+            .send(CoreCmd::Ended {
+                call: c.s.call,
+                outcome: c.outcome,
+                relayed_packets: relayed,
+            })
+            .await;
 }
 
 async fn sleep_opt(at: Option<Instant>) {
@@ -183,7 +227,9 @@ impl Call {
                 self.play(&greeting, AfterPlay::Enqueue);
             }
             Plan::Queue { .. } => self.enqueue().await,
-            Plan::Forward { announce: Some(a), .. } => {
+            Plan::Forward {
+                announce: Some(a), ..
+            } => {
                 self.answer_a().await;
                 self.play(&[a], AfterPlay::Forward);
             }
@@ -192,10 +238,28 @@ impl Call {
     }
 
     async fn enqueue(&mut self) {
-        let Plan::Queue { queue, priority, .. } = self.s.plan.clone() else { return };
+        let Plan::Queue {
+            queue, priority, ..
+        } = self.s.plan.clone()
+        else {
+            return;
+        };
         let (reply, rx) = tokio::sync::oneshot::channel();
-        let caller = self.s.invite.from_hdr().map(|f| f.uri.to_string()).unwrap_or_default();
-        self.tell_queue(QueueCmd::Enqueue { call: self.s.call, queue, priority, caller, events: self.s.events.clone(), reply }).await;
+        let caller = self
+            .s
+            .invite
+            .from_hdr()
+            .map(|f| f.uri.to_string())
+            .unwrap_or_default();
+        self.tell_queue(QueueCmd::Enqueue {
+            call: self.s.call,
+            queue,
+            priority,
+            caller,
+            events: self.s.events.clone(),
+            reply,
+        })
+        .await;
         match rx.await {
             Ok(Ok(entry)) => self.entry = Some(entry),
             other => {
@@ -232,19 +296,63 @@ impl Call {
         if self.a_final_sent {
             return;
         }
-        let resp = a_response(&self.s.invite, status, &self.a_tag, self.s.from.local, sdp.as_deref());
+        let resp = a_response(
+            &self.s.invite,
+            status,
+            &self.a_tag,
+            self.s.from.local,
+            sdp.as_deref(),
+        );
         if status >= 200 {
             self.a_final_sent = true;
         }
         if status == 200 {
             // The transaction layer retransmits the 2xx until the ACK (§13.3.1.4).
             self.a_answered = true;
+            self.start_recording();
             self.a_dialog = Dialog::uas(&self.s.invite, &self.a_tag).ok();
             if let Some(cid) = self.s.invite.call_id() {
-                self.send(CoreCmd::BindDialog { call: self.s.call, call_id: cid.to_string(), local_tag: self.a_tag.clone() }).await;
+                self.send(CoreCmd::BindDialog {
+                    call: self.s.call,
+                    call_id: cid.to_string(),
+                    local_tag: self.a_tag.clone(),
+                })
+                .await;
             }
         }
-        self.send(CoreCmd::Respond { tx: self.s.tx, resp }).await;
+        self.send(CoreCmd::Respond {
+            tx: self.s.tx,
+            resp,
+        })
+        .await;
+    }
+
+    /// Every call is recorded from the moment it is answered (spec 第2-7 ⑶ イ).
+    fn start_recording(&mut self) {
+        let sip_id = self.s.invite.call_id().unwrap_or("");
+        let id: String = format!("c{}-{sip_id}", self.s.call.0)
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .take(96)
+            .collect();
+        let caller = self
+            .s
+            .invite
+            .from_hdr()
+            .and_then(|f| f.uri.user())
+            .unwrap_or_default();
+        if let Some((tap, handle)) =
+            crate::recording::begin(&self.s.shared.recorder, &id, &self.s.number.number, &caller)
+        {
+            self.media.set_tap(tap);
+            self.recording = Some(handle);
+        }
     }
 
     /// Play prompts to the caller, one after another, then do `after`.
@@ -263,7 +371,9 @@ impl Call {
     }
 
     async fn on_playback_end(&mut self) {
-        let Some((_, _, after)) = self.playing.take() else { return };
+        let Some((_, _, after)) = self.playing.take() else {
+            return;
+        };
         if self.phase != Phase::Waiting {
             return;
         }
@@ -288,7 +398,9 @@ impl Call {
     }
 
     async fn forward(&mut self) {
-        let Plan::Forward { dest, .. } = self.s.plan.clone() else { return };
+        let Plan::Forward { dest, .. } = self.s.plan.clone() else {
+            return;
+        };
         match dest {
             Some(d) => {
                 let label = d.label.clone();
@@ -305,7 +417,10 @@ impl Call {
             CallEvent::Request { tx, req, from } => self.on_request(tx, req, from).await,
             CallEvent::Ack => {}
             CallEvent::NoAck => {
-                tracing::warn!(call = self.s.call.0, "no ACK for our 200: ending the call (§13.3.1.4)");
+                tracing::warn!(
+                    call = self.s.call.0,
+                    "no ACK for our 200: ending the call (§13.3.1.4)"
+                );
                 self.hang_up_all().await;
             }
             CallEvent::Cancelled => {
@@ -317,20 +432,39 @@ impl Call {
                 self.arm_end_deadline();
             }
             CallEvent::Shutdown => self.hang_up_all().await,
-            CallEvent::Offer { entry, agent, ring_timeout } => {
+            CallEvent::Offer {
+                entry,
+                agent,
+                ring_timeout,
+            } => {
                 if self.phase != Phase::Waiting || self.entry != Some(entry) {
                     self.tell_queue(QueueCmd::Rejected { entry, agent }).await;
                     return;
                 }
                 match self.s.shared.destination_of(&agent) {
-                    Some(dest) => self.place(agent, true, dest, ring_timeout + Duration::from_secs(5)).await,
+                    Some(dest) => {
+                        self.place(agent, true, dest, ring_timeout + Duration::from_secs(5))
+                            .await
+                    }
                     None => self.tell_queue(QueueCmd::Rejected { entry, agent }).await,
                 }
             }
             CallEvent::CancelOffer { agent } => self.cancel_offer(&agent).await,
-            CallEvent::Announce { position, expected_wait } => {
-                if self.phase == Phase::Waiting && self.a_answered && self.playing.as_ref().is_none_or(|p| p.2 == AfterPlay::HoldMusic) {
-                    let mut names = crate::announce::please_wait_announcement(Some(position as u32), expected_wait);
+            CallEvent::Announce {
+                position,
+                expected_wait,
+            } => {
+                if self.phase == Phase::Waiting
+                    && self.a_answered
+                    && self
+                        .playing
+                        .as_ref()
+                        .is_none_or(|p| p.2 == AfterPlay::HoldMusic)
+                {
+                    let mut names = crate::announce::please_wait_announcement(
+                        Some(position as u32),
+                        expected_wait,
+                    );
                     names.push(crate::announce::CALLBACK_OFFER.to_string());
                     self.play(&names, AfterPlay::HoldMusic);
                 }
@@ -339,7 +473,10 @@ impl Call {
                 tracing::info!(call = self.s.call.0, %to, "overflow");
                 self.entry = None;
                 self.outcome = "overflowed";
-                self.play(&[crate::announce::AFTER_HOURS.to_string()], AfterPlay::HangUp);
+                self.play(
+                    &[crate::announce::AFTER_HOURS.to_string()],
+                    AfterPlay::HangUp,
+                );
             }
         }
     }
@@ -352,15 +489,28 @@ impl Call {
             return;
         }
         let Some(entry) = self.entry else { return };
-        let number = self.s.invite.from_hdr().and_then(|f| f.uri.user()).unwrap_or_default();
+        let number = self
+            .s
+            .invite
+            .from_hdr()
+            .and_then(|f| f.uri.user())
+            .unwrap_or_default();
         let digits: String = number.chars().filter(|c| c.is_ascii_digit()).collect();
         // A withheld or non-numeric caller id cannot be called back.
         if digits.len() < 10 || !(number.starts_with('0') || number.starts_with('+')) {
-            self.play(&[crate::announce::CALLBACK_UNAVAILABLE.to_string()], AfterPlay::HoldMusic);
+            self.play(
+                &[crate::announce::CALLBACK_UNAVAILABLE.to_string()],
+                AfterPlay::HoldMusic,
+            );
             return;
         }
         let (reply, rx) = tokio::sync::oneshot::channel();
-        self.tell_queue(QueueCmd::RequestCallback { entry, number: number.clone(), reply }).await;
+        self.tell_queue(QueueCmd::RequestCallback {
+            entry,
+            number: number.clone(),
+            reply,
+        })
+        .await;
         match rx.await {
             Ok(Ok(())) => {
                 tracing::info!(call = self.s.call.0, %number, "callback requested");
@@ -368,7 +518,10 @@ impl Call {
                 self.entry = None;
                 self.outcome = "callback-requested";
                 self.cancel_all_offers().await;
-                self.play(&[crate::announce::CALLBACK_ACCEPTED.to_string()], AfterPlay::HangUp);
+                self.play(
+                    &[crate::announce::CALLBACK_ACCEPTED.to_string()],
+                    AfterPlay::HangUp,
+                );
             }
             other => tracing::info!(call = self.s.call.0, ?other, "callback not accepted"),
         }
@@ -384,7 +537,11 @@ impl Call {
         let from_a = req.call_id() == self.s.invite.call_id();
         match req.method {
             Method::Bye => {
-                self.send(CoreCmd::Respond { tx, resp: Response::to_request(&req, 200, None) }).await;
+                self.send(CoreCmd::Respond {
+                    tx,
+                    resp: Response::to_request(&req, 200, None),
+                })
+                .await;
                 if from_a {
                     if self.phase == Phase::Connected {
                         self.bye_b().await;
@@ -406,11 +563,22 @@ impl Call {
                 let resp = match self.media.on_reoffer(from_a, &req.body) {
                     Ok(sdp) => {
                         let mut r = Response::to_request(&req, 200, None);
-                        let contact = if from_a { self.s.from.local } else { from.local };
-                        r.headers.push("Contact", format!("<sip:madoguchi@{}>", build::host_port(contact)));
+                        let contact = if from_a {
+                            self.s.from.local
+                        } else {
+                            from.local
+                        };
+                        r.headers.push(
+                            "Contact",
+                            format!("<sip:madoguchi@{}>", build::host_port(contact)),
+                        );
                         r.headers.push("Content-Type", "application/sdp");
                         r.body = bytes::Bytes::from(sdp);
-                        let dialog = if from_a { self.a_dialog.as_mut() } else { self.b.as_mut().and_then(|b| b.dialog.as_mut()) };
+                        let dialog = if from_a {
+                            self.a_dialog.as_mut()
+                        } else {
+                            self.b.as_mut().and_then(|b| b.dialog.as_mut())
+                        };
                         if let Some(d) = dialog {
                             d.on_target_refresh(&req);
                         }
@@ -422,16 +590,29 @@ impl Call {
             }
             Method::Ack => {}
             Method::Info | Method::Options | Method::Update | Method::Notify => {
-                self.send(CoreCmd::Respond { tx, resp: Response::to_request(&req, 200, None) }).await;
+                self.send(CoreCmd::Respond {
+                    tx,
+                    resp: Response::to_request(&req, 200, None),
+                })
+                .await;
             }
-            _ => self.send(CoreCmd::Respond { tx, resp: Response::to_request(&req, 501, None) }).await,
+            _ => {
+                self.send(CoreCmd::Respond {
+                    tx,
+                    resp: Response::to_request(&req, 501, None),
+                })
+                .await
+            }
         }
     }
 
     async fn call_ended_for_queue(&mut self) {
         if let Some(b) = &self.b {
             if b.from_acd {
-                self.tell_queue(QueueCmd::CallEnded { agent: b.agent.clone() }).await;
+                self.tell_queue(QueueCmd::CallEnded {
+                    agent: b.agent.clone(),
+                })
+                .await;
             }
         }
     }

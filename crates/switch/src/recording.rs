@@ -1,0 +1,98 @@
+//! Call recording glue: the recorder (`recorder` crate) opened on the configured folder,
+//! unfinished files repaired at start, the supervisors' web pages, and the per-call
+//! start/finish used by the call tasks.
+
+use crate::SwitchError;
+use recorder::{CallMeta, Recorder, RecorderConfig, RecordingHandle};
+use std::path::Path;
+use std::time::SystemTime;
+
+/// Open the recorder, repair what a crash left behind, and build the web routes.
+pub fn start(
+    cfg: &dialplan::Config,
+    data_dir: &Path,
+) -> Result<(Recorder, axum::Router), SwitchError> {
+    let rcfg = RecorderConfig {
+        dir: cfg.switch.recordings_dir.clone(),
+        catalogue: data_dir.join("recordings.sqlite"),
+        retention_days: cfg.recording.retention_days,
+        disk_min_free_bytes: cfg.recording.min_free_mb * 1024 * 1024,
+        ..Default::default()
+    };
+    std::fs::create_dir_all(&rcfg.dir)
+        .map_err(|e| SwitchError::Recording(format!("{}: {e}", rcfg.dir.display())))?;
+    let rec = Recorder::new(rcfg).map_err(|e| SwitchError::Recording(e.to_string()))?;
+    match rec.repair_on_start() {
+        Ok(report) => tracing::info!(?report, "recordings checked"),
+        Err(e) => tracing::error!(error = %e, "repairing interrupted recordings failed"),
+    }
+    let supervisors = supervisors(cfg, data_dir)?;
+    let web = recorder::http::router(recorder::http::RecorderState::new(rec.clone(), supervisors));
+    Ok((rec, web))
+}
+
+/// The configured supervisors, or one generated account whose password is written to
+/// `data_dir/supervisor-password.txt` (readable by the operator of the machine only).
+fn supervisors(
+    cfg: &dialplan::Config,
+    data_dir: &Path,
+) -> Result<Vec<recorder::auth::Supervisor>, SwitchError> {
+    if !cfg.supervisors.is_empty() {
+        return Ok(cfg
+            .supervisors
+            .iter()
+            .map(|s| recorder::auth::Supervisor {
+                user: s.user.clone(),
+                password_hash: s.password_hash.clone(),
+            })
+            .collect());
+    }
+    let path = data_dir.join("supervisor-password.txt");
+    let password = match std::fs::read_to_string(&path) {
+        Ok(t) => t.lines().nth(1).unwrap_or_default().trim().to_string(),
+        Err(_) => String::new(),
+    };
+    let password = if password.is_empty() {
+        let p: String = (0..16)
+            .map(|_| format!("{:x}", rand::random::<u8>() % 16))
+            .collect();
+        std::fs::write(&path, format!("supervisor\n{p}\n"))
+            .map_err(|e| SwitchError::Recording(format!("{}: {e}", path.display())))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
+        }
+        p
+    } else {
+        password
+    };
+    let hash = recorder::auth::hash_password(&password).map_err(SwitchError::Recording)?;
+    Ok(vec![recorder::auth::Supervisor {
+        user: "supervisor".into(),
+        password_hash: hash,
+    }])
+}
+
+/// Start recording an answered call. `None` when the recorder refuses (full disk): the
+/// call goes on unrecorded and the alarm is raised by the recorder.
+pub fn begin(
+    rec: &Recorder,
+    call_id: &str,
+    number: &str,
+    caller: &str,
+) -> Option<(media::Tap, RecordingHandle)> {
+    let meta = CallMeta {
+        call_id: call_id.to_string(),
+        number: number.to_string(),
+        caller: caller.to_string(),
+        started_at: SystemTime::now(),
+    };
+    match rec.start_call(meta) {
+        Ok(x) => Some(x),
+        Err(e) => {
+            tracing::error!(call = call_id, error = %e, "call not recorded");
+            None
+        }
+    }
+}
