@@ -62,11 +62,13 @@ done
 COMMON=(--sip "127.0.0.1:$SIP" --trunk "127.0.0.1:$TRUNK" --http "127.0.0.1:$HTTP" --pid "$PID" --agents "$AGENTS")
 echo "switch pid $PID, work folder $RUN ($(nproc) cores, load average: $(cut -d' ' -f1-3 /proc/loadavg))"
 FILES=()
+I=0
 for r in $RATES; do
+    I=$((I + 1))
     echo "== cps $r/s for ${DURATION}s, hold ${HOLD_MS} ms"
     "$LOADGEN" cps "${COMMON[@]}" --rate "$r" --duration "$DURATION" --hold-ms "$HOLD_MS" \
-        >"$RUN/cps-$r.json" 2>"$RUN/cps-$r.err" || { cat "$RUN/cps-$r.err"; exit 1; }
-    FILES+=("$RUN/cps-$r.json")
+        >"$RUN/cps-$I-$r.json" 2>"$RUN/cps-$I-$r.err" || { cat "$RUN/cps-$I-$r.err"; exit 1; }
+    FILES+=("$RUN/cps-$I-$r.json")
     sleep 2
 done
 for n in $CONCURRENT; do

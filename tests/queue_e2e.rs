@@ -251,8 +251,6 @@ fn manual_night_mode_at_noon_routes_to_the_guard_room_and_is_audited() {
     );
 }
 
-use sip::SipHeaders;
-
 fn register_raw(c: &RawSip, sw: &Switch, user: &str) {
     let uri = format!("sip:{user}@127.0.0.1");
     let cid = format!("reg-{}", rand_u64());

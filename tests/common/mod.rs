@@ -500,7 +500,8 @@ impl RawSip {
         None
     }
 
-    /// A request with fresh Via branch / Call-ID unless `call_id` is given.
+    /// A request with a fresh Via branch and tag.
+    #[allow(clippy::too_many_arguments)]
     pub fn request(
         &self,
         method: &str,

@@ -15,6 +15,8 @@ const TODAY = env('FAQ_TODAY');
 const ENTRY = 'FAQ-0011';
 const MARK = 'ブラウザ確認用';
 mkdirSync(ARTIFACTS, { recursive: true });
+// A failure screenshot from an earlier run must not be mistaken for this one's.
+rmSync(join(ARTIFACTS, 'failure.png'), { force: true });
 
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync'];

@@ -244,12 +244,12 @@ impl Core {
                 Action::Request { tx, req, from } => self.on_request(tx, req, from),
                 Action::Ack { req, from: _ } => {
                     if let Some(call) = self.dialog_of_request(&req) {
-                        self.to_call(call, CallEvent::Ack);
+                        self.dispatch(call, CallEvent::Ack);
                     }
                 }
                 Action::Cancelled { invite } => {
                     if let Some(call) = self.invite_tx.get(&invite).copied() {
-                        self.to_call(call, CallEvent::Cancelled);
+                        self.dispatch(call, CallEvent::Cancelled);
                     }
                 }
                 Action::Response { tx, resp } => {
@@ -259,20 +259,20 @@ impl Core {
                             if final_ {
                                 self.client_tx.remove(&tx);
                             }
-                            self.to_call(call, CallEvent::Response { branch, resp });
+                            self.dispatch(call, CallEvent::Response { branch, resp });
                         }
                         None => self.stray_response(resp),
                     }
                 }
                 Action::Timeout { tx } => {
                     if let Some((call, branch)) = self.client_tx.remove(&tx) {
-                        self.to_call(call, CallEvent::Timeout { branch });
+                        self.dispatch(call, CallEvent::Timeout { branch });
                     }
                 }
                 Action::StrayResponse { resp, .. } => self.stray_response(resp),
                 Action::NoAck { invite } => {
                     if let Some(call) = self.invite_tx.get(&invite).copied() {
-                        self.to_call(call, CallEvent::NoAck);
+                        self.dispatch(call, CallEvent::NoAck);
                     }
                 }
             }
@@ -293,7 +293,7 @@ impl Core {
                 .top_via()
                 .and_then(|v| v.branch().map(str::to_string))
                 .unwrap_or_default();
-            self.to_call(call, CallEvent::Response { branch, resp });
+            self.dispatch(call, CallEvent::Response { branch, resp });
         }
     }
 
@@ -308,7 +308,7 @@ impl Core {
         // In-dialog requests go to their call; an unknown dialog is 481 (§12.2.2).
         if req.to_tag().is_some() {
             return match self.dialog_of_request(&req) {
-                Some(call) => self.to_call(call, CallEvent::Request { tx, req, from }),
+                Some(call) => self.dispatch(call, CallEvent::Request { tx, req, from }),
                 None => {
                     let resp = Response::to_request(&req, 481, None);
                     self.respond(tx, resp)
@@ -530,7 +530,7 @@ impl Core {
             .inc();
     }
 
-    fn to_call(&mut self, call: CallRef, ev: CallEvent) {
+    fn dispatch(&mut self, call: CallRef, ev: CallEvent) {
         if let Some(tx) = self.calls.get(&call) {
             if tx.try_send(ev).is_err() {
                 tracing::warn!(call = call.0, "call task inbox full or gone; event dropped");

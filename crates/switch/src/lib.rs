@@ -277,7 +277,7 @@ pub async fn start(opts: Options) -> Result<RunningSwitch, SwitchError> {
         source,
     })?;
     let (in_tx, in_rx) = tokio::sync::mpsc::channel(8192);
-    let transport = TransportHandle::new(cfg.sip.max_message_bytes as usize, in_tx);
+    let transport = TransportHandle::new(cfg.sip.max_message_bytes, in_tx);
 
     let mut agent_addrs = Vec::new();
     for addr in &cfg.sip.listen {

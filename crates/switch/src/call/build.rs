@@ -10,16 +10,26 @@ use std::net::{IpAddr, SocketAddr};
 /// representative number was dialled (spec 第2-7 ⑴ ア): the From display name is the
 /// number's name (e.g. 小名浜支所) and its URI the number in E.164; X-Madoguchi-DNIS says
 /// the same for machines, X-Madoguchi-Caller keeps the citizen's number.
+/// The identifiers a new outbound leg is made with.
+pub struct LegIds<'a> {
+    pub local_tag: &'a str,
+    pub call_id: &'a str,
+    pub branch: &'a str,
+}
+
 pub fn outbound_invite(
     a_invite: &Request,
     number: &Number,
     dest: &Destination,
     domain: &str,
-    local_tag: &str,
-    call_id: &str,
-    branch: &str,
+    ids: &LegIds,
     sdp: String,
 ) -> Request {
+    let LegIds {
+        local_tag,
+        call_id,
+        branch,
+    } = *ids;
     let mut r = Request::new(sip::Method::Invite, dest.uri.clone());
     let local = dest.peer.local;
     r.headers.push(

@@ -24,14 +24,17 @@ impl Call {
         let b_tag = sip::dialog::new_tag();
         let call_id = format!("{}@madoguchi", sip::dialog::new_tag());
         let sdp = self.media.offer_for_b();
+        let ids = build::LegIds {
+            local_tag: &b_tag,
+            call_id: &call_id,
+            branch: &branch,
+        };
         let invite = outbound_invite(
             &self.s.invite,
             &self.s.number,
             &dest,
             &self.s.shared.cfg.sip.domain,
-            &b_tag,
-            &call_id,
-            &branch,
+            &ids,
             sdp,
         );
         tracing::info!(call = self.s.call.0, %agent, to = %dest.peer.remote, "ringing");
