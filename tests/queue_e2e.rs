@@ -552,3 +552,67 @@ fn a_caller_who_presses_1_is_called_back_through_the_carrier_when_an_agent_frees
         "{events}"
     );
 }
+
+#[test]
+fn a_caller_who_waited_too_long_overflows_to_the_guard_room() {
+    let guard = guard_room();
+    let sw = Switch::start("overflow", |t| {
+        with_guard_room(t, &guard)
+            .replace(
+                "greeting = [\"greeting\", \"recording-notice\"]",
+                "greeting = [\"position-suffix\"]",
+            )
+            .replace(
+                "pause_on_no_answer = false",
+                "pause_on_no_answer = false\nmax_wait_secs = 3\noverflow = \"after-hours\"",
+            )
+    });
+    let c = RawSip::new();
+    let uri = format!("sip:0246221111@{}", sw.trunk);
+    c.send(
+        sw.trunk,
+        &c.request(
+            "INVITE",
+            &uri,
+            "0312345678",
+            "ovf-1",
+            1,
+            "Content-Type: application/sdp\r\n",
+            &sdp_offer(c.addr()),
+        ),
+    );
+    assert_eq!(
+        c.final_response(5.0, &mut Vec::new()).map(|r| r.status),
+        Some(200)
+    );
+    sw.wait_for("the caller in line", 10, |s| queue_waiting(s) == 1);
+    // Nobody is logged in: after 3 s the caller leaves the line; after the after-hours
+    // message (~17 s) the guard room rings.
+    sw.wait_for("the line to empty", 10, |s| queue_waiting(s) == 0);
+    let inv = expect_guard_room_rung(&guard, 30.0);
+    assert_eq!(inv.uri.user().as_deref(), Some("2999"));
+    let events = std::fs::read_to_string(sw.dir.join("data/queue-events.jsonl")).unwrap();
+    assert!(events.contains("CallOverflowed"), "{events}");
+}
+
+#[test]
+fn check_refuses_a_limit_without_an_overflow_target() {
+    let dir = workdir("check-overflow");
+    let bad = dir.join("bad.toml");
+    std::fs::write(
+        &bad,
+        default_toml().replace(
+            "pause_on_no_answer = false",
+            "pause_on_no_answer = false\nmax_wait_secs = 60",
+        ),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_madoguchi"))
+        .arg("check")
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("general") && err.contains("overflow"), "{err}");
+}

@@ -587,7 +587,7 @@ async fn run_concurrent(a: ConcArgs) -> Result<Value> {
     let drops0 = procstat::udp_drops(&my_ports);
     let sampling = start_sampling(rig.pid);
     let t_rtp = Instant::now();
-    rtp::send(
+    let skipped = rtp::send(
         &rig.socks,
         &flows,
         Duration::from_secs(a.duration),
@@ -606,6 +606,10 @@ async fn run_concurrent(a: ConcArgs) -> Result<Value> {
     let rtp_v = json!({
         "seconds": round2(rtp_secs),
         "flows": flows.len(),
+        // 50 packets/s per call and direction when the generator keeps up.
+        "nominal_packets_per_direction": flows.len() as u64 * a.duration * 50,
+        "skipped_slots": skipped,
+        "sent_pps_per_direction": round2(c.a2b_sent.load(Relaxed) as f64 / rtp_secs),
         "caller_to_operator": dir(c.a2b_sent.load(Relaxed), c.a2b_recv.load(Relaxed)),
         "operator_to_caller": dir(c.b2a_sent.load(Relaxed), c.b2a_recv.load(Relaxed)),
         "send_errors": c.send_errors.load(Relaxed),

@@ -120,43 +120,54 @@ impl Stream {
     }
 }
 
-/// Send on every flow, both directions, every 20 ms for `duration`.
-pub async fn send(socks: &Sockets, flows: &[Flow], duration: Duration, c: &Counters) {
+/// Send on every flow, both directions, every 20 ms for `duration`. Slots are due by
+/// the wall clock: when the task wakes late it sends the slots it owes (at most one
+/// full 20 ms period, the rest is counted in `skipped_slots`), so a scheduling hiccup
+/// on this shared machine makes packets late, not silently fewer.
+pub async fn send(socks: &Sockets, flows: &[Flow], duration: Duration, c: &Counters) -> u64 {
     let mut streams: Vec<(Stream, Stream)> = flows
         .iter()
         .map(|_| (Stream::new(), Stream::new()))
         .collect();
     let mut pkt = [0u8; PACKET];
     let mut tick = tokio::time::interval(SLOT);
-    // After a stall do not burst to catch up: a burst is not what a phone sends.
     tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    let end = Instant::now() + duration;
-    let max_ticks = duration.as_millis() as u64 / SLOT.as_millis() as u64 + 1;
-    for n in 0..max_ticks {
+    let start = Instant::now();
+    let total_slots = (duration.as_micros() / SLOT.as_micros()) as u64;
+    let mut next_slot = 0u64;
+    let mut skipped = 0u64;
+    // Bounded: every pass advances `next_slot` by at least one, up to `total_slots`.
+    while next_slot < total_slots {
         tick.tick().await;
-        if Instant::now() >= end {
-            break;
+        let due = ((start.elapsed().as_micros() / SLOT.as_micros()) as u64 + 1).min(total_slots);
+        if due > next_slot + SLOTS {
+            skipped += due - SLOTS - next_slot;
+            next_slot = due - SLOTS;
         }
-        let slot = n % SLOTS;
-        for (i, f) in flows
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| *i as u64 % SLOTS == slot)
-        {
-            let k = f.idx as usize;
-            let (a, b) = &mut streams[i];
-            a.packet(&mut pkt);
-            let to_a = SocketAddr::from(([127, 0, 0, 1], f.a_port));
-            match socks.caller[k % socks.caller.len()].try_send_to(&pkt, to_a) {
-                Ok(_) => c.a2b_sent.fetch_add(1, Relaxed),
-                Err(_) => c.send_errors.fetch_add(1, Relaxed),
-            };
-            b.packet(&mut pkt);
-            let to_b = SocketAddr::from(([127, 0, 0, 1], f.b_port));
-            match socks.operator[k % socks.operator.len()].try_send_to(&pkt, to_b) {
-                Ok(_) => c.b2a_sent.fetch_add(1, Relaxed),
-                Err(_) => c.send_errors.fetch_add(1, Relaxed),
-            };
+        while next_slot < due {
+            let slot = next_slot % SLOTS;
+            next_slot += 1;
+            for (i, f) in flows
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i as u64 % SLOTS == slot)
+            {
+                let k = f.idx as usize;
+                let (a, b) = &mut streams[i];
+                a.packet(&mut pkt);
+                let to_a = SocketAddr::from(([127, 0, 0, 1], f.a_port));
+                match socks.caller[k % socks.caller.len()].try_send_to(&pkt, to_a) {
+                    Ok(_) => c.a2b_sent.fetch_add(1, Relaxed),
+                    Err(_) => c.send_errors.fetch_add(1, Relaxed),
+                };
+                b.packet(&mut pkt);
+                let to_b = SocketAddr::from(([127, 0, 0, 1], f.b_port));
+                match socks.operator[k % socks.operator.len()].try_send_to(&pkt, to_b) {
+                    Ok(_) => c.b2a_sent.fetch_add(1, Relaxed),
+                    Err(_) => c.send_errors.fetch_add(1, Relaxed),
+                };
+            }
         }
     }
+    skipped
 }

@@ -203,6 +203,17 @@ pub struct Queue {
     /// an empty seat (Asterisk's autopause).
     #[serde(default)]
     pub pause_on_no_answer: bool,
+    /// A caller who waited this long leaves the queue by `overflow`; 0 = no limit.
+    #[serde(default)]
+    pub max_wait_secs: u32,
+    /// With this many in line, a new caller goes by `overflow` at once; 0 = no limit.
+    #[serde(default)]
+    pub max_len: u32,
+    /// Where overflowing callers go: "after-hours" (the message, then the guard room),
+    /// "callback" (offer to be called back), or "queue:NAME" (another queue, keeping
+    /// their place in time). Required when a limit is set.
+    #[serde(default)]
+    pub overflow: Option<String>,
 }
 
 fn default_greeting() -> Vec<String> {

@@ -177,10 +177,16 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.cmd {
         Cmd::Check { file } => match dialplan::load(&file) {
-            Ok(_) => {
-                println!("{}: OK", file.display());
-                Ok(())
-            }
+            Ok(cfg) => match switch::check_queues(&cfg) {
+                Ok(()) => {
+                    println!("{}: OK", file.display());
+                    Ok(())
+                }
+                Err(e) => {
+                    eprintln!("{}: queues: {e}", file.display());
+                    std::process::exit(1);
+                }
+            },
             Err(e) => {
                 eprintln!("{e}");
                 std::process::exit(1);

@@ -15,6 +15,7 @@ mod register;
 pub use call::e164;
 pub use core::Listener;
 pub use http::parse_local;
+pub use queue::check as check_queues;
 
 use dialplan::Config;
 use metrics::Metrics;

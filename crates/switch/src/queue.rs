@@ -83,6 +83,14 @@ impl AgentOp {
     }
 }
 
+/// Check what only the ACD can check (overflow chains, limits without a target), for
+/// `madoguchi check` and the start.
+pub fn check(cfg: &dialplan::Config) -> Result<(), String> {
+    Acd::new(acd_config(cfg))
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
 /// Build the ACD's configuration from the dialplan's.
 pub fn acd_config(cfg: &dialplan::Config) -> AcdConfig {
     let queues = cfg
@@ -101,6 +109,16 @@ pub fn acd_config(cfg: &dialplan::Config) -> AcdConfig {
             c.announce_every = (q.announce_every_secs > 0 && !q.greeting.is_empty())
                 .then(|| Duration::from_secs(q.announce_every_secs as u64));
             c.pause_on_no_answer = q.pause_on_no_answer.then(|| "no-answer".to_string());
+            c.max_wait = (q.max_wait_secs > 0).then(|| Duration::from_secs(q.max_wait_secs as u64));
+            c.max_len = (q.max_len > 0).then_some(q.max_len as usize);
+            c.overflow = q
+                .overflow
+                .as_deref()
+                .map(|o| match o.strip_prefix("queue:") {
+                    Some(name) => acd::Overflow::Queue(name.to_string()),
+                    None if o == "callback" => acd::Overflow::Callback,
+                    None => acd::Overflow::Route(o.to_string()),
+                });
             c
         })
         .collect();

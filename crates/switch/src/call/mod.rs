@@ -12,6 +12,7 @@ mod build;
 pub mod callback;
 mod legs;
 mod media_glue;
+mod waiting;
 
 use crate::event::{CallEvent, CallRef, CoreCmd, Destination};
 use crate::queue::QueueCmd;
@@ -237,45 +238,6 @@ impl Call {
         }
     }
 
-    async fn enqueue(&mut self) {
-        let Plan::Queue {
-            queue, priority, ..
-        } = self.s.plan.clone()
-        else {
-            return;
-        };
-        let (reply, rx) = tokio::sync::oneshot::channel();
-        let caller = self
-            .s
-            .invite
-            .from_hdr()
-            .map(|f| f.uri.to_string())
-            .unwrap_or_default();
-        self.tell_queue(QueueCmd::Enqueue {
-            call: self.s.call,
-            queue,
-            priority,
-            caller,
-            events: self.s.events.clone(),
-            reply,
-        })
-        .await;
-        match rx.await {
-            Ok(Ok(entry)) => self.entry = Some(entry),
-            other => {
-                tracing::warn!(call = self.s.call.0, ?other, "could not queue the call");
-                self.fail_a(480).await;
-            }
-        }
-    }
-
-    /// Leave the ACD's books when the call ends, whatever the reason.
-    async fn leave_queue(&mut self) {
-        if let Some(entry) = self.entry.take() {
-            self.tell_queue(QueueCmd::Abandon { entry }).await;
-        }
-    }
-
     /// Refuse the caller (before an answer) or hang up (after one).
     async fn fail_a(&mut self, status: u16) {
         if self.a_answered {
@@ -355,48 +317,6 @@ impl Call {
         }
     }
 
-    /// Play prompts to the caller, one after another, then do `after`.
-    fn play(&mut self, names: &[String], after: AfterPlay) {
-        match self.media.play_to_a(&self.s.shared, names) {
-            Some((handle, len)) => self.playing = Some((Some(handle), Instant::now() + len, after)),
-            // Nothing playable (missing files are logged): move on at once.
-            None => self.playing = Some((None, Instant::now(), after)),
-        }
-    }
-
-    fn stop_playback(&mut self) {
-        if let Some((Some(h), _, _)) = self.playing.take() {
-            h.stop();
-        }
-    }
-
-    async fn on_playback_end(&mut self) {
-        let Some((_, _, after)) = self.playing.take() else {
-            return;
-        };
-        if self.phase != Phase::Waiting {
-            return;
-        }
-        match after {
-            AfterPlay::Enqueue => {
-                self.hold_music();
-                self.enqueue().await;
-            }
-            AfterPlay::HoldMusic => self.hold_music(),
-            AfterPlay::Forward => self.forward().await,
-            AfterPlay::HangUp => self.fail_a(480).await,
-        }
-    }
-
-    fn hold_music(&mut self) {
-        if let Plan::Queue { hold_music, .. } = &self.s.plan {
-            if !hold_music.is_empty() {
-                let names = [hold_music.clone()];
-                self.play(&names, AfterPlay::HoldMusic);
-            }
-        }
-    }
-
     async fn forward(&mut self) {
         let Plan::Forward { dest, .. } = self.s.plan.clone() else {
             return;
@@ -473,57 +393,32 @@ impl Call {
                 tracing::info!(call = self.s.call.0, %to, "overflow");
                 self.entry = None;
                 self.outcome = "overflowed";
-                self.play(
-                    &[crate::announce::AFTER_HOURS.to_string()],
-                    AfterPlay::HangUp,
-                );
-            }
-        }
-    }
-
-    /// The caller pressed a key. "1" while waiting in line asks for a callback
-    /// (第3-1 ⑶ イ): the caller keeps their place, hears a confirmation and is released;
-    /// the queue calls them back through the carrier trunk when an agent frees.
-    async fn on_digit(&mut self, d: media::DtmfDigit) {
-        if d.leg != media::Leg::A || d.digit != '1' || self.phase != Phase::Waiting {
-            return;
-        }
-        let Some(entry) = self.entry else { return };
-        let number = self
-            .s
-            .invite
-            .from_hdr()
-            .and_then(|f| f.uri.user())
-            .unwrap_or_default();
-        let digits: String = number.chars().filter(|c| c.is_ascii_digit()).collect();
-        // A withheld or non-numeric caller id cannot be called back.
-        if digits.len() < 10 || !(number.starts_with('0') || number.starts_with('+')) {
-            self.play(
-                &[crate::announce::CALLBACK_UNAVAILABLE.to_string()],
-                AfterPlay::HoldMusic,
-            );
-            return;
-        }
-        let (reply, rx) = tokio::sync::oneshot::channel();
-        self.tell_queue(QueueCmd::RequestCallback {
-            entry,
-            number: number.clone(),
-            reply,
-        })
-        .await;
-        match rx.await {
-            Ok(Ok(())) => {
-                tracing::info!(call = self.s.call.0, %number, "callback requested");
-                // The entry now lives on in line without this call.
-                self.entry = None;
-                self.outcome = "callback-requested";
                 self.cancel_all_offers().await;
-                self.play(
-                    &[crate::announce::CALLBACK_ACCEPTED.to_string()],
-                    AfterPlay::HangUp,
-                );
+                if to == "callback" {
+                    // Offer the callback key; the caller stays on the line meanwhile.
+                    self.play(
+                        &[crate::announce::CALLBACK_OFFER.to_string()],
+                        AfterPlay::HangUp,
+                    );
+                } else {
+                    // "after-hours": the message, then the guard room (like after hours).
+                    let dept = self
+                        .s
+                        .shared
+                        .cfg
+                        .department(&self.s.shared.cfg.hours.after_hours_target)
+                        .cloned();
+                    let dest = dept.and_then(|d| self.s.shared.department_destination(&d));
+                    self.s.plan = Plan::Forward {
+                        announce: None,
+                        dest,
+                    };
+                    self.play(
+                        &[crate::announce::AFTER_HOURS.to_string()],
+                        AfterPlay::Forward,
+                    );
+                }
             }
-            other => tracing::info!(call = self.s.call.0, ?other, "callback not accepted"),
         }
     }
 
