@@ -42,8 +42,10 @@ pub struct Caller {
 
 pub enum Hold {
     For(Duration),
-    /// Hold until the flag turns true (concurrent mode releases all calls at once).
-    Until(watch::Receiver<bool>),
+    /// Hold until the flag turns true, then wait the given stagger before the BYE
+    /// (concurrent mode: hanging up hundreds of calls in the same millisecond would
+    /// measure our burst, not the switch).
+    Until(watch::Receiver<bool>, Duration),
 }
 
 #[derive(Debug)]
@@ -253,11 +255,11 @@ impl Caller {
         // Hold. A retransmitted 200 means our ACK was lost: send it again.
         let hold_end = match &hold {
             Hold::For(d) => Some(Instant::now() + *d),
-            Hold::Until(_) => None,
+            Hold::Until(..) => None,
         };
-        let mut release = match hold {
-            Hold::Until(w) => Some(w),
-            Hold::For(_) => None,
+        let (mut release, stagger) = match hold {
+            Hold::Until(w, d) => (Some(w), d),
+            Hold::For(_) => (None, Duration::ZERO),
         };
         loop {
             if release.as_ref().is_some_and(|w| *w.borrow()) {
@@ -273,9 +275,14 @@ impl Caller {
                     None => return Err(failed("dispatcher_gone")),
                 },
                 _ = sleep_until(hold_end.unwrap_or(answered_at + Duration::from_secs(86_400))), if hold_end.is_some() => break,
-                _ = async { release.as_mut().expect("guarded").changed().await }, if release.is_some() => {}
+                r = async { release.as_mut().expect("guarded").changed().await }, if release.is_some() => {
+                    if r.is_err() {
+                        break; // the run is over
+                    }
+                }
             }
         }
+        tokio::time::sleep(stagger).await;
 
         // BYE: a non-INVITE client transaction (§17.1.2.2), T1 doubling up to T2.
         let bye = head(

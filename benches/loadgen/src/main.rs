@@ -11,18 +11,18 @@ mod msg;
 mod operator;
 mod procstat;
 mod report;
+mod rig;
 mod rtp;
 
 use anyhow::{bail, Context, Result};
-use caller::{CallResult, Caller, Hold, MediaMap};
+use caller::{CallResult, Hold};
 use clap::{Args, Parser, Subcommand};
-use operator::{OpStats, Operator};
+use rig::{setup, start_sampling, stop_sampling};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering::Relaxed;
-use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
@@ -134,6 +134,9 @@ struct ConcArgs {
     /// Rate at which the calls are set up before the RTP phase.
     #[arg(long, default_value_t = 50.0)]
     setup_rate: f64,
+    /// Rate at which the calls are hung up after it.
+    #[arg(long, default_value_t = 200.0)]
+    hangup_rate: f64,
 }
 
 fn main() -> Result<()> {
@@ -204,176 +207,6 @@ fn write_config(a: &ConfigArgs) -> Result<()> {
     std::fs::create_dir_all(&a.data_dir)?;
     std::fs::write(&a.out, config::render(&spec)?)?;
     Ok(())
-}
-
-/// Everything both modes share: operators, RTP sockets, the caller, the samplers.
-struct Rig {
-    c: Common,
-    pid: u32,
-    caller: Arc<Caller>,
-    ops: Vec<Arc<Operator>>,
-    op_stats: Arc<OpStats>,
-    socks: rtp::Sockets,
-    counters: Arc<rtp::Counters>,
-    stop: watch::Sender<bool>,
-    tasks: Vec<JoinHandle<()>>,
-    /// Kernel drops on the switch's own SIP sockets when the run started: a switch
-    /// that does not read its sockets fast enough loses datagrams there, before any
-    /// of its code sees them (retransmissions then hide it, at a latency cost).
-    switch_drops0: u64,
-}
-
-async fn setup(c: Common) -> Result<Rig> {
-    let pid = match c.pid {
-        Some(p) => p,
-        None => procstat::find_switch_pid()?,
-    };
-    procstat::sample(pid).context("--pid")?;
-    procstat::calls_active(c.http)
-        .await
-        .context("switch HTTP status")?;
-    let media: MediaMap = Default::default();
-    let socks = rtp::Sockets::bind(c.rtp_sockets).await?;
-    let caller_ports = rtp::Sockets::ports(&socks.caller);
-    let op_ports = rtp::Sockets::ports(&socks.operator);
-    let t0 = std::time::Instant::now();
-    let mut ops = Vec::new();
-    for i in 0..c.agents {
-        let id = config::agent_id(i);
-        ops.push(Arc::new(
-            Operator::bind(id.clone(), config::agent_password(&id), c.sip, &c.domain).await?,
-        ));
-    }
-    // Register 16 at a time: fast, yet gentle on the registrar's file saves.
-    for chunk in ops.chunks(16) {
-        let mut js = Vec::new();
-        for op in chunk {
-            let op = op.clone();
-            js.push(tokio::spawn(async move {
-                op.register(None).await?;
-                op.register(Some(3600)).await
-            }));
-        }
-        for j in js {
-            j.await??;
-        }
-    }
-    eprintln!(
-        "registered {} operators in {:.1} s",
-        ops.len(),
-        t0.elapsed().as_secs_f64()
-    );
-    let (stop, stop_rx) = watch::channel(false);
-    let op_stats = Arc::new(OpStats::default());
-    let counters = Arc::new(rtp::Counters::default());
-    let caller = Caller::bind(c.trunk, &c.number, caller_ports, media.clone()).await?;
-    let mut tasks = vec![tokio::spawn(caller.clone().dispatch(stop_rx.clone()))];
-    for op in &ops {
-        tasks.push(tokio::spawn(op.clone().serve(
-            media.clone(),
-            op_ports.clone(),
-            op_stats.clone(),
-            stop_rx.clone(),
-        )));
-    }
-    for s in &socks.caller {
-        tasks.push(tokio::spawn(rtp::receive(
-            s.clone(),
-            counters.clone(),
-            false,
-            stop_rx.clone(),
-        )));
-    }
-    for s in &socks.operator {
-        tasks.push(tokio::spawn(rtp::receive(
-            s.clone(),
-            counters.clone(),
-            true,
-            stop_rx.clone(),
-        )));
-    }
-    let switch_drops0 = procstat::udp_drops(&[c.sip.port(), c.trunk.port()]);
-    Ok(Rig {
-        c,
-        pid,
-        caller,
-        ops,
-        op_stats,
-        socks,
-        counters,
-        stop,
-        tasks,
-        switch_drops0,
-    })
-}
-
-impl Rig {
-    /// Wait for the switch to have no call left, stop our tasks, unregister.
-    async fn finish(self) -> Value {
-        let t = Instant::now();
-        let mut active = procstat::calls_active(self.c.http).await.unwrap_or(-1);
-        while active != 0 && t.elapsed() < Duration::from_secs(self.c.settle_secs) {
-            tokio::time::sleep(Duration::from_millis(200)).await;
-            active = procstat::calls_active(self.c.http).await.unwrap_or(-1);
-        }
-        let settle_ms = t.elapsed().as_millis() as u64;
-        let switch_drops =
-            procstat::udp_drops(&[self.c.sip.port(), self.c.trunk.port()]) - self.switch_drops0;
-        let _ = self.stop.send(true);
-        for t in self.tasks {
-            let _ = tokio::time::timeout(Duration::from_secs(2), t).await;
-        }
-        let mut unreg_failed = 0;
-        for op in &self.ops {
-            if op.register(None).await.is_err() {
-                unreg_failed += 1;
-            }
-        }
-        json!({
-            "calls_active_after": active,
-            "settle_ms": settle_ms,
-            "switch_sip_socket_drops": switch_drops,
-            "invite_retransmissions": self.caller.invite_retx.load(Relaxed),
-            "bye_retransmissions": self.caller.bye_retx.load(Relaxed),
-            "operator_invites": self.op_stats.invites.load(Relaxed),
-            "operator_byes": self.op_stats.byes.load(Relaxed),
-            "operator_2xx_never_acked": self.op_stats.no_ack.load(Relaxed),
-            "unregister_failed": unreg_failed,
-            "operators_registered": self.ops.len(),
-            "first_operator_sip": self.ops.first().map(|o| o.local().to_string()),
-        })
-    }
-}
-
-/// Samples the switch (and ourselves) from now until the returned stopper is called.
-fn start_sampling(
-    pid: u32,
-) -> (
-    watch::Sender<bool>,
-    JoinHandle<Vec<procstat::Sample>>,
-    JoinHandle<Vec<procstat::Sample>>,
-) {
-    let (tx, rx) = watch::channel(false);
-    let sw = tokio::spawn(procstat::sampler(pid, rx.clone()));
-    let me = tokio::spawn(procstat::sampler(std::process::id(), rx));
-    (tx, sw, me)
-}
-
-async fn stop_sampling(
-    pid: u32,
-    s: (
-        watch::Sender<bool>,
-        JoinHandle<Vec<procstat::Sample>>,
-        JoinHandle<Vec<procstat::Sample>>,
-    ),
-) -> (Value, Value) {
-    let _ = s.0.send(true);
-    let sw = s.1.await.unwrap_or_default();
-    let me = s.2.await.unwrap_or_default();
-    (
-        procstat::summarize(pid, &sw),
-        procstat::summarize(std::process::id(), &me),
-    )
 }
 
 fn percentiles(mut v: Vec<Duration>) -> Value {
@@ -526,9 +359,9 @@ async fn run_concurrent(a: ConcArgs) -> Result<Value> {
         || a.calls > 5000
         || a.duration == 0
         || a.duration > 3600
-        || !(a.setup_rate > 0.0)
+        || !(a.setup_rate > 0.0 && a.hangup_rate > 0.0)
     {
-        bail!("--calls in [1, 5000], --duration in [1, 3600], --setup-rate > 0");
+        bail!("--calls in [1, 5000], --duration in [1, 3600], --setup-rate and --hangup-rate > 0");
     }
     let rig = setup(a.common.clone()).await?;
     let (release_tx, release_rx) = watch::channel(false);
@@ -543,7 +376,10 @@ async fn run_concurrent(a: ConcArgs) -> Result<Value> {
         tokio::time::sleep_until(start + Duration::from_secs_f64(i as f64 / a.setup_rate)).await;
         handles.push(tokio::spawn(rig.caller.clone().run_call(
             i,
-            Hold::Until(release_rx.clone()),
+            Hold::Until(
+                release_rx.clone(),
+                Duration::from_secs_f64(i as f64 / a.hangup_rate),
+            ),
             Some(up_tx.clone()),
         )));
     }
@@ -617,7 +453,8 @@ async fn run_concurrent(a: ConcArgs) -> Result<Value> {
         "loadgen_socket_drops": procstat::udp_drops(&my_ports) - drops0,
     });
     let _ = release_tx.send(true);
-    let deadline = Instant::now() + msg::TIMER_B + Duration::from_secs(2);
+    let stagger = Duration::from_secs_f64(a.calls as f64 / a.hangup_rate);
+    let deadline = Instant::now() + stagger + msg::TIMER_B + Duration::from_secs(2);
     let (results, unfinished) = join_calls(handles, deadline).await;
     let (calls, setups) = tally(&results, unfinished);
     let http = rig.c.http;

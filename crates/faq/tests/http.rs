@@ -79,19 +79,6 @@ async fn api_search_fetch_keys_and_rate_limit() {
         .unwrap();
     assert_eq!(bad.status, 401);
 
-    // Anonymous clients get a bounded number of requests per minute per address.
-    let mut limited = false;
-    for _ in 0..(faq::web::API_ANON_PER_MIN + 5) {
-        let r = c
-            .get("/api/v1/faq/suggest?q=%E3%81%94%E3%81%BF")
-            .await
-            .unwrap();
-        if r.status == 429 {
-            limited = true;
-            break;
-        }
-    }
-    assert!(limited, "rate limit never applied");
     // A key has its own bucket.
     let r = c
         .request("GET", "/api/v1/faq/search?q=a", &[("x-api-key", &key)], b"")
