@@ -6,8 +6,8 @@
 # Everything is on 127.0.0.1 and every step is bounded; nothing is left running.
 #
 # Knobs (environment): RATES="50 100 200"  DURATION=20  HOLD_MS=1000
-#                      CONCURRENT="100 300"  RTP_SECS=20  AGENTS=200  MAX_CALLS=2000
-#                      RTP_PORTS=40000-49999  RUST_LOG=info  SKIP_BUILD=1
+#                      CONCURRENT="100 300"  RTP_SECS=20  AGENTS=500  MAX_CALLS=2000
+#                      RTP_PORTS=40000-49999  RUST_LOG=info  SKIP_BUILD=1  KEEP_RECORDINGS=1
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,7 +16,9 @@ DURATION=${DURATION:-20}
 HOLD_MS=${HOLD_MS:-1000}
 CONCURRENT=${CONCURRENT:-"100 300"}
 RTP_SECS=${RTP_SECS:-20}
-AGENTS=${AGENTS:-200}
+# The ACD offers one call at a time per operator: keep AGENTS above the peak of
+# simultaneous calls (cps rate x (hold + setup), and the largest CONCURRENT).
+AGENTS=${AGENTS:-500}
 MAX_CALLS=${MAX_CALLS:-2000}
 RTP_PORTS=${RTP_PORTS:-40000-49999}
 export RUST_LOG=${RUST_LOG:-info}
@@ -84,4 +86,9 @@ echo
 echo
 echo "switch warnings/errors in $RUN/madoguchi.log: $(grep -cE ' (WARN|ERROR) ' "$RUN/madoguchi.log" || true)"
 grep -E ' (WARN|ERROR) ' "$RUN/madoguchi.log" | head -20 || true
+# The switch records every call; at these rates that is hundreds of MB of WAV.
+if [ -d "$RUN/recordings" ]; then
+    echo "recordings written by the switch: $(find "$RUN/recordings" -name '*.wav' | wc -l) files, $(du -sh "$RUN/recordings" | cut -f1)"
+    [ -n "${KEEP_RECORDINGS:-}" ] || rm -rf "$RUN/recordings"
+fi
 echo "JSON summaries and the switch log: $RUN"

@@ -43,6 +43,22 @@ fn replace_once(text: String, from: &str, to: &str) -> Result<String> {
     Ok(text.replacen(from, to, 1))
 }
 
+/// Replace the value of every `key = …` line (keys used here occur in one table only).
+fn set_key(text: &str, key: &str, value: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines() {
+        let t = line.trim_start();
+        let is_key = t.strip_prefix(key).is_some_and(|r| r.trim_start().starts_with('='));
+        if is_key && !t.starts_with('#') {
+            let _ = writeln!(out, "{key} = {value}  # set by benches/loadgen");
+        } else {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
 pub fn render(spec: &ConfigSpec) -> Result<String> {
     if spec.agents < 4 {
         bail!("--agents must be at least 4 (the default defines 1001..1004)");
@@ -80,6 +96,19 @@ pub fn render(spec: &ConfigSpec) -> Result<String> {
         "channels = 200",
         &format!("channels = {}", spec.max_calls),
     )?;
+    // A load run measures the call path, whatever the clock says: open all day every
+    // day, no greeting before ringing (the caller's 200 then means an operator answered),
+    // no after-call work (otherwise each simulated operator could take one call per
+    // wrap-up period). Keys an older switch does not know are left alone.
+    for (key, value) in [
+        ("weekday", "[\"00:00\", \"24:00\"]"),
+        ("weekend_and_holidays", "[\"00:00\", \"24:00\"]"),
+        ("closed_dates", "[]"),
+        ("greeting", "[]"),
+        ("wrapup_secs", "0"),
+    ] {
+        t = set_key(&t, key, value);
+    }
     let ids: Vec<String> = (0..spec.agents).map(agent_id).collect();
     let list = ids
         .iter()
@@ -127,5 +156,8 @@ mod tests {
         assert!(t.contains("max_calls = 999"));
         assert!(t.contains("rtp_ports = [40000, 40999]"));
         assert!(!t.contains("5060"));
+        assert!(t.contains("weekday = [\"00:00\", \"24:00\"]"));
+        assert!(t.contains("closed_dates = []"));
+        assert!(t.contains("wrapup_secs = 0"));
     }
 }

@@ -19,6 +19,9 @@ use tokio::time::{Instant, MissedTickBehavior};
 
 pub const PAYLOAD: usize = 160;
 pub const PACKET: usize = 12 + PAYLOAD;
+/// First payload bytes of every packet we send; the relay passes PCMU→PCMU payloads
+/// through unchanged, so received packets carrying it are ours.
+const MAGIC: &[u8] = b"LGEN";
 const SLOTS: u64 = 10;
 const SLOT: Duration = Duration::from_millis(2);
 
@@ -31,7 +34,7 @@ pub struct Counters {
     pub b2a_sent: AtomicU64,
     pub b2a_recv: AtomicU64,
     pub send_errors: AtomicU64,
-    /// Datagrams on our RTP sockets that were not our PCMU packets (RTCP, …).
+    /// Datagrams on our RTP sockets that were not our packets (RTCP, prompts, …).
     pub other: AtomicU64,
 }
 
@@ -70,8 +73,8 @@ pub async fn receive(
         tokio::select! {
             r = sock.recv_from(&mut buf) => {
                 let Ok((n, _)) = r else { continue };
-                // RTP version 2, payload type 0 (PCMU), our size: anything else is RTCP.
-                let ours = n == PACKET && buf[0] >> 6 == 2 && buf[1] & 0x7f == 0;
+                // RTP version 2, PCMU, our size and mark: anything else is RTCP or the switch's own audio.
+                let ours = n == PACKET && buf[0] >> 6 == 2 && buf[1] & 0x7f == 0 && &buf[12..12 + MAGIC.len()] == MAGIC;
                 let c = match (ours, to_operator) {
                     (false, _) => &recv.other,
                     (true, true) => &recv.a2b_recv,
@@ -115,6 +118,8 @@ impl Stream {
         out[8..12].copy_from_slice(&self.ssrc.to_be_bytes());
         // 0xFF is μ-law silence: the relay passes it through untouched either way.
         out[12..].fill(0xFF);
+        // Our mark: what the switch itself plays (prompts, hold music) is not ours.
+        out[12..12 + MAGIC.len()].copy_from_slice(MAGIC);
         self.seq = self.seq.wrapping_add(1);
         self.ts = self.ts.wrapping_add(PAYLOAD as u32);
     }
