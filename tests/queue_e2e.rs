@@ -170,7 +170,16 @@ fn manual_night_mode_at_noon_routes_to_the_guard_room_and_is_audited() {
     });
     let api = format!("http://{}", sw.http);
     let out = Command::new(env!("CARGO_BIN_EXE_madoguchi"))
-        .args(["night", "on", "--who", "supervisor-sato", "--api", &api])
+        .args([
+            "night",
+            "on",
+            "--who",
+            "supervisor-sato",
+            "--api",
+            &api,
+            "--login",
+        ])
+        .arg(sw.login_file())
         .output()
         .unwrap();
     assert!(
@@ -202,21 +211,35 @@ fn manual_night_mode_at_noon_routes_to_the_guard_room_and_is_audited() {
         serde_json::from_str(&http_get(sw.http, "/api/v1/operating").unwrap()).unwrap();
     assert_eq!(st["night_mode"], true, "night mode lost across a restart");
     // Bad parameters get a 4xx with a sentence.
-    let (code, body) = http_request(
+    // Changes need a supervisor's login.
+    let (code, _) = http_request(
         sw.http,
         "POST",
-        "/api/v1/operating/extend",
-        Some("{\"until\": \"tomorrow\", \"who\": \"x\"}"),
+        "/api/v1/operating/night",
+        Some("{\"on\": false}"),
     )
     .unwrap();
+    assert_eq!(code, 401, "changing night mode without a login");
+    let (code, body) = sw.post(
+        "/api/v1/operating/extend",
+        "{\"until\": \"tomorrow\", \"who\": \"x\"}",
+    );
     assert_eq!(code, 400);
     assert!(body.contains("until"), "{body}");
-    let (code, body) =
-        http_request(sw.http, "POST", "/api/v1/agents/1009/pause", Some("{}")).unwrap();
+    let (code, body) = sw.post("/api/v1/agents/1009/pause", "{}");
     assert!((400..500).contains(&code), "{code} {body}");
     // Night mode off: the next call goes to the queue again (greeting, no guard room).
     let out = Command::new(env!("CARGO_BIN_EXE_madoguchi"))
-        .args(["night", "off", "--who", "supervisor-sato", "--api", &api])
+        .args([
+            "night",
+            "off",
+            "--who",
+            "supervisor-sato",
+            "--api",
+            &api,
+            "--login",
+        ])
+        .arg(sw.login_file())
         .output()
         .unwrap();
     assert!(out.status.success());
@@ -404,7 +427,10 @@ fn feature_codes_from_the_softphone_pause_and_resume_the_operator() {
     // The same through the HTTP API and the command line.
     let api = format!("http://{}", sw.http);
     let out = Command::new(env!("CARGO_BIN_EXE_madoguchi"))
-        .args(["agent", "1001", "pause", "--reason", "研修", "--api", &api])
+        .args([
+            "agent", "1001", "pause", "--reason", "研修", "--api", &api, "--login",
+        ])
+        .arg(sw.login_file())
         .output()
         .unwrap();
     assert!(
@@ -415,8 +441,7 @@ fn feature_codes_from_the_softphone_pause_and_resume_the_operator() {
     sw.wait_for("1001 paused by the API", 5, |s| {
         agent_status(s, "1001") == "Paused"
     });
-    let (code, body) =
-        http_request(sw.http, "POST", "/api/v1/agents/1001/dance", Some("{}")).unwrap();
+    let (code, body) = sw.post("/api/v1/agents/1001/dance", "{}");
     assert_eq!(code, 400, "{body}");
     assert!(body.contains("unknown operation"), "{body}");
 }
@@ -467,7 +492,7 @@ fn a_caller_who_presses_1_is_called_back_through_the_carrier_when_an_agent_frees
     sw.wait_for("1001 available", 5, |s| {
         agent_status(s, "1001") == "Available"
     });
-    let (code, _) = http_request(sw.http, "POST", "/api/v1/agents/1001/pause", Some("{}")).unwrap();
+    let (code, _) = sw.post("/api/v1/agents/1001/pause", "{}");
     assert_eq!(code, 200);
 
     // The citizen calls with its media on `rtp`, is answered and waits in line.
@@ -517,8 +542,7 @@ fn a_caller_who_presses_1_is_called_back_through_the_carrier_when_an_agent_frees
     });
 
     // The agent comes back: rung first, with the number to call back.
-    let (code, _) =
-        http_request(sw.http, "POST", "/api/v1/agents/1001/unpause", Some("{}")).unwrap();
+    let (code, _) = sw.post("/api/v1/agents/1001/unpause", "{}");
     assert_eq!(code, 200);
     let inv = loop {
         match op.recv(10.0) {

@@ -39,27 +39,7 @@ fn channels(p: &Path) -> (Vec<i16>, Vec<i16>, u32) {
 }
 
 fn basic(sw: &Switch) -> String {
-    let t = std::fs::read_to_string(sw.dir.join("data/supervisor-password.txt")).unwrap();
-    let mut l = t.lines();
-    let (u, p) = (l.next().unwrap(), l.next().unwrap());
-    let raw = format!("{u}:{p}");
-    // Tiny base64 (tests stay free of extra crates).
-    const T: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let b = raw.as_bytes();
-    let mut out = String::new();
-    for c in b.chunks(3) {
-        let n = (c[0] as u32) << 16
-            | (*c.get(1).unwrap_or(&0) as u32) << 8
-            | *c.get(2).unwrap_or(&0) as u32;
-        for i in 0..4 {
-            if i <= c.len() {
-                out.push(T[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+    sw.supervisor()
 }
 
 fn get_with_auth(sw: &Switch, path: &str, auth: Option<&str>) -> (u16, String) {

@@ -222,6 +222,30 @@ impl Switch {
         (self.rtp.0..=self.rtp.1).all(|p| UdpSocket::bind(("127.0.0.1", p)).is_ok())
     }
 
+    /// The file the switch wrote the generated supervisor login to.
+    pub fn login_file(&self) -> PathBuf {
+        self.dir.join("data/supervisor-password.txt")
+    }
+
+    /// `user:password` of the generated supervisor, base64 for `Authorization: Basic`.
+    pub fn supervisor(&self) -> String {
+        let t = std::fs::read_to_string(self.login_file()).unwrap();
+        let mut l = t.lines();
+        base64(format!("{}:{}", l.next().unwrap(), l.next().unwrap()).as_bytes())
+    }
+
+    /// POST with the supervisor's login.
+    pub fn post(&self, path: &str, body: &str) -> (u16, String) {
+        http_request_as(
+            self.http,
+            "POST",
+            path,
+            Some(body),
+            Some(&self.supervisor()),
+        )
+        .expect("HTTP")
+    }
+
     pub fn registered(&self, user: &str) -> bool {
         http_get(self.http, "/api/v1/registrations")
             .is_some_and(|b| b.contains(&format!("\"{user}@")))
@@ -289,11 +313,25 @@ pub fn http_request(
     path: &str,
     body: Option<&str>,
 ) -> Option<(u16, String)> {
+    http_request_as(addr, method, path, body, None)
+}
+
+/// The same with an `Authorization: Basic` login (see `Switch::supervisor`).
+pub fn http_request_as(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+    basic: Option<&str>,
+) -> Option<(u16, String)> {
     let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
     let body = body.unwrap_or("");
+    let auth = basic
+        .map(|b| format!("Authorization: Basic {b}\r\n"))
+        .unwrap_or_default();
     let req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     );
     s.write_all(req.as_bytes()).ok()?;
@@ -638,4 +676,23 @@ pub fn contains_prompt(haystack: &Path, needle: &Path) -> f64 {
             }
         })
         .fold(0.0, f64::max)
+}
+
+/// RFC 4648 base64 (tests stay free of extra crates).
+pub fn base64(b: &[u8]) -> String {
+    const T: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for c in b.chunks(3) {
+        let n = (c[0] as u32) << 16
+            | (*c.get(1).unwrap_or(&0) as u32) << 8
+            | *c.get(2).unwrap_or(&0) as u32;
+        for i in 0..4 {
+            out.push(if i <= c.len() {
+                T[(n >> (18 - 6 * i) & 63) as usize] as char
+            } else {
+                '='
+            });
+        }
+    }
+    out
 }

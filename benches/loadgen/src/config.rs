@@ -48,7 +48,9 @@ fn set_key(text: &str, key: &str, value: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for line in text.lines() {
         let t = line.trim_start();
-        let is_key = t.strip_prefix(key).is_some_and(|r| r.trim_start().starts_with('='));
+        let is_key = t
+            .strip_prefix(key)
+            .is_some_and(|r| r.trim_start().starts_with('='));
         if is_key && !t.starts_with('#') {
             let _ = writeln!(out, "{key} = {value}  # set by benches/loadgen");
         } else {

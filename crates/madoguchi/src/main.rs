@@ -48,6 +48,11 @@ enum Cmd {
         who: String,
         #[arg(long, default_value = "http://127.0.0.1:8080")]
         api: String,
+        /// The supervisor login: a file with the user on the first line and the password
+        /// on the second (the switch writes one at first start), or MADOGUCHI_USER and
+        /// MADOGUCHI_PASSWORD in the environment.
+        #[arg(long, default_value = "data/supervisor-password.txt")]
+        login: PathBuf,
     },
     /// Extend the opening hours (disaster) until a local time YYYY-MM-DDTHH:MM, or clear
     /// the extension and night mode with `--clear`.
@@ -59,6 +64,11 @@ enum Cmd {
         who: String,
         #[arg(long, default_value = "http://127.0.0.1:8080")]
         api: String,
+        /// The supervisor login: a file with the user on the first line and the password
+        /// on the second (the switch writes one at first start), or MADOGUCHI_USER and
+        /// MADOGUCHI_PASSWORD in the environment.
+        #[arg(long, default_value = "data/supervisor-password.txt")]
+        login: PathBuf,
     },
     /// Log an operator in or out, pause, resume, or end after-call work.
     Agent {
@@ -71,6 +81,11 @@ enum Cmd {
         who: String,
         #[arg(long, default_value = "http://127.0.0.1:8080")]
         api: String,
+        /// The supervisor login: a file with the user on the first line and the password
+        /// on the second (the switch writes one at first start), or MADOGUCHI_USER and
+        /// MADOGUCHI_PASSWORD in the environment.
+        #[arg(long, default_value = "data/supervisor-password.txt")]
+        login: PathBuf,
     },
     /// Recordings: search, request deletion of those past retention, approve, delete one.
     Recordings {
@@ -204,8 +219,14 @@ fn main() -> anyhow::Result<()> {
             print!("{}", dialplan::DEFAULT_TOML);
             Ok(())
         }
-        Cmd::Night { state, who, api } => api_call(
+        Cmd::Night {
+            state,
+            who,
+            api,
+            login,
+        } => api_call(
             &api,
+            &login,
             "/api/v1/operating/night",
             &serde_json::json!({"on": state == "on", "who": who}),
         ),
@@ -214,10 +235,12 @@ fn main() -> anyhow::Result<()> {
             clear,
             who,
             api,
+            login,
         } => {
             if clear {
                 api_call(
                     &api,
+                    &login,
                     "/api/v1/operating/clear",
                     &serde_json::json!({"who": who}),
                 )
@@ -229,6 +252,7 @@ fn main() -> anyhow::Result<()> {
                 };
                 api_call(
                     &api,
+                    &login,
                     "/api/v1/operating/extend",
                     &serde_json::json!({"until": until, "who": who}),
                 )
@@ -240,8 +264,10 @@ fn main() -> anyhow::Result<()> {
             reason,
             who,
             api,
+            login,
         } => api_call(
             &api,
+            &login,
             &format!("/api/v1/agents/{id}/{op}"),
             &serde_json::json!({"reason": reason, "who": who}),
         ),
@@ -364,13 +390,37 @@ async fn serve(cfg: dialplan::Config, now: Option<u64>, with_faq: bool) -> anyho
 
 /// POST a JSON body to the running switch's API and print the answer (no HTTP client
 /// library: the API is on loopback and speaks plain HTTP/1.1).
-fn api_call(api: &str, path: &str, body: &serde_json::Value) -> anyhow::Result<()> {
+fn api_call(
+    api: &str,
+    login: &std::path::Path,
+    path: &str,
+    body: &serde_json::Value,
+) -> anyhow::Result<()> {
     use std::io::{Read, Write};
+    let (user, password) = match (
+        std::env::var("MADOGUCHI_USER"),
+        std::env::var("MADOGUCHI_PASSWORD"),
+    ) {
+        (Ok(u), Ok(p)) => (u, p),
+        _ => {
+            let t = std::fs::read_to_string(login).with_context(|| format!("reading the supervisor login from {} (or set MADOGUCHI_USER and MADOGUCHI_PASSWORD)", login.display()))?;
+            let mut l = t.lines();
+            (
+                l.next().unwrap_or("").trim().to_string(),
+                l.next().unwrap_or("").trim().to_string(),
+            )
+        }
+    };
+    let auth = base64(format!("{user}:{password}").as_bytes());
     let host = api.trim_start_matches("http://").trim_end_matches('/');
     let mut s = std::net::TcpStream::connect(host)
         .with_context(|| format!("connecting to the switch's API at {api}"))?;
     let body = body.to_string();
-    write!(s, "POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len())?;
+    write!(
+        s,
+        "POST {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Basic {auth}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )?;
     let mut out = String::new();
     s.read_to_string(&mut out)?;
     let status = out.split(' ').nth(1).unwrap_or("");
@@ -381,4 +431,23 @@ fn api_call(api: &str, path: &str, body: &serde_json::Value) -> anyhow::Result<(
     } else {
         anyhow::bail!("the switch answered {status}")
     }
+}
+
+/// RFC 4648 base64, for the Basic login header (no extra dependency for twelve lines).
+fn base64(b: &[u8]) -> String {
+    const T: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for c in b.chunks(3) {
+        let n = (c[0] as u32) << 16
+            | (*c.get(1).unwrap_or(&0) as u32) << 8
+            | *c.get(2).unwrap_or(&0) as u32;
+        for i in 0..4 {
+            out.push(if i <= c.len() {
+                T[(n >> (18 - 6 * i) & 63) as usize] as char
+            } else {
+                '='
+            });
+        }
+    }
+    out
 }

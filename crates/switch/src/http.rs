@@ -16,17 +16,25 @@ pub async fn serve(
     recordings: axum::Router,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    // Changes need a supervisor's login (HTTP Basic, as for the recordings); reading
+    // status and metrics does not.
+    let changes = Router::new()
+        .route("/api/v1/agents/{id}/{op}", axum::routing::post(agent_op))
+        .route("/api/v1/operating/night", axum::routing::post(night))
+        .route("/api/v1/operating/extend", axum::routing::post(extend))
+        .route("/api/v1/operating/clear", axum::routing::post(clear))
+        .layer(axum::middleware::from_fn_with_state(
+            shared.clone(),
+            require_supervisor,
+        ));
     let app = Router::new()
         .route("/metrics", get(metrics))
         .route("/api/v1/status", get(status))
         .route("/api/v1/registrations", get(registrations))
         .route("/api/v1/queues", get(queues))
-        .route("/api/v1/agents/{id}/{op}", axum::routing::post(agent_op))
         .route("/api/v1/operating", get(operating))
-        .route("/api/v1/operating/night", axum::routing::post(night))
-        .route("/api/v1/operating/extend", axum::routing::post(extend))
-        .route("/api/v1/operating/clear", axum::routing::post(clear))
         .route("/api/v1/operating/audit", get(audit))
+        .merge(changes)
         .with_state(shared)
         // The recordings' pages and API (login required, every play and download audited).
         .merge(recordings);
@@ -92,6 +100,7 @@ struct AgentBody {
 
 async fn agent_op(
     State(s): State<Arc<Shared>>,
+    axum::Extension(login): axum::Extension<Supervisor>,
     Path((id, op)): Path<(String, String)>,
     body: Option<Json<AgentBody>>,
 ) -> axum::response::Response {
@@ -101,7 +110,7 @@ async fn agent_op(
         Err(e) => return bad(StatusCode::BAD_REQUEST, e),
     };
     let (reply, rx) = tokio::sync::oneshot::channel();
-    let who = body.who.unwrap_or_else(|| "api".into());
+    let who = who(&login, body.who.as_deref());
     if s.queue
         .send(QueueCmd::Agent {
             agent: id,
@@ -148,11 +157,12 @@ async fn operating(State(s): State<Arc<Shared>>) -> impl IntoResponse {
 #[derive(serde::Deserialize)]
 struct NightBody {
     on: bool,
-    who: String,
+    who: Option<String>,
 }
 
 async fn night(
     State(s): State<Arc<Shared>>,
+    axum::Extension(login): axum::Extension<Supervisor>,
     body: Result<Json<NightBody>, axum::extract::rejection::JsonRejection>,
 ) -> axum::response::Response {
     let Ok(Json(b)) = body else {
@@ -167,7 +177,7 @@ async fn night(
         .lock()
         .map_err(|_| "state lock poisoned".to_string())
         .and_then(|mut g| {
-            g.set_night_mode(b.on, &b.who, now)
+            g.set_night_mode(b.on, &who(&login, b.who.as_deref()), now)
                 .map_err(|e| e.to_string())
         });
     match r {
@@ -180,11 +190,12 @@ async fn night(
 struct ExtendBody {
     /// Unix seconds, or local time "YYYY-MM-DDTHH:MM".
     until: serde_json::Value,
-    who: String,
+    who: Option<String>,
 }
 
 async fn extend(
     State(s): State<Arc<Shared>>,
+    axum::Extension(login): axum::Extension<Supervisor>,
     body: Result<Json<ExtendBody>, axum::extract::rejection::JsonRejection>,
 ) -> axum::response::Response {
     let Ok(Json(b)) = body else {
@@ -210,7 +221,7 @@ async fn extend(
         .lock()
         .map_err(|_| "state lock poisoned".to_string())
         .and_then(|mut g| {
-            g.extend_until(until, &b.who, now)
+            g.extend_until(until, &who(&login, b.who.as_deref()), now)
                 .map_err(|e| e.to_string())
         });
     match r {
@@ -221,11 +232,12 @@ async fn extend(
 
 #[derive(serde::Deserialize)]
 struct WhoBody {
-    who: String,
+    who: Option<String>,
 }
 
 async fn clear(
     State(s): State<Arc<Shared>>,
+    axum::Extension(login): axum::Extension<Supervisor>,
     body: Result<Json<WhoBody>, axum::extract::rejection::JsonRejection>,
 ) -> axum::response::Response {
     let Ok(Json(b)) = body else {
@@ -239,7 +251,10 @@ async fn clear(
         .operating
         .lock()
         .map_err(|_| "state lock poisoned".to_string())
-        .and_then(|mut g| g.clear(&b.who, now).map_err(|e| e.to_string()));
+        .and_then(|mut g| {
+            g.clear(&who(&login, b.who.as_deref()), now)
+                .map_err(|e| e.to_string())
+        });
     match r {
         Ok(_) => Json(operating_json(&s)).into_response(),
         Err(e) => bad(StatusCode::BAD_REQUEST, e),
@@ -272,4 +287,56 @@ pub fn parse_local(t: &str, offset_minutes: i32) -> Option<u64> {
         mi.get(..2)?.parse().ok()?,
     )?;
     Some(dt.to_unix(offset_minutes))
+}
+
+/// The logged-in supervisor, for the audit log.
+#[derive(Clone)]
+struct Supervisor(String);
+
+async fn require_supervisor(
+    State(s): State<Arc<Shared>>,
+    mut req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let value = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    // argon2 takes tens of milliseconds: off the async workers.
+    let st = s.clone();
+    let outcome = tokio::task::spawn_blocking(move || st.supervisors.check(value.as_deref()))
+        .await
+        .unwrap_or(recorder::auth::AuthOutcome::BadCredentials);
+    match outcome {
+        recorder::auth::AuthOutcome::Ok(user) => {
+            req.extensions_mut().insert(Supervisor(user));
+            next.run(req).await
+        }
+        recorder::auth::AuthOutcome::Locked => bad(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many failed logins for this user; try again in five minutes",
+        ),
+        _ => {
+            let mut r = bad(
+                StatusCode::UNAUTHORIZED,
+                "log in as a supervisor to change the switch",
+            );
+            r.headers_mut().insert(
+                "www-authenticate",
+                axum::http::HeaderValue::from_static(
+                    "Basic realm=\"madoguchi\", charset=\"UTF-8\"",
+                ),
+            );
+            r
+        }
+    }
+}
+
+/// "who" for the audit log: the login, and the name typed in the request if it differs.
+fn who(login: &Supervisor, typed: Option<&str>) -> String {
+    match typed {
+        Some(t) if !t.is_empty() && t != login.0 => format!("{t} (login {})", login.0),
+        _ => login.0.clone(),
+    }
 }

@@ -74,6 +74,8 @@ pub struct Shared {
     pub clock_offset: i64,
     /// Every answered call is recorded (spec 第2-7 ⑶ イ).
     pub recorder: recorder::Recorder,
+    /// Supervisors' logins: the recordings pages and every change made through the API.
+    pub supervisors: recorder::auth::Auth,
 }
 
 impl Shared {
@@ -364,7 +366,7 @@ pub async fn start(opts: Options) -> Result<RunningSwitch, SwitchError> {
         .now
         .map(|n| n as i64 - register::unix_now() as i64)
         .unwrap_or(0);
-    let (recorder, recordings_web) = recording::start(&cfg, &data_dir)?;
+    let (recorder, recordings_web, supervisors) = recording::start(&cfg, &data_dir)?;
     let shared = Arc::new(Shared {
         prompts,
         queue: queue_tx,
@@ -372,6 +374,7 @@ pub async fn start(opts: Options) -> Result<RunningSwitch, SwitchError> {
         operating: Mutex::new(operating),
         clock_offset,
         recorder,
+        supervisors: recorder::auth::Auth::new(supervisors),
         cfg,
         metrics,
         data_dir,

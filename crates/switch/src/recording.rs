@@ -11,7 +11,7 @@ use std::time::SystemTime;
 pub fn start(
     cfg: &dialplan::Config,
     data_dir: &Path,
-) -> Result<(Recorder, axum::Router), SwitchError> {
+) -> Result<(Recorder, axum::Router, Vec<recorder::auth::Supervisor>), SwitchError> {
     let rcfg = RecorderConfig {
         dir: cfg.switch.recordings_dir.clone(),
         catalogue: data_dir.join("recordings.sqlite"),
@@ -27,8 +27,11 @@ pub fn start(
         Err(e) => tracing::error!(error = %e, "repairing interrupted recordings failed"),
     }
     let supervisors = supervisors(cfg, data_dir)?;
-    let web = recorder::http::router(recorder::http::RecorderState::new(rec.clone(), supervisors));
-    Ok((rec, web))
+    let web = recorder::http::router(recorder::http::RecorderState::new(
+        rec.clone(),
+        supervisors.clone(),
+    ));
+    Ok((rec, web, supervisors))
 }
 
 /// The configured supervisors, or one generated account whose password is written to
