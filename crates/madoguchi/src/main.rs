@@ -352,19 +352,31 @@ async fn serve(cfg: dialplan::Config, now: Option<u64>, with_faq: bool) -> anyho
         "  metrics and API                    http://{}/metrics",
         sw.http_addr
     );
+    // The FAQ site is a sidecar: if it cannot start (its port taken, say), the switch
+    // still answers calls, and the reason is logged.
     let faq = if with_faq {
-        let f = faq::start(faq::FaqConfig {
+        match faq::start(faq::FaqConfig {
             data_dir: faq_dir.clone(),
             ..Default::default()
         })
         .await
-        .context("starting the FAQ site")?;
-        println!(
-            "  FAQ site (public and internal)     https://{}/  (admin password in {})",
-            f.addr,
-            faq_dir.join("admin-password.txt").display()
-        );
-        Some(f)
+        {
+            Ok(f) => {
+                println!(
+                    "  FAQ site (public and internal)     https://{}/  (admin password in {})",
+                    f.addr,
+                    faq_dir.join("admin-password.txt").display()
+                );
+                Some(f)
+            }
+            Err(e) => {
+                tracing::error!(
+                    error = format!("{e:#}"),
+                    "the FAQ site did not start; the switch runs without it"
+                );
+                None
+            }
+        }
     } else {
         None
     };
