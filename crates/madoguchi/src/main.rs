@@ -329,6 +329,7 @@ fn init_logs() {
 
 async fn serve(cfg: dialplan::Config, now: Option<u64>, with_faq: bool) -> anyhow::Result<()> {
     let faq_dir = std::path::Path::new(&cfg.switch.data_dir).join("faq");
+    let data_dir_for_banner = cfg.switch.data_dir.clone();
     let agents: Vec<(String, String)> = cfg
         .agents
         .iter()
@@ -351,6 +352,13 @@ async fn serve(cfg: dialplan::Config, now: Option<u64>, with_faq: bool) -> anyho
     println!(
         "  metrics and API                    http://{}/metrics",
         sw.http_addr
+    );
+    println!(
+        "  recordings (supervisors)           http://{}/recordings  (login in {})",
+        sw.http_addr,
+        std::path::Path::new(&data_dir_for_banner)
+            .join("supervisor-password.txt")
+            .display()
     );
     // The FAQ site is a sidecar: if it cannot start (its port taken, say), the switch
     // still answers calls, and the reason is logged.
