@@ -40,7 +40,7 @@ read -r SIP TRUNK PBX HTTP < <("$LOADGEN" ports 4)
     --rtp-ports "$RTP_PORTS" --agents "$AGENTS" --max-calls "$MAX_CALLS"
 "$SWITCH" check "$RUN/madoguchi.toml"
 
-"$SWITCH" serve --config "$RUN/madoguchi.toml" >"$RUN/madoguchi.log" 2>&1 &
+"$SWITCH" serve --no-faq --config "$RUN/madoguchi.toml" >"$RUN/madoguchi.log" 2>&1 &
 PID=$!
 stop_switch() {
     if kill -0 "$PID" 2>/dev/null; then

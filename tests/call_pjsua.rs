@@ -533,6 +533,29 @@ fn pjsua_operator_holds_and_resumes_and_the_call_survives() {
         loud < rate(&op_rx) / 10,
         "operator still received audio while holding ({loud} loud samples)"
     );
+    // Held and resumed, the call is still one recording, and the caller's tone is on
+    // its left channel after the resume too.
+    let mut wavs = Vec::new();
+    let mut stack = vec![dir.join("recordings")];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "wav") {
+                wavs.push(p);
+            }
+        }
+    }
+    assert_eq!(
+        wavs.len(),
+        1,
+        "a held and resumed call must be one file: {wavs:?}"
+    );
+    let mut r = hound::WavReader::open(&wavs[0]).unwrap();
+    let left: Vec<i16> = r.samples::<i16>().map(Result::unwrap).step_by(2).collect();
+    let tail = &left[left.len().saturating_sub(16000)..];
+    assert_eq!(media::tone::dominant_frequency(tail, 8000, &TONES), 440.0);
 }
 
 #[test]

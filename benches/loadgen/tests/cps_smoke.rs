@@ -123,7 +123,7 @@ fn cps_low_rate_all_calls_complete() {
     let log = std::fs::File::create(&log_path).unwrap();
     let switch = Kill(
         Command::new(&bin)
-            .args(["serve", "--config"])
+            .args(["serve", "--no-faq", "--config"])
             .arg(&cfg)
             .env("RUST_LOG", "info")
             .stdout(log.try_clone().unwrap())

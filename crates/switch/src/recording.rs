@@ -94,7 +94,7 @@ pub fn begin(
     match rec.start_call(meta) {
         Ok(x) => Some(x),
         Err(e) => {
-            tracing::error!(call = call_id, error = %e, "call not recorded");
+            tracing::debug!(call = call_id, error = %e, "call not recorded (the recorder logged why)");
             None
         }
     }

@@ -68,7 +68,7 @@ impl TransportHandle {
 
     /// Bind a UDP listener and start its receive task. Returns the bound address.
     pub async fn bind_udp(&self, addr: SocketAddr) -> std::io::Result<SocketAddr> {
-        let sock = Arc::new(tokio::net::UdpSocket::bind(addr).await?);
+        let sock = Arc::new(udp_socket(addr)?);
         let local = sock.local_addr()?;
         self.inner
             .udp
@@ -130,6 +130,22 @@ impl TransportHandle {
             .copied()
             .collect()
     }
+}
+
+/// A UDP socket with receive and send buffers of 4 MiB (the kernel may cap them at
+/// `net.core.rmem_max`): when a thousand calls hang up in the same second, the default
+/// ~200 KiB overflows and the BYEs must be retransmitted (measured with benches/loadgen).
+fn udp_socket(addr: SocketAddr) -> std::io::Result<tokio::net::UdpSocket> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let s = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+    if addr.is_ipv6() {
+        s.set_only_v6(true)?;
+    }
+    let _ = s.set_recv_buffer_size(4 << 20);
+    let _ = s.set_send_buffer_size(4 << 20);
+    s.set_nonblocking(true)?;
+    s.bind(&addr.into())?;
+    tokio::net::UdpSocket::from_std(s.into())
 }
 
 /// RFC 3261 §18.2.1 and RFC 3581 §4: note where a request really came from in its top
