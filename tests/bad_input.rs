@@ -7,51 +7,6 @@ mod common;
 use common::*;
 use sip::{Message, SipHeaders};
 
-fn register(c: &RawSip, sw: &Switch, user: &str, password: &str) -> sip::Response {
-    let uri = format!("sip:{user}@127.0.0.1");
-    let call_id = format!("reg-{}", rand_u64());
-    c.send(
-        sw.sip,
-        &c.request("REGISTER", &uri, user, &call_id, 1, "Expires: 300\r\n", ""),
-    );
-    let mut reqs = Vec::new();
-    let chal = c
-        .final_response(3.0, &mut reqs)
-        .expect("no answer to REGISTER");
-    assert_eq!(
-        chal.status, 401,
-        "REGISTER without credentials must be challenged"
-    );
-    let www = chal
-        .headers
-        .get("WWW-Authenticate")
-        .expect("challenge header");
-    let auth = sip::auth::client_authorization(
-        www,
-        "REGISTER",
-        &format!("sip:{}", sw.sip),
-        user,
-        password,
-        "0a4f113b",
-        1,
-    )
-    .unwrap();
-    c.send(
-        sw.sip,
-        &c.request(
-            "REGISTER",
-            &uri,
-            user,
-            &call_id,
-            2,
-            &format!("Expires: 300\r\nAuthorization: {auth}\r\n"),
-            "",
-        ),
-    );
-    c.final_response(3.0, &mut reqs)
-        .expect("no answer to the authenticated REGISTER")
-}
-
 fn options_answered(sw: &Switch) -> bool {
     let c = RawSip::new();
     c.send(
@@ -136,18 +91,21 @@ fn unknown_number_is_404_and_counted() {
 fn wrong_password_is_403_after_the_challenge_and_counted() {
     let sw = Switch::start("bad-auth", |t| t);
     let c = RawSip::new();
-    let r = register(&c, &sw, "1001", "not-the-password");
+    let r = register_raw(&c, &sw, "1001", "not-the-password", 300);
     assert_eq!(r.status, 403);
     assert_eq!(sw.metric("madoguchi_sip_auth_failures_total", ""), 1.0);
     assert!(!sw.registered("1001"));
     // The right password still works from another source.
     let ok = RawSip::new();
-    assert_eq!(register(&ok, &sw, "1001", "madoguchi-1001").status, 200);
+    assert_eq!(
+        register_raw(&ok, &sw, "1001", "madoguchi-1001", 300).status,
+        200
+    );
     assert!(sw.registered("1001"));
     // Five failures in a row from one address block it (the success above, from the same
     // loopback address, reset the count): the next attempt is refused without a challenge.
     for _ in 0..5 {
-        assert_eq!(register(&c, &sw, "1001", "guess").status, 403);
+        assert_eq!(register_raw(&c, &sw, "1001", "guess", 300).status, 403);
     }
     c.send(
         sw.sip,
@@ -203,7 +161,10 @@ fn overload_is_503_with_retry_after() {
     });
     // A registered "operator" that lets the phone ring, so the first call stays up.
     let op = RawSip::new();
-    assert_eq!(register(&op, &sw, "1001", "madoguchi-1001").status, 200);
+    assert_eq!(
+        register_raw(&op, &sw, "1001", "madoguchi-1001", 300).status,
+        200
+    );
     let c = RawSip::new();
     let uri = format!("sip:0246221111@{}", sw.trunk);
     let invite1 = c.request(

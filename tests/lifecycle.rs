@@ -56,60 +56,12 @@ fn check_refuses_a_wrong_config_with_file_and_line() {
     assert!(String::from_utf8_lossy(&out.stderr).contains(&format!("bad.toml:{line}:")));
 }
 
-fn register_raw(
-    c: &RawSip,
-    sip_addr: std::net::SocketAddr,
-    user: &str,
-    password: &str,
-    expires: u32,
-) -> u16 {
-    let uri = format!("sip:{user}@127.0.0.1");
-    let cid = format!("reg-{}", rand_u64());
-    c.send(
-        sip_addr,
-        &c.request(
-            "REGISTER",
-            &uri,
-            user,
-            &cid,
-            1,
-            &format!("Expires: {expires}\r\n"),
-            "",
-        ),
-    );
-    let chal = c.final_response(3.0, &mut Vec::new()).unwrap();
-    let www = chal.headers.get("WWW-Authenticate").unwrap();
-    let auth = sip::auth::client_authorization(
-        www,
-        "REGISTER",
-        &format!("sip:{sip_addr}"),
-        user,
-        password,
-        "c0ffee",
-        1,
-    )
-    .unwrap();
-    c.send(
-        sip_addr,
-        &c.request(
-            "REGISTER",
-            &uri,
-            user,
-            &cid,
-            2,
-            &format!("Expires: {expires}\r\nAuthorization: {auth}\r\n"),
-            "",
-        ),
-    );
-    c.final_response(3.0, &mut Vec::new()).unwrap().status
-}
-
 #[test]
 fn registrations_survive_a_crash() {
     let mut sw = Switch::start("restart", no_greeting);
     let op = RawSip::new();
     assert_eq!(
-        register_raw(&op, sw.sip, "1001", "madoguchi-1001", 600),
+        register_raw(&op, &sw, "1001", "madoguchi-1001", 600).status,
         200
     );
     sw.restart(); // SIGKILL, then start again on the same data folder
@@ -144,26 +96,15 @@ fn sigterm_ends_calls_with_bye() {
     let dir = sw.dir.clone();
     tone_wav(&dir.join("440.wav"), 440.0, 30.0);
     tone_wav(&dir.join("1000.wav"), 1000.0, 30.0);
-    let operator = Baresip::start(
-        &dir,
-        BaresipOpts {
-            name: "op",
-            account: format!("<sip:1003@{};transport=udp>;auth_pass=madoguchi-1003;regint=60;answermode=auto;audio_codecs=PCMU", sw.sip),
-            tone: &dir.join("1000.wav"),
-            commands: vec![],
-            quit_after: Some(40),
-        },
-    );
+    let operator = baresip_operator(&sw, "1003", &dir.join("1000.wav"), 40);
     sw.wait_for("1003 to register", 10, |s| s.registered("1003"));
-    let caller = Baresip::start(
-        &dir,
-        BaresipOpts {
-            name: "caller",
-            account: "<sip:0312345678@127.0.0.1>;regint=0;audio_codecs=PCMA".into(),
-            tone: &dir.join("440.wav"),
-            commands: vec![format!("/dial sip:0246432111@{}", sw.trunk)],
-            quit_after: Some(40),
-        },
+    let caller = baresip_caller(
+        &sw,
+        "caller",
+        "0246432111",
+        &dir.join("440.wav"),
+        40,
+        "PCMA",
     );
     sw.wait_for("the call to be up", 10, |s| s.status()["calls_active"] == 1);
     std::thread::sleep(std::time::Duration::from_secs(1));
@@ -188,15 +129,13 @@ fn sigterm_ends_a_call_waiting_in_the_queue_with_bye() {
     let mut sw = Switch::start("sigterm-queue", |t| t);
     let dir = sw.dir.clone();
     tone_wav(&dir.join("440.wav"), 440.0, 30.0);
-    let caller = Baresip::start(
-        &dir,
-        BaresipOpts {
-            name: "caller",
-            account: "<sip:0312345678@127.0.0.1>;regint=0;audio_codecs=PCMU".into(),
-            tone: &dir.join("440.wav"),
-            commands: vec![format!("/dial sip:0246221111@{}", sw.trunk)],
-            quit_after: Some(40),
-        },
+    let caller = baresip_caller(
+        &sw,
+        "caller",
+        "0246221111",
+        &dir.join("440.wav"),
+        40,
+        "PCMU",
     );
     sw.wait_for("the call to be up", 10, |s| s.status()["calls_active"] == 1);
     std::thread::sleep(std::time::Duration::from_secs(2));

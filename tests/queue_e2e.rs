@@ -8,32 +8,6 @@ use common::*;
 use sip::Message;
 use std::process::Command;
 
-fn operator(sw: &Switch, id: &str, name: &str, tone: &std::path::Path) -> Baresip {
-    Baresip::start(
-        &sw.dir,
-        BaresipOpts {
-            name,
-            account: format!("<sip:{id}@{};transport=udp>;auth_pass=madoguchi-{id};regint=60;answermode=auto;audio_codecs=PCMU", sw.sip),
-            tone,
-            commands: vec![],
-            quit_after: Some(120),
-        },
-    )
-}
-
-fn caller(sw: &Switch, name: &str, number: &str, tone: &std::path::Path, secs: u64) -> Baresip {
-    Baresip::start(
-        &sw.dir,
-        BaresipOpts {
-            name,
-            account: "<sip:0312345678@127.0.0.1>;regint=0;audio_codecs=PCMU".into(),
-            tone,
-            commands: vec![format!("/dial sip:{number}@{}", sw.trunk)],
-            quit_after: Some(secs),
-        },
-    )
-}
-
 fn prompt(name: &str) -> std::path::PathBuf {
     repo_root().join("prompts/ja").join(format!("{name}.wav"))
 }
@@ -47,21 +21,42 @@ fn third_caller_waits_with_announcements_then_gets_the_freed_operator() {
     let dir = sw.dir.clone();
     tone_wav(&dir.join("440.wav"), 440.0, 120.0);
     tone_wav(&dir.join("1000.wav"), 1000.0, 120.0);
-    let _op1 = operator(&sw, "1001", "op1001", &dir.join("1000.wav"));
-    let _op2 = operator(&sw, "1002", "op1002", &dir.join("1000.wav"));
+    let _op1 = baresip_operator(&sw, "1001", &dir.join("1000.wav"), 120);
+    let _op2 = baresip_operator(&sw, "1002", &dir.join("1000.wav"), 120);
     sw.wait_for("both operators to register", 10, |s| {
         s.registered("1001") && s.registered("1002")
     });
 
     // The greeting and recording notice take ~10 s, then each caller is offered.
-    let mut c1 = caller(&sw, "caller1", "0246221111", &dir.join("440.wav"), 40);
-    let _c2 = caller(&sw, "caller2", "0246542111", &dir.join("440.wav"), 70);
+    let mut c1 = baresip_caller(
+        &sw,
+        "caller1",
+        "0246221111",
+        &dir.join("440.wav"),
+        40,
+        "PCMU",
+    );
+    let _c2 = baresip_caller(
+        &sw,
+        "caller2",
+        "0246542111",
+        &dir.join("440.wav"),
+        70,
+        "PCMU",
+    );
     sw.wait_for("two calls connected", 25, |s| {
         s.metric("madoguchi_calls_active", "") == 2.0
             && queue_waiting(s) == 0
             && agents_on_call(s) == 2
     });
-    let mut c3 = caller(&sw, "caller3", "0246632111", &dir.join("440.wav"), 55);
+    let mut c3 = baresip_caller(
+        &sw,
+        "caller3",
+        "0246632111",
+        &dir.join("440.wav"),
+        55,
+        "PCMU",
+    );
     // Caller 3 hears the greeting, then waits in line: nobody is free.
     sw.wait_for("caller 3 waiting in the queue", 20, |s| {
         queue_waiting(s) == 1
@@ -142,7 +137,14 @@ fn after_hours_the_caller_hears_the_message_and_the_guard_room_rings() {
     });
     let dir = sw.dir.clone();
     tone_wav(&dir.join("440.wav"), 440.0, 60.0);
-    let mut c = caller(&sw, "caller", "0246221111", &dir.join("440.wav"), 30);
+    let mut c = baresip_caller(
+        &sw,
+        "caller",
+        "0246221111",
+        &dir.join("440.wav"),
+        30,
+        "PCMU",
+    );
     // The after-hours message (opening hours, then "connecting you to the guard room")
     // plays first; the guard room is rung when it ends.
     let inv = expect_guard_room_rung(&guard, 35.0);
@@ -274,40 +276,6 @@ fn manual_night_mode_at_noon_routes_to_the_guard_room_and_is_audited() {
     );
 }
 
-fn register_raw(c: &RawSip, sw: &Switch, user: &str) {
-    let uri = format!("sip:{user}@127.0.0.1");
-    let cid = format!("reg-{}", rand_u64());
-    c.send(
-        sw.sip,
-        &c.request("REGISTER", &uri, user, &cid, 1, "Expires: 600\r\n", ""),
-    );
-    let chal = c.final_response(3.0, &mut Vec::new()).unwrap();
-    let www = chal.headers.get("WWW-Authenticate").unwrap();
-    let auth = sip::auth::client_authorization(
-        www,
-        "REGISTER",
-        &format!("sip:{}", sw.sip),
-        user,
-        &format!("madoguchi-{user}"),
-        "c0ffee",
-        1,
-    )
-    .unwrap();
-    c.send(
-        sw.sip,
-        &c.request(
-            "REGISTER",
-            &uri,
-            user,
-            &cid,
-            2,
-            &format!("Expires: 600\r\nAuthorization: {auth}\r\n"),
-            "",
-        ),
-    );
-    assert_eq!(c.final_response(3.0, &mut Vec::new()).unwrap().status, 200);
-}
-
 fn agent_status(s: &Switch, id: &str) -> String {
     let q = queue_json(s);
     let agents = q["agents"].as_array().cloned().unwrap_or_default();
@@ -328,7 +296,10 @@ fn a_second_queue_on_a_sixth_number_by_configuration_only() {
         )
     });
     let op = RawSip::new();
-    register_raw(&op, &sw, "1004");
+    assert_eq!(
+        register_raw(&op, &sw, "1004", "madoguchi-1004", 600).status,
+        200
+    );
     sw.wait_for("1004 available", 5, |s| {
         agent_status(s, "1004") == "Available"
     });
@@ -364,7 +335,10 @@ fn a_second_queue_on_a_sixth_number_by_configuration_only() {
 fn feature_codes_from_the_softphone_pause_and_resume_the_operator() {
     let sw = Switch::start("feature-codes", |t| t);
     let op = RawSip::new();
-    register_raw(&op, &sw, "1001");
+    assert_eq!(
+        register_raw(&op, &sw, "1001", "madoguchi-1001", 600).status,
+        200
+    );
     sw.wait_for("1001 available", 5, |s| {
         agent_status(s, "1001") == "Available"
     });
@@ -488,7 +462,10 @@ fn a_caller_who_presses_1_is_called_back_through_the_carrier_when_an_agent_frees
         )
     });
     let op = RawSip::new();
-    register_raw(&op, &sw, "1001");
+    assert_eq!(
+        register_raw(&op, &sw, "1001", "madoguchi-1001", 600).status,
+        200
+    );
     sw.wait_for("1001 available", 5, |s| {
         agent_status(s, "1001") == "Available"
     });

@@ -71,27 +71,9 @@ fn a_call_is_recorded_caller_left_center_right_for_its_whole_length() {
     let dir = sw.dir.clone();
     tone_wav(&dir.join("440.wav"), 440.0, 30.0);
     tone_wav(&dir.join("1000.wav"), 1000.0, 30.0);
-    let _op = Baresip::start(
-        &dir,
-        BaresipOpts {
-            name: "op",
-            account: format!("<sip:1001@{};transport=udp>;auth_pass=madoguchi-1001;regint=60;answermode=auto;audio_codecs=PCMU", sw.sip),
-            tone: &dir.join("1000.wav"),
-            commands: vec![],
-            quit_after: Some(40),
-        },
-    );
+    let _op = baresip_operator(&sw, "1001", &dir.join("1000.wav"), 40);
     sw.wait_for("1001 to register", 10, |s| s.registered("1001"));
-    let mut caller = Baresip::start(
-        &dir,
-        BaresipOpts {
-            name: "caller",
-            account: "<sip:0312345678@127.0.0.1>;regint=0;audio_codecs=PCMU".into(),
-            tone: &dir.join("440.wav"),
-            commands: vec![format!("/dial sip:0246542111@{}", sw.trunk)],
-            quit_after: Some(8),
-        },
-    );
+    let mut caller = baresip_caller(&sw, "caller", "0246542111", &dir.join("440.wav"), 8, "PCMU");
     assert!(caller.wait_exit(20));
     sw.wait_for("the call to end", 10, |s| s.status()["calls_active"] == 0);
     let files = wavs_under(&dir.join("recordings"));

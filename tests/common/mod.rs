@@ -696,3 +696,93 @@ pub fn base64(b: &[u8]) -> String {
     }
     out
 }
+
+/// REGISTER with digest (RFC 3261 §22): the first attempt must be challenged with 401;
+/// returns the answer to the authenticated one.
+pub fn register_raw(
+    c: &RawSip,
+    sw: &Switch,
+    user: &str,
+    password: &str,
+    expires: u32,
+) -> sip::Response {
+    let uri = format!("sip:{user}@127.0.0.1");
+    let call_id = format!("reg-{}", rand_u64());
+    let exp = format!("Expires: {expires}\r\n");
+    c.send(
+        sw.sip,
+        &c.request("REGISTER", &uri, user, &call_id, 1, &exp, ""),
+    );
+    let chal = c
+        .final_response(3.0, &mut Vec::new())
+        .expect("no answer to REGISTER");
+    assert_eq!(
+        chal.status, 401,
+        "REGISTER without credentials must be challenged"
+    );
+    let www = chal
+        .headers
+        .get("WWW-Authenticate")
+        .expect("challenge header");
+    let auth = sip::auth::client_authorization(
+        www,
+        "REGISTER",
+        &format!("sip:{}", sw.sip),
+        user,
+        password,
+        "0a4f113b",
+        1,
+    )
+    .unwrap();
+    c.send(
+        sw.sip,
+        &c.request(
+            "REGISTER",
+            &uri,
+            user,
+            &call_id,
+            2,
+            &format!("{exp}Authorization: {auth}\r\n"),
+            "",
+        ),
+    );
+    c.final_response(3.0, &mut Vec::new())
+        .expect("no answer to the authenticated REGISTER")
+}
+
+/// A baresip operator registered as `id` (password `madoguchi-<id>`), auto-answering and
+/// playing `tone`; it quits (with BYE) after `quit_after` seconds.
+pub fn baresip_operator(sw: &Switch, id: &str, tone: &Path, quit_after: u64) -> Baresip {
+    Baresip::start(
+        &sw.dir,
+        BaresipOpts {
+            name: &format!("op{id}"),
+            account: format!("<sip:{id}@{};transport=udp>;auth_pass=madoguchi-{id};regint=60;answermode=auto;audio_codecs=PCMU,PCMA", sw.sip),
+            tone,
+            commands: vec![],
+            quit_after: Some(quit_after),
+        },
+    )
+}
+
+/// A baresip citizen dialling `number` on the carrier trunk (no registration: the trunk is
+/// trusted by listener and source), playing `tone`, hanging up after `secs`.
+pub fn baresip_caller(
+    sw: &Switch,
+    name: &str,
+    number: &str,
+    tone: &Path,
+    secs: u64,
+    codec: &str,
+) -> Baresip {
+    Baresip::start(
+        &sw.dir,
+        BaresipOpts {
+            name,
+            account: format!("<sip:0312345678@127.0.0.1>;regint=0;audio_codecs={codec}"),
+            tone,
+            commands: vec![format!("/dial sip:{number}@{}", sw.trunk)],
+            quit_after: Some(secs),
+        },
+    )
+}

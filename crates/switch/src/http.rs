@@ -150,6 +150,27 @@ fn operating_json(s: &Shared) -> serde_json::Value {
     })
 }
 
+/// Apply one change to the operating state (written to the audit log by the store) and
+/// answer with the new state, or a 400 with the store's sentence.
+fn change_operating(
+    s: &Shared,
+    f: impl FnOnce(
+        &mut dialplan::StateStore,
+        u64,
+    ) -> Result<dialplan::AuditRecord, dialplan::PersistError>,
+) -> axum::response::Response {
+    let now = s.now_unix();
+    let r = s
+        .operating
+        .lock()
+        .map_err(|_| "state lock poisoned".to_string())
+        .and_then(|mut g| f(&mut g, now).map_err(|e| e.to_string()));
+    match r {
+        Ok(_) => Json(operating_json(s)).into_response(),
+        Err(e) => bad(StatusCode::BAD_REQUEST, e),
+    }
+}
+
 async fn operating(State(s): State<Arc<Shared>>) -> impl IntoResponse {
     Json(operating_json(&s))
 }
@@ -171,19 +192,8 @@ async fn night(
             "send JSON like {\"on\": true, \"who\": \"supervisor name\"}",
         );
     };
-    let now = s.now_unix();
-    let r = s
-        .operating
-        .lock()
-        .map_err(|_| "state lock poisoned".to_string())
-        .and_then(|mut g| {
-            g.set_night_mode(b.on, &who(&login, b.who.as_deref()), now)
-                .map_err(|e| e.to_string())
-        });
-    match r {
-        Ok(_) => Json(operating_json(&s)).into_response(),
-        Err(e) => bad(StatusCode::BAD_REQUEST, e),
-    }
+    let who = who(&login, b.who.as_deref());
+    change_operating(&s, |g, now| g.set_night_mode(b.on, &who, now))
 }
 
 #[derive(serde::Deserialize)]
@@ -215,19 +225,8 @@ async fn extend(
             "until must be unix seconds or local time like 2026-11-25T21:00",
         );
     };
-    let now = s.now_unix();
-    let r = s
-        .operating
-        .lock()
-        .map_err(|_| "state lock poisoned".to_string())
-        .and_then(|mut g| {
-            g.extend_until(until, &who(&login, b.who.as_deref()), now)
-                .map_err(|e| e.to_string())
-        });
-    match r {
-        Ok(_) => Json(operating_json(&s)).into_response(),
-        Err(e) => bad(StatusCode::BAD_REQUEST, e),
-    }
+    let who = who(&login, b.who.as_deref());
+    change_operating(&s, |g, now| g.extend_until(until, &who, now))
 }
 
 #[derive(serde::Deserialize)]
@@ -246,19 +245,8 @@ async fn clear(
             "send JSON like {\"who\": \"supervisor name\"}",
         );
     };
-    let now = s.now_unix();
-    let r = s
-        .operating
-        .lock()
-        .map_err(|_| "state lock poisoned".to_string())
-        .and_then(|mut g| {
-            g.clear(&who(&login, b.who.as_deref()), now)
-                .map_err(|e| e.to_string())
-        });
-    match r {
-        Ok(_) => Json(operating_json(&s)).into_response(),
-        Err(e) => bad(StatusCode::BAD_REQUEST, e),
-    }
+    let who = who(&login, b.who.as_deref());
+    change_operating(&s, |g, now| g.clear(&who, now))
 }
 
 async fn audit(State(s): State<Arc<Shared>>) -> axum::response::Response {
