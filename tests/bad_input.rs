@@ -63,19 +63,7 @@ fn malformed_messages_get_400_or_are_dropped_and_counted() {
 fn unknown_number_is_404_and_counted() {
     let sw = Switch::start("bad-404", |t| t);
     let c = RawSip::new();
-    let uri = format!("sip:0246999999@{}", sw.trunk);
-    c.send(
-        sw.trunk,
-        &c.request(
-            "INVITE",
-            &uri,
-            "0312345678",
-            "nf-1",
-            1,
-            "Content-Type: application/sdp\r\n",
-            &sdp_offer(c.addr()),
-        ),
-    );
+    c.invite(&sw, "0246999999", "0312345678", "nf-1", c.addr());
     let r = c
         .final_response(3.0, &mut Vec::new())
         .expect("no final response");
@@ -134,19 +122,7 @@ fn a_source_that_is_no_trunk_peer_is_refused() {
         )
     });
     let c = RawSip::new();
-    let uri = format!("sip:0246221111@{}", sw.trunk);
-    c.send(
-        sw.trunk,
-        &c.request(
-            "INVITE",
-            &uri,
-            "0312345678",
-            "peer-1",
-            1,
-            "Content-Type: application/sdp\r\n",
-            &sdp_offer(c.addr()),
-        ),
-    );
+    c.invite(&sw, "0246221111", "0312345678", "peer-1", c.addr());
     let r = c
         .final_response(3.0, &mut Vec::new())
         .expect("no final response");
@@ -166,35 +142,14 @@ fn overload_is_503_with_retry_after() {
         200
     );
     let c = RawSip::new();
-    let uri = format!("sip:0246221111@{}", sw.trunk);
-    let invite1 = c.request(
-        "INVITE",
-        &uri,
-        "0312345678",
-        "ov-1",
-        1,
-        "Content-Type: application/sdp\r\n",
-        &sdp_offer(c.addr()),
-    );
-    c.send(sw.trunk, &invite1);
+    let invite1 = c.invite(&sw, "0246221111", "0312345678", "ov-1", c.addr());
     match op.recv(3.0) {
         Some(Message::Request(r)) => assert_eq!(r.method, sip::Method::Invite),
         other => panic!("the operator was not rung: {other:?}"),
     }
     sw.wait_for("one active call", 5, |s| s.status()["calls_active"] == 1);
     let c2 = RawSip::new();
-    c2.send(
-        sw.trunk,
-        &c2.request(
-            "INVITE",
-            &uri,
-            "0312345679",
-            "ov-2",
-            1,
-            "Content-Type: application/sdp\r\n",
-            &sdp_offer(c2.addr()),
-        ),
-    );
+    c2.invite(&sw, "0246221111", "0312345679", "ov-2", c2.addr());
     let r = c2
         .final_response(3.0, &mut Vec::new())
         .expect("no answer to the second call");

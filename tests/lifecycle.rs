@@ -68,19 +68,7 @@ fn registrations_survive_a_crash() {
     assert!(sw.registered("1001"), "binding lost across the restart");
     // A call after the restart reaches the phone without it registering again.
     let c = RawSip::new();
-    let uri = format!("sip:0246221111@{}", sw.trunk);
-    c.send(
-        sw.trunk,
-        &c.request(
-            "INVITE",
-            &uri,
-            "0312345678",
-            "after-restart",
-            1,
-            "Content-Type: application/sdp\r\n",
-            &sdp_offer(c.addr()),
-        ),
-    );
+    c.invite(&sw, "0246221111", "0312345678", "after-restart", c.addr());
     match op.recv(5.0) {
         Some(Message::Request(r)) => {
             assert_eq!(r.method, sip::Method::Invite);

@@ -190,19 +190,7 @@ fn manual_night_mode_at_noon_routes_to_the_guard_room_and_is_audited() {
         String::from_utf8_lossy(&out.stderr)
     );
     let c = RawSip::new();
-    let uri = format!("sip:0246262111@{}", sw.trunk);
-    c.send(
-        sw.trunk,
-        &c.request(
-            "INVITE",
-            &uri,
-            "0312345678",
-            "night-1",
-            1,
-            "Content-Type: application/sdp\r\n",
-            &sdp_offer(c.addr()),
-        ),
-    );
+    c.invite(&sw, "0246262111", "0312345678", "night-1", c.addr());
     let inv = expect_guard_room_rung(&guard, 20.0);
     assert_eq!(inv.headers.get("X-Madoguchi-DNIS"), Some("+81246262111"));
     // The change is in the audit log with who made it, and survives a restart.
@@ -246,18 +234,7 @@ fn manual_night_mode_at_noon_routes_to_the_guard_room_and_is_audited() {
         .unwrap();
     assert!(out.status.success());
     let c2 = RawSip::new();
-    c2.send(
-        sw.trunk,
-        &c2.request(
-            "INVITE",
-            &uri,
-            "0312345679",
-            "night-2",
-            1,
-            "Content-Type: application/sdp\r\n",
-            &sdp_offer(c2.addr()),
-        ),
-    );
+    c2.invite(&sw, "0246262111", "0312345679", "night-2", c2.addr());
     let r = c2
         .final_response(5.0, &mut Vec::new())
         .expect("the queue answers the caller");
@@ -304,19 +281,7 @@ fn a_second_queue_on_a_sixth_number_by_configuration_only() {
         agent_status(s, "1004") == "Available"
     });
     let c = RawSip::new();
-    let uri = format!("sip:0246279999@{}", sw.trunk);
-    c.send(
-        sw.trunk,
-        &c.request(
-            "INVITE",
-            &uri,
-            "0312345678",
-            "sixth-1",
-            1,
-            "Content-Type: application/sdp\r\n",
-            &sdp_offer(c.addr()),
-        ),
-    );
+    c.invite(&sw, "0246279999", "0312345678", "sixth-1", c.addr());
     match op.recv(5.0) {
         Some(Message::Request(r)) => {
             assert_eq!(r.method, sip::Method::Invite);
@@ -476,17 +441,12 @@ fn a_caller_who_presses_1_is_called_back_through_the_carrier_when_an_agent_frees
     let caller = RawSip::new();
     let rtp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     let uri = format!("sip:0246221111@{}", sw.trunk);
-    caller.send(
-        sw.trunk,
-        &caller.request(
-            "INVITE",
-            &uri,
-            "0312345678",
-            "cb-1",
-            1,
-            "Content-Type: application/sdp\r\n",
-            &sdp_offer(rtp.local_addr().unwrap()),
-        ),
+    caller.invite(
+        &sw,
+        "0246221111",
+        "0312345678",
+        "cb-1",
+        rtp.local_addr().unwrap(),
     );
     let ok = caller
         .final_response(5.0, &mut Vec::new())
@@ -569,19 +529,7 @@ fn a_caller_who_waited_too_long_overflows_to_the_guard_room() {
             )
     });
     let c = RawSip::new();
-    let uri = format!("sip:0246221111@{}", sw.trunk);
-    c.send(
-        sw.trunk,
-        &c.request(
-            "INVITE",
-            &uri,
-            "0312345678",
-            "ovf-1",
-            1,
-            "Content-Type: application/sdp\r\n",
-            &sdp_offer(c.addr()),
-        ),
-    );
+    c.invite(&sw, "0246221111", "0312345678", "ovf-1", c.addr());
     assert_eq!(
         c.final_response(5.0, &mut Vec::new()).map(|r| r.status),
         Some(200)

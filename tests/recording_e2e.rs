@@ -139,18 +139,12 @@ fn kill_9_during_20_recorded_calls_leaves_every_file_playable() {
     for i in 0..20 {
         let c = RawSip::new();
         let rtp = UdpSocket::bind("127.0.0.1:0").unwrap();
-        let uri = format!("sip:0246221111@{}", sw.trunk);
-        c.send(
-            sw.trunk,
-            &c.request(
-                "INVITE",
-                &uri,
-                "0312345678",
-                &format!("k9-{i}"),
-                1,
-                "Content-Type: application/sdp\r\n",
-                &sdp_offer(rtp.local_addr().unwrap()),
-            ),
+        c.invite(
+            &sw,
+            "0246221111",
+            "0312345678",
+            &format!("k9-{i}"),
+            rtp.local_addr().unwrap(),
         );
         let ok = c.final_response(5.0, &mut Vec::new()).expect("answered");
         assert_eq!(ok.status, 200);

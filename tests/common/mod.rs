@@ -561,6 +561,33 @@ impl RawSip {
     }
 }
 
+impl RawSip {
+    /// A citizen's INVITE to `number` on the carrier trunk, with an SDP offer for media at
+    /// `media` (our own address when no RTP is exchanged). Returns the bytes sent (for a
+    /// later CANCEL).
+    pub fn invite(
+        &self,
+        sw: &Switch,
+        number: &str,
+        from_user: &str,
+        call_id: &str,
+        media: SocketAddr,
+    ) -> Vec<u8> {
+        let uri = format!("sip:{number}@{}", sw.trunk);
+        let inv = self.request(
+            "INVITE",
+            &uri,
+            from_user,
+            call_id,
+            1,
+            "Content-Type: application/sdp\r\n",
+            &sdp_offer(media),
+        );
+        self.send(sw.trunk, &inv);
+        inv
+    }
+}
+
 pub fn rand_u64() -> u64 {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
