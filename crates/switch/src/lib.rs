@@ -25,7 +25,6 @@ use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::Duration;
 use tokio::sync::watch;
 
 #[derive(Debug, thiserror::Error)]
@@ -91,16 +90,6 @@ impl Shared {
         // The source must also be one of the trunk's peers (never trust a header).
         let trunk = self.cfg.trunk_for(*configured, peer.remote.ip())?;
         (trunk.name == *name).then(|| Listener::Trunk(name.clone()))
-    }
-
-    /// The agents to ring for a number (its queue's members), in configured order.
-    pub fn agents_for(&self, number: &dialplan::Number) -> Vec<String> {
-        self.cfg
-            .queues
-            .iter()
-            .find(|q| q.name == number.queue)
-            .map(|q| q.agents.clone())
-            .unwrap_or_default()
     }
 
     /// The wall clock as routing sees it (unix seconds), shifted by `serve --now`.
@@ -192,17 +181,6 @@ impl Shared {
                 local,
             },
         })
-    }
-
-    pub fn ring_timeout(&self, number: &dialplan::Number) -> Duration {
-        let secs = self
-            .cfg
-            .queues
-            .iter()
-            .find(|q| q.name == number.queue)
-            .map(|q| q.ring_timeout_secs)
-            .unwrap_or(15);
-        Duration::from_secs(secs as u64)
     }
 }
 

@@ -55,13 +55,6 @@ impl Registration {
             registrar.add_alias(&addr.ip().to_string());
             registrar.add_alias(&addr.to_string());
         }
-        shared
-            .metrics
-            .registrations
-            .set(registrar.bindings_count() as i64);
-        if let Ok(mut list) = shared.registrations.write() {
-            *list = registrar.iter().cloned().collect();
-        }
         let r = Registration {
             digest: DigestServer::new(&realm, secret, Duration::from_secs(300)),
             limiter: AuthLimiter::new(LimiterConfig::default()),
@@ -70,7 +63,7 @@ impl Registration {
             path,
             algorithms: vec!["MD5".to_string()],
         };
-        r.publish_presence(shared);
+        r.publish(shared);
         r
     }
 
@@ -179,8 +172,9 @@ impl Registration {
         }
     }
 
-    pub fn save(&mut self, shared: &Shared) {
-        self.publish_presence(shared);
+    /// Make the bindings visible: the gauge, the list the API and the call tasks read,
+    /// and the agents' presence in the queue.
+    fn publish(&self, shared: &Shared) {
         shared
             .metrics
             .registrations
@@ -188,6 +182,11 @@ impl Registration {
         if let Ok(mut list) = shared.registrations.write() {
             *list = self.registrar.iter().cloned().collect();
         }
+        self.publish_presence(shared);
+    }
+
+    pub fn save(&mut self, shared: &Shared) {
+        self.publish(shared);
         if let Err(e) = self.registrar.save(&self.path) {
             tracing::error!(path = %self.path.display(), error = %e, "could not save registrations");
         }
