@@ -384,24 +384,16 @@ impl Callback {
                     .first()
                     .map(|n| n.number.clone())
                     .unwrap_or_default();
-                let (rec, id, citizen) = (
-                    self.s.shared.recorder.clone(),
-                    format!("c{}-callback", self.s.call.0),
-                    self.s.number.clone(),
-                );
-                // The catalogue commit is blocking I/O: off the async workers.
-                let begun = tokio::task::spawn_blocking(move || {
-                    crate::recording::begin(&rec, &id, &number, &citizen)
-                })
-                .await
-                .ok()
-                .flatten();
-                if let Some((tap, h)) = begun {
+                if let Some((tap, h)) = crate::recording::begin(
+                    &self.s.shared.recorder,
+                    &format!("c{}-callback", self.s.call.0),
+                    &number,
+                    &self.s.number,
+                ) {
                     if let Some(r) = &self.relay {
                         r.set_tap(Some(tap));
                     }
-                    // A catalogue write: blocking I/O, so tell the runtime (multi-threaded) first.
-                    let _ = tokio::task::block_in_place(|| h.add_operator(&self.s.agent));
+                    let _ = h.add_operator(&self.s.agent);
                     self.recording = Some(h);
                 }
                 self.connected = true;

@@ -234,9 +234,7 @@ impl Call {
         }
         tracing::info!(call = self.s.call.0, agent = %o.agent, "answered");
         if let Some(r) = &self.recording {
-            // A catalogue write (blocking I/O): let the multi-threaded runtime move other
-            // tasks off this worker meanwhile.
-            if let Err(e) = tokio::task::block_in_place(|| r.add_operator(&o.agent)) {
+            if let Err(e) = r.add_operator(&o.agent) {
                 tracing::warn!(call = self.s.call.0, error = %e, "operator not noted on the recording");
             }
         }

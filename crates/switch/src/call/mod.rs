@@ -271,7 +271,7 @@ impl Call {
         if status == 200 {
             // The transaction layer retransmits the 2xx until the ACK (§13.3.1.4).
             self.a_answered = true;
-            self.start_recording().await;
+            self.start_recording();
             self.a_dialog = Dialog::uas(&self.s.invite, &self.a_tag).ok();
             if let Some(cid) = self.s.invite.call_id() {
                 self.send(CoreCmd::BindDialog {
@@ -290,7 +290,7 @@ impl Call {
     }
 
     /// Every call is recorded from the moment it is answered (spec 第2-7 ⑶ イ).
-    async fn start_recording(&mut self) {
+    fn start_recording(&mut self) {
         let sip_id = self.s.invite.call_id().unwrap_or("");
         let id: String = format!("c{}-{sip_id}", self.s.call.0)
             .chars()
@@ -309,17 +309,9 @@ impl Call {
             .from_hdr()
             .and_then(|f| f.uri.user())
             .unwrap_or_default();
-        // Opening a recording commits a catalogue row (SQLite, synchronous=FULL): a
-        // millisecond or two of blocking I/O that must not stall the async workers.
-        let rec = self.s.shared.recorder.clone();
-        let number = self.s.number.number.clone();
-        let begun = tokio::task::spawn_blocking(move || {
-            crate::recording::begin(&rec, &id, &number, &caller)
-        })
-        .await
-        .ok()
-        .flatten();
-        if let Some((tap, handle)) = begun {
+        if let Some((tap, handle)) =
+            crate::recording::begin(&self.s.shared.recorder, &id, &self.s.number.number, &caller)
+        {
             self.media.set_tap(tap);
             self.recording = Some(handle);
         }
