@@ -39,7 +39,9 @@ pub fn port_block(n: u16) -> u16 {
     let pid = std::process::id() as u16;
     for _ in 0..200 {
         let k = NEXT_RANGE.fetch_add(1, Ordering::Relaxed);
-        let base = 20000 + ((pid.wrapping_mul(7) % 90 + k * 3) % 200) * 200;
+        // Below the kernel's ephemeral range (32768–60999), so no socket bound to port 0
+        // by another test lands in a block handed out here.
+        let base = 20000 + ((pid.wrapping_mul(7) % 60 + k * 3) % 60) * 200;
         if (base..base + n).all(|p| UdpSocket::bind(("127.0.0.1", p)).is_ok()) {
             return base;
         }
@@ -216,10 +218,11 @@ impl Switch {
         );
     }
 
-    /// True when every port of the switch's RTP range can be bound again, i.e. no call
-    /// still holds media sockets.
+    /// True when the switch process holds no socket in its RTP range any more, i.e. no
+    /// call still holds media ports. (Asked of /proc rather than by binding the ports:
+    /// another test's process may hold one by chance.)
     pub fn rtp_ports_all_free(&self) -> bool {
-        (self.rtp.0..=self.rtp.1).all(|p| UdpSocket::bind(("127.0.0.1", p)).is_ok())
+        udp_ports_of(self.child.id(), self.rtp).is_empty()
     }
 
     /// The file the switch wrote the generated supervisor login to.
@@ -812,4 +815,41 @@ pub fn baresip_caller(
             quit_after: Some(secs),
         },
     )
+}
+
+/// The UDP ports in `range` on which process `pid` has a socket (Linux /proc).
+pub fn udp_ports_of(pid: u32, range: (u16, u16)) -> Vec<u16> {
+    let inodes: std::collections::HashSet<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|d| {
+            d.filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+                .filter_map(|l| {
+                    l.to_str()?
+                        .strip_prefix("socket:[")?
+                        .strip_suffix(']')
+                        .map(str::to_string)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut ports = Vec::new();
+    for table in ["/proc/net/udp", "/proc/net/udp6"] {
+        for line in std::fs::read_to_string(table)
+            .unwrap_or_default()
+            .lines()
+            .skip(1)
+        {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            let port = f
+                .get(1)
+                .and_then(|a| a.rsplit(':').next())
+                .and_then(|p| u16::from_str_radix(p, 16).ok());
+            if let (Some(port), Some(inode)) = (port, f.get(9)) {
+                if (range.0..=range.1).contains(&port) && inodes.contains(*inode) {
+                    ports.push(port);
+                }
+            }
+        }
+    }
+    ports.sort_unstable();
+    ports
 }
