@@ -8,12 +8,15 @@ use crate::ratelimit::RateLimiter;
 use crate::search::lexicon::Lexicon;
 use crate::search::{Index, IndexDoc};
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 pub struct App {
     pub db: Db,
     pub lex: Arc<Lexicon>,
     index: RwLock<Arc<Index>>,
+    /// Held across a whole rebuild, so two edits' rebuilds cannot read the database in
+    /// one order and swap their indexes in the other (a stale index would win).
+    rebuild: Mutex<()>,
     pub data_dir: PathBuf,
     pub log: AccessLog,
     pub limiter: RateLimiter,
@@ -26,6 +29,7 @@ impl App {
             db,
             lex,
             index: RwLock::new(Arc::new(index)),
+            rebuild: Mutex::new(()),
             data_dir,
             log,
             limiter: RateLimiter::default(),
@@ -41,6 +45,7 @@ impl App {
     /// Rebuilds the index from the database and swaps it in; searches running meanwhile
     /// keep the old one.
     pub fn reindex(&self) -> Result<()> {
+        let _one_at_a_time = self.rebuild.lock().unwrap_or_else(|e| e.into_inner());
         let docs: Vec<IndexDoc> = self.db.entries()?.iter().map(IndexDoc::from).collect();
         let index = Arc::new(Index::build(self.lex.clone(), &docs));
         *self.index.write().unwrap_or_else(|e| e.into_inner()) = index;
