@@ -528,6 +528,26 @@ pub async fn delete(
     Ok(Redirect::to("/admin").into_response())
 }
 
+/// A staff upload form: its CSRF token and the file (name, bytes), as both the
+/// attachment and the CSV import forms send them.
+pub(crate) async fn read_upload(
+    mp: &mut Multipart,
+) -> WebResult<(String, Option<(String, axum::body::Bytes)>)> {
+    let bad = |e: axum::extract::multipart::MultipartError| AppError::BadRequest(e.to_string());
+    let (mut csrf, mut file) = (String::new(), None);
+    while let Some(field) = mp.next_field().await.map_err(bad)? {
+        match field.name() {
+            Some("csrf") => csrf = field.text().await.map_err(bad)?,
+            Some("file") => {
+                let name = field.file_name().unwrap_or("file").to_string();
+                file = Some((name, field.bytes().await.map_err(bad)?));
+            }
+            _ => {}
+        }
+    }
+    Ok((csrf, file))
+}
+
 pub async fn upload(
     State(app): State<Arc<App>>,
     staff: Staff,
@@ -535,30 +555,7 @@ pub async fn upload(
     mut mp: Multipart,
 ) -> WebResult<Response> {
     staff.require(Role::Editor)?;
-    let (mut csrf, mut file) = (String::new(), None);
-    while let Some(field) = mp
-        .next_field()
-        .await
-        .map_err(|e| AppError::BadRequest(e.to_string()))?
-    {
-        match field.name() {
-            Some("csrf") => {
-                csrf = field
-                    .text()
-                    .await
-                    .map_err(|e| AppError::BadRequest(e.to_string()))?
-            }
-            Some("file") => {
-                let name = field.file_name().unwrap_or("file").to_string();
-                let bytes = field
-                    .bytes()
-                    .await
-                    .map_err(|e| AppError::BadRequest(e.to_string()))?;
-                file = Some((name, bytes));
-            }
-            _ => {}
-        }
-    }
+    let (csrf, file) = read_upload(&mut mp).await?;
     staff.check_csrf(&csrf)?;
     let (name, bytes) = file.ok_or_else(|| AppError::BadRequest("ファイルがありません".into()))?;
     let user = staff.0.login.clone();

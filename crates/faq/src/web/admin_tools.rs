@@ -72,32 +72,9 @@ pub async fn import_csv(
     mut mp: Multipart,
 ) -> WebResult<Response> {
     staff.require(Role::Editor)?;
-    let (mut csrf, mut file) = (String::new(), None);
-    while let Some(field) = mp
-        .next_field()
-        .await
-        .map_err(|e| AppError::BadRequest(e.to_string()))?
-    {
-        match field.name() {
-            Some("csrf") => {
-                csrf = field
-                    .text()
-                    .await
-                    .map_err(|e| AppError::BadRequest(e.to_string()))?
-            }
-            Some("file") => {
-                file = Some(
-                    field
-                        .bytes()
-                        .await
-                        .map_err(|e| AppError::BadRequest(e.to_string()))?,
-                )
-            }
-            _ => {}
-        }
-    }
+    let (csrf, file) = super::admin::read_upload(&mut mp).await?;
     staff.check_csrf(&csrf)?;
-    let bytes = file.ok_or_else(|| AppError::BadRequest("ファイルがありません".into()))?;
+    let (_, bytes) = file.ok_or_else(|| AppError::BadRequest("ファイルがありません".into()))?;
     let entries = match csv_io::parse(&bytes) {
         Ok(e) => e,
         Err(errors) => {
