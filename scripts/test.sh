@@ -33,6 +33,11 @@ if [ -f .ci/faq-deps.sh ]; then
   bash .ci/faq-deps.sh
 fi
 
+# Statistics: Debian's Prometheus and promtool (real server against the switch's metrics).
+if [ -f .ci/stats-deps.sh ]; then
+  bash .ci/stats-deps.sh
+fi
+
 # Two cores on CI: cargo runs test binaries one after another and the tests inside each
 # binary in parallel threads.
 cargo test --workspace --locked --no-fail-fast
