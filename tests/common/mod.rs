@@ -234,7 +234,12 @@ impl Switch {
     pub fn supervisor(&self) -> String {
         let t = std::fs::read_to_string(self.login_file()).unwrap();
         let mut l = t.lines();
-        base64(format!("{}:{}", l.next().unwrap(), l.next().unwrap()).as_bytes())
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(format!(
+            "{}:{}",
+            l.next().unwrap(),
+            l.next().unwrap()
+        ))
     }
 
     /// POST with the supervisor's login.
@@ -706,25 +711,6 @@ pub fn contains_prompt(haystack: &Path, needle: &Path) -> f64 {
             }
         })
         .fold(0.0, f64::max)
-}
-
-/// RFC 4648 base64 (tests stay free of extra crates).
-pub fn base64(b: &[u8]) -> String {
-    const T: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for c in b.chunks(3) {
-        let n = (c[0] as u32) << 16
-            | (*c.get(1).unwrap_or(&0) as u32) << 8
-            | *c.get(2).unwrap_or(&0) as u32;
-        for i in 0..4 {
-            out.push(if i <= c.len() {
-                T[(n >> (18 - 6 * i) & 63) as usize] as char
-            } else {
-                '='
-            });
-        }
-    }
-    out
 }
 
 /// REGISTER with digest (RFC 3261 §22): the first attempt must be challenged with 401;

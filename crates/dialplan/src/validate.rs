@@ -326,6 +326,80 @@ fn queues(cfg: &Config, p: &mut Problems) {
                 format!("queue '{}': ring_timeout_secs must be at least 1", q.name),
             );
         }
+        overflow(cfg, i, p);
+    }
+}
+
+/// A queue's limits and where they send callers. Checked here rather than only by the
+/// ACD so that `madoguchi check` reports them with the others, at their line.
+fn overflow(cfg: &Config, i: usize, p: &mut Problems) {
+    let q = &cfg.queues[i];
+    let Some(to) = q.overflow.as_deref() else {
+        let limit = if q.max_wait_secs > 0 {
+            Some("max_wait_secs")
+        } else if q.max_len > 0 {
+            Some("max_len")
+        } else {
+            None
+        };
+        if let Some(key) = limit {
+            p.add(
+                &[Key("queue"), Index(i), Key(key)],
+                format!(
+                    "queue '{}' sets {key} but no overflow; add overflow = \"after-hours\", \
+                     \"callback\" or \"queue:NAME\" to say where those callers go",
+                    q.name
+                ),
+            );
+        }
+        return;
+    };
+    let path = [Key("queue"), Index(i), Key("overflow")];
+    let Some(target) = to.strip_prefix("queue:") else {
+        if to != "after-hours" && to != "callback" {
+            p.add(
+                &path,
+                format!(
+                    "queue '{}': overflow '{to}' is unknown; use \"after-hours\", \"callback\" \
+                     or \"queue:NAME\"",
+                    q.name
+                ),
+            );
+        }
+        return;
+    };
+    if cfg.queues.iter().all(|o| o.name != target) {
+        p.add(
+            &path,
+            format!(
+                "queue '{}' overflows to queue '{target}', which is not defined by any [[queue]]",
+                q.name
+            ),
+        );
+        return;
+    }
+    // Follow the chain: a loop (a → b → a) would bounce callers forever once all are full.
+    let mut chain = vec![q.name.as_str()];
+    let mut next = Some(target);
+    while let Some(name) = next {
+        if chain.contains(&name) {
+            chain.push(name);
+            p.add(
+                &path,
+                format!(
+                    "queue overflow loops ({}); end the chain with \"after-hours\" or \"callback\"",
+                    chain.join(" → ")
+                ),
+            );
+            return;
+        }
+        chain.push(name);
+        next = cfg
+            .queues
+            .iter()
+            .find(|o| o.name == name)
+            .and_then(|o| o.overflow.as_deref())
+            .and_then(|o| o.strip_prefix("queue:"));
     }
 }
 

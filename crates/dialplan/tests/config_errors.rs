@@ -335,3 +335,44 @@ fn check_reports_every_problem_in_file_order() {
         ]
     );
 }
+
+#[test]
+fn a_limit_without_an_overflow_points_at_the_limit() {
+    let text = edit(
+        "pause_on_no_answer = false",
+        "pause_on_no_answer = false\nmax_len = 30",
+    );
+    refused_at(&text, "max_len = 30", "sets max_len but no overflow");
+}
+
+#[test]
+fn an_unknown_overflow_or_queue_is_named() {
+    let text = edit(
+        "pause_on_no_answer = false",
+        "pause_on_no_answer = false\nmax_wait_secs = 60\noverflow = \"guard\"",
+    );
+    refused_at(&text, "overflow = \"guard\"", "overflow 'guard' is unknown");
+    let text = edit(
+        "pause_on_no_answer = false",
+        "pause_on_no_answer = false\noverflow = \"queue:backup\"",
+    );
+    refused_at(
+        &text,
+        "overflow = \"queue:backup\"",
+        "queue 'backup', which is not defined",
+    );
+}
+
+#[test]
+fn an_overflow_loop_is_refused_with_the_chain() {
+    let text = edit(
+        "pause_on_no_answer = false",
+        "pause_on_no_answer = false\noverflow = \"queue:backup\"",
+    ) + "\n[[queue]]\nname = \"backup\"\nstrategy = \"ring-all\"\nagents = [\"1001\"]\n\
+         ring_timeout_secs = 15\nwrapup_secs = 0\noverflow = \"queue:general\"\n";
+    refused_at(
+        &text,
+        "overflow = \"queue:backup\"",
+        "general → backup → general",
+    );
+}

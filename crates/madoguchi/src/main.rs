@@ -1,6 +1,10 @@
 //! The `madoguchi` command line: `serve` runs the switch, `check` validates a
 //! configuration file and says what to fix.
 
+mod api;
+mod check;
+mod site;
+
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -46,13 +50,8 @@ enum Cmd {
         /// Who makes the change (written to the audit log).
         #[arg(long)]
         who: String,
-        #[arg(long, default_value = "http://127.0.0.1:8080")]
-        api: String,
-        /// The supervisor login: a file with the user on the first line and the password
-        /// on the second (the switch writes one at first start), or MADOGUCHI_USER and
-        /// MADOGUCHI_PASSWORD in the environment.
-        #[arg(long, default_value = "data/supervisor-password.txt")]
-        login: PathBuf,
+        #[command(flatten)]
+        to: ApiArgs,
     },
     /// Extend the opening hours (disaster) until a local time YYYY-MM-DDTHH:MM, or clear
     /// the extension and night mode with `--clear`.
@@ -62,13 +61,8 @@ enum Cmd {
         clear: bool,
         #[arg(long)]
         who: String,
-        #[arg(long, default_value = "http://127.0.0.1:8080")]
-        api: String,
-        /// The supervisor login: a file with the user on the first line and the password
-        /// on the second (the switch writes one at first start), or MADOGUCHI_USER and
-        /// MADOGUCHI_PASSWORD in the environment.
-        #[arg(long, default_value = "data/supervisor-password.txt")]
-        login: PathBuf,
+        #[command(flatten)]
+        to: ApiArgs,
     },
     /// Log an operator in or out, pause, resume, or end after-call work.
     Agent {
@@ -79,13 +73,8 @@ enum Cmd {
         reason: Option<String>,
         #[arg(long, default_value = "cli")]
         who: String,
-        #[arg(long, default_value = "http://127.0.0.1:8080")]
-        api: String,
-        /// The supervisor login: a file with the user on the first line and the password
-        /// on the second (the switch writes one at first start), or MADOGUCHI_USER and
-        /// MADOGUCHI_PASSWORD in the environment.
-        #[arg(long, default_value = "data/supervisor-password.txt")]
-        login: PathBuf,
+        #[command(flatten)]
+        to: ApiArgs,
     },
     /// Recordings: search, request deletion of those past retention, approve, delete one.
     Recordings {
@@ -101,6 +90,48 @@ enum Cmd {
     Check { file: PathBuf },
     /// Print the embedded default configuration (a starting point for your own).
     DefaultConfig,
+}
+
+/// How a command reaches the running switch: its API and the supervisor's login, by
+/// default both from the configuration (`[http] listen`, `data_dir`).
+#[derive(clap::Args)]
+struct ApiArgs {
+    /// The configuration the switch runs with (default: $MADOGUCHI_CONFIG, else
+    /// /etc/madoguchi/madoguchi.toml when installed, else the embedded one).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// The switch's API (default: http:// and `[http] listen` of the configuration).
+    #[arg(long)]
+    api: Option<String>,
+    /// The supervisor login: a file with the user on the first line and the password
+    /// on the second (default: `supervisor-password.txt` in the data folder, which the
+    /// switch writes at first start), or MADOGUCHI_USER and MADOGUCHI_PASSWORD in the
+    /// environment.
+    #[arg(long)]
+    login: Option<PathBuf>,
+}
+
+impl ApiArgs {
+    /// POSTs `body` to `path` of the switch's API and prints the answer.
+    fn post(self, path: &str, body: &serde_json::Value) -> anyhow::Result<()> {
+        let needs_site = self.api.is_none()
+            || (self.login.is_none() && std::env::var_os("MADOGUCHI_PASSWORD").is_none());
+        let site = needs_site
+            .then(|| site::Site::load(self.config.as_deref()))
+            .transpose()?;
+        let api = match (self.api, &site) {
+            (Some(a), _) => a,
+            (None, Some(s)) => s.api_base(),
+            (None, None) => unreachable!("needs_site"),
+        };
+        let login = match (self.login, &site) {
+            (Some(l), _) => l,
+            (None, Some(s)) => s.data_dir()?.join("supervisor-password.txt"),
+            // MADOGUCHI_USER and MADOGUCHI_PASSWORD are used instead.
+            (None, None) => PathBuf::new(),
+        };
+        api::post(&api, &api::login(&login)?, path, body)
+    }
 }
 
 #[derive(Subcommand)]
@@ -146,14 +177,13 @@ enum RecCmd {
 }
 
 fn recordings(cmd: RecCmd, config: Option<PathBuf>) -> anyhow::Result<()> {
-    let cfg = match config {
-        Some(p) => dialplan::load(&p).map_err(|e| anyhow::anyhow!("{e}"))?,
-        None => dialplan::default_config(),
-    };
+    // Never create an empty catalogue where the user happens to be.
+    let site = site::Site::load(config.as_deref())?;
+    let data = site.data_dir()?;
     let rec = recorder::Recorder::new(recorder::RecorderConfig {
-        dir: cfg.switch.recordings_dir.clone(),
-        catalogue: cfg.switch.data_dir.join("recordings.sqlite"),
-        retention_days: cfg.recording.retention_days,
+        dir: site.recordings_dir()?,
+        catalogue: data.join("recordings.sqlite"),
+        retention_days: site.cfg.recording.retention_days,
         ..Default::default()
     })?;
     let now = std::time::SystemTime::now();
@@ -191,22 +221,7 @@ fn recordings(cmd: RecCmd, config: Option<PathBuf>) -> anyhow::Result<()> {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.cmd {
-        Cmd::Check { file } => match dialplan::load(&file) {
-            Ok(cfg) => match switch::check_queues(&cfg) {
-                Ok(()) => {
-                    println!("{}: OK", file.display());
-                    Ok(())
-                }
-                Err(e) => {
-                    eprintln!("{}: queues: {e}", file.display());
-                    std::process::exit(1);
-                }
-            },
-            Err(e) => {
-                eprintln!("{e}");
-                std::process::exit(1);
-            }
-        },
+        Cmd::Check { file } => check::run(&file),
         Cmd::Recordings { cmd, config } => recordings(cmd, config),
         Cmd::HashPassword { password } => {
             println!(
@@ -219,14 +234,7 @@ fn main() -> anyhow::Result<()> {
             print!("{}", dialplan::DEFAULT_TOML);
             Ok(())
         }
-        Cmd::Night {
-            state,
-            who,
-            api,
-            login,
-        } => api_call(
-            &api,
-            &login,
+        Cmd::Night { state, who, to } => to.post(
             "/api/v1/operating/night",
             &serde_json::json!({"on": state == "on", "who": who}),
         ),
@@ -234,25 +242,17 @@ fn main() -> anyhow::Result<()> {
             until,
             clear,
             who,
-            api,
-            login,
+            to,
         } => {
             if clear {
-                api_call(
-                    &api,
-                    &login,
-                    "/api/v1/operating/clear",
-                    &serde_json::json!({"who": who}),
-                )
+                to.post("/api/v1/operating/clear", &serde_json::json!({"who": who}))
             } else {
                 let Some(until) = until else {
                     anyhow::bail!(
                         "give the local time to extend until (YYYY-MM-DDTHH:MM), or --clear"
                     )
                 };
-                api_call(
-                    &api,
-                    &login,
+                to.post(
                     "/api/v1/operating/extend",
                     &serde_json::json!({"until": until, "who": who}),
                 )
@@ -263,11 +263,8 @@ fn main() -> anyhow::Result<()> {
             op,
             reason,
             who,
-            api,
-            login,
-        } => api_call(
-            &api,
-            &login,
+            to,
+        } => to.post(
             &format!("/api/v1/agents/{id}/{op}"),
             &serde_json::json!({"reason": reason, "who": who}),
         ),
@@ -406,68 +403,4 @@ async fn serve(cfg: dialplan::Config, now: Option<u64>, with_faq: bool) -> anyho
         f.shutdown().await;
     }
     Ok(())
-}
-
-/// POST a JSON body to the running switch's API and print the answer (no HTTP client
-/// library: the API is on loopback and speaks plain HTTP/1.1).
-fn api_call(
-    api: &str,
-    login: &std::path::Path,
-    path: &str,
-    body: &serde_json::Value,
-) -> anyhow::Result<()> {
-    use std::io::{Read, Write};
-    let (user, password) = match (
-        std::env::var("MADOGUCHI_USER"),
-        std::env::var("MADOGUCHI_PASSWORD"),
-    ) {
-        (Ok(u), Ok(p)) => (u, p),
-        _ => {
-            let t = std::fs::read_to_string(login).with_context(|| format!("reading the supervisor login from {} (or set MADOGUCHI_USER and MADOGUCHI_PASSWORD)", login.display()))?;
-            let mut l = t.lines();
-            (
-                l.next().unwrap_or("").trim().to_string(),
-                l.next().unwrap_or("").trim().to_string(),
-            )
-        }
-    };
-    let auth = base64(format!("{user}:{password}").as_bytes());
-    let host = api.trim_start_matches("http://").trim_end_matches('/');
-    let mut s = std::net::TcpStream::connect(host)
-        .with_context(|| format!("connecting to the switch's API at {api}"))?;
-    let body = body.to_string();
-    write!(
-        s,
-        "POST {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Basic {auth}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )?;
-    let mut out = String::new();
-    s.read_to_string(&mut out)?;
-    let status = out.split(' ').nth(1).unwrap_or("");
-    let reply = out.split_once("\r\n\r\n").map(|x| x.1).unwrap_or("");
-    println!("{reply}");
-    if status.starts_with('2') {
-        Ok(())
-    } else {
-        anyhow::bail!("the switch answered {status}")
-    }
-}
-
-/// RFC 4648 base64, for the Basic login header (no extra dependency for twelve lines).
-fn base64(b: &[u8]) -> String {
-    const T: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for c in b.chunks(3) {
-        let n = (c[0] as u32) << 16
-            | (*c.get(1).unwrap_or(&0) as u32) << 8
-            | *c.get(2).unwrap_or(&0) as u32;
-        for i in 0..4 {
-            out.push(if i <= c.len() {
-                T[(n >> (18 - 6 * i) & 63) as usize] as char
-            } else {
-                '='
-            });
-        }
-    }
-    out
 }

@@ -1,0 +1,36 @@
+//! `madoguchi check FILE`: every error of a configuration at once, each as
+//! `FILE:LINE:COL: what to fix`, so one edit round fixes them all.
+
+use std::path::Path;
+
+/// Prints the errors (or `FILE: OK`) and exits 1 when there is any.
+pub fn run(file: &Path) -> anyhow::Result<()> {
+    let name = file.display().to_string();
+    let text = match std::fs::read_to_string(file) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("{name}: cannot read the configuration file: {e}");
+            std::process::exit(1);
+        }
+    };
+    let errors: Vec<String> = match dialplan::check(&text, &name) {
+        // What only the ACD checks; the dialplan checks the same rules with lines, so
+        // this is a backstop that names the file.
+        Ok(cfg) => match switch::check_queues(&cfg) {
+            Ok(()) => Vec::new(),
+            Err(e) => vec![format!("{name}: queues: {e}")],
+        },
+        Err(list) => list.iter().map(ToString::to_string).collect(),
+    };
+    if errors.is_empty() {
+        println!("{name}: OK");
+        return Ok(());
+    }
+    for e in &errors {
+        eprintln!("{e}");
+    }
+    if errors.len() > 1 {
+        eprintln!("{} errors", errors.len());
+    }
+    std::process::exit(1);
+}
