@@ -740,16 +740,9 @@ pub fn register_raw(
         .headers
         .get("WWW-Authenticate")
         .expect("challenge header");
-    let auth = sip::auth::client_authorization(
-        www,
-        "REGISTER",
-        &format!("sip:{}", sw.sip),
-        user,
-        password,
-        "0a4f113b",
-        1,
-    )
-    .unwrap();
+    let auth =
+        sip::auth::client_authorization(www, "REGISTER", &uri, user, password, "0a4f113b", 1)
+            .unwrap();
     c.send(
         sw.sip,
         &c.request(

@@ -5,8 +5,9 @@ use md5::Md5;
 use sha2::{Digest, Sha256};
 use sip::auth::{
     client_authorization, parse_authorization, preferred_challenge, AuthError, AuthOutcome,
-    Credentials, DigestServer,
+    Credentials, DigestRequest, DigestServer,
 };
+use std::net::IpAddr;
 use std::time::Duration;
 
 const REALM: &str = "madoguchi.example.jp";
@@ -22,6 +23,33 @@ fn sha256_hex(s: &str) -> String {
 
 fn server() -> DigestServer {
     DigestServer::new(REALM, SECRET, Duration::from_secs(300))
+}
+
+const PHONE: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 10));
+
+/// Verify `auth` as if it came from PHONE with the Request-URI the header names (the
+/// replay tests in auth_replay.rs check the other cases).
+fn verify(
+    srv: &mut DigestServer,
+    method: &str,
+    auth: &str,
+    lookup: impl Fn(&str) -> Option<Credentials>,
+    now: u64,
+) -> AuthOutcome {
+    let uri = parse_authorization(auth)
+        .map(|r| r.uri)
+        .unwrap_or_else(|_| "sip:x".into());
+    let uri = sip::Uri::parse(&uri).unwrap();
+    srv.verify(
+        &DigestRequest {
+            method,
+            request_uri: &uri,
+            authorization: auth,
+            source: PHONE,
+        },
+        lookup,
+        now,
+    )
 }
 
 fn users(name: &str) -> Option<Credentials> {
@@ -85,7 +113,7 @@ fn rfc7616_example_md5_and_sha256() {
 
 #[test]
 fn challenge_offers_sha256_before_md5_with_one_nonce() {
-    let c = server().challenge(T0, false);
+    let c = server().challenge(T0, false, PHONE);
     assert_eq!(c.len(), 2);
     assert!(c[0].contains("algorithm=SHA-256"), "{}", c[0]);
     assert!(c[1].contains("algorithm=MD5"), "{}", c[1]);
@@ -93,7 +121,7 @@ fn challenge_offers_sha256_before_md5_with_one_nonce() {
     assert_eq!(param(&c[0], "realm"), REALM);
     assert_eq!(param(&c[0], "qop"), "auth");
     assert!(!c[0].contains("stale"));
-    let s = server().challenge(T0, true);
+    let s = server().challenge(T0, true, PHONE);
     assert!(s.iter().all(|v| v.ends_with(", stale=true")));
     assert_eq!(
         preferred_challenge(c.iter().rev().map(String::as_str)),
@@ -103,9 +131,10 @@ fn challenge_offers_sha256_before_md5_with_one_nonce() {
 
 #[test]
 fn round_trip_each_algorithm() {
-    let srv = server();
-    let challenges = srv.challenge(T0, false);
-    for ch in &challenges {
+    let mut srv = server();
+    let challenges = srv.challenge(T0, false, PHONE);
+    // Both values carry one nonce, so each answer uses the next nonce count.
+    for (i, ch) in challenges.iter().enumerate() {
         let auth = client_authorization(
             ch,
             "REGISTER",
@@ -113,11 +142,11 @@ fn round_trip_each_algorithm() {
             "1001",
             "s3cret",
             "abc123",
-            1,
+            i as u32 + 1,
         )
         .unwrap();
         assert_eq!(
-            srv.verify("REGISTER", &auth, users, T0 + 10),
+            verify(&mut srv, "REGISTER", &auth, users, T0 + 10),
             AuthOutcome::Ok {
                 user: "1001".into()
             },
@@ -125,7 +154,7 @@ fn round_trip_each_algorithm() {
         );
         // The digest covers the method: the same header does not authorise an INVITE.
         assert!(matches!(
-            srv.verify("INVITE", &auth, users, T0 + 10),
+            verify(&mut srv, "INVITE", &auth, users, T0 + 10),
             AuthOutcome::Failed { .. }
         ));
     }
@@ -133,11 +162,12 @@ fn round_trip_each_algorithm() {
 
 #[test]
 fn session_variant_round_trip() {
-    let srv = server();
-    let ch = srv.challenge(T0, false)[0].replace("algorithm=SHA-256", "algorithm=SHA-256-sess");
+    let mut srv = server();
+    let ch =
+        srv.challenge(T0, false, PHONE)[0].replace("algorithm=SHA-256", "algorithm=SHA-256-sess");
     let auth = client_authorization(&ch, "INVITE", "sip:100@x", "1001", "s3cret", "cn", 3).unwrap();
     assert_eq!(
-        srv.verify("INVITE", &auth, users, T0),
+        verify(&mut srv, "INVITE", &auth, users, T0),
         AuthOutcome::Ok {
             user: "1001".into()
         }
@@ -146,11 +176,11 @@ fn session_variant_round_trip() {
 
 #[test]
 fn wrong_password_and_unknown_user_fail() {
-    let srv = server();
-    let ch = &srv.challenge(T0, false)[0];
+    let mut srv = server();
+    let ch = &srv.challenge(T0, false, PHONE)[0];
     let bad = client_authorization(ch, "REGISTER", "sip:x", "1001", "guess", "c", 1).unwrap();
     assert_eq!(
-        srv.verify("REGISTER", &bad, users, T0),
+        verify(&mut srv, "REGISTER", &bad, users, T0),
         AuthOutcome::Failed {
             user: Some("1001".into()),
             reason: "wrong response"
@@ -158,36 +188,36 @@ fn wrong_password_and_unknown_user_fail() {
     );
     let nobody = client_authorization(ch, "REGISTER", "sip:x", "9999", "s3cret", "c", 1).unwrap();
     assert!(
-        matches!(srv.verify("REGISTER", &nobody, users, T0), AuthOutcome::Failed { user: Some(u), .. } if u == "9999")
+        matches!(verify(&mut srv, "REGISTER", &nobody, users, T0), AuthOutcome::Failed { user: Some(u), .. } if u == "9999")
     );
 }
 
 #[test]
 fn expired_nonce_is_stale_only_when_the_digest_is_right() {
-    let srv = server();
-    let ch = &srv.challenge(T0, false)[0];
+    let mut srv = server();
+    let ch = &srv.challenge(T0, false, PHONE)[0];
     let good = client_authorization(ch, "REGISTER", "sip:x", "1001", "s3cret", "c", 1).unwrap();
     assert_eq!(
-        srv.verify("REGISTER", &good, users, T0 + 300),
+        verify(&mut srv, "REGISTER", &good, users, T0 + 300),
         AuthOutcome::Ok {
             user: "1001".into()
         }
     );
     assert_eq!(
-        srv.verify("REGISTER", &good, users, T0 + 301),
+        verify(&mut srv, "REGISTER", &good, users, T0 + 301),
         AuthOutcome::Stale
     );
     let bad = client_authorization(ch, "REGISTER", "sip:x", "1001", "nope", "c", 1).unwrap();
     assert!(matches!(
-        srv.verify("REGISTER", &bad, users, T0 + 301),
+        verify(&mut srv, "REGISTER", &bad, users, T0 + 301),
         AuthOutcome::Failed { .. }
     ));
 }
 
 #[test]
 fn tampered_or_foreign_nonce_fails() {
-    let srv = server();
-    let ch = srv.challenge(T0, false)[0].clone();
+    let mut srv = server();
+    let ch = srv.challenge(T0, false, PHONE)[0].clone();
     let nonce = param(&ch, "nonce").to_string();
     // Move the timestamp forward to try to extend the nonce's life: the MAC no longer fits.
     let later = format!("{:016x}{}", T0 + 10_000, &nonce[16..]);
@@ -195,38 +225,38 @@ fn tampered_or_foreign_nonce_fails() {
     let auth =
         client_authorization(&forged, "REGISTER", "sip:x", "1001", "s3cret", "c", 1).unwrap();
     assert_eq!(
-        srv.verify("REGISTER", &auth, users, T0 + 10_000),
+        verify(&mut srv, "REGISTER", &auth, users, T0 + 10_000),
         AuthOutcome::Failed {
             user: Some("1001".into()),
-            reason: "nonce not issued by this server"
+            reason: "nonce not issued by this server to this address"
         }
     );
     // A nonce from a server with another secret is not ours either.
-    let other = DigestServer::new(REALM, [9u8; 32], Duration::from_secs(300));
-    let och = &other.challenge(T0, false)[0];
+    let mut other = DigestServer::new(REALM, [9u8; 32], Duration::from_secs(300));
+    let och = &other.challenge(T0, false, PHONE)[0];
     let auth = client_authorization(och, "REGISTER", "sip:x", "1001", "s3cret", "c", 1).unwrap();
     assert!(matches!(
-        srv.verify("REGISTER", &auth, users, T0),
+        verify(&mut srv, "REGISTER", &auth, users, T0),
         AuthOutcome::Failed { .. }
     ));
 }
 
 #[test]
 fn legacy_rfc2069_answer_without_qop() {
-    let srv = server();
-    let nonce = param(&srv.challenge(T0, false)[1], "nonce").to_string();
+    let mut srv = server();
+    let nonce = param(&srv.challenge(T0, false, PHONE)[1], "nonce").to_string();
     let ha1 = md5_hex(&format!("1001:{REALM}:s3cret"));
     let resp = md5_hex(&format!("{ha1}:{nonce}:{}", md5_hex("REGISTER:sip:x")));
     let auth = format!("Digest username=\"1001\", realm=\"{REALM}\", nonce=\"{nonce}\", uri=\"sip:x\", response=\"{resp}\"");
     assert_eq!(
-        srv.verify("REGISTER", &auth, users, T0),
+        verify(&mut srv, "REGISTER", &auth, users, T0),
         AuthOutcome::Ok {
             user: "1001".into()
         }
     );
-    let strict = server().allow_rfc2069(false);
+    let mut strict = server().allow_rfc2069(false);
     assert!(matches!(
-        strict.verify("REGISTER", &auth, users, T0),
+        verify(&mut strict, "REGISTER", &auth, users, T0),
         AuthOutcome::Failed { .. }
     ));
     // The same header built by our client from a qop-less challenge.
@@ -237,18 +267,18 @@ fn legacy_rfc2069_answer_without_qop() {
 
 #[test]
 fn realm_opaque_and_stored_ha1_are_checked() {
-    let srv = server();
-    let ch = &srv.challenge(T0, false)[0];
+    let mut srv = server();
+    let ch = &srv.challenge(T0, false, PHONE)[0];
     let good = client_authorization(ch, "REGISTER", "sip:x", "1001", "s3cret", "c", 1).unwrap();
     let other_realm = good.replace(&format!("realm=\"{REALM}\""), "realm=\"evil.example\"");
     assert!(matches!(
-        srv.verify("REGISTER", &other_realm, users, T0),
+        verify(&mut srv, "REGISTER", &other_realm, users, T0),
         AuthOutcome::Failed { .. }
     ));
     let opaque = param(ch, "opaque");
     let bad_opaque = good.replace(opaque, "00000000");
     assert!(matches!(
-        srv.verify("REGISTER", &bad_opaque, users, T0),
+        verify(&mut srv, "REGISTER", &bad_opaque, users, T0),
         AuthOutcome::Failed { .. }
     ));
     // A user provisioned with SHA-256 only cannot be authenticated with MD5.
@@ -259,7 +289,7 @@ fn realm_opaque_and_stored_ha1_are_checked() {
         })
     };
     let md5 = client_authorization(
-        &srv.challenge(T0, false)[1],
+        &srv.challenge(T0, false, PHONE)[1],
         "REGISTER",
         "sip:x",
         "1001",
@@ -269,11 +299,11 @@ fn realm_opaque_and_stored_ha1_are_checked() {
     )
     .unwrap();
     assert!(matches!(
-        srv.verify("REGISTER", &md5, sha_only, T0),
+        verify(&mut srv, "REGISTER", &md5, sha_only, T0),
         AuthOutcome::Failed { .. }
     ));
     assert_eq!(
-        srv.verify("REGISTER", &good, sha_only, T0),
+        verify(&mut srv, "REGISTER", &good, sha_only, T0),
         AuthOutcome::Ok {
             user: "1001".into()
         }
@@ -282,10 +312,11 @@ fn realm_opaque_and_stored_ha1_are_checked() {
 
 #[test]
 fn malformed_and_foreign_schemes() {
-    let srv = server();
+    let mut srv = server();
     // RFC 4475 §3.3.7 regaut01: an unknown scheme is answered with a Digest challenge.
     assert_eq!(
-        srv.verify(
+        verify(
+            &mut srv,
             "REGISTER",
             "NoOneKnowsThisScheme opaque-data=here",
             users,
@@ -293,20 +324,20 @@ fn malformed_and_foreign_schemes() {
         ),
         AuthOutcome::Malformed
     );
-    let ch = &srv.challenge(T0, false)[0];
+    let ch = &srv.challenge(T0, false, PHONE)[0];
     let good = client_authorization(ch, "REGISTER", "sip:x", "1001", "s3cret", "c", 1).unwrap();
     let no_uri = good.replace("uri=\"sip:x\", ", "");
     assert_eq!(
-        srv.verify("REGISTER", &no_uri, users, T0),
+        verify(&mut srv, "REGISTER", &no_uri, users, T0),
         AuthOutcome::Malformed
     );
     let bad_nc = good.replace("nc=00000001", "nc=1");
     assert_eq!(
-        srv.verify("REGISTER", &bad_nc, users, T0),
+        verify(&mut srv, "REGISTER", &bad_nc, users, T0),
         AuthOutcome::Malformed
     );
     assert_eq!(
-        srv.verify("REGISTER", "Digest username=\"1001", users, T0),
+        verify(&mut srv, "REGISTER", "Digest username=\"1001", users, T0),
         AuthOutcome::Malformed
     );
 }

@@ -3,12 +3,15 @@
 //! change so that they survive a restart.
 
 use crate::Shared;
-use sip::auth::{AuthLimiter, AuthOutcome, Credentials, DigestServer, LimiterConfig};
+use sip::auth::{
+    AuthLimiter, AuthOutcome, Credentials, DigestRequest, DigestServer, LimiterConfig,
+    DEFAULT_NONCE_TTL,
+};
 use sip::registrar::{Registrar, RegistrarConfig};
 use sip::{Peer, Request, Response};
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 pub struct Registration {
     digest: DigestServer,
@@ -56,7 +59,7 @@ impl Registration {
             registrar.add_alias(&addr.to_string());
         }
         let r = Registration {
-            digest: DigestServer::new(&realm, secret, Duration::from_secs(300)),
+            digest: DigestServer::new(&realm, secret, DEFAULT_NONCE_TTL),
             limiter: AuthLimiter::new(LimiterConfig::default()),
             registrar,
             creds,
@@ -87,36 +90,34 @@ impl Registration {
         } else {
             ("Authorization", 401, "WWW-Authenticate")
         };
-        let challenge = |stale: bool| {
-            let mut r = Response::to_request(req, status, Some(&sip::dialog::new_tag()));
-            // Offer only the configured algorithms: libre-based phones (baresip 1.0) give
-            // up on the whole challenge when any WWW-Authenticate uses SHA-256, so the
-            // default is MD5 alone and SHA-256 (RFC 8760) is opt-in.
-            for v in self.digest.challenge(unix_now(), stale) {
-                if self.algorithms.iter().any(|a| {
-                    v.contains(&format!("algorithm={a},")) || v.ends_with(&format!("algorithm={a}"))
-                }) {
-                    r.headers.push(chal_hdr, v);
-                }
-            }
-            r
-        };
         let Some(value) = req.headers.get(hdr) else {
-            return Err(challenge(false));
+            return Err(self.challenge(req, ip, status, chal_hdr, false));
         };
         let creds = &self.creds;
-        match self.digest.verify(
-            req.method.as_str(),
-            value,
+        let outcome = self.digest.verify(
+            &DigestRequest {
+                method: req.method.as_str(),
+                request_uri: &req.uri,
+                authorization: value,
+                source: ip,
+            },
             |u| creds.get(u).cloned(),
             unix_now(),
-        ) {
+        );
+        match outcome {
             AuthOutcome::Ok { user } => {
                 self.limiter.record_success(ip);
                 Ok(user)
             }
-            AuthOutcome::Stale => Err(challenge(true)),
-            AuthOutcome::Malformed => Err(challenge(false)),
+            AuthOutcome::Stale => Err(self.challenge(req, ip, status, chal_hdr, true)),
+            AuthOutcome::Replayed { user } => {
+                // Right digest, spent nonce count (or a nonce from before a restart): a
+                // replayed capture, or a phone that must re-sign. Either way a fresh
+                // challenge; the password was right, so nothing is counted against it.
+                tracing::warn!(%ip, user, "digest nonce count reused or nonce unknown: re-challenged");
+                Err(self.challenge(req, ip, status, chal_hdr, true))
+            }
+            AuthOutcome::Malformed => Err(self.challenge(req, ip, status, chal_hdr, false)),
             AuthOutcome::Failed { user, reason } => {
                 shared.metrics.auth_failures.inc();
                 tracing::warn!(%ip, user = user.as_deref().unwrap_or("-"), reason, "digest authentication failed");
@@ -126,6 +127,29 @@ impl Registration {
                 Err(forbidden(req, "Authentication failed"))
             }
         }
+    }
+
+    /// A 401/407 whose nonce is bound to `to` (the request's source).
+    fn challenge(
+        &mut self,
+        req: &Request,
+        to: std::net::IpAddr,
+        status: u16,
+        chal_hdr: &str,
+        stale: bool,
+    ) -> Response {
+        let mut r = Response::to_request(req, status, Some(&sip::dialog::new_tag()));
+        // Offer only the configured algorithms: libre-based phones (baresip 1.0) give
+        // up on the whole challenge when any WWW-Authenticate uses SHA-256, so the
+        // default is MD5 alone and SHA-256 (RFC 8760) is opt-in.
+        for v in self.digest.challenge(unix_now(), stale, to) {
+            if self.algorithms.iter().any(|a| {
+                v.contains(&format!("algorithm={a},")) || v.ends_with(&format!("algorithm={a}"))
+            }) {
+                r.headers.push(chal_hdr, v);
+            }
+        }
+        r
     }
 
     /// REGISTER (§10.3): authenticate, check the user registers its own AOR, bind.
@@ -157,6 +181,7 @@ impl Registration {
             self.save(shared);
         }
         self.limiter.prune(Instant::now());
+        self.digest.prune(unix_now());
     }
 
     /// Tell the queue which agents have a phone registered: registering logs an agent

@@ -15,13 +15,15 @@
 
 mod client;
 mod limiter;
+mod nonces;
 mod params;
 mod server;
 
 pub use client::{client_authorization, preferred_challenge};
 pub use limiter::{AuthLimiter, LimiterConfig};
+pub use nonces::{NcVerdict, NonceBook};
 pub use params::{parse_authorization, DigestResponse};
-pub use server::{AuthOutcome, DigestServer};
+pub use server::{AuthOutcome, DigestRequest, DigestServer, DEFAULT_NONCE_TTL};
 
 use md5::Md5;
 use sha2::{Digest, Sha256};

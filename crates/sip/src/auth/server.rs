@@ -8,13 +8,26 @@
 //! old but genuine nonce can be told apart from a forged one, which is what `stale=true`
 //! needs (RFC 7616 §3.3: stale only when the digest itself was right).
 //!
-//! Not done: nonce-count replay tracking (a request replayed within the nonce TTL is
-//! accepted). For REGISTER a replay only refreshes a binding the attacker cannot change,
-//! and INVITEs are further limited by dialog and transaction state; a short TTL bounds it.
+//! Replay (RFC 7616 §5.5): a nonce is also bound to the address it was sent to (the
+//! source IP is in the MAC), the `uri` of the answer must be the Request-URI (RFC 2617
+//! §3.2.2.5), and `NonceBook` admits each nonce count once. So a header captured on the
+//! LAN does not work from another machine, for another request (a `*23` credential
+//! replayed as `*22`), or a second time. Nonces live `DEFAULT_NONCE_TTL` (Asterisk uses
+//! 32 s): a phone gets `stale=true` and re-signs without asking its user.
 
+use super::nonces::{NcVerdict, NonceBook};
 use super::params::{parse_authorization, quote};
 use super::{compute_response, constant_time_eq, hmac_sha256, Algorithm, Credentials};
+use crate::message::Uri;
+use std::net::IpAddr;
 use std::time::Duration;
+
+/// How long a challenge's nonce may be used. Short, because a nonce is what a captured
+/// header could be replayed with; a phone answers `stale=true` without its user.
+pub const DEFAULT_NONCE_TTL: Duration = Duration::from_secs(30);
+
+/// Upper bound on remembered nonces (one per challenge sent within the lifetime).
+const MAX_NONCES: usize = 20_000;
 
 /// How far a nonce's timestamp may lie in the future (clock steps between restarts).
 const FUTURE_SKEW_SECS: u64 = 5;
@@ -33,12 +46,28 @@ pub enum AuthOutcome {
         user: Option<String>,
         reason: &'static str,
     },
+    /// The digest is right but was used already (same nonce count), or the nonce is not
+    /// one this process issued (a restart): re-challenge with `stale=true`. Not counted
+    /// as a failed password; a real phone recovers by itself.
+    Replayed { user: String },
     /// Not a parseable Digest value (including other schemes, RFC 4475 regaut01): the
     /// caller challenges as if no credentials had been sent.
     Malformed,
 }
 
-/// A realm's challenger and verifier. Cheap to share: it holds no per-request state.
+/// What `DigestServer::verify` checks an answer against.
+#[derive(Clone, Copy, Debug)]
+pub struct DigestRequest<'a> {
+    pub method: &'a str,
+    /// The Request-URI as received; the answer's `uri` must name the same resource.
+    pub request_uri: &'a Uri,
+    /// The Authorization / Proxy-Authorization value.
+    pub authorization: &'a str,
+    /// Where the request came from: a nonce is only good from the address it was sent to.
+    pub source: IpAddr,
+}
+
+/// A realm's challenger and verifier, with the book of nonces it issued.
 #[derive(Clone)]
 pub struct DigestServer {
     realm: String,
@@ -46,6 +75,7 @@ pub struct DigestServer {
     nonce_ttl: Duration,
     opaque: String,
     allow_rfc2069: bool,
+    book: NonceBook,
 }
 
 impl std::fmt::Debug for DigestServer {
@@ -71,6 +101,7 @@ impl DigestServer {
             nonce_ttl,
             opaque,
             allow_rfc2069: true,
+            book: NonceBook::new(MAX_NONCES, nonce_ttl.as_secs()),
         }
     }
 
@@ -87,14 +118,22 @@ impl DigestServer {
 
     /// WWW-Authenticate (or Proxy-Authenticate) values, one per algorithm, most
     /// preferred first: SHA-256 then MD5 (RFC 8760 §2.4; MD5 stays for older phones).
-    pub fn challenge(&self, now_unix_secs: u64, stale: bool) -> Vec<String> {
-        self.challenge_with_salt(now_unix_secs, stale, rand::random())
+    /// `to` is the address the challenge goes to; only answers from there are accepted.
+    pub fn challenge(&mut self, now_unix_secs: u64, stale: bool, to: IpAddr) -> Vec<String> {
+        self.challenge_with_salt(now_unix_secs, stale, to, rand::random())
     }
 
     /// `challenge` with the salt given, for reproducible tests. The salt only makes two
     /// nonces issued in the same second differ.
-    pub fn challenge_with_salt(&self, now_unix_secs: u64, stale: bool, salt: u64) -> Vec<String> {
-        let nonce = self.make_nonce(now_unix_secs, salt);
+    pub fn challenge_with_salt(
+        &mut self,
+        now_unix_secs: u64,
+        stale: bool,
+        to: IpAddr,
+        salt: u64,
+    ) -> Vec<String> {
+        let nonce = self.make_nonce(now_unix_secs, salt, to);
+        self.book.issued(&nonce, now_unix_secs);
         [Algorithm::Sha256, Algorithm::Md5]
             .iter()
             .map(|alg| {
@@ -111,42 +150,48 @@ impl DigestServer {
             .collect()
     }
 
-    fn nonce_mac(&self, ts: u64, salt: u64) -> String {
-        let mut msg = Vec::with_capacity(self.realm.len() + 17);
+    fn nonce_mac(&self, ts: u64, salt: u64, to: IpAddr) -> String {
+        let mut msg = Vec::with_capacity(self.realm.len() + 34);
         msg.extend_from_slice(self.realm.as_bytes());
         msg.push(0);
         msg.extend_from_slice(&ts.to_be_bytes());
         msg.extend_from_slice(&salt.to_be_bytes());
+        // The address as 16 bytes (IPv4-mapped), so v4 and v6 cannot collide.
+        let ip = match to {
+            IpAddr::V4(v4) => v4.to_ipv6_mapped(),
+            IpAddr::V6(v6) => v6,
+        };
+        msg.extend_from_slice(&ip.octets());
         hex::encode(&hmac_sha256(&self.secret, &msg)[..16])
     }
 
-    fn make_nonce(&self, ts: u64, salt: u64) -> String {
-        format!("{ts:016x}{salt:016x}{}", self.nonce_mac(ts, salt))
+    fn make_nonce(&self, ts: u64, salt: u64, to: IpAddr) -> String {
+        format!("{ts:016x}{salt:016x}{}", self.nonce_mac(ts, salt, to))
     }
 
-    /// The timestamp of a nonce this server issued, or None if it is forged or foreign.
-    fn nonce_time(&self, nonce: &str) -> Option<u64> {
+    /// The timestamp of a nonce this server sent to `from`, or None if it is forged,
+    /// foreign, or was sent to another address.
+    fn nonce_time(&self, nonce: &str, from: IpAddr) -> Option<u64> {
         if nonce.len() != 64 || !nonce.is_ascii() {
             return None;
         }
         let ts = u64::from_str_radix(&nonce[..16], 16).ok()?;
         let salt = u64::from_str_radix(&nonce[16..32], 16).ok()?;
-        let mac = self.nonce_mac(ts, salt);
+        let mac = self.nonce_mac(ts, salt, from);
         constant_time_eq(mac.as_bytes(), &nonce.as_bytes()[32..]).then_some(ts)
     }
 
-    /// Check an Authorization / Proxy-Authorization value for `method` (RFC 3261 §22.4).
-    /// `lookup` returns the stored credentials of a user name. The caller should also
-    /// check that the authenticated user may act for the request's From/To (§22.4 last
-    /// paragraph, §10.3 step 3) and may compare `uri` with the Request-URI.
+    /// Check an Authorization / Proxy-Authorization value (RFC 3261 §22.4) and record
+    /// its nonce count. `lookup` returns the stored credentials of a user name. The
+    /// caller should also check that the authenticated user may act for the request's
+    /// From/To (§22.4 last paragraph, §10.3 step 3).
     pub fn verify(
-        &self,
-        method: &str,
-        authorization: &str,
+        &mut self,
+        req: &DigestRequest<'_>,
         lookup: impl Fn(&str) -> Option<Credentials>,
         now_unix_secs: u64,
     ) -> AuthOutcome {
-        let r = match parse_authorization(authorization) {
+        let r = match parse_authorization(req.authorization) {
             Ok(r) => r,
             Err(_) => return AuthOutcome::Malformed,
         };
@@ -176,10 +221,13 @@ impl DigestServer {
         if r.opaque.as_deref().is_some_and(|o| o != self.opaque) {
             return fail("opaque does not match");
         }
-        let issued = match self.nonce_time(&r.nonce) {
+        let issued = match self.nonce_time(&r.nonce, req.source) {
             Some(ts) if ts <= now_unix_secs.saturating_add(FUTURE_SKEW_SECS) => ts,
-            _ => return fail("nonce not issued by this server"),
+            _ => return fail("nonce not issued by this server to this address"),
         };
+        if !same_resource(&r.uri, req.request_uri) {
+            return fail("digest uri is not the Request-URI");
+        }
         let creds = match lookup(&r.username) {
             Some(c) => c,
             None => return fail("unknown user"),
@@ -188,7 +236,7 @@ impl DigestServer {
             Some(h) => h.to_ascii_lowercase(),
             None => return fail("no credential for this algorithm"),
         };
-        let expected = compute_response(alg, &ha1, &r.nonce, qop, method, &r.uri);
+        let expected = compute_response(alg, &ha1, &r.nonce, qop, req.method, &r.uri);
         if !constant_time_eq(
             expected.as_bytes(),
             r.response.to_ascii_lowercase().as_bytes(),
@@ -198,6 +246,39 @@ impl DigestServer {
         if now_unix_secs.saturating_sub(issued) > self.nonce_ttl.as_secs() {
             return AuthOutcome::Stale;
         }
-        AuthOutcome::Ok { user: r.username }
+        // Only now, with the digest proven, may the count be spent (a forger must not
+        // burn the counts of a real phone's nonce).
+        let nc = qop.and_then(|(nc, _)| u32::from_str_radix(nc, 16).ok());
+        if qop.is_some() && nc.is_none() {
+            return fail("bad nonce count");
+        }
+        match self.book.use_count(&r.nonce, nc) {
+            NcVerdict::Fresh => AuthOutcome::Ok { user: r.username },
+            NcVerdict::Unknown | NcVerdict::Reused => AuthOutcome::Replayed { user: r.username },
+        }
+    }
+
+    /// Forget lapsed nonces (call from a periodic timer; `challenge` also prunes).
+    pub fn prune(&mut self, now_unix_secs: u64) {
+        self.book.prune(now_unix_secs);
+    }
+}
+
+/// Whether the answer's `uri` names the Request-URI (RFC 2617 §3.2.2.5: "the server
+/// SHOULD check that the URI in the uri directive is the same as the Request-URI"). Both
+/// go through our parser, so only spelling differences it normalises are forgiven, plus
+/// the host's case (RFC 3261 §19.1.4).
+fn same_resource(digest_uri: &str, request_uri: &Uri) -> bool {
+    let norm = |u: &Uri| match u {
+        Uri::Sip(s) => {
+            let mut s = s.clone();
+            s.host = s.host.to_ascii_lowercase();
+            Uri::Sip(s).to_string()
+        }
+        other => other.to_string(),
+    };
+    match Uri::parse(digest_uri) {
+        Ok(u) => norm(&u) == norm(request_uri),
+        Err(_) => false,
     }
 }
