@@ -2,6 +2,8 @@
 //! "switch" that answers, rejects or ignores offers, callers who lose patience or ask
 //! for a callback, and agents who take breaks. Every action the ACD emits is checked
 //! against the script's own view of the world, and the service level is printed.
+//! The run also emits call control's typed events (`callctl::event`) as the switch would;
+//! `stats` builds call records from them and must find the same figures as the script.
 
 use acd::{
     Acd, AcdConfig, AcdEvent, Action, AgentConfig, AgentId, CallId, EntryId, Overflow, QueueConfig,
@@ -12,6 +14,11 @@ use rand::{Rng, SeedableRng};
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, BinaryHeap, HashMap};
 use std::time::{Duration, Instant};
+
+use callctl::event::{CallUid, Event, EventKind, Origin, Party, Phase};
+
+/// The simulated day starts at 2026-11-25 08:30 JST (unix ms) for the call events.
+const DAY_START_MS: u64 = 1_795_563_000_000;
 
 const WRAPUP_S: u64 = 30;
 const NO_ANSWER_PAUSE_S: u64 = 20;
@@ -91,6 +98,10 @@ struct Report {
     max_waiting: usize,
     answer_order_inversions: usize,
     steps: usize,
+    /// Calls that asked for a callback and then overflowed before it was placed.
+    overflowed_callbacks: usize,
+    /// What call control would have emitted, in order.
+    events: Vec<Event>,
 }
 
 struct World {
@@ -107,10 +118,20 @@ struct World {
     /// Terminal events seen from the ACD's own event stream, per entry.
     terminal_events: HashMap<EntryId, u32>,
     answered_at: HashMap<EntryId, u64>,
+    /// The call id events carry: the citizen's call, then the center's callback call.
+    uid: HashMap<EntryId, String>,
     report: Report,
 }
 
 impl World {
+    fn emit(&mut self, e: EntryId, kind: EventKind) {
+        self.report.events.push(Event {
+            call: CallUid(self.uid[&e].clone()),
+            at_ms: DAY_START_MS + self.now,
+            kind,
+        });
+    }
+
     fn at(&mut self, t: u64, ev: Ev) {
         self.seq += 1;
         self.heap.push(Reverse((t, self.seq, ev)));
@@ -147,6 +168,29 @@ impl World {
             },
         );
         self.never_offered.insert((Reverse(prio), e));
+        self.uid.insert(e, format!("sim-{}", e.0));
+        let (origin, line) = match (prio, self.seq % 3) {
+            (5, _) => (Origin::Staff, "職員"),
+            (7, _) => (Origin::DepartmentReturn, "所管課戻り"),
+            (_, 0) => (Origin::Citizen, "小名浜支所"),
+            _ => (Origin::Citizen, "市代表"),
+        };
+        let arrived = EventKind::Arrived {
+            origin,
+            trunk: "carrier".into(),
+            dialled: "+81246221111".into(),
+            line: line.into(),
+            caller: "0246000000".into(),
+        };
+        self.emit(e, arrived);
+        self.emit(e, EventKind::GreetingDone);
+        self.emit(
+            e,
+            EventKind::Queued {
+                queue: "main".into(),
+                priority: prio,
+            },
+        );
         // Patience: exponential, mean 90 s; some press the callback key first.
         let patience = (-self.rng.random::<f64>().ln() * 90_000.0) as u64;
         self.at(self.now + patience, Ev::Patience(e));
@@ -174,7 +218,20 @@ impl World {
                 let c = &self.calls[&e];
                 if c.outcome.is_none() && !c.callback {
                     self.acd.abandon(e, ms(self.now)).expect("waiting caller");
+                    let phase = if c.ringing.is_some() {
+                        Phase::Ringing
+                    } else {
+                        Phase::Queue
+                    };
                     self.finish(e, Outcome::Abandoned);
+                    self.emit(
+                        e,
+                        EventKind::Ended {
+                            phase,
+                            by: Party::Citizen,
+                            outcome: "abandoned".into(),
+                        },
+                    );
                 }
             }
             Ev::CallbackKey(e) => {
@@ -185,6 +242,14 @@ impl World {
                         .expect("a waiting caller may ask for a callback");
                     self.calls.get_mut(&e).unwrap().callback = true;
                     self.report.callbacks += 1;
+                    let number = "0246000000".to_string();
+                    self.emit(e, EventKind::CallbackRequested { number });
+                    let end = EventKind::Ended {
+                        phase: Phase::Queue,
+                        by: Party::Citizen,
+                        outcome: "callback".into(),
+                    };
+                    self.emit(e, end);
                 }
             }
             Ev::RingEnds(e, a, ring) => self.ring_ends(e, a, ring),
@@ -192,6 +257,13 @@ impl World {
                 self.acd
                     .call_ended(a, ms(self.now))
                     .expect("agent on a call");
+                let e = self.agents[a.0 as usize].on_call.expect("on a call");
+                let end = EventKind::Ended {
+                    phase: Phase::Talking,
+                    by: Party::Operator,
+                    outcome: "answered".into(),
+                };
+                self.emit(e, end);
                 self.agents[a.0 as usize].on_call = None;
                 self.agents[a.0 as usize].wrap_until = self.now + WRAPUP_S * 1000;
                 if self.rng.random_bool(0.4) {
@@ -251,6 +323,12 @@ impl World {
                 c.ringing = None;
                 let wait = self.now - c.arrival;
                 self.finish(e, Outcome::Answered { wait });
+                self.emit(
+                    e,
+                    EventKind::Answered {
+                        agent: format!("op{:02}", a.0),
+                    },
+                );
                 self.answered_at.insert(e, self.now);
                 let talk = self.talk_ms();
                 self.at(self.now + talk, Ev::Hangup(a));
@@ -260,6 +338,13 @@ impl World {
                     .rejected(e, a, ms(self.now))
                     .expect("current offer");
                 self.calls.get_mut(&e).unwrap().ringing = None;
+                self.emit(
+                    e,
+                    EventKind::OfferEnded {
+                        agent: format!("op{:02}", a.0),
+                        status: 486,
+                    },
+                );
                 self.no_answer(a);
             }
             Ring::Ignore => unreachable!("ignored offers end by the ACD's CancelOffer"),
@@ -301,6 +386,12 @@ impl World {
         }
         c.ringing = Some(a);
         self.agents[a.0 as usize].ringing = Some(e);
+        self.emit(
+            e,
+            EventKind::Offered {
+                agent: format!("op{:02}", a.0),
+            },
+        );
         let roll: f64 = self.rng.random();
         let ring = if roll < 0.90 {
             Ring::Answer
@@ -324,6 +415,16 @@ impl World {
                 Action::OfferToAgent { entry, agent, .. } => self.offer(entry, agent),
                 Action::PlaceCallback { entry, agent, .. } => {
                     assert!(self.calls[&entry].callback, "callback for a live caller");
+                    // The center's call back to the citizen is a call of its own.
+                    self.uid.insert(entry, format!("sim-cb-{}", entry.0));
+                    let arrived = EventKind::Arrived {
+                        origin: Origin::Callback,
+                        trunk: "carrier".into(),
+                        dialled: "0246000000".into(),
+                        line: String::new(),
+                        caller: String::new(),
+                    };
+                    self.emit(entry, arrived);
                     self.offer(entry, agent)
                 }
                 Action::CancelOffer { entry, agent, .. } => {
@@ -333,6 +434,14 @@ impl World {
                     if c.outcome.is_none() {
                         // Not the caller hanging up: the ring timed out.
                         assert_eq!(c.intent, Some(Ring::Ignore), "cancelled an offer");
+                        let agent_id = format!("op{:02}", agent.0);
+                        self.emit(
+                            entry,
+                            EventKind::OfferEnded {
+                                agent: agent_id,
+                                status: 408,
+                            },
+                        );
                         self.no_answer(agent);
                     } else {
                         self.agents[agent.0 as usize].ringing = None;
@@ -349,6 +458,17 @@ impl World {
                 Action::Overflow { entry, to, .. } => {
                     assert!(matches!(to, Overflow::Route(_) | Overflow::Callback));
                     self.finish(entry, Outcome::Overflowed);
+                    let ov = EventKind::Overflowed {
+                        queue: "main".into(),
+                        to: "after-hours".into(),
+                    };
+                    self.emit(entry, ov);
+                    let end = EventKind::Ended {
+                        phase: Phase::Forward,
+                        by: Party::Switch,
+                        outcome: "overflowed".into(),
+                    };
+                    self.emit(entry, end);
                 }
             }
         }
@@ -397,6 +517,7 @@ fn simulate(p: Params) -> Report {
         never_offered: BTreeSet::new(),
         terminal_events: HashMap::new(),
         answered_at: HashMap::new(),
+        uid: HashMap::new(),
         report: Report::default(),
     };
     let day_ms = (p.hours * 3600.0 * 1000.0) as u64;
@@ -469,7 +590,10 @@ fn simulate(p: Params) -> Report {
                 }
             }
             Outcome::Abandoned => r.abandoned += 1,
-            Outcome::Overflowed => r.overflowed += 1,
+            Outcome::Overflowed => {
+                r.overflowed += 1;
+                r.overflowed_callbacks += usize::from(c.callback);
+            }
         }
     }
     assert!(w
@@ -537,8 +661,9 @@ fn a_day_of_5000_calls_on_10_agents_loses_nothing() {
         },
     );
     assert_eq!(r.answered + r.abandoned + r.overflowed, r.offered);
-    assert!(r.answered > 1000 && r.abandoned > 1000, "{r:?}");
+    assert!(r.answered > 1000 && r.abandoned > 1000, "{}", r.answered);
     assert!(r.no_answers > 0 && r.callbacks > 0 && r.overflowed > 0);
+    check_call_records(&r);
 }
 
 /// The same day with enough seats for the city's targets, to show what staffing the
@@ -555,5 +680,46 @@ fn a_day_of_5000_calls_on_36_agents_loses_nothing() {
         },
     );
     assert_eq!(r.answered + r.abandoned + r.overflowed, r.offered);
-    assert!(r.answered > r.abandoned, "{r:?}");
+    assert!(r.answered > r.abandoned, "{} {}", r.answered, r.abandoned);
+    check_call_records(&r);
+}
+
+/// The records `stats` builds from the day's call events give the script's own figures:
+/// offered, answered, abandoned, callbacks, overflow, the sum of answer waits and the
+/// answers within 9 seconds.
+fn check_call_records(r: &Report) {
+    let mut rec = stats::builder::Recorder::new();
+    let records: Vec<stats::CallRecord> = r.events.iter().filter_map(|e| rec.on_event(e)).collect();
+    assert!(rec.live().is_empty(), "every call ended");
+    let b = stats::Breakdown::of(&records, 0, u64::MAX, 540);
+    let t = &b.total;
+    // The citizen's call that asked for a callback is offered and not answered; the call
+    // back is the center's own call, not an offered one.
+    assert_eq!(t.offered as usize, r.offered);
+    assert_eq!(t.answered as usize, r.answered_live);
+    assert_eq!(t.abandoned as usize, r.abandoned);
+    assert_eq!(t.callbacks as usize, r.callbacks);
+    assert_eq!(t.overflowed as usize, r.overflowed - r.overflowed_callbacks);
+    assert_eq!(t.answer_wait_ms, r.wait_sum_ms);
+    assert_eq!(t.answered_in_target as usize, r.within_9);
+    let expected_rate = r.answered_live as f64 / r.offered as f64;
+    assert!((t.answer_rate().unwrap() - expected_rate).abs() < 1e-12);
+    // Per line the parts add up to the whole.
+    let lines: u64 = b.by_line.values().map(|l| l.offered).sum();
+    assert_eq!(lines, t.offered);
+    assert_eq!(
+        b.by_line.len(),
+        4,
+        "{:?}",
+        b.by_line.keys().collect::<Vec<_>>()
+    );
+    // Calls in the 08:00 hour cannot exist before 08:30, but every open hour has some.
+    assert!(t.by_hour[8].offered > 0 && t.by_hour[18].offered > 0 && t.by_hour[7].offered == 0);
+    println!(
+        "records: answer rate {:.1}%, ASA {:.1} s, average abandon {:.1} s, talk {:.1} s",
+        100.0 * t.answer_rate().unwrap(),
+        t.average_speed_of_answer().unwrap(),
+        t.average_abandon_time().unwrap(),
+        t.average_talk_time().unwrap()
+    );
 }

@@ -250,7 +250,10 @@ impl Breakdown {
     ) -> Breakdown {
         let mut b = Breakdown::default();
         for r in records {
-            if r.arrived_ms < from_ms || r.arrived_ms >= to_ms || !r.origin.is_inbound() {
+            if r.arrived_ms < from_ms
+                || r.arrived_ms >= to_ms
+                || !crate::record::is_inbound(r.origin)
+            {
                 continue;
             }
             b.total.add(r, offset_minutes);

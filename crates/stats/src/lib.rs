@@ -6,11 +6,13 @@
 //! The record builder and the formulas are sans-IO: they take events, records and dates,
 //! never read a clock.
 
+pub mod builder;
 pub mod kpi;
 pub mod period;
 pub mod record;
 pub mod store;
 
+pub use builder::Recorder;
 pub use kpi::{Breakdown, Tally};
 pub use period::Period;
 pub use record::{CallRecord, Outcome};

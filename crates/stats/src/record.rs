@@ -7,36 +7,16 @@
 
 use serde::{Deserialize, Serialize};
 
-/// How the call came to exist (mirrors `callctl::event::Origin`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Origin {
-    Citizen,
-    Staff,
-    DepartmentReturn,
-    Callback,
-    Operator,
-    Fax,
-}
+pub use callctl::event::{Origin, Party, Phase, TransferKind};
 
-impl Origin {
-    /// Calls that count as 着信 (incoming) for the answer rate: a citizen, city staff
-    /// dialling "9", a department sending a call back. Calls the center places
-    /// (callbacks, operators' outside calls) and FAX are not offered calls.
-    pub fn is_inbound(self) -> bool {
-        matches!(
-            self,
-            Origin::Citizen | Origin::Staff | Origin::DepartmentReturn
-        )
-    }
-}
-
-/// The SIP mechanics of a transfer (mirrors `callctl::event::TransferKind`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum TransferKind {
-    Blind,
-    Attended,
+/// Calls that count as 着信 (incoming) for the answer rate: a citizen, city staff
+/// dialling "9", a department sending a call back. Calls the center places (callbacks,
+/// operators' outside calls) and FAX are not offered calls.
+pub fn is_inbound(origin: Origin) -> bool {
+    matches!(
+        origin,
+        Origin::Citizen | Origin::Staff | Origin::DepartmentReturn
+    )
 }
 
 /// What a transfer was for, as the spec counts it (第1-8 ⑶ ⑷).
@@ -70,27 +50,6 @@ impl TransferPurpose {
             TransferPurpose::Handover => "所管課取次ぎ",
         }
     }
-}
-
-/// Who hung up first.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Party {
-    Citizen,
-    Operator,
-    Department,
-    Switch,
-}
-
-/// Where the call was when it ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Phase {
-    Greeting,
-    Queue,
-    Ringing,
-    Talking,
-    Forward,
 }
 
 /// One ringing of an operator's phone.
@@ -127,7 +86,7 @@ pub enum Resolution {
 }
 
 /// What became of the call, derived from the record's fields.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Outcome {
     /// An operator answered.
@@ -221,7 +180,7 @@ pub struct CallRecord {
 
 impl CallRecord {
     pub fn outcome(&self) -> Outcome {
-        if !self.origin.is_inbound() {
+        if !is_inbound(self.origin) {
             Outcome::Outbound
         } else if self.answered_ms.is_some() {
             Outcome::Answered
