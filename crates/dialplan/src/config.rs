@@ -9,6 +9,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::config_dialing::{Dialing, Fax, OfficeDays};
 use crate::values::{Cidr, ClockTime, Codec, MonthDay, Strategy, TrunkKind};
 
 /// The whole configuration file.
@@ -41,6 +42,12 @@ pub struct Config {
     /// to `data_dir/supervisor-password.txt`.
     #[serde(rename = "supervisor", default)]
     pub supervisors: Vec<Supervisor>,
+    /// What operators may dial, callback numbers, pause reasons (`config_dialing`).
+    #[serde(default)]
+    pub dialing: Dialing,
+    /// The FAX number, received 24 h (第2-7 ⑴ イ, 第3-1 ⑵ ウ); optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fax: Option<Fax>,
 }
 
 /// `[recording]`: every call is recorded; kept `retention_days`, deleted after approval.
@@ -176,6 +183,12 @@ pub struct Number {
     /// What the operator sees, e.g. "小名浜支所".
     pub name: String,
     pub queue: String,
+    /// Set when this is a department's own number (ダイヤルイン) that the carrier
+    /// forwards to the center (第2-7 ⑴ カ): the `[[department]]` it belongs to, so the
+    /// operator sees whose number the citizen dialled. Diverted calls are matched by
+    /// their original number (Diversion / History-Info, `lookup::original_dialled`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub department: Option<String>,
 }
 
 /// `[[queue]]`.
@@ -237,6 +250,9 @@ pub struct Agent {
     /// Digest password; missing or empty is refused by `validate`.
     #[serde(default)]
     pub password: String,
+    /// May place calls to outside numbers over the carrier (toll fraud: off unless said).
+    #[serde(default)]
+    pub outside_calls: bool,
 }
 
 /// `[hours]`: the opening hours of spec §2 (第1-6).
@@ -285,6 +301,18 @@ pub struct Department {
     /// Extension (or outside number) dialled on `trunk`.
     pub extension: String,
     pub trunk: String,
+    /// The department's own outside number (ダイヤルイン), e.g. "0246-22-7101", as
+    /// written: read to a caller when the department is closed (第3-1 ⑵ イ); an operator
+    /// dialling it reaches the extension over the PBX instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outside_number: Option<String>,
+    /// Office hours, e.g. ["08:30", "17:15"]; absent: all day (the guard room).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hours: Option<DailyHours>,
+    /// The days `hours` apply on: "office" (default with hours: weekdays that are not
+    /// holidays nor `[hours] closed_dates`) or "every-day" (default without hours).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub days: Option<OfficeDays>,
 }
 
 /// `[staff_line]`: the short code city staff dial from any extension to reach the

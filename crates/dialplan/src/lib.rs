@@ -15,23 +15,31 @@
 //! - `route`: the decision itself.
 
 pub mod calendar;
+pub mod channels;
 pub mod civil;
 pub mod config;
+mod config_dialing;
+pub mod dial;
+pub mod directory;
 pub mod holidays;
+mod identity;
 pub mod load;
 pub mod lookup;
+pub mod numbering;
 pub mod r#override;
+mod pattern;
 pub mod persist;
 pub mod route;
 mod spans;
 mod validate;
+mod validate_dialing;
 pub mod values;
 
 pub use calendar::{Calendar, DayKind};
 pub use civil::{Date, LocalDateTime, Weekday};
 pub use config::{
-    Agent, Config, DailyHours, Department, Hours, Http, Media, Number, PortRange, Queue, Sip,
-    StaffLine, Switch, Trunk,
+    Agent, Config, DailyHours, Department, Dialing, Fax, Hours, Http, Media, Number, OfficeDays,
+    PortRange, Queue, Sip, StaffLine, Switch, Trunk,
 };
 pub use holidays::{holiday_name, holidays_in_year, is_holiday};
 pub use load::{check, default_config, load, parse, ConfigError, DEFAULT_FILE_NAME, DEFAULT_TOML};

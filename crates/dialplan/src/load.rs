@@ -124,7 +124,7 @@ mod tests {
     #[test]
     fn the_default_configuration_loads() {
         let cfg = default_config();
-        assert_eq!(cfg.numbers.len(), 5);
+        assert_eq!(cfg.numbers.len(), 6);
         assert_eq!(cfg.hours.timezone_offset_minutes, 540);
         assert_eq!(cfg.trunk("pbx").map(|t| t.channels), Some(48));
     }

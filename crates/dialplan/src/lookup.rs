@@ -4,6 +4,8 @@ use std::net::{IpAddr, SocketAddr};
 
 use crate::config::{Config, Number, Trunk};
 
+pub use crate::identity::{asserted_caller, original_dialled, withholds_identity};
+
 /// Japan's country code: carriers send the same number as "0246221111",
 /// "+81246221111" or "81246221111".
 const COUNTRY_CODE: &str = "81";

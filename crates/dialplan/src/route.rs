@@ -3,6 +3,7 @@
 
 use crate::calendar::Calendar;
 use crate::config::{Config, Department, Number, Trunk};
+use crate::lookup::normalize_number;
 use crate::r#override::OperatingState;
 use crate::values::TrunkKind;
 
@@ -30,6 +31,13 @@ pub enum Route {
         department: Department,
         announce: &'static str,
     },
+    /// The FAX number (`[fax]`), at any hour and in night mode too (FAX is received
+    /// 24 h, 第3-1 ⑵ ウ): connect to `department`, the FAX machine, with no prompt, so
+    /// its tones (and T.38 re-INVITEs) pass. `number.queue` is empty: never queued.
+    Fax {
+        number: Number,
+        department: Department,
+    },
     /// Nothing is configured for this number on this trunk: refuse (SIP 404).
     NotFound,
 }
@@ -42,6 +50,24 @@ pub fn route_inbound(
     state: &OperatingState,
     trunk: &Trunk,
     dialled_user: &str,
+    now_unix: u64,
+) -> Route {
+    route_inbound_diverted(cfg, calendar, state, trunk, dialled_user, None, now_unix)
+}
+
+/// `route_inbound` for a call the carrier diverted to the center (spec 第2-7 ⑴ カ):
+/// `original_dialled` is the number the citizen dialled (`lookup::original_dialled` of
+/// the Diversion / History-Info headers). When it is a configured `[[number]]` (a
+/// department's own number, `department = …`) or the FAX number, the call is routed
+/// and shown by it; otherwise by the Request-URI as usual. The staff code is taken
+/// from the Request-URI only.
+pub fn route_inbound_diverted(
+    cfg: &Config,
+    calendar: &Calendar,
+    state: &OperatingState,
+    trunk: &Trunk,
+    dialled_user: &str,
+    original_dialled: Option<&str>,
     now_unix: u64,
 ) -> Route {
     // The staff code is checked first: it is a short code that must not be mistaken for
@@ -57,6 +83,7 @@ pub fn route_inbound(
                 number: staff.code.clone(),
                 name: staff.name.clone(),
                 queue: staff.queue.clone(),
+                department: None,
             };
             if state.effective_open(calendar, now_unix).is_open() {
                 return Route::StaffToCenter {
@@ -68,9 +95,13 @@ pub fn route_inbound(
             return after_hours(cfg, number);
         }
     }
+    let dialled = [original_dialled, Some(dialled_user)];
+    if let Some(fax) = dialled.iter().flatten().find_map(|d| fax_route(cfg, d)) {
+        return fax;
+    }
     // Representative numbers arrive from the carrier, and from the PBX when a
     // department forwards or transfers a call back (第2-7 ⑴ カ, キ).
-    let Some(number) = cfg.number_for(dialled_user) else {
+    let Some(number) = dialled.iter().flatten().find_map(|d| cfg.number_for(d)) else {
         return Route::NotFound;
     };
     if state.effective_open(calendar, now_unix).is_open() {
@@ -81,6 +112,38 @@ pub fn route_inbound(
     } else {
         after_hours(cfg, number.clone())
     }
+}
+
+/// `Route::Fax` when `dialled` is the `[fax]` number.
+fn fax_route(cfg: &Config, dialled: &str) -> Option<Route> {
+    let fax = cfg.fax.as_ref()?;
+    let wanted = normalize_number(&fax.number)?;
+    if normalize_number(dialled)? != wanted {
+        return None;
+    }
+    let department = match (&fax.department, &fax.extension, &fax.trunk) {
+        (Some(name), _, _) => cfg.department(name)?.clone(),
+        (None, Some(extension), Some(trunk)) => Department {
+            name: "fax".into(),
+            label: fax.name.clone(),
+            extension: extension.clone(),
+            trunk: trunk.clone(),
+            outside_number: Some(fax.number.clone()),
+            hours: None,
+            days: None,
+        },
+        // `validate` refuses a [fax] without a destination.
+        _ => return None,
+    };
+    Some(Route::Fax {
+        number: Number {
+            number: wanted,
+            name: fax.name.clone(),
+            queue: String::new(),
+            department: None,
+        },
+        department,
+    })
 }
 
 fn after_hours(cfg: &Config, number: Number) -> Route {
@@ -238,5 +301,101 @@ mod tests {
         let w = World::new();
         let r = w.route("pbx", "0246221111", jst(2026, 11, 25, 12, 0));
         assert_eq!(queue_of(&r), Some(("general", "市代表")));
+    }
+
+    #[test]
+    fn the_fax_number_reaches_the_fax_machine_at_any_hour() {
+        let mut w = World::new();
+        let noon = jst(2026, 11, 25, 12, 0);
+        let sunday_night = jst(2026, 11, 29, 23, 0);
+        w.state.set_night_mode(true, "supervisor1", noon).unwrap();
+        for (dialled, t) in [("0246221199", noon), ("+81246221199", sunday_night)] {
+            match w.route("carrier", dialled, t) {
+                Route::Fax { number, department } => {
+                    assert_eq!(number.number, "0246221199");
+                    assert!(number.queue.is_empty());
+                    assert_eq!(
+                        (department.extension.as_str(), department.trunk.as_str()),
+                        ("2990", "pbx")
+                    );
+                }
+                other => panic!("{dialled}: expected Fax, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn the_fax_can_be_a_directory_department() {
+        let mut w = World::new();
+        let fax = w.cfg.fax.as_mut().unwrap();
+        fax.department = Some("guard-room".into());
+        fax.extension = None;
+        fax.trunk = None;
+        match w.route("carrier", "0246221199", jst(2026, 11, 25, 12, 0)) {
+            Route::Fax { department, .. } => assert_eq!(department.name, "guard-room"),
+            other => panic!("{other:?}"),
+        }
+        w.cfg.fax = None;
+        assert_eq!(
+            w.route("carrier", "0246221199", jst(2026, 11, 25, 12, 0)),
+            Route::NotFound
+        );
+    }
+
+    fn diverted(w: &World, dialled: &str, original: Option<&str>, now: u64) -> Route {
+        via(w, "carrier", dialled, original, now)
+    }
+
+    fn via(w: &World, trunk: &str, dialled: &str, original: Option<&str>, now: u64) -> Route {
+        let trunk = w.cfg.trunk(trunk).unwrap();
+        route_inbound_diverted(&w.cfg, &w.cal, &w.state, trunk, dialled, original, now)
+    }
+
+    #[test]
+    fn a_forwarded_department_number_is_shown_to_the_operator() {
+        let w = World::new();
+        let noon = jst(2026, 11, 25, 12, 0);
+        // The carrier forwards 市民課's number to the center's representative number.
+        let original = crate::lookup::original_dialled(
+            &["<sip:+81246227101@carrier.example>;reason=unconditional"],
+            &[],
+        );
+        match diverted(&w, "0246221111", original.as_deref(), noon) {
+            Route::Queue { queue, number } => {
+                assert_eq!(queue, "general");
+                assert_eq!(number.number, "0246227101");
+                assert_eq!(number.name, "市民課（転送）");
+                assert_eq!(number.department.as_deref(), Some("shimin"));
+            }
+            other => panic!("{other:?}"),
+        }
+        // After hours it goes where every call goes, still showing the dialled number.
+        match diverted(
+            &w,
+            "0246221111",
+            original.as_deref(),
+            jst(2026, 11, 25, 20, 0),
+        ) {
+            Route::AfterHours { number, .. } => assert_eq!(number.name, "市民課（転送）"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_unknown_original_number_routes_by_the_request_uri() {
+        let w = World::new();
+        let noon = jst(2026, 11, 25, 12, 0);
+        let r = diverted(&w, "0246542111", Some("0246999999"), noon);
+        assert_eq!(queue_of(&r), Some(("general", "小名浜支所")));
+        // The staff code is never taken from a diversion header.
+        assert_eq!(
+            via(&w, "pbx", "0246999998", Some("9"), noon),
+            Route::NotFound
+        );
+        // A diverted FAX is a FAX.
+        assert!(matches!(
+            diverted(&w, "0246221111", Some("0246221199"), noon),
+            Route::Fax { .. }
+        ));
     }
 }

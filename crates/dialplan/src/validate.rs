@@ -18,10 +18,10 @@ pub(crate) struct Problem {
 }
 
 #[derive(Default)]
-struct Problems(Vec<Problem>);
+pub(crate) struct Problems(Vec<Problem>);
 
 impl Problems {
-    fn add(&mut self, path: &[Seg], message: String) {
+    pub(crate) fn add(&mut self, path: &[Seg], message: String) {
         self.0.push(Problem {
             path: path.to_vec(),
             message,
@@ -42,6 +42,7 @@ pub(crate) fn validate(cfg: &Config) -> Vec<Problem> {
     hours(cfg, &mut p);
     departments(cfg, &mut p);
     staff_line(cfg, &mut p);
+    crate::validate_dialing::validate(cfg, &mut p);
     p.0
 }
 
@@ -276,7 +277,7 @@ fn numbers(cfg: &Config, p: &mut Problems) {
     }
 }
 
-fn names<'a>(it: impl Iterator<Item = &'a str>) -> String {
+pub(crate) fn names<'a>(it: impl Iterator<Item = &'a str>) -> String {
     let list: Vec<String> = it.map(|n| format!("'{n}'")).collect();
     if list.is_empty() {
         "(none defined)".into()

@@ -2,27 +2,12 @@
 //! sentence saying how (DESIGN.md principle 6). Each test breaks the default file in one
 //! place and checks that the error points at exactly that line.
 
+mod common;
+
+use common::{edit, line_of};
 use dialplan::{check, parse, ConfigError, DEFAULT_TOML};
 
 const FILE: &str = "site.toml";
-
-/// The default file with `from` (which must occur exactly once) replaced by `to`.
-fn edit(from: &str, to: &str) -> String {
-    assert_eq!(
-        DEFAULT_TOML.matches(from).count(),
-        1,
-        "'{from}' must occur once"
-    );
-    DEFAULT_TOML.replacen(from, to, 1)
-}
-
-/// 1-based line of the first occurrence of `needle` in `text`.
-fn line_of(text: &str, needle: &str) -> usize {
-    let at = text
-        .find(needle)
-        .unwrap_or_else(|| panic!("'{needle}' not in text"));
-    text[..at].matches('\n').count() + 1
-}
 
 fn error(text: &str) -> ConfigError {
     parse(text, FILE).expect_err("the file should be refused")
@@ -266,7 +251,10 @@ fn reserve_must_leave_channels_for_calls() {
 
 #[test]
 fn department_over_an_undefined_trunk() {
-    let text = edit("trunk = \"pbx\"", "trunk = \"pbx2\"");
+    let text = edit(
+        "extension = \"2999\"\ntrunk = \"pbx\"",
+        "extension = \"2999\"\ntrunk = \"pbx2\"",
+    );
     refused_at(
         &text,
         "trunk = \"pbx2\"",

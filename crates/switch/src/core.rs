@@ -407,6 +407,18 @@ impl Core {
                 number,
                 priority,
             } => (number, queue_plan(queue, priority)),
+            // FAX ([fax], 24 h): straight to the FAX machine, no prompt (dialplan hook;
+            // the call machine of issue 8 takes this over).
+            Route::Fax { number, department } => {
+                let dest = self.shared.department_destination(&department);
+                (
+                    number,
+                    Plan::Forward {
+                        announce: None,
+                        dest,
+                    },
+                )
+            }
             Route::AfterHours {
                 number,
                 department,
