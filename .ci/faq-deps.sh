@@ -1,11 +1,14 @@
 #!/bin/sh
-# Installs what the FAQ browser tests need (crates/faq/tests/browser.rs):
-# Debian's chromium, node + npm, and playwright-core in tests/faq-browser/node_modules.
+# Installs what the FAQ tests need: Debian's mecab-ipadic (the reading dictionary that
+# kana → kanji search is built from, crates/faq/src/search/dictionary.rs), and for the
+# browser test (crates/faq/tests/browser.rs) chromium, node + npm, and playwright-core in
+# tests/faq-browser/node_modules.
 # Idempotent and quick when everything is present. Run as root on Debian 12.
 set -eu
 cd "$(dirname "$0")/.."
 
 missing=""
+[ -f /usr/share/mecab/dic/ipadic/Noun.csv ] || missing="$missing mecab-ipadic"
 [ -x /usr/bin/chromium ] || missing="$missing chromium"
 # Japanese glyphs, so screenshots show text rather than empty boxes.
 [ -d /usr/share/fonts/opentype/ipafont-gothic ] || missing="$missing fonts-ipafont-gothic"
@@ -25,4 +28,4 @@ if [ ! -f tests/faq-browser/node_modules/playwright-core/package.json ]; then
     (cd tests/faq-browser && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund \
         || PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --no-audit --no-fund)
 fi
-echo "faq browser test dependencies: chromium $(/usr/bin/chromium --version 2>/dev/null | awk '{print $2}'), node $(node --version), playwright-core $(node -p "require('./tests/faq-browser/node_modules/playwright-core/package.json').version")"
+echo "faq test dependencies: mecab-ipadic $(dpkg-query -W -f='${Version}' mecab-ipadic), chromium $(/usr/bin/chromium --version 2>/dev/null | awk '{print $2}'), node $(node --version), playwright-core $(node -p "require('./tests/faq-browser/node_modules/playwright-core/package.json').version")"

@@ -54,6 +54,8 @@ pub struct FaqConfig {
     pub admin_password: Option<String>,
     /// Days the access log is kept (at least 92, the spec's three months).
     pub access_log_days: u32,
+    /// IPADIC's CSV sources (Debian's `mecab-ipadic`), for kana → kanji search.
+    pub reading_dictionary: PathBuf,
 }
 
 impl Default for FaqConfig {
@@ -67,6 +69,7 @@ impl Default for FaqConfig {
             admin_user: "admin".into(),
             admin_password: None,
             access_log_days: 400,
+            reading_dictionary: PathBuf::from(search::dictionary::DEBIAN_IPADIC),
         }
     }
 }
@@ -158,8 +161,15 @@ pub async fn start(cfg: FaqConfig) -> anyhow::Result<RunningFaq> {
         let db =
             db::Db::open(&db_path).with_context(|| format!("opening {}", db_path.display()))?;
         let log = accesslog::AccessLog::open(&db_path, cfg2.access_log_days)?;
-        let mut lex = search::lexicon::Lexicon::builtin();
-        // Operators may extend the curated lists without a rebuild.
+        let mut lex = match search::lexicon::Lexicon::with_dictionary(&cfg2.reading_dictionary) {
+            Ok(lex) => lex,
+            Err(e) => {
+                // The site still serves; kana queries find only entries written in kana.
+                tracing::warn!(error = %e, "no reading dictionary: install mecab-ipadic for kana → kanji search");
+                search::lexicon::Lexicon::without_dictionary()
+            }
+        };
+        // Operators may extend the lists without a rebuild.
         for (file, synonyms) in [("synonyms.txt", true), ("readings.tsv", false)] {
             if let Ok(text) = std::fs::read_to_string(cfg2.data_dir.join(file)) {
                 if synonyms {

@@ -45,6 +45,20 @@ async fn public_site_shows_only_visible_entries() {
     assert!(cat.text().contains("FAQ-0131"));
 }
 
+/// Kana readings come from IPADIC (issue 12 item 1): words nobody listed by hand find
+/// their entry, and a word the FAQ does not have gets "not found", not unrelated entries.
+#[tokio::test]
+async fn kana_search_uses_the_dictionary_and_says_not_found() {
+    let mut c = client();
+    let q = faq::client::form_encode(&[("q", "けいじどうしゃぜい")]);
+    let page = c.get(&format!("/search?{q}")).await.unwrap().text();
+    assert!(page.contains("/faq/FAQ-0109"), "軽自動車税 (原付の廃車): {page}");
+    let q = faq::client::form_encode(&[("q", "としょかん")]);
+    let page = c.get(&format!("/search?{q}")).await.unwrap().text();
+    assert!(page.contains("該当する質問が見つかりませんでした"), "{page}");
+    assert!(!page.contains("/faq/FAQ-"), "unrelated entries for 図書館: {page}");
+}
+
 #[tokio::test]
 async fn api_search_fetch_keys_and_rate_limit() {
     let mut c = client();

@@ -1,13 +1,15 @@
-//! The curated word lists that search leans on: synonym groups and a reading (kana)
-//! dictionary for the domain vocabulary. Both are plain text files in `crates/faq/data/`,
-//! embedded at build time so the binary needs nothing else at run time; an operator can
-//! extend them with files of the same format in the data directory.
+//! The word lists that search leans on: synonym groups (curated, `crates/faq/data/`,
+//! embedded) and readings (kana → kanji) from a real dictionary, IPADIC (see
+//! [`super::dictionary`]). An operator can extend both with files in the data directory
+//! (`synonyms.txt`, `readings.tsv`).
 
+use super::dictionary::{DictError, ReadingDict, DEBIAN_IPADIC};
 use super::normalize::{fold, normalize};
 use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
 
 const SYNONYMS: &str = include_str!("../../data/synonyms.txt");
-const READINGS: &str = include_str!("../../data/readings.tsv");
 
 #[derive(Debug, Clone, Default)]
 pub struct Lexicon {
@@ -17,15 +19,36 @@ pub struct Lexicon {
     pub readings: HashMap<String, Vec<String>>,
     /// Longest reading in characters, bounds the segmentation search.
     pub max_reading_chars: usize,
+    /// IPADIC's readings; None when the dictionary is not installed.
+    pub dict: Option<Arc<ReadingDict>>,
 }
 
 impl Lexicon {
-    /// The lists shipped with the crate.
+    /// The synonyms shipped with the crate and the IPADIC readings from Debian's
+    /// `mecab-ipadic` when installed (a warning otherwise: kana queries then find only
+    /// entries written in kana).
     pub fn builtin() -> Self {
+        Self::with_dictionary(Path::new(DEBIAN_IPADIC)).unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "no reading dictionary (install mecab-ipadic): kana queries will not find kanji words");
+            Self::without_dictionary()
+        })
+    }
+
+    /// The shipped synonyms only.
+    pub fn without_dictionary() -> Self {
         let mut lex = Lexicon::default();
         lex.add_synonyms(SYNONYMS);
-        lex.add_readings(READINGS);
         lex
+    }
+
+    /// The shipped synonyms and the IPADIC sources at `dir`.
+    pub fn with_dictionary(dir: &Path) -> Result<Self, DictError> {
+        let mut lex = Lexicon::default();
+        lex.add_synonyms(SYNONYMS);
+        let dict = ReadingDict::shared(dir)?;
+        lex.max_reading_chars = lex.max_reading_chars.max(dict.max_reading_chars());
+        lex.dict = Some(dict);
+        Ok(lex)
     }
 
     /// Lines of comma-separated words that mean the same; `#` starts a comment.
@@ -88,30 +111,10 @@ impl Lexicon {
         out
     }
 
-    /// Kanji words whose reading occurs in the hiragana runs of `folded` (greedy longest
-    /// match from each position, so じゅうみんひょう yields 住民票 rather than 住民).
-    pub fn kanji_for_kana(&self, folded: &str) -> Vec<String> {
-        let chars: Vec<char> = folded.chars().collect();
-        let mut out = Vec::new();
-        let mut i = 0;
-        while i < chars.len() {
-            let mut matched = 0;
-            let max = self.max_reading_chars.min(chars.len() - i);
-            for len in (2..=max).rev() {
-                let key: String = chars[i..i + len].iter().collect();
-                if let Some(words) = self.readings.get(&key) {
-                    for w in words {
-                        if !out.contains(w) {
-                            out.push(w.clone());
-                        }
-                    }
-                    matched = len;
-                    break;
-                }
-            }
-            i += matched.max(1);
-        }
-        out
+    /// Words read exactly `reading` (folded hiragana): the operator's list, then IPADIC.
+    pub fn words_for<'a>(&'a self, reading: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        let curated = self.readings.get(reading).into_iter().flatten().map(String::as_str);
+        curated.chain(self.dict.iter().flat_map(move |d| d.words(reading)))
     }
 }
 
@@ -120,14 +123,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn kana_finds_kanji() {
-        let lex = Lexicon::builtin();
-        assert!(lex
-            .kanji_for_kana(&fold("じゅうみんひょう"))
-            .contains(&"住民票".to_string()));
-        assert!(lex
-            .kanji_for_kana(&fold("コセキ"))
-            .contains(&"戸籍".to_string()));
+    fn ipadic_readings_reach_kanji_words() {
+        let lex = Lexicon::with_dictionary(Path::new(DEBIAN_IPADIC))
+            .expect("mecab-ipadic installed (.ci/faq-deps.sh)");
+        let words: Vec<&str> = lex.words_for("こうえん").collect();
+        assert!(words.contains(&"公園") && words.contains(&"講演"), "{words:?}");
+        assert!(lex.words_for(&fold("ケイジドウシャ")).any(|w| w == "軽自動車"));
+        assert_eq!(lex.words_for("ぁぁぁ").count(), 0);
     }
 
     #[test]

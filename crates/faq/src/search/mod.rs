@@ -4,6 +4,8 @@
 //! The index lives in memory and is rebuilt whole after each change: a municipal FAQ is
 //! thousands of entries, which rebuild in milliseconds.
 
+pub mod dictionary;
+mod kana;
 pub mod lexicon;
 pub mod normalize;
 mod suggest;
@@ -299,7 +301,7 @@ impl Index {
             // Kana in either script may be a reading (ｼﾞｭｳﾐﾝﾋｮｳ, じゅうみんひょう).
             let folded = fold(&text);
             let readings = if folded.chars().all(is_hiragana) {
-                self.lex.kanji_for_kana(&folded)
+                self.kanji_for_kana(&folded)
             } else {
                 Vec::new()
             };
@@ -377,6 +379,17 @@ impl Index {
         let mut cands: Vec<(u32, f32)> = touched
             .into_iter()
             .filter(|&d| self.docs[d as usize].visible(vis))
+            // Scattered bigrams alone are no answer: an entry must contain some word of
+            // the query whole (or a synonym or kanji spelling of it). Otherwise a query
+            // the FAQ cannot answer gets unrelated entries instead of "not found".
+            .filter(|&d| {
+                let doc = &self.docs[d as usize];
+                words.iter().filter(|w| w.counts).any(|w| {
+                    w.phrases.iter().any(|p| {
+                        doc.norm_question.contains(p.as_str()) || doc.norm_body.contains(p.as_str())
+                    })
+                })
+            })
             .map(|d| {
                 let covered = (mask[d as usize].count_ones() as f32 / nwords).max(0.2);
                 (d, score[d as usize] * covered * covered)

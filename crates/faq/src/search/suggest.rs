@@ -10,7 +10,12 @@ pub(super) struct Suggestions {
     /// (key typed against, word shown); sorted by key so prefix lookups are a range.
     words: Vec<(String, String)>,
     norm_questions: Vec<String>,
+    dict: Option<std::sync::Arc<super::dictionary::ReadingDict>>,
 }
+
+/// How many dictionary words sharing a typed reading prefix are looked at (a two-kana
+/// prefix matches thousands; the shortest readings come first).
+const DICT_SCAN: usize = 4000;
 
 impl Suggestions {
     pub(super) fn build(lex: &Lexicon, docs: &[IndexDoc]) -> Self {
@@ -44,6 +49,7 @@ impl Suggestions {
         Suggestions {
             words,
             norm_questions,
+            dict: lex.dict.clone(),
         }
     }
 
@@ -84,6 +90,18 @@ impl Suggestions {
                     .filter(|(_, w)| known(w)),
             );
         }
+        let mut dict_hits: Vec<(String, String)> = Vec::new();
+        if let Some(dict) = &self.dict {
+            if folded.chars().count() >= 2 {
+                dict_hits.extend(
+                    dict.with_prefix(&folded)
+                        .take(DICT_SCAN)
+                        .filter(|(_, w)| known(w))
+                        .map(|(r, w)| (r.to_string(), w.to_string())),
+                );
+            }
+        }
+        word_hits.extend(dict_hits.iter());
         word_hits.sort_by_key(|(k, w)| (k.chars().count(), w.clone()));
         for (_, w) in word_hits.into_iter().take(limit / 2 + 1) {
             push(w, &mut out);
