@@ -50,9 +50,9 @@ fn malformed_messages_get_400_or_are_dropped_and_counted() {
     );
     assert!(c.recv(1.0).is_none(), "junk must not be answered");
     sw.wait_for("the dropped counter", 5, |s| {
-        s.metric("madoguchi_sip_malformed_total", "dropped") >= 2.0
+        s.metric("madoguchi_sip_malformed_total", "action=\"dropped\"") >= 2.0
     });
-    assert!(sw.metric("madoguchi_sip_malformed_total", "answered") >= 1.0);
+    assert!(sw.metric("madoguchi_sip_malformed_total", "action=\"answered\"") >= 1.0);
     assert!(
         options_answered(&sw),
         "switch stopped answering after bad input"
@@ -220,4 +220,36 @@ fn cancel_of(invite: &[u8]) -> Vec<u8> {
     }
     out.push_str("Content-Length: 0\r\n\r\n");
     out.into_bytes()
+}
+
+/// The harness's own metric reader: label values match exactly, so a check for
+/// answered calls cannot be satisfied by unanswered ones.
+#[test]
+fn metric_filter_matches_label_values_exactly() {
+    let text = "# HELP madoguchi_calls_total Finished calls by outcome\n\
+                # TYPE madoguchi_calls_total counter\n\
+                madoguchi_calls_total{outcome=\"unanswered\"} 3\n\
+                madoguchi_calls_total{outcome=\"answered\"} 2\n\
+                madoguchi_calls_total_created{outcome=\"answered\"} 99\n\
+                madoguchi_x{a=\"1\",b=\"q\\\"u,o=te\"} 5\n\
+                madoguchi_up 1\n";
+    assert_eq!(
+        metric_in(text, "madoguchi_calls_total", "outcome=\"answered\""),
+        2.0
+    );
+    assert_eq!(
+        metric_in(text, "madoguchi_calls_total", "outcome=\"unanswered\""),
+        3.0
+    );
+    assert_eq!(metric_in(text, "madoguchi_calls_total", ""), 5.0);
+    assert_eq!(
+        metric_in(text, "madoguchi_calls_total", "outcome=\"busy\""),
+        0.0
+    );
+    assert_eq!(
+        metric_in(text, "madoguchi_x", "b=\"q\\\"u,o=te\", a=\"1\""),
+        5.0
+    );
+    assert_eq!(metric_in(text, "madoguchi_x", "a=\"2\""), 0.0);
+    assert_eq!(metric_in(text, "madoguchi_up", ""), 1.0);
 }

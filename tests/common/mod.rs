@@ -190,17 +190,23 @@ impl Switch {
         serde_json::from_str(&http_get(self.http, "/api/v1/status").expect("status")).unwrap()
     }
 
+    /// The text of /metrics. Panics when the switch does not answer: a "counter is
+    /// zero" check must not pass because the API is down.
     pub fn metrics(&self) -> String {
-        http_get(self.http, "/metrics").unwrap_or_default()
+        http_get(self.http, "/metrics").unwrap_or_else(|| {
+            panic!(
+                "/metrics did not answer; switch log tail:\n{}",
+                tail(&self.log(), 40)
+            )
+        })
     }
 
-    /// A counter or gauge from /metrics (sum over label sets matching `filter`).
-    pub fn metric(&self, name: &str, filter: &str) -> f64 {
-        self.metrics()
-            .lines()
-            .filter(|l| l.starts_with(name) && l.contains(filter))
-            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-            .sum()
+    /// A counter or gauge from /metrics: the sum over the series named exactly `name`
+    /// whose labels include every `key="value"` pair of `labels` with exactly that value
+    /// (`""` for all series). `outcome="answered"` does not match `outcome="unanswered"`.
+    /// Panics on a malformed `labels` filter or exposition line.
+    pub fn metric(&self, name: &str, labels: &str) -> f64 {
+        metric_in(&self.metrics(), name, labels)
     }
 
     /// Wait (bounded) until `cond` holds.
@@ -254,9 +260,17 @@ impl Switch {
         .expect("HTTP")
     }
 
+    /// Whether `user` has a binding. Panics when the API does not answer, so that
+    /// `!registered(..)` proves a refusal, not a dead switch.
     pub fn registered(&self, user: &str) -> bool {
         http_get(self.http, "/api/v1/registrations")
-            .is_some_and(|b| b.contains(&format!("\"{user}@")))
+            .unwrap_or_else(|| {
+                panic!(
+                    "/api/v1/registrations did not answer; switch log tail:\n{}",
+                    tail(&self.log(), 40)
+                )
+            })
+            .contains(&format!("\"{user}@"))
     }
 
     /// Send SIGTERM and wait (bounded) for the process to end.
@@ -281,6 +295,73 @@ impl Drop for Switch {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// `key="value"` pairs of a Prometheus label set (the text between the braces), with
+/// the exposition format's escapes (`\\`, `\"`, `\n`) undone.
+pub fn parse_labels(text: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut rest = text.trim();
+    while !rest.is_empty() {
+        let (key, after) = rest
+            .split_once('=')
+            .unwrap_or_else(|| panic!("label without '=': {text:?}"));
+        let after = after
+            .strip_prefix('"')
+            .unwrap_or_else(|| panic!("label value not quoted: {text:?}"));
+        let mut value = String::new();
+        let mut chars = after.char_indices();
+        let end = loop {
+            match chars.next() {
+                Some((i, '"')) => break i,
+                Some((_, '\\')) => match chars.next() {
+                    Some((_, 'n')) => value.push('\n'),
+                    Some((_, c)) => value.push(c),
+                    None => panic!("dangling escape: {text:?}"),
+                },
+                Some((_, c)) => value.push(c),
+                None => panic!("unterminated label value: {text:?}"),
+            }
+        };
+        out.push((key.trim().to_string(), value));
+        rest = after[end + 1..]
+            .trim_start()
+            .trim_start_matches(',')
+            .trim_start();
+    }
+    out
+}
+
+/// See `Switch::metric`; `exposition` is the text of /metrics.
+pub fn metric_in(exposition: &str, name: &str, labels: &str) -> f64 {
+    let want = parse_labels(labels);
+    exposition
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .filter_map(|l| {
+            // `name{labels} value [timestamp]` or `name value [timestamp]`.
+            let (series, rest) = match l.find('{') {
+                Some(b) => {
+                    let e = l.rfind('}').unwrap_or_else(|| panic!("bad line {l:?}"));
+                    (&l[..b], Some((&l[b + 1..e], &l[e + 1..])))
+                }
+                None => (l.split_whitespace().next().unwrap_or(""), None),
+            };
+            if series != name {
+                return None;
+            }
+            let (have, value) = match rest {
+                Some((ls, v)) => (parse_labels(ls), v),
+                None => (Vec::new(), &l[series.len()..]),
+            };
+            let value: f64 = value
+                .split_whitespace()
+                .next()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or_else(|| panic!("no value in {l:?}"));
+            want.iter().all(|w| have.contains(w)).then_some(value)
+        })
+        .fold(0.0, |a, b| a + b)
 }
 
 pub fn tail(s: &str, n: usize) -> String {
@@ -362,23 +443,13 @@ pub fn tone_wav(path: &Path, freq: f64, secs: f64) {
 }
 
 /// Which of the candidate frequencies dominates a WAV file (any rate, first channel),
-/// looking only at the non-silent part.
-pub fn dominant(path: &Path, candidates: &[f64]) -> (f64, usize) {
-    let mut r = hound::WavReader::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let spec = r.spec();
-    let ch = spec.channels as usize;
-    let samples: Vec<i16> = r
-        .samples::<i16>()
-        .filter_map(Result::ok)
-        .step_by(ch)
-        .collect();
-    let loud: Vec<i16> = samples
-        .iter()
-        .copied()
-        .filter(|s| s.unsigned_abs() > 300)
-        .collect();
-    let f = media::tone::dominant_frequency(&loud_or_all(&samples), spec.sample_rate, candidates);
-    (f, loud.len())
+/// looking only at the non-silent part, and how many loud samples it holds. `None` when
+/// nothing rises above the tone floor: a silent file never reads as the right tone.
+pub fn dominant(path: &Path, candidates: &[f64]) -> (Option<f64>, usize) {
+    let (samples, rate) = wav_mono(path);
+    let loud = samples.iter().filter(|s| s.unsigned_abs() > 300).count();
+    let f = media::tone::dominant_frequency(&loud_or_all(&samples), rate, candidates);
+    (f, loud)
 }
 
 /// A baresip instance with its own config folder.
@@ -629,7 +700,12 @@ pub fn wav_mono(path: &Path) -> (Vec<i16>, u32) {
 /// Which candidate frequency dominates the stretch `from..to` seconds of a WAV (`to`
 /// past the end means "to the end"), and how many loud samples that stretch holds — so
 /// that a silent stretch is never read as "the right tone".
-pub fn dominant_between(path: &Path, from: f64, to: f64, candidates: &[f64]) -> (f64, usize) {
+pub fn dominant_between(
+    path: &Path,
+    from: f64,
+    to: f64,
+    candidates: &[f64],
+) -> (Option<f64>, usize) {
     let (samples, rate) = wav_mono(path);
     let a = ((from.max(0.0) * rate as f64) as usize).min(samples.len());
     let b = ((to.max(0.0) * rate as f64) as usize).clamp(a, samples.len());
@@ -643,7 +719,7 @@ pub fn dominant_between(path: &Path, from: f64, to: f64, candidates: &[f64]) -> 
 
 /// Like `dominant_between` for the last `secs` seconds before the last loud sample
 /// (the silence a recorder may write after the hangup is left out).
-pub fn dominant_tail(path: &Path, secs: f64, candidates: &[f64]) -> (f64, usize) {
+pub fn dominant_tail(path: &Path, secs: f64, candidates: &[f64]) -> (Option<f64>, usize) {
     let (samples, rate) = wav_mono(path);
     let end = samples
         .iter()

@@ -72,6 +72,8 @@ enum Command {
         done: oneshot::Sender<PlaybackOutcome>,
         cancel: Arc<AtomicBool>,
     },
+    /// Answered once every command sent before it has been applied.
+    Settle(oneshot::Sender<()>),
     Stop,
 }
 
@@ -151,6 +153,16 @@ impl RelayHandle {
 
     pub fn stats(&self) -> RelayStats {
         self.stats.snapshot()
+    }
+
+    /// Returns once the relay task has applied every command sent before this call
+    /// (commands are applied in order), so a caller can wait for a tap or DTMF sink to
+    /// be in place instead of sleeping and hoping.
+    pub async fn settled(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.ctl.send(Command::Settle(tx)).is_ok() {
+            let _ = rx.await;
+        }
     }
 
     /// Sends decoded audio of both legs to `tap` (or stops, with `None`).
@@ -285,6 +297,9 @@ impl Task {
                     old.finish(PlaybackOutcome::Replaced);
                 }
                 self.fwd.set_paused(leg, true);
+            }
+            Command::Settle(done) => {
+                let _ = done.send(());
             }
             Command::Stop => {}
         }

@@ -52,8 +52,14 @@ pub fn goertzel_power(samples: &[i16], rate: u32, freq: f64) -> f64 {
     p / (samples.len() as f64 * samples.len() as f64)
 }
 
-/// The candidate with the most power (the first candidate if there are no samples).
-pub fn dominant_frequency(samples: &[i16], rate: u32, candidates: &[f64]) -> f64 {
+/// Below this power no candidate is said to dominate: about a sine of peak 100
+/// (−50 dBFS) filling the block. Silence, or G.711's idle-noise floor, must never read
+/// as "the right tone" — a test that checks a frequency on a dead channel has to fail.
+pub const POWER_FLOOR: f64 = 2500.0;
+
+/// The candidate with the most power, or `None` when even that is below
+/// [`POWER_FLOOR`] (silence, near-silence, no samples).
+pub fn dominant_frequency(samples: &[i16], rate: u32, candidates: &[f64]) -> Option<f64> {
     candidates
         .iter()
         .copied()
@@ -62,8 +68,17 @@ pub fn dominant_frequency(samples: &[i16], rate: u32, candidates: &[f64]) -> f64
             Some((_, bp)) if bp >= p => best,
             _ => Some((f, p)),
         })
+        .filter(|(_, p)| *p >= POWER_FLOOR)
         .map(|(f, _)| f)
-        .unwrap_or(f64::NAN)
+}
+
+/// Root mean square of the samples (0 for none): the loudness to assert beside a
+/// frequency check.
+pub fn rms(samples: &[i16]) -> f64 {
+    if samples.is_empty() {
+        return 0.0;
+    }
+    (samples.iter().map(|&s| (s as f64).powi(2)).sum::<f64>() / samples.len() as f64).sqrt()
 }
 
 #[cfg(test)]
@@ -87,7 +102,7 @@ mod tests {
         let cands = [350.0, 440.0, 1000.0, 1400.0];
         for f in cands {
             let s = sine(f, 0.2, 8000);
-            assert_eq!(dominant_frequency(&s, RATE, &cands), f);
+            assert_eq!(dominant_frequency(&s, RATE, &cands), Some(f));
         }
         let s = sine(440.0, 0.2, 8000);
         assert!(goertzel_power(&s, RATE, 440.0) > 100.0 * goertzel_power(&s, RATE, 1000.0));
@@ -95,8 +110,37 @@ mod tests {
         let a = sine(440.0, 0.2, 3000);
         let b = sine(1000.0, 0.2, 9000);
         let mix: Vec<i16> = a.iter().zip(&b).map(|(x, y)| x + y).collect();
-        assert_eq!(dominant_frequency(&mix, RATE, &cands), 1000.0);
-        assert!(dominant_frequency(&[], RATE, &cands) == 350.0);
+        assert_eq!(dominant_frequency(&mix, RATE, &cands), Some(1000.0));
+    }
+
+    #[test]
+    fn silence_and_near_silence_have_no_dominant_tone() {
+        let cands = [440.0, 1000.0];
+        assert_eq!(dominant_frequency(&[], RATE, &cands), None);
+        assert_eq!(dominant_frequency(&[0; 8000], RATE, &cands), None);
+        // G.711 idle noise: a few LSBs of jitter.
+        let hiss: Vec<i16> = (0..8000).map(|i| [3, -2, 1, -4][i % 4]).collect();
+        assert_eq!(dominant_frequency(&hiss, RATE, &cands), None);
+        // A tone at −60 dBFS is below the floor; at −40 dBFS it is heard.
+        assert_eq!(
+            dominant_frequency(&sine(440.0, 1.0, 33), RATE, &cands),
+            None
+        );
+        assert_eq!(
+            dominant_frequency(&sine(440.0, 1.0, 330), RATE, &cands),
+            Some(440.0)
+        );
+        // A tone over a quarter of the block still counts (calls start late in a file).
+        let mut s = vec![0i16; 6000];
+        s.extend(sine(1000.0, 0.25, 8000));
+        assert_eq!(dominant_frequency(&s, RATE, &cands), Some(1000.0));
+    }
+
+    #[test]
+    fn rms_of_a_sine_is_its_peak_over_root_two() {
+        assert_eq!(rms(&[]), 0.0);
+        let r = rms(&sine(1000.0, 1.0, 10000));
+        assert!((r - 10000.0 / 2f64.sqrt()).abs() < 10.0, "{r}");
     }
 
     #[test]

@@ -16,7 +16,9 @@ const LO: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 const TONES: [f64; 2] = [440.0, 1000.0];
 const FRAMES: usize = 50; // 1 s at 20 ms
 
-/// Each test has its own port range: tests in this file run concurrently.
+/// Each test has its own port range: tests in this file run concurrently. The ranges
+/// (15000–15699) lie below the kernel's ephemeral ports (32768+), so no socket bound
+/// to port 0 elsewhere lands in them, and below the e2e tests' blocks (20000+).
 fn allocator(base: u16) -> PortAllocator {
     PortAllocator::new(LO, base, base + 99).unwrap()
 }
@@ -86,11 +88,29 @@ struct Got {
 /// Receives until `n` packets arrived, then 150 ms more to catch any extra; or
 /// gives up after `limit`.
 async fn collect(sock: &UdpSocket, n: usize, limit: Duration) -> Vec<Got> {
-    let mut got = Vec::new();
+    collect_onto(sock, Vec::new(), n, limit, true).await
+}
+
+/// The first `n` packets (fewer only if `limit` passes), returning at once: a test
+/// waits on what arrived instead of sleeping.
+async fn first(sock: &UdpSocket, n: usize, limit: Duration) -> Vec<Got> {
+    collect_onto(sock, Vec::new(), n, limit, false).await
+}
+
+async fn collect_onto(
+    sock: &UdpSocket,
+    mut got: Vec<Got>,
+    n: usize,
+    limit: Duration,
+    linger: bool,
+) -> Vec<Got> {
     let mut buf = [0u8; 1500];
     let deadline = tokio::time::Instant::now() + limit;
     loop {
         let wait = if got.len() >= n {
+            if !linger {
+                return got;
+            }
             Duration::from_millis(150)
         } else {
             deadline.saturating_duration_since(tokio::time::Instant::now())
@@ -145,7 +165,7 @@ fn assert_same_audio(pcm: &[i16], freq: f64) {
 
 #[tokio::test]
 async fn transcodes_between_laws_taps_and_frees_ports() {
-    let ports = allocator(42000);
+    let ports = allocator(15000);
     let (ea, eb) = (Arc::new(endpoint().await), Arc::new(endpoint().await));
     let relay = Relay::start(
         ports.allocate().unwrap(),
@@ -155,7 +175,7 @@ async fn transcodes_between_laws_taps_and_frees_ports() {
     );
     let (tap_tx, mut tap_rx) = mpsc::channel::<TapFrame>(256);
     relay.set_tap(Some(tap_tx));
-    sleep(Duration::from_millis(50)).await; // let the task take the tap first
+    relay.settled().await; // the tap is in place before the first packet
 
     let (la, lb) = (relay.local_a(), relay.local_b());
     let sa = tokio::spawn(stream_tone(ea.clone(), la, Codec::Pcmu, 440.0, FRAMES, 100));
@@ -184,11 +204,11 @@ async fn transcodes_between_laws_taps_and_frees_ports() {
     // A hears B's 1000 Hz (sent as A-law, received as µ-law), and vice versa.
     assert_eq!(
         dominant_frequency(&decode(Codec::Pcmu, &at_a), 8000, &TONES),
-        1000.0
+        Some(1000.0)
     );
     assert_eq!(
         dominant_frequency(&decode(Codec::Pcma, &at_b), 8000, &TONES),
-        440.0
+        Some(440.0)
     );
     assert_same_audio(&decode(Codec::Pcmu, &at_a), 1000.0);
     assert_same_audio(&decode(Codec::Pcma, &at_b), 440.0);
@@ -215,7 +235,7 @@ async fn transcodes_between_laws_taps_and_frees_ports() {
             .flat_map(|f| f.samples)
             .collect();
         assert_eq!(pcm.len(), 50 * 160);
-        assert_eq!(dominant_frequency(&pcm, 8000, &TONES), freq);
+        assert_eq!(dominant_frequency(&pcm, 8000, &TONES), Some(freq));
         assert_same_audio(&pcm, freq);
     }
 
@@ -230,7 +250,7 @@ async fn transcodes_between_laws_taps_and_frees_ports() {
 
 #[tokio::test]
 async fn latches_to_the_source_the_packets_come_from() {
-    let ports = allocator(42100);
+    let ports = allocator(15100);
     let ea = Arc::new(endpoint().await);
     // B announces one port in SDP but sends from another (a NAT would do this).
     let (eb_sdp, eb_real) = (endpoint().await, Arc::new(endpoint().await));
@@ -281,7 +301,7 @@ async fn latches_to_the_source_the_packets_come_from() {
     assert_eq!(at_a.len(), FRAMES);
     assert_eq!(
         dominant_frequency(&decode(Codec::Pcmu, &at_real), 8000, &TONES),
-        440.0
+        Some(440.0)
     );
 
     // A third party sending to B's port is not relayed.
@@ -296,7 +316,7 @@ async fn latches_to_the_source_the_packets_come_from() {
 
 #[tokio::test]
 async fn telephone_events_pass_with_the_payload_type_renumbered() {
-    let ports = allocator(42200);
+    let ports = allocator(15200);
     let (ea, eb) = (endpoint().await, endpoint().await);
     let relay = Relay::start(
         ports.allocate().unwrap(),
@@ -306,7 +326,7 @@ async fn telephone_events_pass_with_the_payload_type_renumbered() {
     );
     let (dtmf_tx, mut dtmf_rx) = mpsc::channel(8);
     relay.set_dtmf_sink(Some(dtmf_tx));
-    sleep(Duration::from_millis(50)).await;
+    relay.settled().await;
 
     // "1": start (marker), two updates, three end packets, all at timestamp 8000.
     let mut sent = Vec::new();
@@ -378,7 +398,7 @@ fn prompt_file(name: &str, freq: f64, secs: f64) -> Arc<Prompt> {
 
 #[tokio::test]
 async fn playback_sends_the_prompt_then_resumes_forwarding() {
-    let ports = allocator(42300);
+    let ports = allocator(15300);
     let (ea, eb) = (endpoint().await, Arc::new(endpoint().await));
     let relay = Relay::start(
         ports.allocate().unwrap(),
@@ -397,9 +417,11 @@ async fn playback_sends_the_prompt_then_resumes_forwarding() {
         80,
         7,
     ));
-    sleep(Duration::from_millis(100)).await;
+    // Some of B's speech reaches A before the prompt starts.
+    let early = first(&ea, 3, Duration::from_secs(3)).await;
+    assert_eq!(early.len(), 3, "B's speech did not reach A");
     let playback = relay.play(Leg::A, prompt);
-    let got = collect(&ea, 200, Duration::from_secs(3)).await;
+    let got = collect_onto(&ea, early, 200, Duration::from_secs(3), true).await;
     assert_eq!(
         timeout(Duration::from_secs(1), playback.finished())
             .await
@@ -427,15 +449,15 @@ async fn playback_sends_the_prompt_then_resumes_forwarding() {
     assert_continuous(prompt_part);
     assert_eq!(
         dominant_frequency(&decode(Codec::Pcma, prompt_part), 8000, &TONES),
-        1000.0
+        Some(1000.0)
     );
     assert_eq!(
         dominant_frequency(&decode(Codec::Pcma, &got[..marks[1]]), 8000, &TONES),
-        440.0
+        Some(440.0)
     );
     assert_eq!(
         dominant_frequency(&decode(Codec::Pcma, &got[marks[2]..]), 8000, &TONES),
-        440.0
+        Some(440.0)
     );
 
     let st = relay.stop().await;
@@ -451,7 +473,7 @@ async fn playback_sends_the_prompt_then_resumes_forwarding() {
 
 #[tokio::test]
 async fn playback_can_be_stopped_and_replaced() {
-    let ports = allocator(42400);
+    let ports = allocator(15400);
     let ea = endpoint().await;
     let relay = Relay::start(
         ports.allocate().unwrap(),
@@ -463,14 +485,27 @@ async fn playback_can_be_stopped_and_replaced() {
             telephone_event_pt: None,
         },
     );
-    let first = relay.play(Leg::A, prompt_file("a", 440.0, 1.0));
-    sleep(Duration::from_millis(100)).await;
-    let second = relay.play(Leg::A, prompt_file("b", 1000.0, 1.0));
-    assert_eq!(first.finished().await, PlaybackOutcome::Replaced);
-    sleep(Duration::from_millis(200)).await;
-    second.stop();
-    assert_eq!(second.finished().await, PlaybackOutcome::Stopped);
-    let got = collect(&ea, 1000, Duration::from_millis(300)).await;
+    // Each prompt is cut after a few of its packets have gone out (waited on, not slept).
+    let one = relay.play(Leg::A, prompt_file("a", 440.0, 1.0));
+    let got = first(&ea, 5, Duration::from_secs(2)).await;
+    assert_eq!(got.len(), 5, "the first prompt did not start");
+    let two = relay.play(Leg::A, prompt_file("b", 1000.0, 1.0));
+    assert_eq!(one.finished().await, PlaybackOutcome::Replaced);
+    let n = got.len();
+    let mut got = got;
+    // Packets of the first prompt may still be in flight: wait for five of the second.
+    loop {
+        let mark = got[n..].iter().position(|g| g.marker);
+        if mark.is_some_and(|m| got.len() - (n + m) >= 5) {
+            break;
+        }
+        let more = first(&ea, 1, Duration::from_secs(2)).await;
+        assert!(!more.is_empty(), "the second prompt did not start");
+        got.extend(more);
+    }
+    two.stop();
+    assert_eq!(two.finished().await, PlaybackOutcome::Stopped);
+    let got = collect_onto(&ea, got, 0, Duration::from_millis(300), true).await;
     // Two runs (each starts with a marker), neither a whole 50-packet prompt.
     let marks: Vec<usize> = got
         .iter()
@@ -490,7 +525,7 @@ async fn playback_can_be_stopped_and_replaced() {
     );
     assert_eq!(
         dominant_frequency(&decode(Codec::Pcmu, &got[marks[1]..]), 8000, &TONES),
-        1000.0
+        Some(1000.0)
     );
     let stats = relay.stop().await;
     assert_eq!(stats.prompt_packets as usize, got.len());
@@ -499,11 +534,11 @@ async fn playback_can_be_stopped_and_replaced() {
 #[tokio::test]
 async fn rtcp_is_terminated_with_our_own_reports() {
     use media::rtcp;
-    let ports = allocator(42500);
+    let ports = allocator(15500);
     let ea = Arc::new(endpoint().await);
     let ea_rtcp = endpoint().await;
     // B's endpoint has an even/odd pair, so RTP port + 1 is a socket we watch.
-    let (b_rtp, b_rtcp) = allocator(42600).allocate().unwrap().into_sockets();
+    let (b_rtp, b_rtcp) = allocator(15600).allocate().unwrap().into_sockets();
     let eb = Arc::new(UdpSocket::from_std(b_rtp).unwrap());
     let eb_rtcp = UdpSocket::from_std(b_rtcp).unwrap();
     let relay = Relay::start(

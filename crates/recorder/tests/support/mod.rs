@@ -82,7 +82,8 @@ pub fn read_stereo(path: &Path) -> (Vec<i16>, Vec<i16>) {
     (left, right)
 }
 
-pub fn dominant(samples: &[i16]) -> f64 {
+/// The tone of a window (`None` if silent: see `media::tone::POWER_FLOOR`).
+pub fn dominant(samples: &[i16]) -> Option<f64> {
     media::tone::dominant_frequency(samples, 8000, &[440.0, 1000.0])
 }
 
