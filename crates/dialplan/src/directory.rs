@@ -9,7 +9,7 @@
 use serde::Serialize;
 
 use crate::calendar::{Calendar, DayKind};
-use crate::civil::Weekday;
+use crate::civil::{LocalDateTime, Weekday};
 use crate::config::{Config, DailyHours, Department, OfficeDays};
 use crate::lookup::normalize_number;
 use crate::values::ClockTime;
@@ -178,6 +178,42 @@ pub fn is_open(
         "{label}は{when}です（受付時間 {}〜{}）。",
         h.open, h.close
     )))
+}
+
+/// The first moment at or after `now_unix` when `dept` takes transfers (`now_unix`
+/// itself when open now), for "受付は明日の午前8時30分からです"; `None` if it does not
+/// open within about a year.
+pub fn next_open(
+    cfg: &Config,
+    calendar: &Calendar,
+    dept: &Department,
+    now_unix: u64,
+) -> Option<u64> {
+    if is_open(cfg, calendar, dept, now_unix).is_ok() {
+        return Some(now_unix);
+    }
+    let today = calendar.local(now_unix).date;
+    let open_minute = dept.hours.map_or(0, |h| h.open.minutes());
+    (0..400)
+        .map(|n| LocalDateTime::at_minutes(today.add_days(n), open_minute))
+        .map(|t| t.to_unix(calendar.offset_minutes()))
+        .find(|&t| t > now_unix && is_open(cfg, calendar, dept, t).is_ok())
+}
+
+/// What the operator says (or a prompt reads) when `dept` is closed: the reason, then
+/// the department's number and hours (第3-1 ⑵ イ: 所管課の電話番号及び執務時間を案内).
+pub fn closed_message_ja(dept: &Department, closed: &Closed) -> String {
+    let label = &dept.label;
+    match &dept.outside_number {
+        Some(n) => format!(
+            "{}{label}の電話番号は{n}、受付時間は{}です。",
+            closed.reason_ja, closed.hours_text_ja
+        ),
+        None => format!(
+            "{}{label}の受付時間は{}です。",
+            closed.reason_ja, closed.hours_text_ja
+        ),
+    }
 }
 
 /// The department's hours as read to a caller, e.g.

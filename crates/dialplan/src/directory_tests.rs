@@ -172,3 +172,31 @@ fn times_are_spoken_the_japanese_way() {
     assert_eq!(t("00:00"), "午前0時");
     assert_eq!(t("24:00"), "午前0時");
 }
+
+#[test]
+fn next_opening_and_the_message_for_the_caller() {
+    let (cfg, cal) = world();
+    let d = by_extension(&cfg, "2101").unwrap();
+    // Friday evening: next Monday 08:30; Monday 2026-11-23 is a holiday, so from the
+    // Friday before it the next opening is Tuesday.
+    assert_eq!(
+        next_open(&cfg, &cal, d, jst(2026, 11, 27, 18, 0)),
+        Some(jst(2026, 11, 30, 8, 30))
+    );
+    assert_eq!(
+        next_open(&cfg, &cal, d, jst(2026, 11, 20, 18, 0)),
+        Some(jst(2026, 11, 24, 8, 30))
+    );
+    assert_eq!(
+        next_open(&cfg, &cal, d, jst(2026, 12, 28, 18, 0)),
+        Some(jst(2027, 1, 4, 8, 30))
+    );
+    let now = jst(2026, 11, 25, 10, 0);
+    assert_eq!(next_open(&cfg, &cal, d, now), Some(now));
+    let closed = is_open(&cfg, &cal, d, jst(2026, 11, 28, 10, 0)).unwrap_err();
+    assert_eq!(
+        closed_message_ja(d, &closed),
+        "本日は土曜日のため、市民課は閉庁日です。市民課の電話番号は0246-22-7101、\
+         受付時間は平日（土日・祝日・年末年始を除く）午前8時30分から午後5時15分までです。"
+    );
+}

@@ -38,6 +38,16 @@ fn department_directory(cfg: &Config, p: &mut Problems) {
                 ),
             );
         }
+        if let Some(agent) = cfg.agent(&d.extension) {
+            p.add(
+                &[Key("department"), Index(i), Key("extension")],
+                format!(
+                    "department '{}': extension {} is also the id of operator '{}', so an \
+                     operator dialling it cannot reach the department; change one of them",
+                    d.name, d.extension, agent.name
+                ),
+            );
+        }
         if let Some(written) = &d.outside_number {
             let path = [Key("department"), Index(i), Key("outside_number")];
             match national(written) {

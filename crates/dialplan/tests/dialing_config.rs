@@ -236,3 +236,13 @@ fn outside_calls_must_be_true_or_false() {
     );
     refused_at(&text, "\"yes\"", "invalid type");
 }
+
+#[test]
+fn a_department_extension_that_is_an_operators_id() {
+    let text = edit("extension = \"2301\"", "extension = \"1002\"");
+    refused_at(
+        &text,
+        "\"1002\"\ntrunk = \"pbx\"\noutside_number = \"0246-22-7301\"",
+        "department 'hoken-nenkin': extension 1002 is also the id of operator 'オペレーター2'",
+    );
+}
