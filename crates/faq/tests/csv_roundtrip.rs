@@ -13,16 +13,112 @@ fn history_rows() -> i64 {
 }
 
 async fn import(c: &mut faq::client::Client, csrf: &str, bytes: &[u8]) -> faq::client::Resp {
-    c.post_multipart(
-        "/admin/import",
-        &[("csrf", csrf)],
-        "file",
-        "faq.csv",
-        "text/csv",
-        bytes,
-    )
-    .await
-    .unwrap()
+    import_as(c, csrf, "faq.csv", "text/csv", bytes).await
+}
+
+async fn import_as(
+    c: &mut faq::client::Client,
+    csrf: &str,
+    name: &str,
+    mime: &str,
+    bytes: &[u8],
+) -> faq::client::Resp {
+    c.post_multipart("/admin/import", &[("csrf", csrf)], "file", name, mime, bytes)
+        .await
+        .unwrap()
+}
+
+/// The export's records with `edit` applied, written back as CSV (no BOM).
+fn rewrite(exported: &[u8], edit: impl Fn(usize, &mut Vec<String>)) -> String {
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(&exported[3..]);
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(Vec::new());
+    for (i, r) in rdr.records().enumerate() {
+        let mut f: Vec<String> = r.unwrap().iter().map(String::from).collect();
+        edit(i, &mut f);
+        w.write_record(&f).unwrap();
+    }
+    String::from_utf8(w.into_inner().unwrap()).unwrap()
+}
+
+/// What Excel gives back (issue 12 item 2): a CSV saved as Shift_JIS (CP932) without BOM,
+/// with dates as Excel writes them (2025/7/1), and the exported xlsx itself. Each imports
+/// to an unchanged database; a bad row in such a file is still refused with its line.
+#[tokio::test]
+async fn excel_saved_csv_and_the_xlsx_import_back_unchanged() {
+    let mut c = client();
+    let csrf = login(&mut c, ADMIN, ADMIN_PW).await;
+    let before = server().app.db.entries().unwrap();
+    let exported = c.get("/admin/export.csv").await.unwrap().body;
+    let excel_date = |d: &str| {
+        let p: Vec<u32> = d.split('-').map(|x| x.parse().unwrap()).collect();
+        format!("{}/{}/{}", p[0], p[1], p[2])
+    };
+    let text = rewrite(&exported, |i, f| {
+        if i > 0 {
+            for col in [8, 9] {
+                if !f[col].is_empty() {
+                    f[col] = excel_date(&f[col]);
+                }
+            }
+        }
+    });
+    assert!(text.contains(",2025/7/1,"), "dates rewritten");
+    // Windows writes the wave dash of 8:30〜17:15 as CP932's 0x8160 (its best fit).
+    assert!(text.contains('〜'));
+    let windows = text.replace('〜', "～");
+    let (sjis, _, unmappable) = encoding_rs::SHIFT_JIS.encode(&windows);
+    assert!(!unmappable);
+    assert!(std::str::from_utf8(&sjis).is_err(), "the file really is Shift_JIS");
+    let r = import(&mut c, &csrf, &sjis).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(r.text().contains("追加・変更 0件"), "{}", r.text());
+    assert_eq!(server().app.db.entries().unwrap(), before);
+
+    let xlsx = c.get("/admin/export.xlsx").await.unwrap().body;
+    let mime = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+    let r = import_as(&mut c, &csrf, "faq.xlsx", mime, &xlsx).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(r.text().contains("追加・変更 0件"), "{}", r.text());
+    assert_eq!(server().app.db.entries().unwrap(), before);
+
+    // All-or-nothing still holds for a CP932 file: a changed question plus a bad date.
+    let text = rewrite(&exported, |i, f| match i {
+        3 => f[2] = "反映されてはいけない変更".into(),
+        7 => f[8] = "2025/2/30".into(),
+        _ => {}
+    });
+    let windows = text.replace('〜', "～");
+    let (sjis, _, _) = encoding_rs::SHIFT_JIS.encode(&windows);
+    let r = import(&mut c, &csrf, &sjis).await;
+    assert_eq!(r.status, 422, "{}", r.text());
+    assert!(r.text().contains("公開開始日"), "{}", r.text());
+    assert_eq!(server().app.db.entries().unwrap(), before);
+
+    // Neither UTF-8 nor CP932: refused, naming the line.
+    let mut junk = text.into_bytes();
+    junk.extend_from_slice(b"X-1,\x82\xff\x82,q,a,,,d,1,2025-01-01,\r\n");
+    let r = import(&mut c, &csrf, &junk).await;
+    assert_eq!(r.status, 422);
+    assert!(r.text().contains("Shift_JIS"), "{}", r.text());
+}
+
+#[test]
+fn formula_cells_are_exported_as_text_and_imported_back() {
+    let csv = "FAQ-ID,カテゴリ,質問,回答,関連FAQ,関連URL,担当課,公開,公開開始日,公開終了日\r\n\
+               A-1,c,=HYPERLINK(\"http://evil.example\"),@SUM(A1),,,-d,1,2025-01-01,\r\n\
+               A-2,+c,'plain,a,,,d,1,2025-01-01,\r\n";
+    let entries = faq::csv_io::parse(csv.as_bytes()).unwrap();
+    assert_eq!(entries[0].question, "=HYPERLINK(\"http://evil.example\")");
+    let out = String::from_utf8(faq::csv_io::export(&entries)).unwrap();
+    assert!(out.contains("\"'=HYPERLINK(\"\"http://evil.example\"\")\""), "{out}");
+    assert!(out.contains(",'@SUM(A1),") && out.contains(",'-d,") && out.contains(",'+c,"), "{out}");
+    // An apostrophe not guarding a formula is the editor's text and stays.
+    assert!(out.contains(",'plain,"), "{out}");
+    assert_eq!(faq::csv_io::parse(out.as_bytes()).unwrap(), entries);
 }
 
 #[tokio::test]

@@ -21,11 +21,13 @@ pub async fn csv_page(staff: Staff) -> WebResult<Html<String>> {
     let body = format!(
         "<p><a class=\"button\" href=\"/admin/export.csv\">CSVで全件ダウンロード</a> \
          <a class=\"button\" href=\"/admin/export.xlsx\">Excel（xlsx）でダウンロード</a></p>\
-         <h2>CSVで一括更新</h2><p>ダウンロードしたCSVと同じ形式（UTF-8 BOM付き）のファイルを取り込みます。\
+         <h2>CSV・Excelで一括更新</h2><p>ダウンロードしたCSVまたはExcel（xlsx）と同じ列のファイルを取り込みます。\
+         CSVの文字コードはUTF-8（BOMの有無は問いません）とExcelが保存するShift_JISのどちらでも、\
+         日付は 2025-07-01・2025/7/1 のどちらの形でも構いません。\
          全行を検査し、誤りが1行でもあれば何も変更せず、誤りのある行番号と理由を表示します。\
          CSVにあるFAQ-IDは追加・上書きされ、CSVにないFAQはそのまま残ります。</p>\
          <form method=\"post\" action=\"/admin/import\" enctype=\"multipart/form-data\">{}\
-         <label for=\"csvfile\">CSVファイル</label><input type=\"file\" id=\"csvfile\" name=\"file\" accept=\".csv,text/csv\" required> \
+         <label for=\"csvfile\">CSV・Excelファイル</label><input type=\"file\" id=\"csvfile\" name=\"file\" accept=\".csv,text/csv,.xlsx,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet\" required> \
          <button type=\"submit\">取り込む</button></form>",
         csrf_field(&staff.0)
     );
@@ -75,7 +77,12 @@ pub async fn import_csv(
     let (csrf, file) = super::admin::read_upload(&mut mp).await?;
     staff.check_csrf(&csrf)?;
     let (_, bytes) = file.ok_or_else(|| AppError::BadRequest("ファイルがありません".into()))?;
-    let entries = match csv_io::parse(&bytes) {
+    let parsed = if crate::xlsx::looks_like_xlsx(&bytes) {
+        crate::xlsx::parse(&bytes)
+    } else {
+        csv_io::parse(&bytes)
+    };
+    let entries = match parsed {
         Ok(e) => e,
         Err(errors) => {
             let mut body = format!(
