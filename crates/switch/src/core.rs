@@ -41,7 +41,8 @@ pub struct Core {
     shutdown: watch::Receiver<bool>,
     stopping: bool,
     out_udp: mpsc::UnboundedSender<(Peer, bytes::Bytes)>,
-    out_tcp: mpsc::UnboundedSender<(Peer, bytes::Bytes)>,
+    /// TCP sends are queued per connection by the transport itself, without waiting.
+    transport: TransportHandle,
 }
 
 /// Drains one outbound queue in order.
@@ -68,7 +69,7 @@ impl Core {
     ) -> Core {
         Core {
             out_udp: spawn_sender(transport.clone()),
-            out_tcp: spawn_sender(transport.clone()),
+            transport,
             shared,
             layer: TransactionLayer::new(Default::default()),
             registration,
@@ -178,6 +179,11 @@ impl Core {
                         .sip_malformed
                         .with_label_values(&["dropped"])
                         .inc(),
+                }
+                if err.framing {
+                    // A stream that lost its framing cannot be resynchronised: close it
+                    // after the 400 (RFC 3261 §18.3, RFC 4475 §3.1.2.3).
+                    self.transport.close(&peer);
                 }
             }
         }
@@ -552,14 +558,20 @@ impl Core {
 
     fn send_raw(&self, data: bytes::Bytes, to: Peer) {
         // Sending never blocks the core, and messages leave in the order they were made
-        // (a 200 must not overtake its 180): one ordered queue per transport kind, so a
-        // slow TCP connect never holds up UDP.
-        let q = match to.transport {
-            sip::TransportKind::Udp => &self.out_udp,
-            sip::TransportKind::Tcp => &self.out_tcp,
-        };
-        if q.send((to, data)).is_err() {
-            tracing::error!("outbound queue closed");
+        // (a 200 must not overtake its 180): UDP through one ordered queue; TCP straight
+        // into the connection's own bounded queue (a peer that does not read is dropped
+        // by the transport, and holds up nobody else).
+        match to.transport {
+            sip::TransportKind::Udp => {
+                if self.out_udp.send((to, data)).is_err() {
+                    tracing::error!("outbound queue closed");
+                }
+            }
+            sip::TransportKind::Tcp => {
+                if let Err(e) = self.transport.send_now(&to, data) {
+                    tracing::debug!(remote = %to.remote, error = %e, "send failed");
+                }
+            }
         }
     }
 }

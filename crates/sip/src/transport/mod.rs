@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 
 pub use crate::transaction::{Peer, TransportKind};
+pub use tcp::TcpLimits;
 
 /// What a listener hands to the SIP core.
 #[derive(Debug)]
@@ -56,10 +57,19 @@ pub enum TransportError {
 impl TransportHandle {
     /// A handle with no listeners yet; incoming messages go to `incoming`.
     pub fn new(max_message: usize, incoming: mpsc::Sender<Incoming>) -> TransportHandle {
+        TransportHandle::with_tcp_limits(max_message, incoming, TcpLimits::default())
+    }
+
+    /// `new` with other bounds on TCP connections.
+    pub fn with_tcp_limits(
+        max_message: usize,
+        incoming: mpsc::Sender<Incoming>,
+        limits: TcpLimits,
+    ) -> TransportHandle {
         TransportHandle {
             inner: Arc::new(Inner {
                 udp: Mutex::new(HashMap::new()),
-                tcp: tcp::Connections::default(),
+                tcp: tcp::Connections::new(limits),
                 max_message,
                 incoming,
             }),
@@ -95,17 +105,50 @@ impl TransportHandle {
     /// Send bytes to a peer. UDP goes out of the socket bound on `peer.local`; TCP reuses
     /// the connection to `peer.remote` or opens one (RFC 3261 §18.1.1, §18.2.2).
     pub async fn send(&self, peer: &Peer, data: Bytes) -> Result<(), TransportError> {
-        if data.len() > self.inner.max_message {
-            return Err(TransportError::TooLarge(data.len(), self.inner.max_message));
-        }
         match peer.transport {
             TransportKind::Udp => {
+                self.check_size(&data)?;
                 let sock = self.udp_socket(peer.local)?;
                 sock.send_to(&data, peer.remote).await?;
                 Ok(())
             }
-            TransportKind::Tcp => tcp::send(self, peer, data).await,
+            TransportKind::Tcp => self.send_now(peer, data),
         }
+    }
+
+    /// Queue bytes for a stream peer without waiting (TCP: the connection's writer task
+    /// sends them; a peer whose queue is full is dropped). UDP is sent at once if the
+    /// socket buffer has room.
+    pub fn send_now(&self, peer: &Peer, data: Bytes) -> Result<(), TransportError> {
+        self.check_size(&data)?;
+        match peer.transport {
+            TransportKind::Udp => {
+                let sock = self.udp_socket(peer.local)?;
+                sock.try_send_to(&data, peer.remote)?;
+                Ok(())
+            }
+            TransportKind::Tcp => tcp::send(self, peer, data),
+        }
+    }
+
+    /// Close the stream connection to `peer` once what is queued for it is written (after
+    /// the 400 for a framing error, RFC 3261 §18.3). No-op for UDP.
+    pub fn close(&self, peer: &Peer) {
+        if peer.transport == TransportKind::Tcp {
+            tcp::close(self, peer);
+        }
+    }
+
+    /// Open TCP connections (inbound and outbound).
+    pub fn tcp_connections(&self) -> usize {
+        self.inner.tcp.open_count()
+    }
+
+    fn check_size(&self, data: &Bytes) -> Result<(), TransportError> {
+        if data.len() > self.inner.max_message {
+            return Err(TransportError::TooLarge(data.len(), self.inner.max_message));
+        }
+        Ok(())
     }
 
     fn udp_socket(&self, local: SocketAddr) -> Result<Arc<tokio::net::UdpSocket>, TransportError> {
