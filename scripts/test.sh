@@ -38,6 +38,11 @@ if [ -f .ci/stats-deps.sh ]; then
   bash .ci/stats-deps.sh
 fi
 
+# Postfix (and PostgreSQL) for the history sidecar's mail and database tests.
+if [ -f .ci/history-deps.sh ]; then
+  bash .ci/history-deps.sh
+fi
+
 # Two cores on CI: cargo runs test binaries one after another and the tests inside each
 # binary in parallel threads.
 cargo test --workspace --locked --no-fail-fast

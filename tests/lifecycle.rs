@@ -48,7 +48,7 @@ fn check_refuses_a_wrong_config_with_file_and_line() {
     );
     // `serve` refuses it the same way, before binding anything.
     let out = Command::new(env!("CARGO_BIN_EXE_madoguchi"))
-        .args(["serve", "--no-faq", "--config"])
+        .args(["serve", "--no-faq", "--no-history", "--config"])
         .arg(&bad)
         .output()
         .unwrap();

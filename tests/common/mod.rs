@@ -129,7 +129,14 @@ impl Switch {
     ) -> Switch {
         let log = std::fs::File::create(dir.join("madoguchi.log")).unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_madoguchi"))
-            .args(["serve", "--no-faq", "--now", &now, "--config"])
+            .args([
+                "serve",
+                "--no-faq",
+                "--no-history",
+                "--now",
+                &now,
+                "--config",
+            ])
             .arg(&config)
             .env("RUST_LOG", "debug")
             .stdout(log.try_clone().unwrap())
@@ -158,7 +165,14 @@ impl Switch {
             .open(self.dir.join("madoguchi.log"))
             .unwrap();
         self.child = Command::new(env!("CARGO_BIN_EXE_madoguchi"))
-            .args(["serve", "--no-faq", "--now", &self.now, "--config"])
+            .args([
+                "serve",
+                "--no-faq",
+                "--no-history",
+                "--now",
+                &self.now,
+                "--config",
+            ])
             .arg(&self.config)
             .env("RUST_LOG", "debug")
             .stdout(log.try_clone().unwrap())

@@ -34,6 +34,26 @@ enum Cmd {
         /// Do not start the FAQ site beside the switch (it listens on 127.0.0.1:8443).
         #[arg(long)]
         no_faq: bool,
+        /// Do not start the contact-history sidecar (a child process on 127.0.0.1:8444).
+        #[arg(long)]
+        no_history: bool,
+        /// Where the history sidecar listens (HTTPS).
+        #[arg(long, default_value = "127.0.0.1:8444")]
+        history_listen: std::net::SocketAddr,
+    },
+    /// Run the contact-history sidecar alone (operators' desk, records, exports) over HTTPS.
+    History {
+        /// Folder of its SQLite file and certificate.
+        #[arg(long, default_value = "data/history")]
+        data: PathBuf,
+        #[arg(long, default_value = "127.0.0.1:8444")]
+        listen: std::net::SocketAddr,
+        /// The switch configuration, for its departments; default: the embedded one.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Stop when standard input closes (how `serve` runs it as a child process).
+        #[arg(long, hide = true)]
+        stop_on_stdin_eof: bool,
     },
     /// Run the FAQ knowledge base alone (internal editing, public site, API) over HTTPS.
     Faq {
@@ -280,10 +300,25 @@ fn main() -> anyhow::Result<()> {
                 .build()?;
             rt.block_on(faq::serve(cfg))
         }
+        Cmd::History {
+            data,
+            listen,
+            config,
+            stop_on_stdin_eof,
+        } => {
+            init_logs();
+            let cfg = history_config(data, listen, config.as_deref())?;
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(history::serve(cfg, stop_on_stdin_eof))
+        }
         Cmd::Serve {
             config,
             now,
             no_faq,
+            no_history,
+            history_listen,
         } => {
             init_logs();
             let cfg = match &config {
@@ -306,12 +341,102 @@ fn main() -> anyhow::Result<()> {
                 },
                 None => None,
             };
+            // The history sidecar is its own process: a fault or a slow export there never
+            // touches the switch's runtime. Started before the switch so it is up by the
+            // first call; it stops when our end of its stdin closes (even on kill -9).
+            let sidecar = if no_history {
+                None
+            } else {
+                start_history_child(&cfg, config.as_deref(), history_listen)
+            };
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?;
-            rt.block_on(serve(cfg, now, !no_faq))
+            let r = rt.block_on(serve(cfg, now, !no_faq));
+            if let Some(child) = sidecar {
+                stop_history_child(child);
+            }
+            r
         }
     }
+}
+
+/// The history sidecar's settings: defaults, the lists in its data folder, and the
+/// departments of the switch configuration (transfer targets are also pass-on targets).
+fn history_config(
+    data: PathBuf,
+    listen: std::net::SocketAddr,
+    config: Option<&std::path::Path>,
+) -> anyhow::Result<history::HistoryConfig> {
+    let switch_cfg = match config {
+        Some(p) => dialplan::load(p).map_err(|e| anyhow::anyhow!("{e}"))?,
+        None => dialplan::default_config(),
+    };
+    let mut cfg = history::HistoryConfig {
+        data_dir: data,
+        listen,
+        ..Default::default()
+    }
+    .with_lists_from_data_dir()?;
+    for d in &switch_cfg.departments {
+        if !cfg.departments.contains(&d.label) {
+            cfg.departments.push(d.label.clone());
+        }
+    }
+    Ok(cfg)
+}
+
+fn start_history_child(
+    cfg: &dialplan::Config,
+    config: Option<&std::path::Path>,
+    listen: std::net::SocketAddr,
+) -> Option<std::process::Child> {
+    let exe = match std::env::current_exe() {
+        Ok(e) => e,
+        Err(e) => {
+            tracing::error!("the history sidecar did not start (no path to this program: {e})");
+            return None;
+        }
+    };
+    let data = std::path::Path::new(&cfg.switch.data_dir).join("history");
+    let mut cmd = std::process::Command::new(exe);
+    cmd.arg("history")
+        .arg("--data")
+        .arg(&data)
+        .arg("--listen")
+        .arg(listen.to_string())
+        .arg("--stop-on-stdin-eof")
+        .stdin(std::process::Stdio::piped());
+    if let Some(c) = config {
+        cmd.arg("--config").arg(c);
+    }
+    match cmd.spawn() {
+        Ok(child) => {
+            println!(
+                "  contact history (operators' desk)  https://{listen}/desk  (admin password in {})",
+                data.join("admin-password.txt").display()
+            );
+            Some(child)
+        }
+        Err(e) => {
+            tracing::error!("the history sidecar did not start: {e}; the switch runs without it");
+            None
+        }
+    }
+}
+
+/// Closes the child's stdin (its signal to stop), waits a little, then kills it.
+fn stop_history_child(mut child: std::process::Child) {
+    drop(child.stdin.take());
+    for _ in 0..100 {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    tracing::warn!("the history sidecar did not stop in 5 s; killing it");
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 fn init_logs() {

@@ -1,0 +1,40 @@
+//! The shared state of a running history service.
+
+use crate::accesslog::AccessLog;
+use crate::store::Db;
+use crate::HistoryConfig;
+use faq::ratelimit::RateLimiter;
+use std::sync::Arc;
+use tokio::sync::Semaphore;
+
+/// argon2 hashes at once: each takes a core for ~50 ms; the switch shares the machine.
+pub const HASH_SLOTS: usize = 2;
+
+pub struct App {
+    pub db: Db,
+    pub log: AccessLog,
+    pub limiter: RateLimiter,
+    pub hash_slots: Semaphore,
+    pub cfg: HistoryConfig,
+}
+
+impl App {
+    pub fn categories(&self) -> &[String] {
+        &self.cfg.categories
+    }
+    pub fn departments(&self) -> &[String] {
+        &self.cfg.departments
+    }
+}
+
+/// Runs blocking work (SQLite, hashing) off the async workers.
+pub async fn blocking<T: Send + 'static>(
+    app: &Arc<App>,
+    f: impl FnOnce(&App) -> T + Send + 'static,
+) -> T {
+    let app = app.clone();
+    match tokio::task::spawn_blocking(move || f(&app)).await {
+        Ok(v) => v,
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    }
+}

@@ -1,0 +1,195 @@
+//! Staff accounts of the desktop: argon2 hashes (the FAQ crate's helpers), sessions
+//! with a CSRF token each, lockout after repeated failures. Hashing is bounded by the
+//! caller (`App::hash_slots`): a flood of logins queues instead of eating both cores
+//! the switch needs.
+
+use crate::error::{HistoryError, Result};
+use crate::store::Db;
+use faq::auth::{hash_password, random_hex, sha256_hex, verify_password};
+use faq::clock::unix_now;
+use rusqlite::{params, OptionalExtension};
+
+pub const MAX_FAILURES: i64 = 5;
+pub const LOCK_SECS: i64 = 15 * 60;
+/// A session lasts one working day.
+pub const SESSION_SECS: i64 = 12 * 3600;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Role {
+    /// Records contacts, searches, exports their own searches.
+    Operator,
+    /// Also sees the access log and edits anyone's record.
+    Supervisor,
+    /// Also manages accounts.
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Operator => "operator",
+            Role::Supervisor => "supervisor",
+            Role::Admin => "admin",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "operator" => Some(Role::Operator),
+            "supervisor" => Some(Role::Supervisor),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::Operator => "オペレーター",
+            Role::Supervisor => "SV",
+            Role::Admin => "管理者",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct SessionUser {
+    pub login: String,
+    pub name: String,
+    pub role: Role,
+    /// The operator's agent id on the switch (screen pop is for this agent).
+    pub agent_id: String,
+    pub csrf: String,
+}
+
+#[derive(Debug)]
+pub enum LoginOutcome {
+    Ok(String),
+    BadCredentials,
+    Locked,
+}
+
+fn valid_login(login: &str) -> bool {
+    (1..=32).contains(&login.len())
+        && login
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+}
+
+pub fn create_user(
+    db: &Db,
+    login: &str,
+    name: &str,
+    role: Role,
+    agent_id: &str,
+    pw: &str,
+) -> Result<()> {
+    let mut p = Vec::new();
+    if !valid_login(login) {
+        p.push("ログインIDは英数字と . _ - で32文字までです".to_string());
+    }
+    if pw.chars().count() < 10 {
+        p.push("パスワードは10文字以上にしてください".to_string());
+    }
+    if !p.is_empty() {
+        return Err(HistoryError::Invalid(p));
+    }
+    let hash = hash_password(pw)?;
+    db.with(|c| {
+        c.execute(
+            "INSERT INTO users (login, name, role, agent_id, pw_hash, created_at) VALUES (?1,?2,?3,?4,?5,?6)
+             ON CONFLICT(login) DO UPDATE SET name=?2, role=?3, agent_id=?4, pw_hash=?5, failed=0, locked_until=0",
+            params![login, name, role.as_str(), agent_id, hash, unix_now()],
+        )?;
+        c.execute("DELETE FROM sessions WHERE login=?1", [login]).map(|_| ())
+    })
+}
+
+/// Creates the first administrator when there are no users yet.
+pub fn bootstrap_admin(db: &Db, login: &str, pw: &str) -> Result<bool> {
+    let n: i64 = db.with(|c| c.query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0)))?;
+    if n > 0 {
+        return Ok(false);
+    }
+    create_user(db, login, "管理者", Role::Admin, "", pw)?;
+    Ok(true)
+}
+
+pub fn login(db: &Db, login: &str, pw: &str) -> Result<LoginOutcome> {
+    let now = unix_now();
+    let row: Option<(String, i64, i64)> = db.with(|c| {
+        c.query_row(
+            "SELECT pw_hash, failed, locked_until FROM users WHERE login=?1",
+            [login],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()
+    })?;
+    let Some((hash, failed, locked_until)) = row else {
+        // Same work as a real check: the time taken does not tell which IDs exist.
+        let _ = verify_password("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", pw);
+        return Ok(LoginOutcome::BadCredentials);
+    };
+    if locked_until > now {
+        return Ok(LoginOutcome::Locked);
+    }
+    if !verify_password(&hash, pw) {
+        let failed = failed + 1;
+        let lock = if failed >= MAX_FAILURES {
+            now + LOCK_SECS
+        } else {
+            0
+        };
+        db.with(|c| {
+            c.execute(
+                "UPDATE users SET failed=?2, locked_until=?3 WHERE login=?1",
+                params![login, if lock > 0 { 0 } else { failed }, lock],
+            )
+        })?;
+        tracing::warn!(login, failed, locked = lock > 0, "desk login failed");
+        return Ok(if lock > 0 {
+            LoginOutcome::Locked
+        } else {
+            LoginOutcome::BadCredentials
+        });
+    }
+    let token = random_hex(32);
+    let csrf = random_hex(32);
+    db.with(|c| {
+        c.execute("UPDATE users SET failed=0, locked_until=0 WHERE login=?1", [login])?;
+        c.execute("DELETE FROM sessions WHERE expires_at < ?1", [now])?;
+        c.execute(
+            "INSERT INTO sessions (token_hash, login, csrf, created_at, expires_at) VALUES (?1,?2,?3,?4,?5)",
+            params![sha256_hex(&token), login, csrf, now, now + SESSION_SECS],
+        )
+    })?;
+    Ok(LoginOutcome::Ok(token))
+}
+
+pub fn session_user(db: &Db, token: &str) -> Result<Option<SessionUser>> {
+    db.with(|c| {
+        c.query_row(
+            "SELECT u.login, u.name, u.role, u.agent_id, s.csrf FROM sessions s JOIN users u ON u.login = s.login
+             WHERE s.token_hash=?1 AND s.expires_at > ?2",
+            params![sha256_hex(token), unix_now()],
+            |r| {
+                let role: String = r.get(2)?;
+                Ok(SessionUser {
+                    login: r.get(0)?,
+                    name: r.get(1)?,
+                    role: Role::parse(&role).unwrap_or(Role::Operator),
+                    agent_id: r.get(3)?,
+                    csrf: r.get(4)?,
+                })
+            },
+        )
+        .optional()
+    })
+}
+
+pub fn logout(db: &Db, token: &str) -> Result<()> {
+    db.with(|c| {
+        c.execute(
+            "DELETE FROM sessions WHERE token_hash=?1",
+            [sha256_hex(token)],
+        )
+        .map(|_| ())
+    })
+}

@@ -1,0 +1,270 @@
+//! HTTP: the router, and the middleware every request passes (identity, rate limits,
+//! access log, security headers).
+
+pub mod desk;
+pub mod forms;
+pub mod html;
+
+use crate::accesslog::LogRecord;
+use crate::app::App;
+use crate::auth::{self, Role, SessionUser};
+use crate::error::HistoryError;
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::http::{header, request::Parts, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use faq::clock::unix_now;
+use faq::tls::ClientAddr;
+use faq::web::cookie;
+use std::sync::Arc;
+use std::time::Instant;
+
+pub const SESSION_COOKIE: &str = "history_session";
+/// Login attempts per minute per address (the lockout per account is in `auth`).
+pub const LOGIN_PER_MIN: u32 = 20;
+
+pub fn router(app: Arc<App>) -> Router {
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/desk") }))
+        .route(
+            "/static/desk.css",
+            get(|| async {
+                (
+                    [
+                        (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+                        (header::CACHE_CONTROL, "public, max-age=3600"),
+                    ],
+                    html::STYLE,
+                )
+            }),
+        )
+        .route("/desk/login", get(desk::login_form).post(desk::login))
+        .route("/desk/logout", post(desk::logout))
+        .route("/desk", get(desk::list))
+        .route("/desk/contacts/new", get(desk::new_form))
+        .route("/desk/contacts", post(desk::create))
+        .route("/desk/contacts/{id}", get(desk::show).post(desk::update))
+        .route("/desk/contacts/{id}/edit", get(desk::edit_form))
+        .route("/desk/export.csv", get(desk::export_csv))
+        .route("/desk/export.xlsx", get(desk::export_xlsx))
+        .route("/desk/log", get(desk::access_log))
+        .route("/api/v1/contacts", get(desk::api_search))
+        .fallback(|| async { AppError::NotFound })
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            middleware,
+        ))
+        .with_state(app)
+}
+
+/// Who is asking, resolved once per request by the middleware.
+#[derive(Clone, Default)]
+pub struct Identity {
+    pub staff: Option<SessionUser>,
+    pub ip: String,
+}
+
+async fn middleware(State(app): State<Arc<App>>, mut req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let ip = req
+        .extensions()
+        .get::<ConnectInfo<ClientAddr>>()
+        .map(|c| c.0 .0.ip().to_string())
+        .unwrap_or_else(|| "-".into());
+    let mut id = Identity {
+        ip: ip.clone(),
+        ..Identity::default()
+    };
+    if let Some(token) = cookie(req.headers(), SESSION_COOKIE) {
+        let app2 = app.clone();
+        id.staff = crate::app::blocking(&app2, move |a| auth::session_user(&a.db, &token))
+            .await
+            .unwrap_or_else(|e| {
+                tracing::error!("session lookup: {e}");
+                None
+            });
+    }
+    let method = req.method().to_string();
+    let uri = req.uri().clone();
+    let ua: String = req
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .chars()
+        .take(300)
+        .collect();
+    let limited = method == "POST"
+        && uri.path() == "/desk/login"
+        && !app.limiter.allow(&format!("login:{ip}"), LOGIN_PER_MIN);
+    req.extensions_mut().insert(id.clone());
+    let mut resp = if limited {
+        let mut r = (StatusCode::TOO_MANY_REQUESTS, "rate limit exceeded\n").into_response();
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
+        r
+    } else {
+        next.run(req).await
+    };
+    let h = resp.headers_mut();
+    h.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    h.insert("referrer-policy", HeaderValue::from_static("same-origin"));
+    h.insert(
+        "strict-transport-security",
+        HeaderValue::from_static("max-age=31536000"),
+    );
+    h.insert(
+        "content-security-policy",
+        HeaderValue::from_static("default-src 'self'; img-src 'self' data:; object-src 'none'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"),
+    );
+    if uri.path().starts_with("/desk") || uri.path().starts_with("/api/") {
+        // Personal data: never in a shared cache or the browser's back/forward cache.
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    app.log.record(LogRecord {
+        at: unix_now(),
+        ip,
+        user: id
+            .staff
+            .as_ref()
+            .map(|u| u.login.clone())
+            .unwrap_or_else(|| "-".into()),
+        method,
+        path: uri
+            .path_and_query()
+            .map(|p| p.as_str())
+            .unwrap_or("/")
+            .chars()
+            .take(2000)
+            .collect(),
+        status: resp.status().as_u16(),
+        ms: started.elapsed().as_millis().min(u32::MAX as u128) as u32,
+        ua,
+    });
+    resp
+}
+
+/// A signed-in staff member; pages that need one redirect to the login form otherwise.
+pub struct Staff(pub SessionUser);
+
+impl<S: Send + Sync> FromRequestParts<S> for Staff {
+    type Rejection = AppError;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        match parts
+            .extensions
+            .get::<Identity>()
+            .and_then(|i| i.staff.clone())
+        {
+            Some(u) => Ok(Staff(u)),
+            None if parts.uri.path().starts_with("/api/") => Err(AppError::Unauthorized),
+            None => Err(AppError::Login),
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Identity {
+    type Rejection = AppError;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(parts
+            .extensions
+            .get::<Identity>()
+            .cloned()
+            .unwrap_or_default())
+    }
+}
+
+impl Staff {
+    pub fn require(&self, role: Role) -> Result<(), AppError> {
+        if self.0.role >= role {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden)
+        }
+    }
+
+    /// Every state-changing form carries the session's token; compared in constant time.
+    pub fn check_csrf(&self, token: &str) -> Result<(), AppError> {
+        if faq::web::constant_eq(token.as_bytes(), self.0.csrf.as_bytes()) {
+            Ok(())
+        } else {
+            Err(AppError::Csrf)
+        }
+    }
+}
+
+#[derive(Debug)]
+pub enum AppError {
+    NotFound,
+    Login,
+    Unauthorized,
+    Forbidden,
+    Csrf,
+    Conflict,
+    Busy,
+    BadRequest(String),
+    Internal(String),
+}
+
+impl From<HistoryError> for AppError {
+    fn from(e: HistoryError) -> Self {
+        match e {
+            HistoryError::NotFound => AppError::NotFound,
+            HistoryError::Invalid(v) => AppError::BadRequest(v.join("\n")),
+            HistoryError::Conflict => AppError::Conflict,
+            e => AppError::Internal(e.to_string()),
+        }
+    }
+}
+
+fn error_page(status: StatusCode, msg: &str) -> Response {
+    let body = format!(
+        "<h1>{}</h1><p>{}</p><p><a href=\"/desk\">デスクへ戻る</a></p>",
+        status.as_u16(),
+        html::esc_multiline(msg)
+    );
+    (
+        status,
+        Html(html::bare_page(msg.lines().next().unwrap_or(""), &body)),
+    )
+        .into_response()
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        match self {
+            AppError::NotFound => error_page(StatusCode::NOT_FOUND, "ページが見つかりません"),
+            AppError::Login => Redirect::to("/desk/login").into_response(),
+            AppError::Unauthorized => error_page(StatusCode::UNAUTHORIZED, "ログインしてください"),
+            AppError::Forbidden => error_page(StatusCode::FORBIDDEN, "この操作を行う権限がありません"),
+            AppError::Csrf => error_page(
+                StatusCode::FORBIDDEN,
+                "フォームの有効期限が切れたか、不正な送信です。画面を開き直してください",
+            ),
+            AppError::Conflict => error_page(
+                StatusCode::CONFLICT,
+                "ほかの人がこの記録を先に更新しました。記録を開き直して、変更をもう一度入力してください",
+            ),
+            AppError::Busy => {
+                let mut r = error_page(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "混み合っています。少し待ってからもう一度お試しください",
+                );
+                r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+                r
+            }
+            AppError::BadRequest(m) => error_page(StatusCode::BAD_REQUEST, &m),
+            AppError::Internal(e) => {
+                tracing::error!("internal error: {e}");
+                error_page(StatusCode::INTERNAL_SERVER_ERROR, "内部エラーが発生しました")
+            }
+        }
+    }
+}
+
+pub type WebResult<T = Response> = Result<T, AppError>;
