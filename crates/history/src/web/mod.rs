@@ -4,6 +4,7 @@
 pub mod desk;
 pub mod forms;
 pub mod html;
+pub mod reports;
 
 use crate::accesslog::LogRecord;
 use crate::app::App;
@@ -47,10 +48,10 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/desk/contacts", post(desk::create))
         .route("/desk/contacts/{id}", get(desk::show).post(desk::update))
         .route("/desk/contacts/{id}/edit", get(desk::edit_form))
-        .route("/desk/export.csv", get(desk::export_csv))
-        .route("/desk/export.xlsx", get(desk::export_xlsx))
-        .route("/desk/log", get(desk::access_log))
-        .route("/api/v1/contacts", get(desk::api_search))
+        .route("/desk/export.csv", get(reports::export_csv))
+        .route("/desk/export.xlsx", get(reports::export_xlsx))
+        .route("/desk/log", get(reports::access_log))
+        .route("/api/v1/contacts", get(reports::api_search))
         .fallback(|| async { AppError::NotFound })
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),
