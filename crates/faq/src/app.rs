@@ -20,10 +20,17 @@ pub struct App {
     pub data_dir: PathBuf,
     pub log: AccessLog,
     pub limiter: RateLimiter,
+    pub clock: crate::clock::Clock,
 }
 
 impl App {
-    pub fn new(db: Db, lex: Arc<Lexicon>, data_dir: PathBuf, log: AccessLog) -> Result<App> {
+    pub fn new(
+        db: Db,
+        lex: Arc<Lexicon>,
+        data_dir: PathBuf,
+        log: AccessLog,
+        clock: crate::clock::Clock,
+    ) -> Result<App> {
         let index = Index::build(lex.clone(), &[]);
         let app = App {
             db,
@@ -33,6 +40,7 @@ impl App {
             data_dir,
             log,
             limiter: RateLimiter::default(),
+            clock,
         };
         app.reindex()?;
         Ok(app)

@@ -41,9 +41,43 @@ pub fn date_of(unix: i64, offset: i64) -> String {
     format!("{y:04}-{m:02}-{d:02}")
 }
 
-/// Today's date in Japan, `YYYY-MM-DD`.
+/// Today's date in Japan, `YYYY-MM-DD`, by the system clock.
 pub fn today_jst() -> String {
     date_of(unix_now(), JST_OFFSET)
+}
+
+/// The service's clock: the system clock, or one shifted to start at a given moment and
+/// run on from there. Everything that decides by the date (publish windows, the weekly
+/// ranking, ratings per month) reads this, so tests pin the calendar and do not start
+/// failing on the day a fixture's publish window opens.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Clock {
+    /// Seconds added to the system clock.
+    offset: i64,
+}
+
+impl Clock {
+    pub const SYSTEM: Clock = Clock { offset: 0 };
+
+    /// A clock that reads `unix` now and runs on in real time.
+    pub fn starting_at(unix: i64) -> Clock {
+        Clock {
+            offset: unix - unix_now(),
+        }
+    }
+
+    /// A clock that reads 12:00 JST on `date` (`YYYY-MM-DD`) now; None if not a date.
+    pub fn starting_on_jst(date: &str) -> Option<Clock> {
+        parse_date_jst(date).map(|t| Clock::starting_at(t + 12 * 3600))
+    }
+
+    pub fn now(&self) -> i64 {
+        unix_now() + self.offset
+    }
+
+    pub fn today_jst(&self) -> String {
+        date_of(self.now(), JST_OFFSET)
+    }
 }
 
 /// A timestamp shown to staff: Japan time, `YYYY-MM-DD HH:MM:SS`.
@@ -102,5 +136,13 @@ mod tests {
         let t = parse_date_jst("2025-07-01").unwrap();
         assert_eq!(date_of(t, JST_OFFSET), "2025-07-01");
         assert_eq!(month_jst(t), "2025-07");
+    }
+
+    #[test]
+    fn a_clock_pinned_to_a_day_reads_that_day() {
+        let c = Clock::starting_on_jst("2026-06-01").unwrap();
+        assert_eq!(c.today_jst(), "2026-06-01");
+        assert!(Clock::starting_on_jst("2026-02-30").is_none());
+        assert_eq!(Clock::SYSTEM.today_jst(), today_jst());
     }
 }

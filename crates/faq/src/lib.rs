@@ -54,6 +54,8 @@ pub struct FaqConfig {
     pub admin_password: Option<String>,
     /// Days the access log is kept (at least 92, the spec's three months).
     pub access_log_days: u32,
+    /// What "now" is (tests pin the calendar; the service runs on the system clock).
+    pub clock: clock::Clock,
     /// IPADIC's CSV sources (Debian's `mecab-ipadic`), for kana → kanji search.
     pub reading_dictionary: PathBuf,
 }
@@ -69,6 +71,7 @@ impl Default for FaqConfig {
             admin_user: "admin".into(),
             admin_password: None,
             access_log_days: 400,
+            clock: clock::Clock::SYSTEM,
             reading_dictionary: PathBuf::from(search::dictionary::DEBIAN_IPADIC),
         }
     }
@@ -160,7 +163,7 @@ pub async fn start(cfg: FaqConfig) -> anyhow::Result<RunningFaq> {
     let app = tokio::task::spawn_blocking(move || -> anyhow::Result<App> {
         let db =
             db::Db::open(&db_path).with_context(|| format!("opening {}", db_path.display()))?;
-        let log = accesslog::AccessLog::open(&db_path, cfg2.access_log_days)?;
+        let log = accesslog::AccessLog::open(&db_path, cfg2.access_log_days, cfg2.clock)?;
         let mut lex = match search::lexicon::Lexicon::with_dictionary(&cfg2.reading_dictionary) {
             Ok(lex) => lex,
             Err(e) => {
@@ -179,7 +182,7 @@ pub async fn start(cfg: FaqConfig) -> anyhow::Result<RunningFaq> {
                 }
             }
         }
-        let app = App::new(db, Arc::new(lex), cfg2.data_dir.clone(), log)?;
+        let app = App::new(db, Arc::new(lex), cfg2.data_dir.clone(), log, cfg2.clock)?;
         seed(&app, &cfg2)?;
         bootstrap_admin(&app, &cfg2)?;
         Ok(app)

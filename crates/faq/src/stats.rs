@@ -1,12 +1,12 @@
 //! Ratings from citizens, the weekly access ranking and popular keywords.
 
-use crate::clock::{month_jst, unix_now};
+use crate::clock::month_jst;
 use crate::db::Db;
 use crate::error::{FaqError, Result};
 use rusqlite::params;
 use std::collections::BTreeMap;
 
-pub fn add_rating(db: &Db, faq_id: &str, score: u8, comment: &str) -> Result<()> {
+pub fn add_rating(db: &Db, now: i64, faq_id: &str, score: u8, comment: &str) -> Result<()> {
     if !(1..=5).contains(&score) {
         return Err(FaqError::Invalid(vec!["評価は1〜5です".into()]));
     }
@@ -14,7 +14,7 @@ pub fn add_rating(db: &Db, faq_id: &str, score: u8, comment: &str) -> Result<()>
     db.with(|c| {
         c.execute(
             "INSERT INTO ratings (faq_id, at, score, comment) VALUES (?1,?2,?3,?4)",
-            params![faq_id, unix_now(), score, comment],
+            params![faq_id, now, score, comment],
         )
         .map(|_| ())
     })

@@ -7,6 +7,9 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const ADMIN_PW: &str = "browser-admin-pw-1";
+/// The service's calendar is pinned (FAQ-0011 opens on 2027-04-01; the real date must not
+/// decide whether this test passes).
+const TODAY: &str = "2026-06-01";
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -56,13 +59,14 @@ async fn browser_edit_publish_find_on_phone_and_rate() {
         data_dir: data_dir.clone(),
         listen: "127.0.0.1:0".parse().unwrap(),
         admin_password: Some(ADMIN_PW.into()),
+        clock: faq::clock::Clock::starting_on_jst(TODAY).unwrap(),
         ..faq::FaqConfig::default()
     };
     let running = faq::start(cfg).await.expect("service starts");
-    assert!(!running.app.index().is_visible(
-        "FAQ-0011",
-        faq::search::Visibility::PublicOn(&faq::clock::today_jst())
-    ));
+    assert!(!running
+        .app
+        .index()
+        .is_visible("FAQ-0011", faq::search::Visibility::PublicOn(TODAY)));
     let artifacts = root.join("tests/artifacts/faq-browser");
     let url = format!("https://127.0.0.1:{}", running.addr.port());
     let root2 = root.clone();
@@ -75,7 +79,7 @@ async fn browser_edit_publish_find_on_phone_and_rate() {
             .env("FAQ_USER", "admin")
             .env("FAQ_PASSWORD", ADMIN_PW)
             .env("FAQ_ARTIFACTS", &artifacts2)
-            .env("FAQ_TODAY", faq::clock::today_jst())
+            .env("FAQ_TODAY", TODAY)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -110,7 +114,7 @@ async fn browser_edit_publish_find_on_phone_and_rate() {
     );
 
     // Cross-check what the browser did against the database.
-    let today = faq::clock::today_jst();
+    let today = running.app.clock.today_jst();
     let e = running.app.db.entry("FAQ-0011").unwrap().unwrap();
     assert!(
         e.public && e.publish_start == today && e.question.contains("ブラウザ確認用"),

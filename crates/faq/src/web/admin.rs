@@ -6,7 +6,7 @@ use super::html::{csrf_field, esc, esc_multiline, staff_page, url_enc};
 use super::{cookie, AppError, Staff, WebResult, SESSION_COOKIE};
 use crate::app::{blocking, App};
 use crate::auth::{self, LoginOutcome, Role};
-use crate::clock::{format_jst, today_jst};
+use crate::clock::format_jst;
 use crate::model::Entry;
 use crate::search::Visibility;
 use crate::{attachments, stats};
@@ -147,7 +147,7 @@ pub async fn list(
             .collect()
     };
     let entries = blocking(&app, move |app| app.db.entries_by_ids(&ids)).await?;
-    let today = today_jst();
+    let today = app.clock.today_jst();
     let mut body = format!(
         "<form role=\"search\" method=\"get\" action=\"/admin\"><label for=\"aq\">検索（内部向けFAQを含む）</label>\
          <input type=\"text\" id=\"aq\" name=\"q\" value=\"{}\"> <button type=\"submit\">検索</button></form>\
@@ -261,10 +261,10 @@ impl EntryForm {
     }
 }
 
-pub async fn new_form(staff: Staff) -> WebResult<Html<String>> {
+pub async fn new_form(State(app): State<Arc<App>>, staff: Staff) -> WebResult<Html<String>> {
     staff.require(Role::Editor)?;
     let e = Entry {
-        publish_start: today_jst(),
+        publish_start: app.clock.today_jst(),
         ..Entry::default()
     };
     Ok(Html(staff_page(
@@ -376,7 +376,7 @@ pub async fn show(
         })
         .await?;
     app.log.view(&id);
-    let today = today_jst();
+    let today = app.clock.today_jst();
     let csrf = csrf_field(&staff.0);
     let eid = url_enc(&e.id);
     let mut body = String::new();

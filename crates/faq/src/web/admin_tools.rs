@@ -6,7 +6,7 @@ use super::{AppError, Staff, WebResult};
 use crate::accesslog::LogQuery;
 use crate::app::{blocking, App};
 use crate::auth::{self, Role};
-use crate::clock::{format_jst, parse_date_jst, today_jst, unix_now};
+use crate::clock::{format_jst, parse_date_jst};
 use crate::{csv_io, stats, xlsx};
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{header, StatusCode};
@@ -37,7 +37,7 @@ pub async fn csv_page(staff: Staff) -> WebResult<Html<String>> {
 pub async fn export_csv(State(app): State<Arc<App>>, staff: Staff) -> WebResult<Response> {
     staff.require(Role::Editor)?;
     let all = blocking(&app, |app| app.db.entries()).await?;
-    let name = format!("attachment; filename=\"faq-{}.csv\"", today_jst());
+    let name = format!("attachment; filename=\"faq-{}.csv\"", app.clock.today_jst());
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
@@ -54,7 +54,7 @@ pub async fn export_xlsx(State(app): State<Arc<App>>, staff: Staff) -> WebResult
         xlsx::export(&app.db.entries()?)
     })
     .await?;
-    let name = format!("attachment; filename=\"faq-{}.xlsx\"", today_jst());
+    let name = format!("attachment; filename=\"faq-{}.xlsx\"", app.clock.today_jst());
     Ok((
         [
             (
@@ -119,7 +119,7 @@ pub async fn import_csv(
 }
 
 pub async fn ranking(State(app): State<Arc<App>>, staff: Staff) -> WebResult<Html<String>> {
-    let since = unix_now() - 7 * 86_400;
+    let since = app.clock.now() - 7 * 86_400;
     let rows = blocking(&app, move |app| stats::ranking(&app.db, since, 50)).await?;
     let idx = app.index();
     let questions: std::collections::HashMap<&str, &str> = idx
@@ -325,7 +325,7 @@ pub async fn access_log(
 ) -> WebResult<Html<String>> {
     staff.require(Role::Admin)?;
     let to_day = if p.to.is_empty() {
-        today_jst()
+        app.clock.today_jst()
     } else {
         p.to.clone()
     };

@@ -4,7 +4,6 @@
 
 use super::Identity;
 use crate::app::{blocking, App};
-use crate::clock::today_jst;
 use crate::model::Entry;
 use crate::search::Visibility;
 use crate::{attachments, csv_io};
@@ -80,7 +79,7 @@ pub async fn search(
         );
     }
     let limit = p.limit.unwrap_or(10).clamp(1, 50);
-    let today = today_jst();
+    let today = app.clock.today_jst();
     let vis = if p.include_private {
         Visibility::All
     } else {
@@ -105,7 +104,7 @@ pub async fn search(
 }
 
 pub async fn suggest(State(app): State<Arc<App>>, Query(p): Query<SearchParams>) -> Response {
-    let today = today_jst();
+    let today = app.clock.today_jst();
     let q: String = p.q.chars().take(50).collect();
     let s = app.index().suggest(
         &q,
@@ -120,7 +119,7 @@ pub async fn get_one(
     ident: Identity,
     Path(id): Path<String>,
 ) -> Response {
-    let today = today_jst();
+    let today = app.clock.today_jst();
     if ident.api_key.is_none() && !app.index().is_visible(&id, Visibility::PublicOn(&today)) {
         return err(StatusCode::NOT_FOUND, "not found");
     }

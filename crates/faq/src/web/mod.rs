@@ -10,7 +10,6 @@ pub mod public;
 use crate::accesslog::LogRecord;
 use crate::app::App;
 use crate::auth::{self, Role, SessionUser};
-use crate::clock::unix_now;
 use crate::error::FaqError;
 use crate::tls::ClientAddr;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, Request, State};
@@ -249,7 +248,7 @@ fn log_and_harden(
     }
     let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
     app.log.record(LogRecord {
-        at: unix_now(),
+        at: app.clock.now(),
         ip: id.ip.clone(),
         user: id.log_name(),
         method: method.to_string(),

@@ -4,7 +4,6 @@
 use super::html::{esc, esc_multiline, public_page, url_enc};
 use super::{AppError, Identity, WebResult};
 use crate::app::{blocking, App};
-use crate::clock::{today_jst, unix_now};
 use crate::model::Entry;
 use crate::search::Visibility;
 use crate::{attachments, stats};
@@ -32,7 +31,7 @@ const DEFAULT_KEYWORDS: &[&str] = &[
 ];
 
 pub async fn home(State(app): State<Arc<App>>) -> WebResult<Html<String>> {
-    let today = today_jst();
+    let today = app.clock.today_jst();
     let idx = app.index();
     let mut tree: BTreeMap<&str, BTreeMap<&str, usize>> = BTreeMap::new();
     let mut depts: BTreeMap<&str, usize> = BTreeMap::new();
@@ -46,10 +45,10 @@ pub async fn home(State(app): State<Arc<App>>) -> WebResult<Html<String>> {
         *depts.entry(d.department).or_default() += 1;
     }
     let (ranking, keywords) = blocking(&app, |app| {
-        let since = unix_now() - WEEK;
+        let since = app.clock.now() - WEEK;
         (
             stats::ranking(&app.db, since, 20),
-            stats::popular_keywords(&app.db, unix_now() - 30 * 86_400, 10),
+            stats::popular_keywords(&app.db, app.clock.now() - 30 * 86_400, 10),
         )
     })
     .await;
@@ -144,7 +143,7 @@ pub async fn search(
     Query(sq): Query<SearchQuery>,
 ) -> WebResult<Html<String>> {
     let q = sq.q.trim().chars().take(200).collect::<String>();
-    let today = today_jst();
+    let today = app.clock.today_jst();
     let hits = app.index().search(&q, Visibility::PublicOn(&today), 20);
     let ids: Vec<String> = hits.iter().map(|h| h.id.clone()).collect();
     let entries = blocking(&app, move |app| app.db.entries_by_ids(&ids)).await?;
@@ -211,7 +210,7 @@ fn browse_page(
     title: &str,
     keep: impl Fn(&crate::search::DocInfo) -> bool,
 ) -> WebResult<Html<String>> {
-    let today = today_jst();
+    let today = app.clock.today_jst();
     let idx = app.index();
     let mut body = format!("<h1>{}</h1><ul class=\"results\">", esc(title));
     let mut n = 0;
@@ -242,7 +241,7 @@ pub async fn entry(
     Path(id): Path<String>,
     Query(eq): Query<EntryQuery>,
 ) -> WebResult<Html<String>> {
-    let today = today_jst();
+    let today = app.clock.today_jst();
     let idx = app.index();
     if !idx.is_visible(&id, Visibility::PublicOn(&today)) {
         return Err(AppError::NotFound);
@@ -344,13 +343,13 @@ pub async fn rate(
 ) -> WebResult<Redirect> {
     if !app
         .index()
-        .is_visible(&id, Visibility::PublicOn(&today_jst()))
+        .is_visible(&id, Visibility::PublicOn(&app.clock.today_jst()))
     {
         return Err(AppError::NotFound);
     }
     let id2 = id.clone();
     blocking(&app, move |app| {
-        stats::add_rating(&app.db, &id2, f.score, &f.comment)
+        stats::add_rating(&app.db, app.clock.now(), &id2, f.score, &f.comment)
     })
     .await?;
     Ok(Redirect::to(&format!(
@@ -371,7 +370,7 @@ pub async fn file(
     if ident.staff.is_none()
         && !app
             .index()
-            .is_visible(&a.faq_id, Visibility::PublicOn(&today_jst()))
+            .is_visible(&a.faq_id, Visibility::PublicOn(&app.clock.today_jst()))
     {
         return Err(AppError::NotFound);
     }

@@ -28,6 +28,14 @@ pub fn fresh_dir(tag: &str) -> PathBuf {
     dir
 }
 
+/// The day the tests live on: the fixtures' publish windows are judged against it, not
+/// against the real date (FAQ-0011 etc. open on 2027-04-01).
+pub const TODAY: &str = "2026-06-01";
+
+pub fn test_clock() -> faq::clock::Clock {
+    faq::clock::Clock::starting_on_jst(TODAY).expect("a date")
+}
+
 pub fn server() -> &'static Server {
     static S: OnceLock<Server> = OnceLock::new();
     S.get_or_init(|| {
@@ -45,6 +53,7 @@ pub fn server() -> &'static Server {
                     data_dir: dir,
                     listen: "127.0.0.1:0".parse().unwrap(),
                     admin_password: Some(ADMIN_PW.into()),
+                    clock: test_clock(),
                     ..faq::FaqConfig::default()
                 };
                 let running = faq::start(cfg).await.expect("service starts");
