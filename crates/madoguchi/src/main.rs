@@ -3,6 +3,7 @@
 
 mod api;
 mod check;
+mod report;
 mod site;
 
 use anyhow::Context;
@@ -103,6 +104,23 @@ enum Cmd {
         /// The configuration whose data and recordings folders to use.
         #[arg(long, global = true)]
         config: Option<PathBuf>,
+    },
+    /// Write the city's report for a period from the call records: xlsx (tables and
+    /// charts) or CSV (every call), by the extension of --out. PERIOD: 2026-11-25 (daily),
+    /// 2026-11 (monthly), 2026H1 / 2026H2 (fiscal half), 2026 (fiscal year, April–March).
+    Report {
+        #[arg(value_parser = ["daily", "monthly", "half", "yearly"])]
+        kind: String,
+        period: String,
+        #[arg(long)]
+        out: PathBuf,
+        /// The configuration whose data folder and calendar to use.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// The day the service started (YYYY-MM-DD): the half-year after it is left out of
+        /// the yearly judgement (第3-5 ⑵). Default 2025-07-01.
+        #[arg(long)]
+        service_start: Option<String>,
     },
     /// Print the argon2 hash of a password, for `[[supervisor]] password_hash`.
     HashPassword { password: String },
@@ -243,6 +261,19 @@ fn main() -> anyhow::Result<()> {
     match cli.cmd {
         Cmd::Check { file } => check::run(&file),
         Cmd::Recordings { cmd, config } => recordings(cmd, config),
+        Cmd::Report {
+            kind,
+            period,
+            out,
+            config,
+            service_start,
+        } => report::run(
+            &kind,
+            &period,
+            &out,
+            config.as_deref(),
+            service_start.as_deref(),
+        ),
         Cmd::HashPassword { password } => {
             println!(
                 "{}",

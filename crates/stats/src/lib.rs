@@ -10,6 +10,7 @@ pub mod builder;
 pub mod kpi;
 pub mod period;
 pub mod record;
+pub mod report;
 pub mod store;
 
 pub use builder::Recorder;

@@ -6,65 +6,7 @@ mod common;
 use common::*;
 use stats::kpi::{open_hours, Breakdown};
 use stats::period::{judged_dates, Period};
-use stats::record::{Origin, Phase, Resolution, TransferKind};
-
-/// Ten calls on Wednesday 2026-11-25 (JST):
-///
-/// | # | time  | line     | what                                   | wait | talk | acw |
-/// |---|-------|----------|----------------------------------------|------|------|-----|
-/// | 1 | 09:00 | 市代表   | answered                               | 6    | 120  | 30  |
-/// | 2 | 09:10 | 市代表   | answered, blind transfer (電話交換)     | 12   | 60   | 20  |
-/// | 3 | 09:20 | 小名浜   | answered, attended transfer (取次ぎ)    | 9    | 200  | 40  |
-/// | 4 | 10:05 | 市代表   | hung up in the queue after 30 s        |      |      |     |
-/// | 5 | 10:06 | 小名浜   | hung up in the greeting after 4 s      |      |      |     |
-/// | 6 | 10:30 | 市代表   | answered, history: not completed, 5/5  | 3    | 90   | —   |
-/// | 7 | 11:00 | 市代表   | asked for a callback                   |      |      |     |
-/// | 8 | 20:00 | 市代表   | after hours                            |      |      |     |
-/// | 9 | 11:30 | —        | the center calling back (outbound)     |      |      |     |
-/// |10 | 11:40 | 小名浜   | answered, history: completed, 3/5      | 20   | 100  | 10  |
-fn day() -> Vec<stats::CallRecord> {
-    let t = |h, m| at(2026, 11, 25, h, m, 0);
-    let mut cb = abandoned(call("7", "市代表", t(11, 0)), 40, Phase::Queue);
-    cb.callback_number = Some("0246991234".into());
-    let mut ah = call("8", "市代表", t(20, 0));
-    ah.after_hours = true;
-    ah.queue = None;
-    ah.end_phase = Phase::Forward;
-    let mut out = answered(call("9", "", t(11, 30)), 0, 60, 0);
-    out.origin = Origin::Callback;
-    vec![
-        answered(call("1", "市代表", t(9, 0)), 6, 120, 30),
-        transferred(
-            answered(call("2", "市代表", t(9, 10)), 12, 60, 20),
-            TransferKind::Blind,
-            240,
-        ),
-        transferred(
-            answered(call("3", "小名浜支所", t(9, 20)), 9, 200, 40),
-            TransferKind::Attended,
-            100,
-        ),
-        abandoned(call("4", "市代表", t(10, 5)), 30, Phase::Queue),
-        abandoned(call("5", "小名浜支所", t(10, 6)), 4, Phase::Greeting),
-        with_survey(
-            with_resolution(
-                answered(call("6", "市代表", t(10, 30)), 3, 90, 0),
-                Resolution::NotCompleted,
-            ),
-            5,
-        ),
-        cb,
-        ah,
-        out,
-        with_survey(
-            with_resolution(
-                answered(call("10", "小名浜支所", t(11, 40)), 20, 100, 10),
-                Resolution::Completed,
-            ),
-            3,
-        ),
-    ]
-}
+use stats::record::Phase;
 
 fn close(a: Option<f64>, b: f64) {
     let a = a.expect("a value");
@@ -73,7 +15,7 @@ fn close(a: Option<f64>, b: f64) {
 
 #[test]
 fn one_day_by_hand() {
-    let recs = day();
+    let recs = ten_calls();
     let (from, to) = Period::Day(date(2026, 11, 25)).range_ms(JST);
     let b = Breakdown::of(&recs, from, to, JST);
     let t = &b.total;
