@@ -37,10 +37,20 @@ pub struct Rejection {
 /// until an extension (e.g. `replaces`, RFC 3891) is implemented above this layer.
 pub const SUPPORTED_EXTENSIONS: &[&str] = &[];
 
-/// Methods a plain UAS leg handles. MESSAGE, SUBSCRIBE, PUBLISH and PRACK are known
-/// methods that madoguchi does not implement: 405 with Allow (RFC 3261 §8.2.1).
+/// Methods a plain UAS leg handles. MESSAGE, PUBLISH and PRACK are known methods that
+/// madoguchi does not implement: 405 with Allow (RFC 3261 §8.2.1). SUBSCRIBE is the
+/// switch's presence (RFC 6665).
 const UAS_METHODS: &[&str] = &[
-    "INVITE", "ACK", "CANCEL", "BYE", "OPTIONS", "INFO", "UPDATE", "REFER", "NOTIFY",
+    "INVITE",
+    "ACK",
+    "CANCEL",
+    "BYE",
+    "OPTIONS",
+    "INFO",
+    "UPDATE",
+    "REFER",
+    "NOTIFY",
+    "SUBSCRIBE",
 ];
 
 /// The methods allowed for `role`, in the order they are listed in Allow.

@@ -43,6 +43,7 @@ pub struct Core {
     out_udp: mpsc::UnboundedSender<(Peer, bytes::Bytes)>,
     /// TCP sends are queued per connection by the transport itself, without waiting.
     transport: TransportHandle,
+    presence: crate::presence::Presence,
 }
 
 /// Drains one outbound queue in order.
@@ -70,6 +71,7 @@ impl Core {
         Core {
             out_udp: spawn_sender(transport.clone()),
             transport,
+            presence: crate::presence::Presence::new(shared.clone(), shared.board.clone()),
             shared,
             layer: TransactionLayer::new(Default::default()),
             registration,
@@ -96,10 +98,15 @@ impl Core {
                 Some(inc) = self.incoming.recv() => self.on_incoming(inc),
                 Some(cmd) = self.cmd_rx.recv() => self.on_cmd(cmd),
                 _ = sleep_until(deadline) => self.layer.handle_timeout(Instant::now()),
-                _ = housekeeping.tick() => self.registration.housekeeping(&self.shared),
+                _ = housekeeping.tick() => {
+                    self.registration.housekeeping(&self.shared);
+                    self.presence.expire(&mut self.layer, Instant::now());
+                }
+                true = self.presence.changed() => self.presence.on_board(&mut self.layer, Instant::now()),
                 _ = self.shutdown.changed(), if !self.stopping => {
                     self.stopping = true;
                     tracing::info!(calls = self.calls.len(), "shutting down: ending calls with BYE");
+                    self.presence.end_all(&mut self.layer, Instant::now());
                     for tx in self.calls.values() {
                         let _ = tx.try_send(CallEvent::Shutdown);
                     }
@@ -267,12 +274,15 @@ impl Core {
                             }
                             self.dispatch(call, CallEvent::Response { branch, resp });
                         }
+                        None if self.presence.on_response(tx, &resp) => {}
                         None => self.stray_response(resp),
                     }
                 }
                 Action::Timeout { tx } => {
                     if let Some((call, branch)) = self.client_tx.remove(&tx) {
                         self.dispatch(call, CallEvent::Timeout { branch });
+                    } else {
+                        self.presence.on_timeout(tx);
                     }
                 }
                 Action::StrayResponse { resp, .. } => self.stray_response(resp),
@@ -311,6 +321,9 @@ impl Core {
 
     fn on_request(&mut self, tx: ServerTxId, req: Request, from: Peer) {
         let listener = self.shared.listener_of(&from);
+        if req.method == Method::Subscribe {
+            return self.on_subscribe(tx, req, from, listener);
+        }
         // In-dialog requests go to their call; an unknown dialog is 481 (§12.2.2).
         if req.to_tag().is_some() {
             return match self.dialog_of_request(&req) {
@@ -535,6 +548,25 @@ impl Core {
         });
     }
 
+    /// Presence (crate::presence) for operators' phones only, authenticated like
+    /// REGISTER: RFC 6665 §4.2.1.1 lets the notifier authenticate subscribers.
+    fn on_subscribe(&mut self, tx: ServerTxId, req: Request, from: Peer, l: Option<Listener>) {
+        if !matches!(l, Some(Listener::Agents)) {
+            return self.respond(tx, Response::to_request(&req, 403, None));
+        }
+        match self
+            .registration
+            .authenticate(&req, &from, &self.shared, false)
+        {
+            Err(resp) => self.respond(tx, resp),
+            Ok(user) => {
+                let now = Instant::now();
+                self.presence
+                    .on_subscribe(&mut self.layer, tx, req, from, &user, now)
+            }
+        }
+    }
+
     fn respond(&mut self, tx: ServerTxId, resp: Response) {
         self.count_response(&resp);
         self.layer.respond(tx, resp, Instant::now());
@@ -581,6 +613,7 @@ pub fn add_capabilities(resp: &mut Response) {
     resp.headers
         .push("Allow", validate::allow_header(Role::Registrar));
     resp.headers.push("Accept", "application/sdp");
+    resp.headers.push("Allow-Events", "presence, dialog");
 }
 
 async fn sleep_until(deadline: Option<Instant>) {

@@ -8,6 +8,7 @@ mod core;
 mod event;
 mod http;
 pub mod metrics;
+mod presence;
 mod queue;
 mod recording;
 mod register;
@@ -75,6 +76,8 @@ pub struct Shared {
     pub recorder: recorder::Recorder,
     /// Supervisors' logins: the recordings pages and every change made through the API.
     pub supervisors: recorder::auth::Auth,
+    /// Agents' lamps and queue lines as the queue task last published them.
+    pub board: watch::Receiver<presence::Board>,
 }
 
 impl Shared {
@@ -336,6 +339,7 @@ pub async fn start(opts: Options) -> Result<RunningSwitch, SwitchError> {
         cmd_tx.clone(),
     )
     .map_err(SwitchError::Queue)?;
+    let board = queue_task.board();
     tokio::spawn(queue_task.run());
     let calendar = dialplan::Calendar::new(&cfg.hours);
     let operating =
@@ -361,6 +365,7 @@ pub async fn start(opts: Options) -> Result<RunningSwitch, SwitchError> {
         media_ip,
         ports,
         registrations: RwLock::new(Vec::new()),
+        board,
     });
     let registration = register::Registration::new(&shared, secret);
     let (sd_tx, sd_rx) = watch::channel(false);

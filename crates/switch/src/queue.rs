@@ -146,6 +146,8 @@ pub struct QueueTask {
     gauges: (prometheus::IntGaugeVec, prometheus::IntGaugeVec),
     events: std::fs::File,
     core: mpsc::Sender<CoreCmd>,
+    /// Agents' lamps and queue lines for SIP presence (crate::presence).
+    board: tokio::sync::watch::Sender<crate::presence::Board>,
 }
 
 impl QueueTask {
@@ -171,13 +173,26 @@ impl QueueTask {
             gauges,
             events,
             core,
+            board: tokio::sync::watch::channel(Default::default()).0,
         })
+    }
+
+    /// What SIP presence watches: replaced after every step that changed it.
+    pub fn board(&self) -> tokio::sync::watch::Receiver<crate::presence::Board> {
+        self.board.subscribe()
     }
 
     /// Refresh the Prometheus gauges (a pass over queues and agents: cheap at this size,
     /// and done only after something happened).
     fn publish(&self) {
         let snap = self.acd.snapshot(self.now());
+        let board = crate::presence::Board::from_snapshot(&snap);
+        self.board.send_if_modified(|b| {
+            *b != board && {
+                *b = board;
+                true
+            }
+        });
         for q in &snap.queues {
             self.gauges
                 .0

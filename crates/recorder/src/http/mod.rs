@@ -8,6 +8,9 @@
 
 mod pages;
 
+// Also used by the switch for the XML of presence notifications (same five characters).
+pub use pages::esc;
+
 use crate::auth::{Auth, AuthOutcome, Supervisor};
 use crate::catalogue::{RecordingRow, SearchFilter, State};
 use crate::error::RecorderError;

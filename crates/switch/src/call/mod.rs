@@ -8,7 +8,7 @@
 //! as the guard room after hours). A queue with no greeting is a plain hunt group: the
 //! caller hears ringing (180/183) and is answered only when an operator answers.
 
-mod build;
+pub(crate) mod build;
 pub mod callback;
 mod legs;
 mod media_glue;
