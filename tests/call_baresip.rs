@@ -6,7 +6,6 @@
 
 mod common;
 use common::*;
-use std::time::Duration;
 
 fn agent_account(sw: &Switch, user: &str, pass: &str) -> String {
     format!("<sip:{user}@{};transport=udp>;auth_pass={pass};regint=60;answermode=auto;audio_codecs=PCMU,PCMA", sw.sip)
@@ -136,12 +135,6 @@ fn operator_hangs_up_and_the_caller_gets_bye() {
     sw.wait_for("the call to end after the operator's BYE", 10, |s| {
         s.status()["calls_active"] == 0
     });
-    std::thread::sleep(Duration::from_millis(300));
-    let c_log = caller.log();
-    assert!(
-        c_log.contains("BYE sip:"),
-        "caller got no BYE:\n{}",
-        tail(&c_log, 60)
-    );
+    caller.wait_log("the switch's BYE at the caller", 5, "BYE sip:");
     assert!(sw.rtp_ports_all_free(), "media ports not freed");
 }

@@ -95,20 +95,14 @@ fn sigterm_ends_calls_with_bye() {
         "PCMA",
     );
     sw.wait_for("the call to be up", 10, |s| s.status()["calls_active"] == 1);
-    std::thread::sleep(std::time::Duration::from_secs(1));
+    // Both legs answered and acknowledged (a BYE, not a CANCEL, must end them).
+    caller.wait_log("the caller's leg established", 10, "Call established");
+    operator.wait_log("the operator's leg established", 10, "Call established");
     let st = sw.terminate();
     assert!(st.success(), "madoguchi exited with {st}");
-    std::thread::sleep(std::time::Duration::from_millis(500));
-    assert!(
-        caller.log().contains("BYE sip:"),
-        "the caller got no BYE:\n{}",
-        tail(&caller.log(), 40)
-    );
-    assert!(
-        operator.log().contains("BYE sip:"),
-        "the operator got no BYE:\n{}",
-        tail(&operator.log(), 40)
-    );
+    // The BYEs were sent before the exit; give the agents a bounded moment to log them.
+    caller.wait_log("a BYE at the caller", 5, "BYE sip:");
+    operator.wait_log("a BYE at the operator", 5, "BYE sip:");
 }
 
 #[test]
@@ -126,33 +120,19 @@ fn sigterm_ends_a_call_waiting_in_the_queue_with_bye() {
         "PCMU",
     );
     sw.wait_for("the call to be up", 10, |s| s.status()["calls_active"] == 1);
-    std::thread::sleep(std::time::Duration::from_secs(2));
+    // Answered by the queue (greeting) and in line.
+    caller.wait_log("the caller's leg established", 10, "Call established");
+    sw.wait_for("the caller in line", 25, |s| {
+        queue_json(s)["queues"][0]["waiting"] == 1
+    });
     let st = sw.terminate();
     assert!(st.success(), "madoguchi exited with {st}");
-    std::thread::sleep(std::time::Duration::from_millis(500));
-    assert!(
-        caller.log().contains("BYE sip:"),
-        "the caller got no BYE:\n{}\nswitch:\n{}",
-        tail(&caller.log(), 40),
-        tail(&sw.log(), 30)
-    );
+    caller.wait_log("a BYE at the caller", 5, "BYE sip:");
 }
 
 #[test]
-fn tcp_framing_and_ipv6() {
-    let v6_port = free_port();
-    let has_v6 = std::net::UdpSocket::bind("[::1]:0").is_ok();
-    let sw = Switch::start("tcp-v6", |t| {
-        if has_v6 {
-            t.replacen(
-                "listen = [\"127.0.0.1:",
-                &format!("listen = [\"[::1]:{v6_port}\", \"127.0.0.1:"),
-                1,
-            )
-        } else {
-            t
-        }
-    });
+fn tcp_framing() {
+    let sw = Switch::start("tcp-framing", |t| t);
     // OPTIONS over TCP, two messages in one write: both answered, in order.
     let mut s = std::net::TcpStream::connect(sw.sip).unwrap();
     s.set_read_timeout(Some(std::time::Duration::from_secs(3)))
@@ -185,20 +165,54 @@ fn tcp_framing_and_ipv6() {
         }
     }
     assert!(rest.starts_with("SIP/2.0 400"), "{rest}");
+}
 
-    if has_v6 {
-        let u = std::net::UdpSocket::bind("[::1]:0").unwrap();
-        u.set_read_timeout(Some(std::time::Duration::from_secs(3)))
-            .unwrap();
-        let me = u.local_addr().unwrap();
-        let req = format!("OPTIONS sip:[::1] SIP/2.0\r\nVia: SIP/2.0/UDP {me};branch=z9hG4bKv6;rport\r\nMax-Forwards: 70\r\nFrom: <sip:probe@[::1]>;tag=v6\r\nTo: <sip:[::1]>\r\nCall-ID: v6-1\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n");
-        u.send_to(req.as_bytes(), ("::1", v6_port)).unwrap();
-        let mut b = [0u8; 4096];
-        let (n, _) = u.recv_from(&mut b).expect("an answer over IPv6");
-        let Ok(Message::Response(r)) = sip::parse_datagram(&b[..n]) else {
-            panic!("not a response")
-        };
-        assert_eq!(r.status, 200);
-        assert_eq!(r.top_via().unwrap().rport(), Some(Some(me.port())));
+/// Set this to run the suite on a machine without IPv6 on loopback: the IPv6 test
+/// then says it was skipped instead of failing. Without it, a missing ::1 fails.
+const NO_IPV6: &str = "MADOGUCHI_TEST_NO_IPV6";
+
+#[test]
+fn ipv6_listener_answers_with_rport() {
+    if let Err(e) = std::net::UdpSocket::bind("[::1]:0") {
+        if std::env::var_os(NO_IPV6).is_some() {
+            eprintln!(
+                "SKIPPED ipv6_listener_answers_with_rport: ::1 unavailable ({e}); {NO_IPV6} is set"
+            );
+            return;
+        }
+        panic!(
+            "::1 is unavailable ({e}), so the IPv6 listener cannot be tested. Enable IPv6 on \
+             loopback, or set {NO_IPV6}=1 to skip this test knowingly."
+        );
     }
+    let sw = Switch::start("ipv6", |t| {
+        t.replacen(
+            "listen = [\"127.0.0.1:",
+            "listen = [\"[::1]:0\", \"127.0.0.1:",
+            1,
+        )
+    });
+    let v6 = *sw
+        .sips
+        .iter()
+        .find(|a| a.is_ipv6())
+        .expect("the switch announced no IPv6 listener");
+    let u = std::net::UdpSocket::bind("[::1]:0").unwrap();
+    u.set_read_timeout(Some(std::time::Duration::from_secs(3)))
+        .unwrap();
+    let me = u.local_addr().unwrap();
+    let req = format!("OPTIONS sip:[::1] SIP/2.0\r\nVia: SIP/2.0/UDP {me};branch=z9hG4bKv6;rport\r\nMax-Forwards: 70\r\nFrom: <sip:probe@[::1]>;tag=v6\r\nTo: <sip:[::1]>\r\nCall-ID: v6-1\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n");
+    u.send_to(req.as_bytes(), v6).unwrap();
+    let mut b = [0u8; 4096];
+    let (n, from) = u.recv_from(&mut b).expect("an answer over IPv6");
+    assert_eq!(from, v6, "answered from the IPv6 listener");
+    let Ok(Message::Response(r)) = sip::parse_datagram(&b[..n]) else {
+        panic!("not a response")
+    };
+    assert_eq!(r.status, 200);
+    assert_eq!(r.top_via().unwrap().rport(), Some(Some(me.port())));
+}
+
+fn queue_json(s: &Switch) -> serde_json::Value {
+    serde_json::from_str(&http_get(s.http, "/api/v1/queues").expect("the queues API")).unwrap()
 }

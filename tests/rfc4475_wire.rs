@@ -130,11 +130,20 @@ fn every_torture_message_gets_the_right_answer_over_udp_and_tcp() {
     // to a switch that has not seen that transaction, and UDP and TCP get their own.
     let mut udp_pool: Vec<(Switch, HashSet<String>)> = Vec::new();
     let mut tcp_pool: Vec<(Switch, HashSet<String>)> = Vec::new();
-    assert_eq!(
-        CASES.len(),
-        50,
-        "49 messages of the RFC plus the CRLF-terminated baddn"
-    );
+    // Every message of the corpus has an expected answer here, and every case names a
+    // file of the corpus (49 messages of the RFC plus the CRLF-terminated baddn): a
+    // file added to the corpus, or a case misspelt, fails instead of going untested.
+    let mut files: Vec<String> = std::fs::read_dir(corpus())
+        .unwrap()
+        .filter_map(|e| {
+            let name = e.ok()?.file_name().into_string().ok()?;
+            name.strip_suffix(".sip").map(str::to_string)
+        })
+        .collect();
+    files.sort();
+    let mut cases: Vec<String> = CASES.iter().map(|c| c.0.to_string()).collect();
+    cases.sort();
+    assert_eq!(cases, files, "CASES and the corpus's .sip files differ");
     let mut failures = Vec::new();
     for (name, udp_want, tcp_want) in CASES {
         let bytes = std::fs::read(corpus().join(format!("{name}.sip"))).unwrap();

@@ -52,7 +52,9 @@ pub fn port_block(n: u16) -> u16 {
 pub struct Switch {
     pub child: Child,
     pub dir: PathBuf,
+    /// The first IPv4 operators' listener; `sips` holds all of them.
     pub sip: SocketAddr,
+    pub sips: Vec<SocketAddr>,
     pub trunk: SocketAddr,
     pub pbx: SocketAddr,
     pub http: SocketAddr,
@@ -71,18 +73,20 @@ impl Switch {
     }
 
     /// Start with the routing clock at a local time (`serve --now`).
+    ///
+    /// Every listener is configured on port 0: the kernel picks free ports and the
+    /// switch prints what it bound in its start-up banner, which is read back here (no
+    /// port is probed free and released first, so no other process can take it in
+    /// between). The configuration file is then rewritten with those ports, so that
+    /// `restart` comes back on the same addresses.
     pub fn start_at(name: &str, now: &str, edit: impl FnOnce(String) -> String) -> Switch {
         let dir = workdir(name);
-        let sip: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-        let trunk: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-        let pbx: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-        let http: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
         let rtp0 = port_block(100);
         let text = default_toml()
-            .replace("\"127.0.0.1:5060\"", &format!("\"{sip}\""))
-            .replace("\"127.0.0.1:5080\"", &format!("\"{trunk}\""))
-            .replace("\"127.0.0.1:5082\"", &format!("\"{pbx}\""))
-            .replace("\"127.0.0.1:8080\"", &format!("\"{http}\""))
+            .replace("\"127.0.0.1:5060\"", "\"127.0.0.1:0\"")
+            .replace("listen = \"127.0.0.1:5080\"", "listen = \"127.0.0.1:0\"")
+            .replace("listen = \"127.0.0.1:5082\"", "listen = \"127.0.0.1:0\"")
+            .replace("\"127.0.0.1:8080\"", "\"127.0.0.1:0\"")
             .replace("[20000, 29999]", &format!("[{}, {}]", rtp0, rtp0 + 99))
             .replace(
                 "data_dir = \"data\"",
@@ -101,99 +105,127 @@ impl Switch {
             );
         let text = edit(text);
         let config = dir.join("madoguchi.toml");
-        std::fs::write(&config, text).unwrap();
-        let mut sw = Switch::spawn(
+        std::fs::write(&config, &text).unwrap();
+        let unbound: SocketAddr = "127.0.0.1:0".parse().unwrap();
+        let mut sw = Switch {
+            child: Switch::spawn(&dir, &config, now, false),
             dir,
+            sip: unbound,
+            sips: Vec::new(),
+            trunk: unbound,
+            pbx: unbound,
+            http: unbound,
+            rtp: (rtp0, rtp0 + 99),
             config,
-            sip,
-            trunk,
-            pbx,
-            http,
-            (rtp0, rtp0 + 99),
-            now.to_string(),
-        );
-        sw.wait_ready();
+            now: now.to_string(),
+        };
+        sw.wait_ready(0);
+        // Pin the ports the kernel chose, for restarts.
+        let mut pinned = text;
+        for a in &sw.sips {
+            if a.ip().is_ipv6() {
+                pinned = pinned.replacen(&format!("\"[{}]:0\"", a.ip()), &format!("\"{a}\""), 1);
+            }
+        }
+        pinned = pinned
+            .replacen("\"127.0.0.1:0\"", &format!("\"{}\"", sw.sip), 1)
+            .replacen("\"127.0.0.1:0\"", &format!("\"{}\"", sw.http), 1)
+            .replacen("\"127.0.0.1:0\"", &format!("\"{}\"", sw.trunk), 1)
+            .replacen("\"127.0.0.1:0\"", &format!("\"{}\"", sw.pbx), 1);
+        std::fs::write(&sw.config, pinned).unwrap();
         sw
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn spawn(
-        dir: PathBuf,
-        config: PathBuf,
-        sip: SocketAddr,
-        trunk: SocketAddr,
-        pbx: SocketAddr,
-        http: SocketAddr,
-        rtp: (u16, u16),
-        now: String,
-    ) -> Switch {
-        let log = std::fs::File::create(dir.join("madoguchi.log")).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_madoguchi"))
-            .args([
-                "serve",
-                "--no-faq",
-                "--no-history",
-                "--now",
-                &now,
-                "--config",
-            ])
-            .arg(&config)
+    fn spawn(dir: &Path, config: &Path, now: &str, append: bool) -> Child {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(append)
+            .write(true)
+            .truncate(!append)
+            .open(dir.join("madoguchi.log"))
+            .unwrap();
+        Command::new(env!("CARGO_BIN_EXE_madoguchi"))
+            .args(["serve", "--no-faq", "--no-history", "--now", now, "--config"])
+            .arg(config)
             .env("RUST_LOG", "debug")
             .stdout(log.try_clone().unwrap())
             .stderr(log)
             .spawn()
-            .expect("start madoguchi");
-        Switch {
-            child,
-            dir,
-            sip,
-            trunk,
-            pbx,
-            http,
-            rtp,
-            config,
-            now,
-        }
+            .expect("start madoguchi")
     }
 
     /// Stop with SIGKILL and start again on the same configuration and data.
     pub fn restart(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        let log = std::fs::OpenOptions::new()
-            .append(true)
-            .open(self.dir.join("madoguchi.log"))
-            .unwrap();
-        self.child = Command::new(env!("CARGO_BIN_EXE_madoguchi"))
-            .args([
-                "serve",
-                "--no-faq",
-                "--no-history",
-                "--now",
-                &self.now,
-                "--config",
-            ])
-            .arg(&self.config)
-            .env("RUST_LOG", "debug")
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        self.wait_ready();
+        let before = (self.sip, self.trunk, self.pbx, self.http);
+        let earlier = self.log().matches("madoguchi is up.").count();
+        self.child = Switch::spawn(&self.dir, &self.config, &self.now, true);
+        self.wait_ready(earlier);
+        assert_eq!(
+            (self.sip, self.trunk, self.pbx, self.http),
+            before,
+            "the restarted switch must listen where it did"
+        );
     }
 
-    fn wait_ready(&mut self) {
+    /// Wait (bounded) for the start-up banner of this start (the log holds `earlier`
+    /// ones from before a restart) and the API; take the bound addresses from it.
+    fn wait_ready(&mut self, earlier: usize) {
         let t0 = Instant::now();
         while t0.elapsed() < Duration::from_secs(20) {
             if let Some(st) = self.child.try_wait().unwrap() {
                 panic!("madoguchi exited early ({st}); log:\n{}", self.log());
             }
-            if http_get(self.http, "/api/v1/status").is_some() {
-                return;
+            let log = self.log();
+            let banners: Vec<&str> = log.split("madoguchi is up.").collect();
+            // Complete once its last line (the "try:" hint) is out.
+            if banners.len() > earlier + 1 && banners[earlier + 1].contains("  try: ") {
+                self.read_banner(banners[earlier + 1]);
+                if http_get(self.http, "/api/v1/status").is_some() {
+                    return;
+                }
             }
             std::thread::sleep(Duration::from_millis(50));
         }
         panic!("madoguchi did not come up; log:\n{}", self.log());
+    }
+
+    fn read_banner(&mut self, banner: &str) {
+        let addr = |s: &str| -> SocketAddr {
+            s.trim()
+                .parse()
+                .unwrap_or_else(|e| panic!("address {s:?} in the banner: {e}"))
+        };
+        self.sips = banner
+            .lines()
+            .filter_map(|l| l.split("register to  sip:").nth(1))
+            .map(|r| addr(r.split(' ').next().unwrap_or("")))
+            .collect();
+        self.sip = *self
+            .sips
+            .iter()
+            .find(|a| a.is_ipv4())
+            .expect("an IPv4 SIP listener in the banner");
+        let trunk = |name: &str| -> SocketAddr {
+            let l = banner
+                .lines()
+                .find(|l| l.trim_start().starts_with(&format!("trunk {name} ")))
+                .unwrap_or_else(|| panic!("trunk {name} not in the banner:\n{banner}"));
+            addr(l.rsplit(' ').next().unwrap())
+        };
+        self.trunk = trunk("carrier");
+        self.pbx = trunk("pbx");
+        let l = banner
+            .lines()
+            .find(|l| l.contains("metrics and API"))
+            .expect("the API address in the banner");
+        self.http = addr(
+            l.split("http://")
+                .nth(1)
+                .and_then(|r| r.strip_suffix("/metrics"))
+                .expect("http://ADDR/metrics"),
+        );
     }
 
     pub fn log(&self) -> String {
@@ -534,6 +566,21 @@ impl Baresip {
     pub fn log(&self) -> String {
         String::from_utf8_lossy(&std::fs::read(self.dir.join("baresip.log")).unwrap_or_default())
             .to_string()
+    }
+
+    /// Wait (bounded) until the agent's log contains `needle`; fail with the log tail.
+    pub fn wait_log(&self, what: &str, secs: u64, needle: &str) {
+        let t0 = Instant::now();
+        while t0.elapsed() < Duration::from_secs(secs) {
+            if self.log().contains(needle) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!(
+            "timed out waiting for {what} ({needle:?}); baresip log tail:\n{}",
+            tail(&self.log(), 40)
+        );
     }
 
     /// Wait (bounded) for the process to exit by itself.

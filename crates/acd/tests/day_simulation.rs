@@ -22,6 +22,11 @@ const DAY_START_MS: u64 = 1_795_563_000_000;
 
 const WRAPUP_S: u64 = 30;
 const NO_ANSWER_PAUSE_S: u64 = 20;
+/// The queue's limits (`config`): a caller joining a line of MAX_LEN overflows at once;
+/// one who waited MAX_WAIT_S overflows then (or when the ring in progress fails).
+const MAX_LEN: usize = 20;
+const MAX_WAIT_S: u64 = 180;
+const RING_TIMEOUT_S: u64 = 15;
 
 fn ms(t: u64) -> Duration {
     Duration::from_millis(t)
@@ -58,6 +63,9 @@ enum Outcome {
 struct Call {
     prio: u8,
     arrival: u64,
+    /// Callers in line (the ACD's own count) just before this one arrived.
+    line_at_arrival: usize,
+    overflowed_at: Option<u64>,
     outcome: Option<Outcome>,
     callback: bool,
     first_offer: Option<u64>,
@@ -96,6 +104,11 @@ struct Report {
     no_answers: usize,
     announcements: usize,
     max_waiting: usize,
+    /// The longest line the queue held (callbacks and ringing callers included).
+    max_line: usize,
+    /// Overflows because the line was full on arrival, and because of the wait limit.
+    overflow_full: usize,
+    overflow_waited: usize,
     answer_order_inversions: usize,
     steps: usize,
     /// Calls that asked for a callback and then overflowed before it was placed.
@@ -150,6 +163,7 @@ impl World {
 
     fn arrival(&mut self, prio: u8) {
         let call = CallId(self.seq);
+        let line_at_arrival = self.line();
         let e = self
             .acd
             .enqueue(call, "main", prio, "0246-00-0000".into(), ms(self.now))
@@ -160,6 +174,8 @@ impl World {
             Call {
                 prio,
                 arrival: self.now,
+                line_at_arrival,
+                overflowed_at: None,
                 outcome: None,
                 callback: false,
                 first_offer: None,
@@ -457,6 +473,21 @@ impl World {
                 }
                 Action::Overflow { entry, to, .. } => {
                     assert!(matches!(to, Overflow::Route(_) | Overflow::Callback));
+                    // Only the two limits send a caller away: a full line on arrival
+                    // (at once), or MAX_WAIT_S in line.
+                    let c = self.calls.get_mut(&entry).unwrap();
+                    let waited = self.now - c.arrival;
+                    c.overflowed_at = Some(self.now);
+                    if c.line_at_arrival >= MAX_LEN && waited == 0 {
+                        self.report.overflow_full += 1;
+                    } else {
+                        assert!(
+                            waited >= MAX_WAIT_S * 1000,
+                            "{entry:?} overflowed after {waited} ms, {} in line at arrival",
+                            c.line_at_arrival
+                        );
+                        self.report.overflow_waited += 1;
+                    }
                     self.finish(entry, Outcome::Overflowed);
                     let ov = EventKind::Overflowed {
                         queue: "main".into(),
@@ -483,16 +514,22 @@ impl World {
             }
         }
         self.report.max_waiting = self.report.max_waiting.max(self.acd.waiting_count());
+        self.report.max_line = self.report.max_line.max(self.line());
+    }
+
+    /// The queue's line as the ACD reports it (the wallboard's "waiting").
+    fn line(&self) -> usize {
+        self.acd.snapshot(ms(self.now)).queues[0].waiting
     }
 }
 
 fn config(agents: usize) -> AcdConfig {
     let mut q = QueueConfig::new("main");
     q.strategy = Strategy::LongestIdle;
-    q.ring_timeout = Duration::from_secs(15);
+    q.ring_timeout = Duration::from_secs(RING_TIMEOUT_S);
     q.wrapup = Duration::from_secs(WRAPUP_S);
-    q.max_wait = Some(Duration::from_secs(180));
-    q.max_len = Some(20);
+    q.max_wait = Some(Duration::from_secs(MAX_WAIT_S));
+    q.max_len = Some(MAX_LEN);
     q.overflow = Some(Overflow::Route("after-hours".into()));
     q.announce_every = Some(Duration::from_secs(30));
     q.pause_on_no_answer = Some("no-answer".into());
@@ -579,10 +616,25 @@ fn simulate(p: Params) -> Report {
             Some(&1),
             "{e:?}: one terminal event"
         );
+        // A caller who found the line full went away at once; nobody else did.
+        if c.line_at_arrival >= MAX_LEN {
+            assert_eq!(
+                c.overflowed_at,
+                Some(c.arrival),
+                "{e:?} joined a full line ({} waiting)",
+                c.line_at_arrival
+            );
+        }
         match outcome {
             Outcome::Answered { wait } => {
                 r.answered += 1;
                 if !c.callback {
+                    // The wait limit holds: at most one ring (already under way when
+                    // the limit passed) may run past it.
+                    assert!(
+                        wait <= (MAX_WAIT_S + RING_TIMEOUT_S) * 1000,
+                        "{e:?} answered after {wait} ms in line"
+                    );
                     r.answered_live += 1;
                     r.wait_sum_ms += wait;
                     r.within_20 += usize::from(wait <= 20_000);
@@ -660,9 +712,18 @@ fn a_day_of_5000_calls_on_10_agents_loses_nothing() {
             seed: 0x1a4a_2025,
         },
     );
-    assert_eq!(r.answered + r.abandoned + r.overflowed, r.offered);
     assert!(r.answered > 1000 && r.abandoned > 1000, "{}", r.answered);
-    assert!(r.no_answers > 0 && r.callbacks > 0 && r.overflowed > 0);
+    assert!(r.no_answers > 0 && r.callbacks > 0);
+    // Overloaded all day: the line reaches its limit and never passes it, and both
+    // limits send callers away.
+    assert_eq!(r.max_line, MAX_LEN, "the longest line");
+    assert!(
+        r.overflow_full > 0 && r.overflow_waited > 0,
+        "overflows: {} on a full line, {} after the wait limit",
+        r.overflow_full,
+        r.overflow_waited
+    );
+    assert_eq!(r.overflow_full + r.overflow_waited, r.overflowed);
     check_call_records(&r);
 }
 
@@ -679,8 +740,9 @@ fn a_day_of_5000_calls_on_36_agents_loses_nothing() {
             seed: 0x1a4a_2026,
         },
     );
-    assert_eq!(r.answered + r.abandoned + r.overflowed, r.offered);
     assert!(r.answered > r.abandoned, "{} {}", r.answered, r.abandoned);
+    assert!(r.max_line <= MAX_LEN, "the longest line: {}", r.max_line);
+    assert_eq!(r.overflow_full + r.overflow_waited, r.overflowed);
     check_call_records(&r);
 }
 

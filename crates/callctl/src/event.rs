@@ -134,5 +134,9 @@ pub enum EventKind {
     /// The operator left the call; their after-call work starts (ACD wrap-up).
     OperatorLeft { agent: String },
     /// The call is over. `phase` is where it was; `by` who ended it.
-    Ended { phase: Phase, by: Party, outcome: String },
+    Ended {
+        phase: Phase,
+        by: Party,
+        outcome: String,
+    },
 }

@@ -184,6 +184,18 @@ fn wildcard_listener_overlaps_a_specific_one() {
 }
 
 #[test]
+fn listeners_on_port_0_do_not_overlap() {
+    // Port 0: the kernel gives each listener its own free port (the e2e tests do this).
+    let text = DEFAULT_TOML
+        .replace("\"127.0.0.1:5060\"", "\"127.0.0.1:0\"")
+        .replace("\"127.0.0.1:5080\"", "\"127.0.0.1:0\"")
+        .replace("\"127.0.0.1:5082\"", "\"127.0.0.1:0\"")
+        .replace("\"127.0.0.1:8080\"", "\"127.0.0.1:0\"");
+    assert_eq!(text.matches("\"127.0.0.1:0\"").count(), 4);
+    assert!(check(&text, FILE).is_ok(), "{:?}", check(&text, FILE));
+}
+
+#[test]
 fn bad_cidr_points_at_the_element_even_in_a_long_list() {
     let text = edit(
         "peers = [\"127.0.0.0/8\", \"::1/128\"]",

@@ -52,11 +52,20 @@ async fn kana_search_uses_the_dictionary_and_says_not_found() {
     let mut c = client();
     let q = faq::client::form_encode(&[("q", "けいじどうしゃぜい")]);
     let page = c.get(&format!("/search?{q}")).await.unwrap().text();
-    assert!(page.contains("/faq/FAQ-0109"), "軽自動車税 (原付の廃車): {page}");
+    assert!(
+        page.contains("/faq/FAQ-0109"),
+        "軽自動車税 (原付の廃車): {page}"
+    );
     let q = faq::client::form_encode(&[("q", "としょかん")]);
     let page = c.get(&format!("/search?{q}")).await.unwrap().text();
-    assert!(page.contains("該当する質問が見つかりませんでした"), "{page}");
-    assert!(!page.contains("/faq/FAQ-"), "unrelated entries for 図書館: {page}");
+    assert!(
+        page.contains("該当する質問が見つかりませんでした"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("/faq/FAQ-"),
+        "unrelated entries for 図書館: {page}"
+    );
 }
 
 #[tokio::test]

@@ -115,7 +115,10 @@ fn recall_at_5_over_held_out_queries() {
     let text = include_str!("data/heldout-queries.tsv");
     let (mut expected, mut found, mut nothing, mut honest) = (0, 0, 0, 0);
     let mut misses = Vec::new();
-    for line in text.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
+    for line in text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+    {
         let (q, want) = line.split_once('\t').expect("query<TAB>ids");
         let want: Vec<&str> = want.split(';').filter(|w| !w.is_empty()).collect();
         let hits: Vec<String> = idx.search(q, vis, 5).into_iter().map(|h| h.id).collect();
@@ -147,8 +150,15 @@ fn recall_at_5_over_held_out_queries() {
     }
     assert!(expected >= 40 && nothing >= 3, "the held-out set shrank");
     // Before the IPADIC readings (hand-made list): 70.2%, 0 of 3 unanswerable empty.
-    assert!(recall >= 0.9, "held-out recall@5 {:.1}%: {misses:#?}", recall * 100.0);
-    assert!(honest >= 2, "unrelated entries for unanswerable queries: {misses:#?}");
+    assert!(
+        recall >= 0.9,
+        "held-out recall@5 {:.1}%: {misses:#?}",
+        recall * 100.0
+    );
+    assert!(
+        honest >= 2,
+        "unrelated entries for unanswerable queries: {misses:#?}"
+    );
 }
 
 fn sample_index() -> Index {

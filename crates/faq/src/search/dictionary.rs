@@ -148,7 +148,10 @@ impl ReadingDict {
 
 impl ReadingDict {
     /// (reading, word) of the entries whose reading starts with `prefix`, in reading order.
-    pub fn with_prefix<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
+    pub fn with_prefix<'a>(
+        &'a self,
+        prefix: &'a str,
+    ) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
         let first = self.entries.partition_point(|&(off, r, _)| {
             &self.blob[off as usize..off as usize + r as usize] < prefix
         });
@@ -178,7 +181,8 @@ mod tests {
 
     #[test]
     fn parses_ipadic_lines_and_looks_up_by_reading() {
-        let lines = "軽自動車,1285,1285,4785,名詞,一般,*,*,*,*,軽自動車,ケイジドウシャ,ケイジドーシャ\n\
+        let lines =
+            "軽自動車,1285,1285,4785,名詞,一般,*,*,*,*,軽自動車,ケイジドウシャ,ケイジドーシャ\n\
                      すごい,1,1,1,形容詞,*,*,*,*,*,すごい,スゴイ,スゴイ\n\
                      税,1,1,1,名詞,接尾,*,*,*,*,税,ゼイ,ゼイ\n\
                      図書館,1285,1285,4720,名詞,一般,*,*,*,*,図書館,トショカン,トショカン";
@@ -189,7 +193,10 @@ mod tests {
         assert_eq!(d.words("としょかん").collect::<Vec<_>>(), ["図書館"]);
         assert_eq!(d.words("ぜい").collect::<Vec<_>>(), ["税"]);
         assert_eq!(d.words("けいじ").count(), 0);
-        assert_eq!(d.with_prefix("けい").map(|(_, w)| w).collect::<Vec<_>>(), ["軽自動車"]);
+        assert_eq!(
+            d.with_prefix("けい").map(|(_, w)| w).collect::<Vec<_>>(),
+            ["軽自動車"]
+        );
     }
 
     #[test]

@@ -9,8 +9,8 @@
 //! "not found" rather than returning entries that share a syllable.
 
 use super::normalize::{is_hiragana, normalize};
-use super::{terms_of, Posting};
 use super::Index;
+use super::{terms_of, Posting};
 
 /// Steps of the segmentation search per query word (a bound, not a tuning knob: real
 /// words finish in a few dozen).

@@ -113,7 +113,12 @@ impl Lexicon {
 
     /// Words read exactly `reading` (folded hiragana): the operator's list, then IPADIC.
     pub fn words_for<'a>(&'a self, reading: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        let curated = self.readings.get(reading).into_iter().flatten().map(String::as_str);
+        let curated = self
+            .readings
+            .get(reading)
+            .into_iter()
+            .flatten()
+            .map(String::as_str);
         curated.chain(self.dict.iter().flat_map(move |d| d.words(reading)))
     }
 }
@@ -127,8 +132,13 @@ mod tests {
         let lex = Lexicon::with_dictionary(Path::new(DEBIAN_IPADIC))
             .expect("mecab-ipadic installed (.ci/faq-deps.sh)");
         let words: Vec<&str> = lex.words_for("こうえん").collect();
-        assert!(words.contains(&"公園") && words.contains(&"講演"), "{words:?}");
-        assert!(lex.words_for(&fold("ケイジドウシャ")).any(|w| w == "軽自動車"));
+        assert!(
+            words.contains(&"公園") && words.contains(&"講演"),
+            "{words:?}"
+        );
+        assert!(lex
+            .words_for(&fold("ケイジドウシャ"))
+            .any(|w| w == "軽自動車"));
         assert_eq!(lex.words_for("ぁぁぁ").count(), 0);
     }
 
