@@ -145,7 +145,14 @@ impl Switch {
             .open(dir.join("madoguchi.log"))
             .unwrap();
         Command::new(env!("CARGO_BIN_EXE_madoguchi"))
-            .args(["serve", "--no-faq", "--no-history", "--now", now, "--config"])
+            .args([
+                "serve",
+                "--no-faq",
+                "--no-history",
+                "--now",
+                now,
+                "--config",
+            ])
             .arg(config)
             .env("RUST_LOG", "debug")
             .stdout(log.try_clone().unwrap())
