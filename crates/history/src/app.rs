@@ -16,6 +16,10 @@ pub struct App {
     pub limiter: RateLimiter,
     pub hash_slots: Semaphore,
     pub cfg: HistoryConfig,
+    /// Wakes the mail sender when a message is queued.
+    pub mail_wake: tokio::sync::Notify,
+    /// Keys the web form's time tokens (kept in the database across restarts).
+    pub form_secret: Vec<u8>,
 }
 
 impl App {

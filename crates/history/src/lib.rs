@@ -16,6 +16,8 @@ pub mod app;
 pub mod auth;
 pub mod error;
 pub mod export;
+pub mod formtoken;
+pub mod mail;
 pub mod model;
 pub mod store;
 pub mod web;
@@ -75,6 +77,8 @@ pub struct HistoryConfig {
     pub access_log_days: u32,
     /// Days personal data (caller, name, address in the log) is kept before masking.
     pub personal_data_days: u32,
+    /// The SMTP relay for acknowledgements and answers.
+    pub smtp: mail::SmtpConfig,
 }
 
 impl Default for HistoryConfig {
@@ -89,6 +93,7 @@ impl Default for HistoryConfig {
             departments: DEFAULT_DEPARTMENTS.iter().map(|s| s.to_string()).collect(),
             access_log_days: 400,
             personal_data_days: 365,
+            smtp: mail::SmtpConfig::default(),
         }
     }
 }
@@ -132,12 +137,14 @@ pub struct RunningHistory {
     stop: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
     housekeeping: tokio::task::JoinHandle<()>,
+    mailer: tokio::task::JoinHandle<()>,
 }
 
 impl RunningHistory {
     /// Stops accepting, lets running requests finish, flushes the access log.
     pub async fn shutdown(mut self) {
         self.housekeeping.abort();
+        self.mailer.abort();
         if let Some(tx) = self.stop.take() {
             let _ = tx.send(());
         }
@@ -169,7 +176,8 @@ fn bootstrap_admin(app: &App) -> anyhow::Result<()> {
 /// Masks personal data past its period and trims the access log.
 pub fn housekeep(app: &App, now: i64) -> anyhow::Result<()> {
     let cutoff = now - i64::from(app.cfg.personal_data_days) * 86_400;
-    let masked = app.db.mask_before(cutoff, "system")?;
+    let masked =
+        app.db.mask_before(cutoff, "system")? + app.db.mask_inquiries_before(cutoff, now)?;
     let (deleted, log_masked) =
         app.log
             .housekeep(now, app.cfg.access_log_days, app.cfg.personal_data_days)?;
@@ -181,6 +189,15 @@ pub fn housekeep(app: &App, now: i64) -> anyhow::Result<()> {
 
 /// Opens the database, binds, and serves in the background.
 pub async fn start(cfg: HistoryConfig) -> anyhow::Result<RunningHistory> {
+    cfg.smtp
+        .from
+        .parse::<lettre::message::Mailbox>()
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "the mail sender {:?} is not a mail address: {e}",
+                cfg.smtp.from
+            )
+        })?;
     std::fs::create_dir_all(&cfg.data_dir)
         .with_context(|| format!("creating {}", cfg.data_dir.display()))?;
     #[cfg(unix)]
@@ -194,12 +211,22 @@ pub async fn start(cfg: HistoryConfig) -> anyhow::Result<RunningHistory> {
         let db =
             store::Db::open(&db_path).with_context(|| format!("opening {}", db_path.display()))?;
         let log = accesslog::AccessLog::open(&db_path)?;
+        let form_secret = match db.meta("form_secret")? {
+            Some(s) => s,
+            None => {
+                let s = faq::auth::random_hex(32);
+                db.set_meta("form_secret", &s)?;
+                s
+            }
+        };
         let app = App {
             db,
             log,
             limiter: Default::default(),
             hash_slots: tokio::sync::Semaphore::new(app::HASH_SLOTS),
             cfg: cfg2,
+            mail_wake: tokio::sync::Notify::new(),
+            form_secret: form_secret.into_bytes(),
         };
         bootstrap_admin(&app)?;
         housekeep(&app, faq::clock::unix_now())?;
@@ -241,6 +268,7 @@ pub async fn start(cfg: HistoryConfig) -> anyhow::Result<RunningHistory> {
             }
         }
     });
+    let mailer = tokio::spawn(mail::run(app.clone(), cfg.smtp.clone()));
     tracing::info!(%addr, "history service listening (https)");
     Ok(RunningHistory {
         addr,
@@ -249,6 +277,7 @@ pub async fn start(cfg: HistoryConfig) -> anyhow::Result<RunningHistory> {
         stop: Some(stop_tx),
         task,
         housekeeping,
+        mailer,
     })
 }
 

@@ -204,7 +204,10 @@ async fn desk_records_searches_and_exports() {
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    assert!(log.contains("caller=0246999999") && log.contains("127.0.0.1"), "{log}");
+    assert!(
+        log.contains("caller=0246999999") && log.contains("127.0.0.1"),
+        "{log}"
+    );
     let app = h.app.clone();
     let future = faq::clock::unix_now() + 400 * 86_400;
     tokio::task::spawn_blocking(move || {

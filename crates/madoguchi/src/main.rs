@@ -52,6 +52,15 @@ enum Cmd {
         /// The switch configuration, for its departments; default: the embedded one.
         #[arg(long)]
         config: Option<PathBuf>,
+        /// The SMTP relay for acknowledgements and answers (host:port).
+        #[arg(long, default_value = "127.0.0.1:25")]
+        smtp: String,
+        /// The sender of the mails, e.g. "いわき市総合コールセンター <callcenter@city.example>".
+        #[arg(long)]
+        mail_from: Option<String>,
+        /// STARTTLS to the relay (for a relay on another machine).
+        #[arg(long)]
+        smtp_starttls: bool,
         /// Stop when standard input closes (how `serve` runs it as a child process).
         #[arg(long, hide = true)]
         stop_on_stdin_eof: bool,
@@ -335,10 +344,23 @@ fn main() -> anyhow::Result<()> {
             data,
             listen,
             config,
+            smtp,
+            mail_from,
+            smtp_starttls,
             stop_on_stdin_eof,
         } => {
             init_logs();
-            let cfg = history_config(data, listen, config.as_deref())?;
+            let mut cfg = history_config(data, listen, config.as_deref())?;
+            let (host, port) = smtp
+                .rsplit_once(':')
+                .and_then(|(h, p)| Some((h.to_string(), p.parse::<u16>().ok()?)))
+                .with_context(|| format!("--smtp {smtp}: write host:port, e.g. 127.0.0.1:25"))?;
+            cfg.smtp.host = host;
+            cfg.smtp.port = port;
+            cfg.smtp.starttls = smtp_starttls;
+            if let Some(f) = mail_from {
+                cfg.smtp.from = f;
+            }
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?;

@@ -3,6 +3,8 @@
 //! migrations so an older file is brought up to date at start.
 
 pub mod contacts;
+pub mod inquiries;
+pub mod outbox;
 pub mod query;
 
 use crate::error::Result;
@@ -48,6 +50,18 @@ pub const MIGRATIONS: &[&str] = &[
        method TEXT NOT NULL, path TEXT NOT NULL, status INTEGER NOT NULL,
        ms INTEGER NOT NULL, ua TEXT NOT NULL);
      CREATE INDEX access_log_at ON access_log(at);",
+    // 3: citizens' web inquiries and the mail outbox (queued, retried, never lost).
+    "CREATE TABLE inquiries (
+       id INTEGER PRIMARY KEY, received_at BIGINT NOT NULL, name TEXT NOT NULL,
+       email TEXT NOT NULL, subject TEXT NOT NULL, body TEXT NOT NULL, ip TEXT NOT NULL,
+       state TEXT NOT NULL, masked_at BIGINT);
+     CREATE INDEX inquiries_received ON inquiries(received_at);
+     CREATE TABLE outbox (
+       id INTEGER PRIMARY KEY, created_at BIGINT NOT NULL, kind TEXT NOT NULL,
+       ref_id BIGINT NOT NULL, to_addr TEXT NOT NULL, subject TEXT NOT NULL,
+       body TEXT NOT NULL, attempts BIGINT NOT NULL DEFAULT 0, next_at BIGINT NOT NULL,
+       sent_at BIGINT, last_error TEXT NOT NULL DEFAULT '');
+     CREATE INDEX outbox_due ON outbox(sent_at, next_at);",
 ];
 
 pub struct Db {

@@ -93,5 +93,7 @@ tr.overdue td{background:#fdecea}
 .error{background:#fdecea;border:1px solid #b00020;padding:.6rem;border-radius:6px}
 form.inline{display:inline}
 .muted{color:#555;font-size:.9rem}
+.hp{position:absolute;left:-10000px;width:1px;height:1px;overflow:hidden}
+main.public{max-width:40rem}
 pre.json{white-space:pre-wrap;font-size:.8rem;background:#f6f6f6;padding:.4rem}
 "#;

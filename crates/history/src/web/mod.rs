@@ -4,6 +4,8 @@
 pub mod desk;
 pub mod forms;
 pub mod html;
+pub mod inquiry;
+pub mod mailpages;
 pub mod reports;
 
 use crate::accesslog::LogRecord;
@@ -41,6 +43,13 @@ pub fn router(app: Arc<App>) -> Router {
                 )
             }),
         )
+        .route("/inquiry", get(inquiry::form))
+        .route("/inquiry/confirm", post(inquiry::confirm))
+        .route("/inquiry/edit", post(inquiry::edit))
+        .route("/inquiry/send", post(inquiry::send))
+        .route("/api/v1/inquiries", post(inquiry::api_create))
+        .route("/desk/inquiries", get(mailpages::inquiries))
+        .route("/desk/mail", get(mailpages::outbox))
         .route("/desk/login", get(desk::login_form).post(desk::login))
         .route("/desk/logout", post(desk::logout))
         .route("/desk", get(desk::list))

@@ -6,6 +6,8 @@ use faq::client::Client;
 use history::{HistoryConfig, RunningHistory};
 use std::path::PathBuf;
 
+pub mod postfix;
+
 pub const ADMIN_PW: &str = "correct-horse-battery";
 
 pub fn temp_dir(tag: &str) -> PathBuf {

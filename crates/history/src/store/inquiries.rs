@@ -1,0 +1,125 @@
+//! Citizens' web inquiries (spec 第2-8 ⑵): stored with their acknowledgement mail in
+//! one transaction, so an inquiry never exists without its queued acknowledgement.
+
+use super::outbox::enqueue_in;
+use super::Db;
+use crate::error::Result;
+use rusqlite::{params, OptionalExtension};
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct InquiryInput {
+    pub name: String,
+    pub email: String,
+    pub subject: String,
+    pub body: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Inquiry {
+    pub id: i64,
+    pub received_at: i64,
+    #[serde(flatten)]
+    pub input: InquiryInput,
+    /// `new`, `answered`.
+    pub state: String,
+    /// Whether the acknowledgement has reached the relay.
+    pub ack_sent: bool,
+}
+
+/// The receipt number a citizen quotes: W-000123.
+pub fn receipt(id: i64) -> String {
+    format!("W-{id:06}")
+}
+
+/// The acknowledgement text. It repeats nothing the sender typed (not even the
+/// subject): the form cannot be used to send someone else a message of one's choosing.
+pub fn ack_mail(id: i64, name: &str) -> (String, String) {
+    let subject = format!(
+        "【いわき市総合コールセンター】お問い合わせを受け付けました（{}）",
+        receipt(id)
+    );
+    let body = format!(
+        "{name} 様\n\n\
+         いわき市総合コールセンターです。\n\
+         お問い合わせを受け付けました。受付番号は {r} です。\n\n\
+         内容を確認のうえ、原則として受付の当日または翌開庁日に、担当よりお返事します。\n\
+         お急ぎの場合は、受付番号をお伝えのうえ、お電話（0246-22-1111）でお問い合わせください。\n\n\
+         このメールは送信専用のアドレスから自動でお送りしています。\n\
+         お心当たりのない場合は、このメールを破棄してください。\n",
+        r = receipt(id)
+    );
+    (subject, body)
+}
+
+impl Db {
+    /// Stores an inquiry and queues its acknowledgement; returns the inquiry id.
+    pub fn create_inquiry(&self, i: &InquiryInput, ip: &str, now: i64) -> Result<i64> {
+        self.with(|c| {
+            let tx = c.transaction()?;
+            tx.execute(
+                "INSERT INTO inquiries (received_at, name, email, subject, body, ip, state) VALUES (?1,?2,?3,?4,?5,?6,'new')",
+                params![now, i.name, i.email, i.subject, i.body, ip],
+            )?;
+            let id = tx.last_insert_rowid();
+            let (subject, body) = ack_mail(id, &i.name);
+            enqueue_in(&tx, now, "ack", id, &i.email, &subject, &body)?;
+            tx.commit()?;
+            Ok(id)
+        })
+    }
+
+    /// The latest inquiries, newest first.
+    pub fn inquiries(&self, limit: u32) -> Result<Vec<Inquiry>> {
+        self.inquiries_where("1=1 ORDER BY i.id DESC LIMIT ?1", i64::from(limit))
+    }
+
+    pub fn inquiry(&self, id: i64) -> Result<Option<Inquiry>> {
+        Ok(self.inquiries_where("i.id = ?1", id)?.pop())
+    }
+
+    fn inquiries_where(&self, clause: &str, arg: i64) -> Result<Vec<Inquiry>> {
+        self.with(|c| {
+            let mut st = c.prepare(&format!(
+                "SELECT i.id, i.received_at, i.name, i.email, i.subject, i.body, i.state,
+                   EXISTS (SELECT 1 FROM outbox o WHERE o.kind='ack' AND o.ref_id=i.id AND o.sent_at IS NOT NULL)
+                 FROM inquiries i WHERE {clause}"
+            ))?;
+            let rows = st.query_map([arg], |r| {
+                Ok(Inquiry {
+                    id: r.get(0)?,
+                    received_at: r.get(1)?,
+                    input: InquiryInput { name: r.get(2)?, email: r.get(3)?, subject: r.get(4)?, body: r.get(5)? },
+                    state: r.get(6)?,
+                    ack_sent: r.get(7)?,
+                })
+            })?;
+            rows.collect()
+        })
+    }
+
+    /// Masks name, address, text and client address of inquiries received before
+    /// `cutoff` (the record made from it keeps the summary).
+    pub fn mask_inquiries_before(&self, cutoff: i64, now: i64) -> Result<usize> {
+        self.with(|c| {
+            c.execute(
+                "UPDATE inquiries SET name='***', email='***', body='***', ip='***', masked_at=?2
+                 WHERE received_at < ?1 AND masked_at IS NULL",
+                params![cutoff, now],
+            )
+        })
+    }
+
+    /// How many inquiries an address sent since `since` (a second rate limit that
+    /// survives restarts).
+    pub fn inquiries_from(&self, ip: &str, since: i64) -> Result<i64> {
+        self.with(|c| {
+            c.query_row(
+                "SELECT COUNT(*) FROM inquiries WHERE ip=?1 AND received_at >= ?2",
+                params![ip, since],
+                |r| r.get(0),
+            )
+            .optional()
+            .map(|n| n.unwrap_or(0))
+        })
+    }
+}
