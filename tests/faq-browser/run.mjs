@@ -2,7 +2,8 @@
 // Staff: log in, edit an entry, publish it. Citizen on a phone-sized screen: find it with
 // suggestions and search, open it, rate it. Screenshots go to $FAQ_ARTIFACTS.
 // Started by crates/faq/tests/browser.rs, which runs the service and passes:
-//   FAQ_URL, FAQ_USER, FAQ_PASSWORD, FAQ_ARTIFACTS, FAQ_TODAY (YYYY-MM-DD, Japan time)
+//   FAQ_URL, FAQ_USER, FAQ_PASSWORD, FAQ_ARTIFACTS, FAQ_TODAY (YYYY-MM-DD, Japan time),
+//   FAQ_PHONE and FAQ_HOURS (the call center's number and hours the service was configured with)
 import { chromium } from 'playwright-core';
 import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,6 +15,20 @@ const ARTIFACTS = env('FAQ_ARTIFACTS');
 const TODAY = env('FAQ_TODAY');
 const ENTRY = 'FAQ-0011';
 const MARK = 'ブラウザ確認用';
+const PHONE = env('FAQ_PHONE');
+const HOURS = env('FAQ_HOURS');
+
+// WCAG 2.x relative luminance and contrast ratio of two CSS rgb()/rgba() colours.
+function contrast(a, b) {
+  const lum = (css) => {
+    const [r, g, bl] = css.match(/[\d.]+/g).slice(0, 3).map(Number).map((v) => {
+      const c = v / 255; return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * bl;
+  };
+  const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p);
+  return (x + 0.05) / (y + 0.05);
+}
 mkdirSync(ARTIFACTS, { recursive: true });
 // A failure screenshot from an earlier run must not be mistaken for this one's.
 rmSync(join(ARTIFACTS, 'failure.png'), { force: true });
@@ -82,11 +97,30 @@ try {
   await shot(page, '04-phone-suggestions.png');
   await box.press('Enter');
   await page.waitForURL(/\/search\?q=/);
-  const link = page.locator(`a[href="/faq/${ENTRY}"]`);
+  check(await page.getByRole('combobox').inputValue() === 'ぶらうざ', 'the results page keeps the query in the box');
+  const link = page.locator(`a[href^="/faq/${ENTRY}?from="]`);
   check(await link.count() === 1, 'search result lists the published entry');
+  // The footer: the configured hours and a number to call when the FAQ does not help.
+  const tel = page.locator('footer a[href^="tel:"]');
+  check((await tel.textContent()) === PHONE, `footer phone is the configured ${PHONE}`);
+  check((await page.locator('footer').textContent()).includes(HOURS), 'footer shows the configured hours');
+  // Keyboard focus is visible: the ring contrasts at least 3:1 with what surrounds it
+  // (the outer dark ring on the white page; the inner white ring on the blue header).
+  await page.keyboard.press('Tab');
+  await page.getByRole('combobox').focus();
+  const ring = await page.evaluate(() => {
+    const cs = getComputedStyle(document.activeElement);
+    const header = getComputedStyle(document.querySelector('header.site')).backgroundColor;
+    return { outline: cs.outlineColor, style: cs.outlineStyle, width: parseFloat(cs.outlineWidth),
+      shadow: cs.boxShadow, page: getComputedStyle(document.body).backgroundColor, header };
+  });
+  check(ring.style !== 'none' && ring.width >= 2, `focus outline drawn: ${JSON.stringify(ring)}`);
+  check(contrast(ring.outline, ring.page) >= 3, `focus outline contrast on the page ${contrast(ring.outline, ring.page).toFixed(2)}`);
+  const inner = ring.shadow.match(/rgba?\([^)]*\)/)[0];
+  check(contrast(inner, ring.header) >= 3, `focus inner ring contrast on the header ${contrast(inner, ring.header).toFixed(2)}`);
   await shot(page, '05-phone-results.png');
   await link.tap();
-  await page.waitForURL(`${BASE}/faq/${ENTRY}`);
+  await page.waitForURL(new RegExp(`/faq/${ENTRY}\\?from=`));
   check((await page.getByRole('heading', { level: 1 }).textContent()).includes(MARK), 'entry page shows the edited question');
   const entryOverflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   check(entryOverflow <= 0, `entry page wider than the phone screen by ${entryOverflow}px`);
@@ -97,6 +131,11 @@ try {
   await page.waitForURL(/rated=1/);
   check(await page.getByText('ご回答ありがとうございました').isVisible(), 'rating thanks');
   await shot(page, '06-phone-rated.png');
+  // A second rating from the same browser is not counted.
+  await page.getByLabel('1', { exact: true }).check();
+  await page.getByRole('button', { name: '送信する' }).tap();
+  await page.waitForURL(/rated=again/);
+  check(await page.getByText('すでにご回答いただいています').isVisible(), 'second rating refused politely');
   console.log('browser test passed; screenshots in', ARTIFACTS);
   process.exitCode = 0;
 } catch (e) {

@@ -28,6 +28,7 @@ enum Msg {
     Access(LogRecord),
     View { faq_id: String, at: i64 },
     Search { q: String, at: i64, hits: u32 },
+    Click { q: String, faq_id: String, at: i64 },
 }
 
 pub struct AccessLog {
@@ -62,7 +63,7 @@ impl AccessLog {
                     last_purge = now;
                     // Views and searches are aggregates of the same requests; same retention.
                     let purge = conn.execute_batch(&format!(
-                        "DELETE FROM access_log WHERE at < {t}; DELETE FROM views WHERE at < {t}; DELETE FROM searches WHERE at < {t};",
+                        "DELETE FROM access_log WHERE at < {t}; DELETE FROM views WHERE at < {t}; DELETE FROM searches WHERE at < {t}; DELETE FROM search_clicks WHERE at < {t};",
                         t = now - keep_secs
                     ));
                     if let Err(e) = purge {
@@ -103,6 +104,15 @@ impl AccessLog {
             q: q.chars().take(100).collect(),
             at: self.clock.now(),
             hits,
+        });
+    }
+
+    /// A citizen opened `faq_id` from the results of searching `q`.
+    pub fn clicked(&self, q: &str, faq_id: &str) {
+        self.send(Msg::Click {
+            q: q.chars().take(100).collect(),
+            faq_id: faq_id.to_string(),
+            at: self.clock.now(),
         });
     }
 
@@ -184,6 +194,10 @@ fn write_batch(conn: &mut Connection, batch: &[Msg]) -> rusqlite::Result<()> {
             Msg::Search { q, at, hits } => {
                 tx.prepare_cached("INSERT INTO searches (q, at, hits) VALUES (?1, ?2, ?3)")?
                     .execute(params![q, at, hits])?;
+            }
+            Msg::Click { q, faq_id, at } => {
+                tx.prepare_cached("INSERT INTO search_clicks (q, faq_id, at) VALUES (?1, ?2, ?3)")?
+                    .execute(params![q, faq_id, at])?;
             }
         }
     }

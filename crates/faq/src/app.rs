@@ -21,6 +21,12 @@ pub struct App {
     pub log: AccessLog,
     pub limiter: RateLimiter,
     pub clock: crate::clock::Clock,
+    /// Hours and phone number shown to citizens.
+    pub site: crate::web::html::SiteInfo,
+    /// Proxies whose `X-Forwarded-For` names the citizen.
+    pub proxies: crate::proxy::TrustedProxies,
+    /// Views and ratings count once per citizen.
+    pub visitors: crate::visitor::Visitors,
 }
 
 impl App {
@@ -41,6 +47,9 @@ impl App {
             log,
             limiter: RateLimiter::default(),
             clock,
+            site: Default::default(),
+            proxies: Default::default(),
+            visitors: Default::default(),
         };
         app.reindex()?;
         Ok(app)

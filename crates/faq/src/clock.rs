@@ -93,6 +93,35 @@ pub fn format_jst(unix: i64) -> String {
     )
 }
 
+/// Monday 00:00 JST of the week holding `unix` (weeks run Monday to Sunday, ISO 8601).
+pub fn week_start_jst(unix: i64) -> i64 {
+    let days = (unix + JST_OFFSET).div_euclid(86_400);
+    // 1970-01-01 was a Thursday: days + 3 is 0 on Mondays (mod 7).
+    let monday = days - (days + 3).rem_euclid(7);
+    monday * 86_400 - JST_OFFSET
+}
+
+/// The ISO week of a Monday as `YYYY-Www` (the year is the one its Thursday falls in).
+pub fn iso_week_label(week_start: i64) -> String {
+    let thursday = week_start + 3 * 86_400;
+    let (y, _, _) = civil_from_days((thursday + JST_OFFSET).div_euclid(86_400));
+    let jan4 = days_from_civil(y, 1, 4) * 86_400 - JST_OFFSET;
+    let week1 = week_start_jst(jan4);
+    format!("{y}-W{:02}", (week_start - week1) / (7 * 86_400) + 1)
+}
+
+/// The Monday 00:00 JST of `YYYY-Www`; None if malformed or out of range.
+pub fn parse_iso_week(s: &str) -> Option<i64> {
+    let (y, w) = s.split_once("-W")?;
+    let (y, w): (i64, i64) = (y.parse().ok()?, w.parse().ok()?);
+    if !(1..=53).contains(&w) || !(1970..=9999).contains(&y) {
+        return None;
+    }
+    let jan4 = days_from_civil(y, 1, 4) * 86_400 - JST_OFFSET;
+    let start = week_start_jst(jan4) + (w - 1) * 7 * 86_400;
+    (iso_week_label(start) == format!("{y}-W{w:02}")).then_some(start)
+}
+
 /// `YYYY-MM` of a unix time in Japan (rating statistics are per month).
 pub fn month_jst(unix: i64) -> String {
     date_of(unix, JST_OFFSET)[..7].to_string()
@@ -136,6 +165,20 @@ mod tests {
         let t = parse_date_jst("2025-07-01").unwrap();
         assert_eq!(date_of(t, JST_OFFSET), "2025-07-01");
         assert_eq!(month_jst(t), "2025-07");
+    }
+
+    #[test]
+    fn iso_weeks_in_japan_time() {
+        // 2026-06-01 is a Monday; 2026-06-07 23:59 JST is still that week.
+        let mon = parse_date_jst("2026-06-01").unwrap();
+        assert_eq!(week_start_jst(mon + 6 * 86_400 + 86_399), mon);
+        assert_eq!(week_start_jst(mon - 1), mon - 7 * 86_400);
+        assert_eq!(iso_week_label(mon), "2026-W23");
+        assert_eq!(parse_iso_week("2026-W23"), Some(mon));
+        // 2021-01-03 (Sunday) belongs to 2020-W53.
+        assert_eq!(iso_week_label(week_start_jst(parse_date_jst("2021-01-03").unwrap())), "2020-W53");
+        assert_eq!(parse_iso_week("2021-W53"), None);
+        assert_eq!(parse_iso_week("2026-23"), None);
     }
 
     #[test]

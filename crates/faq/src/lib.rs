@@ -20,10 +20,12 @@ pub mod csv_io;
 pub mod db;
 pub mod error;
 pub mod model;
+pub mod proxy;
 pub mod ratelimit;
 pub mod search;
 pub mod stats;
 pub mod tls;
+pub mod visitor;
 pub mod web;
 pub mod xlsx;
 
@@ -54,6 +56,10 @@ pub struct FaqConfig {
     pub admin_password: Option<String>,
     /// Days the access log is kept (at least 92, the spec's three months).
     pub access_log_days: u32,
+    /// The call center's hours and phone number on the public pages.
+    pub site: web::html::SiteInfo,
+    /// Reverse proxies (addresses or networks) whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<String>,
     /// What "now" is (tests pin the calendar; the service runs on the system clock).
     pub clock: clock::Clock,
     /// IPADIC's CSV sources (Debian's `mecab-ipadic`), for kana → kanji search.
@@ -71,6 +77,8 @@ impl Default for FaqConfig {
             admin_user: "admin".into(),
             admin_password: None,
             access_log_days: 400,
+            site: web::html::SiteInfo::default(),
+            trusted_proxies: Vec::new(),
             clock: clock::Clock::SYSTEM,
             reading_dictionary: PathBuf::from(search::dictionary::DEBIAN_IPADIC),
         }
@@ -182,7 +190,9 @@ pub async fn start(cfg: FaqConfig) -> anyhow::Result<RunningFaq> {
                 }
             }
         }
-        let app = App::new(db, Arc::new(lex), cfg2.data_dir.clone(), log, cfg2.clock)?;
+        let mut app = App::new(db, Arc::new(lex), cfg2.data_dir.clone(), log, cfg2.clock)?;
+        app.site = cfg2.site.clone();
+        app.proxies = proxy::TrustedProxies::parse(&cfg2.trusted_proxies).map_err(anyhow::Error::msg)?;
         seed(&app, &cfg2)?;
         bootstrap_admin(&app, &cfg2)?;
         Ok(app)

@@ -20,18 +20,73 @@ pub fn add_rating(db: &Db, now: i64, faq_id: &str, score: u8, comment: &str) -> 
     })
 }
 
-/// Most viewed entries since `since` (unix seconds): (FAQ-ID, views).
-pub fn ranking(db: &Db, since: i64, limit: u32) -> Result<Vec<(String, i64)>> {
+/// Most viewed entries in `[from, to)` (unix seconds; a week for the weekly ranking):
+/// (FAQ-ID, views).
+pub fn ranking(db: &Db, from: i64, to: i64, limit: u32) -> Result<Vec<(String, i64)>> {
     db.with(|c| {
         let mut st = c.prepare_cached(
-            "SELECT faq_id, COUNT(*) n FROM views WHERE at >= ?1 GROUP BY faq_id ORDER BY n DESC, faq_id LIMIT ?2",
+            "SELECT faq_id, COUNT(*) n FROM views WHERE at >= ?1 AND at < ?2 GROUP BY faq_id ORDER BY n DESC, faq_id LIMIT ?3",
         )?;
-        let rows = st.query_map(params![since, limit], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let rows = st.query_map(params![from, to, limit], |r| Ok((r.get(0)?, r.get(1)?)))?;
         rows.collect()
     })
 }
 
-/// Words citizens searched for most (only searches that found something).
+/// A search citizens made in a week and never opened a result of.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unfound {
+    pub q: String,
+    pub searches: i64,
+    /// Most results any of those searches had (0: nothing found).
+    pub hits: i64,
+}
+
+/// Searches in `[from, to)` with no result opened from them, most frequent first: what
+/// editors should write next.
+pub fn unfound(db: &Db, from: i64, to: i64, limit: u32) -> Result<Vec<Unfound>> {
+    db.with(|c| {
+        let mut st = c.prepare_cached(
+            "SELECT s.q, COUNT(*) n, MAX(s.hits) FROM searches s
+             WHERE s.at >= ?1 AND s.at < ?2
+               AND NOT EXISTS (SELECT 1 FROM search_clicks k WHERE k.q = s.q AND k.at >= ?1 AND k.at < ?2)
+             GROUP BY s.q ORDER BY MAX(s.hits) > 0, n DESC, s.q LIMIT ?3",
+        )?;
+        let rows = st.query_map(params![from, to, limit], |r| {
+            Ok(Unfound {
+                q: r.get(0)?,
+                searches: r.get(1)?,
+                hits: r.get(2)?,
+            })
+        })?;
+        rows.collect()
+    })
+}
+
+/// Editors' decisions on popular keywords: `Some(true)` approved, `Some(false)` hidden.
+pub fn keyword_rule(db: &Db, q: &str) -> Result<Option<bool>> {
+    db.with(|c| {
+        let mut st = c.prepare_cached("SELECT approved FROM keywords WHERE q=?1")?;
+        let mut rows = st.query(params![q])?;
+        Ok(match rows.next()? {
+            Some(r) => Some(r.get::<_, i64>(0)? != 0),
+            None => None,
+        })
+    })
+}
+
+pub fn set_keyword_rule(db: &Db, q: &str, approved: bool, by: &str, now: i64) -> Result<()> {
+    db.with(|c| {
+        c.execute(
+            "INSERT INTO keywords (q, approved, by, at) VALUES (?1,?2,?3,?4)
+             ON CONFLICT(q) DO UPDATE SET approved=excluded.approved, by=excluded.by, at=excluded.at",
+            params![q, approved as i64, by, now],
+        )
+        .map(|_| ())
+    })
+}
+
+/// Words citizens searched for most (only searches that found something). Raw: what
+/// the home page shows goes through moderation (`web::public::shown_keywords`).
 pub fn popular_keywords(db: &Db, since: i64, limit: u32) -> Result<Vec<(String, i64)>> {
     db.with(|c| {
         let mut st = c.prepare_cached(

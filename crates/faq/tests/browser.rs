@@ -10,6 +10,9 @@ const ADMIN_PW: &str = "browser-admin-pw-1";
 /// The service's calendar is pinned (FAQ-0011 opens on 2027-04-01; the real date must not
 /// decide whether this test passes).
 const TODAY: &str = "2026-06-01";
+/// Not the defaults, so the page shows what was configured.
+const PHONE: &str = "0246-99-0001";
+const HOURS: &str = "平日 9:00〜16:00（試験用）";
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -60,6 +63,10 @@ async fn browser_edit_publish_find_on_phone_and_rate() {
         listen: "127.0.0.1:0".parse().unwrap(),
         admin_password: Some(ADMIN_PW.into()),
         clock: faq::clock::Clock::starting_on_jst(TODAY).unwrap(),
+        site: faq::web::html::SiteInfo {
+            hours: HOURS.into(),
+            phone: PHONE.into(),
+        },
         ..faq::FaqConfig::default()
     };
     let running = faq::start(cfg).await.expect("service starts");
@@ -80,6 +87,8 @@ async fn browser_edit_publish_find_on_phone_and_rate() {
             .env("FAQ_PASSWORD", ADMIN_PW)
             .env("FAQ_ARTIFACTS", &artifacts2)
             .env("FAQ_TODAY", TODAY)
+            .env("FAQ_PHONE", PHONE)
+            .env("FAQ_HOURS", HOURS)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -129,6 +138,11 @@ async fn browser_edit_publish_find_on_phone_and_rate() {
         stats.iter().map(|s| s.dist[4]).sum::<u32>(),
         1,
         "one 5-point rating"
+    );
+    assert_eq!(
+        stats.iter().map(|s| s.count).sum::<u32>(),
+        1,
+        "the second rating from the same browser is not counted"
     );
     for shot in [
         "01-staff-list.png",

@@ -443,6 +443,18 @@ impl Index {
             })
     }
 
+    /// Whether `word` occurs whole in the question of an entry visible under `vis`
+    /// (after normalisation: 引っ越し matches 引越し).
+    pub fn in_public_question(&self, word: &str, vis: Visibility) -> bool {
+        let vis = vis.resolve();
+        let w = normalize(word.trim());
+        !w.is_empty()
+            && self
+                .docs
+                .iter()
+                .any(|d| d.visible(vis) && d.norm_question.contains(w.as_str()))
+    }
+
     /// Whether an entry is visible (false for unknown IDs).
     pub fn is_visible(&self, id: &str, vis: Visibility) -> bool {
         let vis = vis.resolve();

@@ -21,12 +21,14 @@ use std::sync::Arc;
 const LOGIN_CSRF_COOKIE: &str = "faq_login_csrf";
 const PAGE: usize = 100;
 
-fn login_page(token: &str, error: Option<&str>) -> String {
+fn login_page(site: &super::html::SiteInfo, token: &str, error: Option<&str>) -> String {
     let err = error
         .map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", esc(e)))
         .unwrap_or_default();
     super::html::public_page(
+        site,
         "職員ログイン",
+        "",
         &format!(
             "<h1>FAQ管理 ログイン</h1>{err}<form method=\"post\" action=\"/admin/login\">\
              <input type=\"hidden\" name=\"csrf\" value=\"{t}\">\
@@ -40,20 +42,20 @@ fn login_page(token: &str, error: Option<&str>) -> String {
 
 /// The login form carries a token that must match a cookie set with it (double submit),
 /// so another site cannot sign a browser in to an attacker's account.
-fn with_login_token(status: StatusCode, error: Option<&str>) -> Response {
+fn with_login_token(app: &App, status: StatusCode, error: Option<&str>) -> Response {
     let token = auth::random_hex(16);
     let cookie =
         format!("{LOGIN_CSRF_COOKIE}={token}; Path=/admin; HttpOnly; Secure; SameSite=Strict");
     (
         status,
         [(header::SET_COOKIE, cookie)],
-        Html(login_page(&token, error)),
+        Html(login_page(&app.site, &token, error)),
     )
         .into_response()
 }
 
-pub async fn login_form() -> Response {
-    with_login_token(StatusCode::OK, None)
+pub async fn login_form(State(app): State<Arc<App>>) -> Response {
+    with_login_token(&app, StatusCode::OK, None)
 }
 
 #[derive(Deserialize)]
@@ -80,8 +82,9 @@ pub async fn login(
             let c = format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age={}", auth::SESSION_SECS);
             ([(header::SET_COOKIE, c)], Redirect::to("/admin")).into_response()
         }
-        LoginOutcome::BadCredentials => with_login_token(StatusCode::UNAUTHORIZED, Some("ログインIDまたはパスワードが違います")),
+        LoginOutcome::BadCredentials => with_login_token(&app, StatusCode::UNAUTHORIZED, Some("ログインIDまたはパスワードが違います")),
         LoginOutcome::Locked => with_login_token(
+            &app,
             StatusCode::UNAUTHORIZED,
             Some("ログインに続けて失敗したため、このアカウントは一時的にロックされています。15分後に再度お試しいただくか、管理者に連絡してください"),
         ),

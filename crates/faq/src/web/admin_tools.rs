@@ -118,33 +118,6 @@ pub async fn import_csv(
     Ok(Html(staff_page("CSV取り込み完了", &staff.0, &body)).into_response())
 }
 
-pub async fn ranking(State(app): State<Arc<App>>, staff: Staff) -> WebResult<Html<String>> {
-    let since = app.clock.now() - 7 * 86_400;
-    let rows = blocking(&app, move |app| stats::ranking(&app.db, since, 50)).await?;
-    let idx = app.index();
-    let questions: std::collections::HashMap<&str, &str> = idx
-        .browse(crate::search::Visibility::All)
-        .map(|d| (d.id, d.question))
-        .collect();
-    let mut body = format!("<p>{} 以降の7日間に閲覧された回数の多いFAQ</p><table><tr><th>順位</th><th>FAQ</th><th>閲覧数</th></tr>", format_jst(since));
-    for (i, (id, n)) in rows.iter().enumerate() {
-        let q = questions
-            .get(id.as_str())
-            .copied()
-            .unwrap_or("（削除済み）");
-        let _ = write!(
-            body,
-            "<tr><td>{}</td><td><a href=\"/admin/faq/{}\">{} {}</a></td><td>{n}</td></tr>",
-            i + 1,
-            url_enc(id),
-            esc(id),
-            esc(q)
-        );
-    }
-    body.push_str("</table>");
-    Ok(Html(staff_page("週間閲覧ランキング", &staff.0, &body)))
-}
-
 pub async fn ratings(State(app): State<Arc<App>>, staff: Staff) -> WebResult<Html<String>> {
     let rows = blocking(&app, |app| stats::rating_stats(&app.db, None)).await?;
     let mut body = String::from("<table><tr><th>月</th><th>FAQ</th><th>件数</th><th>平均</th><th>1</th><th>2</th><th>3</th><th>4</th><th>5</th></tr>");

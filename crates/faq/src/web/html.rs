@@ -45,8 +45,33 @@ pub fn csrf_field(user: &SessionUser) -> String {
     )
 }
 
-/// The public site's frame.
-pub fn public_page(title: &str, body: &str) -> String {
+/// What the public pages say about the call center, from the configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SiteInfo {
+    /// The call center's hours as shown in the footer.
+    pub hours: String,
+    /// The number to call when the FAQ does not help.
+    pub phone: String,
+}
+
+impl Default for SiteInfo {
+    /// The city's call center (spec 第1-6: weekdays 8:30–19:00, weekends and holidays
+    /// 8:30–17:00, closed 29 Dec – 3 Jan; the city hall's main number is answered there).
+    fn default() -> Self {
+        SiteInfo {
+            hours: "平日 8:30〜19:00、土日祝日 8:30〜17:00（12月29日〜1月3日を除く）".into(),
+            phone: "0246-22-1111".into(),
+        }
+    }
+}
+
+/// The public site's frame. `query` is kept in the search box.
+pub fn public_page(site: &SiteInfo, title: &str, query: &str, body: &str) -> String {
+    let tel: String = site
+        .phone
+        .chars()
+        .filter(|c| c.is_ascii_digit() || *c == '+')
+        .collect();
     format!(
         r##"<!doctype html>
 <html lang="ja"><head><meta charset="utf-8">
@@ -60,15 +85,20 @@ pub fn public_page(title: &str, body: &str) -> String {
 <main id="main">
 <form class="search" role="search" action="/search" method="get">
 <label for="q" class="vh">キーワードで探す</label>
-<input id="q" name="q" type="search" autocomplete="off" placeholder="例：住民票、ごみ、こくほ" role="combobox" aria-autocomplete="list" aria-expanded="false" aria-controls="suggest">
+<input id="q" name="q" type="search" value="{query}" autocomplete="off" placeholder="例：住民票、ごみ、こくほ" role="combobox" aria-autocomplete="list" aria-expanded="false" aria-controls="suggest">
 <button type="submit">検索</button>
 <ul id="suggest" role="listbox" aria-label="入力候補" hidden></ul>
 </form>
 {body}
 </main>
-<footer class="site"><p>いわき市総合コールセンター　受付 8:00〜20:00（年末年始を除く）</p></footer>
+<footer class="site"><p>答えが見つからないときは、いわき市総合コールセンターへお電話ください。<br>
+<a class="tel" href="tel:{tel}">{phone}</a>　受付 {hours}</p></footer>
 </body></html>"##,
-        title = esc(title)
+        title = esc(title),
+        query = esc(query),
+        tel = esc(&tel),
+        phone = esc(&site.phone),
+        hours = esc(&site.hours),
     )
 }
 
@@ -76,10 +106,10 @@ pub fn public_page(title: &str, body: &str) -> String {
 pub fn staff_page(title: &str, user: &SessionUser, body: &str) -> String {
     let mut nav = String::from(r#"<a href="/admin">FAQ一覧</a>"#);
     if user.role >= Role::Editor {
-        nav.push_str(r#" <a href="/admin/new">新規作成</a> <a href="/admin/csv">CSV入出力</a>"#);
+        nav.push_str(r#" <a href="/admin/new">新規作成</a> <a href="/admin/csv">CSV入出力</a> <a href="/admin/keywords">キーワード承認</a>"#);
     }
     nav.push_str(
-        r#" <a href="/admin/ranking">閲覧ランキング</a> <a href="/admin/ratings">評価集計</a>"#,
+        r#" <a href="/admin/ranking">閲覧ランキング</a> <a href="/admin/unfound">見つからなかった検索</a> <a href="/admin/ratings">評価集計</a>"#,
     );
     if user.role >= Role::Admin {
         nav.push_str(r#" <a href="/admin/users">利用者</a> <a href="/admin/keys">APIキー</a> <a href="/admin/log">アクセスログ</a>"#);
@@ -110,7 +140,7 @@ pub const STYLE: &str = r#"
 *{box-sizing:border-box}
 body{margin:0;overflow-wrap:anywhere;font-family:system-ui,"Hiragino Sans","Noto Sans CJK JP",sans-serif;font-size:1.05rem;line-height:1.7;color:#1a1a1a;background:#fff}
 a{color:#0b57b0}
-a:focus,button:focus,input:focus,select:focus,textarea:focus{outline:3px solid #f0a000;outline-offset:2px}
+a:focus,button:focus,input:focus,select:focus,textarea:focus{outline:3px solid #1a1a1a;outline-offset:3px;box-shadow:0 0 0 3px #fff}
 .skip{position:absolute;left:-999px}.skip:focus{left:8px;top:8px;background:#fff;padding:4px}
 .vh{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
 header.site{background:#004c97;color:#fff;padding:.6rem 1rem;display:flex;flex-wrap:wrap;gap:.6rem;align-items:center}
@@ -119,6 +149,8 @@ header.site nav a{margin-right:.6rem;font-weight:normal;text-decoration:underlin
 main{max-width:46rem;margin:0 auto;padding:1rem}
 body.staff main{max-width:72rem}
 footer.site{border-top:1px solid #ccc;padding:1rem;font-size:.9rem;text-align:center}
+footer.site a.tel{font-size:1.3rem;font-weight:bold}
+nav.pages{display:flex;justify-content:space-between;margin:1rem 0}
 form.search{position:relative;display:flex;gap:.4rem;margin:.5rem 0 1rem}
 form.search input{flex:1;font-size:1.1rem;padding:.6rem;border:2px solid #555;border-radius:6px;min-width:0}
 button,.button{font-size:1rem;padding:.55rem 1rem;border-radius:6px;border:1px solid #004c97;background:#004c97;color:#fff;cursor:pointer}

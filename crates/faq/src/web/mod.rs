@@ -5,6 +5,7 @@ pub mod admin;
 pub mod admin_tools;
 pub mod api;
 pub mod html;
+pub mod insights;
 pub mod public;
 
 use crate::accesslog::LogRecord;
@@ -93,7 +94,13 @@ pub fn router(app: Arc<App>) -> Router {
             "/admin/import",
             post(admin_tools::import_csv).layer(DefaultBodyLimit::max(32 * 1024 * 1024)),
         )
-        .route("/admin/ranking", get(admin_tools::ranking))
+        .route("/admin/ranking", get(insights::ranking))
+        .route("/admin/unfound", get(insights::unfound))
+        .route("/admin/unfound.csv", get(insights::unfound_csv))
+        .route(
+            "/admin/keywords",
+            get(insights::keywords).post(insights::set_keyword),
+        )
         .route("/admin/ratings", get(admin_tools::ratings))
         .route(
             "/admin/users",
@@ -152,7 +159,7 @@ async fn middleware(State(app): State<Arc<App>>, mut req: Request, next: Next) -
     let ip = req
         .extensions()
         .get::<ConnectInfo<ClientAddr>>()
-        .map(|c| c.0 .0.ip().to_string())
+        .map(|c| app.proxies.client_ip(c.0 .0.ip(), req.headers()).to_string())
         .unwrap_or_else(|| "-".into());
     let mut id = Identity {
         ip: ip.clone(),
@@ -226,8 +233,9 @@ fn log_and_harden(
     uri: &axum::http::Uri,
     ua: &str,
     started: Instant,
-    mut resp: Response,
+    resp: Response,
 ) -> Response {
+    let mut resp = render_error(app, resp);
     let h = resp.headers_mut();
     h.insert(
         "x-content-type-options",
@@ -333,17 +341,37 @@ impl From<FaqError> for AppError {
     }
 }
 
+/// An error page; the middleware renders it in the site's frame (it knows the site's
+/// configuration, which `IntoResponse` does not).
+#[derive(Clone)]
+struct ErrorPage(String);
+
 fn error_page(status: StatusCode, msg: &str) -> Response {
+    let mut resp = (status, msg.to_string()).into_response();
+    resp.extensions_mut().insert(ErrorPage(msg.to_string()));
+    resp
+}
+
+fn render_error(app: &App, resp: Response) -> Response {
+    let Some(ErrorPage(msg)) = resp.extensions().get::<ErrorPage>().cloned() else {
+        return resp;
+    };
+    let status = resp.status();
+    let (mut parts, _) = resp.into_parts();
+    parts.headers.remove(header::CONTENT_TYPE);
+    parts.headers.remove(header::CONTENT_LENGTH);
     let body = format!(
         "<h1>{}</h1><p>{}</p><p><a href=\"/\">トップへ戻る</a></p>",
         status.as_u16(),
-        html::esc_multiline(msg)
+        html::esc_multiline(&msg)
     );
-    (
-        status,
-        Html(html::public_page(msg.lines().next().unwrap_or(""), &body)),
-    )
-        .into_response()
+    let page = html::public_page(&app.site, msg.lines().next().unwrap_or(""), "", &body);
+    let mut out = Html(page).into_response();
+    *out.status_mut() = status;
+    for (k, v) in parts.headers.iter() {
+        out.headers_mut().insert(k.clone(), v.clone());
+    }
+    out
 }
 
 impl IntoResponse for AppError {

@@ -8,7 +8,7 @@ use crate::model::Entry;
 use crate::search::Visibility;
 use crate::{attachments, stats};
 use axum::extract::{Path, Query, State};
-use axum::http::header;
+use axum::http::{header, HeaderMap};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Form;
 use serde::Deserialize;
@@ -16,7 +16,10 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::Arc;
 
-const WEEK: i64 = 7 * 86_400;
+/// Results per search page.
+const PER_PAGE: usize = 20;
+/// Pages a search can be followed to (the ranking looks at the best 200 candidates).
+const MAX_PAGES: usize = 10;
 
 /// Shown until citizens' own searches provide popular keywords.
 const DEFAULT_KEYWORDS: &[&str] = &[
@@ -29,6 +32,31 @@ const DEFAULT_KEYWORDS: &[&str] = &[
     "税金",
     "避難所",
 ];
+
+/// Keywords shown on the home page: citizens' most frequent successful searches of the
+/// last 30 days that editors approved, or that occur in the question of a published entry
+/// (and editors did not hide). Searches alone never put text there: anyone can search.
+pub fn shown_keywords(app: &App, now: i64) -> crate::error::Result<Vec<String>> {
+    const MAX_SHOWN: usize = 10;
+    let today = app.clock.today_jst();
+    let idx = app.index();
+    let mut out = Vec::new();
+    for (q, _) in stats::popular_keywords(&app.db, now - 30 * 86_400, 100)? {
+        let ok = match stats::keyword_rule(&app.db, &q)? {
+            Some(approved) => approved,
+            None => {
+                q.chars().count() <= 20 && idx.in_public_question(&q, Visibility::PublicOn(&today))
+            }
+        };
+        if ok {
+            out.push(q);
+            if out.len() == MAX_SHOWN {
+                break;
+            }
+        }
+    }
+    Ok(out)
+}
 
 pub async fn home(State(app): State<Arc<App>>) -> WebResult<Html<String>> {
     let today = app.clock.today_jst();
@@ -44,17 +72,18 @@ pub async fn home(State(app): State<Arc<App>>) -> WebResult<Html<String>> {
         *tree.entry(top).or_default().entry(sub).or_default() += 1;
         *depts.entry(d.department).or_default() += 1;
     }
-    let (ranking, keywords) = blocking(&app, |app| {
-        let since = app.clock.now() - WEEK;
+    let now = app.clock.now();
+    let week = crate::clock::week_start_jst(now);
+    let (ranking, keywords) = blocking(&app, move |app| {
         (
-            stats::ranking(&app.db, since, 20),
-            stats::popular_keywords(&app.db, app.clock.now() - 30 * 86_400, 10),
+            stats::ranking(&app.db, week, now + 1, 20),
+            shown_keywords(app, now),
         )
     })
     .await;
     let mut body = String::from("<h1 class=\"vh\">いわき市 よくある質問 トップ</h1>");
     body.push_str("<section aria-labelledby=\"kw\"><h2 id=\"kw\">よく検索されるキーワード</h2><p class=\"chips\">");
-    let keywords: Vec<String> = keywords?.into_iter().map(|(k, _)| k).collect();
+    let keywords = keywords?;
     let shown: Vec<&str> = if keywords.is_empty() {
         DEFAULT_KEYWORDS.to_vec()
     } else {
@@ -71,7 +100,7 @@ pub async fn home(State(app): State<Arc<App>>) -> WebResult<Html<String>> {
         .collect();
     if !popular.is_empty() {
         body.push_str(
-            "<section aria-labelledby=\"pop\"><h2 id=\"pop\">よく見られている質問（今週）</h2><ol>",
+            "<section aria-labelledby=\"pop\"><h2 id=\"pop\">よく見られている質問（今週・月曜から）</h2><ol>",
         );
         for (id, _) in &popular {
             if let Some(d) = idx
@@ -129,13 +158,16 @@ pub async fn home(State(app): State<Arc<App>>) -> WebResult<Html<String>> {
         );
     }
     body.push_str("</p></section>");
-    Ok(Html(public_page("トップ", &body)))
+    Ok(Html(public_page(&app.site, "トップ", "", &body)))
 }
 
 #[derive(Deserialize)]
 pub struct SearchQuery {
     #[serde(default)]
     pub q: String,
+    /// 1-based result page.
+    #[serde(default)]
+    pub page: Option<usize>,
 }
 
 pub async fn search(
@@ -143,36 +175,76 @@ pub async fn search(
     Query(sq): Query<SearchQuery>,
 ) -> WebResult<Html<String>> {
     let q = sq.q.trim().chars().take(200).collect::<String>();
+    let page = sq.page.unwrap_or(1).clamp(1, MAX_PAGES);
     let today = app.clock.today_jst();
-    let hits = app.index().search(&q, Visibility::PublicOn(&today), 20);
-    let ids: Vec<String> = hits.iter().map(|h| h.id.clone()).collect();
+    let hits = app
+        .index()
+        .search(&q, Visibility::PublicOn(&today), PER_PAGE * MAX_PAGES);
+    let total = hits.len();
+    let ids: Vec<String> = hits
+        .iter()
+        .skip((page - 1) * PER_PAGE)
+        .take(PER_PAGE)
+        .map(|h| h.id.clone())
+        .collect();
     let entries = blocking(&app, move |app| app.db.entries_by_ids(&ids)).await?;
-    if !q.is_empty() {
-        app.log.searched(&q, entries.len() as u32);
+    if !q.is_empty() && page == 1 {
+        app.log.searched(&q, total as u32);
     }
     let mut body = format!("<h1>「{}」の検索結果</h1>", esc(&q));
-    if entries.is_empty() {
-        body.push_str("<p>該当する質問が見つかりませんでした。別のことばや、ひらがなで試してください。お困りの場合はコールセンターへお電話ください。</p>");
-    } else {
+    if total == 0 {
         let _ = write!(
             body,
-            "<p role=\"status\">{}件見つかりました。</p>",
-            entries.len()
+            "<p>該当する質問が見つかりませんでした。別のことばや、ひらがなで試してください。\
+             お困りの場合はコールセンター（<a href=\"tel:{}\">{}</a>）へお電話ください。</p>",
+            esc(&app.site.phone.replace('-', "")),
+            esc(&app.site.phone)
         );
-        body.push_str(&result_list(&entries));
+    } else {
+        let first = (page - 1) * PER_PAGE + 1;
+        let _ = write!(
+            body,
+            "<p role=\"status\">{total}件見つかりました（{first}〜{}件目を表示）。</p>",
+            first + entries.len().saturating_sub(1)
+        );
+        body.push_str(&result_list(&entries, &q));
+        body.push_str("<nav class=\"pages\" aria-label=\"検索結果のページ\">");
+        let link = |p: usize, label: &str| {
+            format!(
+                "<a href=\"/search?q={}&amp;page={p}\">{label}</a>",
+                url_enc(&q)
+            )
+        };
+        body.push_str(&if page > 1 {
+            link(page - 1, "前の20件")
+        } else {
+            "<span></span>".into()
+        });
+        if total > page * PER_PAGE {
+            body.push_str(&link(page + 1, "次の20件"));
+        }
+        body.push_str("</nav>");
     }
-    Ok(Html(public_page(&format!("「{q}」の検索結果"), &body)))
+    Ok(Html(public_page(
+        &app.site,
+        &format!("「{q}」の検索結果"),
+        &q,
+        &body,
+    )))
 }
 
-fn result_list(entries: &[Entry]) -> String {
+/// Results link to the entry with the query, so an opened result counts as a click for
+/// that search (what citizens did not find is what they searched and never opened).
+fn result_list(entries: &[Entry], q: &str) -> String {
     let mut out = String::from("<ul class=\"results\">");
     for e in entries {
         let snippet: String = e.answer.chars().take(70).collect();
         let _ = write!(
             out,
-            "<li><span class=\"cat\">{}</span><a href=\"/faq/{}\">{}</a><br><small>{}…</small></li>",
+            "<li><span class=\"cat\">{}</span><a href=\"/faq/{}?from={}\">{}</a><br><small>{}…</small></li>",
             esc(&e.category),
             url_enc(&e.id),
+            url_enc(q),
             esc(&e.question),
             esc(&snippet)
         );
@@ -227,20 +299,45 @@ fn browse_page(
     if n == 0 {
         return Err(AppError::NotFound);
     }
-    Ok(Html(public_page(title, &body)))
+    Ok(Html(public_page(&app.site, title, "", &body)))
 }
 
 #[derive(Deserialize)]
 pub struct EntryQuery {
     #[serde(default)]
     rated: Option<String>,
+    /// The search this entry was opened from.
+    #[serde(default)]
+    from: Option<String>,
+}
+
+/// The visitor id of a request's signed cookie; or, for a new visitor, None, the id
+/// issued now and the Set-Cookie that carries it.
+fn visitor(app: &App, headers: &HeaderMap) -> (Option<String>, Option<(String, String)>) {
+    match super::cookie(headers, crate::visitor::COOKIE)
+        .as_deref()
+        .and_then(|c| app.visitors.verify(c))
+    {
+        Some(id) => (Some(id.to_string()), None),
+        None => {
+            let c = app.visitors.issue();
+            let id = c.split('.').next().unwrap_or_default().to_string();
+            let set = format!(
+                "{}={c}; Path=/; HttpOnly; Secure; SameSite=Lax; Max-Age=31536000",
+                crate::visitor::COOKIE
+            );
+            (None, Some((id, set)))
+        }
+    }
 }
 
 pub async fn entry(
     State(app): State<Arc<App>>,
+    ident: Identity,
+    headers: HeaderMap,
     Path(id): Path<String>,
     Query(eq): Query<EntryQuery>,
-) -> WebResult<Html<String>> {
+) -> WebResult<Response> {
     let today = app.clock.today_jst();
     let idx = app.index();
     if !idx.is_visible(&id, Visibility::PublicOn(&today)) {
@@ -256,7 +353,19 @@ pub async fn entry(
         Ok((e, files))
     })
     .await?;
-    app.log.view(&id);
+    let (visitor_id, issued) = visitor(&app, &headers);
+    if app.visitors.count_view(
+        visitor_id.as_deref(),
+        issued.as_ref().map(|(id, _)| id.as_str()),
+        &ident.ip,
+        &id,
+        app.clock.now(),
+    ) {
+        app.log.view(&id);
+        if let Some(q) = eq.from.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+            app.log.clicked(q, &id);
+        }
+    }
     let mut body = String::new();
     let _ = write!(
         body,
@@ -311,8 +420,10 @@ pub async fn entry(
         body.push_str("</ul>");
     }
     body.push_str("<section id=\"rating\" aria-labelledby=\"rh\"><h2 id=\"rh\">この回答は役に立ちましたか？</h2>");
-    if eq.rated.is_some() {
-        body.push_str("<p class=\"notice\" role=\"status\">ご回答ありがとうございました。</p>");
+    match eq.rated.as_deref() {
+        Some("again") => body.push_str("<p class=\"notice\" role=\"status\">この質問にはすでにご回答いただいています。ありがとうございました。</p>"),
+        Some(_) => body.push_str("<p class=\"notice\" role=\"status\">ご回答ありがとうございました。</p>"),
+        None => {}
     }
     let _ = write!(
         body,
@@ -326,7 +437,11 @@ pub async fn entry(
         );
     }
     body.push_str("</fieldset><label for=\"comment\">ご意見（任意・個人情報は書かないでください）</label><textarea id=\"comment\" name=\"comment\" rows=\"3\" maxlength=\"1000\"></textarea><p><button type=\"submit\">送信する</button></p></form></section>");
-    Ok(Html(public_page(&e.question, &body)))
+    let page = Html(public_page(&app.site, &e.question, "", &body));
+    Ok(match issued {
+        Some((_, c)) => ([(header::SET_COOKIE, c)], page).into_response(),
+        None => page.into_response(),
+    })
 }
 
 #[derive(Deserialize)]
@@ -338,6 +453,8 @@ pub struct RateForm {
 
 pub async fn rate(
     State(app): State<Arc<App>>,
+    ident: Identity,
+    headers: HeaderMap,
     Path(id): Path<String>,
     Form(f): Form<RateForm>,
 ) -> WebResult<Redirect> {
@@ -346,6 +463,20 @@ pub async fn rate(
         .is_visible(&id, Visibility::PublicOn(&app.clock.today_jst()))
     {
         return Err(AppError::NotFound);
+    }
+    if !(1..=5).contains(&f.score) {
+        return Err(AppError::BadRequest("評価は1〜5です".into()));
+    }
+    let visitor_id = super::cookie(&headers, crate::visitor::COOKIE)
+        .and_then(|c| app.visitors.verify(&c).map(str::to_string));
+    if !app
+        .visitors
+        .count_rating(visitor_id.as_deref(), &ident.ip, &id, app.clock.now())
+    {
+        return Ok(Redirect::to(&format!(
+            "/faq/{}?rated=again#rating",
+            url_enc(&id)
+        )));
     }
     let id2 = id.clone();
     blocking(&app, move |app| {

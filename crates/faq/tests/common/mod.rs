@@ -54,6 +54,8 @@ pub fn server() -> &'static Server {
                     listen: "127.0.0.1:0".parse().unwrap(),
                     admin_password: Some(ADMIN_PW.into()),
                     clock: test_clock(),
+                    // The tests' client stands in for the city's reverse proxy.
+                    trusted_proxies: vec!["127.0.0.1".into()],
                     ..faq::FaqConfig::default()
                 };
                 let running = faq::start(cfg).await.expect("service starts");
@@ -153,4 +155,20 @@ pub fn with_csrf<'a>(
     let mut v: Vec<(&str, &str)> = vec![("csrf", csrf)];
     v.extend(fields.iter().map(|(k, val)| (*k, val.as_str())));
     v
+}
+
+/// Polls `check` (which reads what the background access-log writer has written) until it
+/// holds, for at most ~10 s; the writer batches, so the state lags the requests a little.
+pub async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    for _ in 0..200 {
+        if check() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("never happened: {what}");
+}
+
+pub fn q(s: &str) -> String {
+    faq::client::form_encode(&[("q", s)])
 }
