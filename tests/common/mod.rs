@@ -80,9 +80,20 @@ impl Switch {
     /// between). The configuration file is then rewritten with those ports, so that
     /// `restart` comes back on the same addresses.
     pub fn start_at(name: &str, now: &str, edit: impl FnOnce(String) -> String) -> Switch {
+        Switch::start_from(name, now, default_toml(), edit)
+    }
+
+    /// Like `start_at` from another configuration than dialplans/default.toml (one
+    /// that still has its listeners, RTP range and folders, e.g. loadgen's).
+    pub fn start_from(
+        name: &str,
+        now: &str,
+        base: String,
+        edit: impl FnOnce(String) -> String,
+    ) -> Switch {
         let dir = workdir(name);
         let rtp0 = port_block(100);
-        let text = default_toml()
+        let text = base
             .replace("\"127.0.0.1:5060\"", "\"127.0.0.1:0\"")
             .replace("listen = \"127.0.0.1:5080\"", "listen = \"127.0.0.1:0\"")
             .replace("listen = \"127.0.0.1:5082\"", "listen = \"127.0.0.1:0\"")
