@@ -142,6 +142,7 @@ impl Db {
             let id = tx.last_insert_rowid();
             let stored = get_in(&tx, id)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
             audit_in(&tx, id, by, "作成", None, &stored)?;
+            super::handovers::open_for_in(&tx, &stored, by, now)?;
             tx.commit()?;
             Ok(stored)
         })
@@ -199,6 +200,7 @@ impl Db {
         )?;
         let new = get_in(&tx, id)?.ok_or(HistoryError::NotFound)?;
         audit_in(&tx, id, by, "更新", Some(&old), &new)?;
+        super::handovers::open_for_in(&tx, &new, by, now)?;
         tx.commit()?;
         Ok(new)
     }

@@ -3,6 +3,7 @@
 //! migrations so an older file is brought up to date at start.
 
 pub mod contacts;
+pub mod handovers;
 pub mod inquiries;
 pub mod outbox;
 pub mod query;
@@ -62,6 +63,18 @@ pub const MIGRATIONS: &[&str] = &[
        body TEXT NOT NULL, attempts BIGINT NOT NULL DEFAULT 0, next_at BIGINT NOT NULL,
        sent_at BIGINT, last_error TEXT NOT NULL DEFAULT '');
      CREATE INDEX outbox_due ON outbox(sent_at, next_at);",
+    // 4: callbacks and opinions passed to departments, tracked until done (第3-1 ⑶ イ).
+    "CREATE TABLE handovers (
+       id INTEGER PRIMARY KEY, contact_id BIGINT NOT NULL, department TEXT NOT NULL,
+       kind TEXT NOT NULL, state TEXT NOT NULL, due_at BIGINT NOT NULL,
+       created_at BIGINT NOT NULL, created_by TEXT NOT NULL,
+       updated_at BIGINT NOT NULL, updated_by TEXT NOT NULL);
+     CREATE UNIQUE INDEX handovers_contact ON handovers(contact_id);
+     CREATE INDEX handovers_dep ON handovers(department, state);
+     CREATE TABLE handover_events (
+       id INTEGER PRIMARY KEY, handover_id BIGINT NOT NULL, at BIGINT NOT NULL,
+       by_user TEXT NOT NULL, state TEXT NOT NULL, note TEXT NOT NULL);
+     CREATE INDEX handover_events_h ON handover_events(handover_id, id);",
 ];
 
 pub struct Db {

@@ -3,6 +3,7 @@
 
 pub mod desk;
 pub mod forms;
+pub mod handovers;
 pub mod html;
 pub mod inquiry;
 pub mod mailpages;
@@ -49,6 +50,12 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/inquiry/send", post(inquiry::send))
         .route("/api/v1/inquiries", post(inquiry::api_create))
         .route("/desk/inquiries", get(mailpages::inquiries))
+        .route("/desk/handovers", get(handovers::list))
+        .route(
+            "/desk/handovers/{id}",
+            get(handovers::show).post(handovers::update),
+        )
+        .route("/api/v1/handovers/summary", get(handovers::summary))
         .route("/desk/mail", get(mailpages::outbox))
         .route("/desk/login", get(desk::login_form).post(desk::login))
         .route("/desk/logout", post(desk::logout))

@@ -1,0 +1,225 @@
+//! Callbacks and opinions passed to a department (spec 第3-1 ⑶ イ), tracked until the
+//! department reports them done: open → handed over → done, every step with who, when
+//! and a note. A record whose outcome is a callback or a pass-on gets one, in the same
+//! transaction. Overdue: not done by its due time (a callback within a working day).
+
+use super::Db;
+use crate::error::{HistoryError, Result};
+use crate::model::{Contact, Outcome};
+use rusqlite::{params, Connection, OptionalExtension};
+
+/// Hours until a callback, and a passed-on opinion, is overdue.
+pub const CALLBACK_DUE_HOURS: i64 = 24;
+pub const PASSED_ON_DUE_HOURS: i64 = 72;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    Open,
+    HandedOver,
+    Done,
+}
+
+impl State {
+    pub const ALL: [State; 3] = [State::Open, State::HandedOver, State::Done];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Open => "open",
+            State::HandedOver => "handed_over",
+            State::Done => "done",
+        }
+    }
+    pub fn parse(s: &str) -> Option<State> {
+        State::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            State::Open => "未対応",
+            State::HandedOver => "担当課へ引継済み",
+            State::Done => "完了",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Handover {
+    pub id: i64,
+    pub contact_id: i64,
+    pub department: String,
+    /// `callback` or `passed_on` (the outcome that made it).
+    pub kind: String,
+    pub state: State,
+    pub due_at: i64,
+    pub created_at: i64,
+    pub created_by: String,
+    pub updated_at: i64,
+    pub updated_by: String,
+    /// The record's summary, for the list.
+    pub summary: String,
+}
+
+impl Handover {
+    pub fn overdue(&self, now: i64) -> bool {
+        self.state != State::Done && now > self.due_at
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Event {
+    pub at: i64,
+    pub by: String,
+    pub state: State,
+    pub note: String,
+}
+
+/// Opens a handover for a record that needs one and has none (called inside the
+/// record's transaction).
+pub fn open_for_in(c: &Connection, contact: &Contact, by: &str, now: i64) -> rusqlite::Result<()> {
+    let hours = match contact.input.outcome {
+        Outcome::Callback => CALLBACK_DUE_HOURS,
+        Outcome::PassedOn => PASSED_ON_DUE_HOURS,
+        _ => return Ok(()),
+    };
+    let exists: Option<i64> = c
+        .query_row(
+            "SELECT id FROM handovers WHERE contact_id=?1",
+            [contact.id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if exists.is_some() {
+        return Ok(());
+    }
+    c.execute(
+        "INSERT INTO handovers (contact_id, department, kind, state, due_at, created_at, created_by, updated_at, updated_by)
+         VALUES (?1,?2,?3,'open',?4,?5,?6,?5,?6)",
+        params![contact.id, contact.input.department, contact.input.outcome.as_str(), contact.input.started_at + hours * 3600, now, by],
+    )?;
+    let id = c.last_insert_rowid();
+    c.execute(
+        "INSERT INTO handover_events (handover_id, at, by_user, state, note) VALUES (?1,?2,?3,'open','')",
+        params![id, now, by],
+    )?;
+    Ok(())
+}
+
+const SELECT: &str = "SELECT h.id, h.contact_id, h.department, h.kind, h.state, h.due_at, h.created_at,
+    h.created_by, h.updated_at, h.updated_by, c.summary FROM handovers h JOIN contacts c ON c.id = h.contact_id";
+
+fn row(r: &rusqlite::Row) -> rusqlite::Result<Handover> {
+    let state: String = r.get(4)?;
+    Ok(Handover {
+        id: r.get(0)?,
+        contact_id: r.get(1)?,
+        department: r.get(2)?,
+        kind: r.get(3)?,
+        state: State::parse(&state).unwrap_or(State::Open),
+        due_at: r.get(5)?,
+        created_at: r.get(6)?,
+        created_by: r.get(7)?,
+        updated_at: r.get(8)?,
+        updated_by: r.get(9)?,
+        summary: r.get(10)?,
+    })
+}
+
+/// Counts for the daily report.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Summary {
+    /// Made in the period.
+    pub created: i64,
+    pub created_callbacks: i64,
+    /// Reported done in the period.
+    pub done: i64,
+    /// Not done at the end of the period, and of those past due.
+    pub open: i64,
+    pub overdue: i64,
+}
+
+impl Db {
+    /// Handovers of a department (all departments when empty), not-done first then by
+    /// due time; `state` filters.
+    pub fn handovers(&self, department: &str, state: Option<State>) -> Result<Vec<Handover>> {
+        self.with(|c| {
+            let mut st = c.prepare(&format!(
+                "{SELECT} WHERE (?1 = '' OR h.department = ?1) AND (?2 = '' OR h.state = ?2)
+                 ORDER BY h.state = 'done', h.due_at, h.id LIMIT 1000"
+            ))?;
+            let rows = st.query_map(
+                params![department, state.map(|s| s.as_str()).unwrap_or("")],
+                row,
+            )?;
+            rows.collect()
+        })
+    }
+
+    pub fn handover(&self, id: i64) -> Result<Option<(Handover, Vec<Event>)>> {
+        self.with(|c| {
+            let Some(h) = c.query_row(&format!("{SELECT} WHERE h.id=?1"), [id], row).optional()? else {
+                return Ok(None);
+            };
+            let mut st = c.prepare("SELECT at, by_user, state, note FROM handover_events WHERE handover_id=?1 ORDER BY id")?;
+            let ev = st
+                .query_map([id], |r| {
+                    let s: String = r.get(2)?;
+                    Ok(Event { at: r.get(0)?, by: r.get(1)?, state: State::parse(&s).unwrap_or(State::Open), note: r.get(3)? })
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(Some((h, ev)))
+        })
+    }
+
+    /// Moves a handover to `state` with a note. Done is final.
+    pub fn set_handover_state(
+        &self,
+        id: i64,
+        state: State,
+        note: &str,
+        by: &str,
+        now: i64,
+    ) -> Result<()> {
+        let mut c = self.lock();
+        let tx = c.transaction()?;
+        let cur: Option<String> = tx
+            .query_row("SELECT state FROM handovers WHERE id=?1", [id], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        let cur = cur.ok_or(HistoryError::NotFound)?;
+        if cur == "done" {
+            return Err(HistoryError::Invalid(vec![
+                "完了した引継ぎは変更できません".into(),
+            ]));
+        }
+        if cur == state.as_str() && note.trim().is_empty() {
+            return Ok(());
+        }
+        tx.execute(
+            "UPDATE handovers SET state=?2, updated_at=?3, updated_by=?4 WHERE id=?1",
+            params![id, state.as_str(), now, by],
+        )?;
+        let note: String = note.trim().chars().take(1000).collect();
+        tx.execute(
+            "INSERT INTO handover_events (handover_id, at, by_user, state, note) VALUES (?1,?2,?3,?4,?5)",
+            params![id, now, by, state.as_str(), note],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Counts for the period [from, to): made, made as callbacks, reported done; open
+    /// and overdue as of `to`.
+    pub fn handover_summary(&self, from: i64, to: i64) -> Result<Summary> {
+        self.with(|c| {
+            let one = |sql: &str, p: &[&dyn rusqlite::ToSql]| c.query_row(sql, p, |r| r.get::<_, i64>(0));
+            let not_done = "NOT EXISTS (SELECT 1 FROM handover_events e WHERE e.handover_id=h.id AND e.state='done' AND e.at < ?1)";
+            Ok(Summary {
+                created: one("SELECT COUNT(*) FROM handovers WHERE created_at >= ?1 AND created_at < ?2", &[&from, &to])?,
+                created_callbacks: one("SELECT COUNT(*) FROM handovers WHERE kind='callback' AND created_at >= ?1 AND created_at < ?2", &[&from, &to])?,
+                done: one("SELECT COUNT(DISTINCT handover_id) FROM handover_events WHERE state='done' AND at >= ?1 AND at < ?2", &[&from, &to])?,
+                open: one(&format!("SELECT COUNT(*) FROM handovers h WHERE h.created_at < ?1 AND {not_done}"), &[&to])?,
+                overdue: one(&format!("SELECT COUNT(*) FROM handovers h WHERE h.created_at < ?1 AND h.due_at < ?1 AND {not_done}"), &[&to])?,
+            })
+        })
+    }
+}
