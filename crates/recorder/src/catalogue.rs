@@ -157,6 +157,8 @@ pub struct SearchFilter {
     pub include_deleted: bool,
     /// At most this many rows, newest first (0 means 500).
     pub limit: u32,
+    /// Rows to skip first (paging: the page's first row is `offset + 1` of `count`).
+    pub offset: u32,
 }
 
 pub struct Catalogue {
@@ -166,6 +168,40 @@ pub struct Catalogue {
 const COLUMNS: &str =
     "id, call_id, number, caller, started_at, ended_at, duration_ms, size_bytes, \
      sha256, state, path, deleted_at, deleted_by, delete_reason";
+
+/// `select` with the WHERE clause of `f` and its arguments (shared by search and count).
+fn where_clause(f: &SearchFilter, select: &str) -> (String, Vec<rusqlite::types::Value>) {
+    let mut sql = format!("{select} WHERE 1=1");
+    let mut args: Vec<rusqlite::types::Value> = Vec::new();
+    let mut push = |clause: &str, v: rusqlite::types::Value| {
+        args.push(v);
+        sql.push_str(&clause.replace('?', &format!("?{}", args.len())));
+    };
+    if let Some(t) = f.from {
+        push(" AND started_at >= ?", t.into());
+    }
+    if let Some(t) = f.to {
+        push(" AND started_at < ?", t.into());
+    }
+    if let Some(n) = f.number.as_deref().filter(|s| !s.is_empty()) {
+        push(" AND number LIKE ? ESCAPE '\\'", like_pattern(n).into());
+    }
+    if let Some(n) = f.caller.as_deref().filter(|s| !s.is_empty()) {
+        push(" AND caller LIKE ? ESCAPE '\\'", like_pattern(n).into());
+    }
+    if let Some(o) = f.operator.as_deref().filter(|s| !s.is_empty()) {
+        push(
+            " AND EXISTS (SELECT 1 FROM recording_operators o WHERE o.recording_id = recordings.id AND o.operator = ?)",
+            o.to_string().into(),
+        );
+    }
+    if let Some(s) = f.state {
+        push(" AND state = ?", s.as_str().to_string().into());
+    } else if !f.include_deleted {
+        sql.push_str(" AND state <> 'deleted'");
+    }
+    (sql, args)
+}
 
 fn like_pattern(s: &str) -> String {
     let esc = s
@@ -283,43 +319,28 @@ impl Catalogue {
     }
 
     pub fn search(&self, f: &SearchFilter) -> Result<Vec<RecordingRow>> {
-        let mut sql = format!("SELECT {COLUMNS} FROM recordings WHERE 1=1");
-        let mut args: Vec<rusqlite::types::Value> = Vec::new();
-        let mut push = |clause: &str, v: rusqlite::types::Value| {
-            args.push(v);
-            sql.push_str(&clause.replace('?', &format!("?{}", args.len())));
-        };
-        if let Some(t) = f.from {
-            push(" AND started_at >= ?", t.into());
-        }
-        if let Some(t) = f.to {
-            push(" AND started_at < ?", t.into());
-        }
-        if let Some(n) = f.number.as_deref().filter(|s| !s.is_empty()) {
-            push(" AND number LIKE ? ESCAPE '\\'", like_pattern(n).into());
-        }
-        if let Some(n) = f.caller.as_deref().filter(|s| !s.is_empty()) {
-            push(" AND caller LIKE ? ESCAPE '\\'", like_pattern(n).into());
-        }
-        if let Some(o) = f.operator.as_deref().filter(|s| !s.is_empty()) {
-            push(
-                " AND EXISTS (SELECT 1 FROM recording_operators o WHERE o.recording_id = recordings.id AND o.operator = ?)",
-                o.to_string().into(),
-            );
-        }
-        if let Some(s) = f.state {
-            push(" AND state = ?", s.as_str().to_string().into());
-        } else if !f.include_deleted {
-            sql.push_str(" AND state <> 'deleted'");
-        }
+        let (mut sql, args) = where_clause(f, &format!("SELECT {COLUMNS} FROM recordings"));
         let limit = if f.limit == 0 { 500 } else { f.limit };
-        sql.push_str(&format!(" ORDER BY started_at DESC, id DESC LIMIT {limit}"));
+        sql.push_str(&format!(
+            " ORDER BY started_at DESC, id DESC LIMIT {limit} OFFSET {}",
+            f.offset
+        ));
         let c = self.lock();
         let mut st = c.prepare(&sql)?;
         let rows = st
             .query_map(rusqlite::params_from_iter(args), read_row)?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         rows.into_iter().map(|r| with_operators(&c, r)).collect()
+    }
+
+    /// How many rows match `f` in all (its limit and offset aside): the total a page of
+    /// results is out of.
+    pub fn count(&self, f: &SearchFilter) -> Result<u64> {
+        let (sql, args) = where_clause(f, "SELECT COUNT(*) FROM recordings");
+        let n: i64 = self
+            .lock()
+            .query_row(&sql, rusqlite::params_from_iter(args), |r| r.get(0))?;
+        Ok(n as u64)
     }
 
     /// Audit lines, newest first; only those of one recording when `recording_id` is set.

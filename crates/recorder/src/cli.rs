@@ -43,6 +43,7 @@ pub fn list(rec: &Recorder, a: &ListArgs) -> Result<String> {
         state: None,
         include_deleted: a.include_deleted,
         limit: u32::MAX,
+        offset: 0,
     };
     let rows = rec.catalogue().search(&f)?;
     let mut out = String::from("id\tstart\tnumber\tcaller\toperators\tseconds\tstate\tpath\n");

@@ -193,10 +193,17 @@ async fn supervisors_search_play_and_download_and_every_access_is_audited() {
     .await;
     let page = String::from_utf8(b).unwrap();
     assert_eq!(s, StatusCode::OK);
-    assert!(page.contains(&format!(
-        "<audio controls preload=\"none\" src=\"/recordings/{}/play\">",
-        info.id
-    )));
+    let src_at = page
+        .find(&format!(
+            "<audio controls preload=\"none\" src=\"/recordings/{}/play?session=",
+            info.id
+        ))
+        .unwrap_or_else(|| panic!("no player with a session: {page}"));
+    let player_src = page[src_at..]
+        .split('"')
+        .nth(3)
+        .expect("the src attribute")
+        .to_string();
     // Opening the page is not a play.
     assert!(rec
         .catalogue()
@@ -222,6 +229,82 @@ async fn supervisors_search_play_and_download_and_every_access_is_audited() {
             (action, USER)
         );
     }
+
+    // The player seeks: byte ranges (206 + Content-Range, exactly those bytes), and one
+    // audit row for the whole listening session however many requests it makes.
+    let before = rec.catalogue().audit_log(Some(info.id), 100).unwrap().len();
+    for (range, from, to) in [
+        ("bytes=0-", 0, wav.len() - 1),
+        ("bytes=1000-1999", 1000, 1999),
+        ("bytes=44-", 44, wav.len() - 1),
+    ] {
+        let resp = app
+            .clone()
+            .oneshot(
+                Request::builder()
+                    .uri(&player_src)
+                    .header(header::AUTHORIZATION, &ok)
+                    .header(header::RANGE, range)
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::PARTIAL_CONTENT, "{range}");
+        assert_eq!(
+            resp.headers()[header::CONTENT_RANGE],
+            format!("bytes {from}-{to}/{}", wav.len()).as_str()
+        );
+        assert_eq!(resp.headers()[header::CONTENT_TYPE], "audio/wav");
+        let got = axum::body::to_bytes(resp.into_body(), 64 << 20)
+            .await
+            .unwrap();
+        assert!(got[..] == wav[from..=to], "{range}: wrong bytes");
+    }
+    let audit = rec.catalogue().audit_log(Some(info.id), 100).unwrap();
+    assert_eq!(audit.len(), before + 1, "one listening, one audit row");
+    assert_eq!(audit[0].action, "play");
+    // A range past the end is refused as such; the page opened again is a new session.
+    let resp = app
+        .clone()
+        .oneshot(
+            Request::builder()
+                .uri(&player_src)
+                .header(header::AUTHORIZATION, &ok)
+                .header(header::RANGE, format!("bytes={}-", wav.len() + 10))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::RANGE_NOT_SATISFIABLE);
+    let (_, _, b) = send(
+        &app,
+        "GET",
+        &format!("/recordings/{}", info.id),
+        Some(&ok),
+        None,
+    )
+    .await;
+    let again = String::from_utf8(b).unwrap();
+    assert!(
+        !again.contains(&player_src),
+        "each page view gets its own session"
+    );
+    let (s, _, _) = send(
+        &app,
+        "GET",
+        &player_src.replace("session=", "session=0"),
+        Some(&ok),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "a malformed token still plays");
+    assert_eq!(
+        rec.catalogue().audit_log(Some(info.id), 100).unwrap().len(),
+        before + 2,
+        "…and is audited"
+    );
 
     // Deletion endpoints: JSON only, sentences for bad input, then the real thing.
     let del = format!("/api/v1/recordings/{}/delete", info.id);
@@ -405,5 +488,70 @@ async fn a_deletion_request_and_its_approval_over_the_api() {
         .find(|e| e["action"] == "approve_deletion")
         .unwrap();
     assert_eq!(approval["who"], format!("市民協働課長 (entered by {USER})"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_list_pages_and_shows_the_total() {
+    let dir = scratch("http-paging");
+    let rec = Recorder::new(config(&dir)).unwrap();
+    for i in 0..5 {
+        rec.catalogue()
+            .insert_recording(
+                &format!("page-{i}"),
+                "0246221111",
+                "0312345678",
+                1_764_000_000 + i,
+                &format!("2025/11/24/page-{i}.wav"),
+            )
+            .unwrap();
+    }
+    let app = router(RecorderState::new(
+        rec.clone(),
+        vec![Supervisor {
+            user: USER.into(),
+            password_hash: hash_password(PASSWORD).unwrap(),
+        }],
+    ));
+    let ok = basic(USER, PASSWORD);
+    // The API: a page of rows, the total in X-Total-Count; pages do not overlap.
+    let mut seen = Vec::new();
+    for offset in [0, 2, 4] {
+        let (s, hd, b) = send(
+            &app,
+            "GET",
+            &format!("/api/v1/recordings?limit=2&offset={offset}"),
+            Some(&ok),
+            None,
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(header_of(&hd, "x-total-count"), Some("5"));
+        let rows: serde_json::Value = serde_json::from_slice(&b).unwrap();
+        for r in rows.as_array().unwrap() {
+            seen.push(r["call_id"].as_str().unwrap().to_string());
+        }
+    }
+    assert_eq!(seen, ["page-4", "page-3", "page-2", "page-1", "page-0"]);
+    // The page: the total, which rows these are, and the link to the next page keeping
+    // the criteria.
+    let (_, _, b) = send(
+        &app,
+        "GET",
+        "/recordings?number=0246&limit=2&offset=2",
+        Some(&ok),
+        None,
+    )
+    .await;
+    let page = String::from_utf8(b).unwrap();
+    assert!(page.contains("全 5 件中 3–4 件目"), "{page}");
+    assert!(
+        page.contains("href=\"/recordings?number=0246&amp;limit=2&amp;offset=4\""),
+        "{page}"
+    );
+    assert!(
+        page.contains("href=\"/recordings?number=0246&amp;limit=2&amp;offset=0\""),
+        "{page}"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -6,6 +6,7 @@
 // size does not matter.
 #![allow(clippy::result_large_err)]
 
+mod audio;
 mod pages;
 
 // Also used by the switch for the XML of presence notifications (same five characters).
@@ -31,6 +32,8 @@ use std::time::SystemTime;
 pub struct RecorderState {
     pub recorder: Recorder,
     pub auth: Auth,
+    /// Listening sessions already audited (see `audio`).
+    sessions: audio::Sessions,
 }
 
 impl RecorderState {
@@ -38,6 +41,7 @@ impl RecorderState {
         Arc::new(RecorderState {
             recorder,
             auth: Auth::new(supervisors),
+            sessions: audio::Sessions::default(),
         })
     }
 }
@@ -54,8 +58,8 @@ pub fn router(state: Arc<RecorderState>) -> Router {
     Router::new()
         .route("/recordings", get(search_page))
         .route("/recordings/{id}", get(player_page))
-        .route("/recordings/{id}/play", get(play))
-        .route("/recordings/{id}/download", get(download))
+        .route("/recordings/{id}/play", get(audio::play))
+        .route("/recordings/{id}/download", get(audio::download))
         .route("/api/v1/recordings", get(search_json))
         .route("/api/v1/recordings/status", get(status))
         .route("/api/v1/recordings/audit", get(audit_json))
@@ -72,7 +76,7 @@ pub fn router(state: Arc<RecorderState>) -> Router {
             post(approve),
         )
         .route("/api/v1/recordings/{id}", get(show_json))
-        .route("/api/v1/recordings/{id}/audio", get(download))
+        .route("/api/v1/recordings/{id}/audio", get(audio::download))
         .route("/api/v1/recordings/{id}/delete", post(delete_one))
         .layer(middleware::from_fn_with_state(state.clone(), require_login))
         .with_state(state)
@@ -156,6 +160,8 @@ pub struct SearchQuery {
     pub caller: Option<String>,
     pub state: Option<String>,
     pub limit: Option<u32>,
+    /// Rows to skip (the next page starts at offset + limit).
+    pub offset: Option<u32>,
 }
 
 impl SearchQuery {
@@ -204,7 +210,8 @@ impl SearchQuery {
             caller: clean(&self.caller),
             state,
             include_deleted: state == Some(State::Deleted),
-            limit: self.limit.unwrap_or(200).min(1000),
+            limit: self.limit.unwrap_or(PAGE).clamp(1, 1000),
+            offset: self.offset.unwrap_or(0),
         })
     }
 }
@@ -218,13 +225,28 @@ async fn blocking<T: Send + 'static>(
     }
 }
 
-async fn search_json(
-    AxState(st): AxState<S>,
-    Query(q): Query<SearchQuery>,
-) -> ApiResult<Json<Vec<RecordingRow>>> {
-    let f = q.filter(st.recorder.config().utc_offset_secs)?;
+/// Rows per page when the query names no limit.
+pub const PAGE: u32 = 200;
+
+/// One page of rows and how many match in all.
+async fn page_of(st: &S, f: SearchFilter) -> ApiResult<(Vec<RecordingRow>, u64)> {
     let r = st.recorder.clone();
-    Ok(Json(blocking(move || r.catalogue().search(&f)).await?))
+    blocking(move || Ok((r.catalogue().search(&f)?, r.catalogue().count(&f)?))).await
+}
+
+/// The rows of one page (`limit`, `offset`); the total that match is in `X-Total-Count`,
+/// so a client knows when 200 rows are not all there is.
+async fn search_json(AxState(st): AxState<S>, Query(q): Query<SearchQuery>) -> ApiResult<Response> {
+    let f = q.filter(st.recorder.config().utc_offset_secs)?;
+    let (rows, total) = page_of(&st, f).await?;
+    Ok((
+        [(
+            header::HeaderName::from_static("x-total-count"),
+            HeaderValue::from(total),
+        )],
+        Json(rows),
+    )
+        .into_response())
 }
 
 async fn search_page(
@@ -233,16 +255,14 @@ async fn search_page(
     Extension(user): Extension<User>,
 ) -> Response {
     let offset = st.recorder.config().utc_offset_secs;
-    let (rows, problem) = match q.filter(offset) {
-        Ok(f) => {
-            let r = st.recorder.clone();
-            match blocking(move || r.catalogue().search(&f)).await {
-                Ok(rows) => (rows, None),
-                Err(resp) => return resp,
-            }
-        }
+    let (rows, total, problem) = match q.filter(offset) {
+        Ok(f) => match page_of(&st, f).await {
+            Ok((rows, total)) => (rows, total, None),
+            Err(resp) => return resp,
+        },
         Err(_) => (
             Vec::new(),
+            0,
             Some("日付は 2026-11-25 のように入力してください。"),
         ),
     };
@@ -251,7 +271,10 @@ async fn search_page(
     } else {
         StatusCode::OK
     };
-    html(status, pages::search(&q, &rows, problem, &user.0, offset))
+    html(
+        status,
+        pages::search(&q, &rows, total, problem, &user.0, offset),
+    )
 }
 
 async fn row_or_404(st: &S, id: i64) -> ApiResult<RecordingRow> {
@@ -273,7 +296,12 @@ async fn player_page(
     match row_or_404(&st, id).await {
         Ok(row) => html(
             StatusCode::OK,
-            pages::player(&row, &user.0, st.recorder.config().utc_offset_secs),
+            pages::player(
+                &row,
+                &user.0,
+                st.recorder.config().utc_offset_secs,
+                &audio::new_session(),
+            ),
         ),
         Err(r) => r,
     }
@@ -284,68 +312,6 @@ async fn show_json(
     Path(id): Path<String>,
 ) -> ApiResult<Json<RecordingRow>> {
     Ok(Json(row_or_404(&st, parse_id(&id)?).await?))
-}
-
-async fn play(st: AxState<S>, id: Path<String>, user: Extension<User>) -> ApiResult<Response> {
-    serve_audio(st, id, user, "play").await
-}
-
-async fn download(st: AxState<S>, id: Path<String>, user: Extension<User>) -> ApiResult<Response> {
-    serve_audio(st, id, user, "download").await
-}
-
-/// Audits, then sends the whole file. Whole-file reads keep this simple: a three-minute
-/// call is under 6 MB, and supervisors play a handful at a time.
-async fn serve_audio(
-    AxState(st): AxState<S>,
-    Path(id): Path<String>,
-    Extension(user): Extension<User>,
-    action: &'static str,
-) -> ApiResult<Response> {
-    let id = parse_id(&id)?;
-    let row = row_or_404(&st, id).await?;
-    if row.state == State::Deleted {
-        return Err(error(
-            StatusCode::GONE,
-            &format!("recording {id} was deleted; only its catalogue entry remains"),
-        ));
-    }
-    let path = st.recorder.file_path(&row.path);
-    let r = st.recorder.clone();
-    let who = user.0.clone();
-    let detail = format!("{} via web, {}", row.call_id, row.path);
-    let bytes = blocking(move || {
-        // Audit first: if the line cannot be written, the audio is not sent.
-        r.catalogue().audit(
-            time::unix_secs(SystemTime::now()),
-            &who,
-            action,
-            Some(id),
-            &detail,
-        )?;
-        Ok(std::fs::read(&path)?)
-    })
-    .await?;
-    let name = std::path::Path::new(&row.path)
-        .file_name()
-        .map(|n| n.to_string_lossy().replace(['"', '\\'], "_"))
-        .unwrap_or_else(|| format!("{id}.wav"));
-    let disposition = if action == "play" {
-        "inline"
-    } else {
-        "attachment"
-    };
-    let cd = HeaderValue::from_str(&format!("{disposition}; filename=\"{name}\""))
-        .unwrap_or_else(|_| HeaderValue::from_static("attachment"));
-    Ok((
-        [
-            (header::CONTENT_TYPE, HeaderValue::from_static("audio/wav")),
-            (header::CONTENT_DISPOSITION, cd),
-            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
-        ],
-        bytes,
-    )
-        .into_response())
 }
 
 async fn status(AxState(st): AxState<S>) -> Json<crate::stats::StatsSnapshot> {

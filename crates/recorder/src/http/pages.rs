@@ -45,6 +45,7 @@ fn duration(ms: Option<i64>) -> String {
 pub fn search(
     q: &SearchQuery,
     rows: &[RecordingRow],
+    total: u64,
     problem: Option<&str>,
     user: &str,
     offset: i32,
@@ -67,7 +68,7 @@ pub fn search(
     if let Some(p) = problem {
         b.push_str(&format!("<p class=\"err\">{}</p>", esc(p)));
     }
-    b.push_str(&format!("<p>{} 件</p>", rows.len()));
+    b.push_str(&paging(q, rows.len(), total));
     b.push_str(
         "<table><tr><th>番号</th><th>開始日時</th><th>代表番号</th><th>発信者</th>\
          <th>オペレーター</th><th>通話時間</th><th>状態</th><th></th></tr>",
@@ -89,7 +90,50 @@ pub fn search(
     page("通話録音の検索", user, &b)
 }
 
-pub fn player(r: &RecordingRow, user: &str, offset: i32) -> String {
+/// "全 N 件中 a–b 件目" with links to the pages before and after, keeping the criteria.
+fn paging(q: &SearchQuery, shown: usize, total: u64) -> String {
+    let limit = q.limit.unwrap_or(super::PAGE).clamp(1, 1000) as u64;
+    let first = q.offset.unwrap_or(0) as u64;
+    let mut out = if shown == 0 {
+        format!("<p>全 {total} 件</p>")
+    } else {
+        format!(
+            "<p>全 {total} 件中 {}–{} 件目</p>",
+            first + 1,
+            first + shown as u64
+        )
+    };
+    let link = |offset: u64, label: &str| {
+        let mut pairs: Vec<(&str, String)> = [
+            ("from", &q.from),
+            ("to", &q.to),
+            ("number", &q.number),
+            ("operator", &q.operator),
+            ("caller", &q.caller),
+            ("state", &q.state),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| Some((k, v.clone().filter(|v| !v.is_empty())?)))
+        .collect();
+        pairs.push(("limit", limit.to_string()));
+        pairs.push(("offset", offset.to_string()));
+        let qs = serde_urlencoded::to_string(&pairs).unwrap_or_default();
+        format!("<a href=\"/recordings?{}\">{label}</a> ", esc(&qs))
+    };
+    let mut nav = String::new();
+    if first > 0 {
+        nav.push_str(&link(first.saturating_sub(limit), "← 前へ"));
+    }
+    if first + (shown as u64) < total {
+        nav.push_str(&link(first + limit, "次へ →"));
+    }
+    if !nav.is_empty() {
+        out.push_str(&format!("<p>{}</p>", nav.trim_end()));
+    }
+    out
+}
+
+pub fn player(r: &RecordingRow, user: &str, offset: i32, session: &str) -> String {
     let mut b = String::from("<p><a href=\"/recordings\">検索に戻る</a></p><table>");
     let rows = [
         ("番号", r.id.to_string()),
@@ -109,9 +153,10 @@ pub fn player(r: &RecordingRow, user: &str, offset: i32) -> String {
     if r.state == crate::State::Deleted {
         b.push_str("<p>この録音は削除されました。記録のみ残っています。</p>");
     } else {
-        // preload=none: opening the page is not a play; pressing ▶ is, and is logged.
+        // preload=none: opening the page is not a play; pressing ▶ is, and is logged —
+        // once for this page's session however often the player seeks (see `audio`).
         b.push_str(&format!(
-            "<p><audio controls preload=\"none\" src=\"/recordings/{id}/play\"></audio></p>\
+            "<p><audio controls preload=\"none\" src=\"/recordings/{id}/play?session={session}\"></audio></p>\
              <p><a href=\"/recordings/{id}/download\">ダウンロード (WAV)</a></p>\
              <p>再生とダウンロードは記録されます。</p>",
             id = r.id
