@@ -8,13 +8,16 @@
 
 pub mod builder;
 pub mod kpi;
+pub mod metrics;
 pub mod period;
 pub mod record;
 pub mod report;
+pub mod service;
 pub mod store;
 
 pub use builder::Recorder;
 pub use kpi::{Breakdown, Tally};
 pub use period::Period;
 pub use record::{CallRecord, Outcome};
+pub use service::{StatsConfig, StatsHandle};
 pub use store::{Store, StoreError};

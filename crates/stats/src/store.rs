@@ -29,6 +29,8 @@ pub enum StoreError {
     Unknown(String),
     #[error("a satisfaction answer is 1 to 5, not {0}")]
     Survey(u8),
+    #[error("statistics cannot start: {0}")]
+    Setup(String),
 }
 
 pub struct Store {

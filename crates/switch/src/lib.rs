@@ -49,6 +49,8 @@ pub enum SwitchError {
     State(String),
     #[error("recordings: {0}")]
     Recording(String),
+    #[error("call records: {0}")]
+    Stats(String),
 }
 
 /// Read-mostly state every task may look at. Nothing here is per-call.
@@ -76,6 +78,9 @@ pub struct Shared {
     pub recorder: recorder::Recorder,
     /// Supervisors' logins: the recordings pages and every change made through the API.
     pub supervisors: recorder::auth::Auth,
+    /// Call records, the city's figures, metrics and the wallboard (issue 15): call
+    /// control passes every `callctl::Event` to `stats.event(..)`.
+    pub stats: stats::StatsHandle,
     /// Agents' lamps and queue lines as the queue task last published them.
     pub board: watch::Receiver<presence::Board>,
 }
@@ -349,7 +354,9 @@ pub async fn start(opts: Options) -> Result<RunningSwitch, SwitchError> {
         .map(|n| n as i64 - register::unix_now() as i64)
         .unwrap_or(0);
     let (recorder, recordings_web, supervisors) = recording::start(&cfg, &data_dir)?;
+    let stats = start_stats(&cfg, &data_dir, &metrics, clock_offset)?;
     let shared = Arc::new(Shared {
+        stats,
         prompts,
         queue: queue_tx,
         calendar,
@@ -392,6 +399,36 @@ pub async fn start(opts: Options) -> Result<RunningSwitch, SwitchError> {
         core,
         shared,
     })
+}
+
+/// The statistics service: records in `data/calls.sqlite`, metrics on the switch's
+/// registry, labels bounded by the configured lines and queues.
+fn start_stats(
+    cfg: &Config,
+    data_dir: &std::path::Path,
+    metrics: &Metrics,
+    clock_offset: i64,
+) -> Result<stats::StatsHandle, SwitchError> {
+    let mut lines: Vec<String> = cfg.numbers.iter().map(|n| n.name.clone()).collect();
+    lines.dedup();
+    stats::service::start(
+        stats::StatsConfig {
+            db: data_dir.join("calls.sqlite"),
+            lines,
+            queues: cfg.queues.iter().map(|q| q.name.clone()).collect(),
+            offset_minutes: cfg.hours.timezone_offset_minutes,
+            retention_days: cfg.recording.retention_days,
+        },
+        &metrics.registry,
+        move || {
+            let ms = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_millis() as i64)
+                .unwrap_or(0);
+            (ms + clock_offset * 1000).max(0) as u64
+        },
+    )
+    .map_err(|e| SwitchError::Stats(e.to_string()))
 }
 
 /// The key of our digest nonces, kept in the data folder so that nonces handed out

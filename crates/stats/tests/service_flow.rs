@@ -1,0 +1,101 @@
+//! The service inside the switch: events in, today's figures out (for the wallboard), the
+//! record in SQLite, the metrics counted; after-call work joined after the record exists.
+
+use callctl::event::{CallUid, Event, EventKind, Origin, Party, Phase};
+use std::time::{Duration, Instant};
+
+fn ev(at_ms: u64, kind: EventKind) -> Event {
+    Event {
+        call: CallUid("svc-1".into()),
+        at_ms,
+        kind,
+    }
+}
+
+#[tokio::test]
+async fn events_become_a_stored_record_todays_figures_and_metrics() {
+    let dir = std::env::temp_dir().join(format!("stats-service-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let db = dir.join("calls.sqlite");
+    let reg = prometheus::Registry::new();
+    // 2026-11-25 10:00 JST.
+    let t0 = 1_795_568_400_000u64;
+    let h = stats::service::start(
+        stats::StatsConfig {
+            db: db.clone(),
+            lines: vec!["市代表".into()],
+            queues: vec!["main".into()],
+            offset_minutes: 540,
+            retention_days: 92,
+        },
+        &reg,
+        move || t0 + 120_000,
+    )
+    .unwrap();
+    let arrived = EventKind::Arrived {
+        origin: Origin::Citizen,
+        trunk: "carrier".into(),
+        dialled: "+81246221111".into(),
+        line: "市代表".into(),
+        caller: "0246991234".into(),
+    };
+    h.event(ev(t0, arrived));
+    h.event(ev(
+        t0 + 7_000,
+        EventKind::Answered {
+            agent: "1001".into(),
+        },
+    ));
+    h.event(ev(
+        t0 + 67_000,
+        EventKind::Ended {
+            phase: Phase::Talking,
+            by: Party::Citizen,
+            outcome: "answered".into(),
+        },
+    ));
+    let mut today = h.today.clone();
+    let start = Instant::now();
+    while today.borrow().total.answered < 1 {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "today's figures never showed the call"
+        );
+        let _ = tokio::time::timeout(Duration::from_millis(200), today.changed()).await;
+    }
+    assert_eq!(today.borrow().by_line["市代表"].offered, 1);
+    h.wrapup_end("1001", t0 + 97_000);
+    // The writer thread commits the record, then the after-call work.
+    let store = stats::Store::open(&db).unwrap();
+    let start = Instant::now();
+    loop {
+        let r = store.get("svc-1").unwrap();
+        if let Some(r) = r.filter(|r| r.wrapup_end_ms.is_some()) {
+            assert_eq!(r.after_call_work_ms(), Some(30_000));
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "record or its wrap-up not written"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let text = {
+        use prometheus::Encoder;
+        let mut b = Vec::new();
+        prometheus::TextEncoder::new()
+            .encode(&reg.gather(), &mut b)
+            .unwrap();
+        String::from_utf8(b).unwrap()
+    };
+    assert!(
+        text.contains("madoguchi_line_answered_total{line=\"市代表\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("madoguchi_answer_wait_seconds_sum{queue=\"other\"} 7"),
+        "{text}"
+    );
+    assert_eq!(h.dropped(), 0);
+    let _ = std::fs::remove_dir_all(&dir);
+}
