@@ -27,6 +27,8 @@ pub struct App {
     pub proxies: crate::proxy::TrustedProxies,
     /// Views and ratings count once per citizen.
     pub visitors: crate::visitor::Visitors,
+    /// Login throttling and the bounded password-hash slots.
+    pub guard: crate::login_guard::LoginGuard,
 }
 
 impl App {
@@ -50,6 +52,7 @@ impl App {
             site: Default::default(),
             proxies: Default::default(),
             visitors: Default::default(),
+            guard: Default::default(),
         };
         app.reindex()?;
         Ok(app)

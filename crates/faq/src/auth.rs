@@ -11,9 +11,8 @@ use rand::RngCore;
 use rusqlite::{params, OptionalExtension};
 use sha2::{Digest, Sha256};
 
-/// Failures in a row before an account is locked, and for how long.
-pub const MAX_FAILURES: i64 = 5;
-pub const LOCK_SECS: i64 = 15 * 60;
+/// Failures in a row (per ID and address) before login is refused, and for how long.
+pub use crate::login_guard::{LOCK_SECS, MAX_FAILURES};
 /// A session lasts one working day.
 pub const SESSION_SECS: i64 = 9 * 3600;
 
@@ -131,44 +130,24 @@ pub fn bootstrap_admin(db: &Db, login: &str, pw: &str) -> Result<bool> {
     Ok(true)
 }
 
+/// Checks a password and opens a session. Throttling and lockout are the caller's
+/// ([`crate::login_guard`]), in memory per ID and address, so that nobody can lock an
+/// account for everyone and concurrent attempts are all counted.
 pub fn login(db: &Db, login: &str, pw: &str) -> Result<LoginOutcome> {
     let now = unix_now();
-    let row: Option<(String, i64, i64)> = db.with(|c| {
-        c.query_row(
-            "SELECT pw_hash, failed, locked_until FROM users WHERE login=?1",
-            [login],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .optional()
+    let row: Option<String> = db.with(|c| {
+        c.query_row("SELECT pw_hash FROM users WHERE login=?1", [login], |r| r.get(0))
+            .optional()
     })?;
-    let Some((hash, failed, locked_until)) = row else {
+    let Some(hash) = row else {
         // Spend the same time as a real check so response time does not reveal which
         // login IDs exist.
         let _ = verify_password("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", pw);
         return Ok(LoginOutcome::BadCredentials);
     };
-    if locked_until > now {
-        return Ok(LoginOutcome::Locked);
-    }
     if !verify_password(&hash, pw) {
-        let failed = failed + 1;
-        let lock = if failed >= MAX_FAILURES {
-            now + LOCK_SECS
-        } else {
-            0
-        };
-        db.with(|c| {
-            c.execute(
-                "UPDATE users SET failed=?2, locked_until=?3 WHERE login=?1",
-                params![login, if lock > 0 { 0 } else { failed }, lock],
-            )
-        })?;
-        tracing::warn!(login, failed, locked = lock > 0, "login failed");
-        return Ok(if lock > 0 {
-            LoginOutcome::Locked
-        } else {
-            LoginOutcome::BadCredentials
-        });
+        tracing::warn!(login = %login.escape_debug(), "login failed");
+        return Ok(LoginOutcome::BadCredentials);
     }
     let token = random_hex(32);
     let csrf = random_hex(32);

@@ -19,6 +19,7 @@ pub mod clock;
 pub mod csv_io;
 pub mod db;
 pub mod error;
+pub mod login_guard;
 pub mod model;
 pub mod proxy;
 pub mod ratelimit;

@@ -268,8 +268,9 @@ async fn repeated_failures_lock_the_account() {
         r.status, 401,
         "locked account must refuse the right password"
     );
-    assert!(r.text().contains("ロック"));
+    assert!(r.text().contains("しばらくログインできません"));
     faq::auth::unlock(&server().app.db, "lockme").unwrap();
+    server().app.guard.unlock("lockme");
     assert_eq!(
         try_login(&mut c, "lockme", "lockme-password-1")
             .await
@@ -448,4 +449,54 @@ async fn exports_csv_and_xlsx() {
     assert_eq!(x.status, 200);
     assert!(x.body.starts_with(b"PK\x03\x04"), "xlsx is a zip");
     assert!(x.body.len() > 10_000);
+}
+
+async fn login_from(user: &str, pw: &str, from: &str) -> faq::client::Resp {
+    let mut c = client();
+    let form = c.get("/admin/login").await.unwrap();
+    let token = csrf_of(&form.text());
+    let body = faq::client::form_encode(&[("csrf", &token), ("login", user), ("password", pw)]);
+    c.request(
+        "POST",
+        "/admin/login",
+        &[
+            ("content-type", "application/x-www-form-urlencoded"),
+            ("x-forwarded-for", from),
+        ],
+        body.as_bytes(),
+    )
+    .await
+    .unwrap()
+}
+
+/// Issue 9: concurrent wrong passwords are all counted; the attacker's address is
+/// refused, the member of staff at another address is not; an ID that does not exist
+/// gets the same answer as one that does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lockout_counts_concurrent_failures_per_address_and_cannot_shut_staff_out() {
+    create_user("victim", "viewer", "victim-password-1").await;
+    let attempts: Vec<_> = (0..24)
+        .map(|_| tokio::spawn(login_from("victim", "wrong-password", "198.51.100.66")))
+        .collect();
+    let mut statuses = Vec::new();
+    for a in attempts {
+        statuses.push(a.await.unwrap().status);
+    }
+    assert!(statuses.iter().all(|s| *s == 401 || *s == 503), "{statuses:?}");
+    let r = login_from("victim", "victim-password-1", "198.51.100.66").await;
+    assert_eq!(r.status, 401, "the attacker's address is refused even with the password");
+    assert!(r.text().contains("しばらくログインできません"));
+    let r = login_from("victim", "victim-password-1", "10.20.30.40").await;
+    assert_eq!(r.status, 303, "staff at their own desk still get in");
+
+    let answer = |page: &str| page.contains("しばらくログインできません");
+    for user in ["victim2-does-not-exist", "victim"] {
+        for _ in 0..faq::auth::MAX_FAILURES {
+            login_from(user, "wrong-password", "198.51.100.67").await;
+        }
+    }
+    let a = login_from("victim2-does-not-exist", "x-password", "198.51.100.67").await;
+    let b = login_from("victim", "x-password", "198.51.100.67").await;
+    assert_eq!((a.status, answer(&a.text())), (b.status, answer(&b.text())));
+    assert!(answer(&a.text()));
 }

@@ -68,26 +68,54 @@ pub struct LoginForm {
 
 pub async fn login(
     State(app): State<Arc<App>>,
+    ident: super::Identity,
     headers: HeaderMap,
     Form(f): Form<LoginForm>,
 ) -> WebResult<Response> {
+    use crate::login_guard::{Admit, MAX_PASSWORD_BYTES};
+    const WRONG: &str = "ログインIDまたはパスワードが違います";
+    const LOCKED: &str = "ログインに続けて失敗したため、しばらくログインできません。15分後に再度お試しいただくか、管理者に連絡してください";
     let expected = cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or_default();
     if expected.is_empty() || !super::constant_eq(expected.as_bytes(), f.csrf.as_bytes()) {
         return Err(AppError::Csrf);
     }
+    // Cheap refusals first: nothing here costs a hash.
     let login = f.login.trim().to_string();
-    let outcome = blocking(&app, move |app| auth::login(&app.db, &login, &f.password)).await?;
-    Ok(match outcome {
+    if login.is_empty()
+        || login.len() > 100
+        || f.password.is_empty()
+        || f.password.len() > MAX_PASSWORD_BYTES
+    {
+        return Ok(with_login_token(&app, StatusCode::UNAUTHORIZED, Some(WRONG)));
+    }
+    let now = app.clock.now();
+    if app.guard.admit(&login, &ident.ip, now) == Admit::Locked {
+        // The same answer whether or not the ID exists.
+        return Ok(with_login_token(&app, StatusCode::UNAUTHORIZED, Some(LOCKED)));
+    }
+    let Some(slot) = app.guard.hash_slot().await else {
+        app.guard.abandon(&login, &ident.ip);
+        let mut resp = with_login_token(
+            &app,
+            StatusCode::SERVICE_UNAVAILABLE,
+            Some("ただいま混み合っています。少し待ってからもう一度お試しください"),
+        );
+        resp.headers_mut()
+            .insert(header::RETRY_AFTER, axum::http::HeaderValue::from_static("5"));
+        return Ok(resp);
+    };
+    let (l2, pw) = (login.clone(), f.password);
+    let outcome = blocking(&app, move |app| auth::login(&app.db, &l2, &pw)).await;
+    drop(slot);
+    let ok = matches!(outcome, Ok(LoginOutcome::Ok(_)));
+    app.guard.finish(&login, &ident.ip, ok, now);
+    Ok(match outcome? {
         LoginOutcome::Ok(token) => {
             let c = format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age={}", auth::SESSION_SECS);
             ([(header::SET_COOKIE, c)], Redirect::to("/admin")).into_response()
         }
-        LoginOutcome::BadCredentials => with_login_token(&app, StatusCode::UNAUTHORIZED, Some("ログインIDまたはパスワードが違います")),
-        LoginOutcome::Locked => with_login_token(
-            &app,
-            StatusCode::UNAUTHORIZED,
-            Some("ログインに続けて失敗したため、このアカウントは一時的にロックされています。15分後に再度お試しいただくか、管理者に連絡してください"),
-        ),
+        LoginOutcome::BadCredentials => with_login_token(&app, StatusCode::UNAUTHORIZED, Some(WRONG)),
+        LoginOutcome::Locked => with_login_token(&app, StatusCode::UNAUTHORIZED, Some(LOCKED)),
     })
 }
 

@@ -139,7 +139,7 @@ pub async fn users(State(app): State<Arc<App>>, staff: Staff) -> WebResult<Html<
     let mut body =
         String::from("<table><tr><th>ログインID</th><th>氏名</th><th>権限</th><th>状態</th></tr>");
     for u in &list {
-        let lock = if u.locked {
+        let lock = if u.locked || app.guard.locked_somewhere(&u.login, app.clock.now()) {
             format!("ロック中 <form class=\"inline\" method=\"post\" action=\"/admin/users/{}/unlock\">{csrf}<button type=\"submit\">解除</button></form>", url_enc(&u.login))
         } else {
             "有効".into()
@@ -203,6 +203,7 @@ pub async fn unlock_user(
 ) -> WebResult<Response> {
     staff.require(Role::Admin)?;
     staff.check_csrf(&f.csrf)?;
+    app.guard.unlock(&login);
     blocking(&app, move |app| auth::unlock(&app.db, &login)).await?;
     Ok(Redirect::to("/admin/users").into_response())
 }
