@@ -38,6 +38,11 @@ if [ -f .ci/stats-deps.sh ]; then
   bash .ci/stats-deps.sh
 fi
 
+# systemd's offline tools for the deploy/ checks (tests/deploy_unit.rs).
+if [ -f .ci/ops-deps.sh ]; then
+  bash .ci/ops-deps.sh
+fi
+
 # Postfix (and PostgreSQL) for the history sidecar's mail and database tests.
 if [ -f .ci/history-deps.sh ]; then
   bash .ci/history-deps.sh
