@@ -235,7 +235,7 @@ fn manual_night_mode_at_noon_routes_to_the_guard_room_and_is_audited() {
     let first_leg = inv.headers.get("Call-ID").map(str::to_string);
     let first_leg = first_leg.as_deref();
     // The change is in the audit log with who made it, and survives a restart.
-    let audit = http_get(sw.http, "/api/v1/operating/audit").unwrap();
+    let audit = sw.get("/api/v1/operating/audit").unwrap();
     assert!(audit.contains("supervisor-sato"), "{audit}");
     sw.restart();
     let st: serde_json::Value =

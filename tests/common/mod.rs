@@ -326,8 +326,14 @@ impl Switch {
 
     /// Whether `user` has a binding. Panics when the API does not answer, so that
     /// `!registered(..)` proves a refusal, not a dead switch.
+    /// GET with the supervisor's login (registrations and the audit log name people).
+    pub fn get(&self, path: &str) -> Option<String> {
+        http_request_as(self.http, "GET", path, None, Some(&self.supervisor()))
+            .and_then(|(code, body)| (code == 200).then_some(body))
+    }
+
     pub fn registered(&self, user: &str) -> bool {
-        http_get(self.http, "/api/v1/registrations")
+        self.get("/api/v1/registrations")
             .unwrap_or_else(|| {
                 panic!(
                     "/api/v1/registrations did not answer; switch log tail:\n{}",

@@ -14,15 +14,18 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shared: Arc<Shared>,
     recordings: axum::Router,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) {
-    // Changes need a supervisor's login (HTTP Basic, as for the recordings); reading
-    // status and metrics does not.
-    let changes = Router::new()
+    // Changes need a supervisor's login (HTTP Basic, as for the recordings), and so do
+    // the lists that name people or their addresses (registrations: operators' IPs;
+    // the audit log: supervisors' names). Status, queues and metrics do not.
+    let guarded = Router::new()
         .route("/api/v1/agents/{id}/{op}", axum::routing::post(agent_op))
         .route("/api/v1/operating/night", axum::routing::post(night))
         .route("/api/v1/operating/extend", axum::routing::post(extend))
         .route("/api/v1/operating/clear", axum::routing::post(clear))
+        .route("/api/v1/registrations", get(registrations))
+        .route("/api/v1/operating/audit", get(audit))
         .layer(axum::middleware::from_fn_with_state(
             shared.clone(),
             require_supervisor,
@@ -30,19 +33,14 @@ pub async fn serve(
     let app = Router::new()
         .route("/metrics", get(metrics))
         .route("/api/v1/status", get(status))
-        .route("/api/v1/registrations", get(registrations))
         .route("/api/v1/queues", get(queues))
         .route("/api/v1/operating", get(operating))
-        .route("/api/v1/operating/audit", get(audit))
-        .merge(changes)
+        .merge(guarded)
         .with_state(shared)
         // The recordings' pages and API (login required, every play and download audited).
-        .merge(recordings);
-    let _ = axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            let _ = shutdown.changed().await;
-        })
-        .await;
+        .merge(recordings)
+        .layer(axum::middleware::from_fn(json_changes_only));
+    crate::http_serve::serve(listener, app, Default::default(), shutdown).await;
 }
 
 async fn metrics(State(s): State<Arc<Shared>>) -> impl IntoResponse {
@@ -277,6 +275,31 @@ pub fn parse_local(t: &str, offset_minutes: i32) -> Option<u64> {
     Some(dt.to_unix(offset_minutes))
 }
 
+/// Browsers send Basic credentials with cross-site requests too, and a cross-site form
+/// may POST `text/plain`, form-encoded or multipart without a CORS preflight. Every
+/// change here takes JSON, so any other type (or none) is refused before the login is
+/// even looked at: 415.
+async fn json_changes_only(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::http::Method;
+    let changes = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    let json = req
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"));
+    if changes && !json {
+        return bad(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "changes take a JSON body (Content-Type: application/json)",
+        );
+    }
+    next.run(req).await
+}
+
 /// The logged-in supervisor, for the audit log.
 #[derive(Clone)]
 struct Supervisor(String);
@@ -291,11 +314,8 @@ async fn require_supervisor(
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    // argon2 takes tens of milliseconds: off the async workers.
-    let st = s.clone();
-    let outcome = tokio::task::spawn_blocking(move || st.supervisors.check(value.as_deref()))
-        .await
-        .unwrap_or(recorder::auth::AuthOutcome::BadCredentials);
+    let source = recorder::auth::client_ip(&req);
+    let outcome = s.supervisors.check_request(value.as_deref(), source).await;
     match outcome {
         recorder::auth::AuthOutcome::Ok(user) => {
             req.extensions_mut().insert(Supervisor(user));
@@ -305,6 +325,15 @@ async fn require_supervisor(
             StatusCode::TOO_MANY_REQUESTS,
             "too many failed logins for this user; try again in five minutes",
         ),
+        recorder::auth::AuthOutcome::Busy => {
+            let mut r = bad(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy checking logins; retry",
+            );
+            r.headers_mut()
+                .insert("retry-after", axum::http::HeaderValue::from_static("2"));
+            r
+        }
         _ => {
             let mut r = bad(
                 StatusCode::UNAUTHORIZED,

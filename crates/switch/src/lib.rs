@@ -7,6 +7,7 @@ mod call;
 mod core;
 mod event;
 mod http;
+mod http_serve;
 pub mod metrics;
 mod presence;
 mod queue;
@@ -77,7 +78,7 @@ pub struct Shared {
     /// Every answered call is recorded (spec 第2-7 ⑶ イ).
     pub recorder: recorder::Recorder,
     /// Supervisors' logins: the recordings pages and every change made through the API.
-    pub supervisors: recorder::auth::Auth,
+    pub supervisors: Arc<recorder::auth::Auth>,
     /// Call records, the city's figures, metrics and the wallboard (issue 15): call
     /// control passes every `callctl::Event` to `stats.event(..)`.
     pub stats: stats::StatsHandle,
@@ -363,7 +364,7 @@ pub async fn start(opts: Options) -> Result<RunningSwitch, SwitchError> {
         operating: Mutex::new(operating),
         clock_offset,
         recorder,
-        supervisors: recorder::auth::Auth::new(supervisors),
+        supervisors,
         cfg,
         metrics,
         data_dir,

@@ -11,7 +11,7 @@ use std::time::SystemTime;
 pub fn start(
     cfg: &dialplan::Config,
     data_dir: &Path,
-) -> Result<(Recorder, axum::Router, Vec<recorder::auth::Supervisor>), SwitchError> {
+) -> Result<(Recorder, axum::Router, std::sync::Arc<recorder::auth::Auth>), SwitchError> {
     let rcfg = RecorderConfig {
         dir: cfg.switch.recordings_dir.clone(),
         catalogue: data_dir.join("recordings.sqlite"),
@@ -26,12 +26,14 @@ pub fn start(
         Ok(report) => tracing::info!(?report, "recordings checked"),
         Err(e) => tracing::error!(error = %e, "repairing interrupted recordings failed"),
     }
-    let supervisors = supervisors(cfg, data_dir)?;
-    let web = recorder::http::router(recorder::http::RecorderState::new(
+    // One login for the whole ops port: the recordings pages and the switch's API
+    // share the failure counters and the session cache.
+    let auth = std::sync::Arc::new(recorder::auth::Auth::new(supervisors(cfg, data_dir)?));
+    let web = recorder::http::router(recorder::http::RecorderState::with_auth(
         rec.clone(),
-        supervisors.clone(),
+        auth.clone(),
     ));
-    Ok((rec, web, supervisors))
+    Ok((rec, web, auth))
 }
 
 /// The configured supervisors, or one generated account whose password is written to

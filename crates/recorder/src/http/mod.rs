@@ -31,16 +31,21 @@ use std::time::SystemTime;
 /// What the handlers share: the recorder and the supervisors who may use it.
 pub struct RecorderState {
     pub recorder: Recorder,
-    pub auth: Auth,
+    pub auth: Arc<Auth>,
     /// Listening sessions already audited (see `audio`).
     sessions: audio::Sessions,
 }
 
 impl RecorderState {
     pub fn new(recorder: Recorder, supervisors: Vec<Supervisor>) -> Arc<RecorderState> {
+        RecorderState::with_auth(recorder, Arc::new(Auth::new(supervisors)))
+    }
+
+    /// Share the login (and its failure counters) with the rest of the ops port.
+    pub fn with_auth(recorder: Recorder, auth: Arc<Auth>) -> Arc<RecorderState> {
         Arc::new(RecorderState {
             recorder,
-            auth: Auth::new(supervisors),
+            auth,
             sessions: audio::Sessions::default(),
         })
     }
@@ -88,11 +93,8 @@ async fn require_login(AxState(st): AxState<S>, mut req: Request, next: Next) ->
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    // argon2 takes tens of milliseconds: off the async workers.
-    let st2 = st.clone();
-    let outcome = tokio::task::spawn_blocking(move || st2.auth.check(value.as_deref()))
-        .await
-        .unwrap_or(AuthOutcome::BadCredentials);
+    let source = crate::auth::client_ip(&req);
+    let outcome = st.auth.check_request(value.as_deref(), source).await;
     match outcome {
         AuthOutcome::Ok(user) => {
             req.extensions_mut().insert(User(user));
@@ -102,6 +104,15 @@ async fn require_login(AxState(st): AxState<S>, mut req: Request, next: Next) ->
             StatusCode::TOO_MANY_REQUESTS,
             "too many failed logins for this user; try again in five minutes",
         ),
+        AuthOutcome::Busy => {
+            let mut r = error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy checking logins; retry",
+            );
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
+            r
+        }
         AuthOutcome::Missing | AuthOutcome::BadCredentials => {
             let mut r = error(
                 StatusCode::UNAUTHORIZED,
