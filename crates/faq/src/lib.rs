@@ -16,6 +16,7 @@ pub mod attachments;
 pub mod auth;
 pub mod client;
 pub mod clock;
+pub mod conn_limits;
 pub mod csv_io;
 pub mod db;
 pub mod error;
@@ -61,6 +62,9 @@ pub struct FaqConfig {
     pub site: web::html::SiteInfo,
     /// Reverse proxies (addresses or networks) whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<String>,
+    /// Connection caps and timeouts after the TLS handshake (trusted proxies are exempt
+    /// from the per-address cap).
+    pub limits: conn_limits::ConnLimits,
     /// What "now" is (tests pin the calendar; the service runs on the system clock).
     pub clock: clock::Clock,
     /// IPADIC's CSV sources (Debian's `mecab-ipadic`), for kana → kanji search.
@@ -80,6 +84,7 @@ impl Default for FaqConfig {
             access_log_days: 400,
             site: web::html::SiteInfo::default(),
             trusted_proxies: Vec::new(),
+            limits: conn_limits::ConnLimits::default(),
             clock: clock::Clock::SYSTEM,
             reading_dictionary: PathBuf::from(search::dictionary::DEBIAN_IPADIC),
         }
@@ -208,7 +213,9 @@ pub async fn start(cfg: FaqConfig) -> anyhow::Result<RunningFaq> {
     let tcp = tokio::net::TcpListener::bind(cfg.listen)
         .await
         .with_context(|| format!("binding {}", cfg.listen))?;
-    let listener = tls::TlsListener::new(tcp, server_cfg)?;
+    let mut limits = cfg.limits.clone();
+    limits.exempt = app.proxies.clone();
+    let listener = tls::TlsListener::new(tcp, server_cfg, conn_limits::Gate::new(limits))?;
     let addr = axum::serve::Listener::local_addr(&listener)?;
     let router = web::router(app.clone());
     let (stop_tx, stop_rx) = oneshot::channel::<()>();

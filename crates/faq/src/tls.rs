@@ -1,6 +1,7 @@
 //! HTTPS: a certificate from config, or a self-signed one generated into the data
 //! directory on first start; and a listener that hands axum finished TLS streams.
 
+use crate::conn_limits::{Gate, Guarded};
 use crate::error::{FaqError, Result};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -97,7 +98,7 @@ pub fn server_config(files: &TlsFiles) -> Result<Arc<rustls::ServerConfig>> {
 /// Accepts TCP, runs TLS handshakes in their own tasks (so one slow client cannot hold
 /// up the others) and yields finished streams to axum.
 pub struct TlsListener {
-    rx: mpsc::Receiver<(TlsStream<tokio::net::TcpStream>, SocketAddr)>,
+    rx: mpsc::Receiver<(Guarded<TlsStream<tokio::net::TcpStream>>, SocketAddr)>,
     local: SocketAddr,
     _acceptor_task: AbortOnDrop,
 }
@@ -112,7 +113,11 @@ impl Drop for AbortOnDrop {
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl TlsListener {
-    pub fn new(tcp: TcpListener, cfg: Arc<rustls::ServerConfig>) -> std::io::Result<Self> {
+    pub fn new(
+        tcp: TcpListener,
+        cfg: Arc<rustls::ServerConfig>,
+        gate: Gate,
+    ) -> std::io::Result<Self> {
         let local = tcp.local_addr()?;
         let acceptor = TlsAcceptor::from(cfg);
         let (tx, rx) = mpsc::channel(256);
@@ -127,13 +132,20 @@ impl TlsListener {
                         continue;
                     }
                 };
+                // Over the caps: closed at once, before any TLS work.
+                let Some(ticket) = gate.admit(peer.ip()) else {
+                    tracing::debug!(%peer, "connection refused: too many connections");
+                    drop(stream);
+                    continue;
+                };
                 let _ = stream.set_nodelay(true);
                 let acceptor = acceptor.clone();
                 let tx = tx.clone();
+                let limits = gate.limits().clone();
                 tokio::spawn(async move {
                     match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
                         Ok(Ok(tls)) => {
-                            let _ = tx.send((tls, peer)).await;
+                            let _ = tx.send((Guarded::new(tls, ticket, &limits), peer)).await;
                         }
                         Ok(Err(e)) => tracing::debug!(%peer, "tls handshake: {e}"),
                         Err(_) => tracing::debug!(%peer, "tls handshake timed out"),
@@ -150,7 +162,7 @@ impl TlsListener {
 }
 
 impl axum::serve::Listener for TlsListener {
-    type Io = TlsStream<tokio::net::TcpStream>;
+    type Io = Guarded<TlsStream<tokio::net::TcpStream>>;
     type Addr = SocketAddr;
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
