@@ -345,18 +345,34 @@ impl Switch {
 
     /// Send SIGTERM and wait (bounded) for the process to end.
     pub fn terminate(&mut self) -> std::process::ExitStatus {
-        let _ = Command::new("kill")
+        self.send_sigterm();
+        self.wait_stopped(15)
+    }
+
+    /// Send SIGTERM and return at once (the test then plays the peers' part of the
+    /// shutdown, e.g. answering a CANCEL, before `wait_stopped`).
+    pub fn send_sigterm(&self) {
+        let st = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
-            .status();
+            .status()
+            .expect("kill(1)");
+        assert!(st.success(), "kill -TERM failed");
+    }
+
+    /// Wait (bounded) for the process to end after `send_sigterm`.
+    pub fn wait_stopped(&mut self, secs: u64) -> std::process::ExitStatus {
         let t0 = Instant::now();
-        while t0.elapsed() < Duration::from_secs(15) {
+        while t0.elapsed() < Duration::from_secs(secs) {
             if let Some(st) = self.child.try_wait().unwrap() {
                 return st;
             }
             std::thread::sleep(Duration::from_millis(50));
         }
         let _ = self.child.kill();
-        panic!("madoguchi did not stop on SIGTERM");
+        panic!(
+            "madoguchi did not stop within {secs} s of SIGTERM; log tail:\n{}",
+            tail(&self.log(), 40)
+        );
     }
 }
 
