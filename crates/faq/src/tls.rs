@@ -65,10 +65,11 @@ fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
 }
 
 pub fn load_certs(path: &Path) -> Result<Vec<rustls::pki_types::CertificateDer<'static>>> {
+    use rustls::pki_types::pem::PemObject;
     let pem = std::fs::read(path)?;
-    let certs: std::result::Result<Vec<_>, _> =
-        rustls_pemfile::certs(&mut pem.as_slice()).collect();
-    let certs = certs?;
+    let certs = rustls::pki_types::CertificateDer::pem_slice_iter(&pem)
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| FaqError::Tls(format!("{}: {e}", path.display())))?;
     if certs.is_empty() {
         return Err(FaqError::Tls(format!(
             "no certificate in {}",
@@ -80,9 +81,10 @@ pub fn load_certs(path: &Path) -> Result<Vec<rustls::pki_types::CertificateDer<'
 
 pub fn server_config(files: &TlsFiles) -> Result<Arc<rustls::ServerConfig>> {
     let certs = load_certs(&files.cert)?;
+    use rustls::pki_types::pem::PemObject;
     let pem = std::fs::read(&files.key)?;
-    let key = rustls_pemfile::private_key(&mut pem.as_slice())?
-        .ok_or_else(|| FaqError::Tls(format!("no private key in {}", files.key.display())))?;
+    let key = rustls::pki_types::PrivateKeyDer::from_pem_slice(&pem)
+        .map_err(|e| FaqError::Tls(format!("no private key in {}: {e}", files.key.display())))?;
     let mut cfg = rustls::ServerConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),
     ))
@@ -187,5 +189,27 @@ impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, TlsL
 {
     fn connect_info(s: axum::serve::IncomingStream<'_, TlsListener>) -> Self {
         ClientAddr(*s.remote_addr())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_pem_loads_and_garbage_is_refused_with_the_path() {
+        let dir = std::env::temp_dir().join(format!("faq-tls-{}", crate::auth::random_hex(4)));
+        let files = ensure_self_signed(&dir).unwrap();
+        assert_eq!(load_certs(&files.cert).unwrap().len(), 1);
+        assert!(server_config(&files).is_ok());
+        std::fs::write(dir.join("junk.pem"), "not a certificate").unwrap();
+        let err = load_certs(&dir.join("junk.pem")).unwrap_err().to_string();
+        assert!(err.contains("junk.pem"), "{err}");
+        let bad_key = TlsFiles {
+            cert: files.cert.clone(),
+            key: dir.join("junk.pem"),
+        };
+        assert!(server_config(&bad_key).unwrap_err().to_string().contains("junk.pem"));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

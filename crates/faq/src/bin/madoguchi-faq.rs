@@ -1,49 +1,79 @@
-//! Runs the FAQ service alone.
-//!
-//! madoguchi-faq [--data DIR] [--listen ADDR] [--cert PEM --key PEM] [--seed CSV | --no-seed]
-//!               [--admin LOGIN] (password from FAQ_ADMIN_PASSWORD, else generated)
+//! Runs the FAQ service alone. The first administrator's password comes from
+//! FAQ_ADMIN_PASSWORD, or is generated into DIR/admin-password.txt.
 
-use anyhow::{bail, Context};
-use faq::{tls::TlsFiles, FaqConfig};
+use clap::Parser;
+use faq::{tls::TlsFiles, web::html::SiteInfo, FaqConfig};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
-fn parse_args() -> anyhow::Result<FaqConfig> {
-    let mut cfg = FaqConfig::default();
-    let (mut cert, mut key) = (None, None);
-    let mut args = std::env::args().skip(1);
-    while let Some(a) = args.next() {
-        let mut val = || args.next().with_context(|| format!("{a} needs a value"));
-        match a.as_str() {
-            "--data" => cfg.data_dir = PathBuf::from(val()?),
-            "--listen" => {
-                cfg.listen = val()?
-                    .parse()
-                    .context("--listen wants an address like 127.0.0.1:8443")?
-            }
-            "--cert" => cert = Some(PathBuf::from(val()?)),
-            "--key" => key = Some(PathBuf::from(val()?)),
-            "--seed" => cfg.seed_csv = Some(PathBuf::from(val()?)),
-            "--no-seed" => cfg.seed_sample = false,
-            "--admin" => cfg.admin_user = val()?,
-            "--log-days" => {
-                cfg.access_log_days = val()?.parse().context("--log-days wants a number")?
-            }
-            "-h" | "--help" => {
-                println!("usage: madoguchi-faq [--data DIR] [--listen ADDR] [--cert PEM --key PEM] [--seed CSV | --no-seed] [--admin LOGIN] [--log-days N]\nThe first administrator's password comes from FAQ_ADMIN_PASSWORD, or is generated into DIR/admin-password.txt.");
-                std::process::exit(0);
-            }
-            other => bail!("unknown argument {other:?} (try --help)"),
+/// The FAQ knowledge base (public site, editing, JSON API) over HTTPS.
+#[derive(Parser, Debug)]
+#[command(name = "madoguchi-faq", version)]
+struct Args {
+    /// Folder for faq.sqlite3, attachments and the generated certificate.
+    #[arg(long, default_value = "data/faq")]
+    data: PathBuf,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8443")]
+    listen: SocketAddr,
+    /// Certificate chain (PEM); with --key. Without both, a self-signed one is generated.
+    #[arg(long, requires = "key")]
+    cert: Option<PathBuf>,
+    /// Private key (PEM); with --cert.
+    #[arg(long, requires = "cert")]
+    key: Option<PathBuf>,
+    /// CSV loaded into an empty database instead of the built-in sample corpus.
+    #[arg(long, conflicts_with = "no_seed")]
+    seed: Option<PathBuf>,
+    /// Start with an empty database.
+    #[arg(long)]
+    no_seed: bool,
+    /// Login ID of the first administrator.
+    #[arg(long, default_value = "admin")]
+    admin: String,
+    /// Days the access log is kept (never less than 92).
+    #[arg(long, default_value_t = 400)]
+    log_days: u32,
+    /// The call center's hours shown in the public site's footer.
+    #[arg(long)]
+    hours: Option<String>,
+    /// The phone number citizens are given when the FAQ does not help.
+    #[arg(long)]
+    phone: Option<String>,
+    /// A reverse proxy (address or network) whose X-Forwarded-For is believed; repeatable.
+    #[arg(long = "trusted-proxy")]
+    trusted_proxies: Vec<String>,
+    /// IPADIC's CSV sources (Debian's mecab-ipadic) for kana → kanji search.
+    #[arg(long, default_value = faq::search::dictionary::DEBIAN_IPADIC)]
+    reading_dictionary: PathBuf,
+}
+
+impl Args {
+    fn into_config(self) -> FaqConfig {
+        let defaults = SiteInfo::default();
+        FaqConfig {
+            data_dir: self.data,
+            listen: self.listen,
+            tls: match (self.cert, self.key) {
+                (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+                _ => None,
+            },
+            seed_sample: !self.no_seed,
+            seed_csv: self.seed,
+            admin_user: self.admin,
+            admin_password: std::env::var("FAQ_ADMIN_PASSWORD")
+                .ok()
+                .filter(|p| !p.is_empty()),
+            access_log_days: self.log_days,
+            site: SiteInfo {
+                hours: self.hours.unwrap_or(defaults.hours),
+                phone: self.phone.unwrap_or(defaults.phone),
+            },
+            trusted_proxies: self.trusted_proxies,
+            reading_dictionary: self.reading_dictionary,
+            ..FaqConfig::default()
         }
     }
-    cfg.tls = match (cert, key) {
-        (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
-        (None, None) => None,
-        _ => bail!("--cert and --key go together"),
-    };
-    cfg.admin_password = std::env::var("FAQ_ADMIN_PASSWORD")
-        .ok()
-        .filter(|p| !p.is_empty());
-    Ok(cfg)
 }
 
 #[tokio::main]
@@ -53,6 +83,35 @@ async fn main() -> anyhow::Result<()> {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
-    let cfg = parse_args()?;
-    faq::serve(cfg).await
+    faq::serve(Args::parse().into_config()).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arguments_reach_the_configuration() {
+        let cfg = Args::try_parse_from([
+            "madoguchi-faq", "--data", "/tmp/x", "--listen", "127.0.0.1:9443", "--no-seed",
+            "--phone", "0246-00-0000", "--trusted-proxy", "10.0.0.0/8", "--trusted-proxy", "::1",
+        ])
+        .unwrap()
+        .into_config();
+        assert_eq!(cfg.data_dir, PathBuf::from("/tmp/x"));
+        assert_eq!(cfg.listen.port(), 9443);
+        assert!(!cfg.seed_sample && cfg.tls.is_none());
+        assert_eq!(cfg.site.phone, "0246-00-0000");
+        assert_eq!(cfg.site.hours, SiteInfo::default().hours);
+        assert_eq!(cfg.trusted_proxies, ["10.0.0.0/8", "::1"]);
+        // Bad input gets a clear answer, not a panic.
+        for bad in [
+            &["madoguchi-faq", "--listen", "nowhere"][..],
+            &["madoguchi-faq", "--cert", "c.pem"],
+            &["madoguchi-faq", "--seed", "a.csv", "--no-seed"],
+            &["madoguchi-faq", "--bogus"],
+        ] {
+            assert!(Args::try_parse_from(bad).is_err(), "{bad:?}");
+        }
+    }
 }
