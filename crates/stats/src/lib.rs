@@ -8,12 +8,14 @@
 
 pub mod builder;
 pub mod kpi;
+pub mod look;
 pub mod metrics;
 pub mod period;
 pub mod record;
 pub mod report;
 pub mod service;
 pub mod store;
+pub mod wallboard;
 
 pub use builder::Recorder;
 pub use kpi::{Breakdown, Tally};

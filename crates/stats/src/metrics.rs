@@ -36,19 +36,21 @@ impl StatsMetrics {
         lines: &[String],
         queues: &[String],
     ) -> Result<StatsMetrics, prometheus::Error> {
-        let counter = |name: &str, help: &str, label: &str| -> Result<IntCounterVec, prometheus::Error> {
-            let c = IntCounterVec::new(Opts::new(name, help), &[label])?;
-            registry.register(Box::new(c.clone()))?;
-            Ok(c)
-        };
-        let hist = |name: &str, help: &str, buckets: &[f64]| -> Result<HistogramVec, prometheus::Error> {
-            let h = HistogramVec::new(
-                HistogramOpts::new(name, help).buckets(buckets.to_vec()),
-                &["queue"],
-            )?;
-            registry.register(Box::new(h.clone()))?;
-            Ok(h)
-        };
+        let counter =
+            |name: &str, help: &str, label: &str| -> Result<IntCounterVec, prometheus::Error> {
+                let c = IntCounterVec::new(Opts::new(name, help), &[label])?;
+                registry.register(Box::new(c.clone()))?;
+                Ok(c)
+            };
+        let hist =
+            |name: &str, help: &str, buckets: &[f64]| -> Result<HistogramVec, prometheus::Error> {
+                let h = HistogramVec::new(
+                    HistogramOpts::new(name, help).buckets(buckets.to_vec()),
+                    &["queue"],
+                )?;
+                registry.register(Box::new(h.clone()))?;
+                Ok(h)
+            };
         let with_other = |v: &[String]| {
             let mut v: Vec<String> = v.to_vec();
             v.push(OTHER.into());
@@ -59,13 +61,41 @@ impl StatsMetrics {
         let m = StatsMetrics {
             lines: with_other(lines),
             queues: with_other(queues),
-            line_offered: counter("madoguchi_line_offered_total", "Calls offered (arrived in open hours), by line", "line")?,
-            line_answered: counter("madoguchi_line_answered_total", "Calls answered by an operator, by line", "line")?,
-            line_abandoned: counter("madoguchi_line_abandoned_total", "Callers who hung up before an answer, by line", "line")?,
-            line_after_hours: counter("madoguchi_line_after_hours_total", "Calls in closed hours (not offered), by line", "line")?,
-            queue_offered: counter("madoguchi_queue_offered_total", "Calls offered, by the queue they waited in last", "queue")?,
-            queue_answered: counter("madoguchi_queue_answered_total", "Calls answered, by queue", "queue")?,
-            queue_abandoned: counter("madoguchi_queue_abandoned_total", "Callers who hung up before an answer, by queue", "queue")?,
+            line_offered: counter(
+                "madoguchi_line_offered_total",
+                "Calls offered (arrived in open hours), by line",
+                "line",
+            )?,
+            line_answered: counter(
+                "madoguchi_line_answered_total",
+                "Calls answered by an operator, by line",
+                "line",
+            )?,
+            line_abandoned: counter(
+                "madoguchi_line_abandoned_total",
+                "Callers who hung up before an answer, by line",
+                "line",
+            )?,
+            line_after_hours: counter(
+                "madoguchi_line_after_hours_total",
+                "Calls in closed hours (not offered), by line",
+                "line",
+            )?,
+            queue_offered: counter(
+                "madoguchi_queue_offered_total",
+                "Calls offered, by the queue they waited in last",
+                "queue",
+            )?,
+            queue_answered: counter(
+                "madoguchi_queue_answered_total",
+                "Calls answered, by queue",
+                "queue",
+            )?,
+            queue_abandoned: counter(
+                "madoguchi_queue_abandoned_total",
+                "Callers who hung up before an answer, by queue",
+                "queue",
+            )?,
             queue_answered_in_target: counter(
                 "madoguchi_queue_answered_in_target_total",
                 "Calls answered within 9 seconds of arrival, by queue",
@@ -88,12 +118,22 @@ impl StatsMetrics {
             )?,
         };
         for l in &m.lines {
-            for c in [&m.line_offered, &m.line_answered, &m.line_abandoned, &m.line_after_hours] {
+            for c in [
+                &m.line_offered,
+                &m.line_answered,
+                &m.line_abandoned,
+                &m.line_after_hours,
+            ] {
                 c.with_label_values(&[l]).inc_by(0);
             }
         }
         for q in &m.queues {
-            for c in [&m.queue_offered, &m.queue_answered, &m.queue_abandoned, &m.queue_answered_in_target] {
+            for c in [
+                &m.queue_offered,
+                &m.queue_answered,
+                &m.queue_abandoned,
+                &m.queue_answered_in_target,
+            ] {
                 c.with_label_values(&[q]).inc_by(0);
             }
             for h in [&m.answer_wait, &m.abandon_wait, &m.talk] {
@@ -131,9 +171,13 @@ impl StatsMetrics {
                 self.queue_answered.with_label_values(&[queue]).inc();
                 let wait = r.answer_wait_ms().unwrap_or(0);
                 if wait <= 9_000 {
-                    self.queue_answered_in_target.with_label_values(&[queue]).inc();
+                    self.queue_answered_in_target
+                        .with_label_values(&[queue])
+                        .inc();
                 }
-                self.answer_wait.with_label_values(&[queue]).observe(wait as f64 / 1000.0);
+                self.answer_wait
+                    .with_label_values(&[queue])
+                    .observe(wait as f64 / 1000.0);
                 self.talk
                     .with_label_values(&[queue])
                     .observe(r.talk_ms().unwrap_or(0) as f64 / 1000.0);

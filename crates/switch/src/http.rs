@@ -30,6 +30,10 @@ pub async fn serve(
             shared.clone(),
             require_supervisor,
         ));
+    // The wallboard: supervisors only, like the recordings.
+    let wallboard = crate::stats_web::wallboard(&shared).layer(
+        axum::middleware::from_fn_with_state(shared.clone(), require_supervisor),
+    );
     let app = Router::new()
         .route("/metrics", get(metrics))
         .route("/api/v1/status", get(status))
@@ -39,6 +43,7 @@ pub async fn serve(
         .with_state(shared)
         // The recordings' pages and API (login required, every play and download audited).
         .merge(recordings)
+        .merge(wallboard)
         .layer(axum::middleware::from_fn(json_changes_only));
     crate::http_serve::serve(listener, app, Default::default(), shutdown).await;
 }

@@ -13,6 +13,7 @@ mod presence;
 mod queue;
 mod recording;
 mod register;
+mod stats_web;
 
 pub use call::e164;
 pub use core::Listener;
