@@ -173,41 +173,12 @@ fn after_hours_the_caller_hears_the_message_and_the_guard_room_rings() {
     );
 }
 
-/// A copy of the prompts whose after-hours message is one second of tone instead of
-/// ~17 s of speech, so that a test can watch the guard room for longer than the
-/// after-hours path would take to ring it.
-fn prompts_with_short_after_hours(name: &str) -> std::path::PathBuf {
-    let dir = workdir(name);
-    let src = repo_root().join("prompts/ja");
-    let copy = |from: &std::path::Path, to: &std::path::Path| {
-        std::fs::create_dir_all(to).unwrap();
-        for e in std::fs::read_dir(from).unwrap().flatten() {
-            if e.path().is_file() {
-                std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-            }
-        }
-    };
-    copy(&src, &dir);
-    copy(&src.join("min"), &dir.join("min"));
-    copy(&src.join("num"), &dir.join("num"));
-    tone_wav(&dir.join("after-hours.wav"), 700.0, 1.0);
-    dir
-}
-
 #[test]
 fn manual_night_mode_at_noon_routes_to_the_guard_room_and_is_audited() {
     let guard = guard_room();
     let prompts = prompts_with_short_after_hours("night-noon-prompts");
     let mut sw = Switch::start_at("night-noon", "2026-11-25T12:00", |t| {
-        let t = with_guard_room(t, &guard);
-        let at = t.find("prompts_dir = ").expect("prompts_dir in the config");
-        let end = at + t[at..].find('\n').unwrap();
-        format!(
-            "{}prompts_dir = \"{}\"{}",
-            &t[..at],
-            prompts.display(),
-            &t[end..]
-        )
+        with_prompts(with_guard_room(t, &guard), &prompts)
     });
     let api = format!("http://{}", sw.http);
     let out = Command::new(env!("CARGO_BIN_EXE_madoguchi"))
@@ -613,4 +584,78 @@ fn check_refuses_a_limit_without_an_overflow_target() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("general") && err.contains("overflow"), "{err}");
+}
+
+/// No INVITE (other than retransmissions of `except`'s Call-ID) reaches the guard room
+/// for `secs` seconds.
+fn guard_room_silent(guard: &RawSip, secs: u64, except: Option<&str>) {
+    let t0 = std::time::Instant::now();
+    while t0.elapsed() < std::time::Duration::from_secs(secs) {
+        if let Some(Message::Request(q)) = guard.recv(0.5) {
+            assert!(
+                q.method != sip::Method::Invite || q.headers.get("Call-ID") == except,
+                "the guard room was rung: {}",
+                q.headers.get("Call-ID").unwrap_or_default()
+            );
+        }
+    }
+}
+
+#[test]
+fn extend_keeps_the_queue_open_after_closing_and_clear_restores_the_guard_room() {
+    let guard = guard_room();
+    let prompts = prompts_with_short_after_hours("extend-prompts");
+    // Wednesday 20:00: closed since 19:00.
+    let sw = Switch::start_at("extend", "2026-11-25T20:00", |t| {
+        with_prompts(with_guard_room(t, &guard), &prompts)
+    });
+    // The command finds the API and the login from the switch's configuration.
+    let extend = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_madoguchi"))
+            .arg("extend")
+            .args(args)
+            .args(["--who", "supervisor-sato", "--config"])
+            .arg(&sw.config)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "extend {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    extend(&["2026-11-25T23:00"]);
+    let st: serde_json::Value =
+        serde_json::from_str(&http_get(sw.http, "/api/v1/operating").unwrap()).unwrap();
+    assert_eq!(st["effective"], "Extended", "{st}");
+    assert_eq!(st["open"], true, "{st}");
+    // Until 23:00 local, three hours after the switch's 20:00.
+    let left = st["extended_until"].as_i64().unwrap() - st["now"].as_i64().unwrap();
+    assert!((3 * 3600 - 120..=3 * 3600).contains(&left), "{st}");
+    // A call at 20:00 now goes to the queue: answered, in line, the guard room not rung
+    // (watched for several times the 1 s after-hours message it would otherwise hear).
+    let c = RawSip::new();
+    c.invite(&sw, "0246221111", "0312345678", "ext-1", c.addr());
+    assert_eq!(
+        c.final_response(5.0, &mut Vec::new()).map(|r| r.status),
+        Some(200)
+    );
+    sw.wait_for("the caller in line", 25, |s| queue_waiting(s) == 1);
+    guard_room_silent(&guard, 6, None);
+    let (code, audit) = http_request_as(
+        sw.http,
+        "GET",
+        "/api/v1/operating/audit",
+        None,
+        Some(&sw.supervisor()),
+    )
+    .expect("the audit API");
+    assert_eq!(code, 200, "{audit}");
+    assert!(audit.contains("supervisor-sato"), "{audit}");
+    // Cleared: closed again, the next caller hears after-hours and the guard room rings.
+    extend(&["--clear"]);
+    let c2 = RawSip::new();
+    c2.invite(&sw, "0246221111", "0312345679", "ext-2", c2.addr());
+    let inv = expect_guard_room_rung(&guard, 20.0);
+    assert_eq!(inv.uri.user().as_deref(), Some("2999"));
 }

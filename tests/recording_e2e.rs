@@ -114,6 +114,55 @@ fn a_call_is_recorded_caller_left_center_right_for_its_whole_length() {
     assert_eq!(code, 200, "{body}");
     assert!(body.contains("1001"), "operator missing: {body}");
     assert!(body.contains("complete"), "state: {body}");
+
+    // The `recordings` command reads the same catalogue from the configuration: it lists
+    // this call (by number and by operator), and deletes it with a reason.
+    let cli = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_madoguchi"))
+            .arg("recordings")
+            .args(args)
+            .arg("--config")
+            .arg(&sw.config)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(
+            out.status.success(),
+            "recordings {args:?}: {}\n{text}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        text
+    };
+    let name = files[0].file_stem().unwrap().to_string_lossy().to_string();
+    let listed = cli(&["list", "--number", "0246542111"]);
+    let row = listed
+        .lines()
+        .find(|l| l.contains(&name) || l.contains("1001"))
+        .unwrap_or_else(|| panic!("the call is not listed:\n{listed}"));
+    let other = cli(&["list", "--operator", "1002"]);
+    assert!(
+        !other.contains(&name),
+        "1002 took no call, yet lists it:\n{other}"
+    );
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let id = v
+        .as_array()
+        .or(v["recordings"].as_array())
+        .and_then(|a| a.first())
+        .and_then(|r| r["id"].as_u64())
+        .unwrap_or_else(|| panic!("no id in {body}"));
+    assert!(row.contains(&id.to_string()), "{row}");
+    cli(&[
+        "delete",
+        &id.to_string(),
+        "--by",
+        "supervisor-sato",
+        "--reason",
+        "本人の申し出",
+    ]);
+    assert!(!files[0].exists(), "the file is still there after delete");
+    let after = cli(&["list", "--number", "0246542111"]);
+    assert!(!after.contains(&name), "deleted, yet listed:\n{after}");
 }
 
 /// PCMU RTP packets of a 440 Hz tone, 20 ms each.

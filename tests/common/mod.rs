@@ -462,6 +462,39 @@ pub fn repo_root() -> PathBuf {
         .unwrap()
 }
 
+/// A copy of the prompts whose after-hours message is one second of tone instead of
+/// ~17 s of speech, so that a test can watch the guard room for longer than the
+/// after-hours path would take to ring it (see `with_prompts`).
+pub fn prompts_with_short_after_hours(name: &str) -> PathBuf {
+    let dir = workdir(name);
+    let src = repo_root().join("prompts/ja");
+    let copy = |from: &Path, to: &Path| {
+        std::fs::create_dir_all(to).unwrap();
+        for e in std::fs::read_dir(from).unwrap().flatten() {
+            if e.path().is_file() {
+                std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+            }
+        }
+    };
+    copy(&src, &dir);
+    copy(&src.join("min"), &dir.join("min"));
+    copy(&src.join("num"), &dir.join("num"));
+    tone_wav(&dir.join("after-hours.wav"), 700.0, 1.0);
+    dir
+}
+
+/// The configuration `t` with its prompts read from `dir`.
+pub fn with_prompts(t: String, dir: &Path) -> String {
+    let at = t.find("prompts_dir = ").expect("prompts_dir in the config");
+    let end = at + t[at..].find('\n').unwrap();
+    format!(
+        "{}prompts_dir = \"{}\"{}",
+        &t[..at],
+        dir.display(),
+        &t[end..]
+    )
+}
+
 /// Hunt-group mode: the caller is not answered until an operator answers (no greeting).
 pub fn no_greeting(t: String) -> String {
     t.replace(
