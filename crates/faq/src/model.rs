@@ -2,9 +2,9 @@
 //! (the form, the CSV import and the API share them).
 
 use crate::clock::is_valid_date;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Entry {
     /// FAQ-ID, e.g. `FAQ-0001`.
     pub id: String,

@@ -469,30 +469,14 @@ pub async fn show(
              <button type=\"submit\">添付</button></form>"
         );
     }
-    body.push_str("<h2>評価（月別）</h2><table><tr><th>月</th><th>件数</th><th>平均</th><th>1/2/3/4/5</th></tr>");
-    for r in &ratings {
-        let _ = write!(
-            body,
-            "<tr><td>{}</td><td>{}</td><td>{:.2}</td><td>{:?}</td></tr>",
-            r.month, r.count, r.average, r.dist
-        );
-    }
-    body.push_str("</table><h3>ご意見</h3><ul>");
+    body.push_str("<h2>評価（月別）</h2>");
+    body.push_str(&super::history::rating_chart(&ratings));
+    body.push_str("<h3>ご意見</h3><ul>");
     for (at, score, c) in &comments {
         let _ = write!(body, "<li>{}（{}）{}</li>", format_jst(*at), score, esc(c));
     }
-    body.push_str("</ul><h2>変更履歴</h2><table><tr><th>日時</th><th>操作</th><th>利用者</th><th>内容</th></tr>");
-    for h in &history {
-        let _ = write!(
-            body,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td><details><summary>表示</summary><pre>{}</pre></details></td></tr>",
-            format_jst(h.at),
-            esc(&h.action),
-            esc(&h.user),
-            esc(&pretty(&h.snapshot))
-        );
-    }
-    body.push_str("</table>");
+    body.push_str("</ul><h2>変更履歴</h2>");
+    body.push_str(&super::history::history_table(&e.id, &history, &staff));
     Ok(Html(staff_page(
         &format!("{} {}", e.id, e.question),
         &staff.0,
@@ -500,11 +484,6 @@ pub async fn show(
     )))
 }
 
-fn pretty(json: &str) -> String {
-    serde_json::from_str::<serde_json::Value>(json)
-        .and_then(|v| serde_json::to_string_pretty(&v))
-        .unwrap_or_else(|_| json.to_string())
-}
 
 #[derive(Deserialize)]
 pub struct PublishForm {

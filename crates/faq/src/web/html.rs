@@ -151,6 +151,9 @@ body.staff main{max-width:72rem}
 footer.site{border-top:1px solid #ccc;padding:1rem;font-size:.9rem;text-align:center}
 footer.site a.tel{font-size:1.3rem;font-weight:bold}
 nav.pages{display:flex;justify-content:space-between;margin:1rem 0}
+dl.diff{margin:0}dl.diff dt{font-weight:bold}dl.diff dd{margin:0 0 .3rem 1rem;white-space:pre-wrap}
+del{background:#fdecea;color:#7a0010}ins{background:#e6f4ea;color:#1b5e20;text-decoration:none}
+.charts{display:flex;flex-wrap:wrap;gap:1rem}figure.rating-chart{margin:0}
 form.search{position:relative;display:flex;gap:.4rem;margin:.5rem 0 1rem}
 form.search input{flex:1;font-size:1.1rem;padding:.6rem;border:2px solid #555;border-radius:6px;min-width:0}
 button,.button{font-size:1rem;padding:.55rem 1rem;border-radius:6px;border:1px solid #004c97;background:#004c97;color:#fff;cursor:pointer}

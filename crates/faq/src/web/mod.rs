@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod admin_tools;
 pub mod api;
+pub mod history;
 pub mod html;
 pub mod insights;
 pub mod public;
@@ -78,6 +79,7 @@ pub fn router(app: Arc<App>) -> Router {
             get(admin::edit_form).post(admin::update),
         )
         .route("/admin/faq/{id}/publish", post(admin::publish))
+        .route("/admin/faq/{id}/restore/{seq}", post(history::restore))
         .route("/admin/faq/{id}/delete", post(admin::delete))
         .route(
             "/admin/faq/{id}/attachments",
