@@ -20,6 +20,8 @@ pub struct App {
     pub mail_wake: tokio::sync::Notify,
     /// Keys the web form's time tokens (kept in the database across restarts).
     pub form_secret: Vec<u8>,
+    /// Ringing events from the switch, fanned out to the open desks.
+    pub ringing: tokio::sync::broadcast::Sender<Arc<crate::switchfeed::Ringing>>,
 }
 
 impl App {

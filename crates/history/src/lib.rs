@@ -20,6 +20,7 @@ pub mod formtoken;
 pub mod mail;
 pub mod model;
 pub mod store;
+pub mod switchfeed;
 pub mod web;
 
 use anyhow::Context;
@@ -79,6 +80,8 @@ pub struct HistoryConfig {
     pub personal_data_days: u32,
     /// The SMTP relay for acknowledgements and answers.
     pub smtp: mail::SmtpConfig,
+    /// The switch's event feed for the screen pop; None: no pops.
+    pub switch_feed: Option<switchfeed::SwitchFeed>,
 }
 
 impl Default for HistoryConfig {
@@ -94,6 +97,7 @@ impl Default for HistoryConfig {
             access_log_days: 400,
             personal_data_days: 365,
             smtp: mail::SmtpConfig::default(),
+            switch_feed: None,
         }
     }
 }
@@ -138,6 +142,7 @@ pub struct RunningHistory {
     task: tokio::task::JoinHandle<std::io::Result<()>>,
     housekeeping: tokio::task::JoinHandle<()>,
     mailer: tokio::task::JoinHandle<()>,
+    feed: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl RunningHistory {
@@ -145,6 +150,9 @@ impl RunningHistory {
     pub async fn shutdown(mut self) {
         self.housekeeping.abort();
         self.mailer.abort();
+        if let Some(f) = &self.feed {
+            f.abort();
+        }
         if let Some(tx) = self.stop.take() {
             let _ = tx.send(());
         }
@@ -227,6 +235,7 @@ pub async fn start(cfg: HistoryConfig) -> anyhow::Result<RunningHistory> {
             cfg: cfg2,
             mail_wake: tokio::sync::Notify::new(),
             form_secret: form_secret.into_bytes(),
+            ringing: tokio::sync::broadcast::channel(64).0,
         };
         bootstrap_admin(&app)?;
         housekeep(&app, faq::clock::unix_now())?;
@@ -269,6 +278,10 @@ pub async fn start(cfg: HistoryConfig) -> anyhow::Result<RunningHistory> {
         }
     });
     let mailer = tokio::spawn(mail::run(app.clone(), cfg.smtp.clone()));
+    let feed = cfg
+        .switch_feed
+        .clone()
+        .map(|f| tokio::spawn(switchfeed::run(app.clone(), f)));
     tracing::info!(%addr, "history service listening (https)");
     Ok(RunningHistory {
         addr,
@@ -278,6 +291,7 @@ pub async fn start(cfg: HistoryConfig) -> anyhow::Result<RunningHistory> {
         task,
         housekeeping,
         mailer,
+        feed,
     })
 }
 

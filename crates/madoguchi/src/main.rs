@@ -61,6 +61,12 @@ enum Cmd {
         /// STARTTLS to the relay (for a relay on another machine).
         #[arg(long)]
         smtp_starttls: bool,
+        /// The switch's ops port (host:port), for the screen pop's event feed.
+        #[arg(long)]
+        switch_api: Option<String>,
+        /// The supervisor login file the switch wrote (user, then password).
+        #[arg(long, default_value = "data/supervisor-password.txt")]
+        switch_login: PathBuf,
         /// Stop when standard input closes (how `serve` runs it as a child process).
         #[arg(long, hide = true)]
         stop_on_stdin_eof: bool,
@@ -347,6 +353,8 @@ fn main() -> anyhow::Result<()> {
             smtp,
             mail_from,
             smtp_starttls,
+            switch_api,
+            switch_login,
             stop_on_stdin_eof,
         } => {
             init_logs();
@@ -361,6 +369,10 @@ fn main() -> anyhow::Result<()> {
             if let Some(f) = mail_from {
                 cfg.smtp.from = f;
             }
+            cfg.switch_feed = switch_api.map(|api| history::switchfeed::SwitchFeed {
+                api,
+                login: switch_login,
+            });
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?;
@@ -394,22 +406,11 @@ fn main() -> anyhow::Result<()> {
                 },
                 None => None,
             };
-            // The history sidecar is its own process: a fault or a slow export there never
-            // touches the switch's runtime. Started before the switch so it is up by the
-            // first call; it stops when our end of its stdin closes (even on kill -9).
-            let sidecar = if no_history {
-                None
-            } else {
-                start_history_child(&cfg, config.as_deref(), history_listen)
-            };
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?;
-            let r = rt.block_on(serve(cfg, now, !no_faq));
-            if let Some(child) = sidecar {
-                stop_history_child(child);
-            }
-            r
+            let history = (!no_history).then(|| (config.clone(), history_listen));
+            rt.block_on(serve(cfg, now, !no_faq, history))
         }
     }
 }
@@ -443,6 +444,7 @@ fn start_history_child(
     cfg: &dialplan::Config,
     config: Option<&std::path::Path>,
     listen: std::net::SocketAddr,
+    switch_api: std::net::SocketAddr,
 ) -> Option<std::process::Child> {
     let exe = match std::env::current_exe() {
         Ok(e) => e,
@@ -458,6 +460,10 @@ fn start_history_child(
         .arg(&data)
         .arg("--listen")
         .arg(listen.to_string())
+        .arg("--switch-api")
+        .arg(switch_api.to_string())
+        .arg("--switch-login")
+        .arg(std::path::Path::new(&cfg.switch.data_dir).join("supervisor-password.txt"))
         .arg("--stop-on-stdin-eof")
         .stdin(std::process::Stdio::piped());
     if let Some(c) = config {
@@ -502,7 +508,13 @@ fn init_logs() {
         .init();
 }
 
-async fn serve(cfg: dialplan::Config, now: Option<u64>, with_faq: bool) -> anyhow::Result<()> {
+async fn serve(
+    cfg: dialplan::Config,
+    now: Option<u64>,
+    with_faq: bool,
+    history: Option<(Option<PathBuf>, std::net::SocketAddr)>,
+) -> anyhow::Result<()> {
+    let history_cfg = cfg.clone();
     let faq_dir = std::path::Path::new(&cfg.switch.data_dir).join("faq");
     let data_dir_for_banner = cfg.switch.data_dir.clone();
     let agents: Vec<(String, String)> = cfg
@@ -528,6 +540,12 @@ async fn serve(cfg: dialplan::Config, now: Option<u64>, with_faq: bool) -> anyho
         "  metrics and API                    http://{}/metrics",
         sw.http_addr
     );
+    // The history sidecar is its own process: a fault or a slow export there never
+    // touches the switch's runtime. It stops when our end of its stdin closes (even
+    // when this process is killed), and reads the switch's event feed for screen pops.
+    let sidecar = history.and_then(|(config, listen)| {
+        start_history_child(&history_cfg, config.as_deref(), listen, sw.http_addr)
+    });
     println!(
         "  recordings (supervisors)           http://{}/recordings  (login in {})",
         sw.http_addr,
@@ -579,6 +597,9 @@ async fn serve(cfg: dialplan::Config, now: Option<u64>, with_faq: bool) -> anyho
     sw.shutdown().await;
     if let Some(f) = faq {
         f.shutdown().await;
+    }
+    if let Some(child) = sidecar {
+        let _ = tokio::task::spawn_blocking(move || stop_history_child(child)).await;
     }
     Ok(())
 }

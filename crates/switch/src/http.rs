@@ -39,6 +39,8 @@ pub async fn serve(
         .route("/api/v1/status", get(status))
         .route("/api/v1/queues", get(queues))
         .route("/api/v1/operating", get(operating))
+        // The desktop's event feed (SSE; its own login check, see feed.rs).
+        .route("/api/v1/events", get(crate::feed::events))
         .merge(guarded)
         .with_state(shared)
         // The recordings' pages and API (login required, every play and download audited).

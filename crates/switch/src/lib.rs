@@ -6,6 +6,7 @@ pub mod announce;
 mod call;
 mod core;
 mod event;
+mod feed;
 mod http;
 mod http_serve;
 pub mod metrics;

@@ -25,8 +25,9 @@ pub fn bare_page(title: &str, body: &str) -> String {
 
 /// The operators' frame.
 pub fn desk_page(title: &str, user: &SessionUser, body: &str) -> String {
-    let mut nav =
-        String::from(r#"<a href="/desk">応対履歴</a> <a href="/desk/contacts/new">新規記録</a>"#);
+    let mut nav = String::from(
+        r#"<a href="/desk/phone">電話応対</a> <a href="/desk">応対履歴</a> <a href="/desk/contacts/new">新規記録</a>"#,
+    );
     if user.role >= Role::Supervisor {
         nav.push_str(r#" <a href="/desk/log">アクセスログ</a>"#);
     }

@@ -8,6 +8,7 @@ pub mod html;
 pub mod inquiry;
 pub mod mailpages;
 pub mod reports;
+pub mod screenpop;
 
 use crate::accesslog::LogRecord;
 use crate::app::App;
@@ -57,6 +58,17 @@ pub fn router(app: Arc<App>) -> Router {
         )
         .route("/api/v1/handovers/summary", get(handovers::summary))
         .route("/desk/mail", get(mailpages::outbox))
+        .route("/desk/phone", get(screenpop::phone))
+        .route("/desk/events", get(screenpop::events))
+        .route(
+            "/static/desk.js",
+            get(|| async {
+                (
+                    [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+                    screenpop::SCRIPT,
+                )
+            }),
+        )
         .route("/desk/login", get(desk::login_form).post(desk::login))
         .route("/desk/logout", post(desk::logout))
         .route("/desk", get(desk::list))

@@ -38,6 +38,7 @@ impl Call {
             sdp,
         );
         tracing::info!(call = self.s.call.0, %agent, to = %dest.peer.remote, "ringing");
+        crate::feed::ringing(&agent, self.s.call.0, &self.s.number, &self.s.invite); // issue 11: the desktop's screen pop (history), see feed.rs
         self.send(CoreCmd::BindDialog {
             call: self.s.call,
             call_id,
