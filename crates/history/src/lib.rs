@@ -251,7 +251,9 @@ pub async fn start(cfg: HistoryConfig) -> anyhow::Result<RunningHistory> {
     let tcp = tokio::net::TcpListener::bind(cfg.listen)
         .await
         .with_context(|| format!("binding {}", cfg.listen))?;
-    let listener = faq::tls::TlsListener::new(tcp, server_cfg)?;
+    // The FAQ site's connection caps, idle timeout and request-head deadline (issue 9).
+    let gate = faq::conn_limits::Gate::new(faq::conn_limits::ConnLimits::default());
+    let listener = faq::tls::TlsListener::new(tcp, server_cfg, gate)?;
     let addr = axum::serve::Listener::local_addr(&listener)?;
     let router = web::router(app.clone());
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
