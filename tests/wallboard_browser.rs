@@ -1,10 +1,13 @@
 //! The wallboard in real Chromium (tests/stats-browser/run.mjs, playwright-core) against
 //! the built switch: a supervisor's board shows, a baresip caller arrives and waits in
-//! the queue, and the board shows the waiting caller within 2 s of the switch's API.
+//! the queue, and the board shows the waiting caller within 2 s of the switch's API;
+//! today's figures come from the call records; the reports page shows a day and its
+//! xlsx download holds the figures.
 //! Missing node, chromium or playwright-core is a failure: `.ci/stats-deps.sh` installs
 //! them. Screenshots are kept in tests/artifacts/wallboard/.
 
 mod common;
+mod stats_records;
 
 use common::*;
 use std::path::Path;
@@ -41,7 +44,19 @@ fn require_tools(root: &Path) {
 fn a_call_arriving_changes_the_wallboard_in_chromium() {
     let root = repo_root();
     require_tools(&root);
-    let sw = Switch::start("wallboard-browser", |t| t);
+    // Four calls of today (the switch's clock starts 2026-11-25 10:00) are already in
+    // the records: 3 answered of 4, ASA 8 s.
+    let sw = Switch::start("wallboard-browser", |t| {
+        let data = t
+            .lines()
+            .find_map(|l| l.strip_prefix("data_dir = \""))
+            .and_then(|v| v.split('"').next())
+            .expect("data_dir in the configuration")
+            .to_string();
+        std::fs::create_dir_all(&data).unwrap();
+        stats_records::write_records(&Path::new(&data).join("calls.sqlite"));
+        t
+    });
     let login = std::fs::read_to_string(sw.login_file()).unwrap();
     let mut l = login.lines();
     let (user, password) = (l.next().unwrap().to_string(), l.next().unwrap().to_string());

@@ -40,6 +40,11 @@ try {
   check((await text(page, 'h1')) === '着信状況（本日）', 'heading');
   check((await page.locator('html').getAttribute('lang')) === 'ja', 'lang=ja');
   check((await text(page, '#waiting')) === '0', `no caller waiting at first, saw ${await text(page, '#waiting')}`);
+  // Today's figures from the call records: 3 of 4 answered, ASA 8 s.
+  check((await text(page, '#offered')) === '4' && (await text(page, '#answered')) === '3', 'today from the records');
+  check((await text(page, '#rate')) === '75.0', `answer rate ${await text(page, '#rate')}`);
+  check((await text(page, '#rate-target')).includes('× 目標未達'), 'below target, in words');
+  check((await text(page, '#asa-target')).includes('○ 目標達成'), 'ASA within 9 s, in words');
   check((await text(page, '#conn')).startsWith('更新中'), 'connection state shown');
   // Readable from 3 m: the numbers are at least 60 px high.
   const size = await page.locator('#waiting').evaluate((e) => parseFloat(getComputedStyle(e.parentElement).fontSize));
@@ -76,6 +81,24 @@ try {
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   check(overflow <= 0, `wider than a tablet by ${overflow}px`);
   await shot(page, '03-board-tablet.png');
+
+  // The reports page, reached by the shared navigation: a day's figures and its xlsx.
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await page.getByRole('link', { name: '報告書' }).click();
+  await page.waitForURL(`${BASE}/reports`);
+  await page.getByLabel('種類').selectOption('daily');
+  await page.getByLabel('期間').fill('2026-11-25');
+  await page.getByRole('button', { name: '表示' }).click();
+  await page.waitForURL(/period=2026-11-25/);
+  check((await page.getByRole('row', { name: /総着信呼数/ }).textContent()).includes('4 件'), 'report: offered');
+  check((await page.getByRole('row', { name: /受電応答率/ }).textContent()).includes('75.0%'), 'report: answer rate');
+  check(await page.getByRole('cell', { name: '小名浜支所（0246-54-2111）' }).isVisible(), 'line with its number');
+  await shot(page, '04-reports.png');
+  const [dl] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: /Excel/ }).click()]);
+  await dl.saveAs(join(ARTIFACTS, 'report.xlsx'));
+  // A bad period gets a sentence, not an empty report.
+  await page.goto(`${BASE}/reports?kind=monthly&period=2026-13`);
+  check((await page.getByRole('alert').textContent()).includes('2026-11 のように'), 'bad period explained');
 } catch (e) {
   await page.screenshot({ path: join(ARTIFACTS, 'failure.png'), fullPage: true }).catch(() => {});
   console.error(e);

@@ -30,10 +30,13 @@ pub async fn serve(
             shared.clone(),
             require_supervisor,
         ));
-    // The wallboard: supervisors only, like the recordings.
-    let wallboard = crate::stats_web::wallboard(&shared).layer(
-        axum::middleware::from_fn_with_state(shared.clone(), require_supervisor),
-    );
+    // The wallboard and the reports: supervisors only, like the recordings.
+    let wallboard = crate::stats_web::wallboard(&shared)
+        .merge(crate::stats_web::reports(&shared))
+        .layer(axum::middleware::from_fn_with_state(
+            shared.clone(),
+            require_supervisor,
+        ));
     let app = Router::new()
         .route("/metrics", get(metrics))
         .route("/api/v1/status", get(status))

@@ -1,5 +1,6 @@
 //! The supervisors' statistics pages on the ops port (issue 15): the wallboard joins the
-//! ACD's snapshot (asked of the queue task) with today's figures from `stats`.
+//! ACD's snapshot (asked of the queue task) with today's figures from `stats`; the
+//! reports page reads the call records.
 
 use crate::queue::QueueCmd;
 use crate::Shared;
@@ -24,4 +25,13 @@ pub fn wallboard(shared: &Arc<Shared>) -> axum::Router {
         }
     }
     stats::wallboard::router(shared.stats.clone(), snapshot, lines)
+}
+
+/// `/reports`: the city's reports from the call records (xlsx and CSV downloads).
+pub fn reports(shared: &Arc<Shared>) -> axum::Router {
+    stats::report::web::router(
+        shared.data_dir.join("calls.sqlite"),
+        shared.calendar.clone(),
+        stats::report::SERVICE_START,
+    )
 }

@@ -2,6 +2,7 @@
 //! tables and charts (`xlsx`) and the calls as CSV (`write_csv`). A report is computed
 //! once (`Report::build`) and then written; both writers read the same figures.
 
+pub mod web;
 mod xlsx;
 
 use crate::kpi::{open_hours, Breakdown, Tally};
@@ -10,7 +11,7 @@ use crate::record::CallRecord;
 use dialplan::{Calendar, Date};
 use std::io::Write;
 
-pub use xlsx::write_xlsx;
+pub use xlsx::{write_xlsx, xlsx_bytes};
 
 /// The city's General Call Center started on 2025-07-01 (第1-2 契約期間); the first
 /// half-year after it is not judged against the targets (第3-5 ⑵).

@@ -395,6 +395,12 @@ fn call_list(
 
 /// Write the workbook to `path`.
 pub fn write_xlsx(r: &Report, path: &std::path::Path) -> Result<(), ReportError> {
+    std::fs::write(path, xlsx_bytes(r)?)?;
+    Ok(())
+}
+
+/// The workbook as bytes (for a download).
+pub fn xlsx_bytes(r: &Report) -> Result<Vec<u8>, ReportError> {
     let st = Styles::new();
     let mut wb = Workbook::new();
     summary(wb.add_worksheet(), &st, r)?;
@@ -406,6 +412,5 @@ pub fn write_xlsx(r: &Report, path: &std::path::Path) -> Result<(), ReportError>
     call_list(wb.add_worksheet(), &st, "長時間対応", r, &long)?;
     let all: Vec<_> = r.calls.iter().collect();
     call_list(wb.add_worksheet(), &st, "通話一覧", r, &all)?;
-    wb.save(path)?;
-    Ok(())
+    Ok(wb.save_to_buffer()?)
 }
