@@ -216,3 +216,111 @@ fn ipv6_listener_answers_with_rport() {
 fn queue_json(s: &Switch) -> serde_json::Value {
     serde_json::from_str(&http_get(s.http, "/api/v1/queues").expect("the queues API")).unwrap()
 }
+
+/// An OPTIONS over TCP from `s`'s own address, with `n` as branch and CSeq.
+fn tcp_options(s: &std::net::TcpStream, n: u32, body: &str) -> String {
+    let me = s.local_addr().unwrap();
+    format!("OPTIONS sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TCP {me};branch=z9hG4bKtl{n}\r\nMax-Forwards: 70\r\nFrom: <sip:probe@127.0.0.1>;tag=l{n}\r\nTo: <sip:127.0.0.1>\r\nCall-ID: tl-{n}\r\nCSeq: {n} OPTIONS\r\nContent-Length: {}\r\n\r\n{body}", body.len())
+}
+
+/// Reads until the peer closes (true) or `secs` pass (false); what arrived goes to `got`.
+fn closed_within(s: &mut std::net::TcpStream, secs: u64, got: &mut String) -> bool {
+    let t0 = std::time::Instant::now();
+    s.set_read_timeout(Some(std::time::Duration::from_millis(200)))
+        .unwrap();
+    let mut buf = [0u8; 4096];
+    while t0.elapsed() < std::time::Duration::from_secs(secs) {
+        match s.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(n) => got.push_str(&String::from_utf8_lossy(&buf[..n])),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return true,
+            Err(_) => {}
+        }
+    }
+    false
+}
+
+/// Whether an OPTIONS on `s` gets its 200 within `secs`.
+fn options_ok(s: &mut std::net::TcpStream, n: u32, secs: u64) -> bool {
+    s.write_all(tcp_options(s, n, "").as_bytes()).unwrap();
+    let mut got = String::new();
+    let t0 = std::time::Instant::now();
+    s.set_read_timeout(Some(std::time::Duration::from_millis(200)))
+        .unwrap();
+    let mut buf = [0u8; 4096];
+    while t0.elapsed() < std::time::Duration::from_secs(secs) {
+        if let Ok(k) = s.read(&mut buf) {
+            if k == 0 {
+                return false;
+            }
+            got.push_str(&String::from_utf8_lossy(&buf[..k]));
+            if got.contains("SIP/2.0 200") && got.contains(&format!("CSeq: {n} OPTIONS")) {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+#[test]
+fn tcp_oversized_messages_are_refused_and_idle_connections_handled() {
+    // [sip] max_message_bytes = 65535 in the default configuration.
+    let sw = Switch::start("tcp-limits", |t| t);
+    let connect = || std::net::TcpStream::connect(sw.sip).unwrap();
+
+    // A message whose body is larger than the limit: never answered 200, the
+    // connection is closed (the stream cannot be resynchronised).
+    let mut big = connect();
+    let msg = tcp_options(&big, 1, &"x".repeat(70_000));
+    let _ = big.write_all(msg.as_bytes());
+    let mut got = String::new();
+    assert!(
+        closed_within(&mut big, 10, &mut got),
+        "an oversized message left the connection open"
+    );
+    assert!(
+        !got.contains("SIP/2.0 200"),
+        "an oversized message was accepted: {got}"
+    );
+
+    // A header section that never ends, past the limit: closed too.
+    let mut endless = connect();
+    let head = tcp_options(&endless, 2, "");
+    let head = head.split("\r\n\r\n").next().unwrap().to_string();
+    let _ = endless.write_all(head.as_bytes());
+    let filler = format!("X-Filler: {}\r\n", "y".repeat(1000));
+    for _ in 0..70 {
+        if endless.write_all(filler.as_bytes()).is_err() {
+            break;
+        }
+    }
+    let mut got = String::new();
+    assert!(
+        closed_within(&mut endless, 15, &mut got),
+        "an endless header section left the connection open"
+    );
+    assert!(!got.contains("SIP/2.0 200"), "{got}");
+
+    // Idle: a connection that has spoken stays usable across a pause longer than the
+    // first-message deadline (10 s) — a phone registered over TCP must stay reachable —
+    // while one that never sends a byte is closed after that deadline.
+    let mut used = connect();
+    assert!(options_ok(&mut used, 3, 5), "OPTIONS over TCP not answered");
+    let mut silent = connect();
+    let mut got = String::new();
+    assert!(
+        closed_within(&mut silent, 20, &mut got),
+        "a connection that never sent a byte was kept open"
+    );
+    assert!(got.is_empty(), "{got}");
+    assert!(
+        options_ok(&mut used, 4, 5),
+        "a connection in use was dropped after a pause"
+    );
+    // And none of this disturbed anyone else.
+    let mut fresh = connect();
+    assert!(
+        options_ok(&mut fresh, 5, 5),
+        "a new connection is not served"
+    );
+}
