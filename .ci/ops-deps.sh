@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs what the ops tests need: systemd's offline tools for tests/deploy_unit.rs
 # (systemd-analyze verify/security, systemd-sysusers; they need no running systemd, so
-# they work in a container too).
+# they work in a container too) and cargo-deny for scripts/deny.sh.
 # Idempotent and quick when everything is present. Run as root on Debian 12.
 set -eu
 cd "$(dirname "$0")/.."
@@ -18,4 +18,10 @@ if [ -n "$missing" ]; then
     fi
 fi
 
-echo "ops test dependencies: $(systemd-analyze --version | head -1)"
+# cargo-deny from crates.io, pinned to the minor version tried here. A debug build: the
+# release profile (LTO, one codegen unit) took over ten minutes on two shared cores and
+# the checks run in seconds either way.
+if ! cargo deny --version 2>/dev/null | grep -q '^cargo-deny 0\.20\.'; then
+    cargo install cargo-deny --version '~0.20' --locked --debug
+fi
+echo "ops test dependencies: $(systemd-analyze --version | head -1), $(cargo deny --version)"

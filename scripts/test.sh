@@ -38,7 +38,7 @@ if [ -f .ci/stats-deps.sh ]; then
   bash .ci/stats-deps.sh
 fi
 
-# systemd's offline tools for the deploy/ checks (tests/deploy_unit.rs).
+# systemd's offline tools for the deploy/ checks (tests/deploy_unit.rs), cargo-deny.
 if [ -f .ci/ops-deps.sh ]; then
   bash .ci/ops-deps.sh
 fi
@@ -51,3 +51,8 @@ fi
 # Two cores on CI: cargo runs test binaries one after another and the tests inside each
 # binary in parallel threads.
 cargo test --workspace --locked --no-fail-fast
+
+# Advisories (vendored RustSec snapshot), licences, duplicate versions, sources: offline.
+if [ -f scripts/deny.sh ]; then
+  bash scripts/deny.sh
+fi
