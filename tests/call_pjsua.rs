@@ -554,8 +554,7 @@ fn pjsua_operator_registered_over_tcp_takes_a_call_and_hangs_up() {
     );
     register(&sw, &mut op, "1002");
     let regs: Value =
-        serde_json::from_str(&sw.get("/api/v1/registrations").expect("registrations"))
-            .unwrap();
+        serde_json::from_str(&sw.get("/api/v1/registrations").expect("registrations")).unwrap();
     let b = regs
         .as_array()
         .and_then(|l| {

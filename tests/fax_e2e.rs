@@ -26,7 +26,11 @@ fn a_fax_on_sunday_night_rings_the_fax_machine_without_a_prompt() {
     for _ in 0..50 {
         // Until the FAX machine rings, the sender must not have been answered.
         if let Some(Message::Response(r)) = sender.recv(0.1) {
-            assert!(r.status < 200, "answered before the FAX machine rang: {}", r.status);
+            assert!(
+                r.status < 200,
+                "answered before the FAX machine rang: {}",
+                r.status
+            );
         }
         if let Some(Message::Request(r)) = fax_machine.recv(0.1) {
             if r.method == sip::Method::Invite {

@@ -4,6 +4,7 @@
 mod api;
 mod check;
 mod report;
+mod sidecar;
 mod site;
 
 use anyhow::Context;
@@ -32,9 +33,12 @@ enum Cmd {
         /// tests of the opening hours; it then advances with real time.
         #[arg(long)]
         now: Option<String>,
-        /// Do not start the FAQ site beside the switch (it listens on 127.0.0.1:8443).
+        /// Do not start the FAQ site beside the switch (a child process).
         #[arg(long)]
         no_faq: bool,
+        /// Where the FAQ sidecar listens (HTTPS).
+        #[arg(long, default_value = "127.0.0.1:8443")]
+        faq_listen: std::net::SocketAddr,
         /// Do not start the contact-history sidecar (a child process on 127.0.0.1:8444).
         #[arg(long)]
         no_history: bool,
@@ -78,6 +82,9 @@ enum Cmd {
         data: PathBuf,
         #[arg(long, default_value = "127.0.0.1:8443")]
         listen: std::net::SocketAddr,
+        /// Stop when standard input closes (how `serve` runs it as a child process).
+        #[arg(long, hide = true)]
+        stop_on_stdin_eof: bool,
     },
     /// Switch the manual night mode (after-hours routing) on or off on a running switch.
     Night {
@@ -334,7 +341,11 @@ fn main() -> anyhow::Result<()> {
             &format!("/api/v1/agents/{id}/{op}"),
             &serde_json::json!({"reason": reason, "who": who}),
         ),
-        Cmd::Faq { data, listen } => {
+        Cmd::Faq {
+            data,
+            listen,
+            stop_on_stdin_eof,
+        } => {
             init_logs();
             let cfg = faq::FaqConfig {
                 data_dir: data,
@@ -344,7 +355,11 @@ fn main() -> anyhow::Result<()> {
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?;
-            rt.block_on(faq::serve(cfg))
+            if stop_on_stdin_eof {
+                rt.block_on(faq_child(cfg))
+            } else {
+                rt.block_on(faq::serve(cfg))
+            }
         }
         Cmd::History {
             data,
@@ -382,6 +397,7 @@ fn main() -> anyhow::Result<()> {
             config,
             now,
             no_faq,
+            faq_listen,
             no_history,
             history_listen,
         } => {
@@ -410,7 +426,7 @@ fn main() -> anyhow::Result<()> {
                 .enable_all()
                 .build()?;
             let history = (!no_history).then(|| (config.clone(), history_listen));
-            rt.block_on(serve(cfg, now, !no_faq, history))
+            rt.block_on(serve(cfg, now, (!no_faq).then_some(faq_listen), history))
         }
     }
 }
@@ -445,57 +461,72 @@ fn start_history_child(
     config: Option<&std::path::Path>,
     listen: std::net::SocketAddr,
     switch_api: std::net::SocketAddr,
-) -> Option<std::process::Child> {
-    let exe = match std::env::current_exe() {
-        Ok(e) => e,
-        Err(e) => {
-            tracing::error!("the history sidecar did not start (no path to this program: {e})");
-            return None;
-        }
-    };
+) -> Option<sidecar::Sidecar> {
     let data = std::path::Path::new(&cfg.switch.data_dir).join("history");
-    let mut cmd = std::process::Command::new(exe);
-    cmd.arg("history")
-        .arg("--data")
-        .arg(&data)
-        .arg("--listen")
-        .arg(listen.to_string())
-        .arg("--switch-api")
-        .arg(switch_api.to_string())
-        .arg("--switch-login")
-        .arg(std::path::Path::new(&cfg.switch.data_dir).join("supervisor-password.txt"))
-        .arg("--stop-on-stdin-eof")
-        .stdin(std::process::Stdio::piped());
+    let mut args: Vec<std::ffi::OsString> = vec![
+        "history".into(),
+        "--data".into(),
+        data.clone().into(),
+        "--listen".into(),
+        listen.to_string().into(),
+        "--switch-api".into(),
+        switch_api.to_string().into(),
+        "--switch-login".into(),
+        std::path::Path::new(&cfg.switch.data_dir)
+            .join("supervisor-password.txt")
+            .into(),
+    ];
     if let Some(c) = config {
-        cmd.arg("--config").arg(c);
+        args.push("--config".into());
+        args.push(c.into());
     }
-    match cmd.spawn() {
-        Ok(child) => {
-            println!(
-                "  contact history (operators' desk)  https://{listen}/desk  (admin password in {})",
-                data.join("admin-password.txt").display()
-            );
-            Some(child)
-        }
-        Err(e) => {
-            tracing::error!("the history sidecar did not start: {e}; the switch runs without it");
-            None
-        }
-    }
+    sidecar::Sidecar::start_or_log(
+        "history",
+        args,
+        format!(
+            "  contact history (operators' desk)  https://{listen}/desk  (admin password in {})",
+            data.join("admin-password.txt").display()
+        ),
+    )
 }
 
-/// Closes the child's stdin (its signal to stop), waits a little, then kills it.
-fn stop_history_child(mut child: std::process::Child) {
-    drop(child.stdin.take());
-    for _ in 0..100 {
-        if let Ok(Some(_)) = child.try_wait() {
-            return;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
+/// The FAQ site as a child process: public on the Internet, so a slowloris or a crash
+/// there must not take the switch's descriptors, memory or calls with it.
+fn start_faq_child(
+    cfg: &dialplan::Config,
+    listen: std::net::SocketAddr,
+) -> Option<sidecar::Sidecar> {
+    let data = std::path::Path::new(&cfg.switch.data_dir).join("faq");
+    let args: Vec<std::ffi::OsString> = vec![
+        "faq".into(),
+        "--data".into(),
+        data.clone().into(),
+        "--listen".into(),
+        listen.to_string().into(),
+    ];
+    sidecar::Sidecar::start_or_log(
+        "faq",
+        args,
+        format!(
+            "  FAQ site (public and internal)     https://{listen}/  (admin password in {})",
+            data.join("admin-password.txt").display()
+        ),
+    )
+}
+
+/// `madoguchi faq` as `serve`'s child: runs until its standard input closes (the parent
+/// stopped or died) or SIGTERM. Ctrl-C in the terminal reaches the parent, which then
+/// stops us in order; so SIGINT is not ours to act on.
+async fn faq_child(cfg: faq::FaqConfig) -> anyhow::Result<()> {
+    let running = faq::start(cfg).await?;
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let _int = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = sidecar::parent_gone() => {}
     }
-    tracing::warn!("the history sidecar did not stop in 5 s; killing it");
-    let _ = child.kill();
-    let _ = child.wait();
+    running.shutdown().await;
+    Ok(())
 }
 
 fn init_logs() {
@@ -511,11 +542,10 @@ fn init_logs() {
 async fn serve(
     cfg: dialplan::Config,
     now: Option<u64>,
-    with_faq: bool,
+    faq_listen: Option<std::net::SocketAddr>,
     history: Option<(Option<PathBuf>, std::net::SocketAddr)>,
 ) -> anyhow::Result<()> {
     let history_cfg = cfg.clone();
-    let faq_dir = std::path::Path::new(&cfg.switch.data_dir).join("faq");
     let data_dir_for_banner = cfg.switch.data_dir.clone();
     let agents: Vec<(String, String)> = cfg
         .agents
@@ -523,6 +553,9 @@ async fn serve(
         .map(|a| (a.id.clone(), a.password.clone()))
         .collect();
     let domain = cfg.sip.domain.clone();
+    // Before the switch answers anything: a SIGTERM right after the API is up must end
+    // calls with BYE, not kill the process (tests/history_sidecar.rs saw it race).
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let sw = switch::start(switch::Options { cfg, now })
         .await
         .context("starting the switch")?;
@@ -553,34 +586,9 @@ async fn serve(
             .join("supervisor-password.txt")
             .display()
     );
-    // The FAQ site is a sidecar: if it cannot start (its port taken, say), the switch
-    // still answers calls, and the reason is logged.
-    let faq = if with_faq {
-        match faq::start(faq::FaqConfig {
-            data_dir: faq_dir.clone(),
-            ..Default::default()
-        })
-        .await
-        {
-            Ok(f) => {
-                println!(
-                    "  FAQ site (public and internal)     https://{}/  (admin password in {})",
-                    f.addr,
-                    faq_dir.join("admin-password.txt").display()
-                );
-                Some(f)
-            }
-            Err(e) => {
-                tracing::error!(
-                    error = format!("{e:#}"),
-                    "the FAQ site did not start; the switch runs without it"
-                );
-                None
-            }
-        }
-    } else {
-        None
-    };
+    // The FAQ site likewise: its own process (if it cannot start, the switch still
+    // answers calls, and the reason is logged).
+    let faq = faq_listen.and_then(|listen| start_faq_child(&history_cfg, listen));
     println!(
         "  try: a softphone registered as 1001, then call sip:0246221111@{}",
         sw.trunk_addrs
@@ -588,18 +596,14 @@ async fn serve(
             .map(|t| t.1.to_string())
             .unwrap_or_default()
     );
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         _ = term.recv() => {}
     }
     tracing::info!("stopping");
     sw.shutdown().await;
-    if let Some(f) = faq {
-        f.shutdown().await;
-    }
-    if let Some(child) = sidecar {
-        let _ = tokio::task::spawn_blocking(move || stop_history_child(child)).await;
+    for child in [faq, sidecar].into_iter().flatten() {
+        let _ = tokio::task::spawn_blocking(move || child.stop()).await;
     }
     Ok(())
 }
