@@ -5,10 +5,12 @@
 //! made from the pop is found by the caller's number.
 
 mod common;
+#[path = "history_support.rs"]
+mod history_support;
 
-use common::{baresip_caller, baresip_operator, free_port, no_greeting, tone_wav, workdir, Switch};
+use common::{baresip_caller, baresip_operator, no_greeting, tone_wav, Switch};
+use history_support::History;
 use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -16,43 +18,11 @@ use std::time::{Duration, Instant};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ringing_operator_gets_a_screen_pop_and_the_record_is_found() {
     let sw = Switch::start("screenpop", no_greeting);
-    let dir = workdir("screenpop-history");
-    let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-    let log = std::fs::File::create(dir.join("history.log")).unwrap();
-    let mut history = Command::new(env!("CARGO_BIN_EXE_madoguchi"))
-        .args([
-            "history",
-            "--stop-on-stdin-eof",
-            "--listen",
-            &addr.to_string(),
-            "--data",
-        ])
-        .arg(dir.join("data"))
-        .arg("--switch-api")
-        .arg(sw.http.to_string())
-        .arg("--switch-login")
-        .arg(sw.dir.join("data/supervisor-password.txt"))
-        .env("RUST_LOG", "info")
-        .stdin(Stdio::piped())
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .spawn()
-        .unwrap();
-    let hist_log = || std::fs::read_to_string(dir.join("history.log")).unwrap_or_default();
-    let t0 = Instant::now();
-    while !hist_log().contains("reading the switch's event feed") {
-        assert!(
-            t0.elapsed() < Duration::from_secs(30),
-            "history never read the switch's feed:\n{}",
-            hist_log()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-
+    let history = History::start(&sw, "screenpop-history");
+    let (addr, hist_log) = (history.addr, || history.log());
     // Log in to the desk as the generated administrator.
-    let pw = std::fs::read_to_string(dir.join("data/admin-password.txt")).unwrap();
-    let pw = pw.lines().nth(1).unwrap().to_string();
-    let cert = dir.join("data/tls/cert.pem");
+    let pw = history.admin_password();
+    let cert = history.cert();
     let mut desk = faq::client::Client::new(addr, &cert).unwrap();
     let r = desk
         .post_form("/desk/login", &[("login", "admin"), ("password", &pw)])
@@ -186,13 +156,5 @@ async fn ringing_operator_gets_a_screen_pop_and_the_record_is_found() {
 
     let _ = curl.kill();
     let _ = curl.wait();
-    drop(history.stdin.take());
-    let t0 = Instant::now();
-    while history.try_wait().unwrap().is_none() {
-        assert!(
-            t0.elapsed() < Duration::from_secs(10),
-            "history did not stop on stdin EOF"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    history.stop();
 }

@@ -102,6 +102,9 @@ pub const SCRIPT: &str = r#"
   var box=document.getElementById('pop'); if(!box)return;
   var agent=box.getAttribute('data-agent');
   var es=new EventSource('/desk/events'+(agent?'?agent='+encodeURIComponent(agent):''));
+  // Marks the page as listening (and shows when the connection drops).
+  es.onopen=function(){box.setAttribute('data-connected','1');};
+  es.onerror=function(){box.setAttribute('data-connected','0');};
   es.addEventListener('ringing',function(e){
     var ev=JSON.parse(e.data);
     document.getElementById('pop-line').textContent=ev.line+'（'+ev.dialled+'）';
