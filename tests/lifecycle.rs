@@ -324,3 +324,45 @@ fn tcp_oversized_messages_are_refused_and_idle_connections_handled() {
         "a new connection is not served"
     );
 }
+
+#[test]
+fn the_faq_site_runs_beside_serve_and_stops_with_it() {
+    // As in production: no --no-faq. The site has a fixed port (127.0.0.1:8443).
+    let mut sw = Switch::start_with_faq("faq-beside", |t| t);
+    let faq = sw.faq.unwrap_or_else(|| {
+        panic!(
+            "the FAQ site did not start beside the switch; log tail:\n{}",
+            tail(&sw.log(), 40)
+        )
+    });
+    let cert = sw.dir.join("data/faq/tls/cert.pem");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let page = rt.block_on(async {
+        let mut c = faq::client::Client::new(faq, &cert).expect("TLS client");
+        c.get("/").await
+    });
+    let page = page.unwrap_or_else(|e| panic!("GET https://{faq}/: {e}"));
+    assert_eq!(page.status, 200, "{}", page.text());
+    assert!(page.text().contains("<html"), "{}", page.text());
+    // The switch beside it is whole: its API answers and SIP is served.
+    assert_eq!(sw.status()["calls_active"], 0);
+    let c = RawSip::new();
+    c.send(
+        sw.sip,
+        &c.request("OPTIONS", "sip:127.0.0.1", "probe", "faq-1", 1, "", ""),
+    );
+    assert_eq!(
+        c.final_response(3.0, &mut Vec::new()).map(|r| r.status),
+        Some(200)
+    );
+    // SIGTERM stops both: a clean exit, and the site's port is closed.
+    let st = sw.terminate();
+    assert!(st.success(), "madoguchi exited with {st}");
+    assert!(
+        std::net::TcpStream::connect_timeout(&faq, std::time::Duration::from_secs(1)).is_err(),
+        "the FAQ site outlived the switch"
+    );
+}

@@ -61,6 +61,9 @@ pub struct Switch {
     pub rtp: (u16, u16),
     pub config: PathBuf,
     pub now: String,
+    pub with_faq: bool,
+    /// The FAQ site's address, when it runs beside the switch (`start_with_faq`).
+    pub faq: Option<SocketAddr>,
 }
 
 impl Switch {
@@ -91,6 +94,23 @@ impl Switch {
         base: String,
         edit: impl FnOnce(String) -> String,
     ) -> Switch {
+        Switch::start_opts(name, now, base, edit, false)
+    }
+
+    /// Like `start` with the FAQ site beside the switch (no `--no-faq`), as in
+    /// production. The site listens on its fixed 127.0.0.1:8443; `faq` is its address
+    /// from the banner.
+    pub fn start_with_faq(name: &str, edit: impl FnOnce(String) -> String) -> Switch {
+        Switch::start_opts(name, "2026-11-25T10:00", default_toml(), edit, true)
+    }
+
+    fn start_opts(
+        name: &str,
+        now: &str,
+        base: String,
+        edit: impl FnOnce(String) -> String,
+        with_faq: bool,
+    ) -> Switch {
         let dir = workdir(name);
         let rtp0 = port_block(100);
         let text = base
@@ -119,7 +139,7 @@ impl Switch {
         std::fs::write(&config, &text).unwrap();
         let unbound: SocketAddr = "127.0.0.1:0".parse().unwrap();
         let mut sw = Switch {
-            child: Switch::spawn(&dir, &config, now, false),
+            child: Switch::spawn(&dir, &config, now, false, with_faq),
             dir,
             sip: unbound,
             sips: Vec::new(),
@@ -129,6 +149,8 @@ impl Switch {
             rtp: (rtp0, rtp0 + 99),
             config,
             now: now.to_string(),
+            with_faq,
+            faq: None,
         };
         sw.wait_ready(0);
         // Pin the ports the kernel chose, for restarts.
@@ -147,7 +169,7 @@ impl Switch {
         sw
     }
 
-    fn spawn(dir: &Path, config: &Path, now: &str, append: bool) -> Child {
+    fn spawn(dir: &Path, config: &Path, now: &str, append: bool, with_faq: bool) -> Child {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(append)
@@ -156,14 +178,9 @@ impl Switch {
             .open(dir.join("madoguchi.log"))
             .unwrap();
         Command::new(env!("CARGO_BIN_EXE_madoguchi"))
-            .args([
-                "serve",
-                "--no-faq",
-                "--no-history",
-                "--now",
-                now,
-                "--config",
-            ])
+            .arg("serve")
+            .args((!with_faq).then_some("--no-faq"))
+            .args(["--no-history", "--now", now, "--config"])
             .arg(config)
             .env("RUST_LOG", "debug")
             .stdout(log.try_clone().unwrap())
@@ -178,7 +195,7 @@ impl Switch {
         let _ = self.child.wait();
         let before = (self.sip, self.trunk, self.pbx, self.http);
         let earlier = self.log().matches("madoguchi is up.").count();
-        self.child = Switch::spawn(&self.dir, &self.config, &self.now, true);
+        self.child = Switch::spawn(&self.dir, &self.config, &self.now, true, self.with_faq);
         self.wait_ready(earlier);
         assert_eq!(
             (self.sip, self.trunk, self.pbx, self.http),
@@ -190,8 +207,11 @@ impl Switch {
     /// Wait (bounded) for the start-up banner of this start (the log holds `earlier`
     /// ones from before a restart) and the API; take the bound addresses from it.
     fn wait_ready(&mut self, earlier: usize) {
+        // The FAQ site seeds and indexes its database before the banner ends: seconds
+        // in a debug build, more on a loaded 2-core machine.
+        let bound = Duration::from_secs(if self.with_faq { 90 } else { 20 });
         let t0 = Instant::now();
-        while t0.elapsed() < Duration::from_secs(20) {
+        while t0.elapsed() < bound {
             if let Some(st) = self.child.try_wait().unwrap() {
                 panic!("madoguchi exited early ({st}); log:\n{}", self.log());
             }
@@ -244,6 +264,12 @@ impl Switch {
                 .and_then(|r| r.strip_suffix("/metrics"))
                 .expect("http://ADDR/metrics"),
         );
+        self.faq = banner
+            .lines()
+            .find(|l| l.contains("FAQ site"))
+            .and_then(|l| l.split("https://").nth(1))
+            .and_then(|r| r.split('/').next())
+            .map(addr);
     }
 
     pub fn log(&self) -> String {
