@@ -13,6 +13,7 @@
 pub mod accesslog;
 pub mod app;
 pub mod attachments;
+pub mod categories;
 pub mod auth;
 pub mod client;
 pub mod clock;
@@ -145,6 +146,7 @@ fn seed(app: &App, cfg: &FaqConfig) -> anyhow::Result<()> {
         let n = app.db.save_all(&entries, "system", "初期データ")?;
         tracing::info!(entries = n, "seeded the FAQ database");
     }
+    categories::adopt_used(&app.db)?;
     app.db.set_meta("seeded", "1")?;
     app.reindex()?;
     Ok(())

@@ -75,3 +75,59 @@ async fn ratings_are_a_chart_not_an_array() {
     assert!(page.contains("4点 1件"), "the numbers are written out: {page}");
     assert!(!page.contains("[0, 0, 0, 1, 0]"), "no raw array: {page}");
 }
+
+#[tokio::test]
+async fn categories_come_from_the_managed_list() {
+    let mut c = client();
+    let csrf = login(&mut c, ADMIN, ADMIN_PW).await;
+    // The list starts with the categories the entries use.
+    let form = c.get("/admin/faq/FAQ-0032/edit").await.unwrap().text();
+    assert!(form.contains("<select id=\"category\" name=\"category\" required>"), "{form}");
+    assert!(form.contains("<option value=\"くらし &gt; 上下水道\" selected>"), "{form}");
+    assert!(form.contains("<optgroup label=\"ライフイベント\"><option value=\"ライフイベント &gt; おくやみ\">"), "{form}");
+
+    // A category that is not on the list is refused, naming it.
+    let mut e = server().app.db.entry("FAQ-0032").unwrap().unwrap();
+    e.category = "くらし > 上下水到".into(); // a typo
+    let r = c
+        .post_form("/admin/faq/FAQ-0032/edit", &with_csrf(&csrf, &entry_fields(&e)))
+        .await
+        .unwrap();
+    assert_eq!(r.status, 400);
+    assert!(r.text().contains("カテゴリ「くらし &gt; 上下水到」は一覧にありません"), "{}", r.text());
+    assert_eq!(server().app.db.entry("FAQ-0032").unwrap().unwrap().category, "くらし > 上下水道");
+
+    // Added to the list (by area), it can be used.
+    let r = c
+        .post_form(
+            "/admin/categories",
+            &[("csrf", &csrf), ("op", "add"), ("path", "地域 >小名浜"), ("kind", "地域")],
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status, 303);
+    e.category = "地域 > 小名浜".into();
+    let r = c
+        .post_form("/admin/faq/FAQ-0032/edit", &with_csrf(&csrf, &entry_fields(&e)))
+        .await
+        .unwrap();
+    assert_eq!(r.status, 303, "{}", r.text());
+    // A category in use cannot be removed; an unused one can.
+    let r = c
+        .post_form("/admin/categories", &[("csrf", &csrf), ("op", "remove"), ("path", "地域 > 小名浜")])
+        .await
+        .unwrap();
+    assert_eq!(r.status, 400);
+    assert!(r.text().contains("1件のFAQで使われている"), "{}", r.text());
+    let r = c
+        .post_form("/admin/categories", &[("csrf", &csrf), ("op", "add"), ("path", "地域 > 勿来"), ("kind", "地域")])
+        .await
+        .unwrap();
+    assert_eq!(r.status, 303);
+    let r = c
+        .post_form("/admin/categories", &[("csrf", &csrf), ("op", "remove"), ("path", "地域 > 勿来")])
+        .await
+        .unwrap();
+    assert_eq!(r.status, 303);
+    assert!(!c.get("/admin/categories").await.unwrap().text().contains("地域 > 勿来"));
+}

@@ -208,10 +208,23 @@ async fn injection_strings_are_stored_verbatim_and_shown_escaped() {
     let csrf = login(&mut c, ADMIN, ADMIN_PW).await;
     let evil_q = "<script>alert('x')</script>'; DROP TABLE entries; --";
     let evil_a = "\"><img src=x onerror=alert(1)> ' OR '1'='1";
+    // Categories come from the managed list; this one goes through it first ('>' is the
+    // level separator, so the markup here is an unclosed one).
+    let evil_cat = "くらし > <b テスト\"'&";
+    let r = c
+        .post_form(
+            "/admin/categories",
+            &[("csrf", &csrf), ("op", "add"), ("path", evil_cat), ("kind", "分野")],
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status, 303, "{}", r.text());
+    let cats = c.get("/admin/categories").await.unwrap().text();
+    assert!(!cats.contains("<b テスト") && cats.contains("&lt;b テスト&quot;&#39;&amp;"), "{cats}");
     let fields: Vec<(&str, &str)> = vec![
         ("csrf", &csrf),
         ("id", "SEC-0001"),
-        ("category", "くらし > <b>テスト</b>"),
+        ("category", evil_cat),
         ("question", evil_q),
         ("answer", evil_a),
         ("related_faq", ""),

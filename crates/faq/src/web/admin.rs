@@ -208,7 +208,33 @@ pub async fn list(
     Ok(Html(staff_page("FAQ一覧", &staff.0, &body)))
 }
 
-fn entry_form(staff: &Staff, e: &Entry, action: &str, is_new: bool, errors: &[String]) -> String {
+/// The category picker: the managed list grouped by kind, the entry's own category kept
+/// even when it has left the list.
+fn category_select(list: &[crate::categories::Category], current: &str) -> String {
+    let mut out = String::from("<select id=\"category\" name=\"category\" required><option value=\"\">選んでください</option>");
+    if !current.is_empty() && !list.iter().any(|c| c.path == current) {
+        let _ = write!(out, "<option value=\"{0}\" selected>{0}（一覧にありません）</option>", esc(current));
+    }
+    for kind in crate::categories::KINDS {
+        let _ = write!(out, "<optgroup label=\"{kind}\">");
+        for c in list.iter().filter(|c| c.kind == kind) {
+            let sel = if c.path == current { " selected" } else { "" };
+            let _ = write!(out, "<option value=\"{0}\"{sel}>{0}</option>", esc(&c.path));
+        }
+        out.push_str("</optgroup>");
+    }
+    out.push_str("</select>");
+    out
+}
+
+fn entry_form(
+    staff: &Staff,
+    e: &Entry,
+    action: &str,
+    is_new: bool,
+    errors: &[String],
+    categories: &[crate::categories::Category],
+) -> String {
     let mut out = String::new();
     if !errors.is_empty() {
         out.push_str("<div class=\"error\" role=\"alert\"><p>保存できませんでした：</p><ul>");
@@ -225,7 +251,7 @@ fn entry_form(staff: &Staff, e: &Entry, action: &str, is_new: bool, errors: &[St
     let _ = write!(
         out,
         "<form method=\"post\" action=\"{action}\">{csrf}{id_field}\
-         <label for=\"category\">カテゴリ（「大分類 > 小分類」）</label><input type=\"text\" id=\"category\" name=\"category\" value=\"{cat}\" required>\
+         <label for=\"category\">カテゴリ（一覧は<a href=\"/admin/categories\">カテゴリ管理</a>で）</label>{cat}\
          <label for=\"question\">質問</label><input type=\"text\" id=\"question\" name=\"question\" value=\"{q}\" required>\
          <label for=\"answer\">回答</label><textarea id=\"answer\" name=\"answer\" rows=\"10\" required>{a}</textarea>\
          <label for=\"related_faq\">関連FAQ（FAQ-IDを ; 区切り）</label><input type=\"text\" id=\"related_faq\" name=\"related_faq\" value=\"{rf}\">\
@@ -236,7 +262,7 @@ fn entry_form(staff: &Staff, e: &Entry, action: &str, is_new: bool, errors: &[St
          <label for=\"publish_end\">公開終了日</label><input type=\"date\" id=\"publish_end\" name=\"publish_end\" value=\"{pe}\">\
          <p><button type=\"submit\">保存</button></p></form>",
         csrf = csrf_field(&staff.0),
-        cat = esc(&e.category),
+        cat = category_select(categories, &e.category),
         q = esc(&e.question),
         a = esc(&e.answer),
         rf = esc(&e.related_faq),
@@ -298,10 +324,11 @@ pub async fn new_form(State(app): State<Arc<App>>, staff: Staff) -> WebResult<Ht
         publish_start: app.clock.today_jst(),
         ..Entry::default()
     };
+    let cats = blocking(&app, |app| crate::categories::list(&app.db)).await?;
     Ok(Html(staff_page(
         "FAQの新規作成",
         &staff.0,
-        &entry_form(&staff, &e, "/admin/new", true, &[]),
+        &entry_form(&staff, &e, "/admin/new", true, &[], &cats),
     )))
 }
 
@@ -331,7 +358,19 @@ pub async fn update(
 async fn save(app: &Arc<App>, staff: Staff, e: Entry, is_new: bool) -> WebResult<Response> {
     let mut problems = e.problems();
     let id = e.id.clone();
-    let exists = blocking(app, move |app| app.db.entry(&id)).await?.is_some();
+    let (old, cats) = blocking(app, move |app| -> crate::error::Result<_> {
+        Ok((app.db.entry(&id)?, crate::categories::list(&app.db)?))
+    })
+    .await?;
+    let exists = old.is_some();
+    // A category from the list, or the one the entry already had (kept until changed).
+    let kept = old.as_ref().is_some_and(|o| o.category == e.category);
+    if !e.category.is_empty() && !kept && !cats.iter().any(|c| c.path == e.category) {
+        problems.push(format!(
+            "カテゴリ「{}」は一覧にありません（カテゴリ管理で追加してください）",
+            e.category
+        ));
+    }
     if is_new && exists {
         problems.push(format!("FAQ-ID {} はすでに使われています", e.id));
     }
@@ -347,7 +386,7 @@ async fn save(app: &Arc<App>, staff: Staff, e: Entry, is_new: bool) -> WebResult
         let page = staff_page(
             "FAQの編集",
             &staff.0,
-            &entry_form(&staff, &e, &action, is_new, &problems),
+            &entry_form(&staff, &e, &action, is_new, &problems, &cats),
         );
         return Ok((StatusCode::BAD_REQUEST, Html(page)).into_response());
     }
@@ -368,14 +407,16 @@ pub async fn edit_form(
     Path(id): Path<String>,
 ) -> WebResult<Html<String>> {
     staff.require(Role::Editor)?;
-    let e = blocking(&app, move |app| app.db.entry(&id))
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let (e, cats) = blocking(&app, move |app| -> crate::error::Result<_> {
+        Ok((app.db.entry(&id)?, crate::categories::list(&app.db)?))
+    })
+    .await?;
+    let e = e.ok_or(AppError::NotFound)?;
     let action = format!("/admin/faq/{}/edit", url_enc(&e.id));
     Ok(Html(staff_page(
         "FAQの編集",
         &staff.0,
-        &entry_form(&staff, &e, &action, false, &[]),
+        &entry_form(&staff, &e, &action, false, &[], &cats),
     )))
 }
 

@@ -110,6 +110,8 @@ pub async fn import_csv(
     let total = entries.len();
     let changed = blocking(&app, move |app| -> crate::error::Result<usize> {
         let n = app.db.save_all(&entries, &user, "CSV取込")?;
+        // A bulk import is the editors' own tool: categories it brings join the list.
+        crate::categories::adopt_used(&app.db)?;
         app.reindex()?;
         Ok(n)
     })

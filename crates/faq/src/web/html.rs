@@ -106,7 +106,7 @@ pub fn public_page(site: &SiteInfo, title: &str, query: &str, body: &str) -> Str
 pub fn staff_page(title: &str, user: &SessionUser, body: &str) -> String {
     let mut nav = String::from(r#"<a href="/admin">FAQ一覧</a>"#);
     if user.role >= Role::Editor {
-        nav.push_str(r#" <a href="/admin/new">新規作成</a> <a href="/admin/csv">CSV入出力</a> <a href="/admin/keywords">キーワード承認</a>"#);
+        nav.push_str(r#" <a href="/admin/new">新規作成</a> <a href="/admin/csv">CSV入出力</a> <a href="/admin/keywords">キーワード承認</a> <a href="/admin/categories">カテゴリ管理</a>"#);
     }
     nav.push_str(
         r#" <a href="/admin/ranking">閲覧ランキング</a> <a href="/admin/unfound">見つからなかった検索</a> <a href="/admin/ratings">評価集計</a>"#,

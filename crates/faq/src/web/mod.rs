@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod admin_tools;
 pub mod api;
+pub mod categories;
 pub mod history;
 pub mod html;
 pub mod insights;
@@ -90,6 +91,10 @@ pub fn router(app: Arc<App>) -> Router {
             post(admin::delete_attachment),
         )
         .route("/admin/csv", get(admin_tools::csv_page))
+        .route(
+            "/admin/categories",
+            get(categories::list).post(categories::change),
+        )
         .route("/admin/export.csv", get(admin_tools::export_csv))
         .route("/admin/export.xlsx", get(admin_tools::export_xlsx))
         .route(
