@@ -659,3 +659,131 @@ fn extend_keeps_the_queue_open_after_closing_and_clear_restores_the_guard_room()
     let inv = expect_guard_room_rung(&guard, 20.0);
     assert_eq!(inv.uri.user().as_deref(), Some("2999"));
 }
+
+/// The audio port in an SDP body.
+fn sdp_port(body: &[u8]) -> std::net::SocketAddr {
+    let text = String::from_utf8_lossy(body);
+    let port: u16 = text
+        .lines()
+        .find(|l| l.starts_with("m=audio"))
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no audio port in SDP:\n{text}"));
+    format!("127.0.0.1:{port}").parse().unwrap()
+}
+
+/// Sends `n` 20 ms PCMU packets of `freq` from `sock` to `to`, paced, while collecting
+/// (decoded) what arrives on `sock`; returns the received samples.
+fn talk_and_listen(
+    sock: &std::net::UdpSocket,
+    to: std::net::SocketAddr,
+    freq: f64,
+    n: usize,
+    ssrc: u8,
+) -> Vec<i16> {
+    sock.set_read_timeout(Some(std::time::Duration::from_millis(2)))
+        .unwrap();
+    let pcm = media::tone::sine(freq, n as f64 * 0.02, 12000);
+    let t0 = std::time::Instant::now();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 1500];
+    for (i, c) in pcm.chunks(160).enumerate() {
+        let mut p = vec![0x80, 0, (i >> 8) as u8, i as u8];
+        p.extend_from_slice(&((i * 160) as u32).to_be_bytes());
+        p.extend_from_slice(&[0x11, 0x22, 0x33, ssrc]);
+        let mut enc = vec![0u8; c.len()];
+        media::g711::encode_frame(media::Codec::Pcmu, c, &mut enc);
+        p.extend_from_slice(&enc);
+        let _ = sock.send_to(&p, to);
+        let due = t0 + std::time::Duration::from_millis(20 * (i as u64 + 1));
+        while std::time::Instant::now() < due {
+            if let Ok((k, _)) = sock.recv_from(&mut buf) {
+                if k > 12 && buf[1] & 0x7f == 0 {
+                    let mut out = vec![0i16; k - 12];
+                    media::g711::decode_frame(media::Codec::Pcmu, &buf[12..k], &mut out);
+                    got.extend(out);
+                }
+            }
+        }
+    }
+    got
+}
+
+#[test]
+fn the_guard_room_forward_is_answered_and_bridged_both_ways() {
+    let guard = guard_room();
+    let guard_rtp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let prompts = prompts_with_short_after_hours("guard-bridge-prompts");
+    let sw = Switch::start_at("guard-bridge", "2026-11-25T20:00", |t| {
+        with_prompts(with_guard_room(t, &guard), &prompts)
+    });
+    // The citizen, with media on its own socket, answered for the after-hours message.
+    let c = RawSip::new();
+    let c_rtp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    c.invite(
+        &sw,
+        "0246221111",
+        "0312345678",
+        "gb-1",
+        c_rtp.local_addr().unwrap(),
+    );
+    let ok = c
+        .final_response(5.0, &mut Vec::new())
+        .expect("the caller is answered");
+    assert_eq!(ok.status, 200);
+    let ack = format!(
+        "ACK sip:0246221111@{} SIP/2.0\r\nVia: SIP/2.0/UDP {};branch=z9hG4bKgbAck;rport\r\nMax-Forwards: 70\r\nFrom: {}\r\nTo: {}\r\nCall-ID: gb-1\r\nCSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n",
+        sw.trunk,
+        c.addr(),
+        ok.headers.get("From").unwrap(),
+        ok.headers.get("To").unwrap()
+    );
+    c.send(sw.trunk, ack.as_bytes());
+    let to_switch_from_caller = sdp_port(&ok.body);
+
+    // The guard room picks up: 200 with its own media address, and is ACKed.
+    let inv = expect_guard_room_rung(&guard, 20.0);
+    let to_switch_from_guard = sdp_port(&inv.body);
+    let mut r = sip::Response::to_request(&inv, 200, Some("guard200"));
+    r.headers
+        .push("Contact", format!("<sip:2999@{}>", guard.addr()));
+    r.headers.push("Content-Type", "application/sdp");
+    r.body = bytes::Bytes::from(sdp_offer(guard_rtp.local_addr().unwrap()));
+    guard.send(sw.pbx, &r.to_bytes());
+    let acked = (0..20).any(
+        |_| matches!(guard.recv(0.5), Some(Message::Request(q)) if q.method == sip::Method::Ack),
+    );
+    assert!(acked, "the switch did not ACK the guard room's answer");
+
+    // Both talk at once for 3 s: each must hear the other's tone, loud.
+    let guard_side = std::thread::spawn(move || {
+        talk_and_listen(&guard_rtp, to_switch_from_guard, 1000.0, 150, 2)
+    });
+    let at_caller = talk_and_listen(&c_rtp, to_switch_from_caller, 440.0, 150, 1);
+    let at_guard = guard_side.join().unwrap();
+    let tones = [440.0, 700.0, 1000.0];
+    // The last second, well after the bridge (the caller heard the prompt before).
+    let last = |v: &[i16]| v[v.len().saturating_sub(8000)..].to_vec();
+    let (ac, ag) = (last(&at_caller), last(&at_guard));
+    assert!(
+        media::tone::rms(&ac) > 3000.0,
+        "the caller hears (almost) nothing from the guard room: {} samples, RMS {:.0}",
+        at_caller.len(),
+        media::tone::rms(&ac)
+    );
+    assert_eq!(
+        media::tone::dominant_frequency(&ac, 8000, &tones),
+        Some(1000.0)
+    );
+    assert!(
+        media::tone::rms(&ag) > 3000.0,
+        "the guard room hears (almost) nothing from the caller: {} samples, RMS {:.0}",
+        at_guard.len(),
+        media::tone::rms(&ag)
+    );
+    assert_eq!(
+        media::tone::dominant_frequency(&ag, 8000, &tones),
+        Some(440.0)
+    );
+    assert_eq!(sw.status()["calls_active"], 1, "one call, two legs");
+}
