@@ -26,6 +26,8 @@ fn spawn(dir: &std::path::Path, history: SocketAddr) -> (Child, SocketAddr) {
             &format!("\"127.0.0.1:{}\"", free_port()),
         )
         .replace("\"127.0.0.1:8080\"", &format!("\"{http}\""))
+        // Hours of this center differ from the default: the homepage must follow.
+        .replace("weekday = [\"08:30\", \"19:00\"]", "weekday = [\"09:00\", \"18:30\"]")
         .replace("[20000, 29999]", &format!("[{}, {}]", rtp0, rtp0 + 19))
         .replace(
             "data_dir = \"data\"",
@@ -131,6 +133,12 @@ async fn serve_runs_history_as_a_child_process_that_ends_with_it() {
     let cert = dir.join("data/history/tls/cert.pem");
     let (mut sw, _) = spawn(&dir, addr);
     wait_up(addr, &cert, &dir.join("madoguchi.log")).await;
+    // The homepage shows the hours the switch routes by.
+    let mut c = faq::client::Client::new(addr, &cert).unwrap();
+    let home = c.get("/").await.unwrap().text();
+    assert!(home.contains("平日 09:00〜18:30"), "{home}");
+    assert!(home.contains("土曜・日曜・祝日 08:30〜17:00") && home.contains("12月29日"));
+    assert!(home.contains(r#"href="/inquiry""#) && home.contains("よくある質問"));
     let kids = children(sw.id());
     assert!(
         kids.iter()

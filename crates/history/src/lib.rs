@@ -62,6 +62,29 @@ pub const DEFAULT_DEPARTMENTS: &[&str] = &[
     "本庁舎警備室",
 ];
 
+/// What the homepage says about the center.
+#[derive(Debug, Clone)]
+pub struct CenterInfo {
+    /// Opening hours, one line each (from the switch's configuration).
+    pub hours: Vec<String>,
+    pub phone: String,
+    pub faq_url: String,
+}
+
+impl Default for CenterInfo {
+    fn default() -> Self {
+        CenterInfo {
+            hours: vec![
+                "平日 08:30〜19:00".into(),
+                "土曜・日曜・祝日 08:30〜17:00".into(),
+                "休業日 12月29日〜1月3日".into(),
+            ],
+            phone: "0246-22-1111".into(),
+            faq_url: "https://127.0.0.1:8443/".into(),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct HistoryConfig {
     /// Holds `history.sqlite3` and the generated certificate.
@@ -82,6 +105,7 @@ pub struct HistoryConfig {
     pub smtp: mail::SmtpConfig,
     /// The switch's event feed for the screen pop; None: no pops.
     pub switch_feed: Option<switchfeed::SwitchFeed>,
+    pub center: CenterInfo,
 }
 
 impl Default for HistoryConfig {
@@ -98,6 +122,7 @@ impl Default for HistoryConfig {
             personal_data_days: 365,
             smtp: mail::SmtpConfig::default(),
             switch_feed: None,
+            center: CenterInfo::default(),
         }
     }
 }

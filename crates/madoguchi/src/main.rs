@@ -448,12 +448,34 @@ fn history_config(
         ..Default::default()
     }
     .with_lists_from_data_dir()?;
+    cfg.center.hours = hours_lines(&switch_cfg.hours);
     for d in &switch_cfg.departments {
         if !cfg.departments.contains(&d.label) {
             cfg.departments.push(d.label.clone());
         }
     }
     Ok(cfg)
+}
+
+/// The opening hours as the homepage shows them, from the configuration the switch
+/// routes by (so the two cannot disagree).
+fn hours_lines(h: &dialplan::Hours) -> Vec<String> {
+    let mut v = vec![
+        format!("平日 {}〜{}", h.weekday.open, h.weekday.close),
+        format!(
+            "土曜・日曜・祝日 {}〜{}",
+            h.weekend_and_holidays.open, h.weekend_and_holidays.close
+        ),
+    ];
+    if !h.closed_dates.is_empty() {
+        let days: Vec<String> = h
+            .closed_dates
+            .iter()
+            .map(|d| format!("{}月{}日", d.month, d.day))
+            .collect();
+        v.push(format!("休業日 {}", days.join("・")));
+    }
+    v
 }
 
 fn start_history_child(

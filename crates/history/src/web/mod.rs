@@ -4,6 +4,7 @@
 pub mod desk;
 pub mod forms;
 pub mod handovers;
+pub mod home;
 pub mod html;
 pub mod inquiry;
 pub mod mailpages;
@@ -32,7 +33,7 @@ pub const LOGIN_PER_MIN: u32 = 20;
 
 pub fn router(app: Arc<App>) -> Router {
     Router::new()
-        .route("/", get(|| async { Redirect::to("/desk") }))
+        .route("/", get(home::home))
         .route(
             "/static/desk.css",
             get(|| async {
