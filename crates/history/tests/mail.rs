@@ -117,6 +117,60 @@ async fn form_confirm_send_and_acknowledgement_via_postfix() {
         "{seen}"
     );
     assert_eq!(pf.delivered().len(), 1, "exactly one acknowledgement");
+
+    // The operator answers by mail from the desk; the answer is delivered, the inquiry
+    // is marked answered, and the answer is a contact record of the web channel.
+    let page = staff.get("/desk/inquiries/1").await.unwrap().text();
+    let csrf = between(&page, r#"name="csrf" value=""#, "\"").to_string();
+    let r = staff
+        .post_form(
+            "/desk/inquiries/1",
+            &[
+                ("csrf", &csrf),
+                ("category", "ごみ・環境"),
+                (
+                    "reply",
+                    "粗大ごみは毎週水曜日の収集です。\r\n事前に申し込みをお願いします。",
+                ),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status, 303, "{}", r.text());
+    let files = pf.wait_delivered(2, 30);
+    let (to, subject, body) = decode(&files[1]);
+    assert_eq!(to, "taro@example.jp");
+    assert!(
+        subject.contains("回答") && subject.contains("W-000001"),
+        "{subject}"
+    );
+    assert!(
+        body.contains("毎週水曜日の収集です") && body.contains("いわき 太郎 様"),
+        "{body}"
+    );
+    assert!(staff
+        .get("/desk/inquiries/1")
+        .await
+        .unwrap()
+        .text()
+        .contains("回答済み"));
+    let j = staff
+        .get("/api/v1/contacts?channel=web")
+        .await
+        .unwrap()
+        .json();
+    assert_eq!(j["total"], 1);
+    assert_eq!(j["contacts"][0]["caller"], "taro@example.jp");
+    assert_eq!(j["contacts"][0]["category"], "ごみ・環境");
+    // Answered once: a second answer is refused.
+    let again = staff
+        .post_form(
+            "/desk/inquiries/1",
+            &[("csrf", &csrf), ("category", ""), ("reply", "x")],
+        )
+        .await
+        .unwrap();
+    assert_eq!(again.status, 400);
     h.shutdown().await;
 }
 

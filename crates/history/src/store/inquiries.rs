@@ -123,3 +123,31 @@ impl Db {
         })
     }
 }
+
+impl Db {
+    /// An operator's answer by mail: queued in the outbox and the inquiry marked
+    /// answered, in one transaction. Returns the outbox id.
+    pub fn reply_inquiry(&self, id: i64, text: &str, now: i64) -> Result<i64> {
+        let inq = self
+            .inquiry(id)?
+            .ok_or(crate::error::HistoryError::NotFound)?;
+        let subject = format!(
+            "【いわき市総合コールセンター】お問い合わせへの回答（{}）",
+            receipt(id)
+        );
+        let body = format!(
+            "{} 様\n\nいわき市総合コールセンターです。お問い合わせ（受付番号 {}）にお答えします。\n\n{}\n\n\
+             ご不明な点は、受付番号をお伝えのうえ、お電話（0246-22-1111）でお問い合わせください。\n",
+            inq.input.name,
+            receipt(id),
+            text.trim()
+        );
+        self.with(|c| {
+            let tx = c.transaction()?;
+            let out = enqueue_in(&tx, now, "reply", id, &inq.input.email, &subject, &body)?;
+            tx.execute("UPDATE inquiries SET state='answered' WHERE id=?1", [id])?;
+            tx.commit()?;
+            Ok(out)
+        })
+    }
+}

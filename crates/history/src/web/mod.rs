@@ -52,6 +52,10 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/inquiry/send", post(inquiry::send))
         .route("/api/v1/inquiries", post(inquiry::api_create))
         .route("/desk/inquiries", get(mailpages::inquiries))
+        .route(
+            "/desk/inquiries/{id}",
+            get(mailpages::inquiry).post(mailpages::reply),
+        )
         .route("/desk/handovers", get(handovers::list))
         .route(
             "/desk/handovers/{id}",
