@@ -252,3 +252,126 @@ fn sigterm_while_an_operator_rings_cancels_the_ring_and_ends_the_caller_with_bye
     let st = sw.wait_stopped(15);
     assert!(st.success(), "madoguchi exited with {st}");
 }
+
+/// The audio port of an SDP body on 127.0.0.1.
+fn sdp_port(body: &[u8]) -> std::net::SocketAddr {
+    let text = String::from_utf8_lossy(body);
+    let port: u16 = text
+        .lines()
+        .find(|l| l.starts_with("m=audio"))
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no audio port in SDP:\n{text}"));
+    format!("127.0.0.1:{port}").parse().unwrap()
+}
+
+/// `n` 20 ms PCMU packets of `freq` from `sock` to `to`, paced.
+fn send_tone(sock: &UdpSocket, to: std::net::SocketAddr, freq: f64, n: usize) {
+    let pcm = media::tone::sine(freq, n as f64 * 0.02, 12000);
+    let t0 = Instant::now();
+    for (i, c) in pcm.chunks(160).enumerate() {
+        let mut p = vec![0x80, 0, (i >> 8) as u8, i as u8];
+        p.extend_from_slice(&((i * 160) as u32).to_be_bytes());
+        p.extend_from_slice(&[0x0e, 0xa1, 0x1e, 0x00]);
+        let mut enc = vec![0u8; c.len()];
+        media::g711::encode_frame(media::Codec::Pcmu, c, &mut enc);
+        p.extend_from_slice(&enc);
+        let _ = sock.send_to(&p, to);
+        std::thread::sleep(
+            (t0 + Duration::from_millis(20 * (i as u64 + 1)))
+                .saturating_duration_since(Instant::now()),
+        );
+    }
+}
+
+/// Decoded PCMU arriving on `sock` for `secs`.
+fn listen(sock: &UdpSocket, secs: f64) -> Vec<i16> {
+    sock.set_read_timeout(Some(Duration::from_millis(50)))
+        .unwrap();
+    let t0 = Instant::now();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 1500];
+    while t0.elapsed().as_secs_f64() < secs {
+        if let Ok((k, _)) = sock.recv_from(&mut buf) {
+            if k > 12 && buf[1] & 0x7f == 0 {
+                let mut out = vec![0i16; k - 12];
+                media::g711::decode_frame(media::Codec::Pcmu, &buf[12..k], &mut out);
+                got.extend(out);
+            }
+        }
+    }
+    got
+}
+
+#[test]
+fn early_media_from_the_ringing_operator_reaches_the_unanswered_caller() {
+    // Hunt-group mode: the caller is not answered until the operator answers.
+    let sw = Switch::start("early-media", no_greeting);
+    let op = operator(&sw);
+    let op_rtp = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let caller = RawSip::new();
+    let c_rtp = UdpSocket::bind("127.0.0.1:0").unwrap();
+    caller.invite(
+        &sw,
+        "0246221111",
+        "0312345678",
+        "early-1",
+        c_rtp.local_addr().unwrap(),
+    );
+    let inv = next_request(&op, sip::Method::Invite, 10.0).expect("the operator was not rung");
+    // The operator's side plays something before answering (RFC 3960): 183 with SDP.
+    let mut early = sip::Response::to_request(&inv, 183, Some("op-early"));
+    early
+        .headers
+        .push("Contact", format!("<sip:1001@{}>", op.addr()));
+    early.headers.push("Content-Type", "application/sdp");
+    early.body = bytes::Bytes::from(sdp_offer(op_rtp.local_addr().unwrap()));
+    op.send(sw.sip, &early.to_bytes());
+    // The caller gets a 183 with the switch's SDP, and no final answer yet.
+    let t0 = Instant::now();
+    let progress = loop {
+        assert!(
+            t0.elapsed() < Duration::from_secs(5),
+            "no 183 with SDP at the caller"
+        );
+        match caller.recv(0.2) {
+            Some(Message::Response(r)) if r.status == 183 && !r.body.is_empty() => break r,
+            Some(Message::Response(r)) if r.status >= 200 => {
+                panic!("the caller got {} before the operator answered", r.status)
+            }
+            _ => {}
+        }
+    };
+    let _ = sdp_port(&progress.body);
+    let to_switch = sdp_port(&inv.body);
+    let listener = std::thread::spawn(move || listen(&c_rtp, 2.5));
+    send_tone(&op_rtp, to_switch, 1000.0, 100);
+    let heard = listener.join().unwrap();
+    let last = &heard[heard.len().saturating_sub(8000)..];
+    assert!(
+        media::tone::rms(last) > 3000.0,
+        "the unanswered caller hears (almost) nothing: {} samples, RMS {:.0}",
+        heard.len(),
+        media::tone::rms(last)
+    );
+    assert_eq!(
+        media::tone::dominant_frequency(last, 8000, &[440.0, 1000.0]),
+        Some(1000.0)
+    );
+    // Still unanswered: no final response reached the caller meanwhile.
+    assert!(
+        !matches!(caller.recv(0.3), Some(Message::Response(r)) if r.status >= 200),
+        "the caller was answered without the operator answering"
+    );
+    // Now the operator answers: the caller gets its 200.
+    let mut ok = sip::Response::to_request(&inv, 200, Some("op-early"));
+    ok.headers
+        .push("Contact", format!("<sip:1001@{}>", op.addr()));
+    ok.headers.push("Content-Type", "application/sdp");
+    ok.body = bytes::Bytes::from(sdp_offer(op_rtp.local_addr().unwrap()));
+    op.send(sw.sip, &ok.to_bytes());
+    let fin = caller
+        .final_response(5.0, &mut Vec::new())
+        .expect("the caller was not answered");
+    assert_eq!(fin.status, 200);
+}
