@@ -569,10 +569,12 @@ async fn serve(
 ) -> anyhow::Result<()> {
     let history_cfg = cfg.clone();
     let data_dir_for_banner = cfg.switch.data_dir.clone();
-    let agents: Vec<(String, String)> = cfg
+    // Never print a password (it would land in the journal at every start); name the
+    // accounts that still have the published default one instead.
+    let agents: Vec<(String, bool)> = cfg
         .agents
         .iter()
-        .map(|a| (a.id.clone(), a.password.clone()))
+        .map(|a| (a.id.clone(), a.password == format!("madoguchi-{}", a.id)))
         .collect();
     let domain = cfg.sip.domain.clone();
     // Before the switch answers anything: a SIGTERM right after the API is up must end
@@ -585,8 +587,13 @@ async fn serve(
     for a in &sw.sip_addrs {
         println!("  operators' softphones register to  sip:{a} (UDP and TCP), realm \"{domain}\"");
     }
-    for (id, pw) in agents.iter().take(4) {
-        println!("    account {id} / password {pw}");
+    for (i, (id, default)) in agents.iter().enumerate() {
+        if i < 4 {
+            println!("    account {id} (password in the configuration)");
+        }
+        if *default {
+            tracing::warn!(account = %id, "this account still has the published default password; change it in the configuration");
+        }
     }
     for (name, a) in &sw.trunk_addrs {
         println!("  trunk {name:<8} listens on        {a}");

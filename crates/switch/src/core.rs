@@ -143,7 +143,7 @@ impl Core {
                     self.shared
                         .metrics
                         .sip_requests
-                        .with_label_values(&[r.method.as_str()])
+                        .with_label_values(&[method_label(&r.method)])
                         .inc();
                     // A request we must refuse is refused statelessly, before it can create
                     // a transaction (RFC 3261 §8.2, RFC 4475 §3.2.1 "preferably statelessly"):
@@ -605,6 +605,15 @@ impl Core {
                 }
             }
         }
+    }
+}
+
+/// The method as a metrics label: made-up methods share "other", so that a scanner
+/// cannot create a new time series per request (unbounded label cardinality).
+fn method_label(m: &Method) -> &str {
+    match m {
+        Method::Other(_) => "other",
+        known => known.as_str(),
     }
 }
 

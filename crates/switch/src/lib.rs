@@ -268,6 +268,7 @@ pub async fn start(opts: Options) -> Result<RunningSwitch, SwitchError> {
         path: data_dir.clone(),
         source,
     })?;
+    private_tree(&data_dir, &cfg.switch.recordings_dir);
     let (in_tx, in_rx) = tokio::sync::mpsc::channel(8192);
     let transport = TransportHandle::new(cfg.sip.max_message_bytes, in_tx);
 
@@ -434,6 +435,25 @@ fn start_stats(
     .map_err(|e| SwitchError::Stats(e.to_string()))
 }
 
+/// The data folder (callers' numbers in recordings.sqlite, operators' addresses in
+/// registrations.json, the nonce key, passwords) and the recordings are the service's
+/// alone: folders 0700 (which also shuts out files an older version left 0644), and
+/// new files 0600 through the process umask. `UMask=0077` in the unit does the same for
+/// the service; this covers a start by hand.
+fn private_tree(data_dir: &std::path::Path, recordings: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+    // SAFETY: umask(2) only sets the calling process's file mode creation mask.
+    unsafe {
+        libc::umask(0o077);
+    }
+    for dir in [data_dir, recordings] {
+        let _ = std::fs::create_dir_all(dir);
+        if let Err(e) = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)) {
+            tracing::warn!(path = %dir.display(), error = %e, "could not make the folder private");
+        }
+    }
+}
+
 /// The key of our digest nonces, kept in the data folder so that nonces handed out
 /// before a restart stay valid after it.
 fn load_or_create_secret(dir: &std::path::Path) -> [u8; 32] {
@@ -444,7 +464,13 @@ fn load_or_create_secret(dir: &std::path::Path) -> [u8; 32] {
         }
     }
     let k: [u8; 32] = rand::random();
-    if let Err(e) = std::fs::write(&path, k) {
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create(true).truncate(true);
+    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+    if let Err(e) = o
+        .open(&path)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, &k))
+    {
         tracing::warn!(path = %path.display(), error = %e, "could not save the nonce key");
     }
     k

@@ -43,7 +43,8 @@ impl Registrar {
         tmp_name.push(".tmp");
         let tmp = path.with_file_name(tmp_name);
         {
-            let mut f = File::create(&tmp)?;
+            // Operators' addresses: readable by the service only (issue 9).
+            let mut f = private_file(&tmp)?;
             f.write_all(&json)?;
             f.sync_all()?;
         }
@@ -92,4 +93,23 @@ impl Registrar {
         }
         Ok(reg)
     }
+}
+
+/// Create (truncate) a file only its owner may read, whatever the umask.
+fn private_file(path: &Path) -> io::Result<File> {
+    let mut o = fs::OpenOptions::new();
+    o.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(0o600);
+    }
+    let f = o.open(path)?;
+    // A file left by an older version keeps its mode on open: set it.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        f.set_permissions(fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(f)
 }
