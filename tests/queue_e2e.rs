@@ -405,16 +405,6 @@ fn feature_codes_from_the_softphone_pause_and_resume_the_operator() {
     assert!(body.contains("unknown operation"), "{body}");
 }
 
-/// Answer an INVITE we received on a raw endpoint with 200 and SDP; returns our tag.
-fn answer_200(ep: &RawSip, to: std::net::SocketAddr, inv: &sip::Request) {
-    let mut r = sip::Response::to_request(inv, 200, Some("raw200"));
-    r.headers
-        .push("Contact", format!("<sip:raw@{}>", ep.addr()));
-    r.headers.push("Content-Type", "application/sdp");
-    r.body = bytes::Bytes::from(sdp_offer(ep.addr()));
-    ep.send(to, &r.to_bytes());
-}
-
 /// RFC 4733 packets for one key press (three updates, then the end bit three times).
 fn press(rtp: &std::net::UdpSocket, to: std::net::SocketAddr, digit: u8) {
     for (i, end) in [false, false, false, true, true, true].iter().enumerate() {
@@ -492,11 +482,48 @@ fn a_caller_who_presses_1_is_called_back_through_the_carrier_when_an_agent_frees
     let media_at: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     sw.wait_for("the caller waiting", 10, |s| queue_waiting(s) == 1);
 
+    // A second citizen calls after the first and stays on the line.
+    let second = RawSip::new();
+    second.invite(&sw, "0246221111", "0312345679", "cb-2", second.addr());
+    let ok2 = second
+        .final_response(5.0, &mut Vec::new())
+        .expect("the queue answers the second caller");
+    assert_eq!(ok2.status, 200);
+    let ack2 = format!(
+        "ACK {uri} SIP/2.0\r\nVia: SIP/2.0/UDP {};branch=z9hG4bKcbAck2;rport\r\nMax-Forwards: 70\r\nFrom: {}\r\nTo: {}\r\nCall-ID: cb-2\r\nCSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n",
+        second.addr(),
+        ok2.headers.get("From").unwrap(),
+        ok2.headers.get("To").unwrap()
+    );
+    second.send(sw.trunk, ack2.as_bytes());
+    sw.wait_for("both callers waiting", 10, |s| queue_waiting(s) == 2);
+
     // "1" for a callback: the caller keeps their place without holding the line.
     press(&rtp, media_at, 1);
     sw.wait_for("the callback request in line", 10, |s| {
         queue_json(s)["queues"][0]["callbacks"] == 1
     });
+    // Their line is released: the switch hangs up on them (after the confirmation).
+    let t0 = std::time::Instant::now();
+    let bye = loop {
+        assert!(
+            t0.elapsed() < std::time::Duration::from_secs(20),
+            "the first caller's line was not released after the callback request"
+        );
+        if let Some(Message::Request(q)) = caller.recv(0.2) {
+            if q.method == sip::Method::Bye {
+                break q;
+            }
+        }
+    };
+    caller.send(
+        sw.trunk,
+        &sip::Response::to_request(&bye, 200, None).to_bytes(),
+    );
+    sw.wait_for("only the second caller's call up", 10, |s| {
+        s.status()["calls_active"] == 1
+    });
+    assert_eq!(queue_waiting(&sw), 2, "the callback lost its place in line");
 
     // The agent comes back: rung first, with the number to call back.
     let (code, _) = sw.post("/api/v1/agents/1001/unpause", "{}");
@@ -508,8 +535,11 @@ fn a_caller_who_presses_1_is_called_back_through_the_carrier_when_an_agent_frees
             None => panic!("the agent was not rung for the callback"),
         }
     };
+    // The first caller's place was kept: their callback comes before the second
+    // caller, who waited on the line but arrived later.
     assert_eq!(inv.headers.get("X-Madoguchi-Callback"), Some("0312345678"));
-    answer_200(&op, sw.sip, &inv);
+    let op_rtp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    answer_200_at(&op, sw.sip, &inv, op_rtp.local_addr().unwrap());
     // Then the citizen, through the carrier trunk's proxy.
     let inv2 = loop {
         match carrier.recv(10.0) {
@@ -519,7 +549,8 @@ fn a_caller_who_presses_1_is_called_back_through_the_carrier_when_an_agent_frees
         }
     };
     assert_eq!(inv2.uri.user().as_deref(), Some("0312345678"));
-    answer_200(&carrier, sw.trunk, &inv2);
+    let citizen_rtp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    answer_200_at(&carrier, sw.trunk, &inv2, citizen_rtp.local_addr().unwrap());
     let acked = (0..20).any(
         |_| matches!(carrier.recv(0.5), Some(Message::Request(r)) if r.method == sip::Method::Ack),
     );
@@ -527,11 +558,49 @@ fn a_caller_who_presses_1_is_called_back_through_the_carrier_when_an_agent_frees
     sw.wait_for("the agent on the callback", 5, |s| {
         agent_status(s, "1001") == "OnCall"
     });
+    // Connected: operator (1000 Hz) and citizen (440 Hz) hear each other.
+    let (to_op_leg, to_citizen_leg) = (sdp_port(&inv.body), sdp_port(&inv2.body));
+    let op_side = std::thread::spawn(move || talk_and_listen(&op_rtp, to_op_leg, 1000.0, 150, 3));
+    let at_citizen = talk_and_listen(&citizen_rtp, to_citizen_leg, 440.0, 150, 4);
+    let at_op = op_side.join().unwrap();
+    for (heard, want, who) in [
+        (&at_citizen, 1000.0, "citizen"),
+        (&at_op, 440.0, "operator"),
+    ] {
+        let last = &heard[heard.len().saturating_sub(8000)..];
+        assert!(
+            media::tone::rms(last) > 3000.0,
+            "the {who} hears (almost) nothing on the callback: {} samples",
+            heard.len()
+        );
+        assert_eq!(
+            media::tone::dominant_frequency(last, 8000, &[440.0, 1000.0]),
+            Some(want),
+            "the {who}"
+        );
+    }
+    // The second caller is still in line, waiting for the next free operator.
+    assert_eq!(queue_waiting(&sw), 1);
     let events = std::fs::read_to_string(sw.dir.join("data/queue-events.jsonl")).unwrap();
     assert!(
         events.contains("CallbackRequested") && events.contains("CallbackPlaced"),
         "{events}"
     );
+}
+
+/// Answer an INVITE with 200 and an SDP whose media is at `media`.
+fn answer_200_at(
+    ep: &RawSip,
+    to: std::net::SocketAddr,
+    inv: &sip::Request,
+    media: std::net::SocketAddr,
+) {
+    let mut r = sip::Response::to_request(inv, 200, Some("raw200"));
+    r.headers
+        .push("Contact", format!("<sip:raw@{}>", ep.addr()));
+    r.headers.push("Content-Type", "application/sdp");
+    r.body = bytes::Bytes::from(sdp_offer(media));
+    ep.send(to, &r.to_bytes());
 }
 
 #[test]
