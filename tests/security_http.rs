@@ -273,4 +273,31 @@ fn lists_naming_people_need_a_login_and_changes_need_json() {
         "{}",
     );
     assert_eq!(code, 200, "{body}");
+    // A huge, multi-line "who" does not land in the audit log as sent.
+    let long = format!("forged\\nline{}", "x".repeat(100_000));
+    let (code, body) = http_from(
+        "127.0.0.1",
+        sw.http,
+        "POST",
+        "/api/v1/operating/night",
+        Some(("supervisor", &pw)),
+        Some("application/json"),
+        &format!("{{\"on\": true, \"who\": \"{long}\"}}"),
+    );
+    assert_eq!(code, 200, "{body}");
+    let (_, audit) = http_from(
+        "127.0.0.1",
+        sw.http,
+        "GET",
+        "/api/v1/operating/audit",
+        Some(("supervisor", &pw)),
+        None,
+        "",
+    );
+    assert!(
+        audit.len() < 10_000,
+        "audit log holds a cut name ({} bytes)",
+        audit.len()
+    );
+    assert!(!audit.contains("\\nline"), "no newline from the request");
 }

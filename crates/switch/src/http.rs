@@ -361,7 +361,11 @@ async fn require_supervisor(
 }
 
 /// "who" for the audit log: the login, and the name typed in the request if it differs.
+/// The typed name is cut to 64 characters without control characters: it goes into
+/// the audit log (a 2 MB or multi-line `who` was accepted before, issue 9 Low).
 fn who(login: &Supervisor, typed: Option<&str>) -> String {
+    let typed: Option<String> =
+        typed.map(|t| t.chars().filter(|c| !c.is_control()).take(64).collect());
     match typed {
         Some(t) if !t.is_empty() && t != login.0 => format!("{t} (login {})", login.0),
         _ => login.0.clone(),
