@@ -340,11 +340,23 @@ fn the_faq_site_runs_beside_serve_and_stops_with_it() {
         .enable_all()
         .build()
         .unwrap();
-    let page = rt.block_on(async {
-        let mut c = faq::client::Client::new(faq, &cert).expect("TLS client");
-        c.get("/").await
-    });
-    let page = page.unwrap_or_else(|e| panic!("GET https://{faq}/: {e}"));
+    // The site is a child process: it seeds its database and writes its certificate
+    // after the switch's banner. Wait for it (bounded).
+    let t0 = std::time::Instant::now();
+    let page = loop {
+        let got = rt.block_on(async {
+            let mut c = faq::client::Client::new(faq, &cert)?;
+            c.get("/").await
+        });
+        match got {
+            Ok(p) => break p,
+            Err(e) if t0.elapsed() > std::time::Duration::from_secs(90) => panic!(
+                "GET https://{faq}/: {e}; log tail:\n{}",
+                tail(&sw.log(), 40)
+            ),
+            Err(_) => std::thread::sleep(std::time::Duration::from_millis(200)),
+        }
+    };
     assert_eq!(page.status, 200, "{}", page.text());
     assert!(page.text().contains("<html"), "{}", page.text());
     // The switch beside it is whole: its API answers and SIP is served.
@@ -361,8 +373,12 @@ fn the_faq_site_runs_beside_serve_and_stops_with_it() {
     // SIGTERM stops both: a clean exit, and the site's port is closed.
     let st = sw.terminate();
     assert!(st.success(), "madoguchi exited with {st}");
-    assert!(
-        std::net::TcpStream::connect_timeout(&faq, std::time::Duration::from_secs(1)).is_err(),
-        "the FAQ site outlived the switch"
-    );
+    let t0 = std::time::Instant::now();
+    while std::net::TcpStream::connect_timeout(&faq, std::time::Duration::from_secs(1)).is_ok() {
+        assert!(
+            t0.elapsed() < std::time::Duration::from_secs(15),
+            "the FAQ site outlived the switch"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
 }
