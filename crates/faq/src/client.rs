@@ -1,21 +1,18 @@
-//! A small HTTPS/1.1 client with keep-alive and a cookie jar, trusting one certificate.
-//! The integration tests and the bench drive the running service with it, so they test
-//! the real TLS listener without pulling a full HTTP client into the build.
+//! An HTTPS client for tests and benches that drive a running service (this crate's, the
+//! history sidecar's, the e2e tests'): `ureq` (maintained, the workspace's client, already
+//! built for the CLI) with the service's certificate as the only root, redirects not
+//! followed, error statuses returned as responses, and a cookie jar. The async methods run
+//! ureq's blocking calls off the runtime's workers. (It replaces a hand-written HTTP/1.1
+//! client of ~300 lines.)
 
 use std::collections::BTreeMap;
 use std::io;
 use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::Arc;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
-use tokio_rustls::client::TlsStream;
-use tokio_rustls::TlsConnector;
 
 pub struct Client {
-    connector: TlsConnector,
-    addr: SocketAddr,
-    conn: Option<TlsStream<TcpStream>>,
+    agent: ureq::Agent,
+    base: String,
     /// Cookies set by the server (name → value), sent back on every request.
     pub cookies: BTreeMap<String, String>,
 }
@@ -42,53 +39,49 @@ impl Resp {
     }
 }
 
-fn bad(msg: impl Into<String>) -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidData, msg.into())
-}
-
 /// Form encoding (`application/x-www-form-urlencoded`).
 pub fn form_encode(fields: &[(&str, &str)]) -> String {
     fields
         .iter()
-        .map(|(k, v)| {
-            format!(
-                "{}={}",
-                crate::web::html::url_enc(k),
-                crate::web::html::url_enc(v)
-            )
-        })
+        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
         .collect::<Vec<_>>()
         .join("&")
 }
 
+fn enc(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+fn bad(e: impl std::fmt::Display) -> io::Error {
+    io::Error::other(e.to_string())
+}
+
 impl Client {
     pub fn new(addr: SocketAddr, cert_pem: &Path) -> io::Result<Client> {
-        let mut roots = rustls::RootCertStore::empty();
-        for c in crate::tls::load_certs(cert_pem).map_err(|e| bad(e.to_string()))? {
-            roots.add(c).map_err(|e| bad(e.to_string()))?;
-        }
-        let cfg = rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .map_err(|e| bad(e.to_string()))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+        let pem = std::fs::read(cert_pem)?;
+        let cert = ureq::tls::Certificate::from_pem(&pem).map_err(bad)?;
+        let tls = ureq::tls::TlsConfig::builder()
+            .root_certs(ureq::tls::RootCerts::new_with_certs(&[cert]))
+            .build();
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .tls_config(tls)
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .build()
+            .into();
         Ok(Client {
-            connector: TlsConnector::from(Arc::new(cfg)),
-            addr,
-            conn: None,
+            agent,
+            base: format!("https://{addr}"),
             cookies: BTreeMap::new(),
         })
-    }
-
-    async fn connect(&mut self) -> io::Result<()> {
-        let tcp = TcpStream::connect(self.addr).await?;
-        tcp.set_nodelay(true)?;
-        let name =
-            rustls::pki_types::ServerName::try_from("localhost").map_err(|e| bad(e.to_string()))?;
-        self.conn = Some(self.connector.connect(name, tcp).await?);
-        Ok(())
     }
 
     pub async fn get(&mut self, path: &str) -> io::Result<Resp> {
@@ -120,10 +113,8 @@ impl Client {
         let mut body = Vec::new();
         for (k, v) in fields {
             body.extend_from_slice(
-                format!(
-                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
-                )
-                .as_bytes(),
+                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")
+                    .as_bytes(),
             );
         }
         body.extend_from_slice(
@@ -132,8 +123,7 @@ impl Client {
         body.extend_from_slice(data);
         body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
         let ct = format!("multipart/form-data; boundary={boundary}");
-        self.request("POST", path, &[("content-type", &ct)], &body)
-            .await
+        self.request("POST", path, &[("content-type", &ct)], &body).await
     }
 
     pub async fn request(
@@ -143,163 +133,50 @@ impl Client {
         headers: &[(&str, &str)],
         body: &[u8],
     ) -> io::Result<Resp> {
-        let mut head = format!("{method} {path} HTTP/1.1\r\nHost: localhost\r\nUser-Agent: faq-test-client\r\nContent-Length: {}\r\n", body.len());
-        if !self.cookies.is_empty() {
-            let c: Vec<String> = self
-                .cookies
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect();
-            head.push_str(&format!("Cookie: {}\r\n", c.join("; ")));
+        let mut req = ureq::http::Request::builder()
+            .method(method)
+            .uri(format!("{}{path}", self.base))
+            .header("user-agent", "faq-test-client");
+        let has_cookie_header = headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("cookie"));
+        if !self.cookies.is_empty() && !has_cookie_header {
+            let c: Vec<String> = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            req = req.header("cookie", c.join("; "));
         }
         for (k, v) in headers {
-            head.push_str(&format!("{k}: {v}\r\n"));
+            req = req.header(*k, *v);
         }
-        head.push_str("\r\n");
-        let mut msg = head.into_bytes();
-        msg.extend_from_slice(body);
-        // A kept-alive connection may have been closed by the server meanwhile: retry
-        // once on a fresh one.
-        let reused = self.conn.is_some();
-        match self.exchange(&msg).await {
-            Ok(r) => Ok(r),
-            Err(_) if reused => {
-                self.conn = None;
-                self.exchange(&msg).await
-            }
-            Err(e) => Err(e),
-        }
-    }
-
-    async fn exchange(&mut self, msg: &[u8]) -> io::Result<Resp> {
-        if self.conn.is_none() {
-            self.connect().await?;
-        }
-        let result = self.exchange_on_conn(msg).await;
-        if result.is_err() {
-            self.conn = None;
-        }
-        result
-    }
-
-    async fn exchange_on_conn(&mut self, msg: &[u8]) -> io::Result<Resp> {
-        let conn = self.conn.as_mut().ok_or_else(|| bad("no connection"))?;
-        conn.write_all(msg).await?;
-        conn.flush().await?;
-        let mut buf = Vec::with_capacity(16 * 1024);
-        let head_end = loop {
-            if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                break p;
-            }
-            let mut chunk = [0u8; 8192];
-            let n = conn.read(&mut chunk).await?;
-            if n == 0 {
-                return Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    "connection closed before response",
-                ));
-            }
-            buf.extend_from_slice(&chunk[..n]);
-        };
-        let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
-        let mut lines = head.split("\r\n");
-        let status_line = lines.next().unwrap_or("");
-        let status: u16 = status_line
-            .split(' ')
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| bad(format!("bad status line {status_line:?}")))?;
-        let headers: Vec<(String, String)> = lines
-            .filter_map(|l| l.split_once(':'))
-            .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
-            .collect();
-        let mut rest = buf[head_end + 4..].to_vec();
-        let get = |name: &str| {
-            headers
+        let req = req.body(body.to_vec()).map_err(bad)?;
+        let agent = self.agent.clone();
+        let resp = tokio::task::spawn_blocking(move || -> io::Result<Resp> {
+            let mut r = agent.run(req).map_err(bad)?;
+            let status = r.status().as_u16();
+            let headers = r
+                .headers()
                 .iter()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.as_str())
-        };
-        let close = get("connection").is_some_and(|v| v.eq_ignore_ascii_case("close"));
-        let body = if let Some(len) = get("content-length") {
-            let len: usize = len.parse().map_err(|_| bad("bad content-length"))?;
-            while rest.len() < len {
-                let mut chunk = vec![0u8; (len - rest.len()).min(64 * 1024)];
-                let n = conn.read(&mut chunk).await?;
-                if n == 0 {
-                    return Err(io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        "body cut short",
-                    ));
-                }
-                rest.extend_from_slice(&chunk[..n]);
-            }
-            rest.truncate(len);
-            rest
-        } else if get("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
-            read_chunked(conn, rest).await?
-        } else {
-            conn.read_to_end(&mut rest).await?;
-            self.conn = None;
-            rest
-        };
-        for (k, v) in &headers {
+                .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
+                .collect();
+            let body = r
+                .body_mut()
+                .with_config()
+                .limit(256 * 1024 * 1024)
+                .read_to_vec()
+                .map_err(bad)?;
+            Ok(Resp { status, headers, body })
+        })
+        .await
+        .map_err(bad)??;
+        for (k, v) in &resp.headers {
             if k == "set-cookie" {
-                if let Some((name, value)) = v.split(';').next().and_then(|nv| nv.split_once('=')) {
+                let pair = v.split(';').next().unwrap_or("");
+                if let Some((name, value)) = pair.split_once('=') {
                     if value.is_empty() || v.to_ascii_lowercase().contains("max-age=0") {
                         self.cookies.remove(name.trim());
                     } else {
-                        self.cookies
-                            .insert(name.trim().to_string(), value.to_string());
+                        self.cookies.insert(name.trim().to_string(), value.to_string());
                     }
                 }
             }
         }
-        if close {
-            self.conn = None;
-        }
-        Ok(Resp {
-            status,
-            headers,
-            body,
-        })
+        Ok(resp)
     }
-}
-
-async fn read_chunked(conn: &mut TlsStream<TcpStream>, mut buf: Vec<u8>) -> io::Result<Vec<u8>> {
-    let mut body = Vec::new();
-    loop {
-        // Need a full size line.
-        let line_end = loop {
-            if let Some(p) = buf.windows(2).position(|w| w == b"\r\n") {
-                break p;
-            }
-            fill(conn, &mut buf).await?;
-        };
-        let size_str = String::from_utf8_lossy(&buf[..line_end]).into_owned();
-        let size = usize::from_str_radix(size_str.split(';').next().unwrap_or("").trim(), 16)
-            .map_err(|_| bad("bad chunk size"))?;
-        buf.drain(..line_end + 2);
-        while buf.len() < size + 2 {
-            fill(conn, &mut buf).await?;
-        }
-        if size == 0 {
-            return Ok(body);
-        }
-        body.extend_from_slice(&buf[..size]);
-        buf.drain(..size + 2);
-    }
-}
-
-async fn fill(conn: &mut TlsStream<TcpStream>, buf: &mut Vec<u8>) -> io::Result<()> {
-    let mut chunk = [0u8; 8192];
-    let n = conn.read(&mut chunk).await?;
-    if n == 0 {
-        return Err(io::Error::new(
-            io::ErrorKind::UnexpectedEof,
-            "chunked body cut short",
-        ));
-    }
-    buf.extend_from_slice(&chunk[..n]);
-    Ok(())
 }

@@ -105,7 +105,7 @@ async fn views_and_ratings_count_once_per_visitor() {
     assert_eq!(ratings_of("FAQ-0024"), before + 2);
 }
 
-async fn rate(c: &mut faq::client::Client, id: String, who: &str) -> u16 {
+async fn rate(c: &mut Client, id: String, who: &str) -> u16 {
     c.request(
         "POST",
         &format!("/faq/{id}/rate"),

@@ -12,17 +12,17 @@ fn history_rows() -> i64 {
         .unwrap()
 }
 
-async fn import(c: &mut faq::client::Client, csrf: &str, bytes: &[u8]) -> faq::client::Resp {
+async fn import(c: &mut Client, csrf: &str, bytes: &[u8]) -> Resp {
     import_as(c, csrf, "faq.csv", "text/csv", bytes).await
 }
 
 async fn import_as(
-    c: &mut faq::client::Client,
+    c: &mut Client,
     csrf: &str,
     name: &str,
     mime: &str,
     bytes: &[u8],
-) -> faq::client::Resp {
+) -> Resp {
     c.post_multipart("/admin/import", &[("csrf", csrf)], "file", name, mime, bytes)
         .await
         .unwrap()

@@ -50,13 +50,13 @@ async fn public_site_shows_only_visible_entries() {
 #[tokio::test]
 async fn kana_search_uses_the_dictionary_and_says_not_found() {
     let mut c = client();
-    let q = faq::client::form_encode(&[("q", "けいじどうしゃぜい")]);
+    let q = form_encode(&[("q", "けいじどうしゃぜい")]);
     let page = c.get(&format!("/search?{q}")).await.unwrap().text();
     assert!(
         page.contains("/faq/FAQ-0109"),
         "軽自動車税 (原付の廃車): {page}"
     );
-    let q = faq::client::form_encode(&[("q", "としょかん")]);
+    let q = form_encode(&[("q", "としょかん")]);
     let page = c.get(&format!("/search?{q}")).await.unwrap().text();
     assert!(
         page.contains("該当する質問が見つかりませんでした"),
@@ -464,11 +464,11 @@ async fn exports_csv_and_xlsx() {
     assert!(x.body.len() > 10_000);
 }
 
-async fn login_from(user: &str, pw: &str, from: &str) -> faq::client::Resp {
+async fn login_from(user: &str, pw: &str, from: &str) -> Resp {
     let mut c = client();
     let form = c.get("/admin/login").await.unwrap();
     let token = csrf_of(&form.text());
-    let body = faq::client::form_encode(&[("csrf", &token), ("login", user), ("password", pw)]);
+    let body = form_encode(&[("csrf", &token), ("login", user), ("password", pw)]);
     c.request(
         "POST",
         "/admin/login",

@@ -1,6 +1,7 @@
 //! The access log keeps at least three months: older rows are purged, newer ones stay.
 
 use faq::clock::unix_now;
+use faq::client::Client;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn access_log_keeps_three_months_and_purges_older() {
@@ -33,7 +34,7 @@ async fn access_log_keeps_three_months_and_purges_older() {
         })
         .unwrap();
     // The first request wakes the log writer, which purges on its first batch.
-    let mut c = faq::client::Client::new(running.addr, &running.cert_path).unwrap();
+    let mut c = Client::new(running.addr, &running.cert_path).unwrap();
     assert_eq!(c.get("/").await.unwrap().status, 200);
     let q = |path: &str| faq::accesslog::LogQuery {
         from: 0,

@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use faq::app::App;
-use faq::client::{Client, Resp};
+pub use faq::client::{form_encode, Client, Resp};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
@@ -170,5 +170,5 @@ pub async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
 }
 
 pub fn q(s: &str) -> String {
-    faq::client::form_encode(&[("q", s)])
+    form_encode(&[("q", s)])
 }
