@@ -2,10 +2,11 @@
 //! and routes every message to the call task that owns it. It holds no call state
 //! beyond "which call owns this transaction / dialog" (DESIGN §2).
 
-use crate::call::{self, CallSetup, Plan};
+use crate::call::{self, CallStart};
 use crate::event::{CallEvent, CallRef, CoreCmd};
-use crate::queue::{AgentOp, QueueCmd};
 use crate::register::Registration;
+use callctl::event::Origin;
+use callctl::{CallSetup, CallUid, Inbound, Plan};
 use crate::Shared;
 use dialplan::Route;
 use sip::transaction::{Action, ClientTxId, ServerTxId, TransactionLayer};
@@ -223,7 +224,8 @@ impl Core {
                 entry,
                 agent,
                 number,
-            } => self.place_callback(entry, agent, number),
+                line,
+            } => self.place_callback(entry, agent, number, line),
             CoreCmd::Ended {
                 call,
                 outcome,
@@ -257,7 +259,7 @@ impl Core {
                 Action::Request { tx, req, from } => self.on_request(tx, req, from),
                 Action::Ack { req, from: _ } => {
                     if let Some(call) = self.dialog_of_request(&req) {
-                        self.dispatch(call, CallEvent::Ack);
+                        self.dispatch(call, CallEvent::Ack { body: req.body.clone() });
                     }
                 }
                 Action::Cancelled { invite } => {
@@ -354,7 +356,7 @@ impl Core {
                     .authenticate(&req, &from, &self.shared, true)
                 {
                     Err(resp) => self.respond(tx, resp),
-                    Ok(user) => self.feature_code(tx, req, user),
+                    Ok(user) => self.operator_call(tx, req, from, user),
                 }
             }
             (Method::Bye | Method::Cancel | Method::Prack | Method::Update | Method::Info, _) => {
@@ -373,15 +375,89 @@ impl Core {
         }
     }
 
-    fn on_trunk_invite(&mut self, tx: ServerTxId, req: Request, from: Peer, trunk: String) {
+    /// RFC 3261 §16.3 / RFC 7332: a request that arrives with Max-Forwards 0 is a loop
+    /// (483); otherwise our legs carry what is left, less one.
+    fn max_forwards(&mut self, tx: ServerTxId, req: &Request) -> Option<u32> {
+        let mf = req
+            .headers
+            .get("Max-Forwards")
+            .and_then(|v| v.trim().parse::<u32>().ok())
+            .unwrap_or(70);
+        if mf == 0 {
+            let resp = Response::to_request(req, 483, Some(&sip::dialog::new_tag()));
+            self.respond(tx, resp);
+            return None;
+        }
+        Some(mf - 1)
+    }
+
+    fn refuse_overload(&mut self, tx: ServerTxId, req: &Request) -> bool {
         let max = self.shared.cfg.switch.max_calls as usize;
         if self.stopping || self.calls.len() >= max {
             // RFC 3261 §21.5.4: 503 with Retry-After tells the carrier to try again later.
             self.shared.metrics.overload_rejected.inc();
-            let mut resp = Response::to_request(&req, 503, Some(&sip::dialog::new_tag()));
+            let mut resp = Response::to_request(req, 503, Some(&sip::dialog::new_tag()));
             resp.headers.push("Retry-After", "5");
-            return self.respond(tx, resp);
+            self.respond(tx, resp);
+            return true;
         }
+        false
+    }
+
+    /// A call id unique across restarts: the start time and a counter.
+    fn new_call(&mut self) -> (CallRef, CallUid) {
+        let call = CallRef(self.next_call);
+        self.next_call += 1;
+        let ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis() as u64
+            + (self.shared.clock_offset * 1000).max(0) as u64;
+        (call, CallUid(format!("{ms:x}-{}", call.0)))
+    }
+
+    fn spawn_call(
+        &mut self,
+        call: CallRef,
+        refuse: Option<(ServerTxId, Request, Peer)>,
+        setup: Box<dyn FnOnce(callctl::sdp::MediaSetup) -> CallSetup + Send>,
+    ) {
+        let (etx, erx) = mpsc::channel(64);
+        self.calls.insert(call, etx.clone());
+        if let Some((tx, _, _)) = &refuse {
+            self.invite_tx.insert(*tx, call);
+        }
+        self.shared
+            .metrics
+            .calls_active
+            .set(self.calls.len() as i64);
+        let start = CallStart {
+            call,
+            setup,
+            refuse,
+            shared: self.shared.clone(),
+            core: self.cmd_tx.clone(),
+            events: etx,
+        };
+        tokio::spawn(call::run(start, erx));
+    }
+
+    fn epoch(&self) -> (std::time::Instant, u64) {
+        let unix_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis() as i64
+            + self.shared.clock_offset * 1000;
+        (Instant::now(), unix_ms.max(0) as u64)
+    }
+
+    fn on_trunk_invite(&mut self, tx: ServerTxId, req: Request, from: Peer, trunk: String) {
+        if self.refuse_overload(tx, &req) {
+            return;
+        }
+        let Some(max_forwards) = self.max_forwards(tx, &req) else {
+            return;
+        };
         let dialled = req.uri.user().unwrap_or_default();
         let Some(trunk_cfg) = self.shared.cfg.trunk(&trunk).cloned() else {
             return self.respond(
@@ -412,7 +488,8 @@ impl Core {
                 priority,
             }
         };
-        let (number, plan) = match route {
+        let pbx = trunk_cfg.kind == dialplan::TrunkKind::Pbx;
+        let (number, plan, origin) = match route {
             Route::NotFound => {
                 self.shared.metrics.unknown_number.inc();
                 return self.respond(
@@ -420,22 +497,36 @@ impl Core {
                     Response::to_request(&req, 404, Some(&sip::dialog::new_tag())),
                 );
             }
-            Route::Queue { queue, number } => (number, queue_plan(queue, 0)),
+            Route::Queue { queue, number } => {
+                // From the PBX, a representative number is a department sending the call
+                // back (第2-7 ⑴ キ): ahead of citizens, origin kept.
+                let (prio, origin) = if pbx {
+                    (20, Origin::DepartmentReturn)
+                } else {
+                    (0, Origin::Citizen)
+                };
+                (number, queue_plan(queue, prio), origin)
+            }
             Route::StaffToCenter {
                 queue,
                 number,
                 priority,
-            } => (number, queue_plan(queue, priority)),
-            // FAX ([fax], 24 h): straight to the FAX machine, no prompt (dialplan hook;
-            // the call machine of issue 8 takes this over).
+            } => (number, queue_plan(queue, priority), Origin::Staff),
+            // FAX ([fax], 24 h): straight to the FAX machine, no prompt; T.38 re-INVITEs
+            // pass through the call's re-INVITE handling.
             Route::Fax { number, department } => {
                 let dest = self.shared.department_destination(&department);
+                let role = callctl::Role::Department {
+                    name: department.label.clone(),
+                };
                 (
                     number,
                     Plan::Forward {
-                        announce: None,
+                        announce: Vec::new(),
                         dest,
+                        role,
                     },
+                    Origin::Fax,
                 )
             }
             Route::AfterHours {
@@ -444,108 +535,167 @@ impl Core {
                 announce,
             } => {
                 let dest = self.shared.department_destination(&department);
+                let role = callctl::Role::Department {
+                    name: department.label.clone(),
+                };
                 (
                     number,
                     Plan::Forward {
-                        announce: Some(announce.to_string()),
+                        announce: vec![announce.to_string()],
                         dest,
+                        role,
                     },
+                    Origin::Citizen,
                 )
             }
         };
-        let call = CallRef(self.next_call);
-        self.next_call += 1;
-        let (etx, erx) = mpsc::channel(64);
-        self.calls.insert(call, etx.clone());
-        self.invite_tx.insert(tx, call);
-        self.shared
-            .metrics
-            .calls_active
-            .set(self.calls.len() as i64);
-        tracing::info!(call = call.0, %dialled, name = %number.name, trunk = %trunk, ?plan, "inbound call");
-        let setup = CallSetup {
-            call,
-            tx,
-            invite: req,
-            from,
-            number,
-            plan,
-            shared: self.shared.clone(),
-            core: self.cmd_tx.clone(),
-            queue: self.shared.queue.clone(),
-            events: etx,
+        // The PBX's 48 channels are enforced, with a reserve kept for transfers (第2-7 ⑴ エ・オ).
+        let channel = match self.shared.acquire_channel(&trunk, false) {
+            Ok(()) => Some(trunk.clone()),
+            Err(reason) => {
+                tracing::info!(%trunk, %reason, "trunk full");
+                let mut resp = Response::to_request(&req, 503, Some(&sip::dialog::new_tag()));
+                resp.headers.push("Retry-After", "5");
+                return self.respond(tx, resp);
+            }
         };
-        tokio::spawn(call::run(setup, erx));
+        let caller = req
+            .from_hdr()
+            .and_then(|f| f.uri.user())
+            .unwrap_or_default();
+        let (call, uid) = self.new_call();
+        tracing::info!(call = call.0, %uid, %dialled, name = %number.name, trunk = %trunk, ?plan, "inbound call");
+        let epoch = self.epoch();
+        let refuse = Some((tx, req.clone(), from));
+        self.spawn_call(
+            call,
+            refuse,
+            Box::new(move |media| CallSetup {
+                uid,
+                origin,
+                trunk,
+                line: number,
+                caller,
+                inbound_channel: channel,
+                inbound: Some(Inbound {
+                    tx,
+                    invite: req,
+                    from,
+                }),
+                plan,
+                media,
+                epoch,
+                timers: callctl::Timers::default(),
+                max_forwards,
+            }),
+        );
     }
 
-    /// The ACD reached a callback's place in line: a call task rings the agent, then the
-    /// citizen through the carrier trunk.
-    fn place_callback(&mut self, entry: acd::EntryId, agent: String, number: String) {
-        let call = CallRef(self.next_call);
-        self.next_call += 1;
-        let (etx, erx) = mpsc::channel(64);
-        self.calls.insert(call, etx);
-        self.shared
-            .metrics
-            .calls_active
-            .set(self.calls.len() as i64);
-        tracing::info!(call = call.0, %agent, %number, "placing a callback");
-        let setup = crate::call::callback::CallbackSetup {
-            call,
+    /// The ACD reached a callback's place in line: a call rings the agent, then the
+    /// citizen through the carrier trunk, on the line the citizen had dialled.
+    fn place_callback(
+        &mut self,
+        entry: acd::EntryId,
+        agent: String,
+        number: String,
+        line: Option<dialplan::Number>,
+    ) {
+        let line = line
+            .or_else(|| self.shared.cfg.numbers.first().cloned())
+            .unwrap_or(dialplan::Number {
+                number: String::new(),
+                name: String::new(),
+                queue: String::new(),
+            });
+        let (call, uid) = self.new_call();
+        tracing::info!(call = call.0, %uid, %agent, %number, line = %line.name, "placing a callback");
+        let plan = Plan::Callback {
             entry,
+            agent_dest: self.shared.destination_of(&agent),
+            citizen: self.shared.carrier_destination(&number),
+            queue: line.queue.clone(),
             agent,
-            number,
-            shared: self.shared.clone(),
-            core: self.cmd_tx.clone(),
-            queue: self.shared.queue.clone(),
         };
-        tokio::spawn(crate::call::callback::run(setup, erx));
+        let epoch = self.epoch();
+        self.spawn_call(
+            call,
+            None,
+            Box::new(move |media| CallSetup {
+                uid,
+                origin: Origin::Callback,
+                trunk: String::new(),
+                line,
+                caller: number,
+                inbound_channel: None,
+                inbound: None,
+                plan,
+                media,
+                epoch,
+                timers: callctl::Timers::default(),
+                max_forwards: 70,
+            }),
+        );
     }
 
-    /// Operators' feature codes (`*21` log in, `*22` log out, `*23` pause, `*24` resume,
-    /// `*25` end after-call work). The call is not answered: the phone shows the final
-    /// response's reason phrase, 480 "OK: …" for done and 403 with the reason otherwise.
-    fn feature_code(&mut self, tx: ServerTxId, req: Request, user: String) {
+    /// An operator's own call (authenticated): a feature code, an extension, a
+    /// department, an outside number. The call machine answers or refuses it.
+    fn operator_call(&mut self, tx: ServerTxId, req: Request, from: Peer, user: String) {
+        if self.refuse_overload(tx, &req) {
+            return;
+        }
+        let Some(max_forwards) = self.max_forwards(tx, &req) else {
+            return;
+        };
         let dialled = req.uri.user().unwrap_or_default();
-        let op = match dialled.as_str() {
-            "*21" => Some(AgentOp::Login),
-            "*22" => Some(AgentOp::Logout),
-            "*23" => Some(AgentOp::Pause("休憩".into())),
-            "*24" => Some(AgentOp::Unpause),
-            "*25" => Some(AgentOp::EndWrapUp),
-            _ => None,
+        let env = call::SwitchEnv::new(self.shared.clone(), user.clone());
+        let target = callctl::Env::resolve(&env, &user, &dialled, self.shared.now_unix());
+        let name = self
+            .shared
+            .cfg
+            .agent(&user)
+            .map(|a| a.name.clone())
+            .unwrap_or_else(|| user.clone());
+        let line = dialplan::Number {
+            number: user.clone(),
+            name,
+            queue: self
+                .shared
+                .cfg
+                .queues
+                .iter()
+                .find(|q| q.agents.contains(&user))
+                .map(|q| q.name.clone())
+                .unwrap_or_default(),
         };
-        let Some(op) = op else {
-            // Outbound calls from operators are not offered yet (transfers come later).
-            return self.respond(
-                tx,
-                Response::to_request(&req, 404, Some(&sip::dialog::new_tag())),
-            );
-        };
-        let queue = self.shared.queue.clone();
-        let cmd_tx = self.cmd_tx.clone();
-        tokio::spawn(async move {
-            let (reply, rx) = tokio::sync::oneshot::channel();
-            let _ = queue
-                .send(QueueCmd::Agent {
-                    agent: user.clone(),
-                    op: op.clone(),
-                    who: format!("phone:{user}"),
-                    reply,
-                })
-                .await;
-            let result = rx.await.unwrap_or_else(|_| Err("queue not running".into()));
-            let mut resp = Response::to_request(
-                &req,
-                if result.is_ok() { 480 } else { 403 },
-                Some(&sip::dialog::new_tag()),
-            );
-            resp.reason = match result {
-                Ok(()) => format!("OK: {op:?}"),
-                Err(e) => e.replace(['\r', '\n'], " "),
-            };
-            let _ = cmd_tx.send(CoreCmd::Respond { tx, resp }).await;
-        });
+        let (call, uid) = self.new_call();
+        tracing::info!(call = call.0, %uid, agent = %user, %dialled, "operator's call");
+        let epoch = self.epoch();
+        let refuse = Some((tx, req.clone(), from));
+        self.spawn_call(
+            call,
+            refuse,
+            Box::new(move |media| CallSetup {
+                uid,
+                origin: Origin::Operator,
+                trunk: String::new(),
+                line,
+                caller: user.clone(),
+                inbound_channel: None,
+                inbound: Some(Inbound {
+                    tx,
+                    invite: req,
+                    from,
+                }),
+                plan: Plan::Dial {
+                    agent: user,
+                    target,
+                },
+                media,
+                epoch,
+                timers: callctl::Timers::default(),
+                max_forwards,
+            }),
+        );
     }
 
     /// Presence (crate::presence) for operators' phones only, authenticated like

@@ -9,7 +9,7 @@ use sip::{Peer, Request, Response};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct CallRef(pub u64);
 
-/// Core → call.
+/// Core or queue → call task.
 #[derive(Debug)]
 pub enum CallEvent {
     /// A response to a request the call sent, identified by the branch it put in its Via.
@@ -22,8 +22,8 @@ pub enum CallEvent {
         req: Request,
         from: Peer,
     },
-    /// The ACK for a 2xx we sent.
-    Ack,
+    /// The ACK for the 2xx we sent (its body answers a late offer).
+    Ack { body: Bytes },
     /// The caller sent CANCEL for the initial INVITE (the core already answered 200).
     Cancelled,
     /// Our 2xx to the caller was never acknowledged (§13.3.1.4): end the call.
@@ -43,8 +43,8 @@ pub enum CallEvent {
         position: usize,
         expected_wait: Option<std::time::Duration>,
     },
-    /// The caller left the queue (max wait or length).
-    Overflow { to: String },
+    /// The caller left the queue (max wait or length), typed as the ACD decided it.
+    Overflow { to: acd::Overflow },
 }
 
 /// Call → core.
@@ -71,6 +71,8 @@ pub enum CoreCmd {
         entry: acd::EntryId,
         agent: String,
         number: String,
+        /// The line the citizen had dialled (kept with the entry by the queue task).
+        line: Option<dialplan::Number>,
     },
     /// The call task has finished; forget everything about it.
     Ended {
@@ -80,13 +82,4 @@ pub enum CoreCmd {
     },
 }
 
-/// Where to place one outbound leg.
-#[derive(Clone, Debug)]
-pub struct Destination {
-    /// For logs and the router: the agent id or department name.
-    pub label: String,
-    /// Request-URI of the INVITE (the registered contact, or extension@trunk).
-    pub uri: sip::Uri,
-    /// Where to send it (the registration's flow, or the trunk's proxy).
-    pub peer: Peer,
-}
+pub use callctl::Destination;

@@ -7,9 +7,8 @@
 //! their own SIP account sees only their own phone. Publishing never waits: a desk that
 //! reads too slowly loses old events (broadcast lag), never the switch's time.
 //!
-//! The sender is process-wide (one switch per process), so the call code publishes with
-//! one line and no plumbing. When callctl's typed events (`callctl::event::Offered`)
-//! are emitted by the switch, this module should subscribe to them instead.
+//! The sender is process-wide (one switch per process); the call task publishes each
+//! `callctl` `Offered` event here, with the line and caller of the call's `Arrived`.
 
 use crate::Shared;
 use axum::extract::{Query, State};
@@ -41,26 +40,16 @@ fn sender() -> &'static broadcast::Sender<Arc<Ringing>> {
     FEED.get_or_init(|| broadcast::channel(256).0)
 }
 
-/// Called by the call task as it rings an operator's phone.
-pub fn ringing(agent: &str, call: u64, number: &dialplan::Number, invite: &sip::Request) {
-    use sip::SipHeaders;
-    let caller = invite
-        .from_hdr()
-        .and_then(|f| match f.uri {
-            sip::Uri::Sip(u) => u.user,
-            _ => None,
-        })
-        .unwrap_or_default();
+/// Called by the call task when the call machine offers the call to an operator
+/// (`callctl` `Offered` event): `dialled` in national form, `line` its name.
+pub fn ringing(agent: &str, call: &str, dialled: &str, line: &str, caller: &str, at_ms: u64) {
     let ev = Ringing {
         agent: agent.to_string(),
         call: call.to_string(),
-        dialled: number.number.clone(),
-        line: number.name.clone(),
-        caller,
-        at_ms: std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as u64)
-            .unwrap_or(0),
+        dialled: dialled.to_string(),
+        line: line.to_string(),
+        caller: caller.to_string(),
+        at_ms,
     };
     // No subscriber is fine: nobody's desk is open.
     let _ = sender().send(Arc::new(ev));

@@ -1,6 +1,6 @@
 //! HTTP on the ops port: `/metrics` for Prometheus and a small JSON API.
 
-use crate::queue::{AgentOp, QueueCmd};
+use crate::queue::QueueCmd;
 use crate::Shared;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -113,7 +113,7 @@ async fn agent_op(
     body: Option<Json<AgentBody>>,
 ) -> axum::response::Response {
     let body = body.map(|b| b.0).unwrap_or_default();
-    let op = match AgentOp::parse(&op, body.reason.as_deref()) {
+    let op = match crate::queue::parse_agent_op(&op, body.reason.as_deref()) {
         Ok(op) => op,
         Err(e) => return bad(StatusCode::BAD_REQUEST, e),
     };

@@ -2,7 +2,7 @@
 //! `acd`). `start` binds every listener from the configuration and runs the SIP core
 //! task, the call tasks it spawns, and the HTTP endpoint (API and `/metrics`).
 
-pub mod announce;
+pub use callctl::announce;
 mod call;
 mod core;
 mod event;
@@ -86,9 +86,91 @@ pub struct Shared {
     pub stats: stats::StatsHandle,
     /// Agents' lamps and queue lines as the queue task last published them.
     pub board: watch::Receiver<presence::Board>,
+    /// Trunk channels in use, by trunk name (第2-7 ⑴ エ・オ).
+    pub channels: Mutex<HashMap<String, u32>>,
+    /// Typed call events for statistics, the wallboard and the desktop (lossy for slow
+    /// readers: a reader that falls behind is told how many it missed).
+    pub events: tokio::sync::broadcast::Sender<callctl::Event>,
 }
 
 impl Shared {
+    /// Take a channel on `trunk`. Ordinary calls leave `reserve_for_transfers` channels
+    /// free; operators' transfers may use them (第2-7 ⑴ オ).
+    pub fn acquire_channel(&self, trunk: &str, transfer: bool) -> Result<(), String> {
+        let Some(t) = self.cfg.trunk(trunk) else {
+            return Ok(());
+        };
+        let mut ch = self.channels.lock().map_err(|_| "channel table poisoned".to_string())?;
+        let used = ch.entry(trunk.to_string()).or_insert(0);
+        let limit = if transfer {
+            t.channels
+        } else {
+            t.channels.saturating_sub(t.reserve_for_transfers)
+        };
+        if *used >= limit {
+            self.metrics.trunk_full.with_label_values(&[trunk]).inc();
+            return Err(format!(
+                "{trunk}: all {limit} channels in use (reserve {})",
+                t.reserve_for_transfers
+            ));
+        }
+        *used += 1;
+        self.metrics
+            .trunk_channels
+            .with_label_values(&[trunk])
+            .set(*used as i64);
+        Ok(())
+    }
+
+    pub fn release_channel(&self, trunk: &str) {
+        if let Ok(mut ch) = self.channels.lock() {
+            if let Some(used) = ch.get_mut(trunk) {
+                *used = used.saturating_sub(1);
+                self.metrics
+                    .trunk_channels
+                    .with_label_values(&[trunk])
+                    .set(*used as i64);
+            }
+        }
+    }
+
+    /// Hand a call event to whoever listens (statistics, desktop feed).
+    pub fn publish(&self, ev: callctl::Event) {
+        tracing::debug!(call = %ev.call, kind = ?ev.kind, "call event");
+        let _ = self.events.send(ev);
+    }
+
+    /// An extension of the city hall's PBX, over the first pbx trunk.
+    pub fn extension_destination(&self, ext: &str) -> Option<event::Destination> {
+        let trunk = self
+            .cfg
+            .trunks
+            .iter()
+            .find(|t| t.kind == dialplan::TrunkKind::Pbx)?;
+        self.trunk_destination(&trunk.name, ext, ext)
+    }
+
+    /// `user@proxy` over a trunk, sent from that trunk's listener.
+    pub fn trunk_destination(&self, trunk: &str, user: &str, label: &str) -> Option<event::Destination> {
+        let t = self.cfg.trunk(trunk)?;
+        let local = self
+            .trunk_addrs
+            .iter()
+            .find(|(_, n, _)| *n == t.name)
+            .map(|(b, _, _)| *b)?;
+        let uri = sip::Uri::parse(&format!("sip:{user}@{}", call::host_port(t.proxy))).ok()?;
+        Some(event::Destination {
+            label: label.to_string(),
+            uri,
+            peer: Peer {
+                transport: sip::TransportKind::Udp,
+                remote: t.proxy,
+                local,
+            },
+            trunk: Some(t.name.clone()),
+        })
+    }
+
     /// Which listener (and so which trust level) a message came in on.
     pub fn listener_of(&self, peer: &Peer) -> Option<Listener> {
         if self.agent_addrs.contains(&peer.local) {
@@ -137,6 +219,7 @@ impl Shared {
                 remote: b.source,
                 local,
             },
+            trunk: None,
         })
     }
 
@@ -147,22 +230,7 @@ impl Shared {
             .trunks
             .iter()
             .find(|t| t.kind == dialplan::TrunkKind::Carrier)?;
-        let local = self
-            .trunk_addrs
-            .iter()
-            .find(|(_, n, _)| *n == trunk.name)
-            .map(|(b, _, _)| *b)?;
-        let uri =
-            sip::Uri::parse(&format!("sip:{number}@{}", call::host_port(trunk.proxy))).ok()?;
-        Some(event::Destination {
-            label: format!("callback {number}"),
-            uri,
-            peer: Peer {
-                transport: sip::TransportKind::Udp,
-                remote: trunk.proxy,
-                local,
-            },
-        })
+        self.trunk_destination(&trunk.name, number, &format!("callback {number}"))
     }
 
     /// A department reached over a trunk (the guard room after hours): extension@proxy.
@@ -170,28 +238,7 @@ impl Shared {
         &self,
         dept: &dialplan::Department,
     ) -> Option<event::Destination> {
-        let trunk = self.cfg.trunk(&dept.trunk)?;
-        let proxy = trunk.proxy;
-        let local = self
-            .trunk_addrs
-            .iter()
-            .find(|(_, n, _)| *n == trunk.name)
-            .map(|(b, _, _)| *b)?;
-        let uri = sip::Uri::parse(&format!(
-            "sip:{}@{}",
-            dept.extension,
-            call::host_port(proxy)
-        ))
-        .ok()?;
-        Some(event::Destination {
-            label: dept.name.clone(),
-            uri,
-            peer: Peer {
-                transport: sip::TransportKind::Udp,
-                remote: proxy,
-                local,
-            },
-        })
+        self.trunk_destination(&dept.trunk, &dept.extension, &dept.name)
     }
 }
 
@@ -377,6 +424,8 @@ pub async fn start(opts: Options) -> Result<RunningSwitch, SwitchError> {
         ports,
         registrations: RwLock::new(Vec::new()),
         board,
+        channels: Mutex::new(HashMap::new()),
+        events: tokio::sync::broadcast::channel(4096).0,
     });
     let registration = register::Registration::new(&shared, secret);
     let (sd_tx, sd_rx) = watch::channel(false);

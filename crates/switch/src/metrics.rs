@@ -28,6 +28,9 @@ pub struct Metrics {
     pub queue_waiting: IntGaugeVec,
     /// Agents by state: Available, Ringing, OnCall, WrapUp, Paused, LoggedOut.
     pub agents: IntGaugeVec,
+    /// Channels in use per trunk, and calls refused because a trunk was full.
+    pub trunk_channels: IntGaugeVec,
+    pub trunk_full: IntCounterVec,
 }
 
 impl Metrics {
@@ -103,6 +106,16 @@ impl Metrics {
                 "queue",
             ),
             agents: gv("madoguchi_agents", "Agents by state", "status"),
+            trunk_channels: gv(
+                "madoguchi_trunk_channels_in_use",
+                "Trunk channels in use",
+                "trunk",
+            ),
+            trunk_full: cv(
+                "madoguchi_trunk_full_total",
+                "Calls refused because every channel of the trunk was in use",
+                "trunk",
+            ),
             registry,
         }
     }

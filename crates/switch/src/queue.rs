@@ -18,6 +18,8 @@ pub enum QueueCmd {
         queue: String,
         priority: u8,
         caller: String,
+        /// The line dialled, kept for a callback on the same line.
+        line: dialplan::Number,
         events: mpsc::Sender<CallEvent>,
         reply: oneshot::Sender<Result<EntryId, String>>,
     },
@@ -57,30 +59,22 @@ pub enum QueueCmd {
     },
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AgentOp {
-    Login,
-    Logout,
-    Pause(String),
-    Unpause,
-    EndWrapUp,
-}
+pub use callctl::AgentOp;
 
-impl AgentOp {
-    pub fn parse(op: &str, reason: Option<&str>) -> Result<AgentOp, String> {
-        Ok(match op {
+/// An operator's state change named in the API or the CLI.
+pub fn parse_agent_op(op: &str, reason: Option<&str>) -> Result<AgentOp, String> {
+    Ok(match op {
             "login" => AgentOp::Login,
             "logout" => AgentOp::Logout,
             "pause" => AgentOp::Pause(reason.unwrap_or("休憩").to_string()),
             "unpause" => AgentOp::Unpause,
             "end-wrapup" => AgentOp::EndWrapUp,
-            other => {
-                return Err(format!(
-                    "unknown operation '{other}': use login, logout, pause, unpause or end-wrapup"
-                ))
-            }
-        })
-    }
+        other => {
+            return Err(format!(
+                "unknown operation '{other}': use login, logout, pause, unpause or end-wrapup"
+            ))
+        }
+    })
 }
 
 /// Check what only the ACD can check (overflow chains, limits without a target), for
@@ -143,6 +137,8 @@ pub struct QueueTask {
     epoch: Instant,
     rx: mpsc::Receiver<QueueCmd>,
     calls: HashMap<EntryId, (CallRef, mpsc::Sender<CallEvent>)>,
+    /// The line each entry dialled, for calling back on the same line.
+    lines: HashMap<EntryId, dialplan::Number>,
     gauges: (prometheus::IntGaugeVec, prometheus::IntGaugeVec),
     events: std::fs::File,
     core: mpsc::Sender<CoreCmd>,
@@ -170,6 +166,7 @@ impl QueueTask {
             epoch: Instant::now(),
             rx,
             calls: HashMap::new(),
+            lines: HashMap::new(),
             gauges,
             events,
             core,
@@ -252,6 +249,7 @@ impl QueueTask {
                 queue,
                 priority,
                 caller,
+                line,
                 events,
                 reply,
             } => {
@@ -261,6 +259,7 @@ impl QueueTask {
                     .map_err(|e| e.to_string());
                 if let Ok(entry) = r {
                     self.calls.insert(entry, (call, events));
+                    self.lines.insert(entry, line);
                 }
                 let _ = reply.send(r);
             }
@@ -282,6 +281,7 @@ impl QueueTask {
             QueueCmd::Abandon { entry } => {
                 let _ = self.acd.abandon(entry, now);
                 self.calls.remove(&entry);
+                self.lines.remove(&entry);
             }
             QueueCmd::Answered { entry, agent } => {
                 if let Ok(a) = self.agent(&agent) {
@@ -296,6 +296,7 @@ impl QueueTask {
                     }
                 }
                 self.calls.remove(&entry);
+                self.lines.remove(&entry);
             }
             QueueCmd::Rejected { entry, agent } => {
                 if let Ok(a) = self.agent(&agent) {
@@ -385,12 +386,9 @@ impl QueueTask {
                     );
                 }
                 acd::Action::Overflow { entry, to, .. } => {
-                    self.tell(
-                        entry,
-                        CallEvent::Overflow {
-                            to: format!("{to:?}"),
-                        },
-                    );
+                    // Typed: the call decides by the variant (issue 8: a string compared
+                    // with "callback" sent every overflow to the guard room).
+                    self.tell(entry, CallEvent::Overflow { to });
                 }
                 acd::Action::PlaceCallback {
                     entry,
@@ -405,6 +403,7 @@ impl QueueTask {
                             entry,
                             agent: name,
                             number,
+                            line: self.lines.get(&entry).cloned(),
                         })
                         .is_err()
                     {

@@ -69,6 +69,13 @@ pub struct ClientTxId(pub(crate) u64);
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ServerTxId(pub(crate) u64);
 
+impl ServerTxId {
+    /// An id made outside the layer: for state machines above it driven by tests.
+    pub fn from_raw(n: u64) -> ServerTxId {
+        ServerTxId(n)
+    }
+}
+
 /// What the layer asks its driver (the transport task and the TU) to do.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Action {

@@ -1,537 +1,417 @@
-//! One inbound call: a task that owns both legs (the caller on a trunk, "A", and the
-//! operator or department, "B"), the media relay between them, and every decision about
-//! the call (DESIGN §2: one owner per call; everyone else talks to it by message).
-//!
-//! Two plans: `Queue` (answer, play the greeting and recording notice, wait in the ACD
-//! with music and please-wait announcements, ring the agents the ACD offers, bridge the
-//! first that answers) and `Forward` (announce, then connect to a fixed destination such
-//! as the guard room after hours). A queue with no greeting is a plain hunt group: the
-//! caller hears ringing (180/183) and is answered only when an operator answers.
+//! The call task: a thin driver around `callctl::Call` (the sans-IO call machine). It
+//! owns the call's RTP ports and relay, the recording handle and the timers; it feeds
+//! the machine what the core, the queue, the relay and the clock say, and carries out
+//! what the machine asks (DESIGN §1–2: every decision is in the machine, one task per
+//! call owns it).
 
-pub(crate) mod build;
-pub mod callback;
-mod legs;
-mod media_glue;
-mod waiting;
+mod env;
 
-use crate::event::{CallEvent, CallRef, CoreCmd, Destination};
+pub use env::SwitchEnv;
+
+use crate::event::{CallEvent, CallRef, CoreCmd};
 use crate::queue::QueueCmd;
 use crate::Shared;
-use acd::EntryId;
-use build::a_response;
-use media_glue::Media;
-use sip::dialog::Dialog;
-use sip::transaction::ServerTxId;
-use sip::{Method, Peer, Request, Response, SipHeaders};
+use callctl::{Call, CallSetup, Input, MediaOut, Output, QueueOut, Side};
+use media::{Leg, LegConfig, Relay, RelayHandle};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
-use tokio::time::Instant;
 
-pub use build::{e164, host_port};
+pub use callctl::msg::{e164, host_port};
 
-/// What to do with the call.
-#[derive(Clone, Debug)]
-pub enum Plan {
-    Queue {
-        queue: String,
-        priority: u8,
-        greeting: Vec<String>,
-        hold_music: String,
-    },
-    Forward {
-        announce: Option<String>,
-        dest: Option<Destination>,
-    },
-}
-
-pub struct CallSetup {
+/// What the core hands a new call task.
+pub struct CallStart {
     pub call: CallRef,
-    pub tx: ServerTxId,
-    pub invite: Request,
-    pub from: Peer,
-    pub number: dialplan::Number,
-    pub plan: Plan,
+    /// The machine's setup, without its media (the task allocates the ports).
+    pub setup: Box<dyn FnOnce(callctl::sdp::MediaSetup) -> CallSetup + Send>,
+    /// The inbound INVITE's transaction, to refuse it when no ports are left.
+    pub refuse: Option<(sip::transaction::ServerTxId, sip::Request, sip::Peer)>,
     pub shared: Arc<Shared>,
     pub core: mpsc::Sender<CoreCmd>,
-    pub queue: mpsc::Sender<QueueCmd>,
     /// Our own inbox, handed to the queue task so it can reach us.
     pub events: mpsc::Sender<CallEvent>,
 }
 
-/// An outbound leg (to an operator or a department) while it rings and after it answers.
-pub(crate) struct BLeg {
-    /// The ACD agent id, or the destination label for a forward.
-    agent: String,
-    from_acd: bool,
-    dest: Destination,
-    invite: Request,
-    branch: String,
-    dialog: Option<Dialog>,
-    /// The ACK we sent for its 2xx, re-sent for each retransmitted 2xx (§13.2.2.4).
-    ack: Option<bytes::Bytes>,
-    cancelled: bool,
-    /// Safety net: the ACD withdraws offers itself, but a forward has no ACD.
-    ring_deadline: Instant,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Phase {
-    /// Announcements, queueing, ringing.
-    Waiting,
-    Connected,
-    Ending,
-}
-
-/// What happens when the current prompt ends.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum AfterPlay {
-    Enqueue,
-    HoldMusic,
-    Forward,
-    HangUp,
-}
-
-pub(crate) struct Call {
-    s: CallSetup,
-    a_tag: String,
-    a_dialog: Option<Dialog>,
-    a_final_sent: bool,
-    a_answered: bool,
-    a_ringing_sent: bool,
-    entry: Option<EntryId>,
-    offers: Vec<BLeg>,
-    b: Option<BLeg>,
-    /// Legs we gave up on; a late 2xx from one of them is ACKed and hung up.
-    old_b: Vec<BLeg>,
-    media: Media,
-    phase: Phase,
-    outcome: &'static str,
-    /// Branches of BYEs we sent and still wait for (the call ends when none is left).
-    pending_byes: Vec<String>,
-    end_deadline: Option<Instant>,
-    playing: Option<(Option<media::PlaybackHandle>, Instant, AfterPlay)>,
-    /// The recording of this call, from the moment the caller is answered.
+struct Driver {
+    call: CallRef,
+    shared: Arc<Shared>,
+    core: mpsc::Sender<CoreCmd>,
+    events: mpsc::Sender<CallEvent>,
+    relay: RelayHandle,
+    env: SwitchEnv,
+    playback: Option<(u32, Option<media::PlaybackHandle>, tokio::time::Instant)>,
     recording: Option<recorder::RecordingHandle>,
+    uid: String,
+    /// The line dialled and the caller, from the call's `Arrived` event.
+    arrived: Option<(String, String, String)>,
+}
+
+fn side_leg(s: Side) -> Leg {
+    match s {
+        Side::A => Leg::A,
+        Side::B => Leg::B,
+    }
 }
 
 /// Run the call to its end, then tell the core.
-pub async fn run(setup: CallSetup, mut rx: mpsc::Receiver<CallEvent>) {
-    let media = match Media::start(&setup) {
-        Ok(m) => m,
-        Err(status) => {
+pub async fn run(start: CallStart, mut rx: mpsc::Receiver<CallEvent>) {
+    let shared = start.shared.clone();
+    let ports = (shared.ports.allocate(), shared.ports.allocate());
+    let (Ok(a), Ok(b)) = ports else {
+        // No RTP ports left: 503 (RFC 3261 §21.5.4), and the caller may retry.
+        if let Some((tx, invite, from)) = start.refuse {
             let tag = sip::dialog::new_tag();
-            let resp = a_response(&setup.invite, status, &tag, setup.from.local, None);
-            let _ = setup
-                .core
-                .send(CoreCmd::Respond { tx: setup.tx, resp })
-                .await;
-            let _ = setup
-                .core
-                .send(CoreCmd::Ended {
-                    call: setup.call,
-                    outcome: "rejected",
-                    relayed_packets: 0,
-                })
-                .await;
-            return;
+            let mut resp = callctl::msg::a_response(&invite, 503, &tag, from.local, None);
+            resp.headers.push("Retry-After", "5");
+            let _ = start.core.send(CoreCmd::Respond { tx, resp }).await;
         }
-    };
-    let mut c = Call {
-        a_tag: sip::dialog::new_tag(),
-        s: setup,
-        a_dialog: None,
-        a_final_sent: false,
-        a_answered: false,
-        a_ringing_sent: false,
-        entry: None,
-        offers: Vec::new(),
-        b: None,
-        old_b: Vec::new(),
-        media,
-        phase: Phase::Waiting,
-        outcome: "unanswered",
-        pending_byes: Vec::new(),
-        end_deadline: None,
-        playing: None,
-        recording: None,
-    };
-    c.begin().await;
-    while !c.finished() {
-        let ring = c
-            .offers
-            .iter()
-            .filter(|o| !o.cancelled)
-            .map(|o| o.ring_deadline)
-            .min();
-        let play_end = c.playing.as_ref().map(|p| p.1);
-        tokio::select! {
-            ev = rx.recv() => match ev {
-                Some(ev) => c.on_event(ev).await,
-                None => break,
-            },
-            _ = sleep_opt(ring) => c.on_ring_deadline().await,
-            _ = sleep_opt(play_end) => c.on_playback_end().await,
-            _ = sleep_opt(c.end_deadline) => break,
-            Some(d) = c.media.dtmf.recv() => c.on_digit(d).await,
-        }
-    }
-    c.leave_queue().await;
-    let relayed = c.media.stop().await;
-    // The relay is gone, so the tap is closed: the writer drains and seals the file.
-    if let Some(h) = c.recording.take() {
-        match h.finish().await {
-            Ok(info) => {
-                tracing::info!(call = c.s.call.0, path = %info.path, ms = info.duration_ms, "recording complete")
-            }
-            Err(e) => {
-                tracing::error!(call = c.s.call.0, error = %e, "recording not finished cleanly")
-            }
-        }
-    }
-    let _ =
-        c.s.core
+        let _ = start
+            .core
             .send(CoreCmd::Ended {
-                call: c.s.call,
-                outcome: c.outcome,
-                relayed_packets: relayed,
+                call: start.call,
+                outcome: "rejected",
+                relayed_packets: 0,
             })
             .await;
+        return;
+    };
+    let codecs: Vec<media::Codec> = shared
+        .cfg
+        .media
+        .codecs
+        .iter()
+        .map(|c| match c {
+            dialplan::Codec::Pcmu => media::Codec::Pcmu,
+            dialplan::Codec::Pcma => media::Codec::Pcma,
+        })
+        .collect();
+    let media_setup = callctl::sdp::MediaSetup {
+        ip: shared.media_ip,
+        a_port: a.rtp_port(),
+        b_port: b.rtp_port(),
+        codecs,
+        session_id: rand::random::<u32>() as u64,
+    };
+    let idle = LegConfig {
+        remote: None,
+        codec: media::Codec::Pcmu,
+        telephone_event_pt: Some(media::sdp::TELEPHONE_EVENT_PT),
+    };
+    let relay = Relay::start(a, b, idle.clone(), idle);
+    let (dtmf_tx, mut dtmf) = mpsc::channel(16);
+    relay.set_dtmf_sink(Some(dtmf_tx));
+    let setup = (start.setup)(media_setup);
+    let uid = setup.uid.0.clone();
+    let agent = match &setup.plan {
+        callctl::Plan::Dial { agent, .. } => agent.clone(),
+        _ => String::new(),
+    };
+    let mut d = Driver {
+        call: start.call,
+        env: SwitchEnv::new(shared.clone(), agent),
+        shared,
+        core: start.core,
+        events: start.events,
+        relay,
+        playback: None,
+        recording: None,
+        uid,
+        arrived: None,
+    };
+    let mut machine = Call::new(setup, &d.env, Instant::now());
+    d.drain(&mut machine).await;
+    while !machine.is_finished() {
+        let timeout = machine.poll_timeout().map(tokio::time::Instant::from_std);
+        let play_end = d.playback.as_ref().map(|p| p.2);
+        tokio::select! {
+            ev = rx.recv() => match ev {
+                Some(ev) => {
+                    let input = d.input_of(ev);
+                    machine.handle(input, &d.env, Instant::now());
+                }
+                None => break,
+            },
+            _ = sleep_opt(timeout) => machine.handle_timeout(&d.env, Instant::now()),
+            _ = sleep_opt(play_end) => {
+                if let Some((token, _, _)) = d.playback.take() {
+                    machine.handle(Input::PlaybackDone { token }, &d.env, Instant::now());
+                }
+            }
+            Some(digit) = dtmf.recv() => {
+                if digit.leg == Leg::A {
+                    machine.handle(Input::Digit(digit.digit), &d.env, Instant::now());
+                }
+            }
+        }
+        d.drain(&mut machine).await;
+    }
+    d.finish(machine.outcome()).await;
 }
 
-async fn sleep_opt(at: Option<Instant>) {
+async fn sleep_opt(at: Option<tokio::time::Instant>) {
     match at {
         Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
     }
 }
 
-impl Call {
-    fn finished(&self) -> bool {
-        // Cancelled legs wait in `old_b` for their 487 (or a crossing 200 to take down).
-        self.phase == Phase::Ending && self.pending_byes.is_empty() && self.old_b.is_empty()
-    }
-
-    async fn send(&self, cmd: CoreCmd) {
-        let _ = self.s.core.send(cmd).await;
-    }
-
-    async fn tell_queue(&self, cmd: QueueCmd) {
-        let _ = self.s.queue.send(cmd).await;
-    }
-
-    async fn begin(&mut self) {
-        match self.s.plan.clone() {
-            Plan::Queue { greeting, .. } if !greeting.is_empty() => {
-                // Answer first: the announcements are part of the call (and its recording).
-                self.answer_a().await;
-                self.play(&greeting, AfterPlay::Enqueue);
-            }
-            Plan::Queue { .. } => self.enqueue().await,
-            Plan::Forward {
-                announce: Some(a), ..
-            } => {
-                self.answer_a().await;
-                self.play(&[a], AfterPlay::Forward);
-            }
-            Plan::Forward { announce: None, .. } => self.forward().await,
-        }
-    }
-
-    /// Refuse the caller (before an answer) or hang up (after one).
-    async fn fail_a(&mut self, status: u16) {
-        if self.a_answered {
-            self.bye_a().await;
-        } else {
-            self.respond_a(status, None).await;
-        }
-        self.phase = Phase::Ending;
-        self.arm_end_deadline();
-    }
-
-    async fn answer_a(&mut self) {
-        let sdp = self.media.answer_for_a();
-        self.respond_a(200, Some(sdp)).await;
-    }
-
-    async fn respond_a(&mut self, status: u16, sdp: Option<String>) {
-        if self.a_final_sent {
-            return;
-        }
-        let resp = a_response(
-            &self.s.invite,
-            status,
-            &self.a_tag,
-            self.s.from.local,
-            sdp.as_deref(),
-        );
-        if status >= 200 {
-            self.a_final_sent = true;
-        }
-        if status == 200 {
-            // The transaction layer retransmits the 2xx until the ACK (§13.3.1.4).
-            self.a_answered = true;
-            self.start_recording();
-            self.a_dialog = Dialog::uas(&self.s.invite, &self.a_tag).ok();
-            if let Some(cid) = self.s.invite.call_id() {
-                self.send(CoreCmd::BindDialog {
-                    call: self.s.call,
-                    call_id: cid.to_string(),
-                    local_tag: self.a_tag.clone(),
-                })
-                .await;
-            }
-        }
-        self.send(CoreCmd::Respond {
-            tx: self.s.tx,
-            resp,
-        })
-        .await;
-    }
-
-    /// Every call is recorded from the moment it is answered (spec 第2-7 ⑶ イ).
-    fn start_recording(&mut self) {
-        let sip_id = self.s.invite.call_id().unwrap_or("");
-        let id: String = format!("c{}-{sip_id}", self.s.call.0)
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || "-_.".contains(c) {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .take(96)
-            .collect();
-        let caller = self
-            .s
-            .invite
-            .from_hdr()
-            .and_then(|f| f.uri.user())
-            .unwrap_or_default();
-        if let Some((tap, handle)) =
-            crate::recording::begin(&self.s.shared.recorder, &id, &self.s.number.number, &caller)
-        {
-            self.media.set_tap(tap);
-            self.recording = Some(handle);
-        }
-    }
-
-    async fn forward(&mut self) {
-        let Plan::Forward { dest, .. } = self.s.plan.clone() else {
-            return;
-        };
-        match dest {
-            Some(d) => {
-                let label = d.label.clone();
-                self.place(label, false, d, Duration::from_secs(60)).await;
-            }
-            None => self.fail_a(480).await,
-        }
-    }
-
-    async fn on_event(&mut self, ev: CallEvent) {
+impl Driver {
+    fn input_of(&self, ev: CallEvent) -> Input {
         match ev {
-            CallEvent::Response { branch, resp } => self.on_response(branch, resp).await,
-            CallEvent::Timeout { branch } => self.on_leg_timeout(branch).await,
-            CallEvent::Request { tx, req, from } => self.on_request(tx, req, from).await,
-            CallEvent::Ack => {}
-            CallEvent::NoAck => {
-                tracing::warn!(
-                    call = self.s.call.0,
-                    "no ACK for our 200: ending the call (§13.3.1.4)"
-                );
-                self.hang_up_all().await;
-            }
-            CallEvent::Cancelled => {
-                // The caller gave up before we answered (§9.2).
-                self.respond_a(487, None).await;
-                self.outcome = "abandoned";
-                self.cancel_all_offers().await;
-                self.phase = Phase::Ending;
-                self.arm_end_deadline();
-            }
-            CallEvent::Shutdown => self.hang_up_all().await,
+            CallEvent::Response { branch, resp } => Input::Response { branch, resp },
+            CallEvent::Timeout { branch } => Input::Timeout { branch },
+            CallEvent::Request { tx, req, from } => Input::Request { tx, req, from },
+            CallEvent::Ack { body } => Input::Ack { body },
+            CallEvent::Cancelled => Input::Cancelled,
+            CallEvent::NoAck => Input::NoAck,
+            CallEvent::Shutdown => Input::Shutdown,
             CallEvent::Offer {
                 entry,
                 agent,
                 ring_timeout,
-            } => {
-                if self.phase != Phase::Waiting || self.entry != Some(entry) {
-                    self.tell_queue(QueueCmd::Rejected { entry, agent }).await;
-                    return;
-                }
-                match self.s.shared.destination_of(&agent) {
-                    Some(dest) => {
-                        self.place(agent, true, dest, ring_timeout + Duration::from_secs(5))
-                            .await
-                    }
-                    None => self.tell_queue(QueueCmd::Rejected { entry, agent }).await,
-                }
-            }
-            CallEvent::CancelOffer { agent } => self.cancel_offer(&agent).await,
+            } => Input::Offer {
+                dest: self.shared.destination_of(&agent),
+                entry,
+                agent,
+                ring_timeout,
+            },
+            CallEvent::CancelOffer { agent } => Input::CancelOffer { agent },
             CallEvent::Announce {
                 position,
                 expected_wait,
+            } => Input::Announce {
+                position,
+                expected_wait,
+            },
+            CallEvent::Overflow { to } => Input::Overflow { to },
+        }
+    }
+
+    /// Carry out everything the machine asked, feeding back the replies it waits for.
+    async fn drain(&mut self, m: &mut Call) {
+        while let Some(o) = m.poll_output() {
+            match o {
+                Output::Respond { tx, resp } => self.core(CoreCmd::Respond { tx, resp }).await,
+                Output::SendRequest { req, to } => {
+                    self.core(CoreCmd::SendRequest {
+                        call: self.call,
+                        req,
+                        to,
+                    })
+                    .await
+                }
+                Output::SendRaw { data, to } => self.core(CoreCmd::SendRaw { data, to }).await,
+                Output::BindDialog { call_id, local_tag } => {
+                    self.core(CoreCmd::BindDialog {
+                        call: self.call,
+                        call_id,
+                        local_tag,
+                    })
+                    .await
+                }
+                Output::Queue(q) => {
+                    if let Some(reply) = self.queue(q).await {
+                        m.handle(reply, &self.env, Instant::now());
+                    }
+                }
+                Output::Media(cmd) => self.media(cmd),
+                Output::ReleaseChannel { trunk } => self.shared.release_channel(&trunk),
+                Output::Event(ev) => {
+                    self.screen_pop(&ev);
+                    self.shared.publish(ev);
+                }
+            }
+        }
+    }
+
+    /// The operator's desktop pops the caller's record when their phone rings (issue 11):
+    /// the feed wants the line and the caller, which the call's `Arrived` carried.
+    fn screen_pop(&mut self, ev: &callctl::Event) {
+        use callctl::EventKind;
+        match &ev.kind {
+            EventKind::Arrived {
+                dialled,
+                line,
+                caller,
+                ..
             } => {
-                if self.phase == Phase::Waiting
-                    && self.a_answered
-                    && self
-                        .playing
-                        .as_ref()
-                        .is_none_or(|p| p.2 == AfterPlay::HoldMusic)
-                {
-                    let mut names = crate::announce::please_wait_announcement(
-                        Some(position as u32),
-                        expected_wait,
-                    );
-                    names.push(crate::announce::CALLBACK_OFFER.to_string());
-                    self.play(&names, AfterPlay::HoldMusic);
-                }
-            }
-            CallEvent::Overflow { to } => {
-                tracing::info!(call = self.s.call.0, %to, "overflow");
-                self.entry = None;
-                self.outcome = "overflowed";
-                self.cancel_all_offers().await;
-                if to == "callback" {
-                    // Offer the callback key; the caller stays on the line meanwhile.
-                    self.play(
-                        &[crate::announce::CALLBACK_OFFER.to_string()],
-                        AfterPlay::HangUp,
-                    );
-                } else {
-                    // "after-hours": the message, then the guard room (like after hours).
-                    let dept = self
-                        .s
-                        .shared
-                        .cfg
-                        .department(&self.s.shared.cfg.hours.after_hours_target)
-                        .cloned();
-                    let dest = dept.and_then(|d| self.s.shared.department_destination(&d));
-                    self.s.plan = Plan::Forward {
-                        announce: None,
-                        dest,
-                    };
-                    self.play(
-                        &[crate::announce::AFTER_HOURS.to_string()],
-                        AfterPlay::Forward,
-                    );
-                }
-            }
-        }
-    }
-
-    fn arm_end_deadline(&mut self) {
-        if self.end_deadline.is_none() {
-            self.end_deadline = Some(Instant::now() + Duration::from_secs(8));
-        }
-    }
-
-    async fn on_request(&mut self, tx: ServerTxId, req: Request, from: Peer) {
-        let from_a = req.call_id() == self.s.invite.call_id();
-        match req.method {
-            Method::Bye => {
-                self.send(CoreCmd::Respond {
-                    tx,
-                    resp: Response::to_request(&req, 200, None),
-                })
-                .await;
-                if from_a {
-                    if self.phase == Phase::Connected {
-                        self.bye_b().await;
-                        self.call_ended_for_queue().await;
-                    } else {
-                        self.outcome = "abandoned";
-                        self.cancel_all_offers().await;
-                    }
-                } else {
-                    self.bye_a().await;
-                    self.call_ended_for_queue().await;
-                }
-                self.stop_playback();
-                self.phase = Phase::Ending;
-                self.arm_end_deadline();
-            }
-            Method::Invite => {
-                // re-INVITE: hold/resume or a new address (target refresh, §12.2.2, §14.2).
-                let resp = match self.media.on_reoffer(from_a, &req.body) {
-                    Ok(sdp) => {
-                        let mut r = Response::to_request(&req, 200, None);
-                        let contact = if from_a {
-                            self.s.from.local
-                        } else {
-                            from.local
-                        };
-                        r.headers.push(
-                            "Contact",
-                            format!("<sip:madoguchi@{}>", build::host_port(contact)),
-                        );
-                        r.headers.push("Content-Type", "application/sdp");
-                        r.body = bytes::Bytes::from(sdp);
-                        let dialog = if from_a {
-                            self.a_dialog.as_mut()
-                        } else {
-                            self.b.as_mut().and_then(|b| b.dialog.as_mut())
-                        };
-                        if let Some(d) = dialog {
-                            d.on_target_refresh(&req);
-                        }
-                        r
-                    }
-                    Err(_) => Response::to_request(&req, 488, None),
+                // The feed speaks national numbers (0246…), the events E.164 (+81246…).
+                let national = match dialled.strip_prefix("+81") {
+                    Some(rest) => format!("0{rest}"),
+                    None => dialled.clone(),
                 };
-                self.send(CoreCmd::Respond { tx, resp }).await;
+                self.arrived = Some((national, line.clone(), caller.clone()));
             }
-            Method::Ack => {}
-            Method::Info | Method::Options | Method::Update | Method::Notify => {
-                self.send(CoreCmd::Respond {
-                    tx,
-                    resp: Response::to_request(&req, 200, None),
-                })
-                .await;
-            }
-            _ => {
-                self.send(CoreCmd::Respond {
-                    tx,
-                    resp: Response::to_request(&req, 501, None),
-                })
-                .await
-            }
-        }
-    }
-
-    async fn call_ended_for_queue(&mut self) {
-        if let Some(b) = &self.b {
-            if b.from_acd {
-                self.tell_queue(QueueCmd::CallEnded {
-                    agent: b.agent.clone(),
-                })
-                .await;
-            }
-        }
-    }
-
-    /// End everything now (shutdown, or a 2xx never acknowledged).
-    async fn hang_up_all(&mut self) {
-        self.stop_playback();
-        match self.phase {
-            Phase::Waiting => {
-                if self.a_answered {
-                    self.bye_a().await;
-                } else {
-                    self.respond_a(503, None).await;
+            EventKind::Offered { agent } => {
+                if let Some((dialled, line, caller)) = &self.arrived {
+                    crate::feed::ringing(agent, &ev.call.0, dialled, line, caller, ev.at_ms);
                 }
-                self.cancel_all_offers().await;
             }
-            Phase::Connected => {
-                self.bye_a().await;
-                self.bye_b().await;
-                self.call_ended_for_queue().await;
-            }
-            Phase::Ending => {}
+            _ => {}
         }
-        self.phase = Phase::Ending;
-        self.arm_end_deadline();
+    }
+
+    async fn core(&self, cmd: CoreCmd) {
+        let _ = self.core.send(cmd).await;
+    }
+
+    /// Send a queue command; the ones that ask come back as the machine's input.
+    async fn queue(&self, q: QueueOut) -> Option<Input> {
+        let queue = &self.shared.queue;
+        match q {
+            QueueOut::Enqueue {
+                queue: name,
+                priority,
+                caller,
+                line,
+            } => {
+                let (reply, rx) = tokio::sync::oneshot::channel();
+                let _ = queue
+                    .send(QueueCmd::Enqueue {
+                        call: self.call,
+                        queue: name,
+                        priority,
+                        caller,
+                        line,
+                        events: self.events.clone(),
+                        reply,
+                    })
+                    .await;
+                let r = rx.await.unwrap_or_else(|_| Err("queue not running".into()));
+                Some(Input::Enqueued(r))
+            }
+            QueueOut::RequestCallback { entry, number } => {
+                let (reply, rx) = tokio::sync::oneshot::channel();
+                let _ = queue
+                    .send(QueueCmd::RequestCallback {
+                        entry,
+                        number,
+                        reply,
+                    })
+                    .await;
+                let r = rx.await.unwrap_or_else(|_| Err("queue not running".into()));
+                Some(Input::CallbackAccepted(r))
+            }
+            QueueOut::Agent { agent, op } => {
+                let (reply, rx) = tokio::sync::oneshot::channel();
+                let _ = queue
+                    .send(QueueCmd::Agent {
+                        who: format!("phone:{agent}"),
+                        agent,
+                        op,
+                        reply,
+                    })
+                    .await;
+                let r = rx.await.unwrap_or_else(|_| Err("queue not running".into()));
+                Some(Input::AgentChanged(r))
+            }
+            QueueOut::Abandon { entry } => {
+                let _ = queue.send(QueueCmd::Abandon { entry }).await;
+                None
+            }
+            QueueOut::Answered { entry, agent } => {
+                let _ = queue.send(QueueCmd::Answered { entry, agent }).await;
+                None
+            }
+            QueueOut::Rejected { entry, agent } => {
+                let _ = queue.send(QueueCmd::Rejected { entry, agent }).await;
+                None
+            }
+            QueueOut::CallEnded { agent } => {
+                let _ = queue.send(QueueCmd::CallEnded { agent }).await;
+                None
+            }
+        }
+    }
+
+    fn media(&mut self, cmd: MediaOut) {
+        match cmd {
+            MediaOut::SetLeg { side, cfg } => self.relay.update_leg(side_leg(side), cfg),
+            MediaOut::Play {
+                side,
+                prompts,
+                token,
+            } => {
+                if let Some((_, Some(h), _)) = self.playback.take() {
+                    h.stop();
+                }
+                let now = tokio::time::Instant::now();
+                self.playback = Some(match self.prompt(&prompts) {
+                    Some((p, len)) => (token, Some(self.relay.play(side_leg(side), p)), now + len),
+                    // Nothing playable (missing files are logged at start): move on at once.
+                    None => (token, None, now),
+                });
+            }
+            MediaOut::StopPlay => {
+                if let Some((_, Some(h), _)) = self.playback.take() {
+                    h.stop();
+                }
+            }
+            MediaOut::Record { dialled, caller } => {
+                let id: String = self
+                    .uid
+                    .chars()
+                    .map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' })
+                    .take(96)
+                    .collect();
+                if let Some((tap, handle)) =
+                    crate::recording::begin(&self.shared.recorder, &id, &dialled, &caller)
+                {
+                    self.relay.set_tap(Some(tap));
+                    self.recording = Some(handle);
+                }
+            }
+            MediaOut::RecordParty { label } => {
+                if let Some(r) = &self.recording {
+                    if let Err(e) = r.add_operator(&label) {
+                        tracing::warn!(call = self.call.0, error = %e, "party not noted on the recording");
+                    }
+                }
+            }
+        }
+    }
+
+    /// The named prompts, one after another, and how long they last.
+    fn prompt(&self, names: &[String]) -> Option<(Arc<media::Prompt>, Duration)> {
+        let mut pcm: Vec<i16> = Vec::new();
+        for n in names {
+            match self.shared.prompts.get(n) {
+                Some(p) => pcm.extend_from_slice(p.samples()),
+                None => tracing::debug!(prompt = %n, "prompt not found"),
+            }
+        }
+        if pcm.is_empty() {
+            return None;
+        }
+        let prompt = Arc::new(media::Prompt::from_samples(pcm));
+        let len = Duration::from_millis(prompt.frames() as u64 * 20);
+        Some((prompt, len))
+    }
+
+    async fn finish(mut self, outcome: &'static str) {
+        if let Some((_, Some(h), _)) = self.playback.take() {
+            h.stop();
+        }
+        let st = self.relay.stop().await;
+        let relayed = st.a.forwarded + st.b.forwarded;
+        // The relay is gone, so the tap is closed: the writer drains and seals the file.
+        if let Some(h) = self.recording.take() {
+            match h.finish().await {
+                Ok(info) => {
+                    tracing::info!(call = self.call.0, path = %info.path, ms = info.duration_ms, "recording complete")
+                }
+                Err(e) => {
+                    tracing::error!(call = self.call.0, error = %e, "recording not finished cleanly")
+                }
+            }
+        }
+        let _ = self
+            .core
+            .send(CoreCmd::Ended {
+                call: self.call,
+                outcome,
+                relayed_packets: relayed,
+            })
+            .await;
     }
 }

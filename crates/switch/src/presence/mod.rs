@@ -16,7 +16,7 @@ mod body;
 pub use body::{Board, Lamp};
 use body::{Package, View};
 
-use crate::call::build::{contact_for, via_for};
+use callctl::msg::{contact_for, via_for};
 use crate::Shared;
 use sip::dialog::Dialog;
 use sip::transaction::{ClientTxId, ServerTxId, TransactionLayer};

@@ -44,8 +44,39 @@ pub const TRANSFER: &str = "transfer";
 /// Music on hold (24 s, meant to be looped).
 pub const HOLD_MUSIC: &str = "hold-music";
 
+/// ログインしました。受付を開始します。 (feature code *21)
+pub const FEATURE_LOGIN: &str = "feature-login";
+/// ログアウトしました。 (*22)
+pub const FEATURE_LOGOUT: &str = "feature-logout";
+/// 休憩に入りました。 (*23)
+pub const FEATURE_PAUSE: &str = "feature-pause";
+/// 受付を再開しました。 (*24)
+pub const FEATURE_UNPAUSE: &str = "feature-unpause";
+/// 後処理を終了しました。 (*25)
+pub const FEATURE_END_WRAPUP: &str = "feature-end-wrapup";
+/// ただいまの操作はできませんでした。 (any refused feature code)
+pub const FEATURE_FAILED: &str = "feature-failed";
+
+/// The confirmation an operator hears after a feature code worked.
+pub fn feature_done(op: &crate::io::AgentOp) -> &'static str {
+    use crate::io::AgentOp;
+    match op {
+        AgentOp::Login => FEATURE_LOGIN,
+        AgentOp::Logout => FEATURE_LOGOUT,
+        AgentOp::Pause(_) => FEATURE_PAUSE,
+        AgentOp::Unpause => FEATURE_UNPAUSE,
+        AgentOp::EndWrapUp => FEATURE_END_WRAPUP,
+    }
+}
+
 /// Every fixed (non-number) prompt.
-pub const FIXED: [&str; 15] = [
+pub const FIXED: [&str; 21] = [
+    FEATURE_LOGIN,
+    FEATURE_LOGOUT,
+    FEATURE_PAUSE,
+    FEATURE_UNPAUSE,
+    FEATURE_END_WRAPUP,
+    FEATURE_FAILED,
     GREETING,
     RECORDING_NOTICE,
     PLEASE_WAIT,

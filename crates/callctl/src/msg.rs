@@ -1,15 +1,20 @@
-//! Building the messages of a B2BUA call: the outbound INVITE towards an operator, our
-//! responses to the caller, and where in-dialog requests go.
+//! Building the messages of a B2BUA call: outbound INVITEs, our responses on the inbound
+//! leg, and where in-dialog requests go.
 
-use crate::event::Destination;
-use dialplan::Number;
+use crate::io::Destination;
 use sip::{NameAddr, Peer, Request, Response, SipHeaders, Uri};
 use std::net::{IpAddr, SocketAddr};
 
-/// The INVITE for the operator's leg. The operator's phone must show which
-/// representative number was dialled (spec 第2-7 ⑴ ア): the From display name is the
-/// number's name (e.g. 小名浜支所) and its URI the number in E.164; X-Madoguchi-DNIS says
-/// the same for machines, X-Madoguchi-Caller keeps the citizen's number.
+pub const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE, REFER, NOTIFY";
+
+/// Who the outbound INVITE says is calling: the line's name and number for an operator
+/// (spec 第2-7 ⑴ ア: the operator sees which number was dialled), the center's number for
+/// a callback, the citizen for a department.
+pub struct Caller<'a> {
+    pub display: &'a str,
+    pub user: &'a str,
+}
+
 /// The identifiers a new outbound leg is made with.
 pub struct LegIds<'a> {
     pub local_tag: &'a str,
@@ -17,40 +22,57 @@ pub struct LegIds<'a> {
     pub branch: &'a str,
 }
 
-pub fn outbound_invite(
-    a_invite: &Request,
-    number: &Number,
-    dest: &Destination,
-    domain: &str,
-    ids: &LegIds,
-    sdp: String,
-) -> Request {
-    let LegIds {
-        local_tag,
-        call_id,
-        branch,
-    } = *ids;
+/// Extra headers for the operator's screen: the dialled line and the citizen.
+pub struct Screen<'a> {
+    pub dnis: &'a str,
+    pub dnis_name: &'a str,
+    pub citizen: Option<&'a str>,
+}
+
+pub struct InviteParts<'a> {
+    pub dest: &'a Destination,
+    pub domain: &'a str,
+    pub caller: Caller<'a>,
+    pub ids: LegIds<'a>,
+    pub screen: Option<Screen<'a>>,
+    /// RFC 3261 §16.6 step 3 and RFC 7332: what is left of the inbound Max-Forwards.
+    pub max_forwards: u32,
+    pub sdp: Option<String>,
+}
+
+pub fn outbound_invite(p: InviteParts) -> Request {
+    let InviteParts {
+        dest,
+        domain,
+        caller,
+        ids,
+        screen,
+        max_forwards,
+        sdp,
+    } = p;
     let mut r = Request::new(sip::Method::Invite, dest.uri.clone());
     let local = dest.peer.local;
     r.headers.push(
         "Via",
         format!(
-            "SIP/2.0/{} {};branch={branch};rport",
+            "SIP/2.0/{} {};branch={};rport",
             dest.peer.transport.via_token(),
-            host_port(local)
+            host_port(local),
+            ids.branch
         ),
     );
-    r.headers.push("Max-Forwards", "70");
-    let e164 = e164(&number.number);
+    r.headers.push("Max-Forwards", max_forwards.to_string());
     r.headers.push(
         "From",
         format!(
-            "\"{}\" <sip:{e164}@{domain}>;tag={local_tag}",
-            quote(&number.name)
+            "\"{}\" <sip:{}@{domain}>;tag={}",
+            quote(caller.display),
+            caller.user,
+            ids.local_tag
         ),
     );
     r.headers.push("To", format!("<{}>", dest.uri));
-    r.headers.push("Call-ID", call_id);
+    r.headers.push("Call-ID", ids.call_id);
     r.headers.push("CSeq", "1 INVITE");
     r.headers.push(
         "Contact",
@@ -60,23 +82,26 @@ pub fn outbound_invite(
             dest.peer.transport.via_token().to_ascii_lowercase()
         ),
     );
-    r.headers
-        .push("Allow", "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE");
-    r.headers.push("X-Madoguchi-DNIS", e164.clone());
-    r.headers.push("X-Madoguchi-DNIS-Name", number.name.clone());
-    if let Some(caller) = a_invite.from_hdr() {
-        r.headers.push("X-Madoguchi-Caller", caller.uri.to_string());
+    r.headers.push("Allow", ALLOW);
+    if let Some(s) = screen {
+        r.headers.push("X-Madoguchi-DNIS", s.dnis);
+        r.headers.push("X-Madoguchi-DNIS-Name", s.dnis_name);
+        if let Some(c) = s.citizen {
+            r.headers.push("X-Madoguchi-Caller", c);
+        }
     }
     r.headers.push(
         "User-Agent",
         concat!("madoguchi/", env!("CARGO_PKG_VERSION")),
     );
-    r.headers.push("Content-Type", "application/sdp");
-    r.body = bytes::Bytes::from(sdp);
+    if let Some(sdp) = sdp {
+        r.headers.push("Content-Type", "application/sdp");
+        r.body = bytes::Bytes::from(sdp);
+    }
     r
 }
 
-/// Our response to the caller's INVITE, with our tag and Contact.
+/// Our response to the inbound INVITE, with our tag and Contact.
 pub fn a_response(
     a_invite: &Request,
     status: u16,
@@ -90,6 +115,7 @@ pub fn a_response(
             .uri
             .as_sip()
             .and_then(|u| u.user.clone())
+            .filter(|u| u.chars().all(|c| c.is_ascii_alphanumeric() || "+*#-.".contains(c)))
             .unwrap_or_else(|| "madoguchi".into());
         r.headers
             .push("Contact", format!("<sip:{user}@{}>", host_port(contact_at)));
@@ -99,8 +125,7 @@ pub fn a_response(
         }
     }
     if status == 200 {
-        r.headers
-            .push("Allow", "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE");
+        r.headers.push("Allow", ALLOW);
     }
     if let Some(s) = sdp {
         r.headers.push("Content-Type", "application/sdp");
@@ -169,6 +194,34 @@ pub fn contact_for(peer: &Peer) -> NameAddr {
         None,
         Uri::parse(&format!("sip:madoguchi@{}", host_port(peer.local))).expect("our own URI"),
     )
+}
+
+/// The branch of a request's top Via (how its responses find their way back).
+pub fn branch_of(req: &Request) -> String {
+    req.top_via()
+        .and_then(|v| v.branch().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// A NOTIFY for the implicit subscription of a REFER (RFC 3515 §2.4.5): the body is a
+/// message/sipfrag status line; the last one terminates the subscription.
+pub fn refer_notify(
+    dialog: &mut sip::dialog::Dialog,
+    flow: &Peer,
+    status: u16,
+    reason: &str,
+) -> Request {
+    let mut req = dialog.new_request(sip::Method::Notify, &contact_for(flow), &via_for(flow));
+    req.headers.push("Event", "refer");
+    let state = if status >= 200 {
+        "terminated;reason=noresource"
+    } else {
+        "active;expires=60"
+    };
+    req.headers.push("Subscription-State", state);
+    req.headers.push("Content-Type", "message/sipfrag;version=2.0");
+    req.body = bytes::Bytes::from(format!("SIP/2.0 {status} {reason}\r\n"));
+    req
 }
 
 #[cfg(test)]

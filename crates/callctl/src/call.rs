@@ -1,0 +1,880 @@
+//! One call as a state machine. Inputs come from the SIP core (responses, in-dialog
+//! requests), the queue (offers, announcements, overflow), the media relay (digits, the
+//! end of a prompt) and the clock (`handle_timeout`). Outputs are drained with
+//! `poll_output`. The machine owns every decision; the driver owns every socket.
+//!
+//! Legs: the inbound leg (`InLeg`, we are its UAS) is always on relay side A; outbound
+//! legs (`OutLeg`, we are their UAC) sit on side B, except the citizen's leg of a
+//! callback, which takes side A so the recording keeps "citizen left, center right".
+
+use crate::event::{CallUid, Event, EventKind, Origin, Party, Phase as EvPhase};
+use crate::io::{Destination, Env, Input, MediaOut, Output, QueueOut, Role, Side, Target};
+use crate::msg::{self, a_response};
+use crate::sdp::{MediaSetup, Sdp, SideState};
+use acd::EntryId;
+use sip::dialog::Dialog;
+use sip::transaction::ServerTxId;
+use sip::{Method, Peer, Request, Response, SipHeaders};
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+/// What to do with the call.
+#[derive(Clone, Debug)]
+pub enum Plan {
+    /// Answer, greet, wait in the ACD, ring the agents it offers. An empty greeting is a
+    /// hunt group: the caller hears ringing until an operator answers.
+    Queue {
+        queue: String,
+        priority: u8,
+        greeting: Vec<String>,
+        hold_music: String,
+    },
+    /// Announce (after hours), then connect to a fixed destination (the guard room).
+    Forward {
+        announce: Vec<String>,
+        dest: Option<Destination>,
+        role: Role,
+    },
+    /// An operator's own call: what they dialled, resolved by the core.
+    Dial { agent: String, target: Target },
+    /// Call a citizen back: ring the agent first, then the citizen, then bridge.
+    Callback {
+        entry: EntryId,
+        agent: String,
+        agent_dest: Option<Destination>,
+        citizen: Option<Destination>,
+        queue: String,
+    },
+}
+
+/// The inbound INVITE, when there is one.
+#[derive(Debug)]
+pub struct Inbound {
+    pub tx: ServerTxId,
+    pub invite: Request,
+    pub from: Peer,
+}
+
+/// Timer lengths (configuration, not constants, so tests can shorten them).
+#[derive(Clone, Debug)]
+pub struct Timers {
+    /// How long a transfer target or a forward may ring.
+    pub transfer_ring: Duration,
+    /// How long the operator's phone rings when a failed transfer comes back.
+    pub recall_ring: Duration,
+    /// How long a callback's citizen may ring.
+    pub callback_ring: Duration,
+    /// How long an ending call waits for its last answers (BYE, 487).
+    pub end_grace: Duration,
+    /// After the callback offer of an overflow, how long to wait for the key.
+    pub callback_window: Duration,
+}
+
+impl Default for Timers {
+    fn default() -> Self {
+        Timers {
+            transfer_ring: Duration::from_secs(25),
+            recall_ring: Duration::from_secs(20),
+            callback_ring: Duration::from_secs(40),
+            end_grace: Duration::from_secs(8),
+            callback_window: Duration::from_secs(8),
+        }
+    }
+}
+
+pub struct CallSetup {
+    pub uid: CallUid,
+    pub origin: Origin,
+    /// The trunk the call came in on ("" for an operator's or a callback).
+    pub trunk: String,
+    /// The dialled line (number in national form, and its name), or the staff line.
+    pub line: dialplan::Number,
+    /// The calling party: the citizen's number as the trunk asserted it, or the operator.
+    pub caller: String,
+    /// The trunk channel the inbound leg holds (released when the call ends).
+    pub inbound_channel: Option<String>,
+    pub inbound: Option<Inbound>,
+    pub plan: Plan,
+    pub media: MediaSetup,
+    /// The instant and unix milliseconds the events' clock starts from.
+    pub epoch: (Instant, u64),
+    pub timers: Timers,
+    /// `Max-Forwards` left for the legs we create (RFC 7332 loop detection).
+    pub max_forwards: u32,
+}
+
+/// Where the call is, for decisions and for abandon statistics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Phase {
+    Greeting,
+    Queue,
+    Forward,
+    Talking,
+    /// A transfer target rings; the citizen hears hold music (or the operator).
+    Transferring,
+    Ending,
+}
+
+/// What happens when the current prompt ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum AfterPlay {
+    Enqueue,
+    HoldMusic,
+    Forward,
+    HangUp,
+    /// The overflow's callback offer: wait a little for the key, then say goodbye.
+    CallbackWindow,
+    Nothing,
+}
+
+#[derive(Debug)]
+pub(crate) struct InLeg {
+    pub tx: ServerTxId,
+    pub invite: Request,
+    pub from: Peer,
+    pub tag: String,
+    pub dialog: Option<Dialog>,
+    pub final_sent: bool,
+    pub answered: bool,
+    pub ringing_sent: bool,
+    /// The INVITE had no SDP: our 2xx carries the offer, the ACK the answer (§13.2.1).
+    pub late_offer: bool,
+    pub sdp: SideState,
+    pub gone: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Purpose {
+    /// The ACD offered the call to this operator.
+    Offer,
+    Forward,
+    /// An operator's own call.
+    Dial,
+    TransferTarget,
+    /// The operator again, after a transfer failed.
+    Recall,
+    CallbackAgent,
+    CallbackCitizen,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum LegState {
+    Ringing,
+    Up,
+    /// CANCEL sent; its 487 (or a 200 that crossed it) has still to come.
+    Cancelling,
+    /// BYE sent, or the far end hung up.
+    Gone,
+}
+
+#[derive(Debug)]
+pub(crate) struct OutLeg {
+    pub role: Role,
+    pub side: Side,
+    pub purpose: Purpose,
+    pub dest: Destination,
+    pub invite: Request,
+    pub branch: String,
+    pub dialog: Option<Dialog>,
+    /// The ACK we sent for its 2xx, re-sent for each retransmitted 2xx (§13.2.2.4).
+    pub ack: Option<bytes::Bytes>,
+    pub state: LegState,
+    pub deadline: Option<Instant>,
+    pub sdp: SideState,
+    /// The trunk channel this leg holds.
+    pub channel: Option<String>,
+    /// The operator on this leg has been noted as gone (wrap-up started).
+    pub left: bool,
+}
+
+pub struct Call {
+    pub(crate) uid: CallUid,
+    pub(crate) origin: Origin,
+    pub(crate) trunk: String,
+    pub(crate) line: dialplan::Number,
+    pub(crate) caller: String,
+    pub(crate) inbound_channel: Option<String>,
+    pub(crate) plan: Plan,
+    pub(crate) timers: Timers,
+    pub(crate) epoch: (Instant, u64),
+    pub(crate) max_forwards: u32,
+    pub(crate) a: Option<InLeg>,
+    pub(crate) legs: Vec<OutLeg>,
+    pub(crate) sdp: Sdp,
+    pub(crate) phase: Phase,
+    pub(crate) entry: Option<EntryId>,
+    /// The outbound leg bridged to side A (an index into `legs`).
+    pub(crate) bridged: Option<usize>,
+    pub(crate) out: VecDeque<Output>,
+    pub(crate) play_token: u32,
+    pub(crate) playing: Option<(u32, AfterPlay)>,
+    pub(crate) window_until: Option<Instant>,
+    pub(crate) pending_byes: Vec<String>,
+    pub(crate) end_deadline: Option<Instant>,
+    pub(crate) outcome: &'static str,
+    pub(crate) recording: bool,
+    pub(crate) overflowed_to_callback: bool,
+    /// The number of a callback request the queue has not confirmed yet.
+    pub(crate) pending_callback: Option<String>,
+    pub(crate) transfer: Option<crate::transfer::Transfer>,
+    pub(crate) ended_sent: bool,
+    pub(crate) now: Instant,
+}
+
+impl Call {
+    /// Make the call and take its first steps (answer, greet, ring…).
+    pub fn new(s: CallSetup, env: &dyn Env, now: Instant) -> Call {
+        let a = s.inbound.map(|i| InLeg {
+            late_offer: i.invite.body.is_empty(),
+            tx: i.tx,
+            invite: i.invite,
+            from: i.from,
+            tag: sip::dialog::new_tag(),
+            dialog: None,
+            final_sent: false,
+            answered: false,
+            ringing_sent: false,
+            sdp: SideState::default(),
+            gone: false,
+        });
+        let mut c = Call {
+            uid: s.uid,
+            origin: s.origin,
+            trunk: s.trunk,
+            line: s.line,
+            caller: s.caller,
+            inbound_channel: s.inbound_channel,
+            plan: s.plan,
+            timers: s.timers,
+            epoch: s.epoch,
+            max_forwards: s.max_forwards,
+            a,
+            legs: Vec::new(),
+            sdp: Sdp { setup: s.media },
+            phase: Phase::Greeting,
+            entry: None,
+            bridged: None,
+            out: VecDeque::new(),
+            play_token: 0,
+            playing: None,
+            window_until: None,
+            pending_byes: Vec::new(),
+            end_deadline: None,
+            outcome: "unanswered",
+            recording: false,
+            overflowed_to_callback: false,
+            pending_callback: None,
+            transfer: None,
+            ended_sent: false,
+            now,
+        };
+        c.emit(EventKind::Arrived {
+            origin: c.origin,
+            trunk: c.trunk.clone(),
+            dialled: msg::e164(&c.line.number),
+            line: c.line.name.clone(),
+            caller: c.caller.clone(),
+        });
+        c.begin(env);
+        c
+    }
+
+    pub fn uid(&self) -> &CallUid {
+        &self.uid
+    }
+
+    /// Why the call ended, for metrics (`answered`, `abandoned`, …).
+    pub fn outcome(&self) -> &'static str {
+        self.outcome
+    }
+
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.out.pop_front()
+    }
+
+    /// The next instant `handle_timeout` wants to be called at.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let rings = self
+            .legs
+            .iter()
+            .filter(|l| l.state == LegState::Ringing)
+            .filter_map(|l| l.deadline);
+        rings
+            .chain(self.end_deadline)
+            .chain(self.window_until)
+            .min()
+    }
+
+    /// True when nothing is left to wait for: the driver stops the relay and reports.
+    pub fn is_finished(&self) -> bool {
+        if self.phase != Phase::Ending {
+            return false;
+        }
+        if self.end_deadline.is_some_and(|d| self.now >= d) {
+            return true;
+        }
+        self.pending_byes.is_empty()
+            && !self.legs.iter().any(|l| l.state == LegState::Cancelling)
+    }
+
+    pub fn handle(&mut self, input: Input, env: &dyn Env, now: Instant) {
+        self.now = now;
+        match input {
+            Input::Response { branch, resp } => self.on_response(branch, resp, env),
+            Input::Timeout { branch } => self.on_leg_timeout(&branch, env),
+            Input::Request { tx, req, from } => self.on_request(tx, req, from, env),
+            Input::Ack { body } => self.on_ack(&body),
+            Input::NoAck => {
+                tracing::warn!(call = %self.uid, "no ACK for our 200: ending the call (§13.3.1.4)");
+                self.hang_up_all(Party::Switch);
+            }
+            Input::Cancelled => {
+                // The caller gave up before we answered (§9.2).
+                self.respond_a(487, None, None);
+                self.abandon(Party::Citizen);
+            }
+            Input::Shutdown => self.hang_up_all(Party::Switch),
+            Input::Offer {
+                entry,
+                agent,
+                ring_timeout,
+                dest,
+            } => self.on_offer(entry, agent, ring_timeout, dest),
+            Input::CancelOffer { agent } => self.cancel_offer(&agent),
+            Input::Announce {
+                position,
+                expected_wait,
+            } => self.on_announce(position, expected_wait),
+            Input::Overflow { to } => self.on_overflow(to, env),
+            Input::Enqueued(r) => self.on_enqueued(r),
+            Input::CallbackAccepted(r) => self.on_callback_accepted(r),
+            Input::AgentChanged(r) => self.on_agent_changed(r),
+            Input::Digit(d) => self.on_digit(d, env),
+            Input::PlaybackDone { token } => self.on_playback_end(token, env),
+        }
+    }
+
+    pub fn handle_timeout(&mut self, env: &dyn Env, now: Instant) {
+        self.now = now;
+        if self.window_until.is_some_and(|w| w <= now) {
+            self.window_until = None;
+            if self.phase != Phase::Ending {
+                self.fail_a(480);
+            }
+        }
+        let due: Vec<usize> = (0..self.legs.len())
+            .filter(|&i| {
+                self.legs[i].state == LegState::Ringing
+                    && self.legs[i].deadline.is_some_and(|d| d <= now)
+            })
+            .collect();
+        for i in due {
+            self.cancel_leg(i);
+            self.leg_failed(i, 408, env);
+        }
+        if self.phase == Phase::Ending && self.end_deadline.is_some_and(|d| d <= now) {
+            self.pending_byes.clear();
+        }
+    }
+
+    // ---- helpers shared by the other modules ----
+
+    pub(crate) fn push(&mut self, o: Output) {
+        self.out.push_back(o);
+    }
+
+    pub(crate) fn emit(&mut self, kind: EventKind) {
+        let at_ms = self.epoch.1 + self.now.saturating_duration_since(self.epoch.0).as_millis() as u64;
+        self.push(Output::Event(Event {
+            call: self.uid.clone(),
+            at_ms,
+            kind,
+        }));
+    }
+
+    pub(crate) fn queue(&mut self, q: QueueOut) {
+        self.push(Output::Queue(q));
+    }
+
+    pub(crate) fn media(&mut self, m: MediaOut) {
+        self.push(Output::Media(m));
+    }
+
+    pub(crate) fn now_unix(&self) -> u64 {
+        (self.epoch.1 + self.now.saturating_duration_since(self.epoch.0).as_millis() as u64) / 1000
+    }
+
+    fn begin(&mut self, env: &dyn Env) {
+        if let Some(a) = &self.a {
+            if !a.late_offer {
+                let body = a.invite.body.clone();
+                let mut st = SideState::default();
+                match self.sdp.answer(Side::A, &mut st, &body) {
+                    Ok((_, cfg)) => self.media(MediaOut::SetLeg { side: Side::A, cfg }),
+                    Err(e) => {
+                        tracing::info!(call = %self.uid, error = %e, "the caller's offer is unusable");
+                        let status = Sdp::status_for(&e);
+                        self.respond_a(status, None, None);
+                        self.outcome = "rejected";
+                        self.enter_ending(EvPhase::Greeting, Party::Switch);
+                        return;
+                    }
+                }
+                if let Some(a) = self.a.as_mut() {
+                    a.sdp = st;
+                }
+            }
+        }
+        match self.plan.clone() {
+            Plan::Queue { greeting, .. } if !greeting.is_empty() => {
+                // Answer first: the announcements are part of the call (and its recording).
+                self.answer_a();
+                let mut prompts = greeting;
+                if !prompts.iter().any(|p| p == crate::announce::RECORDING_NOTICE) {
+                    prompts.push(crate::announce::RECORDING_NOTICE.to_string());
+                }
+                self.play(Side::A, prompts, AfterPlay::Enqueue);
+            }
+            Plan::Queue { .. } => {
+                self.phase = Phase::Queue;
+                self.enqueue();
+            }
+            Plan::Forward { announce, dest, .. } => {
+                self.phase = Phase::Forward;
+                let target = dest.as_ref().map(|d| d.label.clone()).unwrap_or_default();
+                if announce.iter().any(|p| p == crate::announce::AFTER_HOURS) {
+                    self.emit(EventKind::AfterHours { target });
+                }
+                if announce.is_empty() {
+                    self.forward(env);
+                } else {
+                    self.answer_a();
+                    let mut prompts = announce;
+                    prompts.push(crate::announce::RECORDING_NOTICE.to_string());
+                    self.play(Side::A, prompts, AfterPlay::Forward);
+                }
+            }
+            Plan::Dial { agent, target } => self.dial(agent, target),
+            Plan::Callback {
+                agent, agent_dest, ..
+            } => {
+                self.phase = Phase::Queue;
+                match agent_dest {
+                    Some(dest) => {
+                        let role = Role::Operator { agent };
+                        let ring = self.timers.transfer_ring;
+                        self.place(dest, role, Side::B, Purpose::CallbackAgent, ring, None);
+                    }
+                    None => self.callback_agent_failed(),
+                }
+            }
+        }
+    }
+
+    /// An operator's own call: ring what they dialled, or change their state.
+    fn dial(&mut self, agent: String, target: Target) {
+        self.phase = Phase::Forward;
+        match target {
+            Target::Place { dest, role } => {
+                self.emit(EventKind::Offered { agent: dest.label.clone() });
+                let ring = Duration::from_secs(120);
+                self.place(dest, role, Side::B, Purpose::Dial, ring, None);
+            }
+            Target::Feature { op } => {
+                self.outcome = "feature";
+                self.queue(QueueOut::Agent { agent, op });
+            }
+            Target::Refused { status, reason, .. } => {
+                tracing::info!(call = %self.uid, %agent, status, %reason, "operator's call refused");
+                self.outcome = "refused";
+                self.respond_a(status, None, Some(reason));
+                self.enter_ending(EvPhase::Forward, Party::Switch);
+            }
+        }
+    }
+
+    fn on_agent_changed(&mut self, r: Result<(), String>) {
+        let Plan::Dial {
+            target: Target::Feature { op },
+            ..
+        } = self.plan.clone()
+        else {
+            return;
+        };
+        // Mature PBXs answer a feature code and say what happened, then hang up.
+        let prompt = match &r {
+            Ok(()) => crate::announce::feature_done(&op),
+            Err(_) => crate::announce::FEATURE_FAILED,
+        };
+        if let Err(e) = &r {
+            tracing::info!(call = %self.uid, ?op, error = %e, "feature code refused");
+        }
+        self.answer_a();
+        self.play(Side::A, vec![prompt.to_string()], AfterPlay::HangUp);
+    }
+
+    /// Refuse the caller (before an answer) or hang up (after one).
+    pub(crate) fn fail_a(&mut self, status: u16) {
+        let phase = self.ev_phase();
+        self.stop_playback();
+        self.cancel_all_ringing();
+        if self.a.as_ref().is_some_and(|a| a.answered) {
+            self.bye_a();
+        } else {
+            self.respond_a(status, None, None);
+        }
+        for i in 0..self.legs.len() {
+            if self.legs[i].state == LegState::Up {
+                self.bye_leg(i);
+            }
+        }
+        self.leave_queue();
+        self.enter_ending(phase, Party::Switch);
+    }
+
+    pub(crate) fn answer_a(&mut self) {
+        let Some(a) = self.a.as_mut() else { return };
+        if a.final_sent {
+            return;
+        }
+        let sdp = if a.late_offer {
+            // RFC 3261 §13.2.1: no offer in the INVITE, so the 2xx carries ours.
+            let mut st = std::mem::take(&mut a.sdp);
+            let text = self.sdp.offer(Side::A, &mut st, None);
+            if let Some(a) = self.a.as_mut() {
+                a.sdp = st;
+            }
+            text
+        } else {
+            a.sdp.answer.as_ref().map(|d| d.to_string()).unwrap_or_default()
+        };
+        self.respond_a(200, Some(sdp), None);
+    }
+
+    pub(crate) fn respond_a(&mut self, status: u16, sdp: Option<String>, reason: Option<String>) {
+        let Some(a) = self.a.as_mut() else { return };
+        if a.final_sent {
+            return;
+        }
+        let mut resp = a_response(&a.invite, status, &a.tag, a.from.local, sdp.as_deref());
+        if let Some(r) = reason {
+            resp.reason = r.replace(['\r', '\n'], " ");
+        }
+        if status >= 200 {
+            a.final_sent = true;
+        }
+        let tx = a.tx;
+        let mut bind = None;
+        if status == 200 {
+            // The transaction layer retransmits the 2xx until the ACK (§13.3.1.4).
+            a.answered = true;
+            a.dialog = Dialog::uas(&a.invite, &a.tag).ok();
+            if let Some(cid) = a.invite.call_id() {
+                bind = Some((cid.to_string(), a.tag.clone()));
+            }
+        }
+        if let Some((call_id, local_tag)) = bind {
+            self.push(Output::BindDialog { call_id, local_tag });
+            self.start_recording();
+        }
+        self.push(Output::Respond { tx, resp });
+    }
+
+    /// Every answered call is recorded (spec 第2-7 ⑶ イ), from the moment it is answered.
+    pub(crate) fn start_recording(&mut self) {
+        if self.recording {
+            return;
+        }
+        self.recording = true;
+        let dialled = self.line.number.clone();
+        let caller = self.caller.clone();
+        self.media(MediaOut::Record { dialled, caller });
+    }
+
+    pub(crate) fn bye_a(&mut self) {
+        let Some(a) = self.a.as_mut() else { return };
+        if a.gone {
+            return;
+        }
+        a.gone = true;
+        let flow = a.from;
+        let Some(d) = a.dialog.as_mut() else { return };
+        let to = msg::peer_for_target(d.next_hop(), &flow);
+        let req = d.new_request(Method::Bye, &msg::contact_for(&flow), &msg::via_for(&flow));
+        self.pending_byes.push(msg::branch_of(&req));
+        self.push(Output::SendRequest { req, to });
+    }
+
+    /// The call is over for the caller: everything still ringing is cancelled, the ACD
+    /// forgets the entry. `by` for the statistics.
+    pub(crate) fn abandon(&mut self, by: Party) {
+        let phase = self.ev_phase();
+        self.outcome = "abandoned";
+        self.stop_playback();
+        self.cancel_all_ringing();
+        for i in 0..self.legs.len() {
+            if self.legs[i].state == LegState::Up {
+                self.bye_leg(i);
+                self.operator_left(i);
+            }
+        }
+        self.leave_queue();
+        self.enter_ending(phase, by);
+    }
+
+    /// Where the call is, as the statistics name it.
+    pub(crate) fn ev_phase(&self) -> EvPhase {
+        match self.phase {
+            Phase::Greeting => EvPhase::Greeting,
+            Phase::Queue if self.legs.iter().any(|l| l.state == LegState::Ringing) => {
+                EvPhase::Ringing
+            }
+            Phase::Queue => EvPhase::Queue,
+            Phase::Forward => EvPhase::Forward,
+            Phase::Talking | Phase::Transferring | Phase::Ending => EvPhase::Talking,
+        }
+    }
+
+    pub(crate) fn enter_ending(&mut self, phase: EvPhase, by: Party) {
+        if self.phase == Phase::Ending {
+            return;
+        }
+        self.phase = Phase::Ending;
+        self.window_until = None;
+        if self.end_deadline.is_none() {
+            self.end_deadline = Some(self.now + self.timers.end_grace);
+        }
+        for i in 0..self.legs.len() {
+            self.release_channel(i);
+        }
+        if let Some(t) = self.inbound_channel.take() {
+            self.push(Output::ReleaseChannel { trunk: t });
+        }
+        if !self.ended_sent {
+            self.ended_sent = true;
+            let outcome = self.outcome.to_string();
+            self.emit(EventKind::Ended { phase, by, outcome });
+        }
+    }
+
+    /// End everything now (shutdown, or a 2xx never acknowledged).
+    pub(crate) fn hang_up_all(&mut self, by: Party) {
+        let phase = self.ev_phase();
+        self.stop_playback();
+        if self.phase == Phase::Ending {
+            return;
+        }
+        if self.a.as_ref().is_some_and(|a| a.answered) {
+            self.bye_a();
+        } else {
+            self.respond_a(503, None, None);
+        }
+        self.cancel_all_ringing();
+        for i in 0..self.legs.len() {
+            if self.legs[i].state == LegState::Up {
+                self.bye_leg(i);
+                self.operator_left(i);
+            }
+        }
+        self.leave_queue();
+        self.enter_ending(phase, by);
+    }
+
+    fn on_ack(&mut self, body: &[u8]) {
+        let Some(a) = self.a.as_mut() else { return };
+        if !a.late_offer || body.is_empty() {
+            return;
+        }
+        // The answer to the offer our 2xx carried (late offer, RFC 3261 §13.2.1).
+        let mut st = std::mem::take(&mut a.sdp);
+        let r = self.sdp.on_answer(&mut st, body);
+        if let Some(a) = self.a.as_mut() {
+            a.sdp = st;
+            a.late_offer = false;
+        }
+        match r {
+            Ok(cfg) => self.media(MediaOut::SetLeg { side: Side::A, cfg }),
+            Err(e) => {
+                tracing::info!(call = %self.uid, error = %e, "the ACK's answer is unusable");
+                self.fail_a(488);
+            }
+        }
+    }
+
+    fn on_request(&mut self, tx: ServerTxId, req: Request, from: Peer, env: &dyn Env) {
+        let leg = self.leg_of_request(&req);
+        match req.method {
+            Method::Bye => {
+                self.push(Output::Respond {
+                    tx,
+                    resp: Response::to_request(&req, 200, None),
+                });
+                match leg {
+                    None => self.on_bye_a(),
+                    Some(i) => self.on_bye_leg(i, env),
+                }
+            }
+            Method::Invite => self.on_reinvite(tx, &req, from, leg),
+            Method::Refer => self.on_refer(tx, req, leg, env),
+            Method::Ack => {}
+            Method::Info | Method::Options | Method::Update | Method::Notify => {
+                self.push(Output::Respond {
+                    tx,
+                    resp: Response::to_request(&req, 200, None),
+                });
+            }
+            _ => self.push(Output::Respond {
+                tx,
+                resp: Response::to_request(&req, 501, None),
+            }),
+        }
+    }
+
+    /// Which outbound leg an in-dialog request belongs to (None: the inbound leg).
+    fn leg_of_request(&self, req: &Request) -> Option<usize> {
+        let cid = req.call_id()?;
+        if self.a.as_ref().and_then(|a| a.invite.call_id()) == Some(cid) {
+            return None;
+        }
+        self.legs
+            .iter()
+            .position(|l| l.invite.call_id() == Some(cid))
+    }
+
+    fn on_bye_a(&mut self) {
+        if let Some(a) = self.a.as_mut() {
+            a.gone = true;
+        }
+        match self.phase {
+            Phase::Talking | Phase::Transferring => {
+                self.outcome = if self.phase == Phase::Transferring {
+                    "abandoned"
+                } else {
+                    self.outcome
+                };
+                self.stop_playback();
+                self.cancel_all_ringing();
+                for i in 0..self.legs.len() {
+                    if self.legs[i].state == LegState::Up {
+                        self.bye_leg(i);
+                        self.operator_left(i);
+                    }
+                }
+                self.enter_ending(EvPhase::Talking, Party::Citizen);
+            }
+            Phase::Ending => {}
+            _ => self.abandon(Party::Citizen),
+        }
+    }
+
+    /// A re-INVITE on one leg: hold/resume or a new address (target refresh, §12.2.2,
+    /// §14.2). The other leg is not disturbed.
+    fn on_reinvite(&mut self, tx: ServerTxId, req: &Request, from: Peer, leg: Option<usize>) {
+        let side = match leg {
+            None => Side::A,
+            Some(i) => self.legs[i].side,
+        };
+        let mut st = match leg {
+            None => self.a.as_mut().map(|a| std::mem::take(&mut a.sdp)),
+            Some(i) => Some(std::mem::take(&mut self.legs[i].sdp)),
+        }
+        .unwrap_or_default();
+        let r = self.sdp.answer(side, &mut st, &req.body);
+        let contact_at = match leg {
+            None => self.a.as_ref().map(|a| a.from.local).unwrap_or(from.local),
+            Some(_) => from.local,
+        };
+        let live = match leg {
+            None => true,
+            Some(i) => self.bridged == Some(i) || self.legs[i].side == Side::A,
+        };
+        let resp = match r {
+            Ok((sdp, cfg)) => {
+                if live {
+                    self.media(MediaOut::SetLeg { side, cfg });
+                }
+                let mut r = Response::to_request(req, 200, None);
+                r.headers.push(
+                    "Contact",
+                    format!("<sip:madoguchi@{}>", msg::host_port(contact_at)),
+                );
+                r.headers.push("Content-Type", "application/sdp");
+                r.body = bytes::Bytes::from(sdp);
+                let dialog = match leg {
+                    None => self.a.as_mut().and_then(|a| a.dialog.as_mut()),
+                    Some(i) => self.legs[i].dialog.as_mut(),
+                };
+                if let Some(d) = dialog {
+                    d.on_target_refresh(req);
+                }
+                r
+            }
+            Err(_) => Response::to_request(req, 488, None),
+        };
+        match leg {
+            None => {
+                if let Some(a) = self.a.as_mut() {
+                    a.sdp = st;
+                }
+            }
+            Some(i) => self.legs[i].sdp = st,
+        }
+        self.push(Output::Respond { tx, resp });
+    }
+
+    pub(crate) fn play(&mut self, side: Side, prompts: Vec<String>, after: AfterPlay) {
+        self.play_token = self.play_token.wrapping_add(1);
+        let token = self.play_token;
+        self.playing = Some((token, after));
+        self.media(MediaOut::Play {
+            side,
+            prompts,
+            token,
+        });
+    }
+
+    pub(crate) fn stop_playback(&mut self) {
+        if self.playing.take().is_some() {
+            self.media(MediaOut::StopPlay);
+        }
+    }
+
+    fn on_playback_end(&mut self, token: u32, env: &dyn Env) {
+        let Some((t, after)) = self.playing else { return };
+        if t != token {
+            return;
+        }
+        self.playing = None;
+        if self.phase == Phase::Ending {
+            return;
+        }
+        match after {
+            AfterPlay::Enqueue => {
+                self.emit(EventKind::GreetingDone);
+                self.phase = Phase::Queue;
+                self.hold_music();
+                self.enqueue();
+            }
+            AfterPlay::HoldMusic => self.hold_music(),
+            AfterPlay::Forward => self.forward(env),
+            AfterPlay::HangUp => self.fail_a(480),
+            AfterPlay::CallbackWindow => {
+                self.window_until = Some(self.now + self.timers.callback_window);
+            }
+            AfterPlay::Nothing => {}
+        }
+    }
+
+    fn forward(&mut self, _env: &dyn Env) {
+        let Plan::Forward { dest, role, .. } = self.plan.clone() else {
+            return;
+        };
+        match dest {
+            Some(d) => {
+                let ring = self.timers.transfer_ring.max(Duration::from_secs(60));
+                self.place(d, role, Side::B, Purpose::Forward, ring, None);
+            }
+            None => self.fail_a(480),
+        }
+    }
+}

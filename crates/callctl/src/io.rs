@@ -1,0 +1,185 @@
+//! What goes into the call machine and what comes out of it. Every message is typed: a
+//! decision never travels as a formatted string (issue 8).
+
+use crate::event::Event;
+use bytes::Bytes;
+use sip::transaction::ServerTxId;
+use sip::{Peer, Request, Response};
+use std::time::Duration;
+
+/// Where to place one outbound leg.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Destination {
+    /// For logs and events: the agent id, the department's name, the number.
+    pub label: String,
+    /// Request-URI of the INVITE (the registered contact, or extension@trunk proxy).
+    pub uri: sip::Uri,
+    /// Where to send it (the registration's flow, or the trunk's proxy).
+    pub peer: Peer,
+    /// The trunk the leg uses, if any (for channel accounting).
+    pub trunk: Option<String>,
+}
+
+/// The role a leg plays in the call (who is on it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// The citizen (or city staff) who called in, or who is called back.
+    Citizen,
+    /// An operator's softphone; `agent` is their id.
+    Operator { agent: String },
+    /// A department or the guard room over the PBX trunk.
+    Department { name: String },
+    /// A number outside, over the carrier trunk.
+    Outside { number: String },
+}
+
+/// What a dialled string (an operator's call or a transfer target) resolves to.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Target {
+    /// Ring it. `role` is what the leg becomes.
+    Place { dest: Destination, role: Role },
+    /// An operator's feature code: change their state, then confirm with `prompt`.
+    Feature { op: AgentOp },
+    /// Refused: the status to answer and a Japanese sentence (for the reason phrase, the
+    /// NOTIFY, and the log); `prompts` may tell the caller more (a department's hours).
+    Refused {
+        status: u16,
+        reason: String,
+        prompts: Vec<String>,
+    },
+}
+
+/// An operator's own state change (feature codes, API).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AgentOp {
+    Login,
+    Logout,
+    Pause(String),
+    Unpause,
+    EndWrapUp,
+}
+
+/// Where a queue sends a caller it gives up on (max wait, max length): typed, from the ACD.
+pub type OverflowTo = acd::Overflow;
+
+/// Inputs the driver feeds.
+#[derive(Debug)]
+pub enum Input {
+    /// A response to a request the call sent, by the branch of its Via.
+    Response { branch: String, resp: Response },
+    /// No response (Timer B/F) or the transport failed: treat as 408 (§8.1.3.1).
+    Timeout { branch: String },
+    /// An in-dialog request on one of the call's legs.
+    Request {
+        tx: ServerTxId,
+        req: Request,
+        from: Peer,
+    },
+    /// The ACK for our 2xx to the inbound leg (its body answers a late offer, §13.2.1).
+    Ack { body: Bytes },
+    /// The caller sent CANCEL (the core already answered it 200).
+    Cancelled,
+    /// Our 2xx to the caller was never acknowledged (§13.3.1.4).
+    NoAck,
+    /// The switch is stopping.
+    Shutdown,
+    /// The ACD offers the call to `agent`; `dest` is their phone (None: not registered).
+    Offer {
+        entry: acd::EntryId,
+        agent: String,
+        ring_timeout: Duration,
+        dest: Option<Destination>,
+    },
+    CancelOffer { agent: String },
+    Announce {
+        position: usize,
+        expected_wait: Option<Duration>,
+    },
+    Overflow { to: OverflowTo },
+    /// Replies to `Output::Queue` commands that ask.
+    Enqueued(Result<acd::EntryId, String>),
+    CallbackAccepted(Result<(), String>),
+    AgentChanged(Result<(), String>),
+    /// A key the caller pressed (RFC 4733), on the inbound leg.
+    Digit(char),
+    /// The playback started with this token has ended.
+    PlaybackDone { token: u32 },
+}
+
+/// Commands for the queue task.
+#[derive(Debug, PartialEq)]
+pub enum QueueOut {
+    Enqueue {
+        queue: String,
+        priority: u8,
+        caller: String,
+        /// The line dialled: a callback goes out on the same line (issue 8).
+        line: dialplan::Number,
+    },
+    Abandon { entry: acd::EntryId },
+    Answered { entry: acd::EntryId, agent: String },
+    Rejected { entry: acd::EntryId, agent: String },
+    /// The agent left the call: their wrap-up starts.
+    CallEnded { agent: String },
+    RequestCallback { entry: acd::EntryId, number: String },
+    Agent { agent: String, op: AgentOp },
+}
+
+/// Which side of the relay: A is the inbound leg, B the leg bridged to it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Side {
+    A,
+    B,
+}
+
+/// Commands for the media relay and the recorder.
+#[derive(Debug, PartialEq)]
+pub enum MediaOut {
+    /// Point a side of the relay at what its SDP negotiated.
+    SetLeg { side: Side, cfg: media::LegConfig },
+    /// Play prompts to a side, one after another; `PlaybackDone { token }` when done.
+    Play {
+        side: Side,
+        prompts: Vec<String>,
+        token: u32,
+    },
+    StopPlay,
+    /// Record the call from now on (spec 第2-7 ⑶ イ).
+    Record { dialled: String, caller: String },
+    /// Note a party on the recording (the operator, a transfer target).
+    RecordParty { label: String },
+}
+
+/// What the machine asks the driver to do.
+#[derive(Debug)]
+pub enum Output {
+    Respond { tx: ServerTxId, resp: Response },
+    /// Start a client transaction; its responses come back by branch.
+    SendRequest { req: Request, to: Peer },
+    /// Send without a transaction (the ACK for a 2xx, §13.2.2.4).
+    SendRaw { data: Bytes, to: Peer },
+    /// In-dialog requests with this Call-ID and our tag belong to this call.
+    BindDialog { call_id: String, local_tag: String },
+    Queue(QueueOut),
+    Media(MediaOut),
+    /// A trunk channel is no longer used by this call.
+    ReleaseChannel { trunk: String },
+    Event(Event),
+}
+
+/// What the machine may ask of the world synchronously: pure look-ups over the
+/// configuration and read-mostly state (registrations, trunk channels). Tests implement
+/// it with fixed tables.
+pub trait Env {
+    /// What `dialled` (a Request-URI user part, a Refer-To target) means for `agent`.
+    fn resolve(&self, agent: &str, dialled: &str, now_unix: u64) -> Target;
+    /// Take a channel on `trunk` for a transfer (may use the reserve) or a call.
+    fn acquire_channel(&self, trunk: &str, transfer: bool) -> Result<(), String>;
+    /// An operator's phone, for ringing them again when a transfer fails.
+    fn agent_phone(&self, agent: &str) -> Option<Destination>;
+    /// Where an overflow route (`after-hours`) goes: the guard room.
+    fn route_destination(&self, route: &str) -> Option<Destination>;
+    /// The number to call a citizen back on, from the asserted caller; refused for
+    /// withheld, international and premium numbers (toll fraud).
+    fn callback_number(&self, caller: &str) -> Result<String, String>;
+}
