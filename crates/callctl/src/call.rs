@@ -218,6 +218,8 @@ pub struct Call {
     pub(crate) pending_callback: Option<String>,
     pub(crate) transfer: Option<crate::transfer::Transfer>,
     pub(crate) ended_sent: bool,
+    /// Text for a `Warning` header on our 2xx (a refused feature code).
+    pub(crate) warning: Option<String>,
     pub(crate) now: Instant,
 }
 
@@ -266,6 +268,7 @@ impl Call {
             pending_callback: None,
             transfer: None,
             ended_sent: false,
+            warning: None,
             now,
         };
         c.emit(EventKind::Arrived {
@@ -509,6 +512,8 @@ impl Call {
         if let Err(e) = &r {
             tracing::info!(call = %self.uid, ?op, error = %e, "feature code refused");
         }
+        // RFC 3261 §20.43: a refused code says why, for the phone's display.
+        self.warning = r.err().map(|e| e.replace(['"', '\r', '\n'], " "));
         self.answer_a();
         self.play(Side::A, vec![prompt.to_string()], AfterPlay::HangUp);
     }
@@ -559,6 +564,9 @@ impl Call {
         let mut resp = a_response(&a.invite, status, &a.tag, a.from.local, sdp.as_deref());
         if let Some(r) = reason {
             resp.reason = r.replace(['\r', '\n'], " ");
+        }
+        if let (200, Some(w)) = (status, self.warning.take()) {
+            resp.headers.push("Warning", format!("399 madoguchi \"{w}\""));
         }
         if status >= 200 {
             a.final_sent = true;

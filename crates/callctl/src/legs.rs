@@ -81,10 +81,14 @@ impl Call {
         } else {
             domain
         };
-        let screen = matches!(role, Role::Operator { .. }).then_some(Screen {
+        // Inside the city (operators, departments, the guard room) the dialled line and
+        // the citizen travel in headers; never to an outside party.
+        let callback = (purpose == Purpose::CallbackAgent).then_some(self.caller.as_str());
+        let screen = matches!(role, Role::Operator { .. } | Role::Department { .. }).then_some(Screen {
             dnis: &dnis,
             dnis_name: &self.line.name,
             citizen: citizen.as_deref(),
+            callback,
         });
         let invite = msg::outbound_invite(InviteParts {
             dest: &dest,

@@ -27,6 +27,8 @@ pub struct Screen<'a> {
     pub dnis: &'a str,
     pub dnis_name: &'a str,
     pub citizen: Option<&'a str>,
+    /// On a callback's first leg: the number the operator is about to be connected to.
+    pub callback: Option<&'a str>,
 }
 
 pub struct InviteParts<'a> {
@@ -88,6 +90,9 @@ pub fn outbound_invite(p: InviteParts) -> Request {
         r.headers.push("X-Madoguchi-DNIS-Name", s.dnis_name);
         if let Some(c) = s.citizen {
             r.headers.push("X-Madoguchi-Caller", c);
+        }
+        if let Some(c) = s.callback {
+            r.headers.push("X-Madoguchi-Callback", c);
         }
     }
     r.headers.push(

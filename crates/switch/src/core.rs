@@ -471,12 +471,18 @@ impl Core {
             .lock()
             .map(|s| s.state().clone())
             .unwrap_or_default();
-        let route = dialplan::route_inbound(
+        // A department's number the carrier forwarded to us: route (and show) the number
+        // the citizen dialled (第2-7 ⑴ カ; Diversion RFC 5806, History-Info RFC 7044).
+        let diversion: Vec<&str> = req.headers.get_all("Diversion").collect();
+        let history: Vec<&str> = req.headers.get_all("History-Info").collect();
+        let original = dialplan::lookup::original_dialled(&diversion, &history);
+        let route = dialplan::route::route_inbound_diverted(
             &self.shared.cfg,
             &self.shared.calendar,
             &state,
             &trunk_cfg,
             &dialled,
+            original.as_deref(),
             self.shared.now_unix(),
         );
         let queue_plan = |queue: String, priority: u8| {
@@ -559,10 +565,23 @@ impl Core {
                 return self.respond(tx, resp);
             }
         };
-        let caller = req
+        // The caller is who the trunk asserts (RFC 3325 P-Asserted-Identity from a
+        // configured trunk), never a From the caller wrote; withheld (184) stays withheld.
+        let from_user = req
             .from_hdr()
             .and_then(|f| f.uri.user())
             .unwrap_or_default();
+        let privacy: Vec<&str> = req.headers.get_all("Privacy").collect();
+        let caller = if dialplan::lookup::withholds_identity(&privacy) {
+            "anonymous".to_string()
+        } else {
+            dialplan::lookup::asserted_caller(
+                req.headers.get("P-Asserted-Identity"),
+                &from_user,
+                true,
+            )
+            .unwrap_or_else(|| "anonymous".to_string())
+        };
         let (call, uid) = self.new_call();
         tracing::info!(call = call.0, %uid, %dialled, name = %number.name, trunk = %trunk, ?plan, "inbound call");
         let epoch = self.epoch();
@@ -606,6 +625,7 @@ impl Core {
                 number: String::new(),
                 name: String::new(),
                 queue: String::new(),
+                department: None,
             });
         let (call, uid) = self.new_call();
         tracing::info!(call = call.0, %uid, %agent, %number, line = %line.name, "placing a callback");
@@ -666,6 +686,7 @@ impl Core {
                 .find(|q| q.agents.contains(&user))
                 .map(|q| q.name.clone())
                 .unwrap_or_default(),
+            department: None,
         };
         let (call, uid) = self.new_call();
         tracing::info!(call = call.0, %uid, agent = %user, %dialled, "operator's call");

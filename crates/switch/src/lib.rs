@@ -87,7 +87,7 @@ pub struct Shared {
     /// Agents' lamps and queue lines as the queue task last published them.
     pub board: watch::Receiver<presence::Board>,
     /// Trunk channels in use, by trunk name (第2-7 ⑴ エ・オ).
-    pub channels: Mutex<HashMap<String, u32>>,
+    pub channels: Mutex<(dialplan::channels::Channels, HashMap<String, Vec<dialplan::channels::ChannelId>>)>,
     /// Typed call events for statistics, the wallboard and the desktop (lossy for slow
     /// readers: a reader that falls behind is told how many it missed).
     pub events: tokio::sync::broadcast::Sender<callctl::Event>,
@@ -95,42 +95,40 @@ pub struct Shared {
 
 impl Shared {
     /// Take a channel on `trunk`. Ordinary calls leave `reserve_for_transfers` channels
-    /// free; operators' transfers may use them (第2-7 ⑴ オ).
+    /// free; operators' transfers may use them (第2-7 ⑴ エ・オ).
     pub fn acquire_channel(&self, trunk: &str, transfer: bool) -> Result<(), String> {
-        let Some(t) = self.cfg.trunk(trunk) else {
-            return Ok(());
-        };
+        use dialplan::channels::Use;
         let mut ch = self.channels.lock().map_err(|_| "channel table poisoned".to_string())?;
-        let used = ch.entry(trunk.to_string()).or_insert(0);
-        let limit = if transfer {
-            t.channels
-        } else {
-            t.channels.saturating_sub(t.reserve_for_transfers)
-        };
-        if *used >= limit {
-            self.metrics.trunk_full.with_label_values(&[trunk]).inc();
-            return Err(format!(
-                "{trunk}: all {limit} channels in use (reserve {})",
-                t.reserve_for_transfers
-            ));
+        let (table, held) = &mut *ch;
+        let use_ = if transfer { Use::Transfer } else { Use::Inbound };
+        match table.try_acquire(trunk, use_) {
+            Ok(id) => {
+                held.entry(trunk.to_string()).or_default().push(id);
+                self.metrics
+                    .trunk_channels
+                    .with_label_values(&[trunk])
+                    .set(table.in_use(trunk) as i64);
+                Ok(())
+            }
+            // A trunk without a channel limit in the configuration is not counted.
+            Err(dialplan::channels::ChannelError::UnknownTrunk { .. }) => Ok(()),
+            Err(e) => {
+                self.metrics.trunk_full.with_label_values(&[trunk]).inc();
+                Err(e.to_string())
+            }
         }
-        *used += 1;
-        self.metrics
-            .trunk_channels
-            .with_label_values(&[trunk])
-            .set(*used as i64);
-        Ok(())
     }
 
     pub fn release_channel(&self, trunk: &str) {
         if let Ok(mut ch) = self.channels.lock() {
-            if let Some(used) = ch.get_mut(trunk) {
-                *used = used.saturating_sub(1);
-                self.metrics
-                    .trunk_channels
-                    .with_label_values(&[trunk])
-                    .set(*used as i64);
+            let (table, held) = &mut *ch;
+            if let Some(id) = held.get_mut(trunk).and_then(|v| v.pop()) {
+                table.release(id);
             }
+            self.metrics
+                .trunk_channels
+                .with_label_values(&[trunk])
+                .set(table.in_use(trunk) as i64);
         }
     }
 
@@ -406,6 +404,7 @@ pub async fn start(opts: Options) -> Result<RunningSwitch, SwitchError> {
         .unwrap_or(0);
     let (recorder, recordings_web, supervisors) = recording::start(&cfg, &data_dir)?;
     let stats = start_stats(&cfg, &data_dir, &metrics, clock_offset)?;
+    let cfg_channels = cfg.clone();
     let shared = Arc::new(Shared {
         stats,
         prompts,
@@ -424,7 +423,7 @@ pub async fn start(opts: Options) -> Result<RunningSwitch, SwitchError> {
         ports,
         registrations: RwLock::new(Vec::new()),
         board,
-        channels: Mutex::new(HashMap::new()),
+        channels: Mutex::new((dialplan::channels::Channels::new(&cfg_channels), HashMap::new())),
         events: tokio::sync::broadcast::channel(4096).0,
     });
     let registration = register::Registration::new(&shared, secret);

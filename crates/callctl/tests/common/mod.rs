@@ -150,6 +150,7 @@ pub fn line() -> dialplan::Number {
         number: "0246221111".into(),
         name: "市代表".into(),
         queue: "general".into(),
+        department: None,
     }
 }
 

@@ -4,6 +4,8 @@
 
 use crate::Shared;
 use callctl::{AgentOp, Destination, Role, Target};
+use dialplan::dial::{Dial, Feature};
+use dialplan::directory;
 use std::sync::Arc;
 
 pub struct SwitchEnv {
@@ -19,57 +21,59 @@ impl SwitchEnv {
     }
 }
 
-/// Feature codes (`*21` log in, `*22` log out, `*23` pause, `*23N` pause with the N-th
-/// configured reason, `*24` resume, `*25` end after-call work).
-pub fn feature_code(dialled: &str, reasons: &[String]) -> Option<AgentOp> {
-    let rest = dialled.strip_prefix('*')?;
-    Some(match rest {
-        "21" => AgentOp::Login,
-        "22" => AgentOp::Logout,
-        "23" => AgentOp::Pause(reasons.first().cloned().unwrap_or_else(|| "休憩".into())),
-        "24" => AgentOp::Unpause,
-        "25" => AgentOp::EndWrapUp,
-        r if r.len() == 3 && r.starts_with("23") => {
-            let n = r[2..].parse::<usize>().ok()?;
-            AgentOp::Pause(reasons.get(n.checked_sub(1)?)?.clone())
-        }
-        _ => return None,
-    })
-}
-
 impl callctl::Env for SwitchEnv {
-    fn resolve(&self, agent: &str, dialled: &str, _now_unix: u64) -> Target {
-        let cfg = &self.shared.cfg;
-        let dialled = dialled.trim();
-        if let Some(op) = feature_code(dialled, &[]) {
-            return Target::Feature { op };
-        }
-        // A department of the directory, by its extension.
-        if let Some(d) = cfg.departments.iter().find(|d| d.extension == dialled) {
-            return match self.shared.department_destination(d) {
-                Some(dest) => Target::Place {
-                    dest,
-                    role: Role::Department {
-                        name: d.label.clone(),
-                    },
+    /// What an operator dialled (or named in a REFER), by the dialplan's rules: feature
+    /// codes, the directory (refused with the reason outside its hours), extensions over
+    /// the PBX, outside numbers with the operator's permission and the toll-fraud rules.
+    fn resolve(&self, agent: &str, dialled: &str, now_unix: u64) -> Target {
+        let sh = &self.shared;
+        let cfg = &sh.cfg;
+        match dialplan::dial::classify(cfg, agent, dialled.trim()) {
+            Dial::Feature(f) => Target::Feature {
+                op: match f {
+                    Feature::Login => AgentOp::Login,
+                    Feature::Logout => AgentOp::Logout,
+                    Feature::Pause { reason } => {
+                        AgentOp::Pause(reason.unwrap_or_else(|| "休憩".into()))
+                    }
+                    Feature::Resume => AgentOp::Unpause,
+                    Feature::EndWrapUp => AgentOp::EndWrapUp,
                 },
-                None => refused(503, "部署への回線がありません"),
-            };
-        }
-        // Another extension of the city hall's PBX (4 digits).
-        if dialled.len() == 4 && dialled.chars().all(|c| c.is_ascii_digit()) {
-            return match self.shared.extension_destination(dialled) {
-                Some(dest) => Target::Place {
-                    dest,
-                    role: Role::Department {
-                        name: dialled.to_string(),
+            },
+            Dial::Extension {
+                extension,
+                trunk,
+                department,
+            } => {
+                let label = department
+                    .as_ref()
+                    .map(|d| d.label.clone())
+                    .unwrap_or_else(|| extension.clone());
+                if let Some(d) = &department {
+                    if let Err(closed) = directory::is_open(cfg, &sh.calendar, d, now_unix) {
+                        // Outside its office hours (第3-1 ⑵ イ): refused with the reason.
+                        return refused(480, &directory::closed_message_ja(d, &closed));
+                    }
+                }
+                match sh.trunk_destination(&trunk, &extension, &label) {
+                    Some(dest) => Target::Place {
+                        dest,
+                        role: Role::Department { name: label },
                     },
-                },
-                None => refused(503, "内線への回線がありません"),
-            };
+                    None => refused(503, "内線への回線がありません"),
+                }
+            }
+            Dial::Outside { national, trunk } => {
+                match sh.trunk_destination(&trunk, &national, &national) {
+                    Some(dest) => Target::Place {
+                        dest,
+                        role: Role::Outside { number: national },
+                    },
+                    None => refused(503, "外線への回線がありません"),
+                }
+            }
+            Dial::Refused { status, reason_ja } => refused(status, &reason_ja),
         }
-        let _ = agent;
-        refused(404, "この番号にはおつなぎできません")
     }
 
     fn acquire_channel(&self, trunk: &str, transfer: bool) -> Result<(), String> {
@@ -86,13 +90,9 @@ impl callctl::Env for SwitchEnv {
         self.shared.department_destination(dept)
     }
 
+    /// Toll fraud (issue 9): national fixed and mobile numbers only, by the dialplan.
     fn callback_number(&self, caller: &str) -> Result<String, String> {
-        let digits: String = caller.chars().filter(|c| c.is_ascii_digit()).collect();
-        // A withheld or non-numeric caller id cannot be called back.
-        if digits.len() < 10 || !(caller.starts_with('0') || caller.starts_with('+')) {
-            return Err("no usable caller number".into());
-        }
-        Ok(caller.to_string())
+        dialplan::dial::callback_number_allowed(&self.shared.cfg, caller).map_err(|e| e.reason_ja)
     }
 }
 
