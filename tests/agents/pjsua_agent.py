@@ -8,6 +8,10 @@ It plays one role for one test and then exits by itself:
             can put the call on hold and resume it, can hang up.
   caller:   no registration (the carrier trunk trusts the listener + source address),
             dials one URI, plays, records, hangs up.
+  extension: a city extension behind the PBX trunk: no registration, answers (or
+            rejects) what arrives, plays, records.
+An operator can also dial (--dial, once registered) and transfer its call blind with
+REFER (--xfer-to URI --xfer-after SECONDS), reporting the NOTIFYs it gets.
 
 Output: one JSON object per line on standard output, one line per event, e.g.
   {"event":"registered","code":200,"expiration":300}
@@ -114,6 +118,8 @@ class Agent:
         self.ended = 0
         self.timers = []          # (due monotonic time, what, call)
         self.quit_reason = None
+        self.dialled = False
+        self.acc = None
 
 
 AG = None
@@ -142,6 +148,8 @@ class MyCall(pj.Call):
                 AG.timers.append((now + a.unhold_after, "unhold", self))
             if a.hangup_after is not None:
                 AG.timers.append((now + a.hangup_after, "hangup", self))
+            if a.xfer_to and a.xfer_after is not None:
+                AG.timers.append((now + a.xfer_after, "xfer", self))
         if ci.state == pj.PJSIP_INV_STATE_DISCONNECTED and not self.done:
             self.done = True
             emit("disconnected", call=self.n, code=ci.lastStatusCode, reason=ci.lastReason)
@@ -175,6 +183,14 @@ class MyCall(pj.Call):
                 if AG.recorder is not None:
                     am.startTransmit(AG.recorder)
 
+    def onCallTransferStatus(self, prm):
+        # RFC 3515 NOTIFY bodies (sipfrag) as PJSIP reports them.
+        emit("xfer_status", call=self.n, code=prm.statusCode, reason=prm.reason,
+             final=bool(prm.finalNotify))
+        if prm.finalNotify and 200 <= prm.statusCode < 300:
+            # A transferor's phone leaves once the target answered (RFC 5589 §6).
+            AG.timers.append((time.monotonic() + 0.2, "hangup", self))
+
     def onCallTsxState(self, prm):
         try:
             ev = prm.e
@@ -206,6 +222,9 @@ class MyAccount(pj.Account):
     def onRegState(self, prm):
         name = "registered" if prm.expiration > 0 and prm.code // 100 == 2 else "registration"
         emit(name, code=prm.code, reason=prm.reason, expiration=prm.expiration)
+        if name == "registered" and AG.args.dial and not AG.dialled:
+            AG.dialled = True
+            AG.timers.append((time.monotonic() + 0.3, "dial", None))
 
     def onIncomingCall(self, prm):
         call = MyCall(self, prm.callId)
@@ -234,6 +253,10 @@ def run_timers(acc):
         try:
             if what == "quit":
                 AG.quit_reason = AG.quit_reason or "calls-ended"
+            elif what == "dial":
+                c = MyCall(acc)
+                emit("dialing", call=c.n, uri=AG.args.dial)
+                c.makeCall(AG.args.dial, pj.CallOpParam(True))
             elif call is None or call.done:
                 continue
             elif what == "hold":
@@ -244,6 +267,9 @@ def run_timers(acc):
                 op = pj.CallOpParam(True)
                 op.opt.flag = pj.PJSUA_CALL_UNHOLD
                 call.reinvite(op)
+            elif what == "xfer":
+                emit("action", call=call.n, action="xfer", to=AG.args.xfer_to)
+                call.xfer(AG.args.xfer_to, pj.CallOpParam(True))
             elif what == "hangup":
                 emit("action", call=call.n, action="hangup")
                 call.hangup(pj.CallOpParam(True))
@@ -256,7 +282,7 @@ def run_timers(acc):
 def main():
     global AG
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--role", choices=["operator", "caller"], required=True)
+    p.add_argument("--role", choices=["operator", "caller", "extension"], required=True)
     p.add_argument("--registrar", help="sip:HOST:PORT of the switch's agents' listener")
     p.add_argument("--user", default="0312345678")
     p.add_argument("--password")
@@ -269,6 +295,8 @@ def main():
     p.add_argument("--hangup-after", type=float, help="seconds after the call is up")
     p.add_argument("--hold-after", type=float, help="seconds after the call is up")
     p.add_argument("--unhold-after", type=float, help="seconds after the call is up")
+    p.add_argument("--xfer-to", help="URI to transfer the call to (blind REFER)")
+    p.add_argument("--xfer-after", type=float, help="seconds after the call is up")
     p.add_argument("--exit-after", type=float, default=30.0, help="hard bound on the run")
     p.add_argument("--exit-after-calls", type=int, default=0,
                    help="exit once this many calls have ended (0: only --exit-after)")

@@ -596,7 +596,17 @@ impl Call {
         self.recording = true;
         let dialled = self.line.number.clone();
         let caller = self.caller.clone();
-        self.media(MediaOut::Record { dialled, caller });
+        let sip_call_id = self
+            .a
+            .as_ref()
+            .and_then(|a| a.invite.call_id())
+            .unwrap_or_default()
+            .to_string();
+        self.media(MediaOut::Record {
+            dialled,
+            caller,
+            sip_call_id,
+        });
     }
 
     pub(crate) fn bye_a(&mut self) {

@@ -144,8 +144,13 @@ pub enum MediaOut {
         token: u32,
     },
     StopPlay,
-    /// Record the call from now on (spec 第2-7 ⑶ イ).
-    Record { dialled: String, caller: String },
+    /// Record the call from now on (spec 第2-7 ⑶ イ). `sip_call_id` is the inbound
+    /// leg's Call-ID (empty for a callback), kept in the file name for tracing.
+    Record {
+        dialled: String,
+        caller: String,
+        sip_call_id: String,
+    },
     /// Note a party on the recording (the operator, a transfer target).
     RecordParty { label: String },
 }

@@ -347,9 +347,12 @@ impl Driver {
                     h.stop();
                 }
             }
-            MediaOut::Record { dialled, caller } => {
-                let id: String = self
-                    .uid
+            MediaOut::Record {
+                dialled,
+                caller,
+                sip_call_id,
+            } => {
+                let id: String = format!("{}-{sip_call_id}", self.uid)
                     .chars()
                     .map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' })
                     .take(96)
