@@ -381,22 +381,36 @@ fn feature_codes_from_the_softphone_pause_and_resume_the_operator() {
         op.send(sw.sip, ack.as_bytes());
         let t0 = std::time::Instant::now();
         let bye = loop {
-            assert!(t0.elapsed().as_secs() < 10, "no BYE after the confirmation prompt");
+            assert!(
+                t0.elapsed().as_secs() < 10,
+                "no BYE after the confirmation prompt"
+            );
             match op.recv(1.0) {
                 Some(Message::Request(r)) if r.method == sip::Method::Bye => break r,
                 _ => continue,
             }
         };
-        op.send(sw.sip, &sip::Response::to_request(&bye, 200, None).to_bytes());
+        op.send(
+            sw.sip,
+            &sip::Response::to_request(&bye, 200, None).to_bytes(),
+        );
         ok
     };
     let r = dial("*23");
-    assert!(r.headers.get("Warning").is_none(), "{:?}", r.headers.get("Warning"));
+    assert!(
+        r.headers.get("Warning").is_none(),
+        "{:?}",
+        r.headers.get("Warning")
+    );
     sw.wait_for("1001 paused", 5, |s| agent_status(s, "1001") == "Paused");
     // Ending after-call work when there is none is refused: the error prompt, and the
     // reason in a Warning header (RFC 3261 §20.43) for the phone's display.
     let r = dial("*25");
-    let w = r.headers.get("Warning").expect("a refused feature code says why").to_string();
+    let w = r
+        .headers
+        .get("Warning")
+        .expect("a refused feature code says why")
+        .to_string();
     assert!(w.starts_with("399 "), "{w}");
     assert_eq!(agent_status(&sw, "1001"), "Paused");
     let r = dial("*24");

@@ -308,6 +308,8 @@ def main():
         p.error("an operator needs --registrar and --password")
     if a.role == "caller" and not a.dial:
         p.error("a caller needs --dial")
+    if a.role == "extension":
+        a.dial = None     # an extension only answers
     AG = Agent(a)
 
     ep = pj.Endpoint()

@@ -3,6 +3,8 @@
 //! (baresip) around it. Everything talks to 127.0.0.1 only; every wait is bounded.
 #![allow(dead_code)]
 
+pub mod pjsua;
+
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};

@@ -316,8 +316,7 @@ impl Call {
         if self.end_deadline.is_some_and(|d| self.now >= d) {
             return true;
         }
-        self.pending_byes.is_empty()
-            && !self.legs.iter().any(|l| l.state == LegState::Cancelling)
+        self.pending_byes.is_empty() && !self.legs.iter().any(|l| l.state == LegState::Cancelling)
     }
 
     pub fn handle(&mut self, input: Input, env: &dyn Env, now: Instant) {
@@ -387,7 +386,8 @@ impl Call {
     }
 
     pub(crate) fn emit(&mut self, kind: EventKind) {
-        let at_ms = self.epoch.1 + self.now.saturating_duration_since(self.epoch.0).as_millis() as u64;
+        let at_ms =
+            self.epoch.1 + self.now.saturating_duration_since(self.epoch.0).as_millis() as u64;
         self.push(Output::Event(Event {
             call: self.uid.clone(),
             at_ms,
@@ -433,7 +433,10 @@ impl Call {
                 // Answer first: the announcements are part of the call (and its recording).
                 self.answer_a();
                 let mut prompts = greeting;
-                if !prompts.iter().any(|p| p == crate::announce::RECORDING_NOTICE) {
+                if !prompts
+                    .iter()
+                    .any(|p| p == crate::announce::RECORDING_NOTICE)
+                {
                     prompts.push(crate::announce::RECORDING_NOTICE.to_string());
                 }
                 self.play(Side::A, prompts, AfterPlay::Enqueue);
@@ -457,7 +460,7 @@ impl Call {
                     self.play(Side::A, prompts, AfterPlay::Forward);
                 }
             }
-            Plan::Dial { agent, target } => self.dial(agent, target),
+            Plan::Dial { agent, target } => self.dial(agent, target, env),
             Plan::Callback {
                 agent, agent_dest, ..
             } => {
@@ -475,13 +478,26 @@ impl Call {
     }
 
     /// An operator's own call: ring what they dialled, or change their state.
-    fn dial(&mut self, agent: String, target: Target) {
+    fn dial(&mut self, agent: String, target: Target, env: &dyn Env) {
         self.phase = Phase::Forward;
         match target {
             Target::Place { dest, role } => {
-                self.emit(EventKind::Offered { agent: dest.label.clone() });
+                // An ordinary call: it may not take the channels kept for transfers.
+                let channel = match self.take_channel(env, &dest, false) {
+                    Ok(c) => c,
+                    Err(reason) => {
+                        tracing::info!(call = %self.uid, %reason, "no trunk channel");
+                        self.outcome = "refused";
+                        self.respond_a(503, None, Some("All trunk channels busy".into()));
+                        self.enter_ending(EvPhase::Forward, Party::Switch);
+                        return;
+                    }
+                };
+                self.emit(EventKind::Offered {
+                    agent: dest.label.clone(),
+                });
                 let ring = Duration::from_secs(120);
-                self.place(dest, role, Side::B, Purpose::Dial, ring, None);
+                self.place(dest, role, Side::B, Purpose::Dial, ring, channel);
             }
             Target::Feature { op } => {
                 self.outcome = "feature";
@@ -551,7 +567,11 @@ impl Call {
             }
             text
         } else {
-            a.sdp.answer.as_ref().map(|d| d.to_string()).unwrap_or_default()
+            a.sdp
+                .answer
+                .as_ref()
+                .map(|d| d.to_string())
+                .unwrap_or_default()
         };
         self.respond_a(200, Some(sdp), None);
     }
@@ -566,7 +586,8 @@ impl Call {
             resp.reason = r.replace(['\r', '\n'], " ");
         }
         if let (200, Some(w)) = (status, self.warning.take()) {
-            resp.headers.push("Warning", format!("399 madoguchi \"{w}\""));
+            resp.headers
+                .push("Warning", format!("399 madoguchi \"{w}\""));
         }
         if status >= 200 {
             a.final_sent = true;
@@ -858,7 +879,9 @@ impl Call {
     }
 
     fn on_playback_end(&mut self, token: u32, env: &dyn Env) {
-        let Some((t, after)) = self.playing else { return };
+        let Some((t, after)) = self.playing else {
+            return;
+        };
         if t != token {
             return;
         }
@@ -883,14 +906,23 @@ impl Call {
         }
     }
 
-    fn forward(&mut self, _env: &dyn Env) {
+    fn forward(&mut self, env: &dyn Env) {
         let Plan::Forward { dest, role, .. } = self.plan.clone() else {
             return;
         };
         match dest {
             Some(d) => {
-                let ring = self.timers.transfer_ring.max(Duration::from_secs(60));
-                self.place(d, role, Side::B, Purpose::Forward, ring, None);
+                // The guard room is reached like a transfer: it may use the reserve.
+                match self.take_channel(env, &d, true) {
+                    Ok(channel) => {
+                        let ring = self.timers.transfer_ring.max(Duration::from_secs(60));
+                        self.place(d, role, Side::B, Purpose::Forward, ring, channel);
+                    }
+                    Err(reason) => {
+                        tracing::warn!(call = %self.uid, %reason, "no channel to forward");
+                        self.fail_a(503);
+                    }
+                }
             }
             None => self.fail_a(480),
         }

@@ -8,7 +8,12 @@ use crate::event::EventKind;
 use crate::io::{Env, MediaOut, QueueOut, Role, Side};
 
 impl Call {
-    pub(crate) fn callback_agent_answered(&mut self, i: usize, cfg: media::LegConfig, env: &dyn Env) {
+    pub(crate) fn callback_agent_answered(
+        &mut self,
+        i: usize,
+        cfg: media::LegConfig,
+        env: &dyn Env,
+    ) {
         let Plan::Callback {
             entry,
             agent,
@@ -41,7 +46,14 @@ impl Call {
             }
         };
         let ring = self.timers.callback_ring;
-        self.place(dest, Role::Citizen, Side::A, Purpose::CallbackCitizen, ring, channel);
+        self.place(
+            dest,
+            Role::Citizen,
+            Side::A,
+            Purpose::CallbackCitizen,
+            ring,
+            channel,
+        );
     }
 
     pub(crate) fn callback_citizen_answered(&mut self, i: usize, cfg: media::LegConfig) {

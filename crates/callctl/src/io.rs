@@ -66,9 +66,14 @@ pub type OverflowTo = acd::Overflow;
 #[derive(Debug)]
 pub enum Input {
     /// A response to a request the call sent, by the branch of its Via.
-    Response { branch: String, resp: Response },
+    Response {
+        branch: String,
+        resp: Response,
+    },
     /// No response (Timer B/F) or the transport failed: treat as 408 (§8.1.3.1).
-    Timeout { branch: String },
+    Timeout {
+        branch: String,
+    },
     /// An in-dialog request on one of the call's legs.
     Request {
         tx: ServerTxId,
@@ -76,7 +81,9 @@ pub enum Input {
         from: Peer,
     },
     /// The ACK for our 2xx to the inbound leg (its body answers a late offer, §13.2.1).
-    Ack { body: Bytes },
+    Ack {
+        body: Bytes,
+    },
     /// The caller sent CANCEL (the core already answered it 200).
     Cancelled,
     /// Our 2xx to the caller was never acknowledged (§13.3.1.4).
@@ -90,12 +97,16 @@ pub enum Input {
         ring_timeout: Duration,
         dest: Option<Destination>,
     },
-    CancelOffer { agent: String },
+    CancelOffer {
+        agent: String,
+    },
     Announce {
         position: usize,
         expected_wait: Option<Duration>,
     },
-    Overflow { to: OverflowTo },
+    Overflow {
+        to: OverflowTo,
+    },
     /// Replies to `Output::Queue` commands that ask.
     Enqueued(Result<acd::EntryId, String>),
     CallbackAccepted(Result<(), String>),
@@ -103,7 +114,9 @@ pub enum Input {
     /// A key the caller pressed (RFC 4733), on the inbound leg.
     Digit(char),
     /// The playback started with this token has ended.
-    PlaybackDone { token: u32 },
+    PlaybackDone {
+        token: u32,
+    },
 }
 
 /// Commands for the queue task.
@@ -116,13 +129,29 @@ pub enum QueueOut {
         /// The line dialled: a callback goes out on the same line (issue 8).
         line: dialplan::Number,
     },
-    Abandon { entry: acd::EntryId },
-    Answered { entry: acd::EntryId, agent: String },
-    Rejected { entry: acd::EntryId, agent: String },
+    Abandon {
+        entry: acd::EntryId,
+    },
+    Answered {
+        entry: acd::EntryId,
+        agent: String,
+    },
+    Rejected {
+        entry: acd::EntryId,
+        agent: String,
+    },
     /// The agent left the call: their wrap-up starts.
-    CallEnded { agent: String },
-    RequestCallback { entry: acd::EntryId, number: String },
-    Agent { agent: String, op: AgentOp },
+    CallEnded {
+        agent: String,
+    },
+    RequestCallback {
+        entry: acd::EntryId,
+        number: String,
+    },
+    Agent {
+        agent: String,
+        op: AgentOp,
+    },
 }
 
 /// Which side of the relay: A is the inbound leg, B the leg bridged to it.
@@ -136,7 +165,10 @@ pub enum Side {
 #[derive(Debug, PartialEq)]
 pub enum MediaOut {
     /// Point a side of the relay at what its SDP negotiated.
-    SetLeg { side: Side, cfg: media::LegConfig },
+    SetLeg {
+        side: Side,
+        cfg: media::LegConfig,
+    },
     /// Play prompts to a side, one after another; `PlaybackDone { token }` when done.
     Play {
         side: Side,
@@ -152,23 +184,39 @@ pub enum MediaOut {
         sip_call_id: String,
     },
     /// Note a party on the recording (the operator, a transfer target).
-    RecordParty { label: String },
+    RecordParty {
+        label: String,
+    },
 }
 
 /// What the machine asks the driver to do.
 #[derive(Debug)]
 pub enum Output {
-    Respond { tx: ServerTxId, resp: Response },
+    Respond {
+        tx: ServerTxId,
+        resp: Response,
+    },
     /// Start a client transaction; its responses come back by branch.
-    SendRequest { req: Request, to: Peer },
+    SendRequest {
+        req: Request,
+        to: Peer,
+    },
     /// Send without a transaction (the ACK for a 2xx, §13.2.2.4).
-    SendRaw { data: Bytes, to: Peer },
+    SendRaw {
+        data: Bytes,
+        to: Peer,
+    },
     /// In-dialog requests with this Call-ID and our tag belong to this call.
-    BindDialog { call_id: String, local_tag: String },
+    BindDialog {
+        call_id: String,
+        local_tag: String,
+    },
     Queue(QueueOut),
     Media(MediaOut),
     /// A trunk channel is no longer used by this call.
-    ReleaseChannel { trunk: String },
+    ReleaseChannel {
+        trunk: String,
+    },
     Event(Event),
 }
 

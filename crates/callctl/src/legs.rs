@@ -75,7 +75,11 @@ impl Call {
                     .collect::<String>(),
             ),
         };
-        let user = if user.is_empty() { "madoguchi".to_string() } else { user };
+        let user = if user.is_empty() {
+            "madoguchi".to_string()
+        } else {
+            user
+        };
         let domain = if domain.is_empty() {
             msg::host_port(dest.peer.local)
         } else {
@@ -84,12 +88,13 @@ impl Call {
         // Inside the city (operators, departments, the guard room) the dialled line and
         // the citizen travel in headers; never to an outside party.
         let callback = (purpose == Purpose::CallbackAgent).then_some(self.caller.as_str());
-        let screen = matches!(role, Role::Operator { .. } | Role::Department { .. }).then_some(Screen {
-            dnis: &dnis,
-            dnis_name: &self.line.name,
-            citizen: citizen.as_deref(),
-            callback,
-        });
+        let screen =
+            matches!(role, Role::Operator { .. } | Role::Department { .. }).then_some(Screen {
+                dnis: &dnis,
+                dnis_name: &self.line.name,
+                citizen: citizen.as_deref(),
+                callback,
+            });
         let invite = msg::outbound_invite(InviteParts {
             dest: &dest,
             domain: &domain,
@@ -107,10 +112,7 @@ impl Call {
             sdp: Some(sdp),
         });
         tracing::info!(call = %self.uid, label = %dest.label, to = %dest.peer.remote, ?purpose, "ringing");
-        self.push(Output::BindDialog {
-            call_id,
-            local_tag,
-        });
+        self.push(Output::BindDialog { call_id, local_tag });
         self.push(Output::SendRequest {
             req: invite.clone(),
             to: dest.peer,
@@ -154,7 +156,14 @@ impl Call {
         });
         // The ACD withdraws offers itself; this deadline is the safety net.
         let ring = ring_timeout + Duration::from_secs(5);
-        self.place(dest, Role::Operator { agent }, Side::B, Purpose::Offer, ring, None);
+        self.place(
+            dest,
+            Role::Operator { agent },
+            Side::B,
+            Purpose::Offer,
+            ring,
+            None,
+        );
     }
 
     fn agent_of(&self, i: usize) -> Option<String> {
@@ -244,7 +253,11 @@ impl Call {
             }
             Purpose::Dial => {
                 // The operator's phone shows why (busy, not found…).
-                let st = if (300..700).contains(&status) { status } else { 480 };
+                let st = if (300..700).contains(&status) {
+                    status
+                } else {
+                    480
+                };
                 self.outcome = "unanswered";
                 let phase = self.ev_phase();
                 self.respond_a(st, None, None);
@@ -335,7 +348,10 @@ impl Call {
         if a.answered || a.ringing_sent || self.legs[i].side != Side::B {
             return;
         }
-        if !matches!(self.legs[i].purpose, Purpose::Offer | Purpose::Forward | Purpose::Dial) {
+        if !matches!(
+            self.legs[i].purpose,
+            Purpose::Offer | Purpose::Forward | Purpose::Dial
+        ) {
             return;
         }
         let mut early = None;
@@ -388,11 +404,9 @@ impl Call {
             Purpose::Offer => {
                 self.phase == Phase::Queue
                     && self.bridged.is_none()
-                    && !self
-                        .legs
-                        .iter()
-                        .enumerate()
-                        .any(|(j, l)| j != i && l.purpose == Purpose::Offer && l.state == LegState::Up)
+                    && !self.legs.iter().enumerate().any(|(j, l)| {
+                        j != i && l.purpose == Purpose::Offer && l.state == LegState::Up
+                    })
             }
             _ => self.phase != Phase::Ending,
         };

@@ -120,7 +120,10 @@ pub fn a_response(
             .uri
             .as_sip()
             .and_then(|u| u.user.clone())
-            .filter(|u| u.chars().all(|c| c.is_ascii_alphanumeric() || "+*#-.".contains(c)))
+            .filter(|u| {
+                u.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "+*#-.".contains(c))
+            })
             .unwrap_or_else(|| "madoguchi".into());
         r.headers
             .push("Contact", format!("<sip:{user}@{}>", host_port(contact_at)));
@@ -224,7 +227,8 @@ pub fn refer_notify(
         "active;expires=60"
     };
     req.headers.push("Subscription-State", state);
-    req.headers.push("Content-Type", "message/sipfrag;version=2.0");
+    req.headers
+        .push("Content-Type", "message/sipfrag;version=2.0");
     req.body = bytes::Bytes::from(format!("SIP/2.0 {status} {reason}\r\n"));
     req
 }

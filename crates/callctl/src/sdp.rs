@@ -82,7 +82,12 @@ impl Sdp {
             // An offerless re-INVITE: offer our current description again (§14.2).
             let d = st.answer.clone().or_else(|| st.offer.clone());
             return d
-                .map(|d| (d.to_string(), st.neg.as_ref().map(leg_config).unwrap_or(self.idle())))
+                .map(|d| {
+                    (
+                        d.to_string(),
+                        st.neg.as_ref().map(leg_config).unwrap_or(self.idle()),
+                    )
+                })
                 .ok_or(MediaError::NoOffer);
         }
         let offer = parse_body(body)?;

@@ -28,7 +28,10 @@ pub(crate) struct Transfer {
 /// The user part of a Refer-To URI (`<sip:2101@host>` → `2101`), and whether it asks for
 /// an attended transfer (a `Replaces` header in the URI, RFC 3891 §3).
 fn refer_target(req: &Request) -> Option<(String, bool)> {
-    let raw = req.headers.get("Refer-To").or_else(|| req.headers.get("r"))?;
+    let raw = req
+        .headers
+        .get("Refer-To")
+        .or_else(|| req.headers.get("r"))?;
     let na = sip::NameAddr::parse(raw).ok()?;
     let replaces = raw.to_ascii_lowercase().contains("replaces=");
     let user = na.uri.user()?;
@@ -48,7 +51,13 @@ impl Call {
         self.push(Output::Respond { tx, resp });
     }
 
-    pub(crate) fn on_refer(&mut self, tx: ServerTxId, req: Request, leg: Option<usize>, env: &dyn Env) {
+    pub(crate) fn on_refer(
+        &mut self,
+        tx: ServerTxId,
+        req: Request,
+        leg: Option<usize>,
+        env: &dyn Env,
+    ) {
         // Only the operator bridged to the citizen hands the citizen over.
         let Some(i) = leg.filter(|&i| self.bridged == Some(i)) else {
             return self.respond(tx, &req, 403, Some("Transfer not allowed on this leg"));
@@ -175,7 +184,9 @@ impl Call {
 
     /// The target did not take the call: the citizen goes back to the operator.
     pub(crate) fn transfer_failed(&mut self, status: u16, env: &dyn Env) {
-        let Some(t) = self.transfer.as_mut() else { return };
+        let Some(t) = self.transfer.as_mut() else {
+            return;
+        };
         t.target_leg = None;
         let (op, agent, target) = (t.operator_leg, t.agent.clone(), t.target.clone());
         let reason = match status {

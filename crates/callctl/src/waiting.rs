@@ -72,7 +72,8 @@ impl Call {
             .is_none_or(|(_, after)| after == AfterPlay::HoldMusic);
         let answered = self.a.as_ref().is_some_and(|a| a.answered);
         if self.phase == Phase::Queue && answered && music_or_nothing {
-            let mut names = announce::please_wait_announcement(Some(position as u32), expected_wait);
+            let mut names =
+                announce::please_wait_announcement(Some(position as u32), expected_wait);
             names.push(announce::CALLBACK_OFFER.to_string());
             self.play(Side::A, names, AfterPlay::HoldMusic);
         }

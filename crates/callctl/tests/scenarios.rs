@@ -26,7 +26,10 @@ fn queue_call_answered_then_citizen_hangs_up() {
     let mut sim = Sim::inbound(queue_plan(true), citizen_invite(true));
     // Answered at once, recorded, greeted with the notice.
     assert_eq!(sim.responses()[0].status, 200);
-    assert!(sim.said.iter().any(|o| matches!(o, Output::Media(MediaOut::Record { .. }))));
+    assert!(sim
+        .said
+        .iter()
+        .any(|o| matches!(o, Output::Media(MediaOut::Record { .. }))));
     assert_eq!(sim.plays()[0].1, vec!["greeting", "recording-notice"]);
     let inv = answered_by(&mut sim, "1001");
     // The operator sees the dialled line (第2-7 ⑴ ア) and Max-Forwards went down by one.
@@ -34,15 +37,20 @@ fn queue_call_answered_then_citizen_hangs_up() {
     assert!(inv.headers.get("From").unwrap().contains("市代表"));
     assert_eq!(inv.headers.get("Max-Forwards"), Some("68"));
     assert_eq!(sim.acks(), 1);
-    assert!(sim
-        .queue_cmds()
-        .contains(&&QueueOut::Answered { entry: acd::EntryId(1), agent: "1001".into() }));
-    assert!(sim.events().contains(&EventKind::Answered { agent: "1001".into() }));
+    assert!(sim.queue_cmds().contains(&&QueueOut::Answered {
+        entry: acd::EntryId(1),
+        agent: "1001".into()
+    }));
+    assert!(sim.events().contains(&EventKind::Answered {
+        agent: "1001".into()
+    }));
     sim.citizen_bye();
     let byes = sim.sent(Method::Bye);
     assert_eq!(byes.len(), 1, "the operator's leg is hung up");
     assert_eq!(byes[0].call_id(), inv.call_id());
-    assert!(sim.queue_cmds().contains(&&QueueOut::CallEnded { agent: "1001".into() }));
+    assert!(sim.queue_cmds().contains(&&QueueOut::CallEnded {
+        agent: "1001".into()
+    }));
     assert!(!sim.call.is_finished(), "waits for the BYE's answer");
     sim.answer_byes();
     assert!(sim.call.is_finished());
@@ -65,19 +73,28 @@ fn caller_hangs_up_while_operator_rings_no_zombie_reaches_the_operator() {
     let cancels = sim.sent(Method::Cancel);
     assert_eq!(cancels.len(), 1);
     assert_eq!(cancels[0].call_id(), inv.call_id());
-    assert!(sim.queue_cmds().contains(&&QueueOut::Abandon { entry: acd::EntryId(1) }));
+    assert!(sim.queue_cmds().contains(&&QueueOut::Abandon {
+        entry: acd::EntryId(1)
+    }));
     // The operator picked up just as the CANCEL crossed: ACK and BYE at once, never bridge.
     sim.respond_to(&inv, 200, Some(sdp(41000)));
     assert_eq!(sim.acks(), 1);
     let byes = sim.sent(Method::Bye);
-    assert!(byes.iter().any(|b| b.call_id() == inv.call_id()), "the zombie leg is hung up");
+    assert!(
+        byes.iter().any(|b| b.call_id() == inv.call_id()),
+        "the zombie leg is hung up"
+    );
     assert!(!sim
         .queue_cmds()
         .iter()
         .any(|q| matches!(q, QueueOut::Answered { .. })));
     assert!(sim.events().iter().any(|e| matches!(
         e,
-        EventKind::Ended { phase: Phase::Ringing, by: Party::Citizen, .. }
+        EventKind::Ended {
+            phase: Phase::Ringing,
+            by: Party::Citizen,
+            ..
+        }
     )));
     sim.answer_byes();
     assert!(sim.call.is_finished());
@@ -92,7 +109,11 @@ fn hunt_group_cancel_crossing_200() {
     sim.feed(Input::Enqueued(Ok(acd::EntryId(1))));
     let inv = sim.offer("1002");
     sim.respond_to(&inv, 180, None);
-    assert_eq!(sim.responses().last().unwrap().status, 180, "the caller hears ringing");
+    assert_eq!(
+        sim.responses().last().unwrap().status,
+        180,
+        "the caller hears ringing"
+    );
     sim.feed(Input::Cancelled);
     assert_eq!(sim.responses().last().unwrap().status, 487);
     assert_eq!(sim.sent(Method::Cancel).len(), 1);
@@ -113,7 +134,10 @@ fn hunt_group_caller_hears_the_recording_notice_once_answered() {
     assert_eq!(sim.responses().last().unwrap().status, 200);
     let plays = sim.plays();
     assert_eq!(plays.last().unwrap().1, vec!["recording-notice"]);
-    assert!(sim.said.iter().any(|o| matches!(o, Output::Media(MediaOut::Record { .. }))));
+    assert!(sim
+        .said
+        .iter()
+        .any(|o| matches!(o, Output::Media(MediaOut::Record { .. }))));
 }
 
 #[test]
@@ -121,7 +145,11 @@ fn missing_ack_ends_both_legs() {
     let mut sim = Sim::inbound(queue_plan(true), citizen_invite(true));
     answered_by(&mut sim, "1001");
     sim.feed(Input::NoAck);
-    assert_eq!(sim.sent(Method::Bye).len(), 2, "BYE to the caller and to the operator");
+    assert_eq!(
+        sim.sent(Method::Bye).len(),
+        2,
+        "BYE to the caller and to the operator"
+    );
     sim.answer_byes();
     assert!(sim.call.is_finished());
 }
@@ -134,12 +162,15 @@ fn vanished_phone_goes_to_the_next_operator_and_bye_timeout_still_ends() {
     let branch = inv.top_via().unwrap().branch().unwrap().to_string();
     // Timer B: the phone never answered the INVITE.
     sim.feed(Input::Timeout { branch });
-    assert!(sim
-        .queue_cmds()
-        .contains(&&QueueOut::Rejected { entry: acd::EntryId(1), agent: "1001".into() }));
+    assert!(sim.queue_cmds().contains(&&QueueOut::Rejected {
+        entry: acd::EntryId(1),
+        agent: "1001".into()
+    }));
     let inv2 = sim.offer("1002");
     sim.respond_to(&inv2, 200, Some(sdp(41002)));
-    assert!(sim.events().contains(&EventKind::Answered { agent: "1002".into() }));
+    assert!(sim.events().contains(&EventKind::Answered {
+        agent: "1002".into()
+    }));
     // The operator's phone vanishes during the call: our BYE gets no answer.
     sim.citizen_bye();
     let bye = sim.sent(Method::Bye)[0].clone();
@@ -157,14 +188,22 @@ fn ring_deadline_is_a_safety_net_when_the_acd_says_nothing() {
     sim.advance(Duration::from_secs(21));
     assert_eq!(sim.sent(Method::Cancel).len(), 1);
     assert_eq!(sim.sent(Method::Cancel)[0].call_id(), inv.call_id());
-    assert!(sim.events().contains(&EventKind::OfferEnded { agent: "1001".into(), status: 408 }));
+    assert!(sim.events().contains(&EventKind::OfferEnded {
+        agent: "1001".into(),
+        status: 408
+    }));
 }
 
 #[test]
 fn blind_transfer_to_a_department_after_the_operator_leaves() {
     let mut sim = Sim::inbound(queue_plan(true), citizen_invite(true));
     let op = answered_by(&mut sim, "1001");
-    sim.from_leg(&op, "REFER", "Refer-To: <sip:2101@127.0.0.1:5060>\r\nReferred-By: <sip:1001@127.0.0.1>\r\n", 2);
+    sim.from_leg(
+        &op,
+        "REFER",
+        "Refer-To: <sip:2101@127.0.0.1:5060>\r\nReferred-By: <sip:1001@127.0.0.1>\r\n",
+        2,
+    );
     assert_eq!(sim.responses().last().unwrap().status, 202);
     let notifies = sim.sent(Method::Notify);
     assert_eq!(notifies.len(), 1);
@@ -184,30 +223,54 @@ fn blind_transfer_to_a_department_after_the_operator_leaves() {
         .into_iter()
         .filter(|q| matches!(q, QueueOut::CallEnded { .. }))
         .collect();
-    assert_eq!(ended, vec![&QueueOut::CallEnded { agent: "1001".into() }]);
-    assert!(sim.sent(Method::Bye).is_empty(), "the citizen stays on the line");
+    assert_eq!(
+        ended,
+        vec![&QueueOut::CallEnded {
+            agent: "1001".into()
+        }]
+    );
+    assert!(
+        sim.sent(Method::Bye).is_empty(),
+        "the citizen stays on the line"
+    );
     sim.respond_to(&dept, 200, Some(sdp(42000)));
     let set_b: Vec<_> = sim
         .said
         .iter()
         .filter_map(|o| match o {
-            Output::Media(MediaOut::SetLeg { side: callctl::Side::B, cfg }) => cfg.remote,
+            Output::Media(MediaOut::SetLeg {
+                side: callctl::Side::B,
+                cfg,
+            }) => cfg.remote,
             _ => None,
         })
         .collect();
-    assert_eq!(set_b.last().unwrap().port(), 42000, "the citizen now talks to the department");
+    assert_eq!(
+        set_b.last().unwrap().port(),
+        42000,
+        "the citizen now talks to the department"
+    );
     assert!(sim.events().contains(&EventKind::TransferCompleted {
         agent: "1001".into(),
         target: "2101".into()
     }));
     assert_eq!(
-        sim.queue_cmds().iter().filter(|q| matches!(q, QueueOut::CallEnded { .. })).count(),
+        sim.queue_cmds()
+            .iter()
+            .filter(|q| matches!(q, QueueOut::CallEnded { .. }))
+            .count(),
         1,
         "a transfer never resets the wrap-up twice"
     );
     sim.citizen_bye();
-    assert!(sim.sent(Method::Bye).iter().any(|b| b.call_id() == dept.call_id()));
-    assert!(sim.said.iter().any(|o| matches!(o, Output::ReleaseChannel { trunk } if trunk == "pbx")));
+    assert!(sim
+        .sent(Method::Bye)
+        .iter()
+        .any(|b| b.call_id() == dept.call_id()));
+    assert!(sim
+        .said
+        .iter()
+        .any(|o| matches!(o, Output::ReleaseChannel { trunk } if trunk == "pbx")));
     sim.answer_byes();
     assert!(sim.call.is_finished());
     assert_eq!(sim.call.outcome(), "transferred");
@@ -221,21 +284,40 @@ fn busy_department_returns_the_citizen_to_the_operator_still_on_the_line() {
     let dept = sim.last_invite_to("sip:2201@127.0.0.1:5092");
     sim.respond_to(&dept, 486, None);
     let notify = sim.sent(Method::Notify).last().cloned().unwrap();
-    assert!(std::str::from_utf8(&notify.body).unwrap().starts_with("SIP/2.0 486"));
-    assert!(notify.headers.get("Subscription-State").unwrap().starts_with("terminated"));
+    assert!(std::str::from_utf8(&notify.body)
+        .unwrap()
+        .starts_with("SIP/2.0 486"));
+    assert!(notify
+        .headers
+        .get("Subscription-State")
+        .unwrap()
+        .starts_with("terminated"));
     let last_b = sim
         .said
         .iter()
         .rev()
         .find_map(|o| match o {
-            Output::Media(MediaOut::SetLeg { side: callctl::Side::B, cfg }) => cfg.remote,
+            Output::Media(MediaOut::SetLeg {
+                side: callctl::Side::B,
+                cfg,
+            }) => cfg.remote,
             _ => None,
         })
         .unwrap();
     assert_eq!(last_b.port(), 41000, "bridged back to the operator");
-    assert!(sim.events().iter().any(|e| matches!(e, EventKind::TransferFailed { status: 486, .. })));
-    assert_eq!(sim.world.channels.borrow().get("pbx"), Some(&1), "counted until released");
-    assert!(sim.said.iter().any(|o| matches!(o, Output::ReleaseChannel { trunk } if trunk == "pbx")));
+    assert!(sim
+        .events()
+        .iter()
+        .any(|e| matches!(e, EventKind::TransferFailed { status: 486, .. })));
+    assert_eq!(
+        sim.world.channels.borrow().get("pbx"),
+        Some(&1),
+        "counted until released"
+    );
+    assert!(sim
+        .said
+        .iter()
+        .any(|o| matches!(o, Output::ReleaseChannel { trunk } if trunk == "pbx")));
 }
 
 #[test]
@@ -255,7 +337,10 @@ fn unanswered_transfer_after_the_operator_left_rings_the_operator_again_then_que
         _ => None,
     });
     assert_eq!(enq, Some(50));
-    assert!(sim.sent(Method::Bye).iter().all(|b| b.call_id() != Some("citizen-call-1@test")));
+    assert!(sim
+        .sent(Method::Bye)
+        .iter()
+        .all(|b| b.call_id() != Some("citizen-call-1@test")));
     let music = sim.plays().last().unwrap().1.clone();
     assert_eq!(music, vec!["hold-music"], "never in silence");
 }
@@ -268,7 +353,10 @@ fn transfer_to_a_closed_department_is_refused_and_the_call_goes_on() {
     let r = (*sim.responses().last().unwrap()).clone();
     assert_eq!(r.status, 480);
     assert!(r.reason.contains("受付時間外"));
-    assert!(sim.sent(Method::Invite).iter().all(|i| !i.uri.to_string().contains("2301")));
+    assert!(sim
+        .sent(Method::Invite)
+        .iter()
+        .all(|i| !i.uri.to_string().contains("2301")));
     assert!(!sim.call.is_finished());
 }
 
@@ -279,8 +367,14 @@ fn citizen_hangs_up_during_a_transfer() {
     sim.from_leg(&op, "REFER", "Refer-To: <sip:2101@127.0.0.1>\r\n", 2);
     let dept = sim.last_invite_to("sip:2101@127.0.0.1:5092");
     sim.citizen_bye();
-    assert!(sim.sent(Method::Cancel).iter().any(|c| c.call_id() == dept.call_id()));
-    assert!(sim.sent(Method::Bye).iter().any(|b| b.call_id() == op.call_id()));
+    assert!(sim
+        .sent(Method::Cancel)
+        .iter()
+        .any(|c| c.call_id() == dept.call_id()));
+    assert!(sim
+        .sent(Method::Bye)
+        .iter()
+        .any(|b| b.call_id() == op.call_id()));
     sim.respond_to(&dept, 487, None);
     sim.answer_byes();
     assert!(sim.call.is_finished());
@@ -294,12 +388,20 @@ fn overflow_to_another_queue_keeps_the_entry_and_the_caller() {
     sim.feed(Input::Overflow {
         to: acd::Overflow::Queue("second".into()),
     });
-    assert!(!sim.queue_cmds().iter().any(|q| matches!(q, QueueOut::Abandon { .. })));
-    assert!(sim.events().contains(&EventKind::Queued { queue: "second".into(), priority: 0 }));
+    assert!(!sim
+        .queue_cmds()
+        .iter()
+        .any(|q| matches!(q, QueueOut::Abandon { .. })));
+    assert!(sim.events().contains(&EventKind::Queued {
+        queue: "second".into(),
+        priority: 0
+    }));
     // The same entry is offered from the new queue and the phone rings.
     let inv = sim.offer("1003");
     sim.respond_to(&inv, 200, Some(sdp(41003)));
-    assert!(sim.events().contains(&EventKind::Answered { agent: "1003".into() }));
+    assert!(sim.events().contains(&EventKind::Answered {
+        agent: "1003".into()
+    }));
 }
 
 #[test]
@@ -310,11 +412,17 @@ fn overflow_to_callback_offers_the_key_and_takes_the_request() {
         to: acd::Overflow::Callback,
     });
     assert_eq!(sim.plays().last().unwrap().1, vec!["callback-offer"]);
-    assert!(sim.sent(Method::Invite).iter().all(|i| !i.uri.to_string().contains("2999")),
-        "not the guard room");
+    assert!(
+        sim.sent(Method::Invite)
+            .iter()
+            .all(|i| !i.uri.to_string().contains("2999")),
+        "not the guard room"
+    );
     sim.finish_prompt();
     sim.feed(Input::Digit('1'));
-    assert!(sim.events().contains(&EventKind::CallbackRequested { number: "0312345678".into() }));
+    assert!(sim.events().contains(&EventKind::CallbackRequested {
+        number: "0312345678".into()
+    }));
     assert_eq!(sim.plays().last().unwrap().1, vec!["callback-accepted"]);
     sim.finish_prompt();
     assert_eq!(sim.sent(Method::Bye).len(), 1, "then goodbye");
@@ -336,15 +444,22 @@ fn after_hours_forward_plays_the_notice_and_is_recorded() {
     let plan = Plan::Forward {
         announce: vec!["after-hours".into()],
         dest: Some(pbx_ext("2999")),
-        role: callctl::Role::Department { name: "警備室".into() },
+        role: callctl::Role::Department {
+            name: "警備室".into(),
+        },
     };
     let mut sim = Sim::inbound(plan, citizen_invite(true));
     assert_eq!(sim.plays()[0].1, vec!["after-hours", "recording-notice"]);
-    assert!(sim.events().iter().any(|e| matches!(e, EventKind::AfterHours { .. })));
+    assert!(sim
+        .events()
+        .iter()
+        .any(|e| matches!(e, EventKind::AfterHours { .. })));
     sim.finish_prompt();
     let inv = sim.last_invite_to("sip:2999@127.0.0.1:5092");
     sim.respond_to(&inv, 200, Some(sdp(43000)));
-    assert!(sim.events().contains(&EventKind::Connected { party: "2999".into() }));
+    assert!(sim.events().contains(&EventKind::Connected {
+        party: "2999".into()
+    }));
 }
 
 #[test]
@@ -392,13 +507,22 @@ fn callback_rings_the_agent_then_the_citizen_on_the_line_they_dialled() {
     sim.feed(Input::Digit('9'));
     let agent = sim.last_invite_to(&phone_of("1001").uri.to_string());
     sim.respond_to(&agent, 200, Some(sdp(41000)));
-    assert!(sim.queue_cmds().contains(&&QueueOut::Answered { entry: acd::EntryId(9), agent: "1001".into() }));
+    assert!(sim.queue_cmds().contains(&&QueueOut::Answered {
+        entry: acd::EntryId(9),
+        agent: "1001".into()
+    }));
     let out = sim.last_invite_to("sip:0312345678@127.0.0.1:5090");
     let from = out.headers.get("From").unwrap();
-    assert!(from.contains("小名浜支所") && from.contains("+81246542111"), "{from}");
+    assert!(
+        from.contains("小名浜支所") && from.contains("+81246542111"),
+        "{from}"
+    );
     sim.respond_to(&out, 200, Some(sdp(44000)));
     assert_eq!(sim.plays().last().unwrap().1, vec!["recording-notice"]);
-    assert!(sim.said.iter().any(|o| matches!(o, Output::Media(MediaOut::Record { .. }))));
+    assert!(sim
+        .said
+        .iter()
+        .any(|o| matches!(o, Output::Media(MediaOut::Record { .. }))));
 }
 
 #[test]
@@ -407,10 +531,18 @@ fn late_offer_is_answered_with_our_offer_and_the_ack_carries_the_answer() {
     let ok = sim.responses()[0].clone();
     assert_eq!(ok.status, 200);
     let body = std::str::from_utf8(&ok.body).unwrap();
-    assert!(body.contains("m=audio 20000"), "our offer on side A: {body}");
-    sim.feed(Input::Ack { body: bytes::Bytes::from(sdp(40100)) });
+    assert!(
+        body.contains("m=audio 20000"),
+        "our offer on side A: {body}"
+    );
+    sim.feed(Input::Ack {
+        body: bytes::Bytes::from(sdp(40100)),
+    });
     let a = sim.said.iter().rev().find_map(|o| match o {
-        Output::Media(MediaOut::SetLeg { side: callctl::Side::A, cfg }) => cfg.remote,
+        Output::Media(MediaOut::SetLeg {
+            side: callctl::Side::A,
+            cfg,
+        }) => cfg.remote,
         _ => None,
     });
     assert_eq!(a.unwrap().port(), 40100);
@@ -420,7 +552,9 @@ fn late_offer_is_answered_with_our_offer_and_the_ack_carries_the_answer() {
 fn feature_code_is_answered_with_a_confirmation_then_bye() {
     let plan = Plan::Dial {
         agent: "1001".into(),
-        target: callctl::Target::Feature { op: callctl::AgentOp::Pause("休憩".into()) },
+        target: callctl::Target::Feature {
+            op: callctl::AgentOp::Pause("休憩".into()),
+        },
     };
     let mut sim = Sim::inbound(plan, citizen_invite(true));
     assert!(sim.queue_cmds().contains(&&QueueOut::Agent {
@@ -435,7 +569,9 @@ fn feature_code_is_answered_with_a_confirmation_then_bye() {
     // Refused: the error prompt.
     let plan = Plan::Dial {
         agent: "1001".into(),
-        target: callctl::Target::Feature { op: callctl::AgentOp::EndWrapUp },
+        target: callctl::Target::Feature {
+            op: callctl::AgentOp::EndWrapUp,
+        },
     };
     let mut sim = Sim::inbound(plan, citizen_invite(true));
     sim.feed(Input::AgentChanged(Err("not in wrap-up".into())));
@@ -448,7 +584,9 @@ fn operator_dials_an_extension_and_hears_it_ring() {
         agent: "1001".into(),
         target: callctl::Target::Place {
             dest: pbx_ext("2101"),
-            role: callctl::Role::Department { name: "市民課".into() },
+            role: callctl::Role::Department {
+                name: "市民課".into(),
+            },
         },
     };
     let mut sim = Sim::inbound(plan, citizen_invite(true));
@@ -462,7 +600,9 @@ fn operator_dials_an_extension_and_hears_it_ring() {
         agent: "1001".into(),
         target: callctl::Target::Place {
             dest: pbx_ext("2101"),
-            role: callctl::Role::Department { name: "市民課".into() },
+            role: callctl::Role::Department {
+                name: "市民課".into(),
+            },
         },
     };
     let mut sim = Sim::inbound(plan, citizen_invite(true));
@@ -495,9 +635,15 @@ fn reinvite_on_the_operator_leg_holds_without_disturbing_the_citizen() {
     let r = (*sim.responses().last().unwrap()).clone();
     assert_eq!(r.status, 200);
     assert!(std::str::from_utf8(&r.body).unwrap().contains("a=recvonly"));
-    let touched_a = sim.said[before..]
-        .iter()
-        .any(|o| matches!(o, Output::Media(MediaOut::SetLeg { side: callctl::Side::A, .. })));
+    let touched_a = sim.said[before..].iter().any(|o| {
+        matches!(
+            o,
+            Output::Media(MediaOut::SetLeg {
+                side: callctl::Side::A,
+                ..
+            })
+        )
+    });
     assert!(!touched_a);
 }
 
@@ -532,7 +678,11 @@ fn a_day_of_calls_on_the_virtual_clock_leaves_nothing_behind() {
         }
         sim.answer_byes();
         assert!(sim.call.is_finished(), "{:?}", sim.events());
-        let ended = sim.events().iter().filter(|e| matches!(e, EventKind::Ended { .. })).count();
+        let ended = sim
+            .events()
+            .iter()
+            .filter(|e| matches!(e, EventKind::Ended { .. }))
+            .count();
         assert_eq!(ended, 1, "exactly one Ended event per call");
     }
 }

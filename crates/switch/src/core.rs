@@ -5,9 +5,9 @@
 use crate::call::{self, CallStart};
 use crate::event::{CallEvent, CallRef, CoreCmd};
 use crate::register::Registration;
+use crate::Shared;
 use callctl::event::Origin;
 use callctl::{CallSetup, CallUid, Inbound, Plan};
-use crate::Shared;
 use dialplan::Route;
 use sip::transaction::{Action, ClientTxId, ServerTxId, TransactionLayer};
 use sip::transport::{Incoming, TransportHandle};
@@ -259,7 +259,12 @@ impl Core {
                 Action::Request { tx, req, from } => self.on_request(tx, req, from),
                 Action::Ack { req, from: _ } => {
                     if let Some(call) = self.dialog_of_request(&req) {
-                        self.dispatch(call, CallEvent::Ack { body: req.body.clone() });
+                        self.dispatch(
+                            call,
+                            CallEvent::Ack {
+                                body: req.body.clone(),
+                            },
+                        );
                     }
                 }
                 Action::Cancelled { invite } => {

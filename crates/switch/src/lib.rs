@@ -87,10 +87,16 @@ pub struct Shared {
     /// Agents' lamps and queue lines as the queue task last published them.
     pub board: watch::Receiver<presence::Board>,
     /// Trunk channels in use, by trunk name (第2-7 ⑴ エ・オ).
-    pub channels: Mutex<(dialplan::channels::Channels, HashMap<String, Vec<dialplan::channels::ChannelId>>)>,
+    pub channels: Mutex<(
+        dialplan::channels::Channels,
+        HashMap<String, Vec<dialplan::channels::ChannelId>>,
+    )>,
     /// Typed call events for statistics, the wallboard and the desktop (lossy for slow
     /// readers: a reader that falls behind is told how many it missed).
     pub events: tokio::sync::broadcast::Sender<callctl::Event>,
+    /// Operators on a call of their own (an extension, an outside number): the queue's
+    /// offers skip them until it ends, as a PBX's device state would.
+    pub busy_agents: Mutex<std::collections::HashSet<String>>,
 }
 
 impl Shared {
@@ -98,9 +104,16 @@ impl Shared {
     /// free; operators' transfers may use them (第2-7 ⑴ エ・オ).
     pub fn acquire_channel(&self, trunk: &str, transfer: bool) -> Result<(), String> {
         use dialplan::channels::Use;
-        let mut ch = self.channels.lock().map_err(|_| "channel table poisoned".to_string())?;
+        let mut ch = self
+            .channels
+            .lock()
+            .map_err(|_| "channel table poisoned".to_string())?;
         let (table, held) = &mut *ch;
-        let use_ = if transfer { Use::Transfer } else { Use::Inbound };
+        let use_ = if transfer {
+            Use::Transfer
+        } else {
+            Use::Inbound
+        };
         match table.try_acquire(trunk, use_) {
             Ok(id) => {
                 held.entry(trunk.to_string()).or_default().push(id);
@@ -149,7 +162,12 @@ impl Shared {
     }
 
     /// `user@proxy` over a trunk, sent from that trunk's listener.
-    pub fn trunk_destination(&self, trunk: &str, user: &str, label: &str) -> Option<event::Destination> {
+    pub fn trunk_destination(
+        &self,
+        trunk: &str,
+        user: &str,
+        label: &str,
+    ) -> Option<event::Destination> {
         let t = self.cfg.trunk(trunk)?;
         let local = self
             .trunk_addrs
@@ -174,13 +192,20 @@ impl Shared {
         if self.agent_addrs.contains(&peer.local) {
             return Some(Listener::Agents);
         }
-        let (_, name, configured) = self
+        // The socket the packet arrived on names the trunk (two trunks configured on
+        // port 0 share a configured address, never a bound one).
+        let (_, name, _) = self
             .trunk_addrs
             .iter()
             .find(|(bound, _, _)| *bound == peer.local)?;
         // The source must also be one of the trunk's peers (never trust a header).
-        let trunk = self.cfg.trunk_for(*configured, peer.remote.ip())?;
-        (trunk.name == *name).then(|| Listener::Trunk(name.clone()))
+        let trunk = self.cfg.trunk(name)?;
+        let ip = peer.remote.ip().to_canonical();
+        trunk
+            .peers
+            .iter()
+            .any(|p| p.contains(ip))
+            .then(|| Listener::Trunk(name.clone()))
     }
 
     /// The wall clock as routing sees it (unix seconds), shifted by `serve --now`.
@@ -423,8 +448,12 @@ pub async fn start(opts: Options) -> Result<RunningSwitch, SwitchError> {
         ports,
         registrations: RwLock::new(Vec::new()),
         board,
-        channels: Mutex::new((dialplan::channels::Channels::new(&cfg_channels), HashMap::new())),
+        channels: Mutex::new((
+            dialplan::channels::Channels::new(&cfg_channels),
+            HashMap::new(),
+        )),
         events: tokio::sync::broadcast::channel(4096).0,
+        busy_agents: Mutex::new(std::collections::HashSet::new()),
     });
     let registration = register::Registration::new(&shared, secret);
     let (sd_tx, sd_rx) = watch::channel(false);

@@ -64,11 +64,11 @@ pub use callctl::AgentOp;
 /// An operator's state change named in the API or the CLI.
 pub fn parse_agent_op(op: &str, reason: Option<&str>) -> Result<AgentOp, String> {
     Ok(match op {
-            "login" => AgentOp::Login,
-            "logout" => AgentOp::Logout,
-            "pause" => AgentOp::Pause(reason.unwrap_or("休憩").to_string()),
-            "unpause" => AgentOp::Unpause,
-            "end-wrapup" => AgentOp::EndWrapUp,
+        "login" => AgentOp::Login,
+        "logout" => AgentOp::Logout,
+        "pause" => AgentOp::Pause(reason.unwrap_or("休憩").to_string()),
+        "unpause" => AgentOp::Unpause,
+        "end-wrapup" => AgentOp::EndWrapUp,
         other => {
             return Err(format!(
                 "unknown operation '{other}': use login, logout, pause, unpause or end-wrapup"

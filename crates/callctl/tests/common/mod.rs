@@ -90,7 +90,11 @@ impl Env for World {
     fn acquire_channel(&self, trunk: &str, transfer: bool) -> Result<(), String> {
         let mut ch = self.channels.borrow_mut();
         let used = ch.entry(trunk.to_string()).or_insert(0);
-        let limit = if transfer { self.limit } else { self.limit - self.reserve };
+        let limit = if transfer {
+            self.limit
+        } else {
+            self.limit - self.reserve
+        };
         if *used >= limit {
             return Err("full".into());
         }
@@ -356,13 +360,19 @@ impl Sim {
     pub fn respond_to(&mut self, req: &Request, status: u16, body: Option<String>) {
         let mut resp = Response::to_request(req, status, Some("far-tag"));
         if (101..300).contains(&status) {
-            resp.headers.push("Contact", format!("<sip:far@{}>", req.uri.host_port_string()));
+            resp.headers.push(
+                "Contact",
+                format!("<sip:far@{}>", req.uri.host_port_string()),
+            );
         }
         if let Some(b) = body {
             resp.headers.push("Content-Type", "application/sdp");
             resp.body = bytes::Bytes::from(b);
         }
-        let branch = req.top_via().and_then(|v| v.branch().map(str::to_string)).unwrap();
+        let branch = req
+            .top_via()
+            .and_then(|v| v.branch().map(str::to_string))
+            .unwrap();
         self.feed(Input::Response { branch, resp });
     }
 
@@ -419,7 +429,10 @@ impl Sim {
         let byes: Vec<Request> = self.sent(sip::Method::Bye).into_iter().cloned().collect();
         for b in byes {
             let resp = Response::to_request(&b, 200, None);
-            let branch = b.top_via().and_then(|v| v.branch().map(str::to_string)).unwrap();
+            let branch = b
+                .top_via()
+                .and_then(|v| v.branch().map(str::to_string))
+                .unwrap();
             self.feed(Input::Response { branch, resp });
         }
     }
@@ -427,7 +440,11 @@ impl Sim {
 
 fn invite_peer(invite: &Request) -> Peer {
     let u = invite.uri.host_port_string();
-    let local = if u.ends_with(":5092") { PBX_LISTEN } else { AGENTS_LISTEN };
+    let local = if u.ends_with(":5092") {
+        PBX_LISTEN
+    } else {
+        AGENTS_LISTEN
+    };
     peer(&u, local)
 }
 

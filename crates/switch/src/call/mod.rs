@@ -106,9 +106,22 @@ pub async fn run(start: CallStart, mut rx: mpsc::Receiver<CallEvent>) {
         callctl::Plan::Dial { agent, .. } => agent.clone(),
         _ => String::new(),
     };
+    // An operator placing a call is busy for the queue until it ends.
+    let own_call = matches!(
+        &setup.plan,
+        callctl::Plan::Dial {
+            target: callctl::Target::Place { .. },
+            ..
+        }
+    );
+    if own_call {
+        if let Ok(mut b) = shared.busy_agents.lock() {
+            b.insert(agent.clone());
+        }
+    }
     let mut d = Driver {
         call: start.call,
-        env: SwitchEnv::new(shared.clone(), agent),
+        env: SwitchEnv::new(shared.clone(), agent.clone()),
         shared,
         core: start.core,
         events: start.events,
@@ -145,6 +158,11 @@ pub async fn run(start: CallStart, mut rx: mpsc::Receiver<CallEvent>) {
         }
         d.drain(&mut machine).await;
     }
+    if own_call {
+        if let Ok(mut b) = d.shared.busy_agents.lock() {
+            b.remove(&agent);
+        }
+    }
     d.finish(machine.outcome()).await;
 }
 
@@ -170,7 +188,18 @@ impl Driver {
                 agent,
                 ring_timeout,
             } => Input::Offer {
-                dest: self.shared.destination_of(&agent),
+                // Busy on a call of their own: refused, the ACD offers the next agent.
+                dest: if self
+                    .shared
+                    .busy_agents
+                    .lock()
+                    .map(|b| b.contains(&agent))
+                    .unwrap_or(false)
+                {
+                    None
+                } else {
+                    self.shared.destination_of(&agent)
+                },
                 entry,
                 agent,
                 ring_timeout,
@@ -354,7 +383,13 @@ impl Driver {
             } => {
                 let id: String = format!("{}-{sip_call_id}", self.uid)
                     .chars()
-                    .map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' })
+                    .map(|c| {
+                        if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                            c
+                        } else {
+                            '_'
+                        }
+                    })
                     .take(96)
                     .collect();
                 if let Some((tap, handle)) =

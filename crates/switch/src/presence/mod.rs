@@ -16,8 +16,8 @@ mod body;
 pub use body::{Board, Lamp};
 use body::{Package, View};
 
-use callctl::msg::{contact_for, via_for};
 use crate::Shared;
+use callctl::msg::{contact_for, via_for};
 use sip::dialog::Dialog;
 use sip::transaction::{ClientTxId, ServerTxId, TransactionLayer};
 use sip::{Method, Peer, Request, Response, SipHeaders};
