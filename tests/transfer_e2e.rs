@@ -407,3 +407,44 @@ fn the_pbx_channel_limit_refuses_a_call_while_a_transfer_gets_the_reserve() {
     );
     assert_eq!(ext.all(|e| is(e, "incoming")).len(), 2);
 }
+
+#[test]
+fn attended_transfer_the_operator_consults_then_hands_the_citizen_over() {
+    let (mut ext, _b) = extension("xfer-attended", "2101", None);
+    let sw = Switch::start("xfer-attended", pbx_at(ext.sip_port));
+    let dir = sw.dir.clone();
+    let t440 = dir.join("440.wav");
+    tone_wav(&t440, 440.0, 40.0);
+    let t1000 = tone(&dir, 1000.0);
+    let consult = format!("sip:2101@{}", sw.sip);
+    let mut op = Pjsua::start(
+        &dir,
+        "op1001",
+        &operator_args(
+            &sw,
+            "1001",
+            &["--auto-answer", "--play", &t1000, "--consult", &consult, "--consult-after", "6",
+              "--replaces-after", "3", "--exit-after", "45"],
+        ),
+    );
+    register(&sw, &mut op, "1001");
+    let mut caller = baresip_caller(&sw, "caller", "0246221111", &t440, 24, "PCMU");
+    // The operator talks to the department first (the consult call)…
+    ext.wait_event("the consult call", 30, |e| is(e, "incoming"));
+    // …then hands the citizen over (REFER with Replaces): the final NOTIFY says 200.
+    let fin = op.wait_event("the final NOTIFY", 25, |e| is(e, "xfer_status") && e["final"] == true);
+    assert_eq!(fin["code"], 200, "{}\n{}", op.report(), tail(&sw.log(), 40));
+    assert!(caller.wait_exit(40));
+    // The citizen's hang-up ends the joined department leg too.
+    ext.wait_event("the department's call ended", 20, |e| is(e, "disconnected"));
+    sw.wait_for("both calls to end", 15, |s| s.status()["calls_active"] == 0);
+    let rx = caller.received_wavs();
+    let (f, loud) = dominant_tail(&rx[0], 4.0, &TONES);
+    assert!(loud > 8000, "too little audio at the end ({loud})");
+    assert_eq!(f, Some(1400.0), "the citizen ends up with the department");
+    ext.wait_event("its recording closed", 10, |e| is(e, "recording_closed"));
+    let (f, _) = dominant_tail(&ext.path("ext.wav"), 4.0, &TONES);
+    assert_eq!(f, Some(440.0), "the department ends up hearing the citizen");
+    assert_eq!(sw.metric("madoguchi_calls_total", "outcome=\"transferred\""), 1.0);
+    assert!(sw.rtp_ports_all_free());
+}

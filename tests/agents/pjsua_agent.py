@@ -120,6 +120,7 @@ class Agent:
         self.quit_reason = None
         self.dialled = False
         self.acc = None
+        self.first_call = None
 
 
 AG = None
@@ -150,6 +151,13 @@ class MyCall(pj.Call):
                 AG.timers.append((now + a.hangup_after, "hangup", self))
             if a.xfer_to and a.xfer_after is not None:
                 AG.timers.append((now + a.xfer_after, "xfer", self))
+            if a.consult and a.consult_after is not None and AG.first_call is None:
+                # Attended transfer, step 1: the citizen's call is up; consult later.
+                AG.first_call = self
+                AG.timers.append((now + a.consult_after, "consult", self))
+            elif a.consult and AG.first_call is not None and self is not AG.first_call:
+                # Step 2: the consult call is up; hand the citizen over with Replaces.
+                AG.timers.append((now + (a.replaces_after or 2.0), "xfer_replaces", self))
         if ci.state == pj.PJSIP_INV_STATE_DISCONNECTED and not self.done:
             self.done = True
             emit("disconnected", call=self.n, code=ci.lastStatusCode, reason=ci.lastReason)
@@ -267,6 +275,13 @@ def run_timers(acc):
                 op = pj.CallOpParam(True)
                 op.opt.flag = pj.PJSUA_CALL_UNHOLD
                 call.reinvite(op)
+            elif what == "consult":
+                c = MyCall(acc)
+                emit("dialing", call=c.n, uri=AG.args.consult)
+                c.makeCall(AG.args.consult, pj.CallOpParam(True))
+            elif what == "xfer_replaces":
+                emit("action", call=AG.first_call.n, action="xfer_replaces", consult=call.n)
+                AG.first_call.xferReplaces(call, pj.CallOpParam(True))
             elif what == "xfer":
                 emit("action", call=call.n, action="xfer", to=AG.args.xfer_to)
                 call.xfer(AG.args.xfer_to, pj.CallOpParam(True))
@@ -297,6 +312,9 @@ def main():
     p.add_argument("--unhold-after", type=float, help="seconds after the call is up")
     p.add_argument("--xfer-to", help="URI to transfer the call to (blind REFER)")
     p.add_argument("--xfer-after", type=float, help="seconds after the call is up")
+    p.add_argument("--consult", help="attended transfer: URI of the consult call")
+    p.add_argument("--consult-after", type=float, help="seconds after the first call is up")
+    p.add_argument("--replaces-after", type=float, help="seconds after the consult call is up")
     p.add_argument("--exit-after", type=float, default=30.0, help="hard bound on the run")
     p.add_argument("--exit-after-calls", type=int, default=0,
                    help="exit once this many calls have ended (0: only --exit-after)")

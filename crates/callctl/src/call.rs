@@ -218,6 +218,10 @@ pub struct Call {
     pub(crate) pending_callback: Option<String>,
     pub(crate) transfer: Option<crate::transfer::Transfer>,
     pub(crate) ended_sent: bool,
+    /// Joined with another call by an attended transfer (tell it when we end).
+    pub(crate) partner: bool,
+    /// The consult call handed its far party over: its operator leg is gone by design.
+    pub(crate) handed_over: bool,
     /// Text for a `Warning` header on our 2xx (a refused feature code).
     pub(crate) warning: Option<String>,
     pub(crate) now: Instant,
@@ -269,6 +273,8 @@ impl Call {
             transfer: None,
             ended_sent: false,
             warning: None,
+            partner: false,
+            handed_over: false,
             now,
         };
         c.emit(EventKind::Arrived {
@@ -353,6 +359,9 @@ impl Call {
             Input::AgentChanged(r) => self.on_agent_changed(r),
             Input::Digit(d) => self.on_digit(d, env),
             Input::PlaybackDone { token } => self.on_playback_end(token, env),
+            Input::HandOver { peer } => self.on_hand_over(peer),
+            Input::Joined(r) => self.on_joined(r),
+            Input::PartnerGone => self.on_partner_gone(),
         }
     }
 
@@ -689,6 +698,10 @@ impl Call {
         if let Some(t) = self.inbound_channel.take() {
             self.push(Output::ReleaseChannel { trunk: t });
         }
+        if self.partner {
+            self.partner = false;
+            self.push(Output::PartnerEnd);
+        }
         if !self.ended_sent {
             self.ended_sent = true;
             let outcome = self.outcome.to_string();
@@ -783,6 +796,10 @@ impl Call {
     fn on_bye_a(&mut self) {
         if let Some(a) = self.a.as_mut() {
             a.gone = true;
+        }
+        if self.handed_over {
+            // The operator left a consult call we joined to a citizen: nothing ends.
+            return;
         }
         match self.phase {
             Phase::Talking | Phase::Transferring => {

@@ -117,6 +117,31 @@ pub enum Input {
     PlaybackDone {
         token: u32,
     },
+    /// Attended transfer, the consult call's side: hand your far party over to the
+    /// call whose relay listens at `peer` (your operator leg goes).
+    HandOver {
+        peer: JoinPeer,
+    },
+    /// Attended transfer, the citizen's side: the consult call handed its far party over
+    /// (its relay's address), or could not.
+    Joined(Result<JoinPeer, String>),
+    /// The call we were joined with has ended: end ours.
+    PartnerGone,
+}
+
+/// Where the other call's relay side listens, when two calls are joined by an attended
+/// transfer (their relays then talk to each other, PCMU between them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct JoinPeer {
+    pub remote: std::net::SocketAddr,
+}
+
+/// The dialog named by a `Replaces` (RFC 3891): the consult call to join with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Replaces {
+    pub call_id: String,
+    pub to_tag: String,
+    pub from_tag: String,
 }
 
 /// Commands for the queue task.
@@ -218,6 +243,16 @@ pub enum Output {
         trunk: String,
     },
     Event(Event),
+    /// Attended transfer: ask the call owning the `Replaces` dialog to hand its far
+    /// party over to us; `ours` is where our relay's side B listens.
+    Attend {
+        replaces: Replaces,
+        ours: JoinPeer,
+    },
+    /// Attended transfer, the consult call's answer to `Input::HandOver`.
+    HandedOver(Result<JoinPeer, String>),
+    /// We were joined with another call and have ended: end it too.
+    PartnerEnd,
 }
 
 /// What the machine may ask of the world synchronously: pure look-ups over the

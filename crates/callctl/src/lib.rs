@@ -16,6 +16,7 @@ mod call;
 mod callback;
 pub mod event;
 pub mod io;
+mod join;
 mod legs;
 pub mod msg;
 pub mod sdp;
@@ -25,5 +26,6 @@ mod waiting;
 pub use call::{Call, CallSetup, Inbound, Plan, Timers};
 pub use event::{CallUid, Event, EventKind};
 pub use io::{
-    AgentOp, Destination, Env, Input, MediaOut, Output, OverflowTo, QueueOut, Role, Side, Target,
+    AgentOp, Destination, Env, Input, JoinPeer, MediaOut, Output, OverflowTo, QueueOut, Replaces,
+    Role, Side, Target,
 };

@@ -73,8 +73,18 @@ impl Call {
             return self.respond(tx, &req, 400, Some("Bad Refer-To"));
         };
         if attended {
-            // Attended transfer (Replaces) is not supported yet: say so plainly.
-            return self.respond(tx, &req, 501, Some("Attended transfer not supported"));
+            let raw = req
+                .headers
+                .get("Refer-To")
+                .or_else(|| req.headers.get("r"))
+                .unwrap_or("");
+            let Some(replaces) = crate::join::parse_replaces(raw) else {
+                return self.respond(tx, &req, 400, Some("Bad Replaces"));
+            };
+            // RFC 3515 §2.4.2: accept, then report the outcome in NOTIFYs.
+            self.respond(tx, &req, 202, None);
+            self.notify_operator(i, 100, "Trying");
+            return self.attend(i, agent, replaces);
         }
         let target = env.resolve(&agent, &user, self.now_unix());
         let (dest, role) = match target {
@@ -132,7 +142,7 @@ impl Call {
         });
     }
 
-    fn notify_operator(&mut self, i: usize, status: u16, reason: &str) {
+    pub(crate) fn notify_operator(&mut self, i: usize, status: u16, reason: &str) {
         if self.legs[i].state != LegState::Up {
             return;
         }

@@ -686,3 +686,101 @@ fn a_day_of_calls_on_the_virtual_clock_leaves_nothing_behind() {
         assert_eq!(ended, 1, "exactly one Ended event per call");
     }
 }
+
+#[test]
+fn attended_transfer_joins_the_consult_call_then_ends_with_it() {
+    let mut sim = Sim::inbound(queue_plan(true), citizen_invite(true));
+    let op = answered_by(&mut sim, "1001");
+    sim.from_leg(
+        &op,
+        "REFER",
+        "Refer-To: <sip:2101@127.0.0.1?Replaces=consult-1%40host%3Bto-tag%3Dours9%3Bfrom-tag%3Dphone7>\r\n",
+        2,
+    );
+    assert_eq!(sim.responses().last().unwrap().status, 202);
+    let attend = sim.said.iter().find_map(|o| match o {
+        Output::Attend { replaces, ours } => Some((replaces.clone(), *ours)),
+        _ => None,
+    });
+    let (replaces, ours) = attend.expect("asks to join the consult call");
+    assert_eq!(replaces.call_id, "consult-1@host");
+    assert_eq!(
+        (replaces.to_tag.as_str(), replaces.from_tag.as_str()),
+        ("ours9", "phone7")
+    );
+    assert_eq!(ours.remote.port(), 20002, "our side B");
+    let peer = callctl::JoinPeer {
+        remote: "127.0.0.1:30000".parse().unwrap(),
+    };
+    sim.feed(Input::Joined(Ok(peer)));
+    let b = sim.said.iter().rev().find_map(|o| match o {
+        Output::Media(MediaOut::SetLeg {
+            side: callctl::Side::B,
+            cfg,
+        }) => cfg.remote,
+        _ => None,
+    });
+    assert_eq!(
+        b,
+        Some(peer.remote),
+        "side B now talks to the consult call's relay"
+    );
+    let notify = sim.sent(Method::Notify).last().cloned().unwrap();
+    assert!(std::str::from_utf8(&notify.body)
+        .unwrap()
+        .starts_with("SIP/2.0 200"));
+    assert!(sim
+        .sent(Method::Bye)
+        .iter()
+        .any(|r| r.call_id() == op.call_id()));
+    assert!(sim.events().contains(&EventKind::TransferStarted {
+        agent: "1001".into(),
+        kind: TransferKind::Attended,
+        target: "consult".into()
+    }));
+    // The other call ends (the department hung up): so does the citizen's.
+    sim.feed(Input::PartnerGone);
+    assert!(
+        sim.sent(Method::Bye).len() >= 2,
+        "the citizen is hung up too"
+    );
+    assert!(
+        !sim.said.iter().any(|o| matches!(o, Output::PartnerEnd)),
+        "no echo back"
+    );
+}
+
+#[test]
+fn the_consult_call_hands_its_department_over_and_keeps_it() {
+    let plan = Plan::Dial {
+        agent: "1001".into(),
+        target: callctl::Target::Place {
+            dest: pbx_ext("2101"),
+            role: callctl::Role::Department {
+                name: "市民課".into(),
+            },
+        },
+    };
+    let mut sim = Sim::inbound(plan, citizen_invite(true));
+    let inv = sim.last_invite_to("sip:2101@127.0.0.1:5092");
+    sim.respond_to(&inv, 200, Some(sdp(45000)));
+    let peer = callctl::JoinPeer {
+        remote: "127.0.0.1:30002".parse().unwrap(),
+    };
+    sim.feed(Input::HandOver { peer });
+    let r = sim.said.iter().find_map(|o| match o {
+        Output::HandedOver(r) => Some(r.clone()),
+        _ => None,
+    });
+    assert_eq!(r.unwrap().unwrap().remote.port(), 20000, "our side A");
+    assert_eq!(sim.sent(Method::Bye).len(), 1, "the operator's leg goes");
+    // The operator's BYE crossing ours does not end the joined call.
+    sim.citizen_bye();
+    assert!(!sim
+        .sent(Method::Bye)
+        .iter()
+        .any(|b| b.call_id() == inv.call_id()));
+    // The department hangs up: the call ends and tells its partner.
+    sim.from_leg(&inv, "BYE", "", 2);
+    assert!(sim.said.iter().any(|o| matches!(o, Output::PartnerEnd)));
+}

@@ -226,6 +226,37 @@ impl Core {
                 number,
                 line,
             } => self.place_callback(entry, agent, number, line),
+            CoreCmd::Attend {
+                from,
+                replaces,
+                ours,
+            } => {
+                // RFC 3891 names the dialog by Call-ID and both tags; ours is one of them.
+                let cid = replaces.call_id.clone();
+                let target = self
+                    .dialogs
+                    .get(&(cid.clone(), replaces.to_tag.clone()))
+                    .or_else(|| self.dialogs.get(&(cid, replaces.from_tag.clone())))
+                    .copied()
+                    .filter(|c| *c != from);
+                match target {
+                    Some(y) => self.dispatch(
+                        y,
+                        CallEvent::HandOver {
+                            partner: from,
+                            peer: ours,
+                        },
+                    ),
+                    None => self.dispatch(
+                        from,
+                        CallEvent::Joined {
+                            partner: from,
+                            result: Err("no call with that dialog (Replaces)".into()),
+                        },
+                    ),
+                }
+            }
+            CoreCmd::ToCall { call, ev } => self.dispatch(call, ev),
             CoreCmd::Ended {
                 call,
                 outcome,

@@ -45,6 +45,18 @@ pub enum CallEvent {
     },
     /// The caller left the queue (max wait or length), typed as the ACD decided it.
     Overflow { to: acd::Overflow },
+    /// Attended transfer: hand your far party over to call `partner` (its relay at `peer`).
+    HandOver {
+        partner: CallRef,
+        peer: callctl::JoinPeer,
+    },
+    /// Attended transfer: call `partner` handed its far party over (or could not).
+    Joined {
+        partner: CallRef,
+        result: Result<callctl::JoinPeer, String>,
+    },
+    /// The call we were joined with has ended.
+    PartnerGone,
 }
 
 /// Call → core.
@@ -74,6 +86,15 @@ pub enum CoreCmd {
         /// The line the citizen had dialled (kept with the entry by the queue task).
         line: Option<dialplan::Number>,
     },
+    /// Attended transfer: find the call owning the `Replaces` dialog and ask it to hand
+    /// its far party over to `from`.
+    Attend {
+        from: CallRef,
+        replaces: callctl::Replaces,
+        ours: callctl::JoinPeer,
+    },
+    /// Pass an event to another call task (joined calls talk to each other).
+    ToCall { call: CallRef, ev: CallEvent },
     /// The call task has finished; forget everything about it.
     Ended {
         call: CallRef,

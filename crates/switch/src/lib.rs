@@ -148,6 +148,8 @@ impl Shared {
     /// Hand a call event to whoever listens (statistics, desktop feed).
     pub fn publish(&self, ev: callctl::Event) {
         tracing::debug!(call = %ev.call, kind = ?ev.kind, "call event");
+        // Call records and the wallboard (never blocks: counted when dropped).
+        self.stats.event(ev.clone());
         let _ = self.events.send(ev);
     }
 
@@ -410,6 +412,11 @@ pub async fn start(opts: Options) -> Result<RunningSwitch, SwitchError> {
     let (queue_tx, queue_rx) = tokio::sync::mpsc::channel(4096);
     let (cmd_tx, cmd_rx) = tokio::sync::mpsc::channel(4096);
     let metrics = Metrics::new();
+    let clock_offset = opts
+        .now
+        .map(|n| n as i64 - register::unix_now() as i64)
+        .unwrap_or(0);
+    let stats = start_stats(&cfg, &data_dir, &metrics, clock_offset)?;
     let queue_task = queue::QueueTask::new(
         &cfg,
         queue_rx,
@@ -417,18 +424,14 @@ pub async fn start(opts: Options) -> Result<RunningSwitch, SwitchError> {
         &data_dir.join("queue-events.jsonl"),
         cmd_tx.clone(),
     )
-    .map_err(SwitchError::Queue)?;
+    .map_err(SwitchError::Queue)?
+    .with_stats(stats.clone(), clock_offset);
     let board = queue_task.board();
     tokio::spawn(queue_task.run());
     let calendar = dialplan::Calendar::new(&cfg.hours);
     let operating =
         dialplan::StateStore::open(&data_dir).map_err(|e| SwitchError::State(e.to_string()))?;
-    let clock_offset = opts
-        .now
-        .map(|n| n as i64 - register::unix_now() as i64)
-        .unwrap_or(0);
     let (recorder, recordings_web, supervisors) = recording::start(&cfg, &data_dir)?;
-    let stats = start_stats(&cfg, &data_dir, &metrics, clock_offset)?;
     let cfg_channels = cfg.clone();
     let shared = Arc::new(Shared {
         stats,

@@ -142,11 +142,21 @@ pub struct QueueTask {
     gauges: (prometheus::IntGaugeVec, prometheus::IntGaugeVec),
     events: std::fs::File,
     core: mpsc::Sender<CoreCmd>,
+    stats: Option<stats::StatsHandle>,
+    /// Seconds `serve --now` shifts the clock by (for the records' times).
+    clock_offset: i64,
     /// Agents' lamps and queue lines for SIP presence (crate::presence).
     board: tokio::sync::watch::Sender<crate::presence::Board>,
 }
 
 impl QueueTask {
+    /// Tell the call records when after-call work ends.
+    pub fn with_stats(mut self, stats: stats::StatsHandle, clock_offset: i64) -> Self {
+        self.stats = Some(stats);
+        self.clock_offset = clock_offset;
+        self
+    }
+
     pub fn new(
         cfg: &dialplan::Config,
         rx: mpsc::Receiver<QueueCmd>,
@@ -170,6 +180,8 @@ impl QueueTask {
             gauges,
             events,
             core,
+            stats: None,
+            clock_offset: 0,
             board: tokio::sync::watch::channel(Default::default()).0,
         })
     }
@@ -415,6 +427,17 @@ impl QueueTask {
         // Every state change is kept, in order, for the statistics (one JSON line each,
         // with the wall-clock time; appended and flushed, so a crash loses none).
         while let Some(ev) = self.acd.poll_event() {
+            // After-call work ends here; the call records need its length (issue 15).
+            if let acd::AcdEvent::WrapUpEnded { agent, .. } = &ev.event {
+                if let (Some(stats), Some(name)) = (&self.stats, self.acd.agent_name(*agent)) {
+                    let ms = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .unwrap_or_default()
+                        .as_millis() as i64
+                        + self.clock_offset * 1000;
+                    stats.wrapup_end(name, ms.max(0) as u64);
+                }
+            }
             let line = serde_json::json!({ "at": crate::register::unix_now(), "event": ev.event });
             use std::io::Write;
             if writeln!(self.events, "{line}").is_err() {

@@ -44,6 +44,8 @@ struct Driver {
     uid: String,
     /// The line dialled and the caller, from the call's `Arrived` event.
     arrived: Option<(String, String, String)>,
+    /// The call joined with ours by an attended transfer.
+    partner: Option<CallRef>,
 }
 
 fn side_leg(s: Side) -> Leg {
@@ -130,6 +132,7 @@ pub async fn run(start: CallStart, mut rx: mpsc::Receiver<CallEvent>) {
         recording: None,
         uid,
         arrived: None,
+        partner: None,
     };
     let mut machine = Call::new(setup, &d.env, Instant::now());
     d.drain(&mut machine).await;
@@ -174,7 +177,7 @@ async fn sleep_opt(at: Option<tokio::time::Instant>) {
 }
 
 impl Driver {
-    fn input_of(&self, ev: CallEvent) -> Input {
+    fn input_of(&mut self, ev: CallEvent) -> Input {
         match ev {
             CallEvent::Response { branch, resp } => Input::Response { branch, resp },
             CallEvent::Timeout { branch } => Input::Timeout { branch },
@@ -213,6 +216,20 @@ impl Driver {
                 expected_wait,
             },
             CallEvent::Overflow { to } => Input::Overflow { to },
+            CallEvent::HandOver { partner, peer } => {
+                self.partner = Some(partner);
+                Input::HandOver { peer }
+            }
+            CallEvent::Joined { partner, result } => {
+                if result.is_ok() {
+                    self.partner = Some(partner);
+                }
+                Input::Joined(result)
+            }
+            CallEvent::PartnerGone => {
+                self.partner = None;
+                Input::PartnerGone
+            }
         }
     }
 
@@ -245,6 +262,32 @@ impl Driver {
                 }
                 Output::Media(cmd) => self.media(cmd),
                 Output::ReleaseChannel { trunk } => self.shared.release_channel(&trunk),
+                Output::Attend { replaces, ours } => {
+                    self.core(CoreCmd::Attend {
+                        from: self.call,
+                        replaces,
+                        ours,
+                    })
+                    .await
+                }
+                Output::HandedOver(result) => {
+                    if let Some(partner) = self.partner {
+                        if result.is_err() {
+                            self.partner = None;
+                        }
+                        let ev = CallEvent::Joined {
+                            partner: self.call,
+                            result,
+                        };
+                        self.core(CoreCmd::ToCall { call: partner, ev }).await;
+                    }
+                }
+                Output::PartnerEnd => {
+                    if let Some(partner) = self.partner.take() {
+                        let ev = CallEvent::PartnerGone;
+                        self.core(CoreCmd::ToCall { call: partner, ev }).await;
+                    }
+                }
                 Output::Event(ev) => {
                     self.screen_pop(&ev);
                     self.shared.publish(ev);
