@@ -440,24 +440,6 @@ fn feature_codes_from_the_softphone_pause_and_resume_the_operator() {
     assert!(body.contains("unknown operation"), "{body}");
 }
 
-/// RFC 4733 packets for one key press (three updates, then the end bit three times).
-fn press(rtp: &std::net::UdpSocket, to: std::net::SocketAddr, digit: u8) {
-    for (i, end) in [false, false, false, true, true, true].iter().enumerate() {
-        let mut p = vec![
-            0x80u8, 101, 0, i as u8, 0, 0, 0x10, 0, 0x12, 0x34, 0x56, 0x78,
-        ];
-        let dur: u16 = 160 * (i as u16 + 1);
-        p.extend_from_slice(&[
-            digit,
-            if *end { 0x80 | 10 } else { 10 },
-            (dur >> 8) as u8,
-            dur as u8,
-        ]);
-        rtp.send_to(&p, to).unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-}
-
 #[test]
 fn a_caller_who_presses_1_is_called_back_through_the_carrier_when_an_agent_frees() {
     let carrier = RawSip::new();
@@ -534,7 +516,7 @@ fn a_caller_who_presses_1_is_called_back_through_the_carrier_when_an_agent_frees
     sw.wait_for("both callers waiting", 10, |s| queue_waiting(s) == 2);
 
     // "1" for a callback: the caller keeps their place without holding the line.
-    press(&rtp, media_at, 1);
+    press_dtmf(&rtp, media_at, 1);
     sw.wait_for("the callback request in line", 10, |s| {
         queue_json(s)["queues"][0]["callbacks"] == 1
     });

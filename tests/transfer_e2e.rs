@@ -448,3 +448,38 @@ fn attended_transfer_the_operator_consults_then_hands_the_citizen_over() {
     assert_eq!(sw.metric("madoguchi_calls_total", "outcome=\"transferred\""), 1.0);
     assert!(sw.rtp_ports_all_free());
 }
+
+#[test]
+fn an_operator_with_permission_dials_an_outside_number_over_the_carrier() {
+    // The carrier's proxy is a PJSIP agent: what reaches it is what the carrier would see.
+    let (mut far, _b) = extension("op-outside-ok", "0312345678", None);
+    let port = far.sip_port;
+    let sw = Switch::start("op-outside-ok", move |t| {
+        no_greeting(t).replace("proxy = \"127.0.0.1:5090\"", &format!("proxy = \"127.0.0.1:{port}\""))
+    });
+    let dir = sw.dir.clone();
+    let t1000 = tone(&dir, 1000.0);
+    // 1001 has `outside_calls = true` in the default configuration.
+    let dial = format!("sip:0312345678@{}", sw.sip);
+    let mut op = Pjsua::start(
+        &dir,
+        "op1001",
+        &operator_args(
+            &sw,
+            "1001",
+            &["--dial", &dial, "--play", &t1000, "--hangup-after", "10", "--exit-after", "30",
+              "--exit-after-calls", "1"],
+        ),
+    );
+    register(&sw, &mut op, "1001");
+    let inc = far.wait_event("the outside number rung", 20, |e| is(e, "incoming"));
+    // The outside party sees the center's number, not the operator's extension.
+    let from = inc["from"].as_str().unwrap_or("");
+    assert!(from.contains("+81246221111"), "{inc}");
+    assert!(inc["headers"]["X-Madoguchi-DNIS"].is_null(), "no internal headers outside: {inc}");
+    assert!(op.wait_exit(30), "{}", op.report());
+    sw.wait_for("the call to end", 15, |s| s.status()["calls_active"] == 0);
+    far.wait_event("its recording closed", 10, |e| is(e, "recording_closed"));
+    let (f, _) = dominant(&far.path("ext.wav"), &TONES);
+    assert_eq!(f, Some(1000.0), "the outside party hears the operator");
+}

@@ -1070,3 +1070,21 @@ pub fn udp_ports_of(pid: u32, range: (u16, u16)) -> Vec<u16> {
     ports.sort_unstable();
     ports
 }
+
+/// RFC 4733 packets for one key press (three updates, then the end bit three times).
+pub fn press_dtmf(rtp: &std::net::UdpSocket, to: std::net::SocketAddr, digit: u8) {
+    for (i, end) in [false, false, false, true, true, true].iter().enumerate() {
+        let mut p = vec![
+            0x80u8, 101, 0, i as u8, 0, 0, 0x10, 0, 0x12, 0x34, 0x56, 0x78,
+        ];
+        let dur: u16 = 160 * (i as u16 + 1);
+        p.extend_from_slice(&[
+            digit,
+            if *end { 0x80 | 10 } else { 10 },
+            (dur >> 8) as u8,
+            dur as u8,
+        ]);
+        rtp.send_to(&p, to).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}

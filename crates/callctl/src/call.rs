@@ -101,6 +101,8 @@ pub struct CallSetup {
     pub timers: Timers,
     /// `Max-Forwards` left for the legs we create (RFC 7332 loop detection).
     pub max_forwards: u32,
+    /// The center's main number, shown to outside parties of operators' calls.
+    pub center: Option<dialplan::Number>,
 }
 
 /// Where the call is, for decisions and for abandon statistics.
@@ -198,6 +200,7 @@ pub struct Call {
     pub(crate) timers: Timers,
     pub(crate) epoch: (Instant, u64),
     pub(crate) max_forwards: u32,
+    pub(crate) center: Option<dialplan::Number>,
     pub(crate) a: Option<InLeg>,
     pub(crate) legs: Vec<OutLeg>,
     pub(crate) sdp: Sdp,
@@ -254,6 +257,7 @@ impl Call {
             timers: s.timers,
             epoch: s.epoch,
             max_forwards: s.max_forwards,
+            center: s.center,
             a,
             legs: Vec::new(),
             sdp: Sdp { setup: s.media },

@@ -61,9 +61,12 @@ impl Call {
         let domain = String::new();
         let (display, user) = match (&role, purpose) {
             // A citizen called back sees the center's line.
-            (Role::Citizen, _) | (Role::Outside { .. }, _) => {
-                (self.line.name.clone(), dnis.clone())
-            }
+            (Role::Citizen, _) => (self.line.name.clone(), dnis.clone()),
+            // An operator's outside call shows the center's number, never an extension.
+            (Role::Outside { .. }, _) => match &self.center {
+                Some(c) => (c.name.clone(), msg::e164(&c.number)),
+                None => (self.line.name.clone(), dnis.clone()),
+            },
             // The operator sees which line was dialled (第2-7 ⑴ ア).
             (Role::Operator { .. }, _) => (self.line.name.clone(), dnis.clone()),
             // A department sees the citizen's number (or the operator's).

@@ -495,6 +495,7 @@ fn callback_rings_the_agent_then_the_citizen_on_the_line_they_dialled() {
         epoch: (start, 0),
         timers: Default::default(),
         max_forwards: 70,
+        center: None,
     };
     let mut sim = Sim {
         call: callctl::Call::new(setup, &world, start),

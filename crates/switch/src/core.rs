@@ -621,6 +621,7 @@ impl Core {
         let (call, uid) = self.new_call();
         tracing::info!(call = call.0, %uid, %dialled, name = %number.name, trunk = %trunk, ?plan, "inbound call");
         let epoch = self.epoch();
+        let center = self.shared.cfg.numbers.first().cloned();
         let refuse = Some((tx, req.clone(), from));
         self.spawn_call(
             call,
@@ -642,6 +643,7 @@ impl Core {
                 epoch,
                 timers: callctl::Timers::default(),
                 max_forwards,
+                center,
             }),
         );
     }
@@ -689,6 +691,7 @@ impl Core {
                 epoch,
                 timers: callctl::Timers::default(),
                 max_forwards: 70,
+                center: None,
             }),
         );
     }
@@ -727,6 +730,7 @@ impl Core {
         let (call, uid) = self.new_call();
         tracing::info!(call = call.0, %uid, agent = %user, %dialled, "operator's call");
         let epoch = self.epoch();
+        let center = self.shared.cfg.numbers.first().cloned();
         let refuse = Some((tx, req.clone(), from));
         self.spawn_call(
             call,
@@ -751,6 +755,7 @@ impl Core {
                 epoch,
                 timers: callctl::Timers::default(),
                 max_forwards,
+                center,
             }),
         );
     }

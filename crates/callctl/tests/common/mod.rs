@@ -218,6 +218,7 @@ impl Sim {
             epoch: (start, 1_796_000_000_000),
             timers: Timers::default(),
             max_forwards: 68,
+            center: None,
         };
         let call = Call::new(setup, &world, start);
         let mut s = Sim {
