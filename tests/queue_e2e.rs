@@ -575,10 +575,11 @@ fn a_caller_who_presses_1_is_called_back_through_the_carrier_when_an_agent_frees
     sw.wait_for("the agent on the callback", 5, |s| {
         agent_status(s, "1001") == "OnCall"
     });
-    // Connected: operator (1000 Hz) and citizen (440 Hz) hear each other.
+    // Connected: the citizen first hears the recording notice (4.75 s: every recorded
+    // call has it, issue 8), then operator (1000 Hz) and citizen (440 Hz) hear each other.
     let (to_op_leg, to_citizen_leg) = (sdp_port(&inv.body), sdp_port(&inv2.body));
-    let op_side = std::thread::spawn(move || talk_and_listen(&op_rtp, to_op_leg, 1000.0, 150, 3));
-    let at_citizen = talk_and_listen(&citizen_rtp, to_citizen_leg, 440.0, 150, 4);
+    let op_side = std::thread::spawn(move || talk_and_listen(&op_rtp, to_op_leg, 1000.0, 400, 3));
+    let at_citizen = talk_and_listen(&citizen_rtp, to_citizen_leg, 440.0, 400, 4);
     let at_op = op_side.join().unwrap();
     for (heard, want, who) in [
         (&at_citizen, 1000.0, "citizen"),

@@ -121,6 +121,13 @@ fn blind_transfer_to_an_extension_the_citizen_hears_the_department() {
     );
     assert_eq!(f, Some(440.0), "the department should hear the citizen");
     assert!(sw.rtp_ports_all_free());
+    // One recording of the whole call, naming the operator and the department.
+    let list = sw.get("/api/v1/recordings").expect("the recordings list");
+    let v: Value = serde_json::from_str(&list).unwrap();
+    let recs = v["recordings"].as_array().or_else(|| v.as_array()).cloned().unwrap_or_default();
+    assert_eq!(recs.len(), 1, "{list}");
+    let ops = recs[0]["operators"].to_string();
+    assert!(ops.contains("1001") && ops.contains("市民課"), "{list}");
 }
 
 #[test]
@@ -228,53 +235,22 @@ fn an_operator_dials_an_extension_and_both_hear_each_other() {
 #[test]
 fn an_outside_call_needs_the_operators_permission() {
     let sw = Switch::start("op-outside", no_greeting);
-    let dir = sw.dir.clone();
     // 1002 has no `outside_calls`: refused with 403 and the reason on the phone.
-    let dial = format!("sip:0312345678@{}", sw.sip);
-    let mut op = Pjsua::start(
-        &dir,
-        "op1002",
-        &operator_args(
-            &sw,
-            "1002",
-            &[
-                "--dial",
-                &dial,
-                "--exit-after",
-                "15",
-                "--exit-after-calls",
-                "1",
-            ],
-        ),
-    );
-    register(&sw, &mut op, "1002");
-    let d = op.wait_event("the refusal", 15, |e| {
-        is(e, "state") && e["state"] == "DISCONNECTED"
-    });
-    assert_eq!(d["code"], 403, "{}", op.report());
+    assert_eq!(dial_status(&sw, "1002", "0312345678"), 403);
     // An international number is refused even for 1001, who may call outside.
-    let dial = format!("sip:0101234567890@{}", sw.sip);
-    let mut op = Pjsua::start(
-        &dir,
-        "op1001",
-        &operator_args(
-            &sw,
-            "1001",
-            &[
-                "--dial",
-                &dial,
-                "--exit-after",
-                "15",
-                "--exit-after-calls",
-                "1",
-            ],
-        ),
-    );
-    register(&sw, &mut op, "1001");
-    let d = op.wait_event("the refusal", 15, |e| {
+    assert_eq!(dial_status(&sw, "1001", "0101234567890"), 403);
+}
+
+/// The final status an operator's own call to `number` ends with.
+fn dial_status(sw: &Switch, agent: &str, number: &str) -> u64 {
+    let dial = format!("sip:{number}@{}", sw.sip);
+    let args = ["--dial", &dial, "--exit-after", "15", "--exit-after-calls", "1"];
+    let mut op = Pjsua::start(&sw.dir, &format!("op{agent}-{number}"), &operator_args(sw, agent, &args));
+    register(sw, &mut op, agent);
+    let d = op.wait_event("the end of the call", 15, |e| {
         is(e, "state") && e["state"] == "DISCONNECTED"
     });
-    assert_eq!(d["code"], 403, "{}", op.report());
+    d["code"].as_u64().unwrap_or(0)
 }
 
 #[test]
@@ -482,4 +458,42 @@ fn an_operator_with_permission_dials_an_outside_number_over_the_carrier() {
     far.wait_event("its recording closed", 10, |e| is(e, "recording_closed"));
     let (f, _) = dominant(&far.path("ext.wav"), &TONES);
     assert_eq!(f, Some(1000.0), "the outside party hears the operator");
+}
+
+#[test]
+fn a_department_sending_a_call_back_is_answered_before_waiting_citizens() {
+    let sw = Switch::start("dept-back", no_greeting);
+    let dir = sw.dir.clone();
+    let citizen = RawSip::new();
+    citizen.invite(&sw, "0246221111", "0311111111", "cit-b1", citizen.addr());
+    sw.wait_for("the citizen waiting", 10, |s| s.status()["calls_active"] == 1);
+    // Extension 2101 transfers a caller back to the center's number over the PBX trunk.
+    let dept = RawSip::new();
+    let uri = format!("sip:0246221111@{}", sw.pbx);
+    dept.send(
+        sw.pbx,
+        &dept.request("INVITE", &uri, "2101", "back-1", 1, "Content-Type: application/sdp\r\n", &sdp_offer(dept.addr())),
+    );
+    sw.wait_for("both waiting", 10, |s| s.status()["calls_active"] == 2);
+    let mut op = Pjsua::start(&dir, "op1001", &operator_args(&sw, "1001", &["--exit-after", "20"]));
+    register(&sw, &mut op, "1001");
+    let first = op.wait_event("the first offer", 15, |e| is(e, "incoming"));
+    let caller = first["headers"]["X-Madoguchi-Caller"].as_str().unwrap_or("");
+    assert!(caller.contains("2101"), "the department's call first: {first}");
+}
+
+#[test]
+fn a_forwarded_department_number_shows_the_number_dialled() {
+    let sw = Switch::start("diverted", no_greeting);
+    let dir = sw.dir.clone();
+    let mut op = Pjsua::start(&dir, "op1001", &operator_args(&sw, "1001", &["--exit-after", "20"]));
+    register(&sw, &mut op, "1001");
+    // The carrier forwards 市民課's own number to the center (RFC 5806 Diversion).
+    let c = RawSip::new();
+    let uri = format!("sip:0246221111@{}", sw.trunk);
+    let extra = "Diversion: <sip:0246227101@carrier.invalid>;reason=unconditional\r\nContent-Type: application/sdp\r\n";
+    c.send(sw.trunk, &c.request("INVITE", &uri, "0312345678", "div-1", 1, extra, &sdp_offer(c.addr())));
+    let inc = op.wait_event("the offer", 15, |e| is(e, "incoming"));
+    assert_eq!(inc["headers"]["X-Madoguchi-DNIS"], "+81246227101", "{inc}");
+    assert_eq!(inc["headers"]["X-Madoguchi-DNIS-Name"], "市民課（転送）", "{inc}");
 }

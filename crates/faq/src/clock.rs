@@ -1,5 +1,5 @@
-//! Dates without a calendar crate: the service only needs "today in Japan" for publish
-//! windows, ISO timestamps for logs, and date validation.
+//! Dates: the service only needs "today in Japan" for publish windows, ISO timestamps
+//! for logs, and date validation; the calendar arithmetic is `dialplan::Date`'s.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -13,27 +13,22 @@ pub fn unix_now() -> i64 {
         .unwrap_or(0)
 }
 
-/// Days since 1970-01-01 → (year, month, day), Howard Hinnant's civil_from_days.
+/// Days since 1970-01-01 → (year, month, day): the workspace's one calendar
+/// arithmetic (`dialplan::Date`, shared with the switch and the recorder).
 pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
+    let d = dialplan::Date::from_days_since_epoch(z);
+    (i64::from(d.year), u32::from(d.month), u32::from(d.day))
 }
 
+/// (year, month, day) → days since 1970-01-01; out-of-range days count on, as the
+/// callers' arithmetic expects (day 0 is the last day of the month before).
 pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let mp = (i64::from(m) + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+    let first = dialplan::Date {
+        year: y as i32,
+        month: m.clamp(1, 12) as u8,
+        day: 1,
+    };
+    first.days_since_epoch() + i64::from(d) - 1
 }
 
 pub fn date_of(unix: i64, offset: i64) -> String {

@@ -220,7 +220,7 @@ async fn injection_strings_are_stored_verbatim_and_shown_escaped() {
         .unwrap();
     assert_eq!(r.status, 303, "{}", r.text());
     let cats = c.get("/admin/categories").await.unwrap().text();
-    assert!(!cats.contains("<b テスト") && cats.contains("&lt;b テスト&quot;&#39;&amp;"), "{cats}");
+    assert!(!cats.contains("<b テスト") && cats.contains("&lt;b テスト&quot;&#x27;&amp;"), "{cats}");
     let fields: Vec<(&str, &str)> = vec![
         ("csrf", &csrf),
         ("id", "SEC-0001"),
@@ -248,7 +248,7 @@ async fn injection_strings_are_stored_verbatim_and_shown_escaped() {
         assert!(!page.contains("<script>alert"), "{path} shows raw script");
         assert!(!page.contains("<img src=x"), "{path} shows raw img");
         assert!(
-            page.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"),
+            page.contains("&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;"),
             "{path}"
         );
     }

@@ -308,6 +308,12 @@ impl Forwarder {
                 tracing::debug!(?from, %src, "latched RTP source");
                 leg.latched = Some(src);
             }
+            // The address the SDP named wins back the latch (a third party, or a peer
+            // that sent a last packet after the leg moved, cannot keep it).
+            Some(l) if l != src && Some(src) == leg.sdp_remote => {
+                tracing::debug!(?from, %src, "re-latched to the signalled address");
+                leg.latched = Some(src);
+            }
             Some(l) if l != src => {
                 inc(&cells.dropped_source);
                 return outcome;

@@ -6,18 +6,8 @@ use crate::auth::{Role, SessionUser};
 use std::fmt::Write;
 
 pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
+    // & < > " ' → entities, for text and quoted attributes alike.
+    html_escape::encode_quoted_attribute(s).into_owned()
 }
 
 /// Escaped text with line breaks kept.

@@ -441,3 +441,40 @@ fn rtcp_reports_describe_both_directions() {
         "100 ms since A's SR"
     );
 }
+
+#[test]
+fn the_signalled_address_wins_back_a_latch_taken_by_a_stray_packet() {
+    let mut r = rig();
+    // A stray packet (a phone that just left, or a third party) latches first…
+    assert!(r
+        .send(
+            Leg::B,
+            "203.0.113.66:999",
+            &pkt(8, 1, 0, 0xC, &[0xD5; 160]),
+            0
+        )
+        .send
+        .is_some());
+    assert_eq!(r.f.target(Leg::B), Some(addr("203.0.113.66:999")));
+    // …then the peer the SDP named speaks: the latch is theirs, and they are relayed.
+    assert!(r
+        .send(
+            Leg::B,
+            "10.0.0.2:5000",
+            &pkt(8, 2, 160, 0xB, &[0xD5; 160]),
+            20
+        )
+        .send
+        .is_some());
+    assert_eq!(r.f.target(Leg::B), Some(addr("10.0.0.2:5000")));
+    // The stray source is now refused.
+    assert!(r
+        .send(
+            Leg::B,
+            "203.0.113.66:999",
+            &pkt(8, 3, 320, 0xC, &[0xD5; 160]),
+            40
+        )
+        .send
+        .is_none());
+}

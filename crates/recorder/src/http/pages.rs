@@ -5,18 +5,8 @@ use crate::catalogue::RecordingRow;
 use crate::time::format_local;
 
 pub fn esc(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&#39;"),
-            _ => o.push(c),
-        }
-    }
-    o
+    // & < > " ' → entities, for text and quoted attributes alike.
+    html_escape::encode_quoted_attribute(s).into_owned()
 }
 
 const STYLE: &str = "body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse}\

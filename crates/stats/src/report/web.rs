@@ -40,10 +40,8 @@ pub fn router(db: PathBuf, calendar: Calendar, service_start: Date) -> Router {
 }
 
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+    // & < > " ' → entities, for text and quoted attributes alike.
+    html_escape::encode_quoted_attribute(s).into_owned()
 }
 
 /// Build the report off the async workers (SQLite reads).
