@@ -27,7 +27,10 @@ fn spawn(dir: &std::path::Path, history: SocketAddr) -> (Child, SocketAddr) {
         )
         .replace("\"127.0.0.1:8080\"", &format!("\"{http}\""))
         // Hours of this center differ from the default: the homepage must follow.
-        .replace("weekday = [\"08:30\", \"19:00\"]", "weekday = [\"09:00\", \"18:30\"]")
+        .replace(
+            "weekday = [\"08:30\", \"19:00\"]",
+            "weekday = [\"09:00\", \"18:30\"]",
+        )
         .replace("[20000, 29999]", &format!("[{}, {}]", rtp0, rtp0 + 19))
         .replace(
             "data_dir = \"data\"",

@@ -50,7 +50,11 @@ fn offences(dirs: &[&str], allowed: &[&str], forbidden: &[&str]) -> Vec<String> 
     }
     let mut bad = Vec::new();
     for f in files {
-        let rel = f.strip_prefix(root()).unwrap_or(&f).to_string_lossy().replace('\\', "/");
+        let rel = f
+            .strip_prefix(root())
+            .unwrap_or(&f)
+            .to_string_lossy()
+            .replace('\\', "/");
         let rel = rel.trim_start_matches("./").to_string();
         if allowed.iter().any(|a| rel.ends_with(a)) || rel.contains("/tests/") {
             continue;
@@ -94,7 +98,11 @@ fn sans_io_cores_read_no_clock_and_touch_no_socket_or_file() {
         &["dialplan/src/load.rs", "dialplan/src/persist.rs"],
         &CLOCK_AND_IO,
     );
-    assert!(bad.is_empty(), "sans-IO cores doing I/O:\n{}", bad.join("\n"));
+    assert!(
+        bad.is_empty(),
+        "sans-IO cores doing I/O:\n{}",
+        bad.join("\n")
+    );
 }
 
 #[test]
@@ -113,9 +121,18 @@ fn the_call_machine_does_not_depend_on_a_runtime() {
 #[test]
 fn only_the_io_crates_open_sockets() {
     let bad = offences(
-        &["crates/callctl/src", "crates/acd/src", "crates/dialplan/src", "crates/stats/src/kpi.rs"],
+        &[
+            "crates/callctl/src",
+            "crates/acd/src",
+            "crates/dialplan/src",
+            "crates/stats/src/kpi.rs",
+        ],
         &[],
         &["UdpSocket", "TcpStream", "TcpListener", "tokio::net"],
     );
-    assert!(bad.is_empty(), "sockets outside the I/O crates:\n{}", bad.join("\n"));
+    assert!(
+        bad.is_empty(),
+        "sockets outside the I/O crates:\n{}",
+        bad.join("\n")
+    );
 }

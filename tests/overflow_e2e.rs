@@ -40,7 +40,11 @@ fn overflow_to_another_queue_reaches_that_queues_operator() {
     let mut op = Pjsua::start(
         &dir,
         "op1002",
-        &operator_args(&sw, "1002", &["--auto-answer", "--play", &t1000, "--exit-after", "30"]),
+        &operator_args(
+            &sw,
+            "1002",
+            &["--auto-answer", "--play", &t1000, "--exit-after", "30"],
+        ),
     );
     register(&sw, &mut op, "1002");
     let c = RawSip::new();
@@ -48,7 +52,9 @@ fn overflow_to_another_queue_reaches_that_queues_operator() {
     // After 3 s in the first line, the same caller rings the second queue's operator.
     let inc = op.wait_event("the second queue's offer", 20, |e| is(e, "incoming"));
     assert_eq!(inc["headers"]["X-Madoguchi-DNIS"], "+81246221111", "{inc}");
-    let ok = c.final_response(10.0, &mut Vec::new()).expect("the caller answered");
+    let ok = c
+        .final_response(10.0, &mut Vec::new())
+        .expect("the caller answered");
     assert_eq!(ok.status, 200, "answered by the second queue's operator");
     assert!(
         sw.log().contains("Overflowed") || sw.log().contains("overflow"),
@@ -57,7 +63,10 @@ fn overflow_to_another_queue_reaches_that_queues_operator() {
     );
     let events = std::fs::read_to_string(sw.dir.join("data/queue-events.jsonl")).unwrap();
     assert!(events.contains("CallOverflowed"), "{events}");
-    assert!(!events.contains("\"Route\""), "not sent to the guard room: {events}");
+    assert!(
+        !events.contains("\"Route\""),
+        "not sent to the guard room: {events}"
+    );
 }
 
 #[test]
@@ -74,7 +83,13 @@ fn overflow_to_callback_offers_the_key_and_takes_the_request() {
     });
     let rtp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     let c = RawSip::new();
-    c.invite(&sw, "0246221111", "0312345678", "ovf-cb-1", rtp.local_addr().unwrap());
+    c.invite(
+        &sw,
+        "0246221111",
+        "0312345678",
+        "ovf-cb-1",
+        rtp.local_addr().unwrap(),
+    );
     let ok = c.final_response(5.0, &mut Vec::new()).expect("answered");
     assert_eq!(ok.status, 200);
     let body = String::from_utf8_lossy(&ok.body).to_string();
@@ -92,13 +107,19 @@ fn overflow_to_callback_offers_the_key_and_takes_the_request() {
     // The confirmation, then the switch hangs up: the request was taken.
     let t0 = std::time::Instant::now();
     let bye = loop {
-        assert!(t0.elapsed().as_secs() < 30, "no BYE after the callback was taken");
+        assert!(
+            t0.elapsed().as_secs() < 30,
+            "no BYE after the callback was taken"
+        );
         match c.recv(1.0) {
             Some(sip::Message::Request(r)) if r.method == sip::Method::Bye => break r,
             _ => continue,
         }
     };
-    c.send(sw.trunk, &sip::Response::to_request(&bye, 200, None).to_bytes());
+    c.send(
+        sw.trunk,
+        &sip::Response::to_request(&bye, 200, None).to_bytes(),
+    );
     sw.wait_for("the call to end", 10, |s| s.status()["calls_active"] == 0);
     assert_eq!(
         sw.metric("madoguchi_calls_total", "outcome=\"callback-requested\""),
@@ -137,14 +158,18 @@ fn a_late_offer_is_answered_with_our_offer_and_the_ack_answers_it() {
     let c = RawSip::new();
     let uri = format!("sip:0246221111@{}", sw.trunk);
     // An INVITE without SDP (RFC 3261 §13.2.1): our 200 must carry the offer.
-    c.send(sw.trunk, &c.request("INVITE", &uri, "0312345678", "late-1", 1, "", ""));
+    c.send(
+        sw.trunk,
+        &c.request("INVITE", &uri, "0312345678", "late-1", 1, "", ""),
+    );
     let ok = c.final_response(5.0, &mut Vec::new()).expect("answered");
     assert_eq!(ok.status, 200);
     let offer = String::from_utf8_lossy(&ok.body).to_string();
     assert!(offer.contains("m=audio "), "our offer in the 200: {offer}");
     // The answer comes in the ACK; the greeting then reaches our RTP socket.
     let rtp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-    rtp.set_read_timeout(Some(std::time::Duration::from_millis(500))).unwrap();
+    rtp.set_read_timeout(Some(std::time::Duration::from_millis(500)))
+        .unwrap();
     let ack = String::from_utf8(c.request(
         "ACK",
         &uri,
@@ -170,5 +195,8 @@ fn a_late_offer_is_answered_with_our_offer_and_the_ack_answers_it() {
             }
         }
     }
-    assert!(packets >= 25, "the greeting's RTP reached the caller ({packets} packets)");
+    assert!(
+        packets >= 25,
+        "the greeting's RTP reached the caller ({packets} packets)"
+    );
 }

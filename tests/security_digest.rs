@@ -39,7 +39,6 @@ fn authenticated(
     user: &str,
     extra: &str,
 ) -> (sip::Response, String) {
-    use sip::SipHeaders;
     let call_id = format!("sec-{}", rand_u64());
     c.send(
         sw.sip,

@@ -45,6 +45,33 @@ fn pbx_at(port: u16) -> impl FnOnce(String) -> String {
     }
 }
 
+/// An extension behind the PBX trunk, the switch routed to it, and the two tones.
+struct Rig {
+    ext: Pjsua,
+    sw: Switch,
+    dir: PathBuf,
+    t440: PathBuf,
+    t1000: String,
+    _base: PathBuf,
+}
+
+fn rig(name: &str, ext: &str, reject: Option<u16>) -> Rig {
+    let (ext, base) = extension(name, ext, reject);
+    let sw = Switch::start(name, pbx_at(ext.sip_port));
+    let dir = sw.dir.clone();
+    let t440 = dir.join("440.wav");
+    tone_wav(&t440, 440.0, 40.0);
+    let t1000 = tone(&dir, 1000.0);
+    Rig {
+        ext,
+        sw,
+        dir,
+        t440,
+        t1000,
+        _base: base,
+    }
+}
+
 fn last_xfer(op: &Pjsua) -> Option<Value> {
     op.all(|e| is(e, "xfer_status") && e["final"] == true)
         .into_iter()
@@ -53,12 +80,14 @@ fn last_xfer(op: &Pjsua) -> Option<Value> {
 
 #[test]
 fn blind_transfer_to_an_extension_the_citizen_hears_the_department() {
-    let (mut ext, _b) = extension("xfer-blind", "2101", None);
-    let sw = Switch::start("xfer-blind", pbx_at(ext.sip_port));
-    let dir = sw.dir.clone();
-    let t440 = dir.join("440.wav");
-    tone_wav(&t440, 440.0, 40.0);
-    let t1000 = tone(&dir, 1000.0);
+    let Rig {
+        mut ext,
+        sw,
+        dir,
+        t440,
+        t1000,
+        ..
+    } = rig("xfer-blind", "2101", None);
     let xfer_to = format!("sip:2101@{}", sw.sip);
     let mut op = Pjsua::start(
         &dir,
@@ -124,7 +153,11 @@ fn blind_transfer_to_an_extension_the_citizen_hears_the_department() {
     // One recording of the whole call, naming the operator and the department.
     let list = sw.get("/api/v1/recordings").expect("the recordings list");
     let v: Value = serde_json::from_str(&list).unwrap();
-    let recs = v["recordings"].as_array().or_else(|| v.as_array()).cloned().unwrap_or_default();
+    let recs = v["recordings"]
+        .as_array()
+        .or_else(|| v.as_array())
+        .cloned()
+        .unwrap_or_default();
     assert_eq!(recs.len(), 1, "{list}");
     let ops = recs[0]["operators"].to_string();
     assert!(ops.contains("1001") && ops.contains("市民課"), "{list}");
@@ -132,12 +165,14 @@ fn blind_transfer_to_an_extension_the_citizen_hears_the_department() {
 
 #[test]
 fn a_busy_department_returns_the_citizen_to_the_operator() {
-    let (mut ext, _b) = extension("xfer-busy", "2201", Some(486));
-    let sw = Switch::start("xfer-busy", pbx_at(ext.sip_port));
-    let dir = sw.dir.clone();
-    let t440 = dir.join("440.wav");
-    tone_wav(&t440, 440.0, 40.0);
-    let t1000 = tone(&dir, 1000.0);
+    let Rig {
+        mut ext,
+        sw,
+        dir,
+        t440,
+        t1000,
+        ..
+    } = rig("xfer-busy", "2201", Some(486));
     let xfer_to = format!("sip:2201@{}", sw.sip);
     let mut op = Pjsua::start(
         &dir,
@@ -244,8 +279,19 @@ fn an_outside_call_needs_the_operators_permission() {
 /// The final status an operator's own call to `number` ends with.
 fn dial_status(sw: &Switch, agent: &str, number: &str) -> u64 {
     let dial = format!("sip:{number}@{}", sw.sip);
-    let args = ["--dial", &dial, "--exit-after", "15", "--exit-after-calls", "1"];
-    let mut op = Pjsua::start(&sw.dir, &format!("op{agent}-{number}"), &operator_args(sw, agent, &args));
+    let args = [
+        "--dial",
+        &dial,
+        "--exit-after",
+        "15",
+        "--exit-after-calls",
+        "1",
+    ];
+    let mut op = Pjsua::start(
+        &sw.dir,
+        &format!("op{agent}-{number}"),
+        &operator_args(sw, agent, &args),
+    );
     register(sw, &mut op, agent);
     let d = op.wait_event("the end of the call", 15, |e| {
         is(e, "state") && e["state"] == "DISCONNECTED"
@@ -386,12 +432,14 @@ fn the_pbx_channel_limit_refuses_a_call_while_a_transfer_gets_the_reserve() {
 
 #[test]
 fn attended_transfer_the_operator_consults_then_hands_the_citizen_over() {
-    let (mut ext, _b) = extension("xfer-attended", "2101", None);
-    let sw = Switch::start("xfer-attended", pbx_at(ext.sip_port));
-    let dir = sw.dir.clone();
-    let t440 = dir.join("440.wav");
-    tone_wav(&t440, 440.0, 40.0);
-    let t1000 = tone(&dir, 1000.0);
+    let Rig {
+        mut ext,
+        sw,
+        dir,
+        t440,
+        t1000,
+        ..
+    } = rig("xfer-attended", "2101", None);
     let consult = format!("sip:2101@{}", sw.sip);
     let mut op = Pjsua::start(
         &dir,
@@ -399,8 +447,19 @@ fn attended_transfer_the_operator_consults_then_hands_the_citizen_over() {
         &operator_args(
             &sw,
             "1001",
-            &["--auto-answer", "--play", &t1000, "--consult", &consult, "--consult-after", "6",
-              "--replaces-after", "3", "--exit-after", "45"],
+            &[
+                "--auto-answer",
+                "--play",
+                &t1000,
+                "--consult",
+                &consult,
+                "--consult-after",
+                "6",
+                "--replaces-after",
+                "3",
+                "--exit-after",
+                "45",
+            ],
         ),
     );
     register(&sw, &mut op, "1001");
@@ -408,7 +467,9 @@ fn attended_transfer_the_operator_consults_then_hands_the_citizen_over() {
     // The operator talks to the department first (the consult call)…
     ext.wait_event("the consult call", 30, |e| is(e, "incoming"));
     // …then hands the citizen over (REFER with Replaces): the final NOTIFY says 200.
-    let fin = op.wait_event("the final NOTIFY", 25, |e| is(e, "xfer_status") && e["final"] == true);
+    let fin = op.wait_event("the final NOTIFY", 25, |e| {
+        is(e, "xfer_status") && e["final"] == true
+    });
     assert_eq!(fin["code"], 200, "{}\n{}", op.report(), tail(&sw.log(), 40));
     assert!(caller.wait_exit(40));
     // The citizen's hang-up ends the joined department leg too.
@@ -421,7 +482,10 @@ fn attended_transfer_the_operator_consults_then_hands_the_citizen_over() {
     ext.wait_event("its recording closed", 10, |e| is(e, "recording_closed"));
     let (f, _) = dominant_tail(&ext.path("ext.wav"), 4.0, &TONES);
     assert_eq!(f, Some(440.0), "the department ends up hearing the citizen");
-    assert_eq!(sw.metric("madoguchi_calls_total", "outcome=\"transferred\""), 1.0);
+    assert_eq!(
+        sw.metric("madoguchi_calls_total", "outcome=\"transferred\""),
+        1.0
+    );
     assert!(sw.rtp_ports_all_free());
 }
 
@@ -431,7 +495,10 @@ fn an_operator_with_permission_dials_an_outside_number_over_the_carrier() {
     let (mut far, _b) = extension("op-outside-ok", "0312345678", None);
     let port = far.sip_port;
     let sw = Switch::start("op-outside-ok", move |t| {
-        no_greeting(t).replace("proxy = \"127.0.0.1:5090\"", &format!("proxy = \"127.0.0.1:{port}\""))
+        no_greeting(t).replace(
+            "proxy = \"127.0.0.1:5090\"",
+            &format!("proxy = \"127.0.0.1:{port}\""),
+        )
     });
     let dir = sw.dir.clone();
     let t1000 = tone(&dir, 1000.0);
@@ -443,8 +510,18 @@ fn an_operator_with_permission_dials_an_outside_number_over_the_carrier() {
         &operator_args(
             &sw,
             "1001",
-            &["--dial", &dial, "--play", &t1000, "--hangup-after", "10", "--exit-after", "30",
-              "--exit-after-calls", "1"],
+            &[
+                "--dial",
+                &dial,
+                "--play",
+                &t1000,
+                "--hangup-after",
+                "10",
+                "--exit-after",
+                "30",
+                "--exit-after-calls",
+                "1",
+            ],
         ),
     );
     register(&sw, &mut op, "1001");
@@ -452,7 +529,10 @@ fn an_operator_with_permission_dials_an_outside_number_over_the_carrier() {
     // The outside party sees the center's number, not the operator's extension.
     let from = inc["from"].as_str().unwrap_or("");
     assert!(from.contains("+81246221111"), "{inc}");
-    assert!(inc["headers"]["X-Madoguchi-DNIS"].is_null(), "no internal headers outside: {inc}");
+    assert!(
+        inc["headers"]["X-Madoguchi-DNIS"].is_null(),
+        "no internal headers outside: {inc}"
+    );
     assert!(op.wait_exit(30), "{}", op.report());
     sw.wait_for("the call to end", 15, |s| s.status()["calls_active"] == 0);
     far.wait_event("its recording closed", 10, |e| is(e, "recording_closed"));
@@ -466,34 +546,71 @@ fn a_department_sending_a_call_back_is_answered_before_waiting_citizens() {
     let dir = sw.dir.clone();
     let citizen = RawSip::new();
     citizen.invite(&sw, "0246221111", "0311111111", "cit-b1", citizen.addr());
-    sw.wait_for("the citizen waiting", 10, |s| s.status()["calls_active"] == 1);
+    sw.wait_for("the citizen waiting", 10, |s| {
+        s.status()["calls_active"] == 1
+    });
     // Extension 2101 transfers a caller back to the center's number over the PBX trunk.
     let dept = RawSip::new();
     let uri = format!("sip:0246221111@{}", sw.pbx);
     dept.send(
         sw.pbx,
-        &dept.request("INVITE", &uri, "2101", "back-1", 1, "Content-Type: application/sdp\r\n", &sdp_offer(dept.addr())),
+        &dept.request(
+            "INVITE",
+            &uri,
+            "2101",
+            "back-1",
+            1,
+            "Content-Type: application/sdp\r\n",
+            &sdp_offer(dept.addr()),
+        ),
     );
     sw.wait_for("both waiting", 10, |s| s.status()["calls_active"] == 2);
-    let mut op = Pjsua::start(&dir, "op1001", &operator_args(&sw, "1001", &["--exit-after", "20"]));
+    let mut op = Pjsua::start(
+        &dir,
+        "op1001",
+        &operator_args(&sw, "1001", &["--exit-after", "20"]),
+    );
     register(&sw, &mut op, "1001");
     let first = op.wait_event("the first offer", 15, |e| is(e, "incoming"));
-    let caller = first["headers"]["X-Madoguchi-Caller"].as_str().unwrap_or("");
-    assert!(caller.contains("2101"), "the department's call first: {first}");
+    let caller = first["headers"]["X-Madoguchi-Caller"]
+        .as_str()
+        .unwrap_or("");
+    assert!(
+        caller.contains("2101"),
+        "the department's call first: {first}"
+    );
 }
 
 #[test]
 fn a_forwarded_department_number_shows_the_number_dialled() {
     let sw = Switch::start("diverted", no_greeting);
     let dir = sw.dir.clone();
-    let mut op = Pjsua::start(&dir, "op1001", &operator_args(&sw, "1001", &["--exit-after", "20"]));
+    let mut op = Pjsua::start(
+        &dir,
+        "op1001",
+        &operator_args(&sw, "1001", &["--exit-after", "20"]),
+    );
     register(&sw, &mut op, "1001");
     // The carrier forwards 市民課's own number to the center (RFC 5806 Diversion).
     let c = RawSip::new();
     let uri = format!("sip:0246221111@{}", sw.trunk);
     let extra = "Diversion: <sip:0246227101@carrier.invalid>;reason=unconditional\r\nContent-Type: application/sdp\r\n";
-    c.send(sw.trunk, &c.request("INVITE", &uri, "0312345678", "div-1", 1, extra, &sdp_offer(c.addr())));
+    c.send(
+        sw.trunk,
+        &c.request(
+            "INVITE",
+            &uri,
+            "0312345678",
+            "div-1",
+            1,
+            extra,
+            &sdp_offer(c.addr()),
+        ),
+    );
     let inc = op.wait_event("the offer", 15, |e| is(e, "incoming"));
     assert_eq!(inc["headers"]["X-Madoguchi-DNIS"], "+81246227101", "{inc}");
-    assert_eq!(inc["headers"]["X-Madoguchi-DNIS-Name"], "市民課（転送）", "{inc}");
+    assert_eq!(
+        inc["headers"]["X-Madoguchi-DNIS-Name"], "市民課（転送）",
+        "{inc}"
+    );
 }

@@ -133,7 +133,7 @@ pub enum Input {
 /// transfer (their relays then talk to each other, PCMU between them).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct JoinPeer {
-    pub remote: std::net::SocketAddr,
+    pub remote: core::net::SocketAddr,
 }
 
 /// The dialog named by a `Replaces` (RFC 3891): the consult call to join with.

@@ -10,8 +10,8 @@
 use crate::call::{AfterPlay, Call, LegState, Phase, Plan};
 use crate::event::{EventKind, Party, Phase as EvPhase, TransferKind};
 use crate::io::{JoinPeer, MediaOut, Output, Replaces, Side};
+use core::net::SocketAddr;
 use media::{Codec, LegConfig};
-use std::net::SocketAddr;
 
 /// `Replaces=` inside a Refer-To URI's headers (`?Replaces=id%40h%3Bto-tag%3Da%3Bfrom-tag%3Db`).
 pub(crate) fn parse_replaces(refer_to: &str) -> Option<Replaces> {

@@ -15,11 +15,14 @@ pub mod announce;
 mod call;
 mod callback;
 pub mod event;
+mod inbound;
 pub mod io;
 mod join;
 mod legs;
 pub mod msg;
 pub mod sdp;
+mod setup;
+mod state;
 mod transfer;
 mod waiting;
 

@@ -2,8 +2,8 @@
 //! leg, and where in-dialog requests go.
 
 use crate::io::Destination;
+use core::net::{IpAddr, SocketAddr};
 use sip::{NameAddr, Peer, Request, Response, SipHeaders, Uri};
-use std::net::{IpAddr, SocketAddr};
 
 pub const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE, REFER, NOTIFY";
 

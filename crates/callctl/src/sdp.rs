@@ -3,9 +3,9 @@
 //! Pure: the driver allocated the ports; this only writes and reads SDP.
 
 use crate::io::Side;
+use core::net::IpAddr;
 use media::sdp::{self, Negotiated, SessionDescription};
 use media::{Codec, LegConfig};
-use std::net::IpAddr;
 
 #[derive(Debug, thiserror::Error)]
 pub enum MediaError {

@@ -136,8 +136,10 @@ pub fn bootstrap_admin(db: &Db, login: &str, pw: &str) -> Result<bool> {
 pub fn login(db: &Db, login: &str, pw: &str) -> Result<LoginOutcome> {
     let now = unix_now();
     let row: Option<String> = db.with(|c| {
-        c.query_row("SELECT pw_hash FROM users WHERE login=?1", [login], |r| r.get(0))
-            .optional()
+        c.query_row("SELECT pw_hash FROM users WHERE login=?1", [login], |r| {
+            r.get(0)
+        })
+        .optional()
     })?;
     let Some(hash) = row else {
         // Spend the same time as a real check so response time does not reveal which

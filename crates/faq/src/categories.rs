@@ -18,15 +18,24 @@ pub struct Category {
 pub fn list(db: &Db) -> Result<Vec<Category>> {
     db.with(|c| {
         let mut st = c.prepare_cached("SELECT path, kind FROM categories ORDER BY kind, path")?;
-        let rows = st.query_map([], |r| Ok(Category { path: r.get(0)?, kind: r.get(1)? }))?;
+        let rows = st.query_map([], |r| {
+            Ok(Category {
+                path: r.get(0)?,
+                kind: r.get(1)?,
+            })
+        })?;
         rows.collect()
     })
 }
 
 pub fn contains(db: &Db, path: &str) -> Result<bool> {
     db.with(|c| {
-        c.query_row("SELECT COUNT(*) FROM categories WHERE path=?1", [path], |r| r.get::<_, i64>(0))
-            .map(|n| n > 0)
+        c.query_row(
+            "SELECT COUNT(*) FROM categories WHERE path=?1",
+            [path],
+            |r| r.get::<_, i64>(0),
+        )
+        .map(|n| n > 0)
     })
 }
 
@@ -45,7 +54,10 @@ pub fn add(db: &Db, path: &str, kind: &str) -> Result<()> {
         return Err(FaqError::Invalid(vec!["カテゴリは1〜100文字です".into()]));
     }
     if !KINDS.contains(&kind) {
-        return Err(FaqError::Invalid(vec![format!("種類は {} のいずれかです", KINDS.join("・"))]));
+        return Err(FaqError::Invalid(vec![format!(
+            "種類は {} のいずれかです",
+            KINDS.join("・")
+        )]));
     }
     db.with(|c| {
         c.execute(
@@ -59,14 +71,21 @@ pub fn add(db: &Db, path: &str, kind: &str) -> Result<()> {
 /// Removes a category no entry uses; refuses (with the count) otherwise.
 pub fn remove(db: &Db, path: &str) -> Result<()> {
     let used: i64 = db.with(|c| {
-        c.query_row("SELECT COUNT(*) FROM entries WHERE category=?1", [path], |r| r.get(0))
+        c.query_row(
+            "SELECT COUNT(*) FROM entries WHERE category=?1",
+            [path],
+            |r| r.get(0),
+        )
     })?;
     if used > 0 {
         return Err(FaqError::Invalid(vec![format!(
             "「{path}」は{used}件のFAQで使われているため削除できません"
         )]));
     }
-    db.with(|c| c.execute("DELETE FROM categories WHERE path=?1", [path]).map(|_| ()))
+    db.with(|c| {
+        c.execute("DELETE FROM categories WHERE path=?1", [path])
+            .map(|_| ())
+    })
 }
 
 /// Adds every category the entries use that the list lacks (first start, imports).

@@ -113,8 +113,10 @@ impl Client {
         let mut body = Vec::new();
         for (k, v) in fields {
             body.extend_from_slice(
-                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")
-                    .as_bytes(),
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
+                )
+                .as_bytes(),
             );
         }
         body.extend_from_slice(
@@ -123,7 +125,8 @@ impl Client {
         body.extend_from_slice(data);
         body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
         let ct = format!("multipart/form-data; boundary={boundary}");
-        self.request("POST", path, &[("content-type", &ct)], &body).await
+        self.request("POST", path, &[("content-type", &ct)], &body)
+            .await
     }
 
     pub async fn request(
@@ -137,9 +140,15 @@ impl Client {
             .method(method)
             .uri(format!("{}{path}", self.base))
             .header("user-agent", "faq-test-client");
-        let has_cookie_header = headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("cookie"));
+        let has_cookie_header = headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("cookie"));
         if !self.cookies.is_empty() && !has_cookie_header {
-            let c: Vec<String> = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            let c: Vec<String> = self
+                .cookies
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
             req = req.header("cookie", c.join("; "));
         }
         for (k, v) in headers {
@@ -161,7 +170,11 @@ impl Client {
                 .limit(256 * 1024 * 1024)
                 .read_to_vec()
                 .map_err(bad)?;
-            Ok(Resp { status, headers, body })
+            Ok(Resp {
+                status,
+                headers,
+                body,
+            })
         })
         .await
         .map_err(bad)??;
@@ -172,7 +185,8 @@ impl Client {
                     if value.is_empty() || v.to_ascii_lowercase().contains("max-age=0") {
                         self.cookies.remove(name.trim());
                     } else {
-                        self.cookies.insert(name.trim().to_string(), value.to_string());
+                        self.cookies
+                            .insert(name.trim().to_string(), value.to_string());
                     }
                 }
             }

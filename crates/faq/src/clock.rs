@@ -171,7 +171,10 @@ mod tests {
         assert_eq!(iso_week_label(mon), "2026-W23");
         assert_eq!(parse_iso_week("2026-W23"), Some(mon));
         // 2021-01-03 (Sunday) belongs to 2020-W53.
-        assert_eq!(iso_week_label(week_start_jst(parse_date_jst("2021-01-03").unwrap())), "2020-W53");
+        assert_eq!(
+            iso_week_label(week_start_jst(parse_date_jst("2021-01-03").unwrap())),
+            "2020-W53"
+        );
         assert_eq!(parse_iso_week("2021-W53"), None);
         assert_eq!(parse_iso_week("2026-23"), None);
     }

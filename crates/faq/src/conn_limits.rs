@@ -84,7 +84,10 @@ impl Gate {
     pub fn admit(&self, ip: IpAddr) -> Option<Ticket> {
         let total = self.total.clone().try_acquire_owned().ok()?;
         if self.limits.exempt.contains(ip) {
-            return Some(Ticket { _total: total, addr: None });
+            return Some(Ticket {
+                _total: total,
+                addr: None,
+            });
         }
         let mut m = self.per_address.lock().unwrap_or_else(|e| e.into_inner());
         let n = m.entry(ip).or_default();
@@ -164,7 +167,10 @@ impl<S> Guarded<S> {
 }
 
 fn timed_out() -> std::io::Error {
-    std::io::Error::new(std::io::ErrorKind::TimedOut, "connection idle or request head too slow")
+    std::io::Error::new(
+        std::io::ErrorKind::TimedOut,
+        "connection idle or request head too slow",
+    )
 }
 
 impl<S: AsyncRead + Unpin> AsyncRead for Guarded<S> {

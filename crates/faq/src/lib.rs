@@ -13,9 +13,9 @@
 pub mod accesslog;
 pub mod app;
 pub mod attachments;
+pub mod auth;
 pub mod categories;
 pub mod client;
-pub mod auth;
 pub mod clock;
 pub mod conn_limits;
 pub mod csv_io;

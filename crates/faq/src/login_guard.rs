@@ -84,15 +84,21 @@ impl LoginGuard {
         let mut guard = self.counts.lock().unwrap_or_else(|e| e.into_inner());
         let (pairs, addrs) = &mut *guard;
         if pairs.len() > MAX_TRACKED {
-            pairs.retain(|_, c| c.in_flight > 0 || now - c.since <= LOCK_SECS || c.locked_until > now);
-            addrs.retain(|_, c| c.in_flight > 0 || now - c.since <= LOCK_SECS || c.locked_until > now);
+            pairs.retain(|_, c| {
+                c.in_flight > 0 || now - c.since <= LOCK_SECS || c.locked_until > now
+            });
+            addrs.retain(|_, c| {
+                c.in_flight > 0 || now - c.since <= LOCK_SECS || c.locked_until > now
+            });
         }
         let a = addrs.entry(addr.to_string()).or_default();
         a.refresh(now);
         if a.locked_until > now || a.failures + a.in_flight >= MAX_FAILURES_PER_ADDRESS {
             return Admit::Locked;
         }
-        let p = pairs.entry((login.to_string(), addr.to_string())).or_default();
+        let p = pairs
+            .entry((login.to_string(), addr.to_string()))
+            .or_default();
         p.refresh(now);
         if p.locked_until > now || p.failures + p.in_flight >= MAX_FAILURES {
             return Admit::Locked;
@@ -145,7 +151,10 @@ impl LoginGuard {
     /// Whether `login` is refused from some address (for the users page).
     pub fn locked_somewhere(&self, login: &str, now: i64) -> bool {
         let guard = self.counts.lock().unwrap_or_else(|e| e.into_inner());
-        guard.0.iter().any(|((l, _), c)| l == login && c.locked_until > now)
+        guard
+            .0
+            .iter()
+            .any(|((l, _), c)| l == login && c.locked_until > now)
     }
 
     /// An administrator's unlock: every address's counter for `login`.
@@ -232,7 +241,10 @@ mod tests {
             tokio::task::yield_now().await;
         }
         assert_eq!(g.waiting.load(Ordering::SeqCst), HASH_QUEUE);
-        assert!(g.hash_slot().await.is_none(), "refused at once when the queue is full");
+        assert!(
+            g.hash_slot().await.is_none(),
+            "refused at once when the queue is full"
+        );
         drop(held);
         for w in waiters {
             assert!(w.await.unwrap(), "queued checks get their turn");

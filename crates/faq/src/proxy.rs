@@ -92,17 +92,25 @@ mod tests {
         let p = TrustedProxies::parse(&["10.0.0.0/8", "192.0.2.7"]).unwrap();
         let ip = |s: &str| s.parse::<IpAddr>().unwrap();
         // A citizen straight in: the header is theirs to forge, so it is ignored.
-        assert_eq!(p.client_ip(ip("198.51.100.1"), &xff("203.0.113.9")), ip("198.51.100.1"));
+        assert_eq!(
+            p.client_ip(ip("198.51.100.1"), &xff("203.0.113.9")),
+            ip("198.51.100.1")
+        );
         // Through the proxy: the right-most untrusted hop (the citizen's own header
         // entries to its left are not believed).
         assert_eq!(
             p.client_ip(ip("192.0.2.7"), &xff("1.2.3.4, 203.0.113.9, 10.1.1.1")),
             ip("203.0.113.9")
         );
-        assert_eq!(p.client_ip(ip("192.0.2.7"), &HeaderMap::new()), ip("192.0.2.7"));
+        assert_eq!(
+            p.client_ip(ip("192.0.2.7"), &HeaderMap::new()),
+            ip("192.0.2.7")
+        );
         assert_eq!(p.client_ip(ip("10.2.2.2"), &xff("garbage")), ip("10.2.2.2"));
         assert!(TrustedProxies::parse(&["10.0.0.0/33"]).is_err());
         assert!(TrustedProxies::parse(&["proxy.example"]).is_err());
-        assert!(TrustedProxies::parse(&["::1/128"]).unwrap().contains(ip("::1")));
+        assert!(TrustedProxies::parse(&["::1/128"])
+            .unwrap()
+            .contains(ip("::1")));
     }
 }

@@ -209,7 +209,10 @@ mod tests {
             cert: files.cert.clone(),
             key: dir.join("junk.pem"),
         };
-        assert!(server_config(&bad_key).unwrap_err().to_string().contains("junk.pem"));
+        assert!(server_config(&bad_key)
+            .unwrap_err()
+            .to_string()
+            .contains("junk.pem"));
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

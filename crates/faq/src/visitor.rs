@@ -79,12 +79,24 @@ impl Visitors {
         entry: &str,
         now: i64,
     ) -> bool {
-        self.views.first(&keys(visitor, issued, addr), addr, entry, now.div_euclid(DAY), true)
+        self.views.first(
+            &keys(visitor, issued, addr),
+            addr,
+            entry,
+            now.div_euclid(DAY),
+            true,
+        )
     }
 
     /// Whether this rating of `entry` counts (the visitor's first).
     pub fn count_rating(&self, visitor: Option<&str>, addr: &str, entry: &str, now: i64) -> bool {
-        self.ratings.first(&keys(visitor, None, addr), addr, entry, now.div_euclid(DAY), false)
+        self.ratings.first(
+            &keys(visitor, None, addr),
+            addr,
+            entry,
+            now.div_euclid(DAY),
+            false,
+        )
     }
 }
 
@@ -121,7 +133,9 @@ impl Once {
         }
         let mut per = self.per_address.lock().unwrap_or_else(|e| e.into_inner());
         per.retain(|k, _| k.2 >= day);
-        let n = per.entry((addr.to_string(), entry.to_string(), day)).or_default();
+        let n = per
+            .entry((addr.to_string(), entry.to_string(), day))
+            .or_default();
         if *n >= PER_ADDRESS_PER_DAY {
             return false;
         }
@@ -145,12 +159,24 @@ mod tests {
         // First visit: no cookie yet; the one issued with the page is remembered too.
         assert!(v.count_view(None, Some(id), "192.0.2.1", "FAQ-1", t));
         assert!(!v.count_view(Some(id), None, "192.0.2.1", "FAQ-1", t + 60));
-        assert!(!v.count_view(None, None, "192.0.2.1", "FAQ-1", t + 60), "no cookie: the address");
-        assert!(v.count_view(Some(id), None, "192.0.2.1", "FAQ-1", t + DAY), "views count again the next day");
+        assert!(
+            !v.count_view(None, None, "192.0.2.1", "FAQ-1", t + 60),
+            "no cookie: the address"
+        );
+        assert!(
+            v.count_view(Some(id), None, "192.0.2.1", "FAQ-1", t + DAY),
+            "views count again the next day"
+        );
         assert!(v.count_rating(Some(id), "192.0.2.1", "FAQ-1", t));
-        assert!(!v.count_rating(Some(id), "192.0.2.1", "FAQ-1", t + DAY), "ratings once");
+        assert!(
+            !v.count_rating(Some(id), "192.0.2.1", "FAQ-1", t + DAY),
+            "ratings once"
+        );
         assert!(v.count_rating(None, "192.0.2.2", "FAQ-1", t));
-        assert!(!v.count_rating(None, "192.0.2.2", "FAQ-1", t), "no cookie: once per address");
+        assert!(
+            !v.count_rating(None, "192.0.2.2", "FAQ-1", t),
+            "no cookie: once per address"
+        );
         // Fresh cookies from one address stop counting at the cap.
         let counted = (0..50)
             .filter(|i| v.count_rating(Some(&format!("{i:032x}")), "192.0.2.3", "FAQ-2", t))

@@ -10,7 +10,11 @@ fn views_of(id: &str) -> i64 {
     server()
         .app
         .db
-        .with(|c| c.query_row("SELECT COUNT(*) FROM views WHERE faq_id=?1", [id], |r| r.get(0)))
+        .with(|c| {
+            c.query_row("SELECT COUNT(*) FROM views WHERE faq_id=?1", [id], |r| {
+                r.get(0)
+            })
+        })
         .unwrap()
 }
 
@@ -18,14 +22,22 @@ fn ratings_of(id: &str) -> i64 {
     server()
         .app
         .db
-        .with(|c| c.query_row("SELECT COUNT(*) FROM ratings WHERE faq_id=?1", [id], |r| r.get(0)))
+        .with(|c| {
+            c.query_row("SELECT COUNT(*) FROM ratings WHERE faq_id=?1", [id], |r| {
+                r.get(0)
+            })
+        })
         .unwrap()
 }
 
 #[tokio::test]
 async fn results_keep_the_query_and_page_past_twenty() {
     let mut c = client();
-    let page1 = c.get(&format!("/search?{}", q("手続き"))).await.unwrap().text();
+    let page1 = c
+        .get(&format!("/search?{}", q("手続き")))
+        .await
+        .unwrap()
+        .text();
     assert!(page1.contains("value=\"手続き\""), "query kept in the box");
     let total: usize = page1
         .split("<p role=\"status\">")
@@ -36,16 +48,26 @@ async fn results_keep_the_query_and_page_past_twenty() {
     assert!(total > 20, "need more than one page: {total}");
     assert_eq!(page1.matches("<li><span class=\"cat\">").count(), 20);
     assert!(page1.contains("page=2\">次の20件"), "{page1}");
-    let page2 = c.get(&format!("/search?{}&page=2", q("手続き"))).await.unwrap().text();
+    let page2 = c
+        .get(&format!("/search?{}&page=2", q("手続き")))
+        .await
+        .unwrap()
+        .text();
     assert!(page2.contains("（21〜"), "{page2}");
     assert_eq!(
         page2.matches("<li><span class=\"cat\">").count(),
         (total - 20).min(20)
     );
     let ids = |p: &str| -> Vec<String> {
-        p.split("href=\"/faq/").skip(1).map(|s| s.split('?').next().unwrap().to_string()).collect()
+        p.split("href=\"/faq/")
+            .skip(1)
+            .map(|s| s.split('?').next().unwrap().to_string())
+            .collect()
     };
-    assert!(ids(&page2).iter().all(|id| !ids(&page1).contains(id)), "pages overlap");
+    assert!(
+        ids(&page2).iter().all(|id| !ids(&page1).contains(id)),
+        "pages overlap"
+    );
 }
 
 #[tokio::test]
@@ -64,12 +86,18 @@ async fn views_and_ratings_count_once_per_visitor() {
         .post_form("/faq/FAQ-0024/rate", &[("score", "5"), ("comment", "")])
         .await
         .unwrap();
-    assert_eq!(first.header("location"), Some("/faq/FAQ-0024?rated=1#rating"));
+    assert_eq!(
+        first.header("location"),
+        Some("/faq/FAQ-0024?rated=1#rating")
+    );
     let again = c
         .post_form("/faq/FAQ-0024/rate", &[("score", "1"), ("comment", "")])
         .await
         .unwrap();
-    assert_eq!(again.header("location"), Some("/faq/FAQ-0024?rated=again#rating"));
+    assert_eq!(
+        again.header("location"),
+        Some("/faq/FAQ-0024?rated=again#rating")
+    );
     assert_eq!(ratings_of("FAQ-0024"), before + 1);
     // A forged visitor cookie is no visitor: the address (the one citizen behind it) has
     // rated already, so it is not counted either.
@@ -80,7 +108,10 @@ async fn views_and_ratings_count_once_per_visitor() {
             "/faq/FAQ-0024/rate",
             &[
                 ("content-type", "application/x-www-form-urlencoded"),
-                ("cookie", "faq_visitor=0123456789abcdef0123456789abcdef.00ff"),
+                (
+                    "cookie",
+                    "faq_visitor=0123456789abcdef0123456789abcdef.00ff",
+                ),
                 ("x-forwarded-for", "198.51.100.77"),
             ],
             b"score=3",
@@ -94,14 +125,20 @@ async fn views_and_ratings_count_once_per_visitor() {
             "/faq/FAQ-0024/rate",
             &[
                 ("content-type", "application/x-www-form-urlencoded"),
-                ("cookie", "faq_visitor=fedcba9876543210fedcba9876543210.00ff"),
+                (
+                    "cookie",
+                    "faq_visitor=fedcba9876543210fedcba9876543210.00ff",
+                ),
                 ("x-forwarded-for", "198.51.100.77"),
             ],
             b"score=3",
         )
         .await
         .unwrap();
-    assert_eq!(r.header("location"), Some("/faq/FAQ-0024?rated=again#rating"));
+    assert_eq!(
+        r.header("location"),
+        Some("/faq/FAQ-0024?rated=again#rating")
+    );
     assert_eq!(ratings_of("FAQ-0024"), before + 2);
 }
 
@@ -129,9 +166,18 @@ async fn limits_apply_per_citizen_behind_the_trusted_proxy() {
     for i in 0..=faq::web::RATE_PER_MIN {
         statuses.push(rate(&mut c, format!("FAQ-{:04}", 45 + i), "203.0.113.10").await);
     }
-    assert!(statuses[..faq::web::RATE_PER_MIN as usize].iter().all(|s| *s == 303), "{statuses:?}");
+    assert!(
+        statuses[..faq::web::RATE_PER_MIN as usize]
+            .iter()
+            .all(|s| *s == 303),
+        "{statuses:?}"
+    );
     assert_eq!(*statuses.last().unwrap(), 429, "{statuses:?}");
-    assert_eq!(rate(&mut c, "FAQ-0045".into(), "203.0.113.11").await, 303, "another citizen");
+    assert_eq!(
+        rate(&mut c, "FAQ-0045".into(), "203.0.113.11").await,
+        303,
+        "another citizen"
+    );
     eventually("access log names the citizen", || {
         server()
             .app
@@ -173,27 +219,45 @@ async fn popular_keywords_need_moderation() {
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    assert!(page.contains(">狂犬病</a>"), "a word of a published question shows: {page}");
-    assert!(!page.contains("phish.example"), "searches alone put nothing on the home page");
+    assert!(
+        page.contains(">狂犬病</a>"),
+        "a word of a published question shows: {page}"
+    );
+    assert!(
+        !page.contains("phish.example"),
+        "searches alone put nothing on the home page"
+    );
 
     // Editors decide: hide a word, approve a phrase.
     let mut ed = client();
     let csrf = login(&mut ed, ADMIN, ADMIN_PW).await;
     let list = ed.get("/admin/keywords").await.unwrap().text();
-    assert!(list.contains("phish.example") && list.contains("未承認"), "{list}");
+    assert!(
+        list.contains("phish.example") && list.contains("未承認"),
+        "{list}"
+    );
     for (kw, approve) in [("狂犬病", "0"), (phish, "1")] {
         let r = ed
-            .post_form("/admin/keywords", &[("csrf", &csrf), ("q", kw), ("approve", approve)])
+            .post_form(
+                "/admin/keywords",
+                &[("csrf", &csrf), ("q", kw), ("approve", approve)],
+            )
             .await
             .unwrap();
         assert_eq!(r.status, 303);
     }
     let page = home().await;
     assert!(!page.contains(">狂犬病</a>"), "hidden by an editor");
-    assert!(page.contains("phish.example"), "approved by an editor shows");
+    assert!(
+        page.contains("phish.example"),
+        "approved by an editor shows"
+    );
     // Without a session, nobody moderates.
     let r = client()
-        .post_form("/admin/keywords", &[("csrf", "x"), ("q", "x"), ("approve", "1")])
+        .post_form(
+            "/admin/keywords",
+            &[("csrf", "x"), ("q", "x"), ("approve", "1")],
+        )
         .await
         .unwrap();
     assert_eq!(r.header("location"), Some("/admin/login"));
@@ -203,17 +267,27 @@ async fn popular_keywords_need_moderation() {
 async fn unfound_searches_per_week_page_and_csv() {
     let mut c = client();
     for _ in 0..2 {
-        c.get(&format!("/search?{}", q("としょかん"))).await.unwrap();
+        c.get(&format!("/search?{}", q("としょかん")))
+            .await
+            .unwrap();
     }
-    c.get(&format!("/search?{}", q("ハザードマップ"))).await.unwrap();
-    let found = c.get(&format!("/search?{}", q("粗大ごみ 手数料"))).await.unwrap().text();
+    c.get(&format!("/search?{}", q("ハザードマップ")))
+        .await
+        .unwrap();
+    let found = c
+        .get(&format!("/search?{}", q("粗大ごみ 手数料")))
+        .await
+        .unwrap()
+        .text();
     let href = found
         .split("href=\"/faq/")
         .nth(1)
         .and_then(|s| s.split('"').next())
         .expect("a result");
     assert!(href.contains("?from="), "{href}");
-    c.get(&format!("/faq/{}", href.replace("&amp;", "&"))).await.unwrap();
+    c.get(&format!("/faq/{}", href.replace("&amp;", "&")))
+        .await
+        .unwrap();
 
     let mut ed = client();
     login(&mut ed, ADMIN, ADMIN_PW).await;
@@ -225,11 +299,24 @@ async fn unfound_searches_per_week_page_and_csv() {
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    assert!(page.contains("2026-W23"), "this week by the service's clock: {page}");
-    assert!(page.contains(">としょかん</a></td><td class=\"n\">2</td><td>なし</td>"), "{page}");
-    assert!(page.contains(">ハザードマップ</a></td><td class=\"n\">1</td><td>") && page.contains("件（開かれず）"), "{page}");
+    assert!(
+        page.contains("2026-W23"),
+        "this week by the service's clock: {page}"
+    );
+    assert!(
+        page.contains(">としょかん</a></td><td class=\"n\">2</td><td>なし</td>"),
+        "{page}"
+    );
+    assert!(
+        page.contains(">ハザードマップ</a></td><td class=\"n\">1</td><td>")
+            && page.contains("件（開かれず）"),
+        "{page}"
+    );
     // Settling the writer: the click was sent before these searches were read back.
-    assert!(!page.contains(">粗大ごみ 手数料<"), "a search whose result was opened is not listed: {page}");
+    assert!(
+        !page.contains(">粗大ごみ 手数料<"),
+        "a search whose result was opened is not listed: {page}"
+    );
     let csv = ed.get("/admin/unfound.csv?week=2026-W23").await.unwrap();
     assert_eq!(csv.header("content-type"), Some("text/csv; charset=utf-8"));
     let text = csv.text();
@@ -246,8 +333,15 @@ async fn ranking_is_kept_per_calendar_week() {
         .db
         .with(|c| {
             // Last Sunday evening (previous week) and this Monday morning.
-            for (id, at) in [("FAQ-0118", monday - 3600), ("FAQ-0118", monday - 7200), ("FAQ-0120", monday + 60)] {
-                c.execute("INSERT INTO views (faq_id, at) VALUES (?1, ?2)", rusqlite::params![id, at])?;
+            for (id, at) in [
+                ("FAQ-0118", monday - 3600),
+                ("FAQ-0118", monday - 7200),
+                ("FAQ-0120", monday + 60),
+            ] {
+                c.execute(
+                    "INSERT INTO views (faq_id, at) VALUES (?1, ?2)",
+                    rusqlite::params![id, at],
+                )?;
             }
             Ok(())
         })
@@ -255,8 +349,14 @@ async fn ranking_is_kept_per_calendar_week() {
     let mut ed = client();
     login(&mut ed, ADMIN, ADMIN_PW).await;
     let w22 = ed.get("/admin/ranking?week=2026-W22").await.unwrap().text();
-    assert!(w22.contains("FAQ-0118") && !w22.contains("FAQ-0120"), "{w22}");
+    assert!(
+        w22.contains("FAQ-0118") && !w22.contains("FAQ-0120"),
+        "{w22}"
+    );
     assert!(w22.contains("2026-05-25 〜 2026-05-31"), "{w22}");
     let w23 = ed.get("/admin/ranking").await.unwrap().text();
-    assert!(w23.contains("FAQ-0120") && !w23.contains("FAQ-0118"), "{w23}");
+    assert!(
+        w23.contains("FAQ-0120") && !w23.contains("FAQ-0118"),
+        "{w23}"
+    );
 }

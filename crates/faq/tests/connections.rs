@@ -51,7 +51,9 @@ async fn tls(site: &Site) -> std::io::Result<TlsStream<TcpStream>> {
     .with_no_client_auth();
     let tcp = TcpStream::connect(site.running.addr).await?;
     let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
-    tokio_rustls::TlsConnector::from(Arc::new(cfg)).connect(name, tcp).await
+    tokio_rustls::TlsConnector::from(Arc::new(cfg))
+        .connect(name, tcp)
+        .await
 }
 
 /// Reads until the server closes (Ok(bytes)) or `limit` passes (Err).
@@ -72,12 +74,16 @@ async fn closed_within(s: &mut TlsStream<TcpStream>, limit: Duration) -> Result<
 }
 
 async fn get_ok(site: &Site) -> bool {
-    let Ok(mut s) = tls(site).await else { return false };
+    let Ok(mut s) = tls(site).await else {
+        return false;
+    };
     let req = b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
     if s.write_all(req).await.is_err() {
         return false;
     }
-    let got = closed_within(&mut s, Duration::from_secs(20)).await.unwrap_or_default();
+    let got = closed_within(&mut s, Duration::from_secs(20))
+        .await
+        .unwrap_or_default();
     got.starts_with(b"HTTP/1.1 200")
 }
 
@@ -86,21 +92,35 @@ async fn idle_and_slow_header_connections_are_closed() {
     let site = start().await;
     // Connected, handshake done, nothing sent: closed by the idle timeout.
     let mut idle = tls(&site).await.unwrap();
-    assert!(closed_within(&mut idle, Duration::from_secs(30)).await.is_ok(), "idle connection kept");
+    assert!(
+        closed_within(&mut idle, Duration::from_secs(30))
+            .await
+            .is_ok(),
+        "idle connection kept"
+    );
 
     // A header line every 500 ms keeps the connection busy but never ends the head.
     let mut slow = tls(&site).await.unwrap();
-    slow.write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\n").await.unwrap();
+    slow.write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\n")
+        .await
+        .unwrap();
     let mut closed = false;
     for i in 0..60 {
         tokio::time::sleep(Duration::from_millis(500)).await;
-        if slow.write_all(format!("X-Drip-{i}: a\r\n").as_bytes()).await.is_err() {
+        if slow
+            .write_all(format!("X-Drip-{i}: a\r\n").as_bytes())
+            .await
+            .is_err()
+        {
             closed = true;
             break;
         }
         // Anything from the server (a close, an error, a 408) ends the drip.
         let mut b = [0u8; 512];
-        if tokio::time::timeout(Duration::from_millis(1), slow.read(&mut b)).await.is_ok() {
+        if tokio::time::timeout(Duration::from_millis(1), slow.read(&mut b))
+            .await
+            .is_ok()
+        {
             closed = true;
             break;
         }
@@ -117,12 +137,17 @@ async fn connections_per_address_are_capped() {
     for _ in 0..3 {
         let mut s = tls(&site).await.unwrap();
         // Keep them alive past the idle timeout's reach for a moment: one request each.
-        s.write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n").await.unwrap();
+        s.write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            .await
+            .unwrap();
         held.push(s);
     }
     // The fourth from the same address is closed before any TLS.
     let fourth = tls(&site).await;
-    assert!(fourth.is_err(), "a fourth connection from one address was accepted");
+    assert!(
+        fourth.is_err(),
+        "a fourth connection from one address was accepted"
+    );
     drop(held);
     // The places come back when connections close.
     let mut ok = false;

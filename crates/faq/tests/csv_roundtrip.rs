@@ -16,16 +16,17 @@ async fn import(c: &mut Client, csrf: &str, bytes: &[u8]) -> Resp {
     import_as(c, csrf, "faq.csv", "text/csv", bytes).await
 }
 
-async fn import_as(
-    c: &mut Client,
-    csrf: &str,
-    name: &str,
-    mime: &str,
-    bytes: &[u8],
-) -> Resp {
-    c.post_multipart("/admin/import", &[("csrf", csrf)], "file", name, mime, bytes)
-        .await
-        .unwrap()
+async fn import_as(c: &mut Client, csrf: &str, name: &str, mime: &str, bytes: &[u8]) -> Resp {
+    c.post_multipart(
+        "/admin/import",
+        &[("csrf", csrf)],
+        "file",
+        name,
+        mime,
+        bytes,
+    )
+    .await
+    .unwrap()
 }
 
 /// The export's records with `edit` applied, written back as CSV (no BOM).
@@ -72,7 +73,10 @@ async fn excel_saved_csv_and_the_xlsx_import_back_unchanged() {
     let windows = text.replace('〜', "～");
     let (sjis, _, unmappable) = encoding_rs::SHIFT_JIS.encode(&windows);
     assert!(!unmappable);
-    assert!(std::str::from_utf8(&sjis).is_err(), "the file really is Shift_JIS");
+    assert!(
+        std::str::from_utf8(&sjis).is_err(),
+        "the file really is Shift_JIS"
+    );
     let r = import(&mut c, &csrf, &sjis).await;
     assert_eq!(r.status, 200, "{}", r.text());
     assert!(r.text().contains("追加・変更 0件"), "{}", r.text());
@@ -114,8 +118,14 @@ fn formula_cells_are_exported_as_text_and_imported_back() {
     let entries = faq::csv_io::parse(csv.as_bytes()).unwrap();
     assert_eq!(entries[0].question, "=HYPERLINK(\"http://evil.example\")");
     let out = String::from_utf8(faq::csv_io::export(&entries)).unwrap();
-    assert!(out.contains("\"'=HYPERLINK(\"\"http://evil.example\"\")\""), "{out}");
-    assert!(out.contains(",'@SUM(A1),") && out.contains(",'-d,") && out.contains(",'+c,"), "{out}");
+    assert!(
+        out.contains("\"'=HYPERLINK(\"\"http://evil.example\"\")\""),
+        "{out}"
+    );
+    assert!(
+        out.contains(",'@SUM(A1),") && out.contains(",'-d,") && out.contains(",'+c,"),
+        "{out}"
+    );
     // An apostrophe not guarding a formula is the editor's text and stays.
     assert!(out.contains(",'plain,"), "{out}");
     assert_eq!(faq::csv_io::parse(out.as_bytes()).unwrap(), entries);

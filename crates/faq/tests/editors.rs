@@ -13,7 +13,10 @@ async fn history_shows_each_change_and_restores_an_earlier_version() {
     v2.question = "水道料金はどうやって払いますか？（改訂）".into();
     v2.department = "水道局お客さまセンター".into();
     let r = c
-        .post_form("/admin/faq/FAQ-0030/edit", &with_csrf(&csrf, &entry_fields(&v2)))
+        .post_form(
+            "/admin/faq/FAQ-0030/edit",
+            &with_csrf(&csrf, &entry_fields(&v2)),
+        )
         .await
         .unwrap();
     assert_eq!(r.status, 303, "{}", r.text());
@@ -40,20 +43,33 @@ async fn history_shows_each_change_and_restores_an_earlier_version() {
         .expect("a restore button for the earlier version")
         .to_string();
     let r = c
-        .post_form(&format!("/admin/faq/FAQ-0030/restore/{seq}"), &[("csrf", &csrf)])
+        .post_form(
+            &format!("/admin/faq/FAQ-0030/restore/{seq}"),
+            &[("csrf", &csrf)],
+        )
         .await
         .unwrap();
     assert_eq!(r.status, 303, "{}", r.text());
-    assert_eq!(server().app.db.entry("FAQ-0030").unwrap().unwrap(), original);
+    assert_eq!(
+        server().app.db.entry("FAQ-0030").unwrap().unwrap(),
+        original
+    );
     let page = c.get("/admin/faq/FAQ-0030").await.unwrap().text();
     assert!(page.contains("<td>復元</td>"), "{page}");
     // The public site and search follow.
-    let found = c.get(&format!("/search?{}", q("水道料金"))).await.unwrap().text();
+    let found = c
+        .get(&format!("/search?{}", q("水道料金")))
+        .await
+        .unwrap()
+        .text();
     assert!(!found.contains("（改訂）"), "{found}");
 
     // Restoring needs an editor's session and its token.
     let r = c
-        .post_form(&format!("/admin/faq/FAQ-0030/restore/{seq}"), &[("csrf", "wrong")])
+        .post_form(
+            &format!("/admin/faq/FAQ-0030/restore/{seq}"),
+            &[("csrf", "wrong")],
+        )
         .await
         .unwrap();
     assert_eq!(r.status, 403);
@@ -72,7 +88,10 @@ async fn ratings_are_a_chart_not_an_array() {
     login(&mut c, ADMIN, ADMIN_PW).await;
     let page = c.get("/admin/faq/FAQ-0031").await.unwrap().text();
     assert!(page.contains("<svg role=\"img\""), "{page}");
-    assert!(page.contains("4点 1件"), "the numbers are written out: {page}");
+    assert!(
+        page.contains("4点 1件"),
+        "the numbers are written out: {page}"
+    );
     assert!(!page.contains("[0, 0, 0, 1, 0]"), "no raw array: {page}");
 }
 
@@ -82,52 +101,101 @@ async fn categories_come_from_the_managed_list() {
     let csrf = login(&mut c, ADMIN, ADMIN_PW).await;
     // The list starts with the categories the entries use.
     let form = c.get("/admin/faq/FAQ-0032/edit").await.unwrap().text();
-    assert!(form.contains("<select id=\"category\" name=\"category\" required>"), "{form}");
-    assert!(form.contains("<option value=\"くらし &gt; 上下水道\" selected>"), "{form}");
-    assert!(form.contains("<optgroup label=\"ライフイベント\"><option value=\"ライフイベント &gt; おくやみ\">"), "{form}");
+    assert!(
+        form.contains("<select id=\"category\" name=\"category\" required>"),
+        "{form}"
+    );
+    assert!(
+        form.contains("<option value=\"くらし &gt; 上下水道\" selected>"),
+        "{form}"
+    );
+    assert!(
+        form.contains(
+            "<optgroup label=\"ライフイベント\"><option value=\"ライフイベント &gt; おくやみ\">"
+        ),
+        "{form}"
+    );
 
     // A category that is not on the list is refused, naming it.
     let mut e = server().app.db.entry("FAQ-0032").unwrap().unwrap();
     e.category = "くらし > 上下水到".into(); // a typo
     let r = c
-        .post_form("/admin/faq/FAQ-0032/edit", &with_csrf(&csrf, &entry_fields(&e)))
+        .post_form(
+            "/admin/faq/FAQ-0032/edit",
+            &with_csrf(&csrf, &entry_fields(&e)),
+        )
         .await
         .unwrap();
     assert_eq!(r.status, 400);
-    assert!(r.text().contains("カテゴリ「くらし &gt; 上下水到」は一覧にありません"), "{}", r.text());
-    assert_eq!(server().app.db.entry("FAQ-0032").unwrap().unwrap().category, "くらし > 上下水道");
+    assert!(
+        r.text()
+            .contains("カテゴリ「くらし &gt; 上下水到」は一覧にありません"),
+        "{}",
+        r.text()
+    );
+    assert_eq!(
+        server().app.db.entry("FAQ-0032").unwrap().unwrap().category,
+        "くらし > 上下水道"
+    );
 
     // Added to the list (by area), it can be used.
     let r = c
         .post_form(
             "/admin/categories",
-            &[("csrf", &csrf), ("op", "add"), ("path", "地域 >小名浜"), ("kind", "地域")],
+            &[
+                ("csrf", &csrf),
+                ("op", "add"),
+                ("path", "地域 >小名浜"),
+                ("kind", "地域"),
+            ],
         )
         .await
         .unwrap();
     assert_eq!(r.status, 303);
     e.category = "地域 > 小名浜".into();
     let r = c
-        .post_form("/admin/faq/FAQ-0032/edit", &with_csrf(&csrf, &entry_fields(&e)))
+        .post_form(
+            "/admin/faq/FAQ-0032/edit",
+            &with_csrf(&csrf, &entry_fields(&e)),
+        )
         .await
         .unwrap();
     assert_eq!(r.status, 303, "{}", r.text());
     // A category in use cannot be removed; an unused one can.
     let r = c
-        .post_form("/admin/categories", &[("csrf", &csrf), ("op", "remove"), ("path", "地域 > 小名浜")])
+        .post_form(
+            "/admin/categories",
+            &[("csrf", &csrf), ("op", "remove"), ("path", "地域 > 小名浜")],
+        )
         .await
         .unwrap();
     assert_eq!(r.status, 400);
     assert!(r.text().contains("1件のFAQで使われている"), "{}", r.text());
     let r = c
-        .post_form("/admin/categories", &[("csrf", &csrf), ("op", "add"), ("path", "地域 > 勿来"), ("kind", "地域")])
+        .post_form(
+            "/admin/categories",
+            &[
+                ("csrf", &csrf),
+                ("op", "add"),
+                ("path", "地域 > 勿来"),
+                ("kind", "地域"),
+            ],
+        )
         .await
         .unwrap();
     assert_eq!(r.status, 303);
     let r = c
-        .post_form("/admin/categories", &[("csrf", &csrf), ("op", "remove"), ("path", "地域 > 勿来")])
+        .post_form(
+            "/admin/categories",
+            &[("csrf", &csrf), ("op", "remove"), ("path", "地域 > 勿来")],
+        )
         .await
         .unwrap();
     assert_eq!(r.status, 303);
-    assert!(!c.get("/admin/categories").await.unwrap().text().contains("地域 > 勿来"));
+    assert!(!c
+        .get("/admin/categories")
+        .await
+        .unwrap()
+        .text()
+        .contains("地域 > 勿来"));
 }

@@ -214,13 +214,21 @@ async fn injection_strings_are_stored_verbatim_and_shown_escaped() {
     let r = c
         .post_form(
             "/admin/categories",
-            &[("csrf", &csrf), ("op", "add"), ("path", evil_cat), ("kind", "分野")],
+            &[
+                ("csrf", &csrf),
+                ("op", "add"),
+                ("path", evil_cat),
+                ("kind", "分野"),
+            ],
         )
         .await
         .unwrap();
     assert_eq!(r.status, 303, "{}", r.text());
     let cats = c.get("/admin/categories").await.unwrap().text();
-    assert!(!cats.contains("<b テスト") && cats.contains("&lt;b テスト&quot;&#x27;&amp;"), "{cats}");
+    assert!(
+        !cats.contains("<b テスト") && cats.contains("&lt;b テスト&quot;&#x27;&amp;"),
+        "{cats}"
+    );
     let fields: Vec<(&str, &str)> = vec![
         ("csrf", &csrf),
         ("id", "SEC-0001"),
@@ -495,9 +503,15 @@ async fn lockout_counts_concurrent_failures_per_address_and_cannot_shut_staff_ou
     for a in attempts {
         statuses.push(a.await.unwrap().status);
     }
-    assert!(statuses.iter().all(|s| *s == 401 || *s == 503), "{statuses:?}");
+    assert!(
+        statuses.iter().all(|s| *s == 401 || *s == 503),
+        "{statuses:?}"
+    );
     let r = login_from("victim", "victim-password-1", "198.51.100.66").await;
-    assert_eq!(r.status, 401, "the attacker's address is refused even with the password");
+    assert_eq!(
+        r.status, 401,
+        "the attacker's address is refused even with the password"
+    );
     assert!(r.text().contains("しばらくログインできません"));
     let r = login_from("victim", "victim-password-1", "10.20.30.40").await;
     assert_eq!(r.status, 303, "staff at their own desk still get in");

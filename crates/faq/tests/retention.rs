@@ -1,7 +1,7 @@
 //! The access log keeps at least three months: older rows are purged, newer ones stay.
 
-use faq::clock::unix_now;
 use faq::client::Client;
+use faq::clock::unix_now;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn access_log_keeps_three_months_and_purges_older() {

@@ -93,8 +93,18 @@ mod tests {
     #[test]
     fn arguments_reach_the_configuration() {
         let cfg = Args::try_parse_from([
-            "madoguchi-faq", "--data", "/tmp/x", "--listen", "127.0.0.1:9443", "--no-seed",
-            "--phone", "0246-00-0000", "--trusted-proxy", "10.0.0.0/8", "--trusted-proxy", "::1",
+            "madoguchi-faq",
+            "--data",
+            "/tmp/x",
+            "--listen",
+            "127.0.0.1:9443",
+            "--no-seed",
+            "--phone",
+            "0246-00-0000",
+            "--trusted-proxy",
+            "10.0.0.0/8",
+            "--trusted-proxy",
+            "::1",
         ])
         .unwrap()
         .into_config();

@@ -86,12 +86,20 @@ pub async fn login(
         || f.password.is_empty()
         || f.password.len() > MAX_PASSWORD_BYTES
     {
-        return Ok(with_login_token(&app, StatusCode::UNAUTHORIZED, Some(WRONG)));
+        return Ok(with_login_token(
+            &app,
+            StatusCode::UNAUTHORIZED,
+            Some(WRONG),
+        ));
     }
     let now = app.clock.now();
     if app.guard.admit(&login, &ident.ip, now) == Admit::Locked {
         // The same answer whether or not the ID exists.
-        return Ok(with_login_token(&app, StatusCode::UNAUTHORIZED, Some(LOCKED)));
+        return Ok(with_login_token(
+            &app,
+            StatusCode::UNAUTHORIZED,
+            Some(LOCKED),
+        ));
     }
     let Some(slot) = app.guard.hash_slot().await else {
         app.guard.abandon(&login, &ident.ip);
@@ -100,8 +108,10 @@ pub async fn login(
             StatusCode::SERVICE_UNAVAILABLE,
             Some("ただいま混み合っています。少し待ってからもう一度お試しください"),
         );
-        resp.headers_mut()
-            .insert(header::RETRY_AFTER, axum::http::HeaderValue::from_static("5"));
+        resp.headers_mut().insert(
+            header::RETRY_AFTER,
+            axum::http::HeaderValue::from_static("5"),
+        );
         return Ok(resp);
     };
     let (l2, pw) = (login.clone(), f.password);
@@ -111,10 +121,15 @@ pub async fn login(
     app.guard.finish(&login, &ident.ip, ok, now);
     Ok(match outcome? {
         LoginOutcome::Ok(token) => {
-            let c = format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age={}", auth::SESSION_SECS);
+            let c = format!(
+                "{SESSION_COOKIE}={token}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age={}",
+                auth::SESSION_SECS
+            );
             ([(header::SET_COOKIE, c)], Redirect::to("/admin")).into_response()
         }
-        LoginOutcome::BadCredentials => with_login_token(&app, StatusCode::UNAUTHORIZED, Some(WRONG)),
+        LoginOutcome::BadCredentials => {
+            with_login_token(&app, StatusCode::UNAUTHORIZED, Some(WRONG))
+        }
         LoginOutcome::Locked => with_login_token(&app, StatusCode::UNAUTHORIZED, Some(LOCKED)),
     })
 }
@@ -213,7 +228,11 @@ pub async fn list(
 fn category_select(list: &[crate::categories::Category], current: &str) -> String {
     let mut out = String::from("<select id=\"category\" name=\"category\" required><option value=\"\">選んでください</option>");
     if !current.is_empty() && !list.iter().any(|c| c.path == current) {
-        let _ = write!(out, "<option value=\"{0}\" selected>{0}（一覧にありません）</option>", esc(current));
+        let _ = write!(
+            out,
+            "<option value=\"{0}\" selected>{0}（一覧にありません）</option>",
+            esc(current)
+        );
     }
     for kind in crate::categories::KINDS {
         let _ = write!(out, "<optgroup label=\"{kind}\">");
@@ -524,7 +543,6 @@ pub async fn show(
         &body,
     )))
 }
-
 
 #[derive(Deserialize)]
 pub struct PublishForm {

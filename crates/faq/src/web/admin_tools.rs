@@ -54,7 +54,10 @@ pub async fn export_xlsx(State(app): State<Arc<App>>, staff: Staff) -> WebResult
         xlsx::export(&app.db.entries()?)
     })
     .await?;
-    let name = format!("attachment; filename=\"faq-{}.xlsx\"", app.clock.today_jst());
+    let name = format!(
+        "attachment; filename=\"faq-{}.xlsx\"",
+        app.clock.today_jst()
+    );
     Ok((
         [
             (

@@ -69,7 +69,9 @@ pub async fn change(
     let result = blocking(&app, move |app| match f.op.as_str() {
         "add" => categories::add(&app.db, &f.path, &f.kind),
         "remove" => categories::remove(&app.db, &f.path),
-        _ => Err(crate::error::FaqError::Invalid(vec!["不明な操作です".into()])),
+        _ => Err(crate::error::FaqError::Invalid(vec![
+            "不明な操作です".into()
+        ])),
     })
     .await;
     match result {

@@ -191,5 +191,8 @@ pub async fn restore(
         Ok(())
     })
     .await?;
-    Ok(Redirect::to(&format!("/admin/faq/{}?saved=1", url_enc(&id))))
+    Ok(Redirect::to(&format!(
+        "/admin/faq/{}?saved=1",
+        url_enc(&id)
+    )))
 }

@@ -47,8 +47,10 @@ pub async fn ranking(
     Query(wq): Query<WeekQuery>,
 ) -> WebResult<Html<String>> {
     let start = week_of(&app, &wq);
-    let rows =
-        blocking(&app, move |app| stats::ranking(&app.db, start, start + WEEK, 50)).await?;
+    let rows = blocking(&app, move |app| {
+        stats::ranking(&app.db, start, start + WEEK, 50)
+    })
+    .await?;
     let idx = app.index();
     let questions: std::collections::HashMap<&str, &str> = idx
         .browse(crate::search::Visibility::All)
@@ -57,7 +59,10 @@ pub async fn ranking(
     let mut body = week_nav("/admin/ranking", start);
     body.push_str("<table><tr><th>順位</th><th>FAQ</th><th>閲覧数</th></tr>");
     for (i, (id, n)) in rows.iter().enumerate() {
-        let q = questions.get(id.as_str()).copied().unwrap_or("（削除済み）");
+        let q = questions
+            .get(id.as_str())
+            .copied()
+            .unwrap_or("（削除済み）");
         let _ = write!(
             body,
             "<tr><td>{}</td><td><a href=\"/admin/faq/{}\">{} {}</a></td><td class=\"n\">{n}</td></tr>",
@@ -80,8 +85,10 @@ pub async fn unfound(
     Query(wq): Query<WeekQuery>,
 ) -> WebResult<Html<String>> {
     let start = week_of(&app, &wq);
-    let rows =
-        blocking(&app, move |app| stats::unfound(&app.db, start, start + WEEK, 500)).await?;
+    let rows = blocking(&app, move |app| {
+        stats::unfound(&app.db, start, start + WEEK, 500)
+    })
+    .await?;
     let mut body = week_nav("/admin/unfound", start);
     let _ = write!(
         body,
@@ -116,8 +123,10 @@ pub async fn unfound_csv(
 ) -> WebResult<Response> {
     let _ = staff;
     let start = week_of(&app, &wq);
-    let rows =
-        blocking(&app, move |app| stats::unfound(&app.db, start, start + WEEK, 100_000)).await?;
+    let rows = blocking(&app, move |app| {
+        stats::unfound(&app.db, start, start + WEEK, 100_000)
+    })
+    .await?;
     let mut out = b"\xEF\xBB\xBF".to_vec();
     {
         let mut w = csv::WriterBuilder::new()
@@ -135,7 +144,10 @@ pub async fn unfound_csv(
         }
         let _ = w.flush();
     }
-    let name = format!("attachment; filename=\"unfound-{}.csv\"", iso_week_label(start));
+    let name = format!(
+        "attachment; filename=\"unfound-{}.csv\"",
+        iso_week_label(start)
+    );
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
@@ -206,6 +218,9 @@ pub async fn set_keyword(
     let approve = f.approve == "1";
     let by = staff.0.login.clone();
     let now = app.clock.now();
-    blocking(&app, move |app| stats::set_keyword_rule(&app.db, &q, approve, &by, now)).await?;
+    blocking(&app, move |app| {
+        stats::set_keyword_rule(&app.db, &q, approve, &by, now)
+    })
+    .await?;
     Ok(Redirect::to("/admin/keywords"))
 }

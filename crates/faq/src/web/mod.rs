@@ -166,7 +166,11 @@ async fn middleware(State(app): State<Arc<App>>, mut req: Request, next: Next) -
     let ip = req
         .extensions()
         .get::<ConnectInfo<ClientAddr>>()
-        .map(|c| app.proxies.client_ip(c.0 .0.ip(), req.headers()).to_string())
+        .map(|c| {
+            app.proxies
+                .client_ip(c.0 .0.ip(), req.headers())
+                .to_string()
+        })
         .unwrap_or_else(|| "-".into());
     let mut id = Identity {
         ip: ip.clone(),
