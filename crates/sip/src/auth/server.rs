@@ -19,7 +19,7 @@ use super::nonces::{NcVerdict, NonceBook};
 use super::params::{parse_authorization, quote};
 use super::{compute_response, constant_time_eq, hmac_sha256, Algorithm, Credentials};
 use crate::message::Uri;
-use std::net::IpAddr;
+use core::net::IpAddr;
 use std::time::Duration;
 
 /// How long a challenge's nonce may be used. Short, because a nonce is what a captured
