@@ -98,7 +98,7 @@ fn a_nonce_only_works_from_the_address_it_was_sent_to() {
     let auth = answer(&mut srv, phone(), "REGISTER", uri, 1);
     assert!(matches!(
         check(&mut srv, "REGISTER", uri, &auth, attacker(), T0 + 1),
-        AuthOutcome::Failed { .. }
+        AuthOutcome::ForeignNonce { .. }
     ));
     // The refused attempt did not spend the phone's count.
     assert_eq!(

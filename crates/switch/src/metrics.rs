@@ -11,7 +11,8 @@ pub struct Metrics {
     pub sip_responses_sent: IntCounterVec,
     /// Messages that could not be parsed, by what we did: "answered_400", "dropped".
     pub sip_malformed: IntCounterVec,
-    /// Digest failures (wrong password, unknown user), and sources blocked by the limiter.
+    /// Digest failures (wrong password, unknown user), and requests refused because their
+    /// (user, source) is blocked by the limiter.
     pub auth_failures: IntCounter,
     pub auth_blocked: IntCounter,
     /// INVITEs refused because the switch is at its call limit (503).
@@ -78,7 +79,7 @@ impl Metrics {
             ),
             auth_blocked: c(
                 "madoguchi_sip_auth_blocked_total",
-                "Requests refused because the source is rate limited",
+                "Requests refused because the user is blocked at this source after failed attempts",
             ),
             overload_rejected: c(
                 "madoguchi_sip_overload_rejected_total",

@@ -71,7 +71,7 @@ impl Registration {
     }
 
     /// Authenticate a request. `Err` carries the response to send (401/407 challenge, or
-    /// 403 for a wrong password or a rate-limited source).
+    /// 403 for a wrong password or a blocked (user, source)).
     pub fn authenticate(
         &mut self,
         req: &Request,
@@ -81,16 +81,27 @@ impl Registration {
     ) -> Result<String, Response> {
         let now = Instant::now();
         let ip = from.remote.ip();
-        if self.limiter.is_blocked(ip, now) {
-            shared.metrics.auth_blocked.inc();
-            return Err(forbidden(req, "Too many failed attempts"));
-        }
         let (hdr, status, chal_hdr) = if proxy {
             ("Proxy-Authorization", 407, "Proxy-Authenticate")
         } else {
             ("Authorization", 401, "WWW-Authenticate")
         };
-        let Some(value) = req.headers.get(hdr) else {
+        let value = req.headers.get(hdr);
+        // Who the request claims to be: the digest user name, or the From user before
+        // any credentials are sent (so a blocked guesser gets no fresh challenge).
+        let claimed = value
+            .and_then(|v| sip::auth::parse_authorization(v).ok())
+            .map(|r| r.username)
+            .or_else(|| {
+                use sip::SipHeaders;
+                req.from_hdr().and_then(|f| f.uri.user())
+            })
+            .unwrap_or_default();
+        if self.limiter.is_blocked(&claimed, ip, now) {
+            shared.metrics.auth_blocked.inc();
+            return Err(forbidden(req, "Too many failed attempts"));
+        }
+        let Some(value) = value else {
             return Err(self.challenge(req, ip, status, chal_hdr, false));
         };
         let creds = &self.creds;
@@ -106,7 +117,7 @@ impl Registration {
         );
         match outcome {
             AuthOutcome::Ok { user } => {
-                self.limiter.record_success(ip);
+                self.limiter.record_success(&user, ip, now);
                 Ok(user)
             }
             AuthOutcome::Stale => Err(self.challenge(req, ip, status, chal_hdr, true)),
@@ -117,12 +128,20 @@ impl Registration {
                 tracing::warn!(%ip, user, "digest nonce count reused or nonce unknown: re-challenged");
                 Err(self.challenge(req, ip, status, chal_hdr, true))
             }
+            AuthOutcome::ForeignNonce { user } => {
+                // Not our nonce for this address: forged, replayed from elsewhere, or a
+                // spoofed source. A fresh challenge goes to the address; nothing is
+                // counted (see sip::auth::limiter).
+                tracing::info!(%ip, user = %user.escape_debug(), "digest answer to a nonce not sent to this address: re-challenged");
+                Err(self.challenge(req, ip, status, chal_hdr, false))
+            }
             AuthOutcome::Malformed => Err(self.challenge(req, ip, status, chal_hdr, false)),
             AuthOutcome::Failed { user, reason } => {
                 shared.metrics.auth_failures.inc();
-                tracing::warn!(%ip, user = user.as_deref().unwrap_or("-"), reason, "digest authentication failed");
-                if self.limiter.record_failure(ip, now) {
-                    tracing::warn!(%ip, "source blocked after repeated authentication failures");
+                let user = user.unwrap_or_default();
+                tracing::warn!(%ip, user = %user.escape_debug(), reason, "digest authentication failed");
+                if self.limiter.record_failure(&user, ip, now) {
+                    tracing::warn!(%ip, user = %user.escape_debug(), "user blocked at this source after repeated authentication failures");
                 }
                 Err(forbidden(req, "Authentication failed"))
             }

@@ -1,11 +1,26 @@
-//! Failed-authentication limiting per source address, against password guessing
-//! (the "friendly-scanner" floods every public SIP server sees). Sans-IO: the caller
-//! passes `now` and decides what a block means (403 without a challenge, or a silent drop,
-//! which costs the scanner a timeout per guess).
+//! Failed-authentication limiting against password guessing (the "friendly-scanner"
+//! floods every public SIP server sees), keyed by **(user, source)**, as Kamailio's
+//! `htable` recipes and fail2ban's incremental bans do. Sans-IO: the caller passes `now`
+//! and decides what a block means (403 without a challenge).
 //!
-//! Memory is bounded: at most `max_entries` sources are tracked; when full, entries whose
-//! state has lapsed go first, then the least recently seen unblocked source, and only then
-//! the least recently seen blocked one.
+//! Why not per source address: operators sit behind one NAT, so five wrong answers
+//! (from a colleague, or a spoofed UDP source) would lock every phone of the office out,
+//! and one operator's success would reset the count for a colleague's password being
+//! guessed. Here:
+//! - five failures for one user from one source (sliding 60 s window) block that user
+//!   there; each later block of the same pair is twice as long (backoff, up to an hour),
+//!   forgotten after a quiet day or at the pair's next success;
+//! - a success clears only its own (user, source) pair;
+//! - a source failing for many users (a scanner spraying names) is blocked for the users
+//!   it has not authenticated recently — its own phones keep working;
+//! - the caller counts only answers to a nonce this server sent to that source
+//!   (`AuthOutcome::ForeignNonce` is not counted), so a spoofed UDP source, which never
+//!   sees our challenges, counts nothing at all.
+//!
+//! Memory is bounded: at most `max_entries` pairs and as many sources; when full, lapsed
+//! entries go first, then the least recently seen unblocked one, and only then the least
+//! recently seen blocked one (evicting blocked entries first would let a scanner unblock
+//! itself by spraying).
 
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
@@ -13,11 +28,20 @@ use std::time::{Duration, Instant};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LimiterConfig {
-    /// Failures within `window` that trigger a block.
+    /// Failures for one (user, source) within `window` that block the pair.
     pub max_failures: u32,
     pub window: Duration,
+    /// The first block; each further block of the same pair doubles it…
     pub block_for: Duration,
-    /// Upper bound on tracked sources.
+    /// …up to this.
+    pub max_block: Duration,
+    /// A pair's (or source's) backoff is forgotten after this long without a failure.
+    pub forget_after: Duration,
+    /// Failures for any users from one source within `window` that block the source for
+    /// the users it has not authenticated within `trust_for`.
+    pub source_max_failures: u32,
+    pub trust_for: Duration,
+    /// Upper bound on tracked pairs (and, separately, sources).
     pub max_entries: usize,
 }
 
@@ -26,30 +50,110 @@ impl Default for LimiterConfig {
         LimiterConfig {
             max_failures: 5,
             window: Duration::from_secs(60),
-            block_for: Duration::from_secs(300),
+            block_for: Duration::from_secs(60),
+            max_block: Duration::from_secs(3600),
+            forget_after: Duration::from_secs(24 * 3600),
+            source_max_failures: 20,
+            trust_for: Duration::from_secs(24 * 3600),
             max_entries: 10_000,
         }
     }
 }
 
+/// Longest user name kept as a key: names are attacker-chosen.
+const MAX_USER_KEY: usize = 64;
+/// Users remembered as "authenticated from here" per source.
+const MAX_TRUSTED: usize = 256;
+
+/// A sliding-window failure counter with an incremental block.
 #[derive(Clone, Debug)]
-struct Entry {
-    /// The most recent failures, at most `max_failures` of them: a sliding window, so
+struct Counter {
+    /// The most recent failures, at most the threshold of them: a sliding window, so
     /// that 4 guesses just before a window boundary and 4 just after still count as 8.
     failures: VecDeque<Instant>,
     blocked_until: Option<Instant>,
+    /// Blocks so far (the backoff exponent).
+    strikes: u32,
     last_seen: Instant,
+}
+
+impl Counter {
+    fn new(now: Instant) -> Counter {
+        Counter {
+            failures: VecDeque::new(),
+            blocked_until: None,
+            strikes: 0,
+            last_seen: now,
+        }
+    }
+
+    fn blocked(&self, now: Instant) -> bool {
+        self.blocked_until.is_some_and(|u| now < u)
+    }
+
+    /// Count a failure; true when blocked (now or already).
+    fn fail(&mut self, threshold: u32, cfg: &LimiterConfig, now: Instant) -> bool {
+        if now.saturating_duration_since(self.last_seen) >= cfg.forget_after {
+            self.strikes = 0;
+        }
+        self.last_seen = now;
+        if self.blocked(now) {
+            return true;
+        }
+        if self.blocked_until.take().is_some() {
+            // The block ran out: count afresh (the strikes stay, for the next block).
+            self.failures.clear();
+        }
+        while self
+            .failures
+            .front()
+            .is_some_and(|t| now.saturating_duration_since(*t) >= cfg.window)
+        {
+            self.failures.pop_front();
+        }
+        let threshold = threshold.max(1) as usize;
+        self.failures.push_back(now);
+        while self.failures.len() > threshold {
+            self.failures.pop_front();
+        }
+        if self.failures.len() < threshold {
+            return false;
+        }
+        let factor = 1u32 << self.strikes.min(16);
+        let block = cfg.block_for.saturating_mul(factor).min(cfg.max_block);
+        self.blocked_until = Some(now + block);
+        self.strikes = self.strikes.saturating_add(1);
+        true
+    }
+
+    fn live(&self, now: Instant, cfg: &LimiterConfig) -> bool {
+        self.blocked(now)
+            || self
+                .failures
+                .back()
+                .is_some_and(|t| now.saturating_duration_since(*t) < cfg.window)
+            || (self.strikes > 0
+                && now.saturating_duration_since(self.last_seen) < cfg.forget_after)
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Source {
+    counter: Counter,
+    /// Users who authenticated from this source, and when last.
+    trusted: HashMap<String, Instant>,
 }
 
 #[derive(Clone, Debug)]
 pub struct AuthLimiter {
     cfg: LimiterConfig,
-    table: HashMap<IpAddr, Entry>,
+    pairs: HashMap<(String, IpAddr), Counter>,
+    sources: HashMap<IpAddr, Source>,
 }
 
 /// IPv6 sources are tracked per /64: one host usually owns a whole /64 and could
 /// otherwise rotate addresses to escape the limit (RFC 4291 §2.5.1 interface IDs).
-fn key(ip: IpAddr) -> IpAddr {
+fn source_key(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V4(_) => ip,
         IpAddr::V6(v6) => {
@@ -60,90 +164,136 @@ fn key(ip: IpAddr) -> IpAddr {
     }
 }
 
+fn pair_key(user: &str, ip: IpAddr) -> (String, IpAddr) {
+    let mut end = user.len().min(MAX_USER_KEY);
+    while !user.is_char_boundary(end) {
+        end -= 1;
+    }
+    (user[..end].to_string(), source_key(ip))
+}
+
 impl AuthLimiter {
     pub fn new(cfg: LimiterConfig) -> AuthLimiter {
         AuthLimiter {
             cfg,
-            table: HashMap::new(),
+            pairs: HashMap::new(),
+            sources: HashMap::new(),
         }
     }
 
-    /// Whether requests from `ip` should be refused without a challenge right now.
-    pub fn is_blocked(&self, ip: IpAddr, now: Instant) -> bool {
-        self.table
-            .get(&key(ip))
-            .and_then(|e| e.blocked_until)
-            .is_some_and(|until| now < until)
+    /// Whether `user`'s requests from `ip` should be refused without a challenge now.
+    pub fn is_blocked(&self, user: &str, ip: IpAddr, now: Instant) -> bool {
+        let k = pair_key(user, ip);
+        if self.pairs.get(&k).is_some_and(|c| c.blocked(now)) {
+            return true;
+        }
+        self.sources
+            .get(&k.1)
+            .is_some_and(|s| s.counter.blocked(now) && !self.trusted(s, &k.0, now))
     }
 
-    /// Count a failed attempt. Returns true when `ip` is (now) blocked.
-    pub fn record_failure(&mut self, ip: IpAddr, now: Instant) -> bool {
-        let k = key(ip);
-        if !self.table.contains_key(&k) && self.table.len() >= self.cfg.max_entries {
+    fn trusted(&self, s: &Source, user: &str, now: Instant) -> bool {
+        s.trusted
+            .get(user)
+            .is_some_and(|t| now.saturating_duration_since(*t) < self.cfg.trust_for)
+    }
+
+    /// Count a failed answer (to a nonce this server sent to `ip`). Returns true when
+    /// `user` is (now) blocked from `ip`.
+    pub fn record_failure(&mut self, user: &str, ip: IpAddr, now: Instant) -> bool {
+        let k = pair_key(user, ip);
+        let src = k.1;
+        if !self.pairs.contains_key(&k) && self.pairs.len() >= self.cfg.max_entries {
+            self.make_room(now);
+        }
+        if !self.sources.contains_key(&src) && self.sources.len() >= self.cfg.max_entries {
             self.make_room(now);
         }
         let cfg = &self.cfg;
-        let e = self.table.entry(k).or_insert(Entry {
-            failures: VecDeque::new(),
-            blocked_until: None,
-            last_seen: now,
+        let pair_blocked = self
+            .pairs
+            .entry(k.clone())
+            .or_insert_with(|| Counter::new(now))
+            .fail(cfg.max_failures, cfg, now);
+        let s = self.sources.entry(src).or_insert_with(|| Source {
+            counter: Counter::new(now),
+            trusted: HashMap::new(),
         });
-        e.last_seen = now;
-        if let Some(until) = e.blocked_until {
-            if now < until {
-                return true;
+        let source_blocked = s.counter.fail(cfg.source_max_failures, cfg, now);
+        pair_blocked || (source_blocked && !self.is_trusted_now(&k, now))
+    }
+
+    fn is_trusted_now(&self, k: &(String, IpAddr), now: Instant) -> bool {
+        self.sources
+            .get(&k.1)
+            .is_some_and(|s| self.trusted(s, &k.0, now))
+    }
+
+    /// A successful authentication clears `user`'s record at `ip` (and nobody else's),
+    /// and marks the user as known at that source.
+    pub fn record_success(&mut self, user: &str, ip: IpAddr, now: Instant) {
+        let k = pair_key(user, ip);
+        self.pairs.remove(&k);
+        let trust_for = self.cfg.trust_for;
+        let s = self.sources.entry(k.1).or_insert_with(|| Source {
+            counter: Counter::new(now),
+            trusted: HashMap::new(),
+        });
+        if !s.trusted.contains_key(&k.0) && s.trusted.len() >= MAX_TRUSTED {
+            s.trusted
+                .retain(|_, t| now.saturating_duration_since(*t) < trust_for);
+            if s.trusted.len() >= MAX_TRUSTED {
+                if let Some(oldest) = s
+                    .trusted
+                    .iter()
+                    .min_by_key(|(_, t)| **t)
+                    .map(|(u, _)| u.clone())
+                {
+                    s.trusted.remove(&oldest);
+                }
             }
-            // The block ran out: start counting afresh.
-            e.blocked_until = None;
-            e.failures.clear();
         }
-        while e
-            .failures
-            .front()
-            .is_some_and(|t| now.saturating_duration_since(*t) >= cfg.window)
-        {
-            e.failures.pop_front();
-        }
-        e.failures.push_back(now);
-        while e.failures.len() > cfg.max_failures as usize {
-            e.failures.pop_front();
-        }
-        if e.failures.len() >= cfg.max_failures.max(1) as usize {
-            e.blocked_until = Some(now + cfg.block_for);
-            return true;
-        }
-        false
+        s.trusted.insert(k.0, now);
     }
 
-    /// A successful authentication clears the source's record.
-    pub fn record_success(&mut self, ip: IpAddr) {
-        self.table.remove(&key(ip));
-    }
-
-    /// Drop entries whose block and window have both lapsed (call from a periodic timer).
+    /// Drop entries whose blocks, windows, backoff and trust have all lapsed (call from a
+    /// periodic timer).
     pub fn prune(&mut self, now: Instant) {
-        let window = self.cfg.window;
-        self.table.retain(|_, e| live(e, now, window));
+        let cfg = &self.cfg;
+        self.pairs.retain(|_, c| c.live(now, cfg));
+        self.sources.retain(|_, s| {
+            s.trusted
+                .retain(|_, t| now.saturating_duration_since(*t) < cfg.trust_for);
+            s.counter.live(now, cfg) || !s.trusted.is_empty()
+        });
     }
 
+    /// Tracked (user, source) pairs.
     pub fn tracked(&self) -> usize {
-        self.table.len()
+        self.pairs.len()
     }
 
     fn make_room(&mut self, now: Instant) {
         self.prune(now);
-        if self.table.len() < self.cfg.max_entries {
-            return;
+        if self.pairs.len() >= self.cfg.max_entries {
+            let victim = self
+                .pairs
+                .iter()
+                .min_by_key(|(_, c)| (c.blocked(now), c.last_seen))
+                .map(|(k, _)| k.clone());
+            if let Some(k) = victim {
+                self.pairs.remove(&k);
+            }
         }
-        // Prefer forgetting an unblocked source: evicting a blocked one would let a
-        // scanner unblock itself by spraying spoofed UDP sources.
-        let victim = self
-            .table
-            .iter()
-            .min_by_key(|(_, e)| (e.blocked_until.is_some_and(|u| now < u), e.last_seen))
-            .map(|(k, _)| *k);
-        if let Some(k) = victim {
-            self.table.remove(&k);
+        if self.sources.len() >= self.cfg.max_entries {
+            let victim = self
+                .sources
+                .iter()
+                .min_by_key(|(_, s)| (s.counter.blocked(now), s.counter.last_seen))
+                .map(|(k, _)| *k);
+            if let Some(k) = victim {
+                self.sources.remove(&k);
+            }
         }
     }
 }
@@ -152,11 +302,4 @@ impl Default for AuthLimiter {
     fn default() -> Self {
         AuthLimiter::new(LimiterConfig::default())
     }
-}
-
-fn live(e: &Entry, now: Instant, window: Duration) -> bool {
-    e.blocked_until.is_some_and(|u| now < u)
-        || e.failures
-            .back()
-            .is_some_and(|t| now.saturating_duration_since(*t) < window)
 }

@@ -40,12 +40,18 @@ pub enum AuthOutcome {
     /// The digest is right but the nonce expired: re-challenge with `stale=true`
     /// (RFC 7616 §3.3) so the phone retries without asking its user.
     Stale,
-    /// Wrong password, unknown user, forged nonce, wrong realm…: answer a new challenge
-    /// (or 403) and count it in the `AuthLimiter`. `user` is the claimed username.
+    /// Wrong password, unknown user, wrong realm or uri… in an answer to a nonce this
+    /// server sent to the request's source: a guess by someone who receives our answers.
+    /// Answer 403 and count it in the `AuthLimiter` for (`user`, source).
     Failed {
         user: Option<String>,
         reason: &'static str,
     },
+    /// The nonce is not one this server sent to the request's source: forged, captured
+    /// and replayed from elsewhere, or an answer whose source changed (NAT rebinding).
+    /// Challenge afresh and count nothing: over UDP the source may be spoofed, and a
+    /// count here would let anyone lock out any address without seeing a challenge.
+    ForeignNonce { user: String },
     /// The digest is right but was used already (same nonce count), or the nonce is not
     /// one this process issued (a restart): re-challenge with `stale=true`. Not counted
     /// as a failed password; a real phone recovers by itself.
@@ -195,6 +201,12 @@ impl DigestServer {
             Ok(r) => r,
             Err(_) => return AuthOutcome::Malformed,
         };
+        // The nonce first: only an answer to our own challenge to this address is a
+        // guess worth counting (see `ForeignNonce`).
+        let issued = match self.nonce_time(&r.nonce, req.source) {
+            Some(ts) if ts <= now_unix_secs.saturating_add(FUTURE_SKEW_SECS) => ts,
+            _ => return AuthOutcome::ForeignNonce { user: r.username },
+        };
         let fail = |reason| AuthOutcome::Failed {
             user: Some(r.username.clone()),
             reason,
@@ -221,10 +233,6 @@ impl DigestServer {
         if r.opaque.as_deref().is_some_and(|o| o != self.opaque) {
             return fail("opaque does not match");
         }
-        let issued = match self.nonce_time(&r.nonce, req.source) {
-            Some(ts) if ts <= now_unix_secs.saturating_add(FUTURE_SKEW_SECS) => ts,
-            _ => return fail("nonce not issued by this server to this address"),
-        };
         if !same_resource(&r.uri, req.request_uri) {
             return fail("digest uri is not the Request-URI");
         }
