@@ -83,9 +83,5 @@ pub async fn blocking<T: Send + 'static>(
     app: &Arc<App>,
     f: impl FnOnce(&App) -> T + Send + 'static,
 ) -> T {
-    let app = app.clone();
-    match tokio::task::spawn_blocking(move || f(&app)).await {
-        Ok(v) => v,
-        Err(e) => std::panic::resume_unwind(e.into_panic()),
-    }
+    websupport::sqlite::blocking(app, f).await
 }

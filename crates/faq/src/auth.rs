@@ -1,15 +1,14 @@
 //! Staff accounts: argon2 password hashes, sessions with a CSRF token each, lockout
-//! after repeated failures, and API keys for other services.
+//! after repeated failures, and API keys for other services. Passwords and sessions are
+//! the shared `websupport` crate's (the contact history uses the same).
 
 use crate::clock::unix_now;
 use crate::db::Db;
 use crate::error::{FaqError, Result};
-use argon2::password_hash::phc::PasswordHash;
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
-use argon2::Argon2;
-use rand::RngCore;
 use rusqlite::{params, OptionalExtension};
-use sha2::{Digest, Sha256};
+use websupport::password::{account_problems, verify_nobody};
+pub use websupport::password::{hash_password, random_hex, sha256_hex, verify_password};
+use websupport::sessions;
 
 /// Failures in a row (per ID and address) before login is refused, and for how long.
 pub use crate::login_guard::{LOCK_SECS, MAX_FAILURES};
@@ -59,6 +58,20 @@ pub struct SessionUser {
     pub csrf: String,
 }
 
+impl websupport::web::StaffUser for SessionUser {
+    type Role = Role;
+    type Rejection = crate::web::AppError;
+    fn login(&self) -> &str {
+        &self.login
+    }
+    fn role(&self) -> Role {
+        self.role
+    }
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
 #[derive(Debug)]
 pub enum LoginOutcome {
     /// The session token for the cookie.
@@ -67,44 +80,8 @@ pub enum LoginOutcome {
     Locked,
 }
 
-pub fn random_hex(bytes: usize) -> String {
-    let mut buf = vec![0u8; bytes];
-    rand::rng().fill_bytes(&mut buf);
-    hex::encode(buf)
-}
-
-pub fn sha256_hex(s: &str) -> String {
-    hex::encode(Sha256::digest(s.as_bytes()))
-}
-
-pub fn hash_password(pw: &str) -> Result<String> {
-    Argon2::default()
-        .hash_password(pw.as_bytes())
-        .map(|h| h.to_string())
-        .map_err(|e| FaqError::Invalid(vec![format!("password hash: {e}")]))
-}
-
-pub fn verify_password(hash: &str, pw: &str) -> bool {
-    PasswordHash::new(hash)
-        .map(|h| Argon2::default().verify_password(pw.as_bytes(), &h).is_ok())
-        .unwrap_or(false)
-}
-
-fn valid_login(login: &str) -> bool {
-    (1..=32).contains(&login.len())
-        && login
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
-}
-
 pub fn create_user(db: &Db, login: &str, name: &str, role: Role, pw: &str) -> Result<()> {
-    let mut p = Vec::new();
-    if !valid_login(login) {
-        p.push("ログインIDは英数字と . _ - で32文字までです".to_string());
-    }
-    if pw.chars().count() < 10 {
-        p.push("パスワードは10文字以上にしてください".to_string());
-    }
+    let p = account_problems(login, pw);
     if !p.is_empty() {
         return Err(FaqError::Invalid(p));
     }
@@ -115,8 +92,7 @@ pub fn create_user(db: &Db, login: &str, name: &str, role: Role, pw: &str) -> Re
              ON CONFLICT(login) DO UPDATE SET name=?2, role=?3, pw_hash=?4, failed=0, locked_until=0",
             params![login, name, role.as_str(), hash, unix_now()],
         )?;
-        // A new password ends the sessions made with the old one.
-        c.execute("DELETE FROM sessions WHERE login=?1", [login]).map(|_| ())
+        sessions::close_all(c, login)
     })
 }
 
@@ -142,57 +118,39 @@ pub fn login(db: &Db, login: &str, pw: &str) -> Result<LoginOutcome> {
         .optional()
     })?;
     let Some(hash) = row else {
-        // Spend the same time as a real check so response time does not reveal which
-        // login IDs exist.
-        let _ = verify_password("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", pw);
+        verify_nobody(pw);
         return Ok(LoginOutcome::BadCredentials);
     };
     if !verify_password(&hash, pw) {
         tracing::warn!(login = %login.escape_debug(), "login failed");
         return Ok(LoginOutcome::BadCredentials);
     }
-    let token = random_hex(32);
-    let csrf = random_hex(32);
-    db.with(|c| {
-        c.execute("UPDATE users SET failed=0, locked_until=0 WHERE login=?1", [login])?;
-        c.execute("DELETE FROM sessions WHERE expires_at < ?1", [now])?;
+    let token = db.with(|c| {
         c.execute(
-            "INSERT INTO sessions (token_hash, login, csrf, created_at, expires_at) VALUES (?1,?2,?3,?4,?5)",
-            params![sha256_hex(&token), login, csrf, now, now + SESSION_SECS],
-        )
+            "UPDATE users SET failed=0, locked_until=0 WHERE login=?1",
+            [login],
+        )?;
+        sessions::open(c, login, now, SESSION_SECS)
     })?;
     Ok(LoginOutcome::Ok(token))
 }
 
 pub fn session_user(db: &Db, token: &str) -> Result<Option<SessionUser>> {
-    let hash = sha256_hex(token);
     db.with(|c| {
-        c.query_row(
-            "SELECT u.login, u.name, u.role, s.csrf FROM sessions s JOIN users u ON u.login = s.login
-             WHERE s.token_hash=?1 AND s.expires_at > ?2",
-            params![hash, unix_now()],
-            |r| {
-                let role: String = r.get(2)?;
-                Ok(SessionUser {
-                    login: r.get(0)?,
-                    name: r.get(1)?,
-                    role: Role::parse(&role).unwrap_or(Role::Viewer),
-                    csrf: r.get(3)?,
-                })
-            },
-        )
-        .optional()
+        sessions::lookup(c, token, unix_now(), "u.login, u.name, u.role", |r| {
+            let role: String = r.get(2)?;
+            Ok(SessionUser {
+                login: r.get(0)?,
+                name: r.get(1)?,
+                role: Role::parse(&role).unwrap_or(Role::Viewer),
+                csrf: r.get(3)?,
+            })
+        })
     })
 }
 
 pub fn logout(db: &Db, token: &str) -> Result<()> {
-    db.with(|c| {
-        c.execute(
-            "DELETE FROM sessions WHERE token_hash=?1",
-            [sha256_hex(token)],
-        )
-        .map(|_| ())
-    })
+    db.with(|c| sessions::close(c, token))
 }
 
 #[derive(Debug, Clone)]

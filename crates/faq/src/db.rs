@@ -58,14 +58,10 @@ pub struct Db {
     conn: Mutex<Connection>,
 }
 
+/// WAL, `synchronous=FULL` (an acknowledged edit survives a power cut), foreign keys:
+/// as the contact history opens its file (`websupport::sqlite`).
 pub fn open_conn(path: &Path) -> Result<Connection> {
-    let conn = Connection::open(path)?;
-    conn.busy_timeout(std::time::Duration::from_secs(5))?;
-    // WAL so readers never block the writer; FULL so an acknowledged edit survives a
-    // power cut (the spec asks for no data loss).
-    conn.query_row("PRAGMA journal_mode=WAL", [], |_| Ok(()))?;
-    conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")?;
-    Ok(conn)
+    Ok(websupport::sqlite::open_conn(path)?)
 }
 
 impl Db {

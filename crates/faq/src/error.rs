@@ -18,4 +18,15 @@ pub enum FaqError {
     Csv(#[from] csv::Error),
 }
 
+impl From<websupport::Error> for FaqError {
+    fn from(e: websupport::Error) -> Self {
+        match e {
+            websupport::Error::Db(e) => FaqError::Db(e),
+            websupport::Error::Io(e) => FaqError::Io(e),
+            websupport::Error::Invalid(v) => FaqError::Invalid(v),
+            websupport::Error::Tls(t) => FaqError::Tls(t),
+        }
+    }
+}
+
 pub type Result<T> = std::result::Result<T, FaqError>;

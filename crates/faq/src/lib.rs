@@ -17,20 +17,20 @@ pub mod auth;
 pub mod categories;
 pub mod client;
 pub mod clock;
-pub mod conn_limits;
 pub mod csv_io;
 pub mod db;
 pub mod error;
 pub mod login_guard;
 pub mod model;
-pub mod proxy;
-pub mod ratelimit;
 pub mod search;
 pub mod stats;
-pub mod tls;
 pub mod visitor;
 pub mod web;
 pub mod xlsx;
+
+// Shared with the contact-history sidecar (crates/websupport); kept under their old
+// paths so `faq::tls`, `faq::conn_limits`, … still name them.
+pub use websupport::{conn_limits, proxy, ratelimit, tls};
 
 use anyhow::Context;
 use app::App;

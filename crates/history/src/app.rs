@@ -3,9 +3,9 @@
 use crate::accesslog::AccessLog;
 use crate::store::Db;
 use crate::HistoryConfig;
-use faq::ratelimit::RateLimiter;
 use std::sync::Arc;
 use tokio::sync::Semaphore;
+use websupport::ratelimit::RateLimiter;
 
 /// argon2 hashes at once: each takes a core for ~50 ms; the switch shares the machine.
 pub const HASH_SLOTS: usize = 2;
@@ -38,9 +38,5 @@ pub async fn blocking<T: Send + 'static>(
     app: &Arc<App>,
     f: impl FnOnce(&App) -> T + Send + 'static,
 ) -> T {
-    let app = app.clone();
-    match tokio::task::spawn_blocking(move || f(&app)).await {
-        Ok(v) => v,
-        Err(e) => std::panic::resume_unwind(e.into_panic()),
-    }
+    websupport::sqlite::blocking(app, f).await
 }

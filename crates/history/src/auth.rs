@@ -1,13 +1,14 @@
-//! Staff accounts of the desktop: argon2 hashes (the FAQ crate's helpers), sessions
-//! with a CSRF token each, lockout after repeated failures. Hashing is bounded by the
+//! Staff accounts of the desktop: argon2 hashes and sessions with a CSRF token each
+//! (the `websupport` crate's, shared with the FAQ site), lockout after repeated failures. Hashing is bounded by the
 //! caller (`App::hash_slots`): a flood of logins queues instead of eating both cores
 //! the switch needs.
 
 use crate::error::{HistoryError, Result};
 use crate::store::Db;
-use faq::auth::{hash_password, random_hex, sha256_hex, verify_password};
 use faq::clock::unix_now;
 use rusqlite::{params, OptionalExtension};
+use websupport::password::{account_problems, hash_password, verify_nobody, verify_password};
+use websupport::sessions;
 
 pub const MAX_FAILURES: i64 = 5;
 pub const LOCK_SECS: i64 = 15 * 60;
@@ -59,18 +60,25 @@ pub struct SessionUser {
     pub csrf: String,
 }
 
+impl websupport::web::StaffUser for SessionUser {
+    type Role = Role;
+    type Rejection = crate::web::AppError;
+    fn login(&self) -> &str {
+        &self.login
+    }
+    fn role(&self) -> Role {
+        self.role
+    }
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
 #[derive(Debug)]
 pub enum LoginOutcome {
     Ok(String),
     BadCredentials,
     Locked,
-}
-
-fn valid_login(login: &str) -> bool {
-    (1..=32).contains(&login.len())
-        && login
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
 }
 
 pub fn create_user(
@@ -81,13 +89,7 @@ pub fn create_user(
     agent_id: &str,
     pw: &str,
 ) -> Result<()> {
-    let mut p = Vec::new();
-    if !valid_login(login) {
-        p.push("ログインIDは英数字と . _ - で32文字までです".to_string());
-    }
-    if pw.chars().count() < 10 {
-        p.push("パスワードは10文字以上にしてください".to_string());
-    }
+    let p = account_problems(login, pw);
     if !p.is_empty() {
         return Err(HistoryError::Invalid(p));
     }
@@ -98,7 +100,7 @@ pub fn create_user(
              ON CONFLICT(login) DO UPDATE SET name=?2, role=?3, agent_id=?4, pw_hash=?5, failed=0, locked_until=0",
             params![login, name, role.as_str(), agent_id, hash, unix_now()],
         )?;
-        c.execute("DELETE FROM sessions WHERE login=?1", [login]).map(|_| ())
+        sessions::close_all(c, login)
     })
 }
 
@@ -123,8 +125,7 @@ pub fn login(db: &Db, login: &str, pw: &str) -> Result<LoginOutcome> {
         .optional()
     })?;
     let Some((hash, failed, locked_until)) = row else {
-        // Same work as a real check: the time taken does not tell which IDs exist.
-        let _ = verify_password("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", pw);
+        verify_nobody(pw);
         return Ok(LoginOutcome::BadCredentials);
     };
     if locked_until > now {
@@ -150,25 +151,23 @@ pub fn login(db: &Db, login: &str, pw: &str) -> Result<LoginOutcome> {
             LoginOutcome::BadCredentials
         });
     }
-    let token = random_hex(32);
-    let csrf = random_hex(32);
-    db.with(|c| {
-        c.execute("UPDATE users SET failed=0, locked_until=0 WHERE login=?1", [login])?;
-        c.execute("DELETE FROM sessions WHERE expires_at < ?1", [now])?;
+    let token = db.with(|c| {
         c.execute(
-            "INSERT INTO sessions (token_hash, login, csrf, created_at, expires_at) VALUES (?1,?2,?3,?4,?5)",
-            params![sha256_hex(&token), login, csrf, now, now + SESSION_SECS],
-        )
+            "UPDATE users SET failed=0, locked_until=0 WHERE login=?1",
+            [login],
+        )?;
+        sessions::open(c, login, now, SESSION_SECS)
     })?;
     Ok(LoginOutcome::Ok(token))
 }
 
 pub fn session_user(db: &Db, token: &str) -> Result<Option<SessionUser>> {
     db.with(|c| {
-        c.query_row(
-            "SELECT u.login, u.name, u.role, u.agent_id, s.csrf FROM sessions s JOIN users u ON u.login = s.login
-             WHERE s.token_hash=?1 AND s.expires_at > ?2",
-            params![sha256_hex(token), unix_now()],
+        sessions::lookup(
+            c,
+            token,
+            unix_now(),
+            "u.login, u.name, u.role, u.agent_id",
             |r| {
                 let role: String = r.get(2)?;
                 Ok(SessionUser {
@@ -180,16 +179,9 @@ pub fn session_user(db: &Db, token: &str) -> Result<Option<SessionUser>> {
                 })
             },
         )
-        .optional()
     })
 }
 
 pub fn logout(db: &Db, token: &str) -> Result<()> {
-    db.with(|c| {
-        c.execute(
-            "DELETE FROM sessions WHERE token_hash=?1",
-            [sha256_hex(token)],
-        )
-        .map(|_| ())
-    })
+    db.with(|c| sessions::close(c, token))
 }

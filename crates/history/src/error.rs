@@ -23,6 +23,17 @@ pub enum HistoryError {
     Other(String),
 }
 
+impl From<websupport::Error> for HistoryError {
+    fn from(e: websupport::Error) -> Self {
+        match e {
+            websupport::Error::Db(e) => HistoryError::Db(e),
+            websupport::Error::Io(e) => HistoryError::Io(e),
+            websupport::Error::Invalid(v) => HistoryError::Invalid(v),
+            websupport::Error::Tls(t) => HistoryError::Tls(t),
+        }
+    }
+}
+
 impl From<faq::error::FaqError> for HistoryError {
     fn from(e: faq::error::FaqError) -> Self {
         HistoryError::Other(e.to_string())

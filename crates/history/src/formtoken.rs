@@ -49,7 +49,7 @@ pub fn check(secret: &[u8], token: &str, now: i64) -> Check {
         return Check::Forged;
     };
     let expected = hex::encode(hmac(secret, t.as_bytes()));
-    if !faq::web::constant_eq(expected.as_bytes(), mac.as_bytes()) {
+    if !websupport::password::constant_eq(expected.as_bytes(), mac.as_bytes()) {
         return Check::Forged;
     }
     match now - issued {

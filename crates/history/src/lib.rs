@@ -91,7 +91,7 @@ pub struct HistoryConfig {
     pub data_dir: PathBuf,
     pub listen: SocketAddr,
     /// A real certificate; None generates a self-signed one into `data_dir/tls/`.
-    pub tls: Option<faq::tls::TlsFiles>,
+    pub tls: Option<websupport::tls::TlsFiles>,
     pub admin_user: String,
     /// None: generated and written to `data_dir/admin-password.txt` (0600).
     pub admin_password: Option<String>,
@@ -195,7 +195,7 @@ fn bootstrap_admin(app: &App) -> anyhow::Result<()> {
     let cfg = &app.cfg;
     let (pw, generated) = match &cfg.admin_password {
         Some(p) => (p.clone(), false),
-        None => (faq::auth::random_hex(12), true),
+        None => (websupport::password::random_hex(12), true),
     };
     if auth::bootstrap_admin(&app.db, &cfg.admin_user, &pw)? && generated {
         let path = cfg.data_dir.join("admin-password.txt");
@@ -247,7 +247,7 @@ pub async fn start(cfg: HistoryConfig) -> anyhow::Result<RunningHistory> {
         let form_secret = match db.meta("form_secret")? {
             Some(s) => s,
             None => {
-                let s = faq::auth::random_hex(32);
+                let s = websupport::password::random_hex(32);
                 db.set_meta("form_secret", &s)?;
                 s
             }
@@ -270,22 +270,22 @@ pub async fn start(cfg: HistoryConfig) -> anyhow::Result<RunningHistory> {
     let app = Arc::new(app);
     let files = match &cfg.tls {
         Some(f) => f.clone(),
-        None => faq::tls::ensure_self_signed(&cfg.data_dir)?,
+        None => websupport::tls::ensure_self_signed(&cfg.data_dir)?,
     };
-    let server_cfg = faq::tls::server_config(&files)?;
+    let server_cfg = websupport::tls::server_config(&files)?;
     let tcp = tokio::net::TcpListener::bind(cfg.listen)
         .await
         .with_context(|| format!("binding {}", cfg.listen))?;
     // The FAQ site's connection caps, idle timeout and request-head deadline (issue 9).
-    let gate = faq::conn_limits::Gate::new(faq::conn_limits::ConnLimits::default());
-    let listener = faq::tls::TlsListener::new(tcp, server_cfg, gate)?;
+    let gate = websupport::conn_limits::Gate::new(websupport::conn_limits::ConnLimits::default());
+    let listener = websupport::tls::TlsListener::new(tcp, server_cfg, gate)?;
     let addr = axum::serve::Listener::local_addr(&listener)?;
     let router = web::router(app.clone());
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         axum::serve(
             listener,
-            router.into_make_service_with_connect_info::<faq::tls::ClientAddr>(),
+            router.into_make_service_with_connect_info::<websupport::tls::ClientAddr>(),
         )
         .with_graceful_shutdown(async {
             let _ = stop_rx.await;

@@ -10,19 +10,18 @@ pub mod html;
 pub mod insights;
 pub mod public;
 
-use crate::accesslog::LogRecord;
 use crate::app::App;
-use crate::auth::{self, Role, SessionUser};
+use crate::auth::{self, SessionUser};
 use crate::error::FaqError;
-use crate::tls::ClientAddr;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, Request, State};
-use axum::http::{header, request::Parts, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use std::sync::Arc;
-use std::time::Instant;
+pub use websupport::web::{constant_eq, cookie};
+use websupport::web::{Denied, NotSignedIn, RequestMeta};
 
 pub const SESSION_COOKIE: &str = "faq_session";
 /// Requests per minute: anonymous API clients per address, API keys per key, ratings.
@@ -131,46 +130,16 @@ pub fn router(app: Arc<App>) -> Router {
         .with_state(app)
 }
 
-/// Who is asking, resolved once per request by the middleware.
-#[derive(Clone, Default)]
-pub struct Identity {
-    pub staff: Option<SessionUser>,
-    pub api_key: Option<String>,
-    pub ip: String,
-}
-
-impl Identity {
-    fn log_name(&self) -> String {
-        match (&self.staff, &self.api_key) {
-            (Some(u), _) => u.login.clone(),
-            (None, Some(k)) => format!("apikey:{k}"),
-            _ => "-".into(),
-        }
-    }
-}
-
-pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|kv| {
-            let (k, v) = kv.trim().split_once('=')?;
-            (k == name).then(|| v.to_string())
-        })
-}
+/// Who is asking, resolved once per request by the middleware (`websupport`'s, shared
+/// with the contact history).
+pub type Identity = websupport::web::Identity<SessionUser>;
+/// A signed-in staff member; pages that need one redirect to the login form otherwise.
+pub type Staff = websupport::web::Staff<SessionUser>;
 
 async fn middleware(State(app): State<Arc<App>>, mut req: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let ip = req
-        .extensions()
-        .get::<ConnectInfo<ClientAddr>>()
-        .map(|c| {
-            app.proxies
-                .client_ip(c.0 .0.ip(), req.headers())
-                .to_string()
-        })
+    let meta = RequestMeta::of(&req);
+    let ip = websupport::web::peer_ip(&req)
+        .map(|peer| app.proxies.client_ip(peer, req.headers()).to_string())
         .unwrap_or_else(|| "-".into());
     let mut id = Identity {
         ip: ip.clone(),
@@ -186,16 +155,15 @@ async fn middleware(State(app): State<Arc<App>>, mut req: Request, next: Next) -
         id.api_key = auth::check_api_key(&app.db, key).unwrap_or(None);
         if id.api_key.is_none() {
             let resp = AppError::Unauthorized("APIキーが無効です".into()).into_response();
-            return finish(&app, &id, &req, started, resp);
+            return log_and_harden(&app, &id, &meta, resp);
         }
     }
-    let path = req.uri().path().to_string();
-    let limited = if path.starts_with("/api/") {
+    let limited = if meta.path.starts_with("/api/") {
         match &id.api_key {
             Some(k) => !app.limiter.allow(&format!("key:{k}"), API_KEY_PER_MIN),
             None => !app.limiter.allow(&format!("ip:{ip}"), API_ANON_PER_MIN),
         }
-    } else if req.method() == Method::POST && path.ends_with("/rate") {
+    } else if req.method() == Method::POST && meta.path.ends_with("/rate") {
         !app.limiter.allow(&format!("rate:{ip}"), RATE_PER_MIN)
     } else {
         false
@@ -204,130 +172,42 @@ async fn middleware(State(app): State<Arc<App>>, mut req: Request, next: Next) -
         let mut resp = (StatusCode::TOO_MANY_REQUESTS, "rate limit exceeded\n").into_response();
         resp.headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
-        return finish(&app, &id, &req, started, resp);
+        return log_and_harden(&app, &id, &meta, resp);
     }
-    let method = req.method().clone();
-    let uri = req.uri().clone();
-    let ua = req
-        .headers()
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
     req.extensions_mut().insert(id.clone());
     let resp = next.run(req).await;
-    log_and_harden(&app, &id, method.as_str(), &uri, &ua, started, resp)
+    log_and_harden(&app, &id, &meta, resp)
 }
 
-fn finish(app: &App, id: &Identity, req: &Request, started: Instant, resp: Response) -> Response {
-    let ua = req
-        .headers()
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
-    log_and_harden(
-        app,
-        id,
-        req.method().as_str(),
-        req.uri(),
-        &ua,
-        started,
-        resp,
-    )
-}
-
-fn log_and_harden(
-    app: &App,
-    id: &Identity,
-    method: &str,
-    uri: &axum::http::Uri,
-    ua: &str,
-    started: Instant,
-    resp: Response,
-) -> Response {
+fn log_and_harden(app: &App, id: &Identity, meta: &RequestMeta, resp: Response) -> Response {
     let mut resp = render_error(app, resp);
     let h = resp.headers_mut();
-    h.insert(
-        "x-content-type-options",
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert("x-frame-options", HeaderValue::from_static("DENY"));
-    h.insert("referrer-policy", HeaderValue::from_static("same-origin"));
-    h.insert(
-        "strict-transport-security",
-        HeaderValue::from_static("max-age=31536000"),
-    );
-    h.insert(
-        "content-security-policy",
-        HeaderValue::from_static("default-src 'self'; img-src 'self' data:; object-src 'none'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"),
-    );
-    if uri.path().starts_with("/admin") && !h.contains_key(header::CACHE_CONTROL) {
-        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    websupport::web::harden(h);
+    if meta.path.starts_with("/admin") {
+        websupport::web::no_store(h);
     }
-    let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-    app.log.record(LogRecord {
-        at: app.clock.now(),
-        ip: id.ip.clone(),
-        user: id.log_name(),
-        method: method.to_string(),
-        path: path.chars().take(2000).collect(),
-        status: resp.status().as_u16(),
-        ms: started.elapsed().as_millis().min(u32::MAX as u128) as u32,
-        ua: ua.chars().take(300).collect(),
-    });
+    app.log.record(meta.record(
+        app.clock.now(),
+        &id.ip,
+        &id.log_name(),
+        resp.status().as_u16(),
+    ));
     resp
 }
 
-/// A signed-in staff member; pages that need one redirect to the login form otherwise.
-pub struct Staff(pub SessionUser);
-
-impl<S: Send + Sync> FromRequestParts<S> for Staff {
-    type Rejection = AppError;
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        match parts
-            .extensions
-            .get::<Identity>()
-            .and_then(|i| i.staff.clone())
-        {
-            Some(u) => Ok(Staff(u)),
-            None => Err(AppError::Login),
-        }
+impl From<NotSignedIn> for AppError {
+    fn from(_: NotSignedIn) -> Self {
+        AppError::Login
     }
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for Identity {
-    type Rejection = AppError;
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(parts
-            .extensions
-            .get::<Identity>()
-            .cloned()
-            .unwrap_or_default())
-    }
-}
-
-impl Staff {
-    pub fn require(&self, role: Role) -> Result<(), AppError> {
-        if self.0.role >= role {
-            Ok(())
-        } else {
-            Err(AppError::Forbidden)
+impl From<Denied> for AppError {
+    fn from(d: Denied) -> Self {
+        match d {
+            Denied::Forbidden => AppError::Forbidden,
+            Denied::Csrf => AppError::Csrf,
         }
     }
-
-    /// Every state-changing form carries the session's token; compare in constant time.
-    pub fn check_csrf(&self, token: &str) -> Result<(), AppError> {
-        if constant_eq(token.as_bytes(), self.0.csrf.as_bytes()) {
-            Ok(())
-        } else {
-            Err(AppError::Csrf)
-        }
-    }
-}
-
-pub fn constant_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[derive(Debug)]

@@ -81,12 +81,9 @@ pub struct Db {
     conn: Mutex<Connection>,
 }
 
+/// WAL, `synchronous=FULL`, foreign keys: as the FAQ site opens its file.
 pub fn open_conn(path: &Path) -> Result<Connection> {
-    let conn = Connection::open(path)?;
-    conn.busy_timeout(std::time::Duration::from_secs(5))?;
-    conn.query_row("PRAGMA journal_mode=WAL", [], |_| Ok(()))?;
-    conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")?;
-    Ok(conn)
+    Ok(websupport::sqlite::open_conn(path)?)
 }
 
 /// Brings the schema up to the last migration; returns the version it found.

@@ -11,21 +11,18 @@ pub mod mailpages;
 pub mod reports;
 pub mod screenpop;
 
-use crate::accesslog::LogRecord;
 use crate::app::App;
-use crate::auth::{self, Role, SessionUser};
+use crate::auth::{self, SessionUser};
 use crate::error::HistoryError;
-use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
-use axum::http::{header, request::Parts, HeaderValue, StatusCode};
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use faq::clock::unix_now;
-use faq::tls::ClientAddr;
-use faq::web::cookie;
 use std::sync::Arc;
-use std::time::Instant;
+use websupport::web::{cookie, Denied, NotSignedIn, RequestMeta};
 
 pub const SESSION_COOKIE: &str = "history_session";
 /// Login attempts per minute per address (the lockout per account is in `auth`).
@@ -93,45 +90,32 @@ pub fn router(app: Arc<App>) -> Router {
         .with_state(app)
 }
 
-/// Who is asking, resolved once per request by the middleware.
-#[derive(Clone, Default)]
-pub struct Identity {
-    pub staff: Option<SessionUser>,
-    pub ip: String,
-}
+/// Who is asking, resolved once per request by the middleware (`websupport`'s, shared
+/// with the FAQ site).
+pub type Identity = websupport::web::Identity<SessionUser>;
+/// A signed-in staff member; pages that need one redirect to the login form otherwise,
+/// the API answers 401.
+pub type Staff = websupport::web::Staff<SessionUser>;
 
 async fn middleware(State(app): State<Arc<App>>, mut req: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let ip = req
-        .extensions()
-        .get::<ConnectInfo<ClientAddr>>()
-        .map(|c| c.0 .0.ip().to_string())
+    let meta = RequestMeta::of(&req);
+    let ip = websupport::web::peer_ip(&req)
+        .map(|a| a.to_string())
         .unwrap_or_else(|| "-".into());
     let mut id = Identity {
         ip: ip.clone(),
         ..Identity::default()
     };
     if let Some(token) = cookie(req.headers(), SESSION_COOKIE) {
-        let app2 = app.clone();
-        id.staff = crate::app::blocking(&app2, move |a| auth::session_user(&a.db, &token))
+        id.staff = crate::app::blocking(&app, move |a| auth::session_user(&a.db, &token))
             .await
             .unwrap_or_else(|e| {
                 tracing::error!("session lookup: {e}");
                 None
             });
     }
-    let method = req.method().to_string();
-    let uri = req.uri().clone();
-    let ua: String = req
-        .headers()
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .chars()
-        .take(300)
-        .collect();
-    let limited = method == "POST"
-        && uri.path() == "/desk/login"
+    let limited = meta.method == "POST"
+        && meta.path == "/desk/login"
         && !app.limiter.allow(&format!("login:{ip}"), LOGIN_PER_MIN);
     req.extensions_mut().insert(id.clone());
     let mut resp = if limited {
@@ -143,91 +127,31 @@ async fn middleware(State(app): State<Arc<App>>, mut req: Request, next: Next) -
         next.run(req).await
     };
     let h = resp.headers_mut();
-    h.insert(
-        "x-content-type-options",
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert("x-frame-options", HeaderValue::from_static("DENY"));
-    h.insert("referrer-policy", HeaderValue::from_static("same-origin"));
-    h.insert(
-        "strict-transport-security",
-        HeaderValue::from_static("max-age=31536000"),
-    );
-    h.insert(
-        "content-security-policy",
-        HeaderValue::from_static("default-src 'self'; img-src 'self' data:; object-src 'none'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"),
-    );
-    if uri.path().starts_with("/desk") || uri.path().starts_with("/api/") {
+    websupport::web::harden(h);
+    if meta.path.starts_with("/desk") || meta.path.starts_with("/api/") {
         // Personal data: never in a shared cache or the browser's back/forward cache.
-        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        websupport::web::no_store(h);
     }
-    app.log.record(LogRecord {
-        at: unix_now(),
-        ip,
-        user: id
-            .staff
-            .as_ref()
-            .map(|u| u.login.clone())
-            .unwrap_or_else(|| "-".into()),
-        method,
-        path: uri
-            .path_and_query()
-            .map(|p| p.as_str())
-            .unwrap_or("/")
-            .chars()
-            .take(2000)
-            .collect(),
-        status: resp.status().as_u16(),
-        ms: started.elapsed().as_millis().min(u32::MAX as u128) as u32,
-        ua,
-    });
+    app.log
+        .record(meta.record(unix_now(), &ip, &id.log_name(), resp.status().as_u16()));
     resp
 }
 
-/// A signed-in staff member; pages that need one redirect to the login form otherwise.
-pub struct Staff(pub SessionUser);
-
-impl<S: Send + Sync> FromRequestParts<S> for Staff {
-    type Rejection = AppError;
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        match parts
-            .extensions
-            .get::<Identity>()
-            .and_then(|i| i.staff.clone())
-        {
-            Some(u) => Ok(Staff(u)),
-            None if parts.uri.path().starts_with("/api/") => Err(AppError::Unauthorized),
-            None => Err(AppError::Login),
+impl From<NotSignedIn> for AppError {
+    fn from(n: NotSignedIn) -> Self {
+        if n.api {
+            AppError::Unauthorized
+        } else {
+            AppError::Login
         }
     }
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for Identity {
-    type Rejection = AppError;
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(parts
-            .extensions
-            .get::<Identity>()
-            .cloned()
-            .unwrap_or_default())
-    }
-}
-
-impl Staff {
-    pub fn require(&self, role: Role) -> Result<(), AppError> {
-        if self.0.role >= role {
-            Ok(())
-        } else {
-            Err(AppError::Forbidden)
-        }
-    }
-
-    /// Every state-changing form carries the session's token; compared in constant time.
-    pub fn check_csrf(&self, token: &str) -> Result<(), AppError> {
-        if faq::web::constant_eq(token.as_bytes(), self.0.csrf.as_bytes()) {
-            Ok(())
-        } else {
-            Err(AppError::Csrf)
+impl From<Denied> for AppError {
+    fn from(d: Denied) -> Self {
+        match d {
+            Denied::Forbidden => AppError::Forbidden,
+            Denied::Csrf => AppError::Csrf,
         }
     }
 }

@@ -2,7 +2,7 @@
 //! directory on first start; and a listener that hands axum finished TLS streams.
 
 use crate::conn_limits::{Gate, Guarded};
-use crate::error::{FaqError, Result};
+use crate::error::{Error, Result};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -39,7 +39,7 @@ pub fn ensure_self_signed(data_dir: &Path) -> Result<TlsFiles> {
         "127.0.0.1".to_string(),
         "::1".to_string(),
     ];
-    let ck = rcgen::generate_simple_self_signed(names).map_err(|e| FaqError::Tls(e.to_string()))?;
+    let ck = rcgen::generate_simple_self_signed(names).map_err(|e| Error::Tls(e.to_string()))?;
     std::fs::write(&files.cert, ck.cert.pem())?;
     write_private(&files.key, ck.signing_key.serialize_pem().as_bytes())?;
     tracing::info!(cert = %files.cert.display(), "generated a self-signed certificate");
@@ -69,12 +69,9 @@ pub fn load_certs(path: &Path) -> Result<Vec<rustls::pki_types::CertificateDer<'
     let pem = std::fs::read(path)?;
     let certs = rustls::pki_types::CertificateDer::pem_slice_iter(&pem)
         .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(|e| FaqError::Tls(format!("{}: {e}", path.display())))?;
+        .map_err(|e| Error::Tls(format!("{}: {e}", path.display())))?;
     if certs.is_empty() {
-        return Err(FaqError::Tls(format!(
-            "no certificate in {}",
-            path.display()
-        )));
+        return Err(Error::Tls(format!("no certificate in {}", path.display())));
     }
     Ok(certs)
 }
@@ -84,15 +81,15 @@ pub fn server_config(files: &TlsFiles) -> Result<Arc<rustls::ServerConfig>> {
     use rustls::pki_types::pem::PemObject;
     let pem = std::fs::read(&files.key)?;
     let key = rustls::pki_types::PrivateKeyDer::from_pem_slice(&pem)
-        .map_err(|e| FaqError::Tls(format!("no private key in {}: {e}", files.key.display())))?;
+        .map_err(|e| Error::Tls(format!("no private key in {}: {e}", files.key.display())))?;
     let mut cfg = rustls::ServerConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),
     ))
     .with_safe_default_protocol_versions()
-    .map_err(|e| FaqError::Tls(e.to_string()))?
+    .map_err(|e| Error::Tls(e.to_string()))?
     .with_no_client_auth()
     .with_single_cert(certs, key)
-    .map_err(|e| FaqError::Tls(e.to_string()))?;
+    .map_err(|e| Error::Tls(e.to_string()))?;
     cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(cfg))
 }
@@ -198,7 +195,8 @@ mod tests {
 
     #[test]
     fn generated_pem_loads_and_garbage_is_refused_with_the_path() {
-        let dir = std::env::temp_dir().join(format!("faq-tls-{}", crate::auth::random_hex(4)));
+        let dir =
+            std::env::temp_dir().join(format!("websupport-tls-{}", crate::password::random_hex(4)));
         let files = ensure_self_signed(&dir).unwrap();
         assert_eq!(load_certs(&files.cert).unwrap().len(), 1);
         assert!(server_config(&files).is_ok());
