@@ -56,6 +56,10 @@ pub struct Call {
     pub(crate) handed_over: bool,
     /// Text for a `Warning` header on our 2xx (a refused feature code).
     pub(crate) warning: Option<String>,
+    /// A supervisor on this call (listen, whisper, barge).
+    pub(crate) supervision: Option<crate::supervise::Supervision>,
+    /// This supervisor's call is linked to the operator's call it supervises.
+    pub(crate) monitor_link: bool,
     pub(crate) now: Instant,
 }
 
@@ -108,6 +112,8 @@ impl Call {
             warning: None,
             partner: false,
             handed_over: false,
+            supervision: None,
+            monitor_link: false,
             now,
         };
         c.emit(EventKind::Arrived {
@@ -195,6 +201,15 @@ impl Call {
             Input::HandOver { peer } => self.on_hand_over(peer),
             Input::Joined(r) => self.on_joined(r),
             Input::PartnerGone => self.on_partner_gone(),
+            Input::Supervise {
+                supervisor,
+                agent,
+                mode,
+                peer,
+                ours,
+            } => self.on_supervise(supervisor, agent, mode, peer, ours),
+            Input::Supervising(r) => self.on_supervising(r),
+            Input::MonitorGone => self.on_monitor_gone(),
         }
     }
 
@@ -345,6 +360,7 @@ impl Call {
                 self.outcome = "feature";
                 self.queue(QueueOut::Agent { agent, op });
             }
+            Target::Supervise { agent, mode } => self.supervise(agent, mode),
             Target::Refused { status, reason, .. } => {
                 tracing::info!(call = %self.uid, %agent, status, %reason, "operator's call refused");
                 self.outcome = "refused";
@@ -444,6 +460,7 @@ impl Call {
             self.partner = false;
             self.push(Output::PartnerEnd);
         }
+        self.supervision_on_end();
         if !self.ended_sent {
             self.ended_sent = true;
             let outcome = self.outcome.to_string();

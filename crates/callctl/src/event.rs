@@ -65,6 +65,9 @@ pub enum Party {
     Switch,
 }
 
+/// What a supervisor does on an operator's call (listen, whisper, barge).
+pub use dialplan::dial::SuperviseMode;
+
 /// Where the call was when the caller gave up, for abandon statistics (issue 15).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -131,6 +134,15 @@ pub enum EventKind {
     /// Connected to a non-operator party (guard room, department, the citizen on a
     /// callback or an operator's outside call).
     Connected { party: String },
+    /// A supervisor joined the operator's call (spec 第2-7 ⑵ ウ); the recording goes on
+    /// as the citizen/operator call and is marked.
+    SupervisionStarted {
+        supervisor: String,
+        agent: String,
+        mode: SuperviseMode,
+    },
+    /// The supervisor left (hung up, or the operator's part of the call ended).
+    SupervisionEnded { supervisor: String },
     /// The operator left the call; their after-call work starts (ACD wrap-up).
     OperatorLeft { agent: String },
     /// The call is over. `phase` is where it was; `by` who ended it.

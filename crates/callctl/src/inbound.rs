@@ -69,7 +69,7 @@ impl Call {
 
     /// Every answered call is recorded (spec 第2-7 ⑶ イ), from the moment it is answered.
     pub(crate) fn start_recording(&mut self) {
-        if self.recording {
+        if self.recording || self.is_supervisor_call() {
             return;
         }
         self.recording = true;

@@ -40,6 +40,11 @@ pub enum Target {
     Place { dest: Destination, role: Role },
     /// An operator's feature code: change their state, then confirm with `prompt`.
     Feature { op: AgentOp },
+    /// A supervisor's `*31`/`*32`/`*33`: join operator `agent`'s live call.
+    Supervise {
+        agent: String,
+        mode: crate::event::SuperviseMode,
+    },
     /// Refused: the status to answer and a Japanese sentence (for the reason phrase, the
     /// NOTIFY, and the log); `prompts` may tell the caller more (a department's hours).
     Refused {
@@ -127,6 +132,22 @@ pub enum Input {
     Joined(Result<JoinPeer, String>),
     /// The call we were joined with has ended: end ours.
     PartnerGone,
+    /// The operator's call: a supervisor (their own call's relay side B at `peer`) asks
+    /// to join operator `agent`; `ours` is where our relay takes the supervisor's link
+    /// (None: the driver had no port for it).
+    Supervise {
+        supervisor: String,
+        agent: String,
+        mode: crate::event::SuperviseMode,
+        peer: JoinPeer,
+        ours: Option<JoinPeer>,
+    },
+    /// The supervisor's call: the operator's call took us on (its link's address), or
+    /// said why not.
+    Supervising(Result<JoinPeer, String>),
+    /// The other end of a supervision (the supervisor's call, or the supervised call)
+    /// is over.
+    MonitorGone,
 }
 
 /// Where the other call's relay side listens, when two calls are joined by an attended
@@ -212,6 +233,13 @@ pub enum MediaOut {
     RecordParty {
         label: String,
     },
+    /// A supervisor's link joins the relay (the supervisor's call's relay at `peer`).
+    Monitor {
+        peer: core::net::SocketAddr,
+        mode: media::mix::MixMode,
+    },
+    /// The supervisor has left: the relay forgets the link.
+    Unmonitor,
 }
 
 /// What the machine asks the driver to do.
@@ -253,6 +281,17 @@ pub enum Output {
     HandedOver(Result<JoinPeer, String>),
     /// We were joined with another call and have ended: end it too.
     PartnerEnd,
+    /// The supervisor's call: ask the call of operator `agent` to take us on; `ours` is
+    /// where our relay's side B listens.
+    Supervise {
+        agent: String,
+        mode: crate::event::SuperviseMode,
+        ours: JoinPeer,
+    },
+    /// The operator's call's answer to `Input::Supervise`.
+    Supervised(Result<JoinPeer, String>),
+    /// A supervision is over on our side: tell the other call.
+    MonitorEnd,
 }
 
 /// What the machine may ask of the world synchronously: pure look-ups over the

@@ -41,7 +41,7 @@ pub(crate) fn parse_replaces(refer_to: &str) -> Option<Replaces> {
 }
 
 /// The relays talk PCMU to each other; each transcodes to its own legs.
-fn link(remote: SocketAddr) -> LegConfig {
+pub(crate) fn link(remote: SocketAddr) -> LegConfig {
     LegConfig {
         remote: Some(remote),
         codec: Codec::Pcmu,

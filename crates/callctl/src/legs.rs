@@ -495,6 +495,7 @@ impl Call {
 
     /// The operator left leg `i`: their after-call work starts (ACD wrap-up).
     pub(crate) fn operator_left(&mut self, i: usize) {
+        self.supervised_operator_left(i);
         let counts = matches!(
             self.legs[i].purpose,
             Purpose::Offer | Purpose::Recall | Purpose::CallbackAgent

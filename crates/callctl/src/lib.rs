@@ -9,7 +9,7 @@
 //! `waiting` (queue, prompts, overflow, callback key), `transfer` (REFER), `callback`
 //! (calling a citizen back), `sdp` (offer/answer per relay side), `msg` (building SIP
 //! messages), `io` (inputs, outputs, the `Env` look-ups), `event` (statistics events),
-//! `announce` (which prompt files say what).
+//! `announce` (which prompt files say what), `supervise` (listen, whisper, barge).
 
 pub mod announce;
 mod call;
@@ -23,6 +23,7 @@ pub mod msg;
 pub mod sdp;
 mod setup;
 mod state;
+mod supervise;
 mod transfer;
 mod waiting;
 

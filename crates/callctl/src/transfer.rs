@@ -99,7 +99,7 @@ impl Call {
                 });
                 return self.respond(tx, &req, status, Some(&reason));
             }
-            Target::Feature { .. } => {
+            Target::Feature { .. } | Target::Supervise { .. } => {
                 return self.respond(tx, &req, 403, Some("Not a transfer target"));
             }
         };

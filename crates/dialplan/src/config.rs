@@ -253,6 +253,10 @@ pub struct Agent {
     /// May place calls to outside numbers over the carrier (toll fraud: off unless said).
     #[serde(default)]
     pub outside_calls: bool,
+    /// A supervisor (SV): may listen to, whisper to or barge in on operators' calls with
+    /// `*31`/`*32`/`*33` + the operator's id (spec 第2-7 ⑵ ウ). Off unless said.
+    #[serde(default)]
+    pub supervisor: bool,
 }
 
 /// `[hours]`: the opening hours of spec §2 (第1-6).

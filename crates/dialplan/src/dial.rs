@@ -4,6 +4,7 @@
 //! An operator's INVITE carries what they typed as the Request-URI's user part; the
 //! switch asks `classify` where it goes. In order:
 //! 1. `*2N` feature codes (log in, out, pause with a reason, resume, end after-call work);
+//!    `*31`/`*32`/`*33` + an operator's id for supervisors (listen, whisper, barge);
 //! 2. another operator's id: refused (operator-to-operator calls are not offered, and
 //!    sending them to the PBX would ring a stranger's extension of the same digits);
 //! 3. a directory entry by name, label or extension: its extension on its trunk; the
@@ -40,9 +41,41 @@ pub enum Dial {
     Outside { national: String, trunk: String },
     /// A feature code; the switch answers it with a prompt, it places no call.
     Feature(Feature),
+    /// A supervisor's `*31`/`*32`/`*33` + operator id: join that operator's live call.
+    Supervise { agent: String, mode: SuperviseMode },
     /// Not placed: answer with `status` (403 not allowed, 404 nothing there, 484 the
     /// number is incomplete; RFC 3261 §21.4) and show `reason_ja` to the operator.
     Refused { status: u16, reason_ja: String },
+}
+
+/// What a supervisor does on an operator's call (spec 第2-7 ⑵ ウ).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SuperviseMode {
+    /// `*31`: モニタリング — hears the citizen and the operator, heard by nobody.
+    Listen,
+    /// `*32`: ささやき — heard by the operator only.
+    Whisper,
+    /// `*33`: 割込み — all three hear each other.
+    Barge,
+}
+
+impl SuperviseMode {
+    pub fn label_ja(self) -> &'static str {
+        match self {
+            SuperviseMode::Listen => "モニタリング",
+            SuperviseMode::Whisper => "ささやき",
+            SuperviseMode::Barge => "割込み",
+        }
+    }
+
+    pub fn key(self) -> &'static str {
+        match self {
+            SuperviseMode::Listen => "listen",
+            SuperviseMode::Whisper => "whisper",
+            SuperviseMode::Barge => "barge",
+        }
+    }
 }
 
 /// Operators' feature codes.
@@ -87,6 +120,9 @@ pub fn classify(cfg: &Config, agent_id: &str, dialled_user: &str) -> Dial {
         return refused(484, "番号が入力されていません。");
     }
     if let Some(code) = dialled.strip_prefix('*') {
+        if let Some(d) = supervise(cfg, agent, code) {
+            return d;
+        }
         return feature(&cfg.dialing, code);
     }
     if let Some(other) = cfg.agent(dialled) {
@@ -246,6 +282,42 @@ fn to_department(d: &Department) -> Dial {
         trunk: d.trunk.clone(),
         department: Some(d.clone()),
     }
+}
+
+/// `*31`/`*32`/`*33` followed by an operator's id, for supervisors only. None when the
+/// code is not one of these (then it is an ordinary feature code).
+fn supervise(cfg: &Config, caller: &crate::config::Agent, code: &str) -> Option<Dial> {
+    let (mode, target) = match code.split_at_checked(2)? {
+        ("31", t) => (SuperviseMode::Listen, t),
+        ("32", t) => (SuperviseMode::Whisper, t),
+        ("33", t) => (SuperviseMode::Barge, t),
+        _ => return None,
+    };
+    if target.is_empty() {
+        return None;
+    }
+    if !caller.supervisor {
+        return Some(refused(
+            403,
+            format!(
+                "{}は監督者だけが使えます（[[agent]] supervisor = true）。",
+                mode.label_ja()
+            ),
+        ));
+    }
+    if target == caller.id {
+        return Some(refused(403, "自分の通話はモニタリングできません。"));
+    }
+    if cfg.agent(target).is_none() {
+        return Some(refused(
+            404,
+            format!("オペレーター {target} は登録されていません。"),
+        ));
+    }
+    Some(Dial::Supervise {
+        agent: target.to_string(),
+        mode,
+    })
 }
 
 /// Feature codes after the '*'.

@@ -261,3 +261,50 @@ fn callback_prefixes_change_the_default() {
     cfg.dialing.allow_prefixes = vec!["0570".into()];
     assert!(callback_number_allowed(&cfg, "0570064444").is_err());
 }
+
+#[test]
+fn supervisors_join_an_operators_call_with_31_32_33() {
+    let mut cfg = default_config();
+    cfg.agents
+        .iter_mut()
+        .find(|a| a.id == "1004")
+        .unwrap()
+        .supervisor = true;
+    let sv = |code: &str| classify(&cfg, "1004", code);
+    assert_eq!(
+        sv("*311001"),
+        Dial::Supervise {
+            agent: "1001".into(),
+            mode: SuperviseMode::Listen
+        }
+    );
+    assert_eq!(
+        sv("*321002"),
+        Dial::Supervise {
+            agent: "1002".into(),
+            mode: SuperviseMode::Whisper
+        }
+    );
+    assert_eq!(
+        sv("*331003"),
+        Dial::Supervise {
+            agent: "1003".into(),
+            mode: SuperviseMode::Barge
+        }
+    );
+    // Not an operator, or oneself: refused with the reason.
+    assert_eq!(status(&sv("*319999")), Some(404));
+    assert_eq!(status(&sv("*311004")), Some(403));
+    // Without an operator it is not a supervision code (the usual "no such code").
+    assert_eq!(status(&sv("*31")), Some(404));
+    // An ordinary operator may not listen in.
+    match classify(&cfg, NOT_ALLOWED, "*311001") {
+        Dial::Refused { status, reason_ja } => {
+            assert_eq!(status, 403);
+            assert!(reason_ja.contains("監督者"), "{reason_ja}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // The operators' own codes are unchanged.
+    assert_eq!(sv("*21"), Dial::Feature(Feature::Login));
+}

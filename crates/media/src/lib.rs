@@ -8,6 +8,8 @@
 pub mod dtmf;
 pub mod forward;
 pub mod g711;
+pub mod mix;
+pub mod monitor;
 pub mod ports;
 pub mod prompt;
 pub mod relay;

@@ -17,6 +17,8 @@
 
 use crate::forward::{Forwarder, Leg, LegConfig, RelayStats, StatsCells, FRAME_SAMPLES};
 use crate::g711;
+use crate::mix::{MixMode, Party};
+use crate::monitor::{Monitor, MonitorConfig};
 use crate::ports::PortPair;
 use crate::prompt::{PlaybackHandle, PlaybackOutcome, Prompt};
 use crate::rtcp;
@@ -72,6 +74,9 @@ enum Command {
         done: oneshot::Sender<PlaybackOutcome>,
         cancel: Arc<AtomicBool>,
     },
+    /// A supervisor joins (its link's port pair and config) or leaves (`None`).
+    Monitor(Option<(PortPair, MonitorConfig)>),
+    MonitorMode(MixMode),
     /// Answered once every command sent before it has been applied.
     Settle(oneshot::Sender<()>),
     Stop,
@@ -108,6 +113,7 @@ impl Relay {
             dtmf: None,
             playing: [None, None],
             next_prompt_id: 0,
+            monitor: None,
         };
         let (ctl, rx) = mpsc::unbounded_channel();
         let join = tokio::spawn(task.run(rx));
@@ -188,6 +194,22 @@ impl RelayHandle {
         handle
     }
 
+    /// A supervisor listens, whispers or barges in (spec 第2-7 ⑵ ウ): `link` is a port
+    /// pair for the supervisor's link (freed when it ends), `cfg` where the supervisor's
+    /// call's relay is and the mode. See `mix` for who hears whom.
+    pub fn monitor(&self, link: PortPair, cfg: MonitorConfig) {
+        let _ = self.ctl.send(Command::Monitor(Some((link, cfg))));
+    }
+
+    pub fn set_monitor_mode(&self, mode: MixMode) {
+        let _ = self.ctl.send(Command::MonitorMode(mode));
+    }
+
+    /// The supervisor has left: the legs hear each other directly again.
+    pub fn unmonitor(&self) {
+        let _ = self.ctl.send(Command::Monitor(None));
+    }
+
     /// Stops the relay and returns the final counters. The four ports are free when
     /// this returns.
     pub async fn stop(self) -> RelayStats {
@@ -224,6 +246,26 @@ struct Task {
     dtmf: Option<mpsc::Sender<DtmfDigit>>,
     playing: [Option<Playing>; 2],
     next_prompt_id: u64,
+    /// A supervisor's link: its socket (RTP, and RTCP kept only to hold the port) and
+    /// the mixer.
+    monitor: Option<(Monitor, UdpSocket, std::net::UdpSocket)>,
+}
+
+async fn recv_link(
+    m: &Option<(Monitor, UdpSocket, std::net::UdpSocket)>,
+    buf: &mut [u8],
+) -> io::Result<(usize, SocketAddr)> {
+    match m {
+        Some((_, s, _)) => s.recv_from(buf).await,
+        None => std::future::pending().await,
+    }
+}
+
+fn party(leg: Leg) -> Party {
+    match leg {
+        Leg::A => Party::Citizen,
+        Leg::B => Party::Operator,
+    }
 }
 
 fn leg_of(i: usize) -> Leg {
@@ -237,7 +279,7 @@ fn leg_of(i: usize) -> Leg {
 impl Task {
     async fn run(mut self, mut ctl: mpsc::UnboundedReceiver<Command>) {
         // Fixed buffers, one per socket, reused for the life of the call.
-        let mut bufs = Box::new([[0u8; MTU]; 4]);
+        let mut bufs = Box::new([[0u8; MTU]; 5]);
         let mut out = Box::new([0u8; MTU]);
         let mut clock: Interval = tokio::time::interval(PTIME);
         // Catch up after a stall so the prompt keeps its real duration.
@@ -248,8 +290,8 @@ impl Task {
         );
         reports.set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {
-            let playing = self.playing.iter().any(Option::is_some);
-            let [b0, b1, b2, b3] = &mut *bufs;
+            let playing = self.playing.iter().any(Option::is_some) || self.monitor.is_some();
+            let [b0, b1, b2, b3, b4] = &mut *bufs;
             tokio::select! {
                 cmd = ctl.recv() => match cmd {
                     Some(Command::Stop) | None => break,
@@ -259,6 +301,11 @@ impl Task {
                 r = self.rtp[1].recv_from(b1) => self.on_rtp(1, r, &bufs[1], &mut out),
                 r = self.rtcp[0].recv_from(b2) => self.on_rtcp(0, r, &bufs[2]),
                 r = self.rtcp[1].recv_from(b3) => self.on_rtcp(1, r, &bufs[3]),
+                r = recv_link(&self.monitor, b4) => {
+                    if let (Ok((n, src)), Some((m, _, _))) = (r, self.monitor.as_mut()) {
+                        m.on_packet(src, &bufs[4][..n]);
+                    }
+                }
                 _ = clock.tick(), if playing => self.on_tick(&mut out),
                 _ = reports.tick() => self.on_report(&mut out),
             }
@@ -298,6 +345,31 @@ impl Task {
                 }
                 self.fwd.set_paused(leg, true);
             }
+            Command::Monitor(m) => {
+                self.monitor = m.and_then(|(pair, cfg)| {
+                    let (rtp, rtcp) = pair.into_sockets();
+                    match UdpSocket::from_std(rtp) {
+                        Ok(s) => {
+                            self.next_prompt_id += 1;
+                            Some((Monitor::new(cfg, u64::MAX - self.next_prompt_id), s, rtcp))
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "the supervisor's link could not be opened");
+                            None
+                        }
+                    }
+                });
+                if self.monitor.is_some() && self.playing.iter().all(Option::is_none) {
+                    clock.reset_immediately();
+                }
+                self.repause();
+            }
+            Command::MonitorMode(mode) => {
+                if let Some((m, _, _)) = self.monitor.as_mut() {
+                    m.set_mode(mode);
+                }
+                self.repause();
+            }
             Command::Settle(done) => {
                 let _ = done.send(());
             }
@@ -323,6 +395,10 @@ impl Task {
         let pkt = &buf[..n];
         let now = std::time::Instant::now();
         let o = self.fwd.forward(from, src, pkt, out, now);
+        if let (Some(a), Some((m, _, _))) = (o.audio, self.monitor.as_mut()) {
+            m.mixer
+                .push_encoded(party(from), a.codec, &pkt[a.start..a.end]);
+        }
         if let Some((len, to)) = o.send {
             let dest = from.other();
             match self.rtp[dest as usize].try_send_to(&out[..len], to) {
@@ -402,7 +478,8 @@ impl Task {
                 if let Some(p) = self.playing[i].take() {
                     p.finish(how);
                 }
-                self.fwd.set_paused(leg, false);
+                let mixed = self.mixes_to(leg);
+                self.fwd.set_paused(leg, mixed);
                 continue;
             };
             // With no destination (hold) the prompt still advances: it is timed.
@@ -436,5 +513,51 @@ impl Task {
             }
             p.next += 1;
         }
+        self.on_mix_tick(out, now);
+    }
+
+    /// Whether the supervisor's mixer, not the relay, feeds `leg` now.
+    fn mixes_to(&self, leg: Leg) -> bool {
+        self.monitor
+            .as_ref()
+            .is_some_and(|(m, _, _)| m.mixer.feeds(party(leg)))
+    }
+
+    /// What each leg may hear directly: nothing while a prompt or the mixer feeds it.
+    fn repause(&mut self) {
+        for leg in [Leg::A, Leg::B] {
+            let p = self.playing[leg as usize].is_some() || self.mixes_to(leg);
+            self.fwd.set_paused(leg, p);
+        }
+    }
+
+    /// The media clock with a supervisor on the call: one mixed frame to the supervisor,
+    /// and to each leg the mode mixes for (a prompt playing to a leg wins over the mix).
+    fn on_mix_tick(&mut self, out: &mut [u8; MTU], now: std::time::Instant) {
+        let Some((m, link, _)) = self.monitor.as_mut() else {
+            return;
+        };
+        m.mixer.tick();
+        if let Some((len, to)) = m.supervisor_packet(out) {
+            let _ = link.try_send_to(&out[..len], to);
+        }
+        for (i, leg) in [Leg::A, Leg::B].into_iter().enumerate() {
+            if !m.mixer.feeds(party(leg)) || self.playing[i].is_some() {
+                continue;
+            }
+            let codec = self.fwd.config(leg).codec;
+            let mut frame = [0u8; FRAME_SAMPLES];
+            m.mixer.output(party(leg), codec, &mut frame);
+            if let Some((len, to)) =
+                self.fwd
+                    .prompt_packet(leg, m.source_id, m.index, &frame, out, now)
+            {
+                match self.rtp[i].try_send_to(&out[..len], to) {
+                    Ok(_) => self.fwd.sent(leg, len),
+                    Err(_) => self.fwd.send_failed(leg),
+                }
+            }
+        }
+        m.index = m.index.wrapping_add(1);
     }
 }

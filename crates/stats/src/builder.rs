@@ -5,7 +5,7 @@
 //! its `Ended` event arrives, ready for the store. The end of an operator's after-call
 //! work is reported by the ACD (`on_wrapup_end`) and joined to that operator's last call.
 
-use crate::record::{CallRecord, Offer, Transfer, TransferPurpose};
+use crate::record::{CallRecord, Offer, Supervision, Transfer, TransferPurpose};
 use callctl::event::{Event, EventKind, Party, Phase};
 use std::collections::HashMap;
 
@@ -127,6 +127,27 @@ impl Recorder {
                 }
             }
             EventKind::Connected { .. } => {}
+            EventKind::SupervisionStarted {
+                supervisor,
+                agent,
+                mode,
+            } => r.supervisions.push(Supervision {
+                supervisor: supervisor.clone(),
+                agent: agent.clone(),
+                mode: *mode,
+                at_ms: at,
+                ended_ms: None,
+            }),
+            EventKind::SupervisionEnded { supervisor } => {
+                if let Some(s) = r
+                    .supervisions
+                    .iter_mut()
+                    .rev()
+                    .find(|s| s.supervisor == *supervisor && s.ended_ms.is_none())
+                {
+                    s.ended_ms = Some(at);
+                }
+            }
             EventKind::OperatorLeft { agent } => {
                 if r.agent.as_deref() == Some(agent.as_str()) && r.operator_left_ms.is_none() {
                     r.operator_left_ms = Some(at);
@@ -217,6 +238,7 @@ fn new_record(
         ended_by: Party::Switch,
         survey: None,
         resolution: None,
+        supervisions: vec![],
     }
 }
 

@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-pub use callctl::event::{Origin, Party, Phase, TransferKind};
+pub use callctl::event::{Origin, Party, Phase, SuperviseMode, TransferKind};
 
 /// Calls that count as 着信 (incoming) for the answer rate: a citizen, city staff
 /// dialling "9", a department sending a call back. Calls the center places (callbacks,
@@ -73,6 +73,16 @@ pub struct Transfer {
     pub completed_ms: Option<u64>,
     /// SIP status and the reason when the target did not take the call.
     pub failed: Option<(u16, String)>,
+}
+
+/// A supervisor on the call (spec 第2-7 ⑵ ウ): who, doing what, from when to when.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Supervision {
+    pub supervisor: String,
+    pub agent: String,
+    pub mode: SuperviseMode,
+    pub at_ms: u64,
+    pub ended_ms: Option<u64>,
 }
 
 /// The contact history's verdict for first-contact completion (第1-8 ⑶).
@@ -176,6 +186,10 @@ pub struct CallRecord {
     pub survey: Option<u8>,
     /// The contact history's verdict, joined later.
     pub resolution: Option<Resolution>,
+    /// Supervisors who listened, whispered or barged in (records before this field
+    /// existed read as none).
+    #[serde(default)]
+    pub supervisions: Vec<Supervision>,
 }
 
 impl CallRecord {

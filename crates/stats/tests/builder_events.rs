@@ -207,3 +207,74 @@ fn greeting_abandon_unknown_calls_and_expiry() {
     assert_eq!(gone.len(), 1);
     assert_eq!(gone[0].outcome(), Outcome::Failed);
 }
+
+#[test]
+fn a_supervision_is_kept_in_the_record_with_its_times() {
+    use callctl::event::SuperviseMode;
+    let mut rec = Recorder::new();
+    let t0 = 1_795_563_000_000;
+    let s = |x: u64| t0 + x * 1000;
+    let events = [
+        arrived("c9", s(0)),
+        ev(
+            "c9",
+            s(5),
+            EventKind::Answered {
+                agent: "1001".into(),
+            },
+        ),
+        ev(
+            "c9",
+            s(20),
+            EventKind::SupervisionStarted {
+                supervisor: "1901".into(),
+                agent: "1001".into(),
+                mode: SuperviseMode::Whisper,
+            },
+        ),
+        ev(
+            "c9",
+            s(50),
+            EventKind::SupervisionEnded {
+                supervisor: "1901".into(),
+            },
+        ),
+        ev(
+            "c9",
+            s(60),
+            EventKind::SupervisionStarted {
+                supervisor: "1902".into(),
+                agent: "1001".into(),
+                mode: SuperviseMode::Barge,
+            },
+        ),
+        ev(
+            "c9",
+            s(90),
+            EventKind::Ended {
+                phase: Phase::Talking,
+                by: Party::Citizen,
+                outcome: "answered".into(),
+            },
+        ),
+    ];
+    let mut done = None;
+    for e in &events {
+        done = rec.on_event(e).or(done);
+    }
+    let r = done.expect("the record is written at the end");
+    assert_eq!(r.supervisions.len(), 2);
+    assert_eq!(r.supervisions[0].mode, SuperviseMode::Whisper);
+    assert_eq!(
+        (r.supervisions[0].at_ms, r.supervisions[0].ended_ms),
+        (s(20), Some(s(50)))
+    );
+    // The second never said it ended before the call did: open, not invented.
+    assert_eq!(r.supervisions[1].supervisor, "1902");
+    assert_eq!(r.supervisions[1].ended_ms, None);
+    assert_eq!(
+        r.outcome(),
+        Outcome::Answered,
+        "supervision changes no figure"
+    );
+}

@@ -256,7 +256,56 @@ impl Core {
                     ),
                 }
             }
-            CoreCmd::ToCall { call, ev } => self.dispatch(call, ev),
+            CoreCmd::Supervise {
+                from,
+                supervisor,
+                agent,
+                mode,
+                ours,
+            } => {
+                let target = self
+                    .shared
+                    .agent_calls
+                    .lock()
+                    .ok()
+                    .and_then(|m| m.get(&agent).copied())
+                    .filter(|c| *c != from && self.calls.contains_key(c));
+                let ev = match target {
+                    Some(t) => {
+                        return self.dispatch(
+                            t,
+                            CallEvent::Supervise {
+                                supervisor_call: from,
+                                supervisor,
+                                agent,
+                                mode,
+                                peer: ours,
+                            },
+                        )
+                    }
+                    None => CallEvent::Supervising {
+                        target: from,
+                        result: Err(format!("オペレーター {agent} は通話中ではありません。")),
+                    },
+                };
+                self.dispatch(from, ev)
+            }
+            CoreCmd::ToCall { call, ev } => {
+                // A supervisor's call that ended before the answer came: the supervised
+                // call must not keep a link to nobody.
+                if let (
+                    false,
+                    CallEvent::Supervising {
+                        target,
+                        result: Ok(_),
+                    },
+                ) = (self.calls.contains_key(&call), &ev)
+                {
+                    let target = *target;
+                    return self.dispatch(target, CallEvent::MonitorGone);
+                }
+                self.dispatch(call, ev)
+            }
             CoreCmd::Ended {
                 call,
                 outcome,

@@ -57,6 +57,22 @@ pub enum CallEvent {
     },
     /// The call we were joined with has ended.
     PartnerGone,
+    /// A supervisor's call asks to join this call's operator `agent` (listen, whisper,
+    /// barge); its relay's side B is at `peer`.
+    Supervise {
+        supervisor_call: CallRef,
+        supervisor: String,
+        agent: String,
+        mode: callctl::event::SuperviseMode,
+        peer: callctl::JoinPeer,
+    },
+    /// The supervised call's answer to the supervisor's call (its link's address).
+    Supervising {
+        target: CallRef,
+        result: Result<callctl::JoinPeer, String>,
+    },
+    /// The other call of a supervision is over (or no longer supervised).
+    MonitorGone,
 }
 
 /// Call → core.
@@ -91,6 +107,15 @@ pub enum CoreCmd {
     Attend {
         from: CallRef,
         replaces: callctl::Replaces,
+        ours: callctl::JoinPeer,
+    },
+    /// A supervisor's call: find the call operator `agent` is talking on and ask it to
+    /// take the supervisor on.
+    Supervise {
+        from: CallRef,
+        supervisor: String,
+        agent: String,
+        mode: callctl::event::SuperviseMode,
         ours: callctl::JoinPeer,
     },
     /// Pass an event to another call task (joined calls talk to each other).

@@ -97,6 +97,9 @@ pub struct Shared {
     /// Operators on a call of their own (an extension, an outside number): the queue's
     /// offers skip them until it ends, as a PBX's device state would.
     pub busy_agents: Mutex<std::collections::HashSet<String>>,
+    /// Which call each operator is talking on (from the calls' Answered / OperatorLeft
+    /// events), for a supervisor's `*31`/`*32`/`*33`.
+    pub agent_calls: Mutex<HashMap<String, event::CallRef>>,
 }
 
 impl Shared {
@@ -457,6 +460,7 @@ pub async fn start(opts: Options) -> Result<RunningSwitch, SwitchError> {
         )),
         events: tokio::sync::broadcast::channel(4096).0,
         busy_agents: Mutex::new(std::collections::HashSet::new()),
+        agent_calls: Mutex::new(HashMap::new()),
     });
     let registration = register::Registration::new(&shared, secret);
     let (sd_tx, sd_rx) = watch::channel(false);

@@ -48,6 +48,7 @@ pub fn call(uid: &str, line: &str, arrived: u64) -> CallRecord {
         ended_by: Party::Citizen,
         survey: None,
         resolution: None,
+        supervisions: vec![],
     }
 }
 

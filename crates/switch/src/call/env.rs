@@ -73,6 +73,7 @@ impl callctl::Env for SwitchEnv {
                 }
             }
             Dial::Refused { status, reason_ja } => refused(status, &reason_ja),
+            Dial::Supervise { agent, mode } => Target::Supervise { agent, mode },
         }
     }
 

@@ -5,6 +5,7 @@
 //! call owns it).
 
 mod env;
+mod supervise;
 
 pub use env::SwitchEnv;
 
@@ -46,6 +47,13 @@ struct Driver {
     arrived: Option<(String, String, String)>,
     /// The call joined with ours by an attended transfer.
     partner: Option<CallRef>,
+    /// The operator placing this call ("" for citizens' calls).
+    agent: String,
+    /// The other call of a supervision (the supervisor's, or the supervised one).
+    monitor: Option<CallRef>,
+    /// A supervisor's call waiting for our answer, and the port pair its link would take.
+    pending_supervisor: Option<CallRef>,
+    link_port: Option<media::PortPair>,
 }
 
 fn side_leg(s: Side) -> Leg {
@@ -133,6 +141,10 @@ pub async fn run(start: CallStart, mut rx: mpsc::Receiver<CallEvent>) {
         uid,
         arrived: None,
         partner: None,
+        agent: agent.clone(),
+        monitor: None,
+        pending_supervisor: None,
+        link_port: None,
     };
     let mut machine = Call::new(setup, &d.env, Instant::now());
     d.drain(&mut machine).await;
@@ -230,6 +242,9 @@ impl Driver {
                 self.partner = None;
                 Input::PartnerGone
             }
+            ev @ (CallEvent::Supervise { .. }
+            | CallEvent::Supervising { .. }
+            | CallEvent::MonitorGone) => self.supervise_input(ev),
         }
     }
 
@@ -288,7 +303,11 @@ impl Driver {
                         self.core(CoreCmd::ToCall { call: partner, ev }).await;
                     }
                 }
+                o @ (Output::Supervise { .. } | Output::Supervised(_) | Output::MonitorEnd) => {
+                    self.supervise_output(o).await
+                }
                 Output::Event(ev) => {
+                    self.supervision_event(&ev);
                     self.screen_pop(&ev);
                     self.shared.publish(ev);
                 }
@@ -442,6 +461,8 @@ impl Driver {
                     self.recording = Some(handle);
                 }
             }
+            MediaOut::Monitor { peer, mode } => self.monitor_media(Some((peer, mode))),
+            MediaOut::Unmonitor => self.monitor_media(None),
             MediaOut::RecordParty { label } => {
                 if let Some(r) = &self.recording {
                     if let Err(e) = r.add_operator(&label) {
@@ -470,6 +491,7 @@ impl Driver {
     }
 
     async fn finish(mut self, outcome: &'static str) {
+        self.forget_agents();
         if let Some((_, Some(h), _)) = self.playback.take() {
             h.stop();
         }
