@@ -185,3 +185,133 @@ pub fn session_user(db: &Db, token: &str) -> Result<Option<SessionUser>> {
 pub fn logout(db: &Db, token: &str) -> Result<()> {
     db.with(|c| sessions::close(c, token))
 }
+
+/// A staff account as the accounts page lists it.
+#[derive(Debug, Clone)]
+pub struct UserRow {
+    pub login: String,
+    pub name: String,
+    pub role: Role,
+    pub agent_id: String,
+    pub locked: bool,
+}
+
+pub fn users(db: &Db) -> Result<Vec<UserRow>> {
+    let now = unix_now();
+    db.with(|c| {
+        let mut st = c.prepare(
+            "SELECT login, name, role, agent_id, locked_until FROM users ORDER BY login",
+        )?;
+        let rows = st.query_map([], |r| {
+            let role: String = r.get(2)?;
+            Ok(UserRow {
+                login: r.get(0)?,
+                name: r.get(1)?,
+                role: Role::parse(&role).unwrap_or(Role::Operator),
+                agent_id: r.get(3)?,
+                locked: r.get::<_, i64>(4)? > now,
+            })
+        })?;
+        rows.collect()
+    })
+}
+
+/// An account an administrator creates or changes on the accounts page.
+#[derive(Debug, Clone, Default)]
+pub struct NewAccount {
+    pub login: String,
+    pub name: String,
+    pub role: String,
+    pub agent_id: String,
+    pub password: String,
+}
+
+/// Creates or replaces an operator's or supervisor's account. An operator is one of the
+/// switch's agents (`agents`: the ids of its configuration; empty when the sidecar runs
+/// without one, then any id is taken) and each agent id belongs to one account, since
+/// the screen pop and the state buttons act for that agent.
+pub fn save_account(db: &Db, agents: &[String], a: &NewAccount) -> Result<()> {
+    let mut p = Vec::new();
+    let role = Role::parse(&a.role);
+    let agent = a.agent_id.trim();
+    if a.name.trim().is_empty() || a.name.chars().count() > 40 {
+        p.push("氏名を40文字までで入力してください".to_string());
+    }
+    match role {
+        None => p.push("役割を選んでください".to_string()),
+        Some(Role::Operator) if agent.is_empty() => {
+            p.push("オペレーターには交換機のオペレーターIDが必要です".to_string())
+        }
+        _ => {}
+    }
+    if !agent.is_empty() && !agents.is_empty() && !agents.iter().any(|x| x == agent) {
+        p.push(format!(
+            "オペレーターID {agent} は交換機の設定にありません（{}）",
+            agents.join("、")
+        ));
+    }
+    if !agent.is_empty() {
+        let owner: Option<String> = db.with(|c| {
+            c.query_row(
+                "SELECT login FROM users WHERE agent_id=?1 AND login<>?2",
+                params![agent, a.login],
+                |r| r.get(0),
+            )
+            .optional()
+        })?;
+        if let Some(o) = owner {
+            p.push(format!("オペレーターID {agent} は {o} が使っています"));
+        }
+    }
+    if !p.is_empty() {
+        return Err(HistoryError::Invalid(p));
+    }
+    create_user(
+        db,
+        &a.login,
+        a.name.trim(),
+        role.unwrap_or(Role::Operator),
+        agent,
+        &a.password,
+    )
+}
+
+pub fn unlock(db: &Db, login: &str) -> Result<()> {
+    db.with(|c| {
+        c.execute(
+            "UPDATE users SET failed=0, locked_until=0 WHERE login=?1",
+            [login],
+        )
+        .map(|_| ())
+    })
+}
+
+/// The signed-in user's own new password; the current one must be given. Other
+/// sessions of the account end (the caller opens a fresh one).
+pub fn change_password(db: &Db, login: &str, current: &str, new: &str) -> Result<bool> {
+    let hash: Option<String> = db.with(|c| {
+        c.query_row("SELECT pw_hash FROM users WHERE login=?1", [login], |r| {
+            r.get(0)
+        })
+        .optional()
+    })?;
+    let Some(hash) = hash else {
+        return Ok(false);
+    };
+    if !verify_password(&hash, current) {
+        return Ok(false);
+    }
+    let p = account_problems(login, new);
+    if !p.is_empty() {
+        return Err(HistoryError::Invalid(p));
+    }
+    let new_hash = hash_password(new)?;
+    db.with(|c| {
+        c.execute(
+            "UPDATE users SET pw_hash=?2 WHERE login=?1",
+            params![login, new_hash],
+        )?;
+        sessions::close_all(c, login)
+    })?;
+    Ok(true)
+}

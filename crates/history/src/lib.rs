@@ -106,6 +106,9 @@ pub struct HistoryConfig {
     /// The switch's event feed for the screen pop; None: no pops.
     pub switch_feed: Option<switchfeed::SwitchFeed>,
     pub center: CenterInfo,
+    /// The switch's operators (`[[agent]]` id and name): an operator's desk account
+    /// belongs to one of them. Empty: any agent id is taken.
+    pub agents: Vec<(String, String)>,
 }
 
 impl Default for HistoryConfig {
@@ -123,6 +126,7 @@ impl Default for HistoryConfig {
             smtp: mail::SmtpConfig::default(),
             switch_feed: None,
             center: CenterInfo::default(),
+            agents: Vec::new(),
         }
     }
 }

@@ -449,6 +449,11 @@ fn history_config(
     }
     .with_lists_from_data_dir()?;
     cfg.center.hours = hours_lines(&switch_cfg.hours);
+    cfg.agents = switch_cfg
+        .agents
+        .iter()
+        .map(|a| (a.id.clone(), a.name.clone()))
+        .collect();
     for d in &switch_cfg.departments {
         if !cfg.departments.contains(&d.label) {
             cfg.departments.push(d.label.clone());

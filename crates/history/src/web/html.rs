@@ -31,6 +31,10 @@ pub fn desk_page(title: &str, user: &SessionUser, body: &str) -> String {
     if user.role >= Role::Supervisor {
         nav.push_str(r#" <a href="/desk/log">アクセスログ</a>"#);
     }
+    if user.role >= Role::Admin {
+        nav.push_str(r#" <a href="/desk/users">アカウント</a>"#);
+    }
+    nav.push_str(r#" <a href="/desk/password">パスワード変更</a>"#);
     format!(
         r##"<!doctype html>
 <html lang="ja"><head><meta charset="utf-8">

@@ -10,6 +10,7 @@ pub mod inquiry;
 pub mod mailpages;
 pub mod reports;
 pub mod screenpop;
+pub mod users;
 
 use crate::app::App;
 use crate::auth::{self, SessionUser};
@@ -81,6 +82,12 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/desk/export.csv", get(reports::export_csv))
         .route("/desk/export.xlsx", get(reports::export_xlsx))
         .route("/desk/log", get(reports::access_log))
+        .route("/desk/users", get(users::list).post(users::save))
+        .route("/desk/users/{login}/unlock", post(users::unlock))
+        .route(
+            "/desk/password",
+            get(users::password_form).post(users::change_password),
+        )
         .route("/api/v1/contacts", get(reports::api_search))
         .fallback(|| async { AppError::NotFound })
         .layer(axum::middleware::from_fn_with_state(
