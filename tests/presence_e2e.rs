@@ -33,7 +33,7 @@ impl Watcher {
         cmd.arg(repo_root().join("tests/agents/pjsua_watcher.py"))
             .args(["--user", user, "--password", &format!("madoguchi-{user}")])
             .args(["--registrar", &format!("sip:{}", sw.sip)])
-            .args(["--sip-port", &free_port().to_string()])
+            .args(["--sip-port", "0"])
             .args(["--exit-after", &secs.to_string()]);
         for b in buddies {
             cmd.args(["--buddy", b]);

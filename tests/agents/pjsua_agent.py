@@ -391,7 +391,10 @@ def main():
         AG.player = pj.AudioMediaPlayer()
         AG.player.createPlayer(a.play)     # loops by default
 
-    emit("started", role=a.role, sip_port=a.sip_port, transport=a.transport, pid=os.getpid())
+    # With --sip-port 0 the kernel chose the port: report the one bound, which the
+    # harness waits for (no port is probed free beforehand).
+    bound = int(ep.transportGetInfo(tid).localName.rsplit(":", 1)[1])
+    emit("started", role=a.role, sip_port=bound, transport=a.transport, pid=os.getpid())
 
     if a.role == "caller":
         call = MyCall(acc)

@@ -20,6 +20,7 @@ pub struct Pjsua {
     pub name: String,
     /// Where it listens for SIP (127.0.0.1).
     pub sip_port: u16,
+    _rtp: PortLease,
 }
 
 impl Pjsua {
@@ -32,8 +33,10 @@ impl Pjsua {
             "{} missing: run scripts/test.sh (it creates the venv with pjsua2-python)",
             python.display()
         );
-        let sip_port = free_port();
-        let rtp = port_block(20);
+        // SIP on port 0 (read back from the agent's "started" event); RTP needs a
+        // range, so a leased block.
+        let lease = ports::lease(20);
+        let rtp = lease.base;
         let events = std::fs::File::create(dir.join("events.jsonl")).unwrap();
         let log = std::fs::File::create(dir.join("pjsua.log")).unwrap();
         let child = Command::new(python)
@@ -41,7 +44,7 @@ impl Pjsua {
             .args(args)
             .args([
                 "--sip-port",
-                &sip_port.to_string(),
+                "0",
                 "--rtp-port",
                 &rtp.to_string(),
             ])
@@ -51,12 +54,35 @@ impl Pjsua {
             .stderr(log)
             .spawn()
             .expect("start the pjsua2 agent");
-        Pjsua {
+        let mut p = Pjsua {
             child,
             dir,
             name: name.to_string(),
-            sip_port,
+            sip_port: 0,
+            _rtp: lease,
+        };
+        p.sip_port = p.bound_port();
+        p
+    }
+
+    /// The SIP port the agent bound, from its "started" event (bounded wait).
+    fn bound_port(&mut self) -> u16 {
+        let t0 = Instant::now();
+        while t0.elapsed() < Duration::from_secs(30) {
+            if let Some(port) = self
+                .events()
+                .iter()
+                .find(|e| e["event"] == "started")
+                .and_then(|e| e["sip_port"].as_u64())
+            {
+                return port as u16;
+            }
+            if let Ok(Some(st)) = self.child.try_wait() {
+                panic!("pjsua agent {} exited ({st}) before it started:\n{}", self.name, self.report());
+            }
+            std::thread::sleep(Duration::from_millis(50));
         }
+        panic!("pjsua agent {} did not start:\n{}", self.name, self.report());
     }
 
     pub fn path(&self, file: &str) -> PathBuf {
