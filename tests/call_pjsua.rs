@@ -35,26 +35,22 @@ fn pjsua_operator_and_baresip_caller_hear_each_other_and_the_operator_sees_the_n
     let dir = sw.dir.clone();
     // The caller (baresip) plays 440.wav from the folder; the operator 1000.wav.
     let (_, t1000) = tones(&dir);
-    let mut op = Pjsua::start(
+    let mut op = operator(
+        &sw,
         &dir,
-        "op1003",
-        &operator_args(
-            &sw,
-            "1003",
-            &[
-                "--auto-answer",
-                "--play",
-                &t1000,
-                "--record",
-                "rx.wav",
-                "--exit-after",
-                "45",
-                "--exit-after-calls",
-                "1",
-            ],
-        ),
+        "1003",
+        &[
+            "--auto-answer",
+            "--play",
+            &t1000,
+            "--record",
+            "rx.wav",
+            "--exit-after",
+            "45",
+            "--exit-after-calls",
+            "1",
+        ],
     );
-    register(&sw, &mut op, "1003");
 
     // 勿来支所 0246-63-2111, national form, from baresip: two different stacks on the legs.
     let mut caller = Baresip::start(
@@ -138,30 +134,26 @@ fn pjsua_operator_holds_and_resumes_and_the_call_survives() {
     let (t440, t1000) = tones(&dir);
     // The operator holds 3 s after the answer (re-INVITE a=sendonly) and resumes at 6 s
     // (re-INVITE a=sendrecv); the caller hangs up at 11 s.
-    let mut op = Pjsua::start(
+    let mut op = operator(
+        &sw,
         &dir,
-        "op1003",
-        &operator_args(
-            &sw,
-            "1003",
-            &[
-                "--auto-answer",
-                "--play",
-                &t1000,
-                "--record",
-                "rx.wav",
-                "--hold-after",
-                "3",
-                "--unhold-after",
-                "6",
-                "--exit-after",
-                "50",
-                "--exit-after-calls",
-                "1",
-            ],
-        ),
+        "1003",
+        &[
+            "--auto-answer",
+            "--play",
+            &t1000,
+            "--record",
+            "rx.wav",
+            "--hold-after",
+            "3",
+            "--unhold-after",
+            "6",
+            "--exit-after",
+            "50",
+            "--exit-after-calls",
+            "1",
+        ],
     );
-    register(&sw, &mut op, "1003");
     let mut caller = Pjsua::start(
         &dir,
         "caller",
@@ -444,32 +436,28 @@ fn busy_operator_486_then_the_next_operator_answers() {
     // Queue "general" lists 1001, 1002, 1003, 1004 and the switch rings them in this
     // order: 1001 is busy. 1001 also registers first, so that it is still the first one
     // tried if a queue strategy (longest-idle, round-robin) takes over the order.
-    let mut busy = Pjsua::start(
+    let mut busy = operator(
+        &sw,
         &dir,
-        "op1001",
-        &operator_args(&sw, "1001", &["--reject", "486", "--exit-after", "40"]),
+        "1001",
+        &["--reject", "486", "--exit-after", "40"],
     );
-    register(&sw, &mut busy, "1001");
-    let mut op = Pjsua::start(
+    let mut op = operator(
+        &sw,
         &dir,
-        "op1002",
-        &operator_args(
-            &sw,
-            "1002",
-            &[
-                "--auto-answer",
-                "--play",
-                &t1000,
-                "--record",
-                "rx.wav",
-                "--exit-after",
-                "40",
-                "--exit-after-calls",
-                "1",
-            ],
-        ),
+        "1002",
+        &[
+            "--auto-answer",
+            "--play",
+            &t1000,
+            "--record",
+            "rx.wav",
+            "--exit-after",
+            "40",
+            "--exit-after-calls",
+            "1",
+        ],
     );
-    register(&sw, &mut op, "1002");
 
     // 常磐支所 0246-43-2111.
     let mut caller = Pjsua::start(

@@ -37,16 +37,12 @@ fn overflow_to_another_queue_reaches_that_queues_operator() {
     tone_wav(&t1000, 1000.0, 20.0);
     let t1000 = t1000.display().to_string();
     // 1002 serves only the second queue; nobody serves the first.
-    let mut op = Pjsua::start(
+    let mut op = operator(
+        &sw,
         &dir,
-        "op1002",
-        &operator_args(
-            &sw,
-            "1002",
-            &["--auto-answer", "--play", &t1000, "--exit-after", "30"],
-        ),
+        "1002",
+        &["--auto-answer", "--play", &t1000, "--exit-after", "30"],
     );
-    register(&sw, &mut op, "1002");
     let c = RawSip::new();
     c.invite(&sw, "0246221111", "0312345678", "ovf-q-1", c.addr());
     // After 3 s in the first line, the same caller rings the second queue's operator.

@@ -89,28 +89,24 @@ fn blind_transfer_to_an_extension_the_citizen_hears_the_department() {
         ..
     } = rig("xfer-blind", "2101", None);
     let xfer_to = format!("sip:2101@{}", sw.sip);
-    let mut op = Pjsua::start(
+    let mut op = operator(
+        &sw,
         &dir,
-        "op1001",
-        &operator_args(
-            &sw,
-            "1001",
-            &[
-                "--auto-answer",
-                "--play",
-                &t1000,
-                "--record",
-                "op.wav",
-                "--xfer-to",
-                &xfer_to,
-                "--xfer-after",
-                "9",
-                "--exit-after",
-                "45",
-            ],
-        ),
+        "1001",
+        &[
+            "--auto-answer",
+            "--play",
+            &t1000,
+            "--record",
+            "op.wav",
+            "--xfer-to",
+            &xfer_to,
+            "--xfer-after",
+            "9",
+            "--exit-after",
+            "45",
+        ],
     );
-    register(&sw, &mut op, "1001");
     let mut caller = baresip_caller(&sw, "caller", "0246221111", &t440, 22, "PCMU");
     let inc = ext.wait_event("the extension rung", 30, |e| is(e, "incoming"));
     assert_eq!(inc["headers"]["X-Madoguchi-DNIS"], "+81246221111", "{inc}");
@@ -174,26 +170,22 @@ fn a_busy_department_returns_the_citizen_to_the_operator() {
         ..
     } = rig("xfer-busy", "2201", Some(486));
     let xfer_to = format!("sip:2201@{}", sw.sip);
-    let mut op = Pjsua::start(
+    let mut op = operator(
+        &sw,
         &dir,
-        "op1001",
-        &operator_args(
-            &sw,
-            "1001",
-            &[
-                "--auto-answer",
-                "--play",
-                &t1000,
-                "--xfer-to",
-                &xfer_to,
-                "--xfer-after",
-                "6",
-                "--exit-after",
-                "40",
-            ],
-        ),
+        "1001",
+        &[
+            "--auto-answer",
+            "--play",
+            &t1000,
+            "--xfer-to",
+            &xfer_to,
+            "--xfer-after",
+            "6",
+            "--exit-after",
+            "40",
+        ],
     );
-    register(&sw, &mut op, "1001");
     let mut caller = baresip_caller(&sw, "caller", "0246542111", &t440, 16, "PCMU");
     ext.wait_event("the department rung", 30, |e| is(e, "incoming"));
     let fin = op.wait_event("the final NOTIFY", 20, |e| {
@@ -225,29 +217,25 @@ fn an_operator_dials_an_extension_and_both_hear_each_other() {
     let dir = sw.dir.clone();
     let t1000 = tone(&dir, 1000.0);
     let dial = format!("sip:2101@{}", sw.sip);
-    let mut op = Pjsua::start(
+    let mut op = operator(
+        &sw,
         &dir,
-        "op1001",
-        &operator_args(
-            &sw,
-            "1001",
-            &[
-                "--dial",
-                &dial,
-                "--play",
-                &t1000,
-                "--record",
-                "op.wav",
-                "--hangup-after",
-                "5",
-                "--exit-after",
-                "30",
-                "--exit-after-calls",
-                "1",
-            ],
-        ),
+        "1001",
+        &[
+            "--dial",
+            &dial,
+            "--play",
+            &t1000,
+            "--record",
+            "op.wav",
+            "--hangup-after",
+            "5",
+            "--exit-after",
+            "30",
+            "--exit-after-calls",
+            "1",
+        ],
     );
-    register(&sw, &mut op, "1001");
     let inc = ext.wait_event("the extension rung", 20, |e| is(e, "incoming"));
     // The extension sees who is calling: the operator's name.
     assert!(
@@ -323,12 +311,7 @@ fn staff_dialling_9_are_answered_before_waiting_citizens() {
     st.send(sw.pbx, &inv);
     sw.wait_for("both waiting", 10, |s| s.status()["calls_active"] == 2);
     // The operator logs in: the first call offered is the staff call.
-    let mut op = Pjsua::start(
-        &dir,
-        "op1001",
-        &operator_args(&sw, "1001", &["--exit-after", "20"]),
-    );
-    register(&sw, &mut op, "1001");
+    let mut op = operator(&sw, &dir, "1001", &["--exit-after", "20"]);
     let first = op.wait_event("the first offer", 15, |e| is(e, "incoming"));
     assert_eq!(
         first["headers"]["X-Madoguchi-DNIS-Name"], "職員連絡用",
@@ -352,16 +335,12 @@ fn the_pbx_channel_limit_refuses_a_call_while_a_transfer_gets_the_reserve() {
     let t1000 = tone(&dir, 1000.0);
     // 1001 calls extension 2101: one ordinary channel of the PBX in use (of 2, 1 reserved).
     let dial = format!("sip:2101@{}", sw.sip);
-    let mut op1 = Pjsua::start(
+    let mut op1 = operator(
+        &sw,
         &dir,
-        "op1001",
-        &operator_args(
-            &sw,
-            "1001",
-            &["--dial", &dial, "--play", &t1000, "--exit-after", "45"],
-        ),
+        "1001",
+        &["--dial", &dial, "--play", &t1000, "--exit-after", "45"],
     );
-    register(&sw, &mut op1, "1001");
     op1.wait_event("1001's call up", 20, |e| {
         is(e, "state") && e["state"] == "CONFIRMED"
     });
@@ -390,26 +369,22 @@ fn the_pbx_channel_limit_refuses_a_call_while_a_transfer_gets_the_reserve() {
     assert!(r.headers.get("Retry-After").is_some());
     // A citizen reaches 1002, who transfers to 2101: the transfer takes the reserve.
     let xfer_to = format!("sip:2101@{}", sw.sip);
-    let mut op2 = Pjsua::start(
+    let mut op2 = operator(
+        &sw,
         &dir,
-        "op1002",
-        &operator_args(
-            &sw,
-            "1002",
-            &[
-                "--auto-answer",
-                "--play",
-                &t1000,
-                "--xfer-to",
-                &xfer_to,
-                "--xfer-after",
-                "2",
-                "--exit-after",
-                "40",
-            ],
-        ),
+        "1002",
+        &[
+            "--auto-answer",
+            "--play",
+            &t1000,
+            "--xfer-to",
+            &xfer_to,
+            "--xfer-after",
+            "2",
+            "--exit-after",
+            "40",
+        ],
     );
-    register(&sw, &mut op2, "1002");
     let t440 = dir.join("440.wav");
     tone_wav(&t440, 440.0, 40.0);
     let _caller = baresip_caller(&sw, "caller", "0246221111", &t440, 14, "PCMU");
@@ -441,28 +416,24 @@ fn attended_transfer_the_operator_consults_then_hands_the_citizen_over() {
         ..
     } = rig("xfer-attended", "2101", None);
     let consult = format!("sip:2101@{}", sw.sip);
-    let mut op = Pjsua::start(
+    let mut op = operator(
+        &sw,
         &dir,
-        "op1001",
-        &operator_args(
-            &sw,
-            "1001",
-            &[
-                "--auto-answer",
-                "--play",
-                &t1000,
-                "--consult",
-                &consult,
-                "--consult-after",
-                "6",
-                "--replaces-after",
-                "3",
-                "--exit-after",
-                "45",
-            ],
-        ),
+        "1001",
+        &[
+            "--auto-answer",
+            "--play",
+            &t1000,
+            "--consult",
+            &consult,
+            "--consult-after",
+            "6",
+            "--replaces-after",
+            "3",
+            "--exit-after",
+            "45",
+        ],
     );
-    register(&sw, &mut op, "1001");
     let mut caller = baresip_caller(&sw, "caller", "0246221111", &t440, 24, "PCMU");
     // The operator talks to the department first (the consult call)…
     ext.wait_event("the consult call", 30, |e| is(e, "incoming"));
@@ -504,27 +475,23 @@ fn an_operator_with_permission_dials_an_outside_number_over_the_carrier() {
     let t1000 = tone(&dir, 1000.0);
     // 1001 has `outside_calls = true` in the default configuration.
     let dial = format!("sip:0312345678@{}", sw.sip);
-    let mut op = Pjsua::start(
+    let mut op = operator(
+        &sw,
         &dir,
-        "op1001",
-        &operator_args(
-            &sw,
-            "1001",
-            &[
-                "--dial",
-                &dial,
-                "--play",
-                &t1000,
-                "--hangup-after",
-                "10",
-                "--exit-after",
-                "30",
-                "--exit-after-calls",
-                "1",
-            ],
-        ),
+        "1001",
+        &[
+            "--dial",
+            &dial,
+            "--play",
+            &t1000,
+            "--hangup-after",
+            "10",
+            "--exit-after",
+            "30",
+            "--exit-after-calls",
+            "1",
+        ],
     );
-    register(&sw, &mut op, "1001");
     let inc = far.wait_event("the outside number rung", 20, |e| is(e, "incoming"));
     // The outside party sees the center's number, not the operator's extension.
     let from = inc["from"].as_str().unwrap_or("");
@@ -565,12 +532,7 @@ fn a_department_sending_a_call_back_is_answered_before_waiting_citizens() {
         ),
     );
     sw.wait_for("both waiting", 10, |s| s.status()["calls_active"] == 2);
-    let mut op = Pjsua::start(
-        &dir,
-        "op1001",
-        &operator_args(&sw, "1001", &["--exit-after", "20"]),
-    );
-    register(&sw, &mut op, "1001");
+    let mut op = operator(&sw, &dir, "1001", &["--exit-after", "20"]);
     let first = op.wait_event("the first offer", 15, |e| is(e, "incoming"));
     let caller = first["headers"]["X-Madoguchi-Caller"]
         .as_str()
@@ -585,12 +547,7 @@ fn a_department_sending_a_call_back_is_answered_before_waiting_citizens() {
 fn a_forwarded_department_number_shows_the_number_dialled() {
     let sw = Switch::start("diverted", no_greeting);
     let dir = sw.dir.clone();
-    let mut op = Pjsua::start(
-        &dir,
-        "op1001",
-        &operator_args(&sw, "1001", &["--exit-after", "20"]),
-    );
-    register(&sw, &mut op, "1001");
+    let mut op = operator(&sw, &dir, "1001", &["--exit-after", "20"]);
     // The carrier forwards 市民課's own number to the center (RFC 5806 Diversion).
     let c = RawSip::new();
     let uri = format!("sip:0246221111@{}", sw.trunk);

@@ -147,6 +147,8 @@ class MyCall(pj.Call):
                 AG.timers.append((now + a.hold_after, "hold", self))
             if a.unhold_after is not None:
                 AG.timers.append((now + a.unhold_after, "unhold", self))
+            if a.offerless_reinvite_after is not None:
+                AG.timers.append((now + a.offerless_reinvite_after, "offerless", self))
             if a.hangup_after is not None:
                 AG.timers.append((now + a.hangup_after, "hangup", self))
             if a.xfer_to and a.xfer_after is not None:
@@ -275,6 +277,13 @@ def run_timers(acc):
                 op = pj.CallOpParam(True)
                 op.opt.flag = pj.PJSUA_CALL_UNHOLD
                 call.reinvite(op)
+            elif what == "offerless":
+                # A re-INVITE without SDP: the switch must offer in its 2xx and take our
+                # answer from the ACK (RFC 3261 §14.2).
+                emit("action", call=call.n, action="offerless_reinvite")
+                op = pj.CallOpParam(True)
+                op.opt.flag = pj.PJSUA_CALL_NO_SDP_OFFER
+                call.reinvite(op)
             elif what == "consult":
                 c = MyCall(acc)
                 emit("dialing", call=c.n, uri=AG.args.consult)
@@ -310,6 +319,8 @@ def main():
     p.add_argument("--hangup-after", type=float, help="seconds after the call is up")
     p.add_argument("--hold-after", type=float, help="seconds after the call is up")
     p.add_argument("--unhold-after", type=float, help="seconds after the call is up")
+    p.add_argument("--offerless-reinvite-after", type=float,
+                   help="seconds after the call is up: a re-INVITE without SDP")
     p.add_argument("--xfer-to", help="URI to transfer the call to (blind REFER)")
     p.add_argument("--xfer-after", type=float, help="seconds after the call is up")
     p.add_argument("--consult", help="attended transfer: URI of the consult call")

@@ -3,7 +3,6 @@
 
 use std::path::Path;
 
-
 /// Write an 8 kHz mono 16-bit WAV with a sine tone.
 pub fn tone_wav(path: &Path, freq: f64, secs: f64) {
     let samples = media::tone::sine(freq, secs, 12000);

@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-
 /// A baresip instance with its own config folder.
 pub struct Baresip {
     pub child: Child,

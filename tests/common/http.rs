@@ -5,7 +5,6 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
-
 /// `key="value"` pairs of a Prometheus label set (the text between the braces), with
 /// the exposition format's escapes (`\\`, `\"`, `\n`) undone.
 pub fn parse_labels(text: &str) -> Vec<(String, String)> {

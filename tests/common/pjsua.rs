@@ -42,12 +42,7 @@ impl Pjsua {
         let child = Command::new(python)
             .arg(repo().join("tests/agents/pjsua_agent.py"))
             .args(args)
-            .args([
-                "--sip-port",
-                "0",
-                "--rtp-port",
-                &rtp.to_string(),
-            ])
+            .args(["--sip-port", "0", "--rtp-port", &rtp.to_string()])
             .current_dir(&dir)
             .stdin(Stdio::null())
             .stdout(events)
@@ -78,11 +73,19 @@ impl Pjsua {
                 return port as u16;
             }
             if let Ok(Some(st)) = self.child.try_wait() {
-                panic!("pjsua agent {} exited ({st}) before it started:\n{}", self.name, self.report());
+                panic!(
+                    "pjsua agent {} exited ({st}) before it started:\n{}",
+                    self.name,
+                    self.report()
+                );
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        panic!("pjsua agent {} did not start:\n{}", self.name, self.report());
+        panic!(
+            "pjsua agent {} did not start:\n{}",
+            self.name,
+            self.report()
+        );
     }
 
     pub fn path(&self, file: &str) -> PathBuf {
@@ -207,6 +210,14 @@ pub fn caller_args(sw: &Switch, number: &str, extra: &[&str]) -> Vec<String> {
     a.extend(["--dial".into(), format!("sip:{number}@{}", sw.trunk)]);
     a.extend(s(extra));
     a
+}
+
+/// An operator's softphone (`op<user>` in `dir`) started with `extra` arguments and
+/// registered (bounded wait for the 200 and for the binding in the switch).
+pub fn operator(sw: &Switch, dir: &Path, user: &str, extra: &[&str]) -> Pjsua {
+    let mut op = Pjsua::start(dir, &format!("op{user}"), &operator_args(sw, user, extra));
+    register(sw, &mut op, user);
+    op
 }
 
 pub fn register(sw: &Switch, op: &mut Pjsua, user: &str) {

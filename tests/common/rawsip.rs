@@ -5,7 +5,6 @@ use super::*;
 use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
-
 /// Our own minimal SIP endpoint over UDP, for the cases real agents won't produce
 /// (garbage, wrong passwords, floods). Used beside the real agents, never instead.
 pub struct RawSip {

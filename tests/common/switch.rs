@@ -2,11 +2,10 @@
 //! (listeners on port 0, read back from its banner; its own RTP block and data folder).
 
 use super::*;
-use std::path::{Path, PathBuf};
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
-
 
 pub struct Switch {
     pub child: Child,

@@ -170,7 +170,7 @@ impl Call {
             Input::Response { branch, resp } => self.on_response(branch, resp, env),
             Input::Timeout { branch } => self.on_leg_timeout(&branch, env),
             Input::Request { tx, req, from } => self.on_request(tx, req, from, env),
-            Input::Ack { body } => self.on_ack(&body),
+            Input::Ack { req } => self.on_ack(&req),
             Input::NoAck => {
                 tracing::warn!(call = %self.uid, "no ACK for our 200: ending the call (§13.3.1.4)");
                 self.hang_up_all(Party::Switch);

@@ -102,9 +102,36 @@ impl Call {
         self.push(Output::SendRequest { req, to });
     }
 
-    pub(crate) fn on_ack(&mut self, body: &[u8]) {
+    pub(crate) fn on_ack(&mut self, ack: &Request) {
+        let leg = self.leg_of_request(ack);
+        let body = &ack.body[..];
+        if leg.is_none() && self.a.as_ref().is_some_and(|a| a.late_offer) {
+            return self.on_late_offer_answer(body);
+        }
+        // Our offer in a 2xx to an offerless re-INVITE: the ACK closes the exchange.
+        let Some(st) = self.side_state(leg) else {
+            return;
+        };
+        if !std::mem::take(&mut st.awaiting_ack_answer) || body.is_empty() {
+            return;
+        }
+        let mut st = std::mem::take(st);
+        let r = self.sdp.on_answer(&mut st, body);
+        let (side, live) = self.leg_side(leg);
+        if let Some(slot) = self.side_state(leg) {
+            *slot = st;
+        }
+        match r {
+            Ok(cfg) if live => self.media(MediaOut::SetLeg { side, cfg }),
+            Ok(_) => {}
+            // An ACK cannot be refused; the media stays as it was agreed before.
+            Err(e) => tracing::info!(call = %self.uid, error = %e, "the ACK's answer is unusable"),
+        }
+    }
+
+    fn on_late_offer_answer(&mut self, body: &[u8]) {
         let Some(a) = self.a.as_mut() else { return };
-        if !a.late_offer || body.is_empty() {
+        if body.is_empty() {
             return;
         }
         // The answer to the offer our 2xx carried (late offer, RFC 3261 §13.2.1).
@@ -119,6 +146,26 @@ impl Call {
             Err(e) => {
                 tracing::info!(call = %self.uid, error = %e, "the ACK's answer is unusable");
                 self.fail_a(488);
+            }
+        }
+    }
+
+    /// The offer/answer state of the inbound leg (`None`) or an outbound one.
+    fn side_state(&mut self, leg: Option<usize>) -> Option<&mut crate::sdp::SideState> {
+        match leg {
+            None => self.a.as_mut().map(|a| &mut a.sdp),
+            Some(i) => self.legs.get_mut(i).map(|l| &mut l.sdp),
+        }
+    }
+
+    /// Which relay side a leg is on, and whether the relay currently carries it (a leg
+    /// ringing in parallel or parked is not bridged).
+    fn leg_side(&self, leg: Option<usize>) -> (Side, bool) {
+        match leg {
+            None => (Side::A, true),
+            Some(i) => {
+                let side = self.legs[i].side;
+                (side, self.bridged == Some(i) || side == Side::A)
             }
         }
     }
@@ -202,10 +249,17 @@ impl Call {
         from: Peer,
         leg: Option<usize>,
     ) {
-        let side = match leg {
-            None => Side::A,
-            Some(i) => self.legs[i].side,
-        };
+        let (side, live) = self.leg_side(leg);
+        // Our offer in a 2xx is still waiting for the ACK's answer: a new offer now would
+        // overlap two exchanges (RFC 3264 §4), so the request crossed ours: 491, and the
+        // peer retries after its random wait (RFC 3261 §14.1, §14.2).
+        if self
+            .side_state(leg)
+            .is_some_and(|st| st.awaiting_ack_answer)
+        {
+            let resp = Response::to_request(req, 491, None);
+            return self.push(Output::Respond { tx, resp });
+        }
         let mut st = match leg {
             None => self.a.as_mut().map(|a| std::mem::take(&mut a.sdp)),
             Some(i) => Some(std::mem::take(&mut self.legs[i].sdp)),
@@ -215,10 +269,6 @@ impl Call {
         let contact_at = match leg {
             None => self.a.as_ref().map(|a| a.from.local).unwrap_or(from.local),
             Some(_) => from.local,
-        };
-        let live = match leg {
-            None => true,
-            Some(i) => self.bridged == Some(i) || self.legs[i].side == Side::A,
         };
         let resp = match r {
             Ok((sdp, cfg)) => {

@@ -85,9 +85,11 @@ pub enum Input {
         req: Request,
         from: Peer,
     },
-    /// The ACK for our 2xx to the inbound leg (its body answers a late offer, §13.2.1).
+    /// The ACK for a 2xx of ours on one of the call's legs (its Call-ID says which).
+    /// Its body answers the offer that 2xx carried: a late offer on the inbound leg, or
+    /// our offer to an offerless re-INVITE on any leg (RFC 3261 §13.2.1, §14.2).
     Ack {
-        body: Bytes,
+        req: Request,
     },
     /// The caller sent CANCEL (the core already answered it 200).
     Cancelled,

@@ -49,6 +49,9 @@ pub struct SideState {
     pub answer: Option<SessionDescription>,
     pub neg: Option<Negotiated>,
     pub version: u64,
+    /// We put an offer in a 2xx (the re-INVITE had none) and its answer comes in the
+    /// ACK: until then this side's offer/answer exchange is open (RFC 3264 §4).
+    pub awaiting_ack_answer: bool,
 }
 
 pub struct Sdp {
@@ -79,14 +82,16 @@ impl Sdp {
         body: &[u8],
     ) -> Result<(String, LegConfig), MediaError> {
         if body.is_empty() {
-            // An offerless re-INVITE: offer our current description again (§14.2).
+            // An offerless re-INVITE: offer our current description again, unchanged
+            // version and all (RFC 3261 §14.2, RFC 3264 §8); the ACK brings the answer.
             let d = st.answer.clone().or_else(|| st.offer.clone());
             return d
                 .map(|d| {
-                    (
-                        d.to_string(),
-                        st.neg.as_ref().map(leg_config).unwrap_or(self.idle()),
-                    )
+                    let cfg = st.neg.as_ref().map(leg_config).unwrap_or(self.idle());
+                    let text = d.to_string();
+                    st.offer = Some(d);
+                    st.awaiting_ack_answer = true;
+                    (text, cfg)
                 })
                 .ok_or(MediaError::NoOffer);
         }

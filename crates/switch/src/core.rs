@@ -339,12 +339,7 @@ impl Core {
                 Action::Request { tx, req, from } => self.on_request(tx, req, from),
                 Action::Ack { req, from: _ } => {
                     if let Some(call) = self.dialog_of_request(&req) {
-                        self.dispatch(
-                            call,
-                            CallEvent::Ack {
-                                body: req.body.clone(),
-                            },
-                        );
+                        self.dispatch(call, CallEvent::Ack { req });
                     }
                 }
                 Action::Cancelled { invite } => {

@@ -22,8 +22,9 @@ pub enum CallEvent {
         req: Request,
         from: Peer,
     },
-    /// The ACK for the 2xx we sent (its body answers a late offer).
-    Ack { body: Bytes },
+    /// The ACK for a 2xx we sent on one of the call's legs (its body may carry the
+    /// answer to an offer in that 2xx).
+    Ack { req: Request },
     /// The caller sent CANCEL for the initial INVITE (the core already answered 200).
     Cancelled,
     /// Our 2xx to the caller was never acknowledged (§13.3.1.4): end the call.

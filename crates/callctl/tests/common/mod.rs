@@ -124,6 +124,14 @@ pub fn sdp(port: u16) -> String {
     )
 }
 
+fn content_type(body: &str) -> &'static str {
+    if body.is_empty() {
+        ""
+    } else {
+        "Content-Type: application/sdp\r\n"
+    }
+}
+
 pub fn parse_req(text: &str) -> Request {
     match sip::parse_datagram(text.as_bytes()).expect("test request parses") {
         Message::Request(r) => r,
@@ -379,6 +387,18 @@ impl Sim {
 
     /// An in-dialog request from the far end of an outbound leg (BYE, REFER, …).
     pub fn from_leg(&mut self, invite: &Request, method: &str, extra: &str, cseq: u32) {
+        self.from_leg_with(invite, method, extra, cseq, "");
+    }
+
+    /// The same with an SDP body (a re-INVITE's offer, an ACK's answer); empty: none.
+    pub fn from_leg_with(
+        &mut self,
+        invite: &Request,
+        method: &str,
+        extra: &str,
+        cseq: u32,
+        body: &str,
+    ) {
         let req = parse_req(&format!(
             "{method} sip:madoguchi@127.0.0.1 SIP/2.0\r\n\
              Via: SIP/2.0/UDP 127.0.0.1:7000;branch=z9hG4bKleg{method}{cseq}\r\n\
@@ -388,19 +408,26 @@ impl Sim {
              Call-ID: {}\r\n\
              CSeq: {cseq} {method}\r\n\
              Contact: <sip:far@127.0.0.1:7000>\r\n\
-             {extra}Content-Length: 0\r\n\r\n",
+             {extra}{}Content-Length: {}\r\n\r\n{body}",
             invite.from_tag().unwrap(),
-            invite.call_id().unwrap()
+            invite.call_id().unwrap(),
+            content_type(body),
+            body.len()
         ));
-        self.feed(Input::Request {
-            tx: ServerTxId::from_raw(100 + cseq as u64),
+        self.deliver(
             req,
-            from: invite_peer(invite),
-        });
+            ServerTxId::from_raw(100 + cseq as u64),
+            invite_peer(invite),
+        );
     }
 
     /// A BYE from the citizen (inbound leg).
     pub fn citizen_bye(&mut self) {
+        self.from_citizen("BYE", 2, "");
+    }
+
+    /// An in-dialog request from the citizen (inbound leg), with an SDP body or none.
+    pub fn from_citizen(&mut self, method: &str, cseq: u32, body: &str) {
         let ok = self
             .responses()
             .into_iter()
@@ -408,21 +435,34 @@ impl Sim {
             .expect("the citizen was answered")
             .clone();
         let req = parse_req(&format!(
-            "BYE sip:madoguchi@{TRUNK_LISTEN} SIP/2.0\r\n\
-             Via: SIP/2.0/UDP {CITIZEN};branch=z9hG4bKcitbye\r\n\
+            "{method} sip:madoguchi@{TRUNK_LISTEN} SIP/2.0\r\n\
+             Via: SIP/2.0/UDP {CITIZEN};branch=z9hG4bKcit{method}{cseq}\r\n\
              Max-Forwards: 70\r\n\
              From: <sip:0312345678@127.0.0.1>;tag=cit1\r\n\
              To: <sip:0246221111@127.0.0.1>;tag={}\r\n\
              Call-ID: citizen-call-1@test\r\n\
-             CSeq: 2 BYE\r\n\
-             Content-Length: 0\r\n\r\n",
-            ok.to_tag().unwrap()
+             CSeq: {cseq} {method}\r\n\
+             Contact: <sip:0312345678@{CITIZEN}>\r\n\
+             {}Content-Length: {}\r\n\r\n{body}",
+            ok.to_tag().unwrap(),
+            content_type(body),
+            body.len()
         ));
-        self.feed(Input::Request {
-            tx: ServerTxId::from_raw(50),
+        self.deliver(
             req,
-            from: peer(CITIZEN, TRUNK_LISTEN),
-        });
+            ServerTxId::from_raw(50 + cseq as u64),
+            peer(CITIZEN, TRUNK_LISTEN),
+        );
+    }
+
+    /// An ACK goes to the call as `Input::Ack` (the transaction layer passes 2xx ACKs
+    /// to the TU, RFC 6026); every other request as `Input::Request`.
+    fn deliver(&mut self, req: Request, tx: ServerTxId, from: Peer) {
+        if req.method == sip::Method::Ack {
+            self.feed(Input::Ack { req });
+        } else {
+            self.feed(Input::Request { tx, req, from });
+        }
     }
 
     /// Answer every BYE we sent with 200.

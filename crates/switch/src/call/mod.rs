@@ -194,7 +194,7 @@ impl Driver {
             CallEvent::Response { branch, resp } => Input::Response { branch, resp },
             CallEvent::Timeout { branch } => Input::Timeout { branch },
             CallEvent::Request { tx, req, from } => Input::Request { tx, req, from },
-            CallEvent::Ack { body } => Input::Ack { body },
+            CallEvent::Ack { req } => Input::Ack { req },
             CallEvent::Cancelled => Input::Cancelled,
             CallEvent::NoAck => Input::NoAck,
             CallEvent::Shutdown => Input::Shutdown,
