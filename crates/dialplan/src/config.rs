@@ -247,7 +247,8 @@ fn default_hold_music() -> String {
 pub struct Agent {
     pub id: String,
     pub name: String,
-    /// Digest password; missing or empty is refused by `validate`.
+    /// Digest password. Missing or empty: `serve` generates a random one at first start
+    /// into `data_dir/agent-passwords.txt` (see `passwords`) and fills it in here.
     #[serde(default)]
     pub password: String,
     /// May place calls to outside numbers over the carrier (toll fraud: off unless said).

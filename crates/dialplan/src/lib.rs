@@ -9,6 +9,7 @@
 //! Map:
 //! - `config`, `values`: the types of `dialplans/default.toml`;
 //! - `load`, `validate`, `spans`: reading a file, with FILE:LINE:COL errors;
+//! - `passwords`: weak operators' passwords (`madoguchi check`);
 //! - `lookup`: which number was dialled, which trunk a packet came from;
 //! - `civil`, `holidays`, `calendar`: dates, national holidays, opening hours;
 //! - `override`, `persist`: night mode and extension, audited and saved;
@@ -27,6 +28,7 @@ pub mod load;
 pub mod lookup;
 pub mod numbering;
 pub mod r#override;
+pub mod passwords;
 mod pattern;
 pub mod persist;
 pub mod route;

@@ -1,5 +1,7 @@
 //! `madoguchi check FILE`: every error of a configuration at once, each as
-//! `FILE:LINE:COL: what to fix`, so one edit round fixes them all.
+//! `FILE:LINE:COL: what to fix`, so one edit round fixes them all; then warnings that do
+//! not stop a start (weak operators' passwords, `dialplan::passwords`), never showing a
+//! password.
 
 use std::path::Path;
 
@@ -23,6 +25,11 @@ pub fn run(file: &Path) -> anyhow::Result<()> {
         Err(list) => list.iter().map(ToString::to_string).collect(),
     };
     if errors.is_empty() {
+        if let Ok(cfg) = dialplan::check(&text, &name) {
+            for w in dialplan::passwords::warnings(&cfg, &text, &name) {
+                eprintln!("{w}");
+            }
+        }
         println!("{name}: OK");
         return Ok(());
     }

@@ -574,12 +574,18 @@ async fn serve(
 ) -> anyhow::Result<()> {
     let history_cfg = cfg.clone();
     let data_dir_for_banner = cfg.switch.data_dir.clone();
-    // Never print a password (it would land in the journal at every start); name the
-    // accounts that still have the published default one instead.
-    let agents: Vec<(String, bool)> = cfg
+    // Never print a password (it would land in the journal at every start); say where
+    // it is, and name the accounts whose password is weak (`dialplan::passwords`).
+    let agents: Vec<(String, bool, Option<String>)> = cfg
         .agents
         .iter()
-        .map(|a| (a.id.clone(), a.password == format!("madoguchi-{}", a.id)))
+        .map(|a| {
+            (
+                a.id.clone(),
+                a.password.is_empty(),
+                dialplan::passwords::weakness(&a.id, &a.password),
+            )
+        })
         .collect();
     let domain = cfg.sip.domain.clone();
     // Before the switch answers anything: a SIGTERM right after the API is up must end
@@ -592,12 +598,18 @@ async fn serve(
     for a in &sw.sip_addrs {
         println!("  operators' softphones register to  sip:{a} (UDP and TCP), realm \"{domain}\"");
     }
-    for (i, (id, default)) in agents.iter().enumerate() {
+    let generated =
+        std::path::Path::new(&data_dir_for_banner).join(dialplan::passwords::AGENT_PASSWORDS_FILE);
+    for (i, (id, in_file, weak)) in agents.iter().enumerate() {
         if i < 4 {
-            println!("    account {id} (password in the configuration)");
+            if *in_file {
+                println!("    account {id} (password in {})", generated.display());
+            } else {
+                println!("    account {id} (password in the configuration)");
+            }
         }
-        if *default {
-            tracing::warn!(account = %id, "this account still has the published default password; change it in the configuration");
+        if let Some(why) = weak {
+            tracing::warn!(account = %id, "this account's password {why}; change it in the configuration (`madoguchi check` lists them)");
         }
     }
     for (name, a) in &sw.trunk_addrs {

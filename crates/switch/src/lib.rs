@@ -14,6 +14,7 @@ mod presence;
 mod queue;
 mod recording;
 mod register;
+pub mod secrets;
 mod stats_web;
 
 pub use call::e164;
@@ -337,13 +338,14 @@ fn load_prompts(dir: &std::path::Path) -> HashMap<String, Arc<media::Prompt>> {
 
 /// Bind everything the configuration names and start the switch.
 pub async fn start(opts: Options) -> Result<RunningSwitch, SwitchError> {
-    let cfg = opts.cfg;
+    let mut cfg = opts.cfg;
     let data_dir = PathBuf::from(&cfg.switch.data_dir);
     std::fs::create_dir_all(&data_dir).map_err(|source| SwitchError::DataDir {
         path: data_dir.clone(),
         source,
     })?;
     private_tree(&data_dir, &cfg.switch.recordings_dir);
+    secrets::fill_agent_passwords(&mut cfg, &data_dir)?;
     let (in_tx, in_rx) = tokio::sync::mpsc::channel(8192);
     let transport = TransportHandle::new(cfg.sip.max_message_bytes, in_tx);
 

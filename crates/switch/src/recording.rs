@@ -58,16 +58,10 @@ fn supervisors(
         Err(_) => String::new(),
     };
     let password = if password.is_empty() {
-        let p: String = (0..16)
-            .map(|_| format!("{:x}", rand::random::<u8>() % 16))
-            .collect();
-        std::fs::write(&path, format!("supervisor\n{p}\n"))
+        let p = crate::secrets::random_password();
+        // 0600 from creation (a chmod afterwards leaves a moment where others can read).
+        crate::secrets::write_private(&path, format!("supervisor\n{p}\n").as_bytes())
             .map_err(|e| SwitchError::Recording(format!("{}: {e}", path.display())))?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
-        }
         p
     } else {
         password
