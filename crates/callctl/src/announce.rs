@@ -43,6 +43,11 @@ pub const AFTER_HOURS: &str = "after-hours";
 pub const TRANSFER: &str = "transfer";
 /// Music on hold (24 s, meant to be looped).
 pub const HOLD_MUSIC: &str = "hold-music";
+/// 本日の応対について、満足度を5段階でお聞かせください。大変満足の場合は5、…1を押してください。
+/// (the satisfaction survey, after the operator hung up first)
+pub const SURVEY: &str = "survey";
+/// ご協力ありがとうございました。失礼いたします。
+pub const SURVEY_THANKS: &str = "survey-thanks";
 
 /// ログインしました。受付を開始します。 (feature code *21)
 pub const FEATURE_LOGIN: &str = "feature-login";
@@ -70,7 +75,7 @@ pub fn feature_done(op: &crate::io::AgentOp) -> &'static str {
 }
 
 /// Every fixed (non-number) prompt.
-pub const FIXED: [&str; 21] = [
+pub const FIXED: [&str; 23] = [
     FEATURE_LOGIN,
     FEATURE_LOGOUT,
     FEATURE_PAUSE,
@@ -92,6 +97,8 @@ pub const FIXED: [&str; 21] = [
     AFTER_HOURS,
     TRANSFER,
     HOLD_MUSIC,
+    SURVEY,
+    SURVEY_THANKS,
 ];
 
 /// The highest position read as a number; above it, [`POSITION_MANY`].

@@ -437,7 +437,9 @@ impl Call {
             }
             Phase::Queue => EvPhase::Queue,
             Phase::Forward => EvPhase::Forward,
-            Phase::Talking | Phase::Transferring | Phase::Ending => EvPhase::Talking,
+            Phase::Talking | Phase::Transferring | Phase::Survey | Phase::Ending => {
+                EvPhase::Talking
+            }
         }
     }
 
@@ -531,6 +533,9 @@ impl Call {
             AfterPlay::HangUp => self.fail_a(480),
             AfterPlay::CallbackWindow => {
                 self.window_until = Some(self.now + self.timers.callback_window);
+            }
+            AfterPlay::SurveyWindow => {
+                self.window_until = Some(self.now + self.timers.survey_window);
             }
             AfterPlay::Nothing => {}
         }

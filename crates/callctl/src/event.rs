@@ -143,6 +143,12 @@ pub enum EventKind {
     },
     /// The supervisor left (hung up, or the operator's part of the call ended).
     SupervisionEnded { supervisor: String },
+    /// The operator hung up first on a line with the survey: the citizen is asked to
+    /// rate the call.
+    SurveyOffered,
+    /// The citizen's rating, 1–5 (RFC 4733 key or SIP INFO): feeds the satisfaction
+    /// figure (the share answering 4 or 5).
+    SurveyAnswered { score: u8 },
     /// The operator left the call; their after-call work starts (ACD wrap-up).
     OperatorLeft { agent: String },
     /// The call is over. `phase` is where it was; `by` who ended it.

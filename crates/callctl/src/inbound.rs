@@ -191,6 +191,11 @@ impl Call {
                     tx,
                     resp: Response::to_request(&req, 200, None),
                 });
+                // A key sent as SIP INFO by the citizen (RFC 6086), like an RFC 4733 one.
+                let key = crate::survey::info_digit(req.headers.get("Content-Type"), &req.body);
+                if let (Method::Info, None, Some(d)) = (req.method, leg, key) {
+                    self.on_digit(d, env);
+                }
             }
             _ => self.push(Output::Respond {
                 tx,
@@ -219,6 +224,12 @@ impl Call {
             return;
         }
         match self.phase {
+            Phase::Survey => {
+                // The citizen hung up during the survey: the call ends as answered.
+                self.stop_playback();
+                self.window_until = None;
+                self.enter_ending(EvPhase::Talking, Party::Citizen);
+            }
             Phase::Talking | Phase::Transferring => {
                 self.outcome = if self.phase == Phase::Transferring {
                     "abandoned"

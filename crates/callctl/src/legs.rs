@@ -550,6 +550,9 @@ impl Call {
         if self.bridged != Some(i) && self.legs[i].side != Side::A {
             return;
         }
+        if by == Party::Operator && self.survey_after_operator(i) {
+            return;
+        }
         self.stop_playback();
         self.cancel_all_ringing();
         self.bye_a();

@@ -9,7 +9,7 @@
 //! `waiting` (queue, prompts, overflow, callback key), `transfer` (REFER), `callback`
 //! (calling a citizen back), `sdp` (offer/answer per relay side), `msg` (building SIP
 //! messages), `io` (inputs, outputs, the `Env` look-ups), `event` (statistics events),
-//! `announce` (which prompt files say what), `supervise` (listen, whisper, barge).
+//! `announce` (which prompt files say what), `supervise` (listen, whisper, barge), `survey` (the satisfaction survey).
 
 pub mod announce;
 mod call;
@@ -24,6 +24,7 @@ pub mod sdp;
 mod setup;
 mod state;
 mod supervise;
+mod survey;
 mod transfer;
 mod waiting;
 

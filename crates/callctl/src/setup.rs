@@ -58,6 +58,8 @@ pub struct Timers {
     pub end_grace: Duration,
     /// After the callback offer of an overflow, how long to wait for the key.
     pub callback_window: Duration,
+    /// After the survey question, how long to wait for the rating.
+    pub survey_window: Duration,
 }
 
 impl Default for Timers {
@@ -68,6 +70,7 @@ impl Default for Timers {
             callback_ring: Duration::from_secs(40),
             end_grace: Duration::from_secs(8),
             callback_window: Duration::from_secs(8),
+            survey_window: Duration::from_secs(10),
         }
     }
 }

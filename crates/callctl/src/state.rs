@@ -16,6 +16,8 @@ pub(crate) enum Phase {
     Talking,
     /// A transfer target rings; the citizen hears hold music (or the operator).
     Transferring,
+    /// The operator has left; the citizen is asked to rate the call (`survey.rs`).
+    Survey,
     Ending,
 }
 
@@ -28,6 +30,8 @@ pub(crate) enum AfterPlay {
     HangUp,
     /// The overflow's callback offer: wait a little for the key, then say goodbye.
     CallbackWindow,
+    /// The survey question: wait a little for the rating, then say goodbye.
+    SurveyWindow,
     Nothing,
 }
 

@@ -156,6 +156,9 @@ impl Call {
     /// caller keeps their place, hears a confirmation and is released; the queue calls
     /// them back through the carrier trunk when an agent frees.
     pub(crate) fn on_digit(&mut self, d: char, env: &dyn Env) {
+        if self.phase == Phase::Survey {
+            return self.survey_digit(d);
+        }
         if d != '1' {
             return;
         }

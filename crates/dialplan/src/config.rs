@@ -189,6 +189,10 @@ pub struct Number {
     /// their original number (Diversion / History-Info, `lookup::original_dialled`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub department: Option<String>,
+    /// Ask the citizen to rate the call 1–5 when the operator hangs up first (the
+    /// satisfaction survey, spec 第1-8 ⑸). Off unless said.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub survey: bool,
 }
 
 /// `[[queue]]`.

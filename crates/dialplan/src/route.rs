@@ -84,6 +84,7 @@ pub fn route_inbound_diverted(
                 name: staff.name.clone(),
                 queue: staff.queue.clone(),
                 department: None,
+                survey: false,
             };
             if state.effective_open(calendar, now_unix).is_open() {
                 return Route::StaffToCenter {
@@ -141,6 +142,7 @@ fn fax_route(cfg: &Config, dialled: &str) -> Option<Route> {
             name: fax.name.clone(),
             queue: String::new(),
             department: None,
+            survey: false,
         },
         department,
     })

@@ -126,7 +126,9 @@ impl Recorder {
                     t.failed = Some((*status, reason.clone()));
                 }
             }
-            EventKind::Connected { .. } => {}
+            EventKind::Connected { .. } | EventKind::SurveyOffered => {}
+            // The citizen's rating, before the call ends (item 7): the satisfaction KPI.
+            EventKind::SurveyAnswered { score } => r.survey = Some(*score),
             EventKind::SupervisionStarted {
                 supervisor,
                 agent,

@@ -278,3 +278,59 @@ fn a_supervision_is_kept_in_the_record_with_its_times() {
         "supervision changes no figure"
     );
 }
+
+#[test]
+fn the_survey_answer_is_in_the_record_and_feeds_satisfaction() {
+    let mut rec = Recorder::new();
+    let t0 = 1_795_563_000_000;
+    let mut records = Vec::new();
+    for (i, score) in [Some(5u8), Some(4), Some(2), None].into_iter().enumerate() {
+        let c = format!("s{i}");
+        let mut events = vec![
+            arrived(&c, t0),
+            ev(
+                &c,
+                t0 + 5_000,
+                EventKind::Answered {
+                    agent: "1001".into(),
+                },
+            ),
+            ev(
+                &c,
+                t0 + 60_000,
+                EventKind::OperatorLeft {
+                    agent: "1001".into(),
+                },
+            ),
+            ev(&c, t0 + 60_000, EventKind::SurveyOffered),
+        ];
+        if let Some(score) = score {
+            events.push(ev(&c, t0 + 70_000, EventKind::SurveyAnswered { score }));
+        }
+        events.push(ev(
+            &c,
+            t0 + 75_000,
+            EventKind::Ended {
+                phase: Phase::Talking,
+                by: Party::Citizen,
+                outcome: "answered".into(),
+            },
+        ));
+        for e in &events {
+            records.extend(rec.on_event(e));
+        }
+    }
+    let scores: Vec<_> = records.iter().map(|r| r.survey).collect();
+    assert_eq!(scores, [Some(5), Some(4), Some(2), None]);
+    // The talk time ends when the operator left, not with the survey.
+    assert_eq!(records[0].talk_ms(), Some(55_000));
+    let mut k = stats::kpi::Tally::default();
+    for r in &records {
+        k.add(r, 540);
+    }
+    let s = k.satisfaction().unwrap();
+    assert!(
+        (s - 2.0 / 3.0).abs() < 1e-9,
+        "two of three answers are 4 or 5: {s}"
+    );
+}

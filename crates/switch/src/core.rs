@@ -708,6 +708,7 @@ impl Core {
                 name: String::new(),
                 queue: String::new(),
                 department: None,
+                survey: false,
             });
         let (call, uid) = self.new_call();
         tracing::info!(call = call.0, %uid, %agent, %number, line = %line.name, "placing a callback");
@@ -770,6 +771,7 @@ impl Core {
                 .map(|q| q.name.clone())
                 .unwrap_or_default(),
             department: None,
+            survey: false,
         };
         let (call, uid) = self.new_call();
         tracing::info!(call = call.0, %uid, agent = %user, %dialled, "operator's call");

@@ -163,6 +163,7 @@ pub fn line() -> dialplan::Number {
         name: "市代表".into(),
         queue: "general".into(),
         department: None,
+        survey: false,
     }
 }
 
@@ -205,7 +206,16 @@ impl Sim {
         Self::with(plan, Some(invite), "0312345678")
     }
 
+    /// An inbound call on another line than the main number's.
+    pub fn inbound_on(plan: Plan, invite: Request, line: dialplan::Number) -> Sim {
+        Self::build(plan, Some(invite), "0312345678", line)
+    }
+
     pub fn with(plan: Plan, invite: Option<Request>, caller: &str) -> Sim {
+        Self::build(plan, invite, caller, line())
+    }
+
+    fn build(plan: Plan, invite: Option<Request>, caller: &str, line: dialplan::Number) -> Sim {
         let world = World::default();
         let start = Instant::now();
         let inbound = invite.map(|invite| Inbound {
@@ -217,7 +227,7 @@ impl Sim {
             uid: CallUid("t-1".into()),
             origin: Origin::Citizen,
             trunk: "carrier".into(),
-            line: line(),
+            line,
             caller: caller.into(),
             inbound_channel: None,
             inbound,
@@ -463,6 +473,33 @@ impl Sim {
         } else {
             self.feed(Input::Request { tx, req, from });
         }
+    }
+
+    /// An in-dialog request from the citizen (inbound leg): INFO with a body, …
+    pub fn from_citizen(&mut self, method: &str, extra: &str, body: &str) {
+        let ok = self
+            .responses()
+            .into_iter()
+            .find(|r| r.status == 200)
+            .expect("the citizen was answered")
+            .clone();
+        let req = parse_req(&format!(
+            "{method} sip:madoguchi@{TRUNK_LISTEN} SIP/2.0\r\n\
+             Via: SIP/2.0/UDP {CITIZEN};branch=z9hG4bKcit{method}\r\n\
+             Max-Forwards: 70\r\n\
+             From: <sip:0312345678@127.0.0.1>;tag=cit1\r\n\
+             To: <sip:0246221111@127.0.0.1>;tag={}\r\n\
+             Call-ID: citizen-call-1@test\r\n\
+             CSeq: 3 {method}\r\n\
+             {extra}Content-Length: {}\r\n\r\n{body}",
+            ok.to_tag().unwrap(),
+            body.len()
+        ));
+        self.feed(Input::Request {
+            tx: ServerTxId::from_raw(60),
+            req,
+            from: peer(CITIZEN, TRUNK_LISTEN),
+        });
     }
 
     /// Answer every BYE we sent with 200.
