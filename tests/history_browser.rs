@@ -1,6 +1,10 @@
 //! The operators' desk in real Chromium (tests/history-browser/run.mjs, playwright-core)
-//! with a real call: a baresip citizen dials the city hall number, the switch rings the
-//! baresip operator 1001, the pop appears on the desk, the record is saved from it and
+//! with a real call, beside the real switch and FAQ site: the administrator creates the
+//! operator's account for agent 1001, the operator's desk shows their state, the
+//! directory (the switch's) and FAQ answers (the FAQ site's API); a baresip citizen dials
+//! the city hall number, the switch rings the baresip operator 1001, the pop and the
+//! after-call-work form appear, the record is saved, the state buttons end the after-call
+//! work and pause with a reason (the switch logs them as the desk's), the record is
 //! found by a search. Missing node, chromium or playwright-core is a failure, not a skip
 //! (.ci/history-deps.sh installs them).
 
@@ -24,13 +28,27 @@ fn desk_pops_on_a_real_call_and_the_saved_record_is_found() {
             && std::path::Path::new("/usr/bin/chromium").exists(),
         "run .ci/history-deps.sh first (chromium, node, playwright-core)"
     );
-    let sw = Switch::start("history-browser", no_greeting);
+    let sw = Switch::start_with_faq("history-browser", no_greeting);
     let history = History::start(&sw, "history-browser-desk");
     let wav = sw.dir.join("tone.wav");
     tone_wav(&wav, 440.0, 90.0);
     let _op = baresip_operator(&sw, "1001", &wav, 90);
     sw.wait_for("operator 1001 registered", 15, |s| s.registered("1001"));
 
+    // The FAQ site is serve's child: it seeds its database and writes its certificate
+    // after the switch's banner. Wait for it (bounded).
+    let faq = sw.faq.expect("the FAQ site beside the switch");
+    let t0 = std::time::Instant::now();
+    while !(sw.dir.join("data/faq/tls/cert.pem").exists()
+        && std::net::TcpStream::connect(faq).is_ok())
+    {
+        assert!(
+            t0.elapsed() < Duration::from_secs(120),
+            "the FAQ site did not come up; switch log:\n{}",
+            sw.log()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
     let mut node = Command::new("node")
         .arg("tests/history-browser/run.mjs")
         .current_dir(&root)
@@ -41,6 +59,7 @@ fn desk_pops_on_a_real_call_and_the_saved_record_is_found() {
         .env("HISTORY_USER", "admin")
         .env("HISTORY_PASSWORD", history.admin_password())
         .env("HISTORY_AGENT", "1001")
+        .env("HISTORY_OPERATOR_PASSWORD", "desk-op-1001-pw")
         .env(
             "HISTORY_ARTIFACTS",
             root.join("tests/artifacts/history-browser"),
@@ -77,7 +96,8 @@ fn desk_pops_on_a_real_call_and_the_saved_record_is_found() {
             &mut node,
         ),
     }
-    let _caller = baresip_caller(&sw, "citizen", "0246221111", &wav, 30, "PCMU");
+    // A short call: the after-call work starts when it ends.
+    let _caller = baresip_caller(&sw, "citizen", "0246221111", &wav, 8, "PCMU");
     let mut ok = false;
     while let Ok(l) = rx.recv_timeout(Duration::from_secs(90)) {
         if l == "OK" {
@@ -91,6 +111,25 @@ fn desk_pops_on_a_real_call_and_the_saved_record_is_found() {
         ok && status.success(),
         "browser test failed ({status}):\n{stderr}\nhistory log:\n{}",
         history.log()
+    );
+    // The state changes reached the switch as the desk's, in order.
+    let log = sw.log();
+    let ops: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("agent control") && l.contains("desk:op1001"))
+        .collect();
+    let pos = |op: &str| {
+        ops.iter()
+            .position(|l| l.contains(op))
+            .unwrap_or(usize::MAX)
+    };
+    assert!(
+        ops.len() == 3
+            && ops.iter().all(|l| l.contains("ok=true"))
+            && pos("EndWrapUp") < pos("Pause(\"研修\")")
+            && pos("Pause(\"研修\")") < pos("Unpause")
+            && pos("Unpause") != usize::MAX,
+        "the switch's log of the desk's buttons: {ops:#?}"
     );
     history.stop();
 }

@@ -15,15 +15,27 @@ pub struct History {
 }
 
 impl History {
-    /// Started alone (`madoguchi history`), connected to `sw`'s feed, its data in a
-    /// fresh folder; returns once it reads the feed.
+    /// Started alone (`madoguchi history`), connected to `sw`'s feed and configuration
+    /// (its agents and departments) and, when the switch runs the FAQ site, to its API;
+    /// its data in a fresh folder; returns once it reads the feed.
     pub fn start(sw: &Switch, name: &str) -> History {
         let dir = workdir(name);
         let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
         let log = std::fs::File::create(dir.join("history.log")).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_madoguchi"))
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_madoguchi"));
+        if let Some(faq) = sw.faq {
+            cmd.arg("history")
+                .arg("--faq-api")
+                .arg(format!("https://{faq}"))
+                .arg("--faq-cert")
+                .arg(sw.dir.join("data/faq/tls/cert.pem"));
+        } else {
+            cmd.arg("history");
+        }
+        let child = cmd
+            .arg("--config")
+            .arg(&sw.config)
             .args([
-                "history",
                 "--stop-on-stdin-eof",
                 "--listen",
                 &addr.to_string(),

@@ -22,6 +22,10 @@ pub struct App {
     pub form_secret: Vec<u8>,
     /// Ringing events from the switch, fanned out to the open desks.
     pub ringing: tokio::sync::broadcast::Sender<Arc<crate::switchfeed::Ringing>>,
+    /// The switch's ops API (directory, the operator's state); None without a switch.
+    pub switch: Option<crate::peers::SwitchApi>,
+    /// The FAQ site's API; None when not configured.
+    pub faq: Option<crate::peers::FaqApi>,
 }
 
 impl App {

@@ -19,6 +19,7 @@ pub mod export;
 pub mod formtoken;
 pub mod mail;
 pub mod model;
+pub mod peers;
 pub mod store;
 pub mod switchfeed;
 pub mod web;
@@ -109,6 +110,8 @@ pub struct HistoryConfig {
     /// The switch's operators (`[[agent]]` id and name): an operator's desk account
     /// belongs to one of them. Empty: any agent id is taken.
     pub agents: Vec<(String, String)>,
+    /// The FAQ site's API (the desk's FAQ search, the homepage's ranking); None: neither.
+    pub faq: Option<peers::FaqLink>,
 }
 
 impl Default for HistoryConfig {
@@ -127,6 +130,7 @@ impl Default for HistoryConfig {
             switch_feed: None,
             center: CenterInfo::default(),
             agents: Vec::new(),
+            faq: None,
         }
     }
 }
@@ -256,6 +260,8 @@ pub async fn start(cfg: HistoryConfig) -> anyhow::Result<RunningHistory> {
                 s
             }
         };
+        let switch = cfg2.switch_feed.as_ref().map(peers::SwitchApi::new);
+        let faq = cfg2.faq.as_ref().map(peers::FaqApi::new);
         let app = App {
             db,
             log,
@@ -265,6 +271,8 @@ pub async fn start(cfg: HistoryConfig) -> anyhow::Result<RunningHistory> {
             mail_wake: tokio::sync::Notify::new(),
             form_secret: form_secret.into_bytes(),
             ringing: tokio::sync::broadcast::channel(64).0,
+            switch,
+            faq,
         };
         bootstrap_admin(&app)?;
         housekeep(&app, faq::clock::unix_now())?;

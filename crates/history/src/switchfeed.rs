@@ -30,7 +30,7 @@ pub struct SwitchFeed {
     pub login: PathBuf,
 }
 
-fn credentials(login: &PathBuf) -> Option<(String, String)> {
+pub(crate) fn credentials(login: &PathBuf) -> Option<(String, String)> {
     if let (Ok(u), Ok(p)) = (
         std::env::var("MADOGUCHI_USER"),
         std::env::var("MADOGUCHI_PASSWORD"),
@@ -42,7 +42,7 @@ fn credentials(login: &PathBuf) -> Option<(String, String)> {
     Some((l.next()?.trim().to_string(), l.next()?.trim().to_string()))
 }
 
-fn b64(b: &[u8]) -> String {
+pub(crate) fn b64(b: &[u8]) -> String {
     const T: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::new();
     for c in b.chunks(3) {

@@ -141,6 +141,28 @@ async fn operators_and_supervisors_are_created_checked_and_tied_to_agents() {
         .await
         .unwrap();
     assert_eq!(r.status, 403, "an operator cannot make accounts");
+    // The desk's state buttons: a forged form and an operation other than the three
+    // buttons are refused before the switch is asked; without a switch, a sentence.
+    let r = op
+        .post_form("/desk/state", &[("csrf", "0000"), ("op", "pause")])
+        .await
+        .unwrap();
+    assert_eq!(r.status, 403);
+    let r = op
+        .post_form("/desk/state", &[("csrf", &op_csrf), ("op", "logout")])
+        .await
+        .unwrap();
+    assert_eq!(r.status, 400);
+    let r = op
+        .post_form(
+            "/desk/state",
+            &[("csrf", &op_csrf), ("op", "pause"), ("reason", "研修")],
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status, 503);
+    assert!(r.text().contains("交換機が設定されていません"));
+    assert_eq!(op.get("/desk/faq?q=住民票").await.unwrap().status, 503);
     // The supervisor sees the access log but not the accounts.
     let (mut sv, status) = login(&h, "sv1", "sv1-password-1").await;
     assert_eq!(status, 303);

@@ -71,6 +71,16 @@ enum Cmd {
         /// The supervisor login file the switch wrote (user, then password).
         #[arg(long, default_value = "data/supervisor-password.txt")]
         switch_login: PathBuf,
+        /// The FAQ site (its base URL), for the desk's FAQ search and the homepage's ranking.
+        #[arg(long)]
+        faq_api: Option<String>,
+        /// The FAQ site's certificate to trust (its self-signed one).
+        #[arg(long)]
+        faq_cert: Option<PathBuf>,
+        /// A file holding an API key of the FAQ site: the desk then also finds internal
+        /// entries.
+        #[arg(long)]
+        faq_api_key_file: Option<PathBuf>,
         /// Stop when standard input closes (how `serve` runs it as a child process).
         #[arg(long, hide = true)]
         stop_on_stdin_eof: bool,
@@ -370,6 +380,9 @@ fn main() -> anyhow::Result<()> {
             smtp_starttls,
             switch_api,
             switch_login,
+            faq_api,
+            faq_cert,
+            faq_api_key_file,
             stop_on_stdin_eof,
         } => {
             init_logs();
@@ -384,6 +397,20 @@ fn main() -> anyhow::Result<()> {
             if let Some(f) = mail_from {
                 cfg.smtp.from = f;
             }
+            let api_key = match faq_api_key_file {
+                Some(f) => Some(
+                    std::fs::read_to_string(&f)
+                        .with_context(|| format!("--faq-api-key-file {}", f.display()))?
+                        .trim()
+                        .to_string(),
+                ),
+                None => None,
+            };
+            cfg.faq = faq_api.map(|url| history::peers::FaqLink {
+                url,
+                cert: faq_cert,
+                api_key,
+            });
             cfg.switch_feed = switch_api.map(|api| history::switchfeed::SwitchFeed {
                 api,
                 login: switch_login,
@@ -488,6 +515,7 @@ fn start_history_child(
     config: Option<&std::path::Path>,
     listen: std::net::SocketAddr,
     switch_api: std::net::SocketAddr,
+    faq_listen: Option<std::net::SocketAddr>,
 ) -> Option<sidecar::Sidecar> {
     let data = std::path::Path::new(&cfg.switch.data_dir).join("history");
     let mut args: Vec<std::ffi::OsString> = vec![
@@ -506,6 +534,21 @@ fn start_history_child(
     if let Some(c) = config {
         args.push("--config".into());
         args.push(c.into());
+    }
+    // The FAQ site beside it: the desk's FAQ search and the homepage's ranking, over its
+    // API, trusting its self-signed certificate.
+    if let Some(mut faq) = faq_listen {
+        if faq.ip().is_unspecified() {
+            faq.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+        }
+        args.push("--faq-api".into());
+        args.push(format!("https://{faq}").into());
+        args.push("--faq-cert".into());
+        args.push(
+            std::path::Path::new(&cfg.switch.data_dir)
+                .join("faq/tls/cert.pem")
+                .into(),
+        );
     }
     sidecar::Sidecar::start_or_log(
         "history",
@@ -623,7 +666,13 @@ async fn serve(
     // touches the switch's runtime. It stops when our end of its stdin closes (even
     // when this process is killed), and reads the switch's event feed for screen pops.
     let sidecar = history.and_then(|(config, listen)| {
-        start_history_child(&history_cfg, config.as_deref(), listen, sw.http_addr)
+        start_history_child(
+            &history_cfg,
+            config.as_deref(),
+            listen,
+            sw.http_addr,
+            faq_listen,
+        )
     });
     println!(
         "  recordings (supervisors)           http://{}/recordings  (login in {})",

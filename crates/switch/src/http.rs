@@ -42,6 +42,9 @@ pub async fn serve(
         .route("/api/v1/status", get(status))
         .route("/api/v1/queues", get(queues))
         .route("/api/v1/operating", get(operating))
+        // The department directory with each one's state now, and the pause reasons (the
+        // operators' desk shows them beside the call).
+        .route("/api/v1/directory", get(directory))
         // The desktop's event feed (SSE; its own login check, see feed.rs).
         .route("/api/v1/events", get(crate::feed::events))
         .merge(guarded)
@@ -139,6 +142,13 @@ async fn agent_op(
         Ok(Err(e)) => bad(StatusCode::CONFLICT, e),
         Err(_) => bad(StatusCode::SERVICE_UNAVAILABLE, "the queue is not running"),
     }
+}
+
+async fn directory(State(s): State<Arc<Shared>>) -> impl IntoResponse {
+    Json(serde_json::json!({
+        "departments": dialplan::directory::list(&s.cfg, &s.calendar, s.now_unix()),
+        "pause_reasons": s.cfg.dialing.pause_reasons,
+    }))
 }
 
 fn operating_json(s: &Shared) -> serde_json::Value {

@@ -215,7 +215,7 @@ pub async fn list(
     Ok(Html(desk_page("応対履歴", &staff.0, &body)).into_response())
 }
 
-fn contact_form_html(
+pub(crate) fn contact_form_html(
     app: &App,
     staff: &Staff,
     f: &ContactForm,
@@ -322,15 +322,29 @@ pub async fn new_form(
     Ok(Html(desk_page("応対記録の作成", &staff.0, &body)).into_response())
 }
 
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct BackParams {
+    /// `phone`: saved from the phone desk's after-call-work form; go back there.
+    back: String,
+}
+
 pub async fn create(
     State(app): State<Arc<App>>,
     staff: Staff,
+    Query(b): Query<BackParams>,
     Form(f): Form<ContactForm>,
 ) -> WebResult {
     staff.check_csrf(&f.csrf)?;
+    let from_phone = b.back == "phone";
+    let action = if from_phone {
+        "/desk/contacts?back=phone"
+    } else {
+        "/desk/contacts"
+    };
     match f.to_input(app.categories(), app.departments()) {
         Err(p) => {
-            let body = contact_form_html(&app, &staff, &f, "/desk/contacts", &p);
+            let body = contact_form_html(&app, &staff, &f, action, &p);
             Ok((
                 axum::http::StatusCode::UNPROCESSABLE_ENTITY,
                 Html(desk_page("応対記録の作成", &staff.0, &body)),
@@ -340,7 +354,12 @@ pub async fn create(
         Ok(input) => {
             let by = staff.0.login.clone();
             let c = blocking(&app, move |a| a.db.create_contact(&input, &by)).await?;
-            Ok(Redirect::to(&format!("/desk/contacts/{}?saved=1", c.id)).into_response())
+            Ok(if from_phone {
+                Redirect::to(&format!("/desk/phone?saved={}", c.id))
+            } else {
+                Redirect::to(&format!("/desk/contacts/{}?saved=1", c.id))
+            }
+            .into_response())
         }
     }
 }

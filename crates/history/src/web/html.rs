@@ -94,6 +94,8 @@ input[type=text],input[type=password],input[type=date],input[type=datetime-local
 .grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(13rem,1fr));gap:0 1rem}
 table{border-collapse:collapse;width:100%}th,td{border:1px solid #ccc;padding:.3rem .5rem;text-align:left;vertical-align:top}
 tr.overdue td{background:#fdecea}
+.desk-grid{display:grid;grid-template-columns:minmax(0,3fr) minmax(16rem,2fr);gap:1rem}@media (max-width:60rem){.desk-grid{grid-template-columns:1fr}}
+.desk-side section{border:1px solid #ccc;border-radius:6px;padding:.5rem;margin-bottom:.8rem}
 .notice{background:#e6f4ea;border:1px solid #2e7d32;padding:.6rem;border-radius:6px}
 .error{background:#fdecea;border:1px solid #b00020;padding:.6rem;border-radius:6px}
 form.inline{display:inline}

@@ -2,6 +2,7 @@
 //! access log, security headers).
 
 pub mod desk;
+pub mod desktop;
 pub mod forms;
 pub mod handovers;
 pub mod home;
@@ -61,14 +62,20 @@ pub fn router(app: Arc<App>) -> Router {
         )
         .route("/api/v1/handovers/summary", get(handovers::summary))
         .route("/desk/mail", get(mailpages::outbox))
-        .route("/desk/phone", get(screenpop::phone))
+        .route("/desk/phone", get(desktop::phone))
+        .route("/desk/faq", get(desktop::faq_search))
+        .route("/desk/directory", get(desktop::directory))
+        .route(
+            "/desk/state",
+            get(desktop::state).post(desktop::change_state),
+        )
         .route("/desk/events", get(screenpop::events))
         .route(
             "/static/desk.js",
             get(|| async {
                 (
                     [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
-                    screenpop::SCRIPT,
+                    desktop::SCRIPT,
                 )
             }),
         )
