@@ -11,7 +11,9 @@ It plays one role for one test and then exits by itself:
   extension: a city extension behind the PBX trunk: no registration, answers (or
             rejects) what arrives, plays, records.
 An operator can also dial (--dial, once registered) and transfer its call blind with
-REFER (--xfer-to URI --xfer-after SECONDS), reporting the NOTIFYs it gets.
+REFER (--xfer-to URI --xfer-after SECONDS), reporting the NOTIFYs it gets. Any role can
+press keys during its call (--dtmf 4 --dtmf-after SECONDS, as RFC 4733 events or, with
+--dtmf-method info, as SIP INFO).
 
 Output: one JSON object per line on standard output, one line per event, e.g.
   {"event":"registered","code":200,"expiration":300}
@@ -151,6 +153,8 @@ class MyCall(pj.Call):
                 AG.timers.append((now + a.offerless_reinvite_after, "offerless", self))
             if a.hangup_after is not None:
                 AG.timers.append((now + a.hangup_after, "hangup", self))
+            if a.dtmf and a.dtmf_after is not None:
+                AG.timers.append((now + a.dtmf_after, "dtmf", self))
             if a.xfer_to and a.xfer_after is not None:
                 AG.timers.append((now + a.xfer_after, "xfer", self))
             if a.consult and a.consult_after is not None and AG.first_call is None:
@@ -294,6 +298,15 @@ def run_timers(acc):
             elif what == "xfer":
                 emit("action", call=call.n, action="xfer", to=AG.args.xfer_to)
                 call.xfer(AG.args.xfer_to, pj.CallOpParam(True))
+            elif what == "dtmf":
+                # RFC 4733 events in the media, or SIP INFO (RFC 6086, dtmf-relay).
+                prm = pj.CallSendDtmfParam()
+                prm.digits = AG.args.dtmf
+                prm.method = (pj.PJSUA_DTMF_METHOD_SIP_INFO if AG.args.dtmf_method == "info"
+                              else pj.PJSUA_DTMF_METHOD_RFC2833)
+                emit("action", call=call.n, action="dtmf", digits=AG.args.dtmf,
+                     method=AG.args.dtmf_method)
+                call.sendDtmf(prm)
             elif what == "hangup":
                 emit("action", call=call.n, action="hangup")
                 call.hangup(pj.CallOpParam(True))
@@ -326,6 +339,9 @@ def main():
     p.add_argument("--consult", help="attended transfer: URI of the consult call")
     p.add_argument("--consult-after", type=float, help="seconds after the first call is up")
     p.add_argument("--replaces-after", type=float, help="seconds after the consult call is up")
+    p.add_argument("--dtmf", help="keys to press once the call is up (see --dtmf-after)")
+    p.add_argument("--dtmf-after", type=float, help="seconds after the call is up")
+    p.add_argument("--dtmf-method", choices=["rfc2833", "info"], default="rfc2833")
     p.add_argument("--exit-after", type=float, default=30.0, help="hard bound on the run")
     p.add_argument("--exit-after-calls", type=int, default=0,
                    help="exit once this many calls have ended (0: only --exit-after)")

@@ -23,6 +23,12 @@ pub struct BaresipOpts<'a> {
 
 impl Baresip {
     pub fn start(base: &Path, o: BaresipOpts) -> Baresip {
+        Baresip::start_with(base, o, "")
+    }
+
+    /// Like `start`, with more lines for baresip's config (e.g. a UDP console to press
+    /// keys during a call: `module cons.so` + `cons_listen 127.0.0.1:PORT`).
+    pub fn start_with(base: &Path, o: BaresipOpts, extra_config: &str) -> Baresip {
         let dir = base.join(o.name);
         std::fs::create_dir_all(dir.join("snd")).unwrap();
         // SIP on a port the kernel picks (the switch learns it from REGISTER or the
@@ -48,11 +54,12 @@ impl Baresip {
              module_tmp uuid.so\n\
              module_tmp account.so\n\
              module_app menu.so\n\
-             call_local_timeout 120\n",
+             call_local_timeout 120\n{}",
             rtp,
             rtp + 19,
             o.tone.display(),
-            dir.join("snd").display()
+            dir.join("snd").display(),
+            extra_config
         );
         std::fs::write(dir.join("config"), config).unwrap();
         std::fs::write(dir.join("accounts"), format!("{}\n", o.account)).unwrap();
