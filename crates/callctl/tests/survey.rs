@@ -81,16 +81,12 @@ fn the_operator_hangs_up_first_and_the_citizen_rates_the_call() {
 fn a_key_sent_as_sip_info_counts_too() {
     let mut sim = operator_left_first();
     sim.finish_prompt();
-    sim.from_citizen(
-        "INFO",
-        "Content-Type: application/dtmf-relay\r\n",
-        "Signal=5\r\nDuration=160\r\n",
-    );
+    sim.citizen_info("application/dtmf-relay", "Signal=5\r\nDuration=160\r\n");
     assert_eq!(sim.responses().last().unwrap().status, 200);
     assert_eq!(answers(&sim), vec![5]);
     // application/dtmf (a bare key) on another call.
     let mut sim = operator_left_first();
-    sim.from_citizen("INFO", "Content-Type: application/dtmf\r\n", "2");
+    sim.citizen_info("application/dtmf", "2");
     assert_eq!(answers(&sim), vec![2]);
 }
 

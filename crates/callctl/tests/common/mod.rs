@@ -475,8 +475,9 @@ impl Sim {
         }
     }
 
-    /// An in-dialog request from the citizen (inbound leg): INFO with a body, …
-    pub fn from_citizen(&mut self, method: &str, extra: &str, body: &str) {
+    /// A SIP INFO from the citizen (inbound leg) with its own Content-Type (a key sent
+    /// as `application/dtmf-relay` or `application/dtmf`, RFC 6086).
+    pub fn citizen_info(&mut self, content_type: &str, body: &str) {
         let ok = self
             .responses()
             .into_iter()
@@ -484,22 +485,19 @@ impl Sim {
             .expect("the citizen was answered")
             .clone();
         let req = parse_req(&format!(
-            "{method} sip:madoguchi@{TRUNK_LISTEN} SIP/2.0\r\n\
-             Via: SIP/2.0/UDP {CITIZEN};branch=z9hG4bKcit{method}\r\n\
+            "INFO sip:madoguchi@{TRUNK_LISTEN} SIP/2.0\r\n\
+             Via: SIP/2.0/UDP {CITIZEN};branch=z9hG4bKcitinfo\r\n\
              Max-Forwards: 70\r\n\
              From: <sip:0312345678@127.0.0.1>;tag=cit1\r\n\
              To: <sip:0246221111@127.0.0.1>;tag={}\r\n\
              Call-ID: citizen-call-1@test\r\n\
-             CSeq: 3 {method}\r\n\
-             {extra}Content-Length: {}\r\n\r\n{body}",
+             CSeq: 9 INFO\r\n\
+             Content-Type: {content_type}\r\n\
+             Content-Length: {}\r\n\r\n{body}",
             ok.to_tag().unwrap(),
             body.len()
         ));
-        self.feed(Input::Request {
-            tx: ServerTxId::from_raw(60),
-            req,
-            from: peer(CITIZEN, TRUNK_LISTEN),
-        });
+        self.deliver(req, ServerTxId::from_raw(60), peer(CITIZEN, TRUNK_LISTEN));
     }
 
     /// Answer every BYE we sent with 200.
