@@ -45,31 +45,47 @@ fn citizen_records(dir: &std::path::Path, n: usize) -> Vec<stats::CallRecord> {
     }
 }
 
-#[test]
-fn the_citizen_rates_the_call_with_a_key_after_the_operator_hangs_up() {
-    let sw = Switch::start("survey-key", survey_on_main_line);
+/// The switch with the survey on the main number, the citizen's tone, and operator 1001
+/// (PJSIP, 1,000 Hz) registered, answering and hanging up `leave_after` seconds later.
+struct Rig {
+    sw: Switch,
+    dir: PathBuf,
+    t440: PathBuf,
+    op: Pjsua,
+}
+
+fn rig(name: &str, leave_after: u32) -> Rig {
+    let sw = Switch::start(name, survey_on_main_line);
     let dir = sw.dir.clone();
     let (t440, t1000) = (dir.join("440.wav"), dir.join("1000.wav"));
     tone_wav(&t440, 440.0, 60.0);
     tone_wav(&t1000, 1000.0, 60.0);
-    let mut op = Pjsua::start(
-        &dir,
-        "op1001",
-        &operator_args(
-            &sw,
-            "1001",
-            &[
-                "--auto-answer",
-                "--play",
-                &t1000.display().to_string(),
-                "--hangup-after",
-                "5",
-                "--exit-after",
-                "40",
-            ],
-        ),
+    let args = operator_args(
+        &sw,
+        "1001",
+        &[
+            "--auto-answer",
+            "--play",
+            &t1000.display().to_string(),
+            "--hangup-after",
+            &leave_after.to_string(),
+            "--exit-after",
+            "40",
+        ],
     );
+    let mut op = Pjsua::start(&dir, "op1001", &args);
     register(&sw, &mut op, "1001");
+    Rig { sw, dir, t440, op }
+}
+
+#[test]
+fn the_citizen_rates_the_call_with_a_key_after_the_operator_hangs_up() {
+    let Rig {
+        sw,
+        dir,
+        t440,
+        mut op,
+    } = rig("survey-key", 5);
     let console = free_port();
     let citizen = Baresip::start_with(
         &dir,
@@ -126,29 +142,7 @@ fn the_citizen_rates_the_call_with_a_key_after_the_operator_hangs_up() {
 
 #[test]
 fn a_rating_sent_as_sip_info_by_a_pjsip_phone_is_taken_too() {
-    let sw = Switch::start("survey-info", survey_on_main_line);
-    let dir = sw.dir.clone();
-    let (t440, t1000) = (dir.join("440.wav"), dir.join("1000.wav"));
-    tone_wav(&t440, 440.0, 60.0);
-    tone_wav(&t1000, 1000.0, 60.0);
-    let mut op = Pjsua::start(
-        &dir,
-        "op1001",
-        &operator_args(
-            &sw,
-            "1001",
-            &[
-                "--auto-answer",
-                "--play",
-                &t1000.display().to_string(),
-                "--hangup-after",
-                "4",
-                "--exit-after",
-                "40",
-            ],
-        ),
-    );
-    register(&sw, &mut op, "1001");
+    let Rig { sw, dir, t440, op } = rig("survey-info", 4);
     // The citizen presses 2 as SIP INFO (application/dtmf-relay) 8 s into the call: the
     // operator has left by then and the question is playing.
     let mut citizen = Pjsua::start(
