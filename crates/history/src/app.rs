@@ -26,6 +26,8 @@ pub struct App {
     pub switch: Option<crate::peers::SwitchApi>,
     /// The FAQ site's API; None when not configured.
     pub faq: Option<crate::peers::FaqApi>,
+    /// The FAQ ranking as last fetched for the homepage, and when.
+    pub ranking: std::sync::Mutex<Option<(std::time::Instant, Vec<crate::peers::FaqHit>)>>,
 }
 
 impl App {

@@ -273,6 +273,7 @@ pub async fn start(cfg: HistoryConfig) -> anyhow::Result<RunningHistory> {
             ringing: tokio::sync::broadcast::channel(64).0,
             switch,
             faq,
+            ranking: Default::default(),
         };
         bootstrap_admin(&app)?;
         housekeep(&app, faq::clock::unix_now())?;

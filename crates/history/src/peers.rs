@@ -225,6 +225,12 @@ impl FaqApi {
             .collect()
     }
 
+    /// The entries citizens opened most in the last week, most first.
+    pub fn ranking(&self, limit: usize) -> Result<Vec<FaqHit>, String> {
+        let v = self.get(&format!("/api/v1/faq/ranking?days=7&limit={limit}"))?;
+        Ok(self.hits(&v, "results"))
+    }
+
     /// The FAQ site's own search (Japanese, readings, synonyms), best first.
     pub fn search(&self, q: &str, limit: usize) -> Result<Vec<FaqHit>, String> {
         let private = if self.link.api_key.is_some() {

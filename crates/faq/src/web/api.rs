@@ -146,6 +146,62 @@ pub async fn get_one(
     }
 }
 
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct RankingParams {
+    /// The last N days (1–92; default 7).
+    days: Option<i64>,
+    /// 1–50; default 10.
+    limit: Option<usize>,
+}
+
+/// The access ranking: the public entries citizens opened most in the last `days` days
+/// (each visitor counted once a day per entry), most viewed first — for the call
+/// center's homepage.
+pub async fn ranking(State(app): State<Arc<App>>, Query(p): Query<RankingParams>) -> Response {
+    let days = p.days.unwrap_or(7).clamp(1, 92);
+    let limit = p.limit.unwrap_or(10).clamp(1, 50);
+    let now = app.clock.now();
+    let from = now - days * 86_400;
+    // Counted over more rows than shown: entries no longer public are left out after.
+    let counted = blocking(&app, move |app| {
+        crate::stats::ranking(&app.db, from, now + 1, (limit * 4) as u32)
+    })
+    .await;
+    let counted = match counted {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!("api ranking: {e}");
+            return err(StatusCode::INTERNAL_SERVER_ERROR, "internal error");
+        }
+    };
+    let today = app.clock.today_jst();
+    let idx = app.index();
+    let shown: Vec<(String, i64)> = counted
+        .into_iter()
+        .filter(|(id, _)| idx.is_visible(id, Visibility::PublicOn(&today)))
+        .take(limit)
+        .collect();
+    let ids: Vec<String> = shown.iter().map(|(id, _)| id.clone()).collect();
+    let entries = match blocking(&app, move |app| app.db.entries_by_ids(&ids)).await {
+        Ok(e) => e,
+        Err(e) => {
+            tracing::error!("api ranking: {e}");
+            return err(StatusCode::INTERNAL_SERVER_ERROR, "internal error");
+        }
+    };
+    let results: Vec<serde_json::Value> = shown
+        .iter()
+        .filter_map(|(id, views)| {
+            let e = entries.iter().find(|e| &e.id == id)?;
+            let mut v = serde_json::to_value(api_entry(e, None)).ok()?;
+            v["views"] = json!(views);
+            Some(v)
+        })
+        .collect();
+    Json(json!({ "days": days, "results": results })).into_response()
+}
+
 pub async fn list_all(State(app): State<Arc<App>>, ident: Identity) -> Response {
     if ident.api_key.is_none() {
         return err(

@@ -66,6 +66,7 @@ pub fn router(app: Arc<App>) -> Router {
         )
         .route("/api/v1/faq/search", get(api::search))
         .route("/api/v1/faq/suggest", get(api::suggest))
+        .route("/api/v1/faq/ranking", get(api::ranking))
         .route("/api/v1/faq", get(api::list_all))
         .route("/api/v1/faq/{id}", get(api::get_one))
         .route("/api/v1/export.csv", get(api::export_csv))
