@@ -16,6 +16,8 @@ pub struct Switch {
     pub trunk: SocketAddr,
     pub pbx: SocketAddr,
     pub http: SocketAddr,
+    /// The operators' SIP-over-TLS listener (`[sip] tls_listen`), when there is one.
+    pub tls: Option<SocketAddr>,
     pub rtp: (u16, u16),
     pub config: PathBuf,
     pub now: String,
@@ -76,6 +78,10 @@ impl Switch {
         let rtp0 = rtp_lease.base;
         let text = base
             .replace("\"127.0.0.1:5060\"", "\"127.0.0.1:0\"")
+            .replace(
+                "tls_listen = [\"127.0.0.1:5061\"]",
+                "tls_listen = [\"127.0.0.1:0\"]",
+            )
             .replace("listen = \"127.0.0.1:5080\"", "listen = \"127.0.0.1:0\"")
             .replace("listen = \"127.0.0.1:5082\"", "listen = \"127.0.0.1:0\"")
             .replace("\"127.0.0.1:8080\"", "\"127.0.0.1:0\"")
@@ -107,6 +113,7 @@ impl Switch {
             trunk: unbound,
             pbx: unbound,
             http: unbound,
+            tls: None,
             rtp: (rtp0, rtp0 + 99),
             config,
             now: now.to_string(),
@@ -121,6 +128,13 @@ impl Switch {
             if a.ip().is_ipv6() {
                 pinned = pinned.replacen(&format!("\"[{}]:0\"", a.ip()), &format!("\"{a}\""), 1);
             }
+        }
+        if let Some(tls) = sw.tls {
+            pinned = pinned.replacen(
+                "tls_listen = [\"127.0.0.1:0\"]",
+                &format!("tls_listen = [\"{tls}\"]"),
+                1,
+            );
         }
         pinned = pinned
             .replacen("\"127.0.0.1:0\"", &format!("\"{}\"", sw.sip), 1)
@@ -214,6 +228,12 @@ impl Switch {
                 .unwrap_or_else(|| panic!("trunk {name} not in the banner:\n{banner}"));
             addr(l.rsplit(' ').next().unwrap())
         };
+        self.tls = banner
+            .lines()
+            .filter_map(|l| l.split("over TLS:").nth(1))
+            .filter_map(|r| r.trim().strip_prefix("sip:"))
+            .map(|r| addr(r.split(';').next().unwrap_or("")))
+            .find(|a| a.is_ipv4());
         self.trunk = trunk("carrier");
         self.pbx = trunk("pbx");
         let l = banner

@@ -106,6 +106,16 @@ pub struct Sip {
     /// The realm of digest authentication.
     pub domain: String,
     pub max_message_bytes: usize,
+    /// SIP over TLS for operators' phones elsewhere (RFC 3261 §26.2, `sips:` and
+    /// `;transport=tls`); none = no TLS listener.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tls_listen: Vec<SocketAddr>,
+    /// The TLS certificate chain and key (PEM). Without them a self-signed certificate
+    /// is generated into `data_dir/tls/` at first start (key 0600).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_cert: Option<PathBuf>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_key: Option<PathBuf>,
 }
 
 /// `[http]`: the API, /metrics and web pages.

@@ -89,6 +89,19 @@ fn switch_and_sip(cfg: &Config, p: &mut Problems) {
             "write the SIP domain (the digest realm)".into(),
         );
     }
+    if cfg.sip.tls_cert.is_some() != cfg.sip.tls_key.is_some() {
+        let key = if cfg.sip.tls_cert.is_some() {
+            "tls_cert"
+        } else {
+            "tls_key"
+        };
+        p.add(
+            &[Key("sip"), Key(key)],
+            "set both tls_cert and tls_key (PEM files), or neither for a generated \
+             self-signed certificate"
+                .into(),
+        );
+    }
     // RFC 3261 §18.1.1: a UA must accept requests up to the path MTU (about 1300 bytes);
     // UDP cannot carry more than 65535.
     if !(1300..=65535).contains(&cfg.sip.max_message_bytes) {
@@ -204,6 +217,13 @@ fn listeners(cfg: &Config, p: &mut Problems) {
             *a,
             vec![Key("sip"), Key("listen"), Index(j)],
             "the [sip] listener".into(),
+        ));
+    }
+    for (j, a) in cfg.sip.tls_listen.iter().enumerate() {
+        all.push((
+            *a,
+            vec![Key("sip"), Key("tls_listen"), Index(j)],
+            "the [sip] TLS listener".into(),
         ));
     }
     all.push((

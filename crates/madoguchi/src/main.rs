@@ -641,6 +641,9 @@ async fn serve(
     for a in &sw.sip_addrs {
         println!("  operators' softphones register to  sip:{a} (UDP and TCP), realm \"{domain}\"");
     }
+    for a in &sw.tls_addrs {
+        println!("  operators elsewhere, over TLS:      sip:{a};transport=tls (or sips:)");
+    }
     let generated =
         std::path::Path::new(&data_dir_for_banner).join(dialplan::passwords::AGENT_PASSWORDS_FILE);
     for (i, (id, in_file, weak)) in agents.iter().enumerate() {

@@ -857,7 +857,7 @@ impl Core {
                     tracing::error!("outbound queue closed");
                 }
             }
-            sip::TransportKind::Tcp => {
+            sip::TransportKind::Tcp | sip::TransportKind::Tls => {
                 if let Err(e) = self.transport.send_now(&to, data) {
                     tracing::debug!(remote = %to.remote, error = %e, "send failed");
                 }

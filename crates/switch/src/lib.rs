@@ -16,6 +16,7 @@ mod recording;
 mod register;
 pub mod secrets;
 mod stats_web;
+mod tls;
 
 pub use call::e164;
 pub use core::Listener;
@@ -55,6 +56,8 @@ pub enum SwitchError {
     Recording(String),
     #[error("call records: {0}")]
     Stats(String),
+    #[error("TLS certificate: {0}")]
+    Tls(String),
 }
 
 /// Read-mostly state every task may look at. Nothing here is per-call.
@@ -64,6 +67,8 @@ pub struct Shared {
     pub data_dir: PathBuf,
     /// Bound addresses of the operators' listener (UDP and TCP share them).
     pub agent_addrs: Vec<SocketAddr>,
+    /// Bound addresses of the operators' SIP-over-TLS listeners.
+    pub tls_addrs: Vec<SocketAddr>,
     /// Bound trunk listeners: (bound address, trunk name, configured address).
     pub trunk_addrs: Vec<(SocketAddr, String, SocketAddr)>,
     pub media_ip: IpAddr,
@@ -195,7 +200,11 @@ impl Shared {
 
     /// Which listener (and so which trust level) a message came in on.
     pub fn listener_of(&self, peer: &Peer) -> Option<Listener> {
-        if self.agent_addrs.contains(&peer.local) {
+        let agents = match peer.transport {
+            sip::TransportKind::Tls => &self.tls_addrs,
+            _ => &self.agent_addrs,
+        };
+        if agents.contains(&peer.local) {
             return Some(Listener::Agents);
         }
         // The socket the packet arrived on names the trunk (two trunks configured on
@@ -231,15 +240,22 @@ impl Shared {
         let uri = b.uri()?;
         let transport = if b.transport.eq_ignore_ascii_case("TCP") {
             sip::TransportKind::Tcp
+        } else if b.transport.eq_ignore_ascii_case("TLS") {
+            sip::TransportKind::Tls
         } else {
             sip::TransportKind::Udp
         };
-        let local = self
-            .agent_addrs
+        // A TLS phone is reached over its own connection; our Via and Contact name the
+        // TLS listener it came to.
+        let listeners = match transport {
+            sip::TransportKind::Tls if !self.tls_addrs.is_empty() => &self.tls_addrs,
+            _ => &self.agent_addrs,
+        };
+        let local = listeners
             .iter()
             .find(|a| a.is_ipv4() == b.source.is_ipv4())
             .copied()
-            .unwrap_or(self.agent_addrs[0]);
+            .unwrap_or(listeners[0]);
         Some(event::Destination {
             label: agent.to_string(),
             uri,
@@ -274,6 +290,7 @@ impl Shared {
 /// A running switch: its bound addresses, and the way to stop it.
 pub struct RunningSwitch {
     pub sip_addrs: Vec<SocketAddr>,
+    pub tls_addrs: Vec<SocketAddr>,
     pub trunk_addrs: Vec<(String, SocketAddr)>,
     pub http_addr: SocketAddr,
     shutdown: watch::Sender<bool>,
@@ -370,6 +387,22 @@ pub async fn start(opts: Options) -> Result<RunningSwitch, SwitchError> {
             })?;
         agent_addrs.push(bound);
     }
+    let mut tls_addrs = Vec::new();
+    if !cfg.sip.tls_listen.is_empty() {
+        let files = tls::files(&cfg, &data_dir)?;
+        let config = tls::server_config(&files, &[])?;
+        for addr in &cfg.sip.tls_listen {
+            let bound = transport
+                .bind_tls(*addr, config.clone())
+                .await
+                .map_err(|source| SwitchError::Bind {
+                    addr: *addr,
+                    what: "SIP TLS",
+                    source,
+                })?;
+            tls_addrs.push(bound);
+        }
+    }
     let mut trunk_addrs = Vec::new();
     for t in &cfg.trunks {
         let bound = transport
@@ -451,6 +484,7 @@ pub async fn start(opts: Options) -> Result<RunningSwitch, SwitchError> {
         metrics,
         data_dir,
         agent_addrs: agent_addrs.clone(),
+        tls_addrs: tls_addrs.clone(),
         trunk_addrs: trunk_addrs.clone(),
         media_ip,
         ports,
@@ -483,6 +517,7 @@ pub async fn start(opts: Options) -> Result<RunningSwitch, SwitchError> {
     ));
     Ok(RunningSwitch {
         sip_addrs: agent_addrs,
+        tls_addrs,
         trunk_addrs: trunk_addrs.into_iter().map(|(b, n, _)| (n, b)).collect(),
         http_addr,
         shutdown: sd_tx,

@@ -54,7 +54,7 @@ impl Registration {
             }
             Err(_) => Registrar::new(&realm, rcfg),
         };
-        for addr in &shared.agent_addrs {
+        for addr in shared.agent_addrs.iter().chain(&shared.tls_addrs) {
             registrar.add_alias(&addr.ip().to_string());
             registrar.add_alias(&addr.to_string());
         }

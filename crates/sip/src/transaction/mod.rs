@@ -32,17 +32,20 @@ use std::time::Instant;
 pub enum TransportKind {
     Udp,
     Tcp,
+    /// TLS over TCP (RFC 3261 §26.2); reliable like TCP.
+    Tls,
 }
 
 impl TransportKind {
     pub fn is_reliable(self) -> bool {
-        matches!(self, TransportKind::Tcp)
+        matches!(self, TransportKind::Tcp | TransportKind::Tls)
     }
     /// The Via transport token (§18.2.1).
     pub fn via_token(self) -> &'static str {
         match self {
             TransportKind::Udp => "UDP",
             TransportKind::Tcp => "TCP",
+            TransportKind::Tls => "TLS",
         }
     }
 }

@@ -1,10 +1,11 @@
-//! Sockets: UDP and TCP listeners on IPv4 and IPv6 (RFC 3261 §18). The only I/O in
-//! this crate. Each listener is a small tokio task that frames and parses what it
+//! Sockets: UDP, TCP and TLS listeners on IPv4 and IPv6 (RFC 3261 §18, §26). The only
+//! I/O in this crate. Each listener is a small tokio task that frames and parses what it
 //! receives and hands `Incoming` values to one channel; sending goes through a cloneable
-//! `TransportHandle`. TLS and WebSocket will be further listener kinds behind the same
-//! handle (the seam is `TransportKind` and `TransportHandle::send`).
+//! `TransportHandle`. WebSocket would be a further listener kind behind the same handle
+//! (the seam is `TransportKind` and `TransportHandle::send`).
 
 mod tcp;
+mod tls;
 mod udp;
 
 use crate::message::{Message, ParseError, Request, SipHeaders};
@@ -40,6 +41,7 @@ pub struct TransportHandle {
 struct Inner {
     udp: Mutex<HashMap<SocketAddr, Arc<tokio::net::UdpSocket>>>,
     tcp: tcp::Connections,
+    tls: tls::Connections,
     max_message: usize,
     incoming: mpsc::Sender<Incoming>,
 }
@@ -50,6 +52,8 @@ pub enum TransportError {
     NoSocket(TransportKind, SocketAddr),
     #[error("message of {0} bytes is larger than the {1} byte limit")]
     TooLarge(usize, usize),
+    #[error("no TLS connection from {0} (phones connect to us; see transport::tls)")]
+    NoConnection(SocketAddr),
     #[error(transparent)]
     Io(#[from] std::io::Error),
 }
@@ -70,6 +74,7 @@ impl TransportHandle {
             inner: Arc::new(Inner {
                 udp: Mutex::new(HashMap::new()),
                 tcp: tcp::Connections::new(limits),
+                tls: tls::Connections::default(),
                 max_message,
                 incoming,
             }),
@@ -102,6 +107,23 @@ impl TransportHandle {
         Ok(local)
     }
 
+    /// Bind a SIP-over-TLS listener (RFC 3261 §26.2) with `config`'s certificate and start
+    /// accepting; the caps and deadlines are TCP's (`TcpLimits`). Returns the bound address.
+    pub async fn bind_tls(
+        &self,
+        addr: SocketAddr,
+        config: Arc<tokio_rustls::rustls::ServerConfig>,
+    ) -> std::io::Result<SocketAddr> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let local = listener.local_addr()?;
+        tokio::spawn(tls::accept_loop(
+            listener,
+            tokio_rustls::TlsAcceptor::from(config),
+            self.clone(),
+        ));
+        Ok(local)
+    }
+
     /// Send bytes to a peer. UDP goes out of the socket bound on `peer.local`; TCP reuses
     /// the connection to `peer.remote` or opens one (RFC 3261 §18.1.1, §18.2.2).
     pub async fn send(&self, peer: &Peer, data: Bytes) -> Result<(), TransportError> {
@@ -112,7 +134,7 @@ impl TransportHandle {
                 sock.send_to(&data, peer.remote).await?;
                 Ok(())
             }
-            TransportKind::Tcp => self.send_now(peer, data),
+            TransportKind::Tcp | TransportKind::Tls => self.send_now(peer, data),
         }
     }
 
@@ -128,20 +150,28 @@ impl TransportHandle {
                 Ok(())
             }
             TransportKind::Tcp => tcp::send(self, peer, data),
+            TransportKind::Tls => tls::send(self, peer, data),
         }
     }
 
     /// Close the stream connection to `peer` once what is queued for it is written (after
     /// the 400 for a framing error, RFC 3261 §18.3). No-op for UDP.
     pub fn close(&self, peer: &Peer) {
-        if peer.transport == TransportKind::Tcp {
-            tcp::close(self, peer);
+        match peer.transport {
+            TransportKind::Tcp => tcp::close(self, peer),
+            TransportKind::Tls => tls::close(self, peer),
+            TransportKind::Udp => {}
         }
     }
 
     /// Open TCP connections (inbound and outbound).
     pub fn tcp_connections(&self) -> usize {
         self.inner.tcp.open_count()
+    }
+
+    /// Open TLS connections (all inbound).
+    pub fn tls_connections(&self) -> usize {
+        self.inner.tls.open_count()
     }
 
     fn check_size(&self, data: &Bytes) -> Result<(), TransportError> {

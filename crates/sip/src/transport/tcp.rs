@@ -16,8 +16,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
@@ -60,7 +59,7 @@ impl Default for TcpLimits {
     }
 }
 
-enum Out {
+pub(super) enum Out {
     Data(Bytes),
     /// Close once everything queued before it is written (after a framing error's 400).
     Close,
@@ -115,8 +114,9 @@ impl Connections {
     }
 }
 
-/// One inbound connection's share of the caps; given back when dropped.
-struct Slot {
+/// One inbound connection's share of the caps; given back when dropped. TLS connections
+/// take theirs here too (one per-source count for both stream transports).
+pub(super) struct Slot {
     handle: TransportHandle,
     listener: Arc<AtomicUsize>,
     source: IpAddr,
@@ -153,7 +153,7 @@ fn source_key(ip: IpAddr) -> IpAddr {
     }
 }
 
-fn take_slot(
+pub(super) fn take_slot(
     handle: &TransportHandle,
     listener: &Arc<AtomicUsize>,
     remote: IpAddr,
@@ -301,7 +301,12 @@ fn run_streams(
     add_task(&handle, remote, id, r.abort_handle());
 }
 
-async fn writer(mut wr: OwnedWriteHalf, mut rx: mpsc::Receiver<Out>, limit: Duration) {
+/// Generic over the stream so that TLS (`tls.rs`) runs the same writer.
+pub(super) async fn writer<W: AsyncWrite + Unpin>(
+    mut wr: W,
+    mut rx: mpsc::Receiver<Out>,
+    limit: Duration,
+) {
     while let Some(out) = rx.recv().await {
         match out {
             Out::Data(b) => match tokio::time::timeout(limit, wr.write_all(&b)).await {
@@ -322,7 +327,12 @@ async fn writer(mut wr: OwnedWriteHalf, mut rx: mpsc::Receiver<Out>, limit: Dura
 
 /// Read and deliver messages until EOF, an error, a deadline or a framing error (then
 /// true: the connection must close after the answer).
-async fn reader(mut rd: OwnedReadHalf, peer: Peer, handle: &TransportHandle) -> bool {
+/// Generic over the stream so that TLS (`tls.rs`) runs the same framing and deadlines.
+pub(super) async fn reader<R: AsyncRead + Unpin>(
+    mut rd: R,
+    peer: Peer,
+    handle: &TransportHandle,
+) -> bool {
     let limits = handle.inner.tcp.limits.clone();
     let max = handle.inner.max_message;
     let mut buf: Vec<u8> = Vec::with_capacity(4096);
