@@ -76,6 +76,15 @@ fn supervised_call(
     name: &str,
     code: &str,
 ) -> (Switch, std::path::PathBuf, [std::path::PathBuf; 3]) {
+    supervised_call_with(name, code, &[])
+}
+
+/// Like `supervised_call`, with more arguments for the supervisor's phone.
+fn supervised_call_with(
+    name: &str,
+    code: &str,
+    supervisor_args: &[&str],
+) -> (Switch, std::path::PathBuf, [std::path::PathBuf; 3]) {
     let sw = Switch::start(name, with_supervisor);
     let dir = sw.dir.clone();
     let tone = |f: f64| {
@@ -110,26 +119,21 @@ fn supervised_call(
         is(e, "state") && e["state"] == "CONFIRMED"
     });
     let dial = format!("sip:{code}1001@{}", sw.sip);
-    let mut sv = Pjsua::start(
-        &dir,
-        "sv1901",
-        &operator_args(
-            &sw,
-            "1901",
-            &[
-                "--dial",
-                &dial,
-                "--play",
-                &t1400.display().to_string(),
-                "--record",
-                "sv.wav",
-                "--exit-after",
-                "45",
-                "--exit-after-calls",
-                "1",
-            ],
-        ),
-    );
+    let t1400 = t1400.display().to_string();
+    let mut args = vec![
+        "--dial",
+        &dial,
+        "--play",
+        &t1400,
+        "--record",
+        "sv.wav",
+        "--exit-after",
+        "45",
+        "--exit-after-calls",
+        "1",
+    ];
+    args.extend_from_slice(supervisor_args);
+    let mut sv = Pjsua::start(&dir, "sv1901", &operator_args(&sw, "1901", &args));
     let up = sv.wait_event("the supervisor's call", 15, |e| {
         is(e, "state") && (e["state"] == "CONFIRMED" || e["state"] == "DISCONNCTD")
     });
@@ -210,5 +214,17 @@ fn barge_everyone_hears_everyone() {
     assert_heard("the supervisor", &supervisor, &[440.0, 1000.0]);
     assert_heard("the operator", &operator, &[440.0, 1400.0]);
     assert_heard("the citizen", &citizen, &[1000.0, 1400.0]);
+    assert_audited(&sw, "barge");
+}
+
+#[test]
+fn listening_then_key_3_barges_in() {
+    // *31 first; 3 s later the supervisor presses 3 (an RFC 4733 event) to join in.
+    let (sw, _dir, [citizen, operator, supervisor]) =
+        supervised_call_with("sv-switch", "*31", &["--dtmf", "3", "--dtmf-after", "3"]);
+    assert_heard("the supervisor", &supervisor, &[440.0, 1000.0]);
+    assert_heard("the operator", &operator, &[440.0, 1400.0]);
+    assert_heard("the citizen", &citizen, &[1000.0, 1400.0]);
+    assert_audited(&sw, "listen");
     assert_audited(&sw, "barge");
 }

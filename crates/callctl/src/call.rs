@@ -210,6 +210,7 @@ impl Call {
             } => self.on_supervise(supervisor, agent, mode, peer, ours),
             Input::Supervising(r) => self.on_supervising(r),
             Input::MonitorGone => self.on_monitor_gone(),
+            Input::SuperviseMode(mode) => self.on_supervise_mode(mode),
         }
     }
 

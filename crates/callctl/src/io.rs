@@ -150,6 +150,8 @@ pub enum Input {
     /// The other end of a supervision (the supervisor's call, or the supervised call)
     /// is over.
     MonitorGone,
+    /// The operator's call: its supervisor pressed 1, 2 or 3 (listen, whisper, barge).
+    SuperviseMode(crate::event::SuperviseMode),
 }
 
 /// Where the other call's relay side listens, when two calls are joined by an attended
@@ -240,6 +242,10 @@ pub enum MediaOut {
         peer: core::net::SocketAddr,
         mode: media::mix::MixMode,
     },
+    /// The supervisor changed what they do.
+    MonitorMode {
+        mode: media::mix::MixMode,
+    },
     /// The supervisor has left: the relay forgets the link.
     Unmonitor,
 }
@@ -294,6 +300,9 @@ pub enum Output {
     Supervised(Result<JoinPeer, String>),
     /// A supervision is over on our side: tell the other call.
     MonitorEnd,
+    /// The supervisor's call: the supervisor switched mode with a key; tell the
+    /// operator's call.
+    SuperviseMode(crate::event::SuperviseMode),
 }
 
 /// What the machine may ask of the world synchronously: pure look-ups over the

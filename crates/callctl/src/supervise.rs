@@ -29,6 +29,7 @@ use media::mix::MixMode;
 pub(crate) struct Supervision {
     pub supervisor: String,
     pub agent: String,
+    pub mode: SuperviseMode,
 }
 
 pub(crate) fn mix_mode(m: SuperviseMode) -> MixMode {
@@ -131,6 +132,7 @@ impl Call {
         self.supervision = Some(Supervision {
             supervisor: supervisor.clone(),
             agent: agent.clone(),
+            mode,
         });
         self.media(MediaOut::Monitor {
             peer: peer.remote,
@@ -146,6 +148,45 @@ impl Call {
             mode,
         });
         self.push(Output::Supervised(Ok(ours.expect("checked above"))));
+    }
+
+    /// The supervisor's call: keys 1, 2, 3 switch to listen, whisper, barge (as the
+    /// codes *31, *32, *33), without dialling again.
+    pub(crate) fn supervisor_digit(&mut self, d: char) {
+        let mode = match d {
+            '1' => SuperviseMode::Listen,
+            '2' => SuperviseMode::Whisper,
+            '3' => SuperviseMode::Barge,
+            _ => return,
+        };
+        if self.phase == Phase::Talking {
+            self.push(Output::SuperviseMode(mode));
+        }
+    }
+
+    /// The operator's call: the supervisor switched mode. The record and the audit log
+    /// get it as the end of one supervision and the start of the next.
+    pub(crate) fn on_supervise_mode(&mut self, mode: SuperviseMode) {
+        let Some(s) = self.supervision.as_mut() else {
+            return;
+        };
+        if s.mode == mode || self.phase == Phase::Ending {
+            return;
+        }
+        s.mode = mode;
+        let (supervisor, agent) = (s.supervisor.clone(), s.agent.clone());
+        tracing::info!(call = %self.uid, %supervisor, ?mode, "supervisor changes mode");
+        self.media(MediaOut::MonitorMode {
+            mode: mix_mode(mode),
+        });
+        self.emit(EventKind::SupervisionEnded {
+            supervisor: supervisor.clone(),
+        });
+        self.emit(EventKind::SupervisionStarted {
+            supervisor,
+            agent,
+            mode,
+        });
     }
 
     /// The other end of a supervision is over.

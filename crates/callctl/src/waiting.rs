@@ -159,6 +159,9 @@ impl Call {
         if self.phase == Phase::Survey {
             return self.survey_digit(d);
         }
+        if self.monitor_link {
+            return self.supervisor_digit(d);
+        }
         if d != '1' {
             return;
         }

@@ -270,3 +270,58 @@ fn a_supervisor_who_gave_up_before_the_answer_releases_the_operators_call() {
         "never answered"
     );
 }
+
+#[test]
+fn keys_1_2_3_switch_the_supervisors_mode() {
+    // The supervisor's call turns keys into a mode change for the operator's call.
+    let mut sv = supervisor_call(SuperviseMode::Listen);
+    sv.feed(Input::Digit('3'));
+    assert!(
+        !sv.said
+            .iter()
+            .any(|o| matches!(o, Output::SuperviseMode(_))),
+        "not linked yet: nothing to switch"
+    );
+    sv.feed(Input::Supervising(Ok(join(20004))));
+    sv.feed(Input::Digit('9'));
+    sv.feed(Input::Digit('3'));
+    let modes: Vec<_> = sv
+        .said
+        .iter()
+        .filter_map(|o| match o {
+            Output::SuperviseMode(m) => Some(*m),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(modes, [SuperviseMode::Barge]);
+    // The operator's call mixes anew and records the change as two spans.
+    let mut sim = Sim::inbound(queue_plan(true), citizen_invite(true));
+    answered_by(&mut sim, "1001");
+    ask(&mut sim, "1901", SuperviseMode::Listen);
+    sim.feed(Input::SuperviseMode(SuperviseMode::Barge));
+    assert!(media_said(
+        &sim,
+        &MediaOut::MonitorMode {
+            mode: media::mix::MixMode::Barge
+        }
+    ));
+    let ev = sim.events();
+    let tail: Vec<_> = ev.iter().rev().take(2).rev().cloned().collect();
+    assert_eq!(
+        tail,
+        [
+            EventKind::SupervisionEnded {
+                supervisor: "1901".into()
+            },
+            EventKind::SupervisionStarted {
+                supervisor: "1901".into(),
+                agent: "1001".into(),
+                mode: SuperviseMode::Barge
+            }
+        ]
+    );
+    // The same mode again changes nothing.
+    let n = sim.said.len();
+    sim.feed(Input::SuperviseMode(SuperviseMode::Barge));
+    assert_eq!(sim.said.len(), n);
+}

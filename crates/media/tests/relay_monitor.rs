@@ -82,6 +82,11 @@ fn heard(pcm: &[i16]) -> Vec<f64> {
 
 /// What (citizen, operator, supervisor) heard with a supervisor in `mode`.
 async fn three_way(mode: MixMode, base: u16) -> [Vec<f64>; 3] {
+    three_way_then(mode, None, base).await
+}
+
+/// Like `three_way`, the supervisor switching to `then` before anyone speaks.
+async fn three_way_then(mode: MixMode, then: Option<MixMode>, base: u16) -> [Vec<f64>; 3] {
     let ports = allocator(base);
     let bind = || async { Arc::new(UdpSocket::bind((LO, 0)).await.unwrap()) };
     let (citizen, operator, supervisor) = (bind().await, bind().await, bind().await);
@@ -107,6 +112,9 @@ async fn three_way(mode: MixMode, base: u16) -> [Vec<f64>; 3] {
             mode,
         },
     );
+    if let Some(m) = then {
+        relay.set_monitor_mode(m);
+    }
     relay.settled().await;
     let rx = [
         tokio::spawn(receive(citizen.clone(), Codec::Pcmu)),
@@ -155,6 +163,15 @@ async fn whisper_the_operator_hears_the_supervisor_the_citizen_does_not() {
 #[tokio::test]
 async fn barge_everyone_hears_everyone() {
     let [citizen, operator, supervisor] = three_way(MixMode::Barge, 15740).await;
+    assert_eq!(supervisor, [440.0, 1000.0]);
+    assert_eq!(operator, [440.0, 1400.0]);
+    assert_eq!(citizen, [1000.0, 1400.0]);
+}
+
+#[tokio::test]
+async fn listen_then_barge_the_citizen_hears_the_supervisor_from_then_on() {
+    let [citizen, operator, supervisor] =
+        three_way_then(MixMode::Listen, Some(MixMode::Barge), 15760).await;
     assert_eq!(supervisor, [440.0, 1000.0]);
     assert_eq!(operator, [440.0, 1400.0]);
     assert_eq!(citizen, [1000.0, 1400.0]);

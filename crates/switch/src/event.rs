@@ -74,6 +74,8 @@ pub enum CallEvent {
     },
     /// The other call of a supervision is over (or no longer supervised).
     MonitorGone,
+    /// The supervisor switched mode (keys 1, 2, 3 on their phone).
+    SuperviseMode { mode: callctl::event::SuperviseMode },
 }
 
 /// Call → core.

@@ -244,6 +244,7 @@ impl Driver {
             }
             ev @ (CallEvent::Supervise { .. }
             | CallEvent::Supervising { .. }
+            | CallEvent::SuperviseMode { .. }
             | CallEvent::MonitorGone) => self.supervise_input(ev),
         }
     }
@@ -303,9 +304,10 @@ impl Driver {
                         self.core(CoreCmd::ToCall { call: partner, ev }).await;
                     }
                 }
-                o @ (Output::Supervise { .. } | Output::Supervised(_) | Output::MonitorEnd) => {
-                    self.supervise_output(o).await
-                }
+                o @ (Output::Supervise { .. }
+                | Output::Supervised(_)
+                | Output::SuperviseMode(_)
+                | Output::MonitorEnd) => self.supervise_output(o).await,
                 Output::Event(ev) => {
                     self.supervision_event(&ev);
                     self.screen_pop(&ev);
@@ -463,6 +465,7 @@ impl Driver {
             }
             MediaOut::Monitor { peer, mode } => self.monitor_media(Some((peer, mode))),
             MediaOut::Unmonitor => self.monitor_media(None),
+            MediaOut::MonitorMode { mode } => self.relay.set_monitor_mode(mode),
             MediaOut::RecordParty { label } => {
                 if let Some(r) = &self.recording {
                     if let Err(e) = r.add_operator(&label) {

@@ -39,6 +39,7 @@ impl Driver {
                 }
                 Input::Supervising(result)
             }
+            CallEvent::SuperviseMode { mode } => Input::SuperviseMode(mode),
             _ => {
                 self.monitor = None;
                 Input::MonitorGone
@@ -72,6 +73,12 @@ impl Driver {
                     result,
                 };
                 self.core(CoreCmd::ToCall { call: sv, ev }).await
+            }
+            Output::SuperviseMode(mode) => {
+                if let Some(other) = self.monitor {
+                    let ev = CallEvent::SuperviseMode { mode };
+                    self.core(CoreCmd::ToCall { call: other, ev }).await
+                }
             }
             _ => {
                 if let Some(other) = self.monitor.take() {
