@@ -18,11 +18,13 @@ fi
 
 # name | file | text | replacement | test command (run with cargo test)
 MUTANTS=(
-  "answered-label|crates/switch/src/core.rs|.with_label_values(&[\"answered\"])|.with_label_values(&[\"unanswered\"])|-p madoguchi --test call_baresip"
+  "answered-label|crates/switch/src/core.rs|.with_label_values(&[outcome])|.with_label_values(&[if outcome == \"answered\" { \"unanswered\" } else { outcome }])|-p madoguchi --test call_baresip"
   "relay-drops-caller|crates/media/src/forward.rs|        let to = from.other();|        if from == Leg::A { return outcome; }\n        let to = from.other();|-p madoguchi --test call_baresip caller_hangs_up_each_side_hears_the_other"
   "digest-replay|crates/sip/src/auth/server.rs|NcVerdict::Unknown \| NcVerdict::Reused => AuthOutcome::Replayed { user: r.username },|NcVerdict::Unknown \| NcVerdict::Reused => AuthOutcome::Ok { user: r.username },|-p madoguchi --test security_digest"
   "no-crash-repair|crates/recorder/src/repair.rs|for row in self.catalogue().in_state(State::Recording)? {|for row in self.catalogue().in_state(State::Recording)?.into_iter().take(0) {|-p madoguchi --test recording_e2e kill_9"
-  "no-glare-491|crates/callctl/src/inbound.rs|if self.side_state(leg).is_some_and(\|st\| st.awaiting_ack_answer) {|if false {|-p callctl --test reinvite"
+  "no-glare-491|crates/callctl/src/inbound.rs|.is_some_and(\|st\| st.awaiting_ack_answer)|.is_some_and(\|_\| false)|-p callctl --test reinvite"
+  "queue-limit-ignored|crates/acd/src/queue.rs|self.cfg.max_len.is_some_and(\|max\| self.line.len() >= max)|false|-p acd --test day_simulation"
+  "metrics-route-gone|crates/switch/src/http.rs|.route(\"/metrics\", get(metrics))|.route(\"/metrics-gone\", get(metrics))|-p madoguchi --test bad_input"
   "ack-answer-ignored|crates/callctl/src/inbound.rs|if !std::mem::take(&mut st.awaiting_ack_answer) \|\| body.is_empty() {|if true {|-p callctl --test reinvite offerless"
 )
 
