@@ -55,7 +55,7 @@ EOF
   elif grep -q "^error\[" "$log"; then
     echo "STALE   $name: the mutant does not compile ($log)"; stale=$((stale + 1))
   else
-    echo "CAUGHT  $name: \`cargo test $cmd\` failed: $(grep -m1 -E '^test .* FAILED' "$log")"
+    echo "CAUGHT  $name: \`cargo test $cmd\` failed: $(grep -a -m1 -E '^test .* FAILED' "$log")"
     caught=$((caught + 1))
   fi
   restore
