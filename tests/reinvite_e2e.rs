@@ -44,7 +44,8 @@ fn an_offerless_reinvite_from_the_operator_gets_our_offer_and_the_call_goes_on()
     let r = op.wait_event("the answer to the offerless re-INVITE", 25, reinvite);
     assert_eq!(r["code"], 200, "{r}\n{}", op.report());
     assert_eq!(
-        r["sdp_dir"], "sendrecv",
+        r["sdp_dir"],
+        "sendrecv",
         "the 2xx to an offerless re-INVITE must carry our offer: {r}\n{}",
         op.report()
     );
@@ -53,14 +54,21 @@ fn an_offerless_reinvite_from_the_operator_gets_our_offer_and_the_call_goes_on()
         "the phone's ACK should carry its answer\n{}",
         tail(&op.log(), 60)
     );
-    assert_eq!(sw.status()["calls_active"], 1, "the call survives the re-INVITE");
+    assert_eq!(
+        sw.status()["calls_active"],
+        1,
+        "the call survives the re-INVITE"
+    );
 
     // The caller hangs up at 12 s; both heard the other after the re-INVITE (at ~3 s).
     assert!(caller.wait_exit(30), "the caller did not finish");
     op.wait_event("the operator's leg ended", 15, |e| is(e, "disconnected"));
     assert_call_ended(&sw);
     let (f, loud) = dominant_tail(&op.path("rx.wav"), 4.0, &TONES);
-    assert!(loud > 8000, "the operator heard silence at the end ({loud})");
+    assert!(
+        loud > 8000,
+        "the operator heard silence at the end ({loud})"
+    );
     assert_eq!(f, Some(440.0), "the operator should hear the citizen");
     let rx = caller.received_wavs();
     let (f, loud) = dominant_tail(&rx[0], 4.0, &TONES);

@@ -17,6 +17,7 @@ pub mod auth;
 pub mod error;
 pub mod export;
 pub mod formtoken;
+pub mod intake;
 pub mod mail;
 pub mod model;
 pub mod peers;
@@ -112,6 +113,8 @@ pub struct HistoryConfig {
     pub agents: Vec<(String, String)>,
     /// The FAQ site's API (the desk's FAQ search, the homepage's ranking); None: neither.
     pub faq: Option<peers::FaqLink>,
+    /// The center's Maildir, read into the history as mail inquiries; None: not read.
+    pub maildir: Option<intake::MaildirIntake>,
 }
 
 impl Default for HistoryConfig {
@@ -131,6 +134,7 @@ impl Default for HistoryConfig {
             center: CenterInfo::default(),
             agents: Vec::new(),
             faq: None,
+            maildir: None,
         }
     }
 }
@@ -176,6 +180,7 @@ pub struct RunningHistory {
     housekeeping: tokio::task::JoinHandle<()>,
     mailer: tokio::task::JoinHandle<()>,
     feed: Option<tokio::task::JoinHandle<()>>,
+    intake: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl RunningHistory {
@@ -185,6 +190,9 @@ impl RunningHistory {
         self.mailer.abort();
         if let Some(f) = &self.feed {
             f.abort();
+        }
+        if let Some(i) = &self.intake {
+            i.abort();
         }
         if let Some(tx) = self.stop.take() {
             let _ = tx.send(());
@@ -322,6 +330,10 @@ pub async fn start(cfg: HistoryConfig) -> anyhow::Result<RunningHistory> {
         .switch_feed
         .clone()
         .map(|f| tokio::spawn(switchfeed::run(app.clone(), f)));
+    let intake = cfg
+        .maildir
+        .clone()
+        .map(|m| tokio::spawn(intake::run(app.clone(), m)));
     tracing::info!(%addr, "history service listening (https)");
     Ok(RunningHistory {
         addr,
@@ -332,6 +344,7 @@ pub async fn start(cfg: HistoryConfig) -> anyhow::Result<RunningHistory> {
         housekeeping,
         mailer,
         feed,
+        intake,
     })
 }
 

@@ -45,6 +45,9 @@ enum Cmd {
         /// Where the history sidecar listens (HTTPS).
         #[arg(long, default_value = "127.0.0.1:8444")]
         history_listen: std::net::SocketAddr,
+        /// The center's Maildir, read by the history sidecar into its inquiries.
+        #[arg(long)]
+        history_maildir: Option<PathBuf>,
     },
     /// Run the contact-history sidecar alone (operators' desk, records, exports) over HTTPS.
     History {
@@ -81,6 +84,10 @@ enum Cmd {
         /// entries.
         #[arg(long)]
         faq_api_key_file: Option<PathBuf>,
+        /// The center's Maildir (the MTA delivers the center's mail there): read every few
+        /// seconds into the history as mail inquiries.
+        #[arg(long)]
+        maildir: Option<PathBuf>,
         /// Stop when standard input closes (how `serve` runs it as a child process).
         #[arg(long, hide = true)]
         stop_on_stdin_eof: bool,
@@ -383,6 +390,7 @@ fn main() -> anyhow::Result<()> {
             faq_api,
             faq_cert,
             faq_api_key_file,
+            maildir,
             stop_on_stdin_eof,
         } => {
             init_logs();
@@ -406,6 +414,10 @@ fn main() -> anyhow::Result<()> {
                 ),
                 None => None,
             };
+            cfg.maildir = maildir.map(|dir| history::intake::MaildirIntake {
+                dir,
+                every: std::time::Duration::from_secs(5),
+            });
             cfg.faq = faq_api.map(|url| history::peers::FaqLink {
                 url,
                 cert: faq_cert,
@@ -427,6 +439,7 @@ fn main() -> anyhow::Result<()> {
             faq_listen,
             no_history,
             history_listen,
+            history_maildir,
         } => {
             init_logs();
             let cfg = match &config {
@@ -452,7 +465,7 @@ fn main() -> anyhow::Result<()> {
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?;
-            let history = (!no_history).then(|| (config.clone(), history_listen));
+            let history = (!no_history).then(|| (config.clone(), history_listen, history_maildir));
             rt.block_on(serve(cfg, now, (!no_faq).then_some(faq_listen), history))
         }
     }
@@ -516,6 +529,7 @@ fn start_history_child(
     listen: std::net::SocketAddr,
     switch_api: std::net::SocketAddr,
     faq_listen: Option<std::net::SocketAddr>,
+    maildir: Option<&std::path::Path>,
 ) -> Option<sidecar::Sidecar> {
     let data = std::path::Path::new(&cfg.switch.data_dir).join("history");
     let mut args: Vec<std::ffi::OsString> = vec![
@@ -534,6 +548,10 @@ fn start_history_child(
     if let Some(c) = config {
         args.push("--config".into());
         args.push(c.into());
+    }
+    if let Some(m) = maildir {
+        args.push("--maildir".into());
+        args.push(m.into());
     }
     // The FAQ site beside it: the desk's FAQ search and the homepage's ranking, over its
     // API, trusting its self-signed certificate.
@@ -613,7 +631,7 @@ async fn serve(
     cfg: dialplan::Config,
     now: Option<u64>,
     faq_listen: Option<std::net::SocketAddr>,
-    history: Option<(Option<PathBuf>, std::net::SocketAddr)>,
+    history: Option<(Option<PathBuf>, std::net::SocketAddr, Option<PathBuf>)>,
 ) -> anyhow::Result<()> {
     let history_cfg = cfg.clone();
     let data_dir_for_banner = cfg.switch.data_dir.clone();
@@ -668,13 +686,14 @@ async fn serve(
     // The history sidecar is its own process: a fault or a slow export there never
     // touches the switch's runtime. It stops when our end of its stdin closes (even
     // when this process is killed), and reads the switch's event feed for screen pops.
-    let sidecar = history.and_then(|(config, listen)| {
+    let sidecar = history.and_then(|(config, listen, maildir)| {
         start_history_child(
             &history_cfg,
             config.as_deref(),
             listen,
             sw.http_addr,
             faq_listen,
+            maildir.as_deref(),
         )
     });
     println!(

@@ -1,5 +1,7 @@
 //! Citizens' web inquiries (spec 第2-8 ⑵): stored with their acknowledgement mail in
-//! one transaction, so an inquiry never exists without its queued acknowledgement.
+//! one transaction, so an inquiry never exists without its queued acknowledgement; and
+//! mail read from the center's mailbox (`intake.rs`), stored the same way without an
+//! acknowledgement (an automatic answer to mail invites mail loops).
 
 use super::outbox::enqueue_in;
 use super::Db;
@@ -22,6 +24,8 @@ pub struct Inquiry {
     pub input: InquiryInput,
     /// `new`, `answered`.
     pub state: String,
+    /// `web` (the form) or `email` (read from the mailbox).
+    pub channel: String,
     /// Whether the acknowledgement has reached the relay.
     pub ack_sent: bool,
 }
@@ -68,6 +72,23 @@ impl Db {
         })
     }
 
+    /// Stores a mail read from the mailbox; None when that Message-ID is already stored.
+    pub fn create_mail_inquiry(
+        &self,
+        i: &InquiryInput,
+        message_id: &str,
+        received_at: i64,
+    ) -> Result<Option<i64>> {
+        self.with(|c| {
+            let n = c.execute(
+                "INSERT INTO inquiries (received_at, name, email, subject, body, ip, state, channel, message_id)
+                 VALUES (?1,?2,?3,?4,?5,'',  'new', 'email', ?6) ON CONFLICT DO NOTHING",
+                params![received_at, i.name, i.email, i.subject, i.body, message_id],
+            )?;
+            Ok((n == 1).then(|| c.last_insert_rowid()))
+        })
+    }
+
     /// The latest inquiries, newest first.
     pub fn inquiries(&self, limit: u32) -> Result<Vec<Inquiry>> {
         self.inquiries_where("1=1 ORDER BY i.id DESC LIMIT ?1", i64::from(limit))
@@ -81,7 +102,8 @@ impl Db {
         self.with(|c| {
             let mut st = c.prepare(&format!(
                 "SELECT i.id, i.received_at, i.name, i.email, i.subject, i.body, i.state,
-                   EXISTS (SELECT 1 FROM outbox o WHERE o.kind='ack' AND o.ref_id=i.id AND o.sent_at IS NOT NULL)
+                   EXISTS (SELECT 1 FROM outbox o WHERE o.kind='ack' AND o.ref_id=i.id AND o.sent_at IS NOT NULL),
+                   i.channel
                  FROM inquiries i WHERE {clause}"
             ))?;
             let rows = st.query_map([arg], |r| {
@@ -91,6 +113,7 @@ impl Db {
                     input: InquiryInput { name: r.get(2)?, email: r.get(3)?, subject: r.get(4)?, body: r.get(5)? },
                     state: r.get(6)?,
                     ack_sent: r.get(7)?,
+                    channel: r.get(8)?,
                 })
             })?;
             rows.collect()
@@ -131,10 +154,20 @@ impl Db {
         let inq = self
             .inquiry(id)?
             .ok_or(crate::error::HistoryError::NotFound)?;
-        let subject = format!(
-            "【いわき市総合コールセンター】お問い合わせへの回答（{}）",
-            receipt(id)
-        );
+        // A mail is answered as mail is (Re: its subject); the form's sender gets the
+        // center's subject, which repeats nothing they typed.
+        let subject = if inq.channel == "email" {
+            format!(
+                "Re: {}（{}）",
+                inq.input.subject.trim_start_matches("Re: "),
+                receipt(id)
+            )
+        } else {
+            format!(
+                "【いわき市総合コールセンター】お問い合わせへの回答（{}）",
+                receipt(id)
+            )
+        };
         let body = format!(
             "{} 様\n\nいわき市総合コールセンターです。お問い合わせ（受付番号 {}）にお答えします。\n\n{}\n\n\
              ご不明な点は、受付番号をお伝えのうえ、お電話（0246-22-1111）でお問い合わせください。\n",

@@ -75,6 +75,11 @@ pub const MIGRATIONS: &[&str] = &[
        id INTEGER PRIMARY KEY, handover_id BIGINT NOT NULL, at BIGINT NOT NULL,
        by_user TEXT NOT NULL, state TEXT NOT NULL, note TEXT NOT NULL);
      CREATE INDEX handover_events_h ON handover_events(handover_id, id);",
+    // 5: mail read from the center's Maildir beside the web form's inquiries; the
+    // Message-ID keeps a message read twice (a crash between storing and moving it) once.
+    "ALTER TABLE inquiries ADD COLUMN channel TEXT NOT NULL DEFAULT 'web';
+     ALTER TABLE inquiries ADD COLUMN message_id TEXT NOT NULL DEFAULT '';
+     CREATE UNIQUE INDEX inquiries_message ON inquiries(message_id) WHERE message_id <> '';",
 ];
 
 pub struct Db {

@@ -26,7 +26,7 @@ pub fn bare_page(title: &str, body: &str) -> String {
 /// The operators' frame.
 pub fn desk_page(title: &str, user: &SessionUser, body: &str) -> String {
     let mut nav = String::from(
-        r#"<a href="/desk/phone">電話応対</a> <a href="/desk">応対履歴</a> <a href="/desk/contacts/new">新規記録</a> <a href="/desk/handovers">折り返し・引継ぎ</a> <a href="/desk/inquiries">Webお問い合わせ</a> <a href="/desk/mail">送信メール</a>"#,
+        r#"<a href="/desk/phone">電話応対</a> <a href="/desk">応対履歴</a> <a href="/desk/contacts/new">新規記録</a> <a href="/desk/handovers">折り返し・引継ぎ</a> <a href="/desk/inquiries">お問い合わせ（Web・メール）</a> <a href="/desk/mail">送信メール</a>"#,
     );
     if user.role >= Role::Supervisor {
         nav.push_str(r#" <a href="/desk/log">アクセスログ</a>"#);

@@ -13,23 +13,31 @@ use std::sync::Arc;
 pub async fn inquiries(State(app): State<Arc<App>>, staff: Staff) -> WebResult {
     let rows = blocking(&app, |a| a.db.inquiries(200)).await?;
     let mut body = String::from(
-        r#"<table id="inquiries"><thead><tr><th>受付番号</th><th>受付日時</th><th>お名前</th><th>メール</th><th>件名</th><th>内容</th><th>受付確認メール</th></tr></thead><tbody>"#,
+        r#"<table id="inquiries"><thead><tr><th>受付番号</th><th>経路</th><th>受付日時</th><th>お名前</th><th>メール</th><th>件名</th><th>内容</th><th>受付確認メール</th></tr></thead><tbody>"#,
     );
     for i in &rows {
+        let mail = i.channel == "email";
         body.push_str(&format!(
-            "<tr><td><a href=\"/desk/inquiries/{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td><a href=\"/desk/inquiries/{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             i.id,
             receipt(i.id),
+            if mail { "メール" } else { "Webフォーム" },
             format_jst(i.received_at),
             esc(&i.input.name),
             esc(&i.input.email),
             esc(&i.input.subject),
             esc_multiline(&i.input.body),
-            if i.ack_sent { "送信済み" } else { "未送信（再送待ち）" },
+            if mail {
+                "—（送りません）"
+            } else if i.ack_sent {
+                "送信済み"
+            } else {
+                "未送信（再送待ち）"
+            },
         ));
     }
     body.push_str("</tbody></table>");
-    Ok(Html(desk_page("Webお問い合わせ", &staff.0, &body)).into_response())
+    Ok(Html(desk_page("お問い合わせ（Web・メール）", &staff.0, &body)).into_response())
 }
 
 pub async fn outbox(State(app): State<Arc<App>>, staff: Staff) -> WebResult {
@@ -138,9 +146,14 @@ pub async fn reply(
             "このお問い合わせには回答済みです".into(),
         ));
     }
+    let mail = i.channel == "email";
     let input = crate::model::ContactInput {
-        channel: crate::model::Channel::Web,
-        line: "Webフォーム".into(),
+        channel: if mail {
+            crate::model::Channel::Email
+        } else {
+            crate::model::Channel::Web
+        },
+        line: if mail { "メール" } else { "Webフォーム" }.into(),
         started_at: i.received_at,
         ended_at: faq::clock::unix_now(),
         operator: if staff.0.agent_id.is_empty() {

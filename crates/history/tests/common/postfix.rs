@@ -1,6 +1,8 @@
 //! A private Postfix instance on a loopback port (Debian's postfix, installed by
 //! .ci/history-deps.sh): its own configuration, queue and log under a test folder,
-//! delivering every recipient at `example.jp` into one Maildir the test reads.
+//! delivering the center's address (callcenter@example.jp) into the Maildir `center/`
+//! the history reads, and every other recipient at `example.jp` into one Maildir,
+//! `inbox/`, the test reads.
 //! Needs root (Postfix's master runs as root), as CI does.
 
 use std::path::{Path, PathBuf};
@@ -75,7 +77,7 @@ mynetworks = 127.0.0.0/8
 relay_domains =
 virtual_mailbox_domains = example.jp
 virtual_mailbox_base = {d}/mail
-virtual_mailbox_maps = static:inbox/
+virtual_mailbox_maps = inline:{{ callcenter@example.jp=center/ }}, static:inbox/
 virtual_uid_maps = static:65534
 virtual_gid_maps = static:65534
 virtual_minimum_uid = 1
@@ -119,6 +121,11 @@ alias_database =
 
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.join("maillog")).unwrap_or_default()
+    }
+
+    /// The center's Maildir (what the history sidecar reads).
+    pub fn center_maildir(&self) -> PathBuf {
+        self.dir.join("mail/center")
     }
 
     /// The delivered messages, as files.
