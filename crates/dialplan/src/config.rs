@@ -123,6 +123,11 @@ pub struct Sip {
 #[serde(deny_unknown_fields)]
 pub struct Http {
     pub listen: SocketAddr,
+    /// HTTPS on the ops port, with the switch's certificate (`[sip] tls_cert`/`tls_key`,
+    /// or the self-signed one generated into `data_dir/tls/`). Off: plain HTTP, for
+    /// loopback or behind a TLS front proxy.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub tls: bool,
 }
 
 /// `[media]`: RTP.

@@ -659,6 +659,7 @@ async fn serve(
     for a in &sw.sip_addrs {
         println!("  operators' softphones register to  sip:{a} (UDP and TCP), realm \"{domain}\"");
     }
+    let scheme = if sw.http_tls { "https" } else { "http" };
     for a in &sw.tls_addrs {
         println!("  operators elsewhere, over TLS:      sip:{a};transport=tls (or sips:)");
     }
@@ -680,7 +681,7 @@ async fn serve(
         println!("  trunk {name:<8} listens on        {a}");
     }
     println!(
-        "  metrics and API                    http://{}/metrics",
+        "  metrics and API                    {scheme}://{}/metrics",
         sw.http_addr
     );
     // The history sidecar is its own process: a fault or a slow export there never
@@ -697,7 +698,7 @@ async fn serve(
         )
     });
     println!(
-        "  recordings (supervisors)           http://{}/recordings  (login in {})",
+        "  recordings (supervisors)           {scheme}://{}/recordings  (login in {})",
         sw.http_addr,
         std::path::Path::new(&data_dir_for_banner)
             .join("supervisor-password.txt")

@@ -12,6 +12,7 @@ use tokio::sync::watch;
 
 pub async fn serve(
     listener: tokio::net::TcpListener,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     shared: Arc<Shared>,
     recordings: axum::Router,
     shutdown: watch::Receiver<bool>,
@@ -53,7 +54,7 @@ pub async fn serve(
         .merge(recordings)
         .merge(wallboard)
         .layer(axum::middleware::from_fn(json_changes_only));
-    crate::http_serve::serve(listener, app, Default::default(), shutdown).await;
+    crate::http_serve::serve(listener, app, Default::default(), tls, shutdown).await;
 }
 
 async fn metrics(State(s): State<Arc<Shared>>) -> impl IntoResponse {

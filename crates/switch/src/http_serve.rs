@@ -3,7 +3,8 @@
 //! caps on open connections (total and per source address), a deadline for each
 //! request's header (which hyper also applies to an idle keep-alive connection's next
 //! request), and the client's address put in every request as `ConnectInfo` so the
-//! login can count failures per source.
+//! login can count failures per source. With a TLS acceptor the port speaks HTTPS: the
+//! handshake runs in the connection's own task under the same header deadline.
 
 use axum::extract::ConnectInfo;
 use axum::Router;
@@ -79,6 +80,7 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     app: Router,
     limits: HttpLimits,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let counts = Arc::new(Mutex::new(Counts::default()));
@@ -113,29 +115,52 @@ pub async fn serve(
         let _ = stream.set_nodelay(true);
         let app = app.clone();
         let header = limits.header;
-        let mut stop = shutdown.clone();
+        let stop = shutdown.clone();
+        let tls = tls.clone();
         tokio::spawn(async move {
             let _slot = slot;
-            let svc = hyper::service::service_fn(
-                move |mut req: hyper::Request<hyper::body::Incoming>| {
-                    req.extensions_mut().insert(ConnectInfo(remote));
-                    app.clone().oneshot(req.map(axum::body::Body::new))
-                },
-            );
-            let mut builder = hyper::server::conn::http1::Builder::new();
-            builder
-                .timer(TokioTimer::new())
-                .header_read_timeout(header)
-                .keep_alive(true);
-            let conn = builder.serve_connection(TokioIo::new(stream), svc);
-            tokio::pin!(conn);
-            tokio::select! {
-                _ = conn.as_mut() => {}
-                _ = stop.changed() => {
-                    conn.as_mut().graceful_shutdown();
-                    let _ = conn.await;
+            match tls {
+                None => connection(stream, app, remote, header, stop).await,
+                Some(acceptor) => {
+                    match tokio::time::timeout(header, acceptor.accept(stream)).await {
+                        Ok(Ok(s)) => connection(s, app, remote, header, stop).await,
+                        Ok(Err(e)) => {
+                            tracing::debug!(%remote, error = %e, "ops HTTPS handshake failed")
+                        }
+                        Err(_) => tracing::debug!(%remote, "ops HTTPS handshake timed out"),
+                    }
                 }
             }
         });
+    }
+}
+
+/// One connection (plain or TLS) until it ends or the switch stops.
+async fn connection<I>(
+    stream: I,
+    app: Router,
+    remote: SocketAddr,
+    header: Duration,
+    mut stop: watch::Receiver<bool>,
+) where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let svc = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+        req.extensions_mut().insert(ConnectInfo(remote));
+        app.clone().oneshot(req.map(axum::body::Body::new))
+    });
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(header)
+        .keep_alive(true);
+    let conn = builder.serve_connection(TokioIo::new(stream), svc);
+    tokio::pin!(conn);
+    tokio::select! {
+        _ = conn.as_mut() => {}
+        _ = stop.changed() => {
+            conn.as_mut().graceful_shutdown();
+            let _ = conn.await;
+        }
     }
 }

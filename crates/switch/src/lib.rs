@@ -289,6 +289,8 @@ impl Shared {
 
 /// A running switch: its bound addresses, and the way to stop it.
 pub struct RunningSwitch {
+    /// Whether the ops port speaks HTTPS (`[http] tls`).
+    pub http_tls: bool,
     pub sip_addrs: Vec<SocketAddr>,
     pub tls_addrs: Vec<SocketAddr>,
     pub trunk_addrs: Vec<(String, SocketAddr)>,
@@ -445,6 +447,16 @@ pub async fn start(opts: Options) -> Result<RunningSwitch, SwitchError> {
             source,
         })?;
 
+    // HTTPS on the ops port (http/1.1 by ALPN), with the switch's certificate.
+    let http_tls = if cfg.http.tls {
+        let files = tls::files(&cfg, &data_dir)?;
+        Some(tokio_rustls::TlsAcceptor::from(tls::server_config(
+            &files,
+            &[b"http/1.1"],
+        )?))
+    } else {
+        None
+    };
     let secret = load_or_create_secret(&data_dir);
     let prompts = load_prompts(std::path::Path::new(&cfg.switch.prompts_dir));
     let (queue_tx, queue_rx) = tokio::sync::mpsc::channel(4096);
@@ -511,11 +523,13 @@ pub async fn start(opts: Options) -> Result<RunningSwitch, SwitchError> {
     let core = tokio::spawn(core.run());
     tokio::spawn(http::serve(
         http_listener,
+        http_tls,
         shared.clone(),
         recordings_web,
         sd_rx,
     ));
     Ok(RunningSwitch {
+        http_tls: shared.cfg.http.tls,
         sip_addrs: agent_addrs,
         tls_addrs,
         trunk_addrs: trunk_addrs.into_iter().map(|(b, n, _)| (n, b)).collect(),
