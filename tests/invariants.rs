@@ -92,6 +92,8 @@ fn sans_io_cores_read_no_clock_and_touch_no_socket_or_file() {
             "crates/sip/src/transaction",
             "crates/sip/src/auth",
             "crates/media/src/forward.rs",
+            "crates/media/src/mix.rs",
+            "crates/media/src/monitor.rs",
         ],
         // The only files of these crates that may do I/O: reading the configuration,
         // keeping the manual night-mode state, the prompt files' presence check in a test.

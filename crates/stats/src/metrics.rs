@@ -1,5 +1,6 @@
 //! Prometheus metrics from the call records: per line and per queue, offered, answered
-//! and abandoned counters; answer-wait, abandon-wait and talk histograms per queue.
+//! and abandoned counters; answer-wait, abandon-wait and talk histograms per queue;
+//! survey answers and satisfied answers (4 or 5) per line, supervisions by mode.
 //!
 //! Label sets are bounded: a line or queue name is used only if the configuration names
 //! it, anything else is counted under "other" (a caller can never mint a series). Every
@@ -27,6 +28,11 @@ pub struct StatsMetrics {
     pub answer_wait: HistogramVec,
     pub abandon_wait: HistogramVec,
     pub talk: HistogramVec,
+    /// Satisfaction survey answers, and those that were 4 or 5 (第1-8 ⑸), by line.
+    pub line_survey_answers: IntCounterVec,
+    pub line_survey_satisfied: IntCounterVec,
+    /// Supervisors' listen / whisper / barge spans, by mode (three fixed labels).
+    pub supervisions: IntCounterVec,
 }
 
 impl StatsMetrics {
@@ -116,13 +122,37 @@ impl StatsMetrics {
                 "Operator talk time of answered calls",
                 &[30.0, 60.0, 120.0, 180.0, 300.0, 600.0, 1200.0, 1800.0],
             )?,
+            line_survey_answers: counter(
+                "madoguchi_line_survey_answers_total",
+                "Satisfaction survey answers (1 to 5), by line",
+                "line",
+            )?,
+            line_survey_satisfied: counter(
+                "madoguchi_line_survey_satisfied_total",
+                "Satisfaction survey answers of 4 or 5, by line",
+                "line",
+            )?,
+            supervisions: counter(
+                "madoguchi_supervisions_total",
+                "Supervisors joining operators' calls, by mode (listen, whisper, barge)",
+                "mode",
+            )?,
         };
+        for mode in [
+            crate::record::SuperviseMode::Listen,
+            crate::record::SuperviseMode::Whisper,
+            crate::record::SuperviseMode::Barge,
+        ] {
+            m.supervisions.with_label_values(&[mode.key()]).inc_by(0);
+        }
         for l in &m.lines {
             for c in [
                 &m.line_offered,
                 &m.line_answered,
                 &m.line_abandoned,
                 &m.line_after_hours,
+                &m.line_survey_answers,
+                &m.line_survey_satisfied,
             ] {
                 c.with_label_values(&[l]).inc_by(0);
             }
@@ -153,6 +183,9 @@ impl StatsMetrics {
 
     /// Count a finished call.
     pub fn observe(&self, r: &CallRecord) {
+        for s in &r.supervisions {
+            self.supervisions.with_label_values(&[s.mode.key()]).inc();
+        }
         let outcome = r.outcome();
         if outcome == Outcome::Outbound {
             return;
@@ -181,6 +214,12 @@ impl StatsMetrics {
                 self.talk
                     .with_label_values(&[queue])
                     .observe(r.talk_ms().unwrap_or(0) as f64 / 1000.0);
+                if let Some(score) = r.survey.filter(|s| (1..=5).contains(s)) {
+                    self.line_survey_answers.with_label_values(&[line]).inc();
+                    if score >= 4 {
+                        self.line_survey_satisfied.with_label_values(&[line]).inc();
+                    }
+                }
             }
             Outcome::Abandoned(_) => {
                 self.line_abandoned.with_label_values(&[line]).inc();
@@ -191,5 +230,58 @@ impl StatsMetrics {
             }
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::{SuperviseMode, Supervision};
+
+    fn answered(line: &str, survey: Option<u8>, modes: &[SuperviseMode]) -> CallRecord {
+        let mut r: CallRecord = serde_json::from_value(serde_json::json!({
+            "uid": "u", "origin": "citizen", "trunk": "carrier", "dialled": "+81246221111",
+            "line": line, "caller": "0246990000", "arrived_ms": 1000,
+            "greeting_done_ms": null, "queued_ms": 1000, "queue": "general", "offers": [],
+            "answered_ms": 5000, "agent": "1001", "operator_left_ms": 65000,
+            "wrapup_end_ms": null, "transfers": [], "callback_number": null,
+            "overflowed_to": null, "after_hours": false, "ended_ms": 80000,
+            "end_phase": "talking", "ended_by": "switch", "survey": null, "resolution": null
+        }))
+        .expect("a record");
+        r.survey = survey;
+        r.supervisions = modes
+            .iter()
+            .map(|&mode| Supervision {
+                supervisor: "1901".into(),
+                agent: "1001".into(),
+                mode,
+                at_ms: 10_000,
+                ended_ms: Some(20_000),
+            })
+            .collect();
+        r
+    }
+
+    #[test]
+    fn survey_answers_and_supervisions_are_counted_with_bounded_labels() {
+        let reg = Registry::new();
+        let m = StatsMetrics::new(&reg, &["市代表".into()], &["general".into()]).unwrap();
+        m.observe(&answered("市代表", Some(5), &[SuperviseMode::Listen]));
+        m.observe(&answered(
+            "市代表",
+            Some(4),
+            &[SuperviseMode::Listen, SuperviseMode::Barge],
+        ));
+        m.observe(&answered("市代表", Some(2), &[]));
+        m.observe(&answered("市代表", None, &[]));
+        m.observe(&answered("知らない回線", Some(9), &[]));
+        let get = |c: &IntCounterVec, l: &str| c.with_label_values(&[l]).get();
+        assert_eq!(get(&m.line_survey_answers, "市代表"), 3);
+        assert_eq!(get(&m.line_survey_satisfied, "市代表"), 2);
+        assert_eq!(get(&m.line_survey_answers, OTHER), 0, "9 is no answer");
+        assert_eq!(get(&m.supervisions, "listen"), 2);
+        assert_eq!(get(&m.supervisions, "barge"), 1);
+        assert_eq!(get(&m.supervisions, "whisper"), 0);
     }
 }
