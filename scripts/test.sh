@@ -51,6 +51,9 @@ fi
 # Two cores on CI: cargo runs test binaries one after another and the tests inside each
 # binary in parallel threads.
 cargo test --workspace --locked --no-fail-fast
+# The history's PostgreSQL store is a feature (its client crates stay out of the default
+# build): tested here against Debian's PostgreSQL, a private cluster the test starts.
+cargo test --locked -p history --features postgres --lib --test postgres
 
 # Advisories (vendored RustSec snapshot), licences, duplicate versions, sources: offline.
 if [ -f scripts/deny.sh ]; then

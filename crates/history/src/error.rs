@@ -4,6 +4,9 @@ use thiserror::Error;
 pub enum HistoryError {
     #[error("database: {0}")]
     Db(#[from] rusqlite::Error),
+    #[cfg(feature = "postgres")]
+    #[error("postgresql: {0}")]
+    Pg(#[from] postgres::Error),
     #[error("io: {0}")]
     Io(#[from] std::io::Error),
     #[error("invalid input: {}", .0.join("; "))]

@@ -9,7 +9,8 @@ use crate::model::{Channel, Contact, ContactInput, Outcome};
 use faq::clock::unix_now;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 
-const COLS: &str = "id, channel, line, started_at, ended_at, operator, caller, caller_name, \
+pub(crate) const COLS: &str =
+    "id, channel, line, started_at, ended_at, operator, caller, caller_name, \
     category, summary, faq_ids, outcome, department, call_id, created_at, created_by, \
     updated_at, updated_by, version, masked_at";
 
@@ -69,7 +70,7 @@ fn row_contact(r: &Row) -> rusqlite::Result<Contact> {
     })
 }
 
-fn text_of(i: &ContactInput) -> String {
+pub(crate) fn text_of(i: &ContactInput) -> String {
     search_text(&[
         &i.summary,
         &i.category,

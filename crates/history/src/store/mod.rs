@@ -6,6 +6,8 @@ pub mod contacts;
 pub mod handovers;
 pub mod inquiries;
 pub mod outbox;
+#[cfg(feature = "postgres")]
+pub mod pg;
 pub mod query;
 
 use crate::error::Result;
