@@ -26,40 +26,16 @@ export RUST_LOG=${RUST_LOG:-info}
 if [ -z "${SKIP_BUILD:-}" ]; then
     cargo build --release -p madoguchi -p loadgen
 fi
-SWITCH=target/release/madoguchi
-LOADGEN=target/release/loadgen
+SWITCH=${SWITCH:-target/release/madoguchi}
+LOADGEN=${LOADGEN:-target/release/loadgen}
 
+. benches/lib.sh
 RUN=target/load/run-$(date -u +%Y%m%dT%H%M%SZ)
 mkdir -p "$RUN"
 RUN=$(cd "$RUN" && pwd)
-read -r SIP TRUNK PBX HTTP < <("$LOADGEN" ports 4)
-# Start from the switch binary's own embedded default, so config and binary always match.
-"$SWITCH" default-config >"$RUN/default.toml"
-"$LOADGEN" config --base "$RUN/default.toml" --out "$RUN/madoguchi.toml" --data-dir "$RUN" \
-    --sip "127.0.0.1:$SIP" --trunk "127.0.0.1:$TRUNK" --pbx "127.0.0.1:$PBX" --http "127.0.0.1:$HTTP" \
-    --rtp-ports "$RTP_PORTS" --agents "$AGENTS" --max-calls "$MAX_CALLS"
-"$SWITCH" check "$RUN/madoguchi.toml"
-
-"$SWITCH" serve --no-faq --config "$RUN/madoguchi.toml" >"$RUN/madoguchi.log" 2>&1 &
-PID=$!
-stop_switch() {
-    if kill -0 "$PID" 2>/dev/null; then
-        kill -TERM "$PID" 2>/dev/null || true
-        for _ in $(seq 1 150); do
-            kill -0 "$PID" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -KILL "$PID" 2>/dev/null || true
-    fi
-    wait "$PID" 2>/dev/null || true
-}
-trap stop_switch EXIT
-
-for _ in $(seq 1 200); do
-    if curl -sf "http://127.0.0.1:$HTTP/api/v1/status" >/dev/null 2>&1; then break; fi
-    kill -0 "$PID" 2>/dev/null || { echo "madoguchi exited; log:"; tail -40 "$RUN/madoguchi.log"; exit 1; }
-    sleep 0.1
-done
+PID=
+trap 'stop_pid "$PID"' EXIT
+start_switch "$RUN" "$AGENTS" "$MAX_CALLS" "$RTP_PORTS"
 
 COMMON=(--sip "127.0.0.1:$SIP" --trunk "127.0.0.1:$TRUNK" --http "127.0.0.1:$HTTP" --pid "$PID" --agents "$AGENTS")
 echo "switch pid $PID, work folder $RUN ($(nproc) cores, load average: $(cut -d' ' -f1-3 /proc/loadavg))"

@@ -32,6 +32,8 @@ pub struct Caller {
     run_id: String,
     /// RTP ports we offer, call `idx` uses `rtp_ports[idx % len]`.
     rtp_ports: Vec<u16>,
+    /// Through a proxy: call `idx` is addressed to user `direct[idx % len]`.
+    direct: Option<Vec<String>>,
     calls: Mutex<HashMap<String, mpsc::UnboundedSender<Message>>>,
     pub media: MediaMap,
     /// Retransmissions we had to make: nonzero means a request or its response was
@@ -48,6 +50,19 @@ pub enum Hold {
     Until(watch::Receiver<bool>, Duration),
 }
 
+/// A caller who gives up, on purpose (overload runs: every call must still end).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GiveUp {
+    No,
+    /// CANCEL after the first provisional response (§9.1).
+    Cancel,
+    /// Never ACK the 200: the switch must end the call itself (§13.3.1.4) with a BYE.
+    NoAck,
+}
+
+/// Failure names that are a caller giving up as asked, not a fault of the target.
+pub const GAVE_UP: [&str; 2] = ["gave_up_cancel", "gave_up_no_ack"];
+
 #[derive(Debug)]
 pub struct CallResult {
     /// `None` when completed; otherwise why not: "503", "timeout_invite", "remote_bye"…
@@ -63,6 +78,7 @@ impl Caller {
         number: &str,
         rtp_ports: Vec<u16>,
         media: MediaMap,
+        direct: Option<Vec<String>>,
     ) -> Result<Arc<Caller>> {
         let sock = UdpSocket::bind("127.0.0.1:0").await?;
         let local = sock.local_addr()?;
@@ -73,6 +89,7 @@ impl Caller {
             number: number.to_string(),
             run_id: format!("{:08x}", rand::random::<u32>()),
             rtp_ports,
+            direct: direct.filter(|d| !d.is_empty()),
             calls: Mutex::new(HashMap::new()),
             media,
             invite_retx: AtomicU64::new(0),
@@ -121,6 +138,7 @@ impl Caller {
         idx: u64,
         hold: Hold,
         up: Option<mpsc::UnboundedSender<(u64, bool)>>,
+        give_up: GiveUp,
     ) -> CallResult {
         let call_id = format!("lg-{}-{idx}", self.run_id);
         let (tx, mut rx) = mpsc::unbounded_channel();
@@ -129,7 +147,7 @@ impl Caller {
             .expect("calls lock")
             .insert(call_id.clone(), tx);
         let r = self
-            .call_inner(idx, &call_id, hold, &mut rx, up.as_ref())
+            .call_inner(idx, &call_id, hold, &mut rx, up.as_ref(), give_up)
             .await;
         self.calls.lock().expect("calls lock").remove(&call_id);
         if let (Some(up), Err(_)) = (&up, &r) {
@@ -154,9 +172,14 @@ impl Caller {
         hold: Hold,
         rx: &mut mpsc::UnboundedReceiver<Message>,
         up: Option<&mpsc::UnboundedSender<(u64, bool)>>,
+        give_up: GiveUp,
     ) -> Result<CallResult, (String, Option<Duration>, Option<Instant>)> {
         let fail = |s: &str| (s.to_string(), None, None);
-        let ruri = format!("sip:{}@{}", self.number, self.trunk);
+        let user = match &self.direct {
+            Some(users) => &users[idx as usize % users.len()],
+            None => &self.number,
+        };
+        let ruri = format!("sip:{user}@{}", self.trunk);
         let from = format!("<sip:lg{idx}@127.0.0.1>;tag={}", sip::dialog::new_tag());
         let to = format!("<{ruri}>");
         let branch = sip::transaction::new_branch();
@@ -188,6 +211,7 @@ impl Caller {
         self.send(&bytes).await;
         let mut retx_every = T1;
         let mut next_retx = Some(t0 + T1);
+        let mut cancelled = false;
         let ok: Response = loop {
             let wake = next_retx.unwrap_or(t0 + TIMER_B).min(t0 + TIMER_B);
             tokio::select! {
@@ -195,6 +219,15 @@ impl Caller {
                     Some(Message::Response(r)) if r.cseq().is_some_and(|c| c.method == Method::Invite) => {
                         if r.status < 200 {
                             next_retx = None;
+                            if give_up == GiveUp::Cancel && !cancelled {
+                                // CANCEL matches the INVITE: same branch, Call-ID, From,
+                                // To (no tag) and CSeq number (§9.1). Sent once: on
+                                // loopback a lost CANCEL only lets the call complete.
+                                cancelled = true;
+                                if let Ok(c) = head(Method::Cancel, &ruri, &branch, &to, 1) {
+                                    self.send(&c.to_bytes()).await;
+                                }
+                            }
                         } else if r.status < 300 {
                             break r;
                         } else {
@@ -202,6 +235,13 @@ impl Caller {
                             let to_t = r.hdrs().get("To").unwrap_or(&to).to_string();
                             if let Ok(ack) = head(Method::Ack, &ruri, &branch, &to_t, 1) {
                                 self.send(&ack.to_bytes()).await;
+                            }
+                            if cancelled && r.status == 487 {
+                                return Err(fail(GAVE_UP[0]));
+                            }
+                            // An overloaded server says when to come back (§21.5.4).
+                            if r.status == 503 && r.hdrs().get("Retry-After").is_none() {
+                                return Err(fail("503_without_retry_after"));
                             }
                             return Err(fail(&r.status.to_string()));
                         }
@@ -231,6 +271,22 @@ impl Caller {
             .or_default()
             .a_port = a_port;
 
+        if give_up == GiveUp::NoAck {
+            // Wait for the switch to give up on our ACK and end the call with a BYE
+            // (the dispatcher answers it); its 200 retransmissions are ignored.
+            let until = Instant::now() + TIMER_B + Duration::from_secs(10);
+            loop {
+                tokio::select! {
+                    m = rx.recv() => match m {
+                        Some(Message::Request(q)) if q.method == Method::Bye => return Err(failed(GAVE_UP[1])),
+                        Some(_) => {}
+                        None => return Err(failed("dispatcher_gone")),
+                    },
+                    _ = sleep_until(until) => return Err(failed("no_ack_call_never_ended")),
+                }
+            }
+        }
+
         // ACK for the 2xx: its own transaction, sent to the remote target (§13.2.2.4).
         let to_tagged = ok.hdrs().get("To").unwrap_or(&to).to_string();
         let target = ok
@@ -238,14 +294,32 @@ impl Caller {
             .first()
             .map(|c| c.uri.to_string())
             .unwrap_or_else(|| ruri.clone());
-        let ack = head(
-            Method::Ack,
-            &target,
-            &sip::transaction::new_branch(),
-            &to_tagged,
-            1,
+        // The route set is the 2xx's Record-Route in reverse (§12.1.2); empty from the
+        // switch, the proxy's own entry through Kamailio. Requests still leave towards
+        // the trunk address, which is that proxy (a loose router, `;lr`).
+        let mut routes: Vec<String> = ok
+            .headers
+            .get_all("Record-Route")
+            .flat_map(|v| v.split(','))
+            .map(|r| r.trim().to_string())
+            .collect();
+        routes.reverse();
+        let with_routes = |mut r: sip::Request| {
+            for route in &routes {
+                r.headers.push("Route", route.clone());
+            }
+            r
+        };
+        let ack = with_routes(
+            head(
+                Method::Ack,
+                &target,
+                &sip::transaction::new_branch(),
+                &to_tagged,
+                1,
+            )
+            .map_err(|e| failed(&e.to_string()))?,
         )
-        .map_err(|e| failed(&e.to_string()))?
         .to_bytes();
         self.send(&ack).await;
         if let Some(up) = up {
@@ -285,14 +359,16 @@ impl Caller {
         tokio::time::sleep(stagger).await;
 
         // BYE: a non-INVITE client transaction (§17.1.2.2), T1 doubling up to T2.
-        let bye = head(
-            Method::Bye,
-            &target,
-            &sip::transaction::new_branch(),
-            &to_tagged,
-            2,
+        let bye = with_routes(
+            head(
+                Method::Bye,
+                &target,
+                &sip::transaction::new_branch(),
+                &to_tagged,
+                2,
+            )
+            .map_err(|e| failed(&e.to_string()))?,
         )
-        .map_err(|e| failed(&e.to_string()))?
         .to_bytes();
         let b0 = Instant::now();
         self.send(&bye).await;

@@ -15,7 +15,7 @@ mod rig;
 mod rtp;
 
 use anyhow::{bail, Context, Result};
-use caller::{CallResult, Hold};
+use caller::{CallResult, GiveUp, Hold, GAVE_UP};
 use clap::{Args, Parser, Subcommand};
 use rig::{setup, start_sampling, stop_sampling};
 use serde_json::{json, Value};
@@ -47,6 +47,15 @@ enum Cmd {
     Ports { n: usize },
     /// A Markdown table of JSON summaries written by cps/concurrent runs.
     Table { files: Vec<PathBuf> },
+    /// One side-by-side table of cps summaries given as pairs ANCHOR SUBJECT, with
+    /// the ratios (benches/compare.sh: Kamailio, then madoguchi, at each rate).
+    Compare {
+        #[arg(long, default_value = "Kamailio")]
+        anchor: String,
+        #[arg(long, default_value = "madoguchi")]
+        subject: String,
+        files: Vec<PathBuf>,
+    },
 }
 
 #[derive(Args)]
@@ -85,12 +94,19 @@ struct Common {
     /// The carrier trunk listener.
     #[arg(long)]
     trunk: SocketAddr,
-    /// The switch's HTTP listener (status, metrics).
-    #[arg(long)]
-    http: SocketAddr,
+    /// The switch's HTTP listener (status, metrics); required unless --proxy.
+    #[arg(long, required_unless_present = "proxy")]
+    http: Option<SocketAddr>,
     /// The switch's process id for CPU/RSS; found by name when omitted.
-    #[arg(long)]
+    #[arg(long, required_if_eq("proxy", "true"))]
     pid: Option<u32>,
+    /// The target is a plain SIP proxy and registrar (Kamailio with
+    /// ../shared/peers/kamailio.cfg), the anchor of the side-by-side runs: operators
+    /// register as `a<id>` without digest, call i goes to operator i mod --agents, ACK
+    /// and BYE follow the Record-Route (RFC 3261 §12.1.2), there is no HTTP API, and
+    /// CPU counts the process and its children (Kamailio forks its workers).
+    #[arg(long)]
+    proxy: bool,
     /// Operators to register (1001, 1002, …; each its own UDP socket).
     #[arg(long, default_value_t = 200)]
     agents: u32,
@@ -120,6 +136,14 @@ struct CpsArgs {
     /// How long each answered call is held before BYE.
     #[arg(long, default_value_t = 1000)]
     hold_ms: u64,
+    /// Every Nth call's caller sends CANCEL after the first provisional response
+    /// (0: none). Overload runs: a caller who gives up must leave no call behind.
+    #[arg(long, default_value_t = 0)]
+    cancel_every: u64,
+    /// Every Nth call's caller, from the first, never ACKs the 200 (0: none): the
+    /// switch must end the call itself after 64·T1 (the run lasts 32 s longer).
+    #[arg(long, default_value_t = 0)]
+    no_ack_every: u64,
 }
 
 #[derive(Args)]
@@ -163,6 +187,11 @@ where
             return Ok(format!("{}\n", list.join(" ")));
         }
         Cmd::Table { files } => return report::table(files),
+        Cmd::Compare {
+            anchor,
+            subject,
+            files,
+        } => return report::compare(files, (anchor, subject)),
         _ => {}
     }
     // Two workers: the machine has two cores and the switch needs them more than we do.
@@ -174,7 +203,9 @@ where
         match cli.cmd {
             Cmd::Cps(a) => run_cps(a).await,
             Cmd::Concurrent(a) => run_concurrent(a).await,
-            Cmd::Config(_) | Cmd::Ports { .. } | Cmd::Table { .. } => unreachable!("handled above"),
+            Cmd::Config(_) | Cmd::Ports { .. } | Cmd::Table { .. } | Cmd::Compare { .. } => {
+                unreachable!("handled above")
+            }
         }
     })?;
     // Leftover tasks (a call past its deadline) must not keep the process alive.
@@ -233,6 +264,7 @@ fn round2(x: f64) -> f64 {
 /// Tally finished calls; `unfinished` are those still running at the deadline.
 fn tally(results: &[CallResult], unfinished: u64) -> (Value, Vec<Duration>) {
     let mut failures: BTreeMap<String, u64> = BTreeMap::new();
+    let mut gave_up: BTreeMap<String, u64> = BTreeMap::new();
     let mut setups = Vec::new();
     let mut completed = 0;
     for r in results {
@@ -241,9 +273,11 @@ fn tally(results: &[CallResult], unfinished: u64) -> (Value, Vec<Duration>) {
         }
         match &r.failure {
             None => completed += 1,
+            Some(f) if GAVE_UP.contains(&f.as_str()) => *gave_up.entry(f.clone()).or_default() += 1,
             Some(f) => *failures.entry(f.clone()).or_default() += 1,
         }
     }
+    let abandoned: u64 = gave_up.values().sum();
     if unfinished > 0 {
         failures.insert("unfinished_at_deadline".into(), unfinished);
     }
@@ -252,7 +286,10 @@ fn tally(results: &[CallResult], unfinished: u64) -> (Value, Vec<Duration>) {
         "attempted": attempted,
         "answered": setups.len(),
         "completed": completed,
-        "failed": attempted - completed,
+        // Callers who gave up as asked (--cancel-every, --no-ack-every), and how.
+        "abandoned": abandoned,
+        "gave_up": gave_up,
+        "failed": attempted - completed - abandoned,
         "failures": failures,
     });
     (v, setups)
@@ -282,19 +319,31 @@ async fn run_cps(a: CpsArgs) -> Result<Value> {
     if !(a.rate > 0.0 && a.rate <= 5000.0) || a.duration == 0 || a.duration > 3600 {
         bail!("--rate must be in (0, 5000], --duration in [1, 3600]");
     }
+    let load_before = procstat::loadavg();
     let rig = setup(a.common.clone()).await?;
     let n = (a.rate * a.duration as f64).round().max(1.0) as u64;
     let hold = Duration::from_millis(a.hold_ms);
     eprintln!("cps: {n} calls at {} /s, hold {} ms", a.rate, a.hold_ms);
-    let sampling = start_sampling(rig.pid);
+    let sampling = start_sampling(rig.pids.clone());
     let start = Instant::now() + Duration::from_millis(100);
     let mut handles = Vec::with_capacity(n as usize);
     for i in 0..n {
         tokio::time::sleep_until(start + Duration::from_secs_f64(i as f64 / a.rate)).await;
+        // Cancelling callers are calls N-1, 2N-1, …; silent ones 0, N, 2N, … (the
+        // first call is admitted on any machine, so a run always has one).
+        let nth = |every: u64, at: u64| every > 0 && i % every == at % every;
+        let give_up = if nth(a.cancel_every, a.cancel_every.wrapping_sub(1)) {
+            GiveUp::Cancel
+        } else if nth(a.no_ack_every, 0) {
+            GiveUp::NoAck
+        } else {
+            GiveUp::No
+        };
         handles.push(tokio::spawn(rig.caller.clone().run_call(
             i,
             Hold::For(hold),
             None,
+            give_up,
         )));
     }
     // From the first INVITE to the last one.
@@ -316,6 +365,7 @@ async fn run_cps(a: CpsArgs) -> Result<Value> {
     let end = rig.finish().await;
     Ok(json!({
         "mode": "cps",
+        "loadavg_1m": [load_before, procstat::loadavg()],
         "target_cps": a.rate,
         "duration_s": a.duration,
         "hold_ms": a.hold_ms,
@@ -363,6 +413,11 @@ async fn run_concurrent(a: ConcArgs) -> Result<Value> {
     {
         bail!("--calls in [1, 5000], --duration in [1, 3600], --setup-rate and --hangup-rate > 0");
     }
+    if a.common.proxy {
+        bail!("concurrent mode measures the switch's RTP relay; a proxy relays no media");
+    }
+    let http = a.common.http.context("--http")?;
+    let load_before = procstat::loadavg();
     let rig = setup(a.common.clone()).await?;
     let (release_tx, release_rx) = watch::channel(false);
     let (up_tx, mut up_rx) = mpsc::unbounded_channel();
@@ -381,6 +436,7 @@ async fn run_concurrent(a: ConcArgs) -> Result<Value> {
                 Duration::from_secs_f64(i as f64 / a.hangup_rate),
             ),
             Some(up_tx.clone()),
+            GiveUp::No,
         )));
     }
     drop(up_tx);
@@ -410,18 +466,18 @@ async fn run_concurrent(a: ConcArgs) -> Result<Value> {
             })
             .collect()
     };
-    let active_before = procstat::calls_active(rig.c.http).await.unwrap_or(-1);
+    let active_before = procstat::calls_active(http).await.unwrap_or(-1);
     eprintln!(
         "{} calls up ({} with media), switch says calls_active={active_before}; RTP for {} s",
         up.len(),
         flows.len(),
         a.duration
     );
-    let relayed0 = procstat::metric(rig.c.http, "madoguchi_rtp_packets_relayed_total").await;
+    let relayed0 = procstat::metric(http, "madoguchi_rtp_packets_relayed_total").await;
     let mut my_ports = rtp::Sockets::ports(&rig.socks.caller);
     my_ports.extend(rtp::Sockets::ports(&rig.socks.operator));
     let drops0 = procstat::udp_drops(&my_ports);
-    let sampling = start_sampling(rig.pid);
+    let sampling = start_sampling(rig.pids.clone());
     let t_rtp = Instant::now();
     let skipped = rtp::send(
         &rig.socks,
@@ -457,7 +513,6 @@ async fn run_concurrent(a: ConcArgs) -> Result<Value> {
     let deadline = Instant::now() + stagger + msg::TIMER_B + Duration::from_secs(2);
     let (results, unfinished) = join_calls(handles, deadline).await;
     let (calls, setups) = tally(&results, unfinished);
-    let http = rig.c.http;
     let end = rig.finish().await;
     // The switch adds a call's relayed packets to this counter when the call ends.
     let mut rtp_v = rtp_v;
@@ -470,6 +525,7 @@ async fn run_concurrent(a: ConcArgs) -> Result<Value> {
     };
     Ok(json!({
         "mode": "concurrent",
+        "loadavg_1m": [load_before, procstat::loadavg()],
         "target_calls": a.calls,
         "calls_active_during": active_before,
         "calls": calls,

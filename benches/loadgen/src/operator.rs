@@ -236,9 +236,11 @@ impl Operator {
                 }
                 let port = rtp_ports[idx.unwrap_or(0) as usize % rtp_ports.len()];
                 let tag = req.to_tag().unwrap_or_else(sip::dialog::new_tag);
-                let ringing = Response::to_request(&req, 180, Some(&tag));
+                let mut ringing = Response::to_request(&req, 180, Some(&tag));
+                copy_record_route(&req, &mut ringing);
                 let _ = self.sock.send_to(&ringing.to_bytes(), from).await;
                 let mut ok = Response::to_request(&req, 200, Some(&tag));
+                copy_record_route(&req, &mut ok);
                 ok.headers
                     .push("Contact", format!("<sip:{}@{}>", self.id, self.local));
                 ok.headers.push("Content-Type", "application/sdp");
@@ -293,5 +295,13 @@ impl Operator {
 
     pub fn local(&self) -> SocketAddr {
         self.local
+    }
+}
+
+/// A UAS copies Record-Route into its dialog-creating responses, in order (RFC 3261
+/// §12.1.1), so that the caller's ACK and BYE pass the proxy that asked for it.
+fn copy_record_route(req: &Request, resp: &mut Response) {
+    for rr in req.headers.get_all("Record-Route") {
+        resp.headers.push("Record-Route", rr.to_string());
     }
 }

@@ -19,7 +19,46 @@ pub struct Sample {
     pub rss_kb: u64,
 }
 
-pub fn sample(pid: u32) -> Result<Sample> {
+/// One sample of a process group: CPU and RSS summed over `pids` (the first must
+/// exist; a worker that has exited counts nothing).
+pub fn sample(pids: &[u32]) -> Result<Sample> {
+    let first = *pids.first().ok_or_else(|| anyhow!("no pid"))?;
+    let mut total = sample_one(first)?;
+    for p in &pids[1..] {
+        if let Ok(s) = sample_one(*p) {
+            total.cpu_ticks += s.cpu_ticks;
+            total.rss_kb += s.rss_kb;
+        }
+    }
+    Ok(total)
+}
+
+/// `pid` and its direct children (Kamailio's main process forks all its workers).
+pub fn with_children(pid: u32) -> Vec<u32> {
+    let mut out = vec![pid];
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return out;
+    };
+    for e in dir.flatten() {
+        let Some(p) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else {
+            continue;
+        };
+        // Field 4 (ppid) is the second after the ')' that closes the command name.
+        let ppid = stat
+            .rsplit_once(')')
+            .and_then(|(_, r)| r.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<u32>().ok());
+        if ppid == Some(pid) {
+            out.push(p);
+        }
+    }
+    out
+}
+
+fn sample_one(pid: u32) -> Result<Sample> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .with_context(|| format!("process {pid} is gone"))?;
     // The command name is in parentheses and may hold spaces: fields count after ')'.
@@ -81,8 +120,8 @@ pub fn find_switch_pid() -> Result<u32> {
     }
 }
 
-/// Samples `pid` every 500 ms until `stop` turns true; returns all samples.
-pub async fn sampler(pid: u32, mut stop: watch::Receiver<bool>) -> Vec<Sample> {
+/// Samples `pids` (summed) every 500 ms until `stop` turns true; returns all samples.
+pub async fn sampler(pids: Vec<u32>, mut stop: watch::Receiver<bool>) -> Vec<Sample> {
     let mut out = Vec::new();
     let mut tick = tokio::time::interval(Duration::from_millis(500));
     loop {
@@ -90,7 +129,7 @@ pub async fn sampler(pid: u32, mut stop: watch::Receiver<bool>) -> Vec<Sample> {
             _ = tick.tick() => {}
             _ = stop.changed() => {}
         }
-        if let Ok(s) = sample(pid) {
+        if let Ok(s) = sample(&pids) {
             out.push(s);
         }
         if *stop.borrow() {
@@ -194,4 +233,15 @@ pub fn udp_drops(ports: &[u16]) -> u64 {
         }
     }
     total
+}
+
+/// The machine's 1-minute load average (other engineers compile on the same cores:
+/// a figure taken at load > 1.5 is worth a rerun).
+pub fn loadavg() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }

@@ -128,3 +128,84 @@ pub fn table(files: &[PathBuf]) -> Result<String> {
     }
     Ok(out)
 }
+
+/// Side by side: `files` are pairs (anchor, subject) of cps summaries at the same
+/// rate, e.g. Kamailio then madoguchi. One row per rate with the ratios, then the
+/// highest rate each sustained with no failed call.
+pub fn compare(files: &[PathBuf], names: (&str, &str)) -> Result<String> {
+    if files.is_empty() || files.len() % 2 != 0 {
+        anyhow::bail!("compare takes pairs of summaries: ANCHOR SUBJECT [ANCHOR SUBJECT ...]");
+    }
+    let load = |p: &PathBuf| -> Result<Value> {
+        let text = std::fs::read_to_string(p).with_context(|| p.display().to_string())?;
+        let v: Value = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a loadgen summary", p.display()))?;
+        if v["mode"] != "cps" {
+            anyhow::bail!("{} is not a cps summary", p.display());
+        }
+        Ok(v)
+    };
+    let (a, b) = names;
+    let mut out = format!(
+        "| target cps | {a} answered cps | {a} failed | {a} setup p50 / p95 ms | {a} CPU % | \
+         {b} answered cps | {b} failed | {b} setup p50 / p95 ms | {b} CPU % | \
+         answered ratio {b}/{a} | p50 ratio | CPU per call ratio | load avg 1 min |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
+    );
+    let mut best = (None::<f64>, None::<f64>);
+    for pair in files.chunks(2) {
+        let (x, y) = (load(&pair[0])?, load(&pair[1])?);
+        let num = |v: &Value, k: &[&str]| k.iter().fold(v, |v, k| &v[*k]).as_f64();
+        let cps = |v: &Value| num(v, &["answered_cps"]);
+        let p50 = |v: &Value| num(v, &["setup_ms", "p50"]);
+        let cpu = |v: &Value| num(v, &["switch", "cpu_pct_avg"]);
+        let failed = |v: &Value| num(v, &["calls", "failed"]).unwrap_or(f64::NAN);
+        let ratio = |p: Option<f64>, q: Option<f64>| match (p, q) {
+            (Some(p), Some(q)) if p > 0.0 => format!("{:.2}", q / p),
+            _ => "-".into(),
+        };
+        // CPU per answered call: a proxy at 60 % for 1,000 calls/s costs what a B2BUA
+        // at 30 % for 500 calls/s does.
+        let per_call = |v: &Value| Some(cpu(v)? / cps(v)?);
+        for (v, slot) in [(&x, &mut best.0), (&y, &mut best.1)] {
+            if failed(v) == 0.0 {
+                let r = cps(v).unwrap_or(0.0);
+                *slot = Some(slot.map_or(r, |s: f64| s.max(r)));
+            }
+        }
+        let cell = |v: &Value| {
+            format!(
+                "{} | {} ({}) | {} / {} | {}",
+                f(&v["answered_cps"]),
+                f(&v["calls"]["failed"]),
+                failures(&v["calls"]["failures"]),
+                f(&v["setup_ms"]["p50"]),
+                f(&v["setup_ms"]["p95"]),
+                f(&v["switch"]["cpu_pct_avg"]),
+            )
+        };
+        let load = |v: &Value| f(&v["loadavg_1m"][0]);
+        out.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} | {} / {} |\n",
+            f(&x["target_cps"]),
+            cell(&x),
+            cell(&y),
+            ratio(cps(&x), cps(&y)),
+            ratio(p50(&x), p50(&y)),
+            ratio(per_call(&x), per_call(&y)),
+            load(&x),
+            load(&y),
+        ));
+    }
+    let show = |r: Option<f64>| r.map_or("none".to_string(), |r| format!("{r:.0}/s"));
+    out.push_str(&format!(
+        "\nHighest answered rate with 0 failed: {a} {}, {b} {} (ratio {}).\n",
+        show(best.0),
+        show(best.1),
+        match best {
+            (Some(p), Some(q)) if p > 0.0 => format!("{:.2}", q / p),
+            _ => "-".into(),
+        }
+    ));
+    Ok(out)
+}

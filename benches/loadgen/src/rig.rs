@@ -18,6 +18,8 @@ use tokio::time::Instant;
 pub struct Rig {
     pub c: Common,
     pub pid: u32,
+    /// What CPU/RSS sum over: the switch, or a proxy's main process and its workers.
+    pub pids: Vec<u32>,
     pub caller: Arc<Caller>,
     pub ops: Vec<Arc<Operator>>,
     pub op_stats: Arc<OpStats>,
@@ -36,10 +38,17 @@ pub async fn setup(c: Common) -> Result<Rig> {
         Some(p) => p,
         None => procstat::find_switch_pid()?,
     };
-    procstat::sample(pid).context("--pid")?;
-    procstat::calls_active(c.http)
-        .await
-        .context("switch HTTP status")?;
+    let pids = if c.proxy {
+        procstat::with_children(pid)
+    } else {
+        vec![pid]
+    };
+    procstat::sample(&pids).context("--pid")?;
+    if let Some(http) = c.http {
+        procstat::calls_active(http)
+            .await
+            .context("switch HTTP status")?;
+    }
     let media: MediaMap = Default::default();
     let socks = rtp::Sockets::bind(c.rtp_sockets).await?;
     let caller_ports = rtp::Sockets::ports(&socks.caller);
@@ -48,8 +57,14 @@ pub async fn setup(c: Common) -> Result<Rig> {
     let mut ops = Vec::new();
     for i in 0..c.agents {
         let id = config::agent_id(i);
+        let (user, password) = if c.proxy {
+            // Kamailio's shared config: non-numeric users register without digest.
+            (format!("a{id}"), String::new())
+        } else {
+            (id.clone(), config::agent_password(&id))
+        };
         ops.push(Arc::new(
-            Operator::bind(id.clone(), config::agent_password(&id), c.sip, &c.domain).await?,
+            Operator::bind(user, password, c.sip, &c.domain).await?,
         ));
     }
     // Register 16 at a time: fast, yet gentle on the registrar's file saves.
@@ -74,7 +89,13 @@ pub async fn setup(c: Common) -> Result<Rig> {
     let (stop, stop_rx) = watch::channel(false);
     let op_stats = Arc::new(OpStats::default());
     let counters = Arc::new(rtp::Counters::default());
-    let caller = Caller::bind(c.trunk, &c.number, caller_ports, media.clone()).await?;
+    // Through a proxy, call i is addressed to operator i mod agents by name.
+    let direct = c.proxy.then(|| {
+        (0..c.agents)
+            .map(|i| format!("a{}", config::agent_id(i)))
+            .collect()
+    });
+    let caller = Caller::bind(c.trunk, &c.number, caller_ports, media.clone(), direct).await?;
     let mut tasks = vec![tokio::spawn(caller.clone().dispatch(stop_rx.clone()))];
     for op in &ops {
         tasks.push(tokio::spawn(op.clone().serve(
@@ -100,10 +121,11 @@ pub async fn setup(c: Common) -> Result<Rig> {
             stop_rx.clone(),
         )));
     }
-    let switch_drops0 = procstat::udp_drops(&[c.sip.port(), c.trunk.port()]);
+    let switch_drops0 = procstat::udp_drops(&target_ports(&c));
     Ok(Rig {
         c,
         pid,
+        pids,
         caller,
         ops,
         op_stats,
@@ -119,14 +141,18 @@ impl Rig {
     /// Wait for the switch to have no call left, stop our tasks, unregister.
     pub async fn finish(self) -> Value {
         let t = Instant::now();
-        let mut active = procstat::calls_active(self.c.http).await.unwrap_or(-1);
-        while active != 0 && t.elapsed() < Duration::from_secs(self.c.settle_secs) {
-            tokio::time::sleep(Duration::from_millis(200)).await;
-            active = procstat::calls_active(self.c.http).await.unwrap_or(-1);
+        // A proxy keeps no calls (and has no status API): nothing to wait for.
+        let mut active = -1;
+        if let Some(http) = self.c.http {
+            active = procstat::calls_active(http).await.unwrap_or(-1);
+            while active != 0 && t.elapsed() < Duration::from_secs(self.c.settle_secs) {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                active = procstat::calls_active(http).await.unwrap_or(-1);
+            }
         }
         let settle_ms = t.elapsed().as_millis() as u64;
         let switch_drops =
-            procstat::udp_drops(&[self.c.sip.port(), self.c.trunk.port()]) - self.switch_drops0;
+            procstat::udp_drops(&target_ports(&self.c)).saturating_sub(self.switch_drops0);
         let _ = self.stop.send(true);
         for t in self.tasks {
             let _ = tokio::time::timeout(Duration::from_secs(2), t).await;
@@ -153,17 +179,24 @@ impl Rig {
     }
 }
 
+/// The target's SIP ports, each once (a proxy listens on one port for both roles).
+fn target_ports(c: &Common) -> Vec<u16> {
+    let mut p = vec![c.sip.port(), c.trunk.port()];
+    p.dedup();
+    p
+}
+
 /// Samples the switch (and ourselves) from now until the returned stopper is called.
 pub fn start_sampling(
-    pid: u32,
+    pids: Vec<u32>,
 ) -> (
     watch::Sender<bool>,
     JoinHandle<Vec<procstat::Sample>>,
     JoinHandle<Vec<procstat::Sample>>,
 ) {
     let (tx, rx) = watch::channel(false);
-    let sw = tokio::spawn(procstat::sampler(pid, rx.clone()));
-    let me = tokio::spawn(procstat::sampler(std::process::id(), rx));
+    let sw = tokio::spawn(procstat::sampler(pids, rx.clone()));
+    let me = tokio::spawn(procstat::sampler(vec![std::process::id()], rx));
     (tx, sw, me)
 }
 
