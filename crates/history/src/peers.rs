@@ -116,16 +116,9 @@ impl SwitchApi {
     }
 }
 
+/// Percent-encoding for a path segment or query value (the FAQ site's, shared).
 fn url_path(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
+    faq::web::html::url_enc(s)
 }
 
 /// Where the FAQ site's API is.

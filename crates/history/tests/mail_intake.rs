@@ -120,23 +120,13 @@ async fn mail_to_the_center_is_read_from_the_maildir_and_answered_from_the_desk(
     );
 
     // Answered by mail from the desk.
-    let page = staff.get("/desk/inquiries/1").await.unwrap().text();
-    let csrf = between(&page, r#"name="csrf" value=""#, "\"").to_string();
-    let r = staff
-        .post_form(
-            "/desk/inquiries/1",
-            &[
-                ("csrf", &csrf),
-                ("category", "ごみ・環境"),
-                (
-                    "reply",
-                    "粗大ごみは申し込み制です。\r\n粗大ごみ受付センターへお申し込みください。",
-                ),
-            ],
-        )
-        .await
-        .unwrap();
-    assert_eq!(r.status, 303, "{}", r.text());
+    common::answer_inquiry(
+        &mut staff,
+        1,
+        "ごみ・環境",
+        "粗大ごみは申し込み制です。\r\n粗大ごみ受付センターへお申し込みください。",
+    )
+    .await;
     let delivered = pf.wait_delivered(1, 30);
     let (to, subject, body) = decode(&delivered[0]);
     assert_eq!(to, "hanako@example.jp");

@@ -14,6 +14,45 @@ pub(crate) const COLS: &str =
     category, summary, faq_ids, outcome, department, call_id, created_at, created_by, \
     updated_at, updated_by, version, masked_at";
 
+// The statements both stores run (SQLite as written; PostgreSQL through
+// `pg::sql_to_postgres`, which writes ?N as $N and instr as strpos).
+pub(crate) const INSERT_CONTACT: &str =
+    "INSERT INTO contacts (channel, line, started_at, ended_at, operator, caller,
+       caller_name, category, summary, faq_ids, outcome, department, call_id,
+       search_text, created_at, created_by, updated_at, updated_by, version)
+     VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?15,?16,1)";
+/// ?1 is the id; ?2–?14 the fields as in [`INSERT_CONTACT`]'s ?1–?13.
+pub(crate) const UPDATE_CONTACT: &str =
+    "UPDATE contacts SET channel=?2, line=?3, started_at=?4, ended_at=?5, operator=?6,
+       caller=?7, caller_name=?8, category=?9, summary=?10, faq_ids=?11, outcome=?12,
+       department=?13, call_id=?14, search_text=?15, updated_at=?16, updated_by=?17,
+       version=version+1
+     WHERE id=?1";
+pub(crate) const INSERT_AUDIT: &str =
+    "INSERT INTO audit (contact_id, at, by_user, action, before_json, after_json) VALUES (?1,?2,?3,?4,?5,?6)";
+pub(crate) const SELECT_AUDIT: &str =
+    "SELECT id, contact_id, at, by_user, action, before_json, after_json FROM audit
+     WHERE contact_id=?1 ORDER BY id DESC";
+pub(crate) const MASK_CONTACT: &str =
+    "UPDATE contacts SET caller=?2, caller_name=?3, search_text=?4, masked_at=?5,
+       updated_at=?5, updated_by=?6, version=version+1 WHERE id=?1";
+/// Earlier audit rows carry the personal data too: emptied once a record is masked.
+pub(crate) const MASK_AUDIT: &str =
+    "UPDATE audit SET before_json = '', after_json = '' WHERE contact_id IN
+       (SELECT id FROM contacts WHERE masked_at IS NOT NULL) AND action <> '個人情報マスク'";
+
+/// The record with its personal fields masked (the name only when there was one).
+pub(crate) fn masked(i: &ContactInput) -> ContactInput {
+    let mut m = i.clone();
+    m.caller = MASK.into();
+    m.caller_name = if i.caller_name.is_empty() {
+        String::new()
+    } else {
+        MASK.into()
+    };
+    m
+}
+
 /// What a masked personal field reads afterwards.
 pub const MASK: &str = "***";
 
@@ -104,8 +143,15 @@ fn audit_in(
 ) -> rusqlite::Result<()> {
     let json = |x: &Contact| serde_json::to_string(x).unwrap_or_default();
     c.execute(
-        "INSERT INTO audit (contact_id, at, by_user, action, before_json, after_json) VALUES (?1,?2,?3,?4,?5,?6)",
-        params![id, unix_now(), by, action, before.map(json).unwrap_or_default(), json(after)],
+        INSERT_AUDIT,
+        params![
+            id,
+            unix_now(),
+            by,
+            action,
+            before.map(json).unwrap_or_default(),
+            json(after)
+        ],
     )?;
     Ok(())
 }
@@ -117,10 +163,7 @@ impl Db {
         self.with(|c| {
             let tx = c.transaction()?;
             tx.execute(
-                "INSERT INTO contacts (channel, line, started_at, ended_at, operator, caller,
-                   caller_name, category, summary, faq_ids, outcome, department, call_id,
-                   search_text, created_at, created_by, updated_at, updated_by, version)
-                 VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?15,?16,1)",
+                INSERT_CONTACT,
                 params![
                     i.channel.as_str(),
                     i.line,
@@ -174,11 +217,7 @@ impl Db {
             return Ok(old);
         }
         tx.execute(
-            "UPDATE contacts SET channel=?2, line=?3, started_at=?4, ended_at=?5, operator=?6,
-               caller=?7, caller_name=?8, category=?9, summary=?10, faq_ids=?11, outcome=?12,
-               department=?13, call_id=?14, search_text=?15, updated_at=?16, updated_by=?17,
-               version=version+1
-             WHERE id=?1",
+            UPDATE_CONTACT,
             params![
                 id,
                 i.channel.as_str(),
@@ -232,10 +271,7 @@ impl Db {
 
     pub fn audit(&self, contact_id: i64) -> Result<Vec<AuditRow>> {
         self.with(|c| {
-            let mut st = c.prepare(
-                "SELECT id, contact_id, at, by_user, action, before_json, after_json FROM audit
-                 WHERE contact_id=?1 ORDER BY id DESC",
-            )?;
+            let mut st = c.prepare(SELECT_AUDIT)?;
             let rows = st.query_map([contact_id], |r| {
                 Ok(AuditRow {
                     id: r.get(0)?,
@@ -270,17 +306,17 @@ impl Db {
                 let Some(old) = get_in(&tx, *id)? else {
                     continue;
                 };
-                let mut masked = old.input.clone();
-                masked.caller = MASK.into();
-                masked.caller_name = if old.input.caller_name.is_empty() {
-                    String::new()
-                } else {
-                    MASK.into()
-                };
+                let masked = masked(&old.input);
                 tx.execute(
-                    "UPDATE contacts SET caller=?2, caller_name=?3, search_text=?4, masked_at=?5,
-                       updated_at=?5, updated_by=?6, version=version+1 WHERE id=?1",
-                    params![id, masked.caller, masked.caller_name, text_of(&masked), now, by],
+                    MASK_CONTACT,
+                    params![
+                        id,
+                        masked.caller,
+                        masked.caller_name,
+                        text_of(&masked),
+                        now,
+                        by
+                    ],
                 )?;
                 let new = get_in(&tx, *id)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
                 // The audit keeps the change, not the personal data it removed.
@@ -289,12 +325,7 @@ impl Db {
                 before.input.caller_name = masked.caller_name.clone();
                 audit_in(&tx, *id, by, "個人情報マスク", Some(&before), &new)?;
             }
-            // Earlier audit rows carry the personal data too: mask it there as well.
-            tx.execute(
-                "UPDATE audit SET before_json = '', after_json = '' WHERE contact_id IN
-                   (SELECT id FROM contacts WHERE masked_at IS NOT NULL) AND action <> '個人情報マスク'",
-                [],
-            )?;
+            tx.execute(MASK_AUDIT, [])?;
             tx.commit()?;
             Ok(ids.len())
         })

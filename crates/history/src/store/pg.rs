@@ -8,7 +8,10 @@
 //! Not yet on PostgreSQL: handovers, inquiries and the outbox, accounts and sessions,
 //! the access log — the running service keeps those in its SQLite file.
 
-use super::contacts::{text_of, AuditRow, COLS, MASK};
+use super::contacts::{
+    masked, text_of, AuditRow, COLS, INSERT_AUDIT, INSERT_CONTACT, MASK, MASK_AUDIT, MASK_CONTACT,
+    SELECT_AUDIT, UPDATE_CONTACT,
+};
 use super::query::Query;
 use super::MIGRATIONS;
 use crate::error::{HistoryError, Result};
@@ -97,8 +100,15 @@ fn audit_in(
 ) -> Result<()> {
     let json = |x: &Contact| serde_json::to_string(x).unwrap_or_default();
     c.execute(
-        "INSERT INTO audit (contact_id, at, by_user, action, before_json, after_json) VALUES ($1,$2,$3,$4,$5,$6)",
-        &[&id, &unix_now(), &by, &action, &before.map(json).unwrap_or_default(), &json(after)],
+        &sql_to_postgres(INSERT_AUDIT),
+        &[
+            &id,
+            &unix_now(),
+            &by,
+            &action,
+            &before.map(json).unwrap_or_default(),
+            &json(after),
+        ],
     )?;
     Ok(())
 }
@@ -132,11 +142,7 @@ impl PgStore {
         let mut tx = c.transaction()?;
         let id: i64 = tx
             .query_one(
-                "INSERT INTO contacts (channel, line, started_at, ended_at, operator, caller,
-                   caller_name, category, summary, faq_ids, outcome, department, call_id,
-                   search_text, created_at, created_by, updated_at, updated_by, version)
-                 VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$15,$16,1)
-                 RETURNING id",
+                &format!("{} RETURNING id", sql_to_postgres(INSERT_CONTACT)),
                 &[
                     &i.channel.as_str(),
                     &i.line,
@@ -195,11 +201,7 @@ impl PgStore {
             return Ok(old);
         }
         tx.execute(
-            "UPDATE contacts SET channel=$2, line=$3, started_at=$4, ended_at=$5, operator=$6,
-               caller=$7, caller_name=$8, category=$9, summary=$10, faq_ids=$11, outcome=$12,
-               department=$13, call_id=$14, search_text=$15, updated_at=$16, updated_by=$17,
-               version=version+1
-             WHERE id=$1",
+            &sql_to_postgres(UPDATE_CONTACT),
             &[
                 &id,
                 &i.channel.as_str(),
@@ -266,11 +268,9 @@ impl PgStore {
     }
 
     pub fn audit(&self, contact_id: i64) -> Result<Vec<AuditRow>> {
-        let rows = self.lock().query(
-            "SELECT id, contact_id, at, by_user, action, before_json, after_json FROM audit
-             WHERE contact_id=$1 ORDER BY id DESC",
-            &[&contact_id],
-        )?;
+        let rows = self
+            .lock()
+            .query(&sql_to_postgres(SELECT_AUDIT), &[&contact_id])?;
         rows.iter()
             .map(|r| {
                 Ok(AuditRow {
@@ -304,16 +304,9 @@ impl PgStore {
             let Some(old) = get_in(&mut tx, *id)? else {
                 continue;
             };
-            let mut masked = old.input.clone();
-            masked.caller = MASK.into();
-            masked.caller_name = if old.input.caller_name.is_empty() {
-                String::new()
-            } else {
-                MASK.into()
-            };
+            let masked = masked(&old.input);
             tx.execute(
-                "UPDATE contacts SET caller=$2, caller_name=$3, search_text=$4, masked_at=$5,
-                   updated_at=$5, updated_by=$6, version=version+1 WHERE id=$1",
+                &sql_to_postgres(MASK_CONTACT),
                 &[
                     id,
                     &masked.caller,
@@ -329,11 +322,7 @@ impl PgStore {
             before.input.caller_name = masked.caller_name.clone();
             audit_in(&mut tx, *id, by, "個人情報マスク", Some(&before), &new)?;
         }
-        tx.execute(
-            "UPDATE audit SET before_json = '', after_json = '' WHERE contact_id IN
-               (SELECT id FROM contacts WHERE masked_at IS NOT NULL) AND action <> '個人情報マスク'",
-            &[],
-        )?;
+        tx.execute(MASK_AUDIT, &[])?;
         tx.commit()?;
         Ok(ids.len())
     }

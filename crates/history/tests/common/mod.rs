@@ -55,6 +55,22 @@ pub async fn admin(h: &RunningHistory) -> (Client, String) {
     (c, csrf)
 }
 
+/// The operator answers inquiry `id` by mail from the desk (its form, with its CSRF
+/// token); the desk redirects back to the inquiry.
+pub async fn answer_inquiry(staff: &mut Client, id: i64, category: &str, text: &str) {
+    let path = format!("/desk/inquiries/{id}");
+    let page = staff.get(&path).await.unwrap().text();
+    let csrf = between(&page, r#"name="csrf" value=""#, "\"").to_string();
+    let r = staff
+        .post_form(
+            &path,
+            &[("csrf", &csrf), ("category", category), ("reply", text)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status, 303, "{}", r.text());
+}
+
 pub fn between<'a>(s: &'a str, a: &str, b: &str) -> &'a str {
     let start = s.find(a).map(|i| i + a.len()).unwrap_or(s.len());
     let end = s[start..].find(b).map(|i| start + i).unwrap_or(s.len());
