@@ -53,7 +53,8 @@ pub async fn serve(
         // The recordings' pages and API (login required, every play and download audited).
         .merge(recordings)
         .merge(wallboard)
-        .layer(axum::middleware::from_fn(json_changes_only));
+        .layer(axum::middleware::from_fn(json_changes_only))
+        .layer(axum::middleware::from_fn(not_framed));
     crate::http_serve::serve(listener, app, Default::default(), tls, shutdown).await;
 }
 
@@ -319,6 +320,37 @@ async fn json_changes_only(
         );
     }
     next.run(req).await
+}
+
+/// No page of the ops port may be shown inside another site's frame (clickjacking a
+/// supervisor into approving a deletion; issue 9 Low: the recordings pages lacked
+/// `frame-ancestors`): CSP level 2 `frame-ancestors 'none'` and, for older browsers,
+/// `X-Frame-Options: DENY`; and no content sniffing of the JSON and WAV answers.
+async fn not_framed(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::http::{header, HeaderValue};
+    let mut resp = next.run(req).await;
+    let h = resp.headers_mut();
+    // A page's own policy (the recordings' player) keeps its rules and gains this one.
+    let csp = match h
+        .get(header::CONTENT_SECURITY_POLICY)
+        .and_then(|v| v.to_str().ok())
+    {
+        Some(p) if p.contains("frame-ancestors") => None,
+        Some(p) => HeaderValue::from_str(&format!("{p}; frame-ancestors 'none'")).ok(),
+        None => Some(HeaderValue::from_static("frame-ancestors 'none'")),
+    };
+    if let Some(v) = csp {
+        h.insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    resp
 }
 
 /// The logged-in supervisor, for the audit log.

@@ -26,6 +26,10 @@ pub enum SdpError {
     NoConnection,
     #[error("the answer rejected the audio stream")]
     Rejected,
+    /// A multicast or broadcast `c=` address: a session on a group would send the
+    /// caller's audio to whoever joins it, and a relay cannot latch to it (issue 9 Low).
+    #[error("multicast or broadcast media address {0}; only unicast is supported")]
+    Multicast(std::net::IpAddr),
 }
 
 impl SdpError {

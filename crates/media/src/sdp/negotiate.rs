@@ -127,6 +127,16 @@ pub fn offer(
     sd
 }
 
+/// Media goes to one peer only: multicast groups (RFC 4566 §5.7 allows them in `c=`)
+/// and the IPv4 broadcast address are refused, so the call answers 488.
+fn unicast(addr: std::net::IpAddr) -> Result<(), SdpError> {
+    let broadcast = matches!(addr, std::net::IpAddr::V4(v4) if v4.is_broadcast());
+    if addr.is_multicast() || broadcast {
+        return Err(SdpError::Multicast(addr));
+    }
+    Ok(())
+}
+
 fn usable_audio(m: &MediaDescription) -> bool {
     m.media.eq_ignore_ascii_case("audio")
         && m.port != 0
@@ -173,6 +183,7 @@ pub fn answer(
             saw_audio = true;
             if let Some(codec) = pick_codec(m, |c| supported.contains(&c)) {
                 let conn = offer.connection_for(i).ok_or(SdpError::NoConnection)?;
+                unicast(conn.addr)?;
                 let te = m.telephone_event_pt();
                 let direction = peer_direction(offer, i, conn).reversed();
                 sd.media
@@ -227,6 +238,7 @@ pub fn negotiated_from_answer(
         let offered: Vec<Codec> = pick_all(ours);
         let codec = pick_codec(theirs, |c| offered.contains(&c)).ok_or(SdpError::NoCommonCodec)?;
         let conn = answer.connection_for(i).ok_or(SdpError::NoConnection)?;
+        unicast(conn.addr)?;
         let te = ours.telephone_event_pt().and(theirs.telephone_event_pt());
         let direction = peer_direction(answer, i, conn)
             .reversed()

@@ -252,3 +252,28 @@ fn direction_algebra() {
     assert_eq!(SendRecv.intersect(RecvOnly), RecvOnly);
     assert_eq!(SendOnly.intersect(RecvOnly), Inactive);
 }
+
+#[test]
+fn multicast_and_broadcast_media_are_refused() {
+    for (c, addr) in [
+        ("IN IP4 239.1.2.3/127", ip4(239, 1, 2, 3)),
+        ("IN IP4 255.255.255.255", ip4(255, 255, 255, 255)),
+        ("IN IP6 ff0e::101", "ff0e::101".parse().unwrap()),
+    ] {
+        let offer = PHONE_OFFER.replace("c=IN IP4 192.0.2.10", &format!("c={c}"));
+        let sd = SessionDescription::parse(&offer).unwrap();
+        let err = answer(&sd, ip4(192, 0, 2, 1), 20_000, &[Codec::Pcmu], 1, 1).unwrap_err();
+        assert_eq!(err, SdpError::Multicast(addr), "{c}");
+        assert!(err.is_not_acceptable(), "answered 488");
+        // The same address in an answer to our offer.
+        let ours = offer_fn(ip4(192, 0, 2, 1), 20_000, &[Codec::Pcmu, Codec::Pcma], 1, 1);
+        let their = PHONE_OFFER.replace("c=IN IP4 192.0.2.10", &format!("c={c}"));
+        let their = SessionDescription::parse(&their).unwrap();
+        assert_eq!(
+            negotiated_from_answer(&ours, &their).unwrap_err(),
+            SdpError::Multicast(addr)
+        );
+    }
+}
+
+use super::negotiate::offer as offer_fn;

@@ -151,9 +151,11 @@ pub async fn run(start: CallStart, mut rx: mpsc::Receiver<CallEvent>) {
     while !machine.is_finished() {
         let timeout = machine.poll_timeout().map(tokio::time::Instant::from_std);
         let play_end = d.playback.as_ref().map(|p| p.2);
+        let mut stopping = false;
         tokio::select! {
             ev = rx.recv() => match ev {
                 Some(ev) => {
+                    stopping = matches!(ev, CallEvent::Shutdown);
                     let input = d.input_of(ev);
                     machine.handle(input, &d.env, Instant::now());
                 }
@@ -172,6 +174,12 @@ pub async fn run(start: CallStart, mut rx: mpsc::Receiver<CallEvent>) {
             }
         }
         d.drain(&mut machine).await;
+        if stopping {
+            // The switch is stopping: our BYEs are out, and the core waits only a few
+            // seconds for their answers. Seal the recording now, complete, so that a far
+            // side that never answers does not leave it to be repaired as "interrupted".
+            d.seal_recording().await;
+        }
     }
     if own_call {
         if let Ok(mut b) = d.shared.busy_agents.lock() {
@@ -493,24 +501,21 @@ impl Driver {
         Some((prompt, len))
     }
 
+    /// Write what is left of the recording, seal it and mark it complete (once).
+    async fn seal_recording(&mut self) {
+        seal(self.recording.take(), self.call.0).await;
+    }
+
     async fn finish(mut self, outcome: &'static str) {
         self.forget_agents();
         if let Some((_, Some(h), _)) = self.playback.take() {
             h.stop();
         }
+        let recording = self.recording.take();
         let st = self.relay.stop().await;
         let relayed = st.a.forwarded + st.b.forwarded;
         // The relay is gone, so the tap is closed: the writer drains and seals the file.
-        if let Some(h) = self.recording.take() {
-            match h.finish().await {
-                Ok(info) => {
-                    tracing::info!(call = self.call.0, path = %info.path, ms = info.duration_ms, "recording complete")
-                }
-                Err(e) => {
-                    tracing::error!(call = self.call.0, error = %e, "recording not finished cleanly")
-                }
-            }
-        }
+        seal(recording, self.call.0).await;
         let _ = self
             .core
             .send(CoreCmd::Ended {
@@ -519,5 +524,16 @@ impl Driver {
                 relayed_packets: relayed,
             })
             .await;
+    }
+}
+
+async fn seal(recording: Option<recorder::RecordingHandle>, call: u64) {
+    if let Some(h) = recording {
+        match h.finish().await {
+            Ok(info) => {
+                tracing::info!(call, path = %info.path, ms = info.duration_ms, "recording complete")
+            }
+            Err(e) => tracing::error!(call, error = %e, "recording not finished cleanly"),
+        }
     }
 }
