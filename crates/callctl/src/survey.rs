@@ -7,7 +7,7 @@
 //! citizen hanging up, ends the call as it would have ended; the survey never holds the
 //! operator (their after-call work has already started).
 
-use crate::call::{AfterPlay, Call, Phase, Plan};
+use crate::call::{AfterPlay, Call, LegState, Phase, Plan, Purpose};
 use crate::event::EventKind;
 use crate::io::{MediaOut, Side};
 
@@ -17,10 +17,15 @@ impl Call {
     /// The operator of leg `i` hung up: ask the citizen, if this line does and the citizen
     /// is still there. True when the survey started (the call goes on).
     pub(crate) fn survey_after_operator(&mut self, i: usize) -> bool {
-        let citizen_there = self.a.as_ref().is_some_and(|a| a.answered && !a.gone);
+        // The citizen: the inbound leg, or the leg a callback placed (also on side A).
+        let citizen_there = self.a.as_ref().is_some_and(|a| a.answered && !a.gone)
+            || self
+                .legs
+                .iter()
+                .any(|l| l.purpose == Purpose::CallbackCitizen && l.state == LegState::Up);
         let asked = self.line.survey
             && citizen_there
-            && matches!(self.plan, Plan::Queue { .. })
+            && matches!(self.plan, Plan::Queue { .. } | Plan::Callback { .. })
             && self.phase == Phase::Talking
             && self.bridged == Some(i);
         if !asked {

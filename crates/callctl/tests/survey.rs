@@ -166,3 +166,40 @@ fn the_callback_key_is_not_taken_during_the_survey() {
         .iter()
         .any(|q| matches!(q, QueueOut::RequestCallback { .. })));
 }
+
+#[test]
+fn a_called_back_citizen_is_asked_too() {
+    let citizen = callctl::Destination {
+        label: "callback 0312345678".into(),
+        uri: sip::Uri::parse("sip:0312345678@127.0.0.1:5090").unwrap(),
+        peer: peer(CITIZEN, TRUNK_LISTEN),
+        trunk: Some("carrier".into()),
+    };
+    let plan = callctl::Plan::Callback {
+        entry: acd::EntryId(9),
+        agent: "1001".into(),
+        agent_dest: Some(phone_of("1001")),
+        citizen: Some(citizen),
+        queue: "general".into(),
+    };
+    let mut sim = Sim::build(plan, None, "0312345678", survey_line());
+    let agent = sim.last_invite_to(&phone_of("1001").uri.to_string());
+    sim.respond_to(&agent, 200, Some(sdp(41000)));
+    let out = sim.last_invite_to("sip:0312345678@127.0.0.1:5090");
+    sim.respond_to(&out, 200, Some(sdp(44000)));
+    sim.from_leg(&agent, "BYE", "", 2);
+    assert!(
+        !sim.sent(Method::Bye)
+            .iter()
+            .any(|b| b.call_id() == out.call_id()),
+        "the citizen stays on the line"
+    );
+    assert_eq!(sim.plays().last().unwrap().1, vec!["survey"]);
+    sim.feed(Input::Digit('5'));
+    assert_eq!(answers(&sim), vec![5]);
+    sim.finish_prompt();
+    assert!(sim
+        .sent(Method::Bye)
+        .iter()
+        .any(|b| b.call_id() == out.call_id()));
+}

@@ -77,6 +77,14 @@ fn ratio(n: u64, d: u64) -> Option<f64> {
 impl Tally {
     /// Count one call. `offset_minutes` places it in its local hour.
     pub fn add(&mut self, r: &CallRecord, offset_minutes: i32) {
+        // 利用者満足度 counts every answer, a called-back citizen's too (a callback is
+        // not an offered call, so it counts nowhere else).
+        if let Some(s) = r.survey.filter(|s| (1..=5).contains(s)) {
+            self.survey_answers += 1;
+            if s >= 4 {
+                self.survey_satisfied += 1;
+            }
+        }
         let outcome = r.outcome();
         if outcome == Outcome::Outbound {
             return;
@@ -107,12 +115,6 @@ impl Tally {
                         Some(Resolution::NotCompleted) => self.not_completed += 1,
                         None => self.resolution_unknown += 1,
                     },
-                }
-                if let Some(s) = r.survey.filter(|s| (1..=5).contains(s)) {
-                    self.survey_answers += 1;
-                    if s >= 4 {
-                        self.survey_satisfied += 1;
-                    }
                 }
             }
             Outcome::Abandoned(phase) => {

@@ -186,6 +186,14 @@ impl StatsMetrics {
         for s in &r.supervisions {
             self.supervisions.with_label_values(&[s.mode.key()]).inc();
         }
+        // Every rating counts, a called-back citizen's too (as in the reports).
+        if let Some(score) = r.survey.filter(|s| (1..=5).contains(s)) {
+            let line = Self::bounded(&self.lines, &r.line);
+            self.line_survey_answers.with_label_values(&[line]).inc();
+            if score >= 4 {
+                self.line_survey_satisfied.with_label_values(&[line]).inc();
+            }
+        }
         let outcome = r.outcome();
         if outcome == Outcome::Outbound {
             return;
@@ -214,12 +222,6 @@ impl StatsMetrics {
                 self.talk
                     .with_label_values(&[queue])
                     .observe(r.talk_ms().unwrap_or(0) as f64 / 1000.0);
-                if let Some(score) = r.survey.filter(|s| (1..=5).contains(s)) {
-                    self.line_survey_answers.with_label_values(&[line]).inc();
-                    if score >= 4 {
-                        self.line_survey_satisfied.with_label_values(&[line]).inc();
-                    }
-                }
             }
             Outcome::Abandoned(_) => {
                 self.line_abandoned.with_label_values(&[line]).inc();

@@ -334,3 +334,48 @@ fn the_survey_answer_is_in_the_record_and_feeds_satisfaction() {
         "two of three answers are 4 or 5: {s}"
     );
 }
+
+#[test]
+fn a_called_back_citizens_rating_counts_for_satisfaction_not_as_an_offered_call() {
+    let mut rec = Recorder::new();
+    let t0 = 1_795_563_000_000;
+    let events = [
+        ev(
+            "cb",
+            t0,
+            EventKind::Arrived {
+                origin: Origin::Callback,
+                trunk: String::new(),
+                dialled: "+81246221111".into(),
+                line: "市代表".into(),
+                caller: "0246991234".into(),
+            },
+        ),
+        ev(
+            "cb",
+            t0 + 3_000,
+            EventKind::Answered {
+                agent: "1001".into(),
+            },
+        ),
+        ev("cb", t0 + 60_000, EventKind::SurveyAnswered { score: 5 }),
+        ev(
+            "cb",
+            t0 + 65_000,
+            EventKind::Ended {
+                phase: Phase::Talking,
+                by: Party::Switch,
+                outcome: "callback".into(),
+            },
+        ),
+    ];
+    let mut done = None;
+    for e in &events {
+        done = rec.on_event(e).or(done);
+    }
+    let r = done.unwrap();
+    let mut k = stats::kpi::Tally::default();
+    k.add(&r, 540);
+    assert_eq!(k.offered, 0, "a callback is not an offered call");
+    assert_eq!(k.satisfaction(), Some(1.0));
+}

@@ -215,7 +215,7 @@ impl Sim {
         Self::build(plan, invite, caller, line())
     }
 
-    fn build(plan: Plan, invite: Option<Request>, caller: &str, line: dialplan::Number) -> Sim {
+    pub fn build(plan: Plan, invite: Option<Request>, caller: &str, line: dialplan::Number) -> Sim {
         let world = World::default();
         let start = Instant::now();
         let inbound = invite.map(|invite| Inbound {
