@@ -159,3 +159,58 @@ fn an_operator_registered_over_tls_answers_a_citizens_call_audio_both_ways() {
         "the operator's leg was ended over TLS"
     );
 }
+
+#[test]
+fn an_operators_own_call_over_tls_is_answered_with_a_contact_on_tls() {
+    // Without `;transport=tls` in our 2xx's Contact the phone would send its ACK and
+    // BYE over UDP to the TLS port, where nothing listens.
+    let sw = Switch::start("sec-tls-own-call", |t| t);
+    let tls = sw.tls.unwrap();
+    let mut c = tls_client(&sw);
+    let local = c.sock.local_addr().unwrap();
+    let uri = format!("sip:*23@{tls}");
+    let invite = |cseq: u32, auth: &str| {
+        let sdp = sdp_offer(local);
+        format!(
+            "INVITE {uri} SIP/2.0\r\nVia: SIP/2.0/TLS {local};branch=z9hG4bKown{cseq};rport\r\nMax-Forwards: 70\r\nFrom: <sip:1001@127.0.0.1>;tag=own\r\nTo: <{uri}>\r\nCall-ID: own-tls\r\nCSeq: {cseq} INVITE\r\nContact: <sip:1001@{local};transport=tls>\r\n{auth}Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{sdp}",
+            sdp.len()
+        )
+    };
+    c.write_all(invite(1, "").as_bytes()).unwrap();
+    let got = read_until(&mut c, "SIP/2.0 407", 5);
+    let at = got
+        .find("SIP/2.0 407")
+        .unwrap_or_else(|| panic!("no 407: {got}"));
+    let chal = read_until_end_of_head(&got[at..]);
+    let Ok(sip::Message::Response(chal)) = sip::parse_datagram(chal.as_bytes()) else {
+        panic!("a 407 that parses: {chal}")
+    };
+    let auth = sip::auth::client_authorization(
+        chal.headers.get("Proxy-Authenticate").unwrap(),
+        "INVITE",
+        &uri,
+        "1001",
+        "madoguchi-1001",
+        "0a4f113b",
+        1,
+    )
+    .unwrap();
+    c.write_all(invite(2, &format!("Proxy-Authorization: {auth}\r\n")).as_bytes())
+        .unwrap();
+    let got = read_until(&mut c, "SIP/2.0 200", 10);
+    let at = got
+        .find("SIP/2.0 200")
+        .unwrap_or_else(|| panic!("no 200: {got}"));
+    let ok = &got[at..];
+    let contact = ok
+        .lines()
+        .find(|l| l.to_ascii_lowercase().starts_with("contact:"))
+        .unwrap_or_else(|| panic!("no Contact: {ok}"));
+    assert!(contact.contains(";transport=tls"), "{contact}");
+}
+
+/// The first message's head (up to the blank line) of `text`.
+fn read_until_end_of_head(text: &str) -> String {
+    let end = text.find("\r\n\r\n").map_or(text.len(), |i| i + 4);
+    text[..end].to_string()
+}

@@ -39,7 +39,7 @@ impl Call {
         if a.final_sent {
             return;
         }
-        let mut resp = a_response(&a.invite, status, &a.tag, a.from.local, sdp.as_deref());
+        let mut resp = a_response(&a.invite, status, &a.tag, &a.from, sdp.as_deref());
         if let Some(r) = reason {
             resp.reason = r.replace(['\r', '\n'], " ");
         }
@@ -278,8 +278,8 @@ impl Call {
         .unwrap_or_default();
         let r = self.sdp.answer(side, &mut st, &req.body);
         let contact_at = match leg {
-            None => self.a.as_ref().map(|a| a.from.local).unwrap_or(from.local),
-            Some(_) => from.local,
+            None => self.a.as_ref().map(|a| a.from).unwrap_or(from),
+            Some(_) => from,
         };
         let resp = match r {
             Ok((sdp, cfg)) => {
@@ -289,7 +289,11 @@ impl Call {
                 let mut r = Response::to_request(req, 200, None);
                 r.headers.push(
                     "Contact",
-                    format!("<sip:madoguchi@{}>", msg::host_port(contact_at)),
+                    format!(
+                        "<sip:madoguchi@{}{}>",
+                        msg::host_port(contact_at.local),
+                        msg::transport_param(contact_at.transport)
+                    ),
                 );
                 r.headers.push("Content-Type", "application/sdp");
                 r.body = bytes::Bytes::from(sdp);

@@ -111,7 +111,7 @@ pub fn a_response(
     a_invite: &Request,
     status: u16,
     tag: &str,
-    contact_at: SocketAddr,
+    contact_at: &Peer,
     sdp: Option<&str>,
 ) -> Response {
     let mut r = Response::to_request(a_invite, status, Some(tag));
@@ -125,8 +125,14 @@ pub fn a_response(
                     .all(|c| c.is_ascii_alphanumeric() || "+*#-.".contains(c))
             })
             .unwrap_or_else(|| "madoguchi".into());
-        r.headers
-            .push("Contact", format!("<sip:{user}@{}>", host_port(contact_at)));
+        r.headers.push(
+            "Contact",
+            format!(
+                "<sip:{user}@{}{}>",
+                host_port(contact_at.local),
+                transport_param(contact_at.transport)
+            ),
+        );
         // Record-Route of the caller's side is echoed in a dialog-creating response (§12.1.1).
         for rr in a_invite.headers.get_all("Record-Route") {
             r.headers.push("Record-Route", rr.to_string());
@@ -200,8 +206,24 @@ pub fn via_for(peer: &Peer) -> sip::Via {
 pub fn contact_for(peer: &Peer) -> NameAddr {
     NameAddr::new(
         None,
-        Uri::parse(&format!("sip:madoguchi@{}", host_port(peer.local))).expect("our own URI"),
+        Uri::parse(&format!(
+            "sip:madoguchi@{}{}",
+            host_port(peer.local),
+            transport_param(peer.transport)
+        ))
+        .expect("our own URI"),
     )
+}
+
+/// The `transport` URI parameter of our Contact on a stream flow (RFC 3261 §19.1.1):
+/// without it a phone that reached us over TLS (or TCP) would send its ACK and BYE to
+/// our Contact over UDP, to a port where no UDP listens (the TLS port).
+pub fn transport_param(t: sip::TransportKind) -> &'static str {
+    match t {
+        sip::TransportKind::Udp => "",
+        sip::TransportKind::Tcp => ";transport=tcp",
+        sip::TransportKind::Tls => ";transport=tls",
+    }
 }
 
 /// The branch of a request's top Via (how its responses find their way back).
@@ -258,5 +280,35 @@ mod tests {
         );
         let t = Uri::parse("sip:x@phone.invalid").unwrap();
         assert_eq!(peer_for_target(&t, &flow).remote, flow.remote);
+    }
+
+    #[test]
+    fn contacts_on_stream_flows_name_their_transport() {
+        let raw = "INVITE sip:0246221111@127.0.0.1:5061 SIP/2.0\r\nVia: SIP/2.0/TLS 127.0.0.1:40000;branch=z9hG4bKx\r\nFrom: <sip:1001@127.0.0.1>;tag=a\r\nTo: <sip:0246221111@127.0.0.1>\r\nCall-ID: c\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n";
+        let Ok(sip::Message::Request(inv)) = sip::parse_datagram(raw.as_bytes()) else {
+            panic!("parses")
+        };
+        let tls = Peer {
+            transport: sip::transaction::TransportKind::Tls,
+            remote: "127.0.0.1:40000".parse().unwrap(),
+            local: "127.0.0.1:5061".parse().unwrap(),
+        };
+        let r = a_response(&inv, 200, "t", &tls, None);
+        assert_eq!(
+            r.headers.get("Contact"),
+            Some("<sip:0246221111@127.0.0.1:5061;transport=tls>")
+        );
+        assert_eq!(
+            contact_for(&tls).to_string(),
+            "<sip:madoguchi@127.0.0.1:5061;transport=tls>"
+        );
+        let udp = Peer {
+            transport: sip::transaction::TransportKind::Udp,
+            ..tls
+        };
+        assert_eq!(
+            contact_for(&udp).to_string(),
+            "<sip:madoguchi@127.0.0.1:5061>"
+        );
     }
 }

@@ -71,7 +71,7 @@ pub async fn run(start: CallStart, mut rx: mpsc::Receiver<CallEvent>) {
         // No RTP ports left: 503 (RFC 3261 §21.5.4), and the caller may retry.
         if let Some((tx, invite, from)) = start.refuse {
             let tag = sip::dialog::new_tag();
-            let mut resp = callctl::msg::a_response(&invite, 503, &tag, from.local, None);
+            let mut resp = callctl::msg::a_response(&invite, 503, &tag, &from, None);
             resp.headers.push("Retry-After", "5");
             let _ = start.core.send(CoreCmd::Respond { tx, resp }).await;
         }
