@@ -153,6 +153,8 @@ trait Store {
     fn audit_actions(&self, id: i64) -> Vec<String>;
     fn mask(&self, cutoff: i64) -> usize;
     fn get(&self, id: i64) -> history::model::Contact;
+    /// (department, kind, state, due_at) of the handovers.
+    fn handover_list(&self) -> Vec<(String, String, String, i64)>;
 }
 
 macro_rules! store_impl {
@@ -185,6 +187,13 @@ macro_rules! store_impl {
             }
             fn get(&self, id: i64) -> history::model::Contact {
                 self.contact(id).unwrap().unwrap()
+            }
+            fn handover_list(&self) -> Vec<(String, String, String, i64)> {
+                self.handovers("", None)
+                    .unwrap()
+                    .into_iter()
+                    .map(|h| (h.department, h.kind, h.state.as_str().to_string(), h.due_at))
+                    .collect()
             }
         }
     };
@@ -279,6 +288,28 @@ fn scenario(s: &dyn Store) -> Vec<String> {
         Err(HistoryError::Conflict)
     ));
     assert_eq!(s.audit_actions(b.id), vec!["更新", "作成"]);
+    // A callback opens its handover with the record (due a day after the call); an
+    // answered record none.
+    assert!(s.handover_list().is_empty());
+    let mut cb = rec(
+        Channel::Phone,
+        T0 + 3 * DAY,
+        "税金",
+        "折り返し希望",
+        "0246000003",
+    );
+    cb.outcome = Outcome::Callback;
+    cb.department = "市民税課".into();
+    s.create(&cb);
+    assert_eq!(
+        s.handover_list(),
+        vec![(
+            "市民税課".to_string(),
+            "callback".to_string(),
+            "open".to_string(),
+            T0 + 4 * DAY
+        )]
+    );
     // Masking after the period: the first two records.
     assert_eq!(s.mask(T0 + DAY + 1), 2);
     let am = s.get(a.id);

@@ -72,38 +72,53 @@ pub struct Event {
     pub note: String,
 }
 
-/// Opens a handover for a record that needs one and has none (called inside the
-/// record's transaction).
-pub fn open_for_in(c: &Connection, contact: &Contact, by: &str, now: i64) -> rusqlite::Result<()> {
+// The statements both stores run (PostgreSQL through `pg::sql_to_postgres`).
+pub(crate) const FIND_FOR_CONTACT: &str = "SELECT id FROM handovers WHERE contact_id=?1";
+pub(crate) const INSERT_HANDOVER: &str =
+    "INSERT INTO handovers (contact_id, department, kind, state, due_at, created_at, created_by, updated_at, updated_by)
+     VALUES (?1,?2,?3,'open',?4,?5,?6,?5,?6)";
+pub(crate) const INSERT_OPENED: &str =
+    "INSERT INTO handover_events (handover_id, at, by_user, state, note) VALUES (?1,?2,?3,'open','')";
+
+/// The due time of the handover a record needs; None when it needs none.
+pub(crate) fn due_for(contact: &Contact) -> Option<i64> {
     let hours = match contact.input.outcome {
         Outcome::Callback => CALLBACK_DUE_HOURS,
         Outcome::PassedOn => PASSED_ON_DUE_HOURS,
-        _ => return Ok(()),
+        _ => return None,
+    };
+    Some(contact.input.started_at + hours * 3600)
+}
+
+/// Opens a handover for a record that needs one and has none (called inside the
+/// record's transaction).
+pub fn open_for_in(c: &Connection, contact: &Contact, by: &str, now: i64) -> rusqlite::Result<()> {
+    let Some(due) = due_for(contact) else {
+        return Ok(());
     };
     let exists: Option<i64> = c
-        .query_row(
-            "SELECT id FROM handovers WHERE contact_id=?1",
-            [contact.id],
-            |r| r.get(0),
-        )
+        .query_row(FIND_FOR_CONTACT, [contact.id], |r| r.get(0))
         .optional()?;
     if exists.is_some() {
         return Ok(());
     }
     c.execute(
-        "INSERT INTO handovers (contact_id, department, kind, state, due_at, created_at, created_by, updated_at, updated_by)
-         VALUES (?1,?2,?3,'open',?4,?5,?6,?5,?6)",
-        params![contact.id, contact.input.department, contact.input.outcome.as_str(), contact.input.started_at + hours * 3600, now, by],
+        INSERT_HANDOVER,
+        params![
+            contact.id,
+            contact.input.department,
+            contact.input.outcome.as_str(),
+            due,
+            now,
+            by
+        ],
     )?;
     let id = c.last_insert_rowid();
-    c.execute(
-        "INSERT INTO handover_events (handover_id, at, by_user, state, note) VALUES (?1,?2,?3,'open','')",
-        params![id, now, by],
-    )?;
+    c.execute(INSERT_OPENED, params![id, now, by])?;
     Ok(())
 }
 
-const SELECT: &str = "SELECT h.id, h.contact_id, h.department, h.kind, h.state, h.due_at, h.created_at,
+pub(crate) const SELECT: &str = "SELECT h.id, h.contact_id, h.department, h.kind, h.state, h.due_at, h.created_at,
     h.created_by, h.updated_at, h.updated_by, c.summary FROM handovers h JOIN contacts c ON c.id = h.contact_id";
 
 fn row(r: &rusqlite::Row) -> rusqlite::Result<Handover> {
@@ -123,6 +138,11 @@ fn row(r: &rusqlite::Row) -> rusqlite::Result<Handover> {
     })
 }
 
+/// ?1 the department ('' for all), ?2 the state ('' for any); not done first.
+pub(crate) const LIST_WHERE: &str =
+    "WHERE (?1 = '' OR h.department = ?1) AND (?2 = '' OR h.state = ?2)
+     ORDER BY h.state = 'done', h.due_at, h.id LIMIT 1000";
+
 /// Counts for the daily report.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Summary {
@@ -141,10 +161,7 @@ impl Db {
     /// due time; `state` filters.
     pub fn handovers(&self, department: &str, state: Option<State>) -> Result<Vec<Handover>> {
         self.with(|c| {
-            let mut st = c.prepare(&format!(
-                "{SELECT} WHERE (?1 = '' OR h.department = ?1) AND (?2 = '' OR h.state = ?2)
-                 ORDER BY h.state = 'done', h.due_at, h.id LIMIT 1000"
-            ))?;
+            let mut st = c.prepare(&format!("{SELECT} {LIST_WHERE}"))?;
             let rows = st.query_map(
                 params![department, state.map(|s| s.as_str()).unwrap_or("")],
                 row,

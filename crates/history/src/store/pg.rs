@@ -5,12 +5,19 @@
 //! locking, search by several conditions (the same `Query`, its `instr` as `strpos`),
 //! masking after the personal-data period.
 //!
-//! Not yet on PostgreSQL: handovers, inquiries and the outbox, accounts and sessions,
-//! the access log — the running service keeps those in its SQLite file.
+//! A record that is a callback or a pass-on opens its handover in the same
+//! transaction, as on SQLite, and the handovers are listed as there. Not yet on
+//! PostgreSQL: a handover's later steps and the daily counts, inquiries and the outbox,
+//! accounts and sessions, the access log — the running service keeps those in its
+//! SQLite file.
 
 use super::contacts::{
     masked, text_of, AuditRow, COLS, INSERT_AUDIT, INSERT_CONTACT, MASK, MASK_AUDIT, MASK_CONTACT,
     SELECT_AUDIT, UPDATE_CONTACT,
+};
+use super::handovers::{
+    due_for, Handover, State, FIND_FOR_CONTACT, INSERT_HANDOVER, INSERT_OPENED, LIST_WHERE,
+    SELECT as SELECT_HANDOVERS,
 };
 use super::query::Query;
 use super::MIGRATIONS;
@@ -113,7 +120,66 @@ fn audit_in(
     Ok(())
 }
 
+/// As `handovers::open_for_in`, inside the record's transaction.
+fn open_handover_in(
+    c: &mut impl GenericClient,
+    contact: &Contact,
+    by: &str,
+    now: i64,
+) -> Result<()> {
+    let Some(due) = due_for(contact) else {
+        return Ok(());
+    };
+    if c.query_opt(&sql_to_postgres(FIND_FOR_CONTACT), &[&contact.id])?
+        .is_some()
+    {
+        return Ok(());
+    }
+    let id: i64 = c
+        .query_one(
+            &format!("{} RETURNING id", sql_to_postgres(INSERT_HANDOVER)),
+            &[
+                &contact.id,
+                &contact.input.department,
+                &contact.input.outcome.as_str(),
+                &due,
+                &now,
+                &by,
+            ],
+        )?
+        .try_get(0)?;
+    c.execute(&sql_to_postgres(INSERT_OPENED), &[&id, &now, &by])?;
+    Ok(())
+}
+
 impl PgStore {
+    /// Handovers of a department (all when empty), not done first, then by due time.
+    pub fn handovers(&self, department: &str, state: Option<State>) -> Result<Vec<Handover>> {
+        let st = state.map(|s| s.as_str()).unwrap_or("");
+        let rows = self.lock().query(
+            &sql_to_postgres(&format!("{SELECT_HANDOVERS} {LIST_WHERE}")),
+            &[&department, &st],
+        )?;
+        rows.iter()
+            .map(|r| {
+                let state: String = r.try_get(4)?;
+                Ok(Handover {
+                    id: r.try_get(0)?,
+                    contact_id: r.try_get(1)?,
+                    department: r.try_get(2)?,
+                    kind: r.try_get(3)?,
+                    state: State::parse(&state).unwrap_or(State::Open),
+                    due_at: r.try_get(5)?,
+                    created_at: r.try_get(6)?,
+                    created_by: r.try_get(7)?,
+                    updated_at: r.try_get(8)?,
+                    updated_by: r.try_get(9)?,
+                    summary: r.try_get(10)?,
+                })
+            })
+            .collect()
+    }
+
     /// Connects (`host=/run/postgresql dbname=madoguchi user=madoguchi`, or a URL) and
     /// brings the schema up to the last migration.
     pub fn open(params: &str) -> Result<PgStore> {
@@ -165,6 +231,7 @@ impl PgStore {
             .try_get(0)?;
         let stored = get_in(&mut tx, id)?.ok_or(HistoryError::NotFound)?;
         audit_in(&mut tx, id, by, "作成", None, &stored)?;
+        open_handover_in(&mut tx, &stored, by, now)?;
         tx.commit()?;
         Ok(stored)
     }
@@ -224,6 +291,7 @@ impl PgStore {
         )?;
         let new = get_in(&mut tx, id)?.ok_or(HistoryError::NotFound)?;
         audit_in(&mut tx, id, by, "更新", Some(&old), &new)?;
+        open_handover_in(&mut tx, &new, by, now)?;
         tx.commit()?;
         Ok(new)
     }
