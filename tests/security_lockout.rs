@@ -123,3 +123,45 @@ fn register_raw_expect_block(c: &RawSip, sw: &Switch, user: &str) -> u16 {
         .expect("an answer")
         .status
 }
+
+/// The status line of `GET /api/v1/events` with Basic `user:password` (the desk's feed
+/// takes an operator's SIP login); the stream itself is not read.
+fn feed_status(sw: &Switch, user: &str, password: &str) -> String {
+    use base64::Engine;
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(sw.http).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .unwrap();
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    s.write_all(
+        format!("GET /api/v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Basic {auth}\r\n\r\n")
+            .as_bytes(),
+    )
+    .unwrap();
+    let mut buf = [0u8; 256];
+    let n = s.read(&mut buf).unwrap_or(0);
+    String::from_utf8_lossy(&buf[..n])
+        .lines()
+        .next()
+        .unwrap_or("")
+        .to_string()
+}
+
+#[test]
+fn the_event_feed_is_no_way_around_the_lockout() {
+    let sw = Switch::start("sec-lockout-feed", |t| t);
+    for i in 0..5 {
+        let st = feed_status(&sw, "1001", &format!("guess{i}"));
+        assert!(st.contains(" 401 "), "wrong password {i}: {st}");
+    }
+    let st = feed_status(&sw, "1001", "madoguchi-1001");
+    assert!(
+        st.contains(" 429 "),
+        "after five wrong passwords even the right one is refused for a while: {st}"
+    );
+    let st = feed_status(&sw, "1002", "madoguchi-1002");
+    assert!(
+        st.contains(" 200 "),
+        "a colleague at the same address is not locked out: {st}"
+    );
+}

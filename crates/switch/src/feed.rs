@@ -63,7 +63,11 @@ pub struct FeedQuery {
 }
 
 /// Who may read the feed: a supervisor (any agent) or an operator (their own).
-fn viewer(s: &Shared, headers: &HeaderMap) -> Result<Option<String>, Response> {
+fn viewer(
+    s: &Shared,
+    headers: &HeaderMap,
+    ip: std::net::IpAddr,
+) -> Result<Option<String>, Response> {
     let value = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
@@ -71,12 +75,25 @@ fn viewer(s: &Shared, headers: &HeaderMap) -> Result<Option<String>, Response> {
         return Ok(None);
     }
     // An operator: Basic with their SIP account (id and password from the configuration).
+    // Failures count per (user, source) like digest's, or the feed would be a way to
+    // guess an operator's SIP password without limit.
     if let Some((user, pw)) = value.and_then(basic) {
+        let now = std::time::Instant::now();
+        let mut lim = s.feed_logins.lock().unwrap_or_else(|p| p.into_inner());
+        if lim.is_blocked(&user, ip, now) {
+            return Err((
+                StatusCode::TOO_MANY_REQUESTS,
+                "too many failed logins; try again later\n",
+            )
+                .into_response());
+        }
         if let Some(a) = s.cfg.agent(&user) {
             if constant_eq(a.password.as_bytes(), pw.as_bytes()) {
+                lim.record_success(&user, ip, now);
                 return Ok(Some(user));
             }
         }
+        lim.record_failure(&user, ip, now);
     }
     let mut r = (
         StatusCode::UNAUTHORIZED,
@@ -131,11 +148,12 @@ fn decode_b64(s: &str) -> Option<Vec<u8>> {
 /// every 15 s so proxies and clients notice a dead connection.
 pub async fn events(
     State(s): State<Arc<Shared>>,
+    axum::extract::ConnectInfo(remote): axum::extract::ConnectInfo<std::net::SocketAddr>,
     headers: HeaderMap,
     Query(q): Query<FeedQuery>,
 ) -> Response {
     let s2 = s.clone();
-    let who = match tokio::task::spawn_blocking(move || viewer(&s2, &headers)).await {
+    let who = match tokio::task::spawn_blocking(move || viewer(&s2, &headers, remote.ip())).await {
         Ok(Ok(w)) => w,
         Ok(Err(r)) => return r,
         Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),

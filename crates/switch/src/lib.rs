@@ -103,6 +103,9 @@ pub struct Shared {
     /// Operators on a call of their own (an extension, an outside number): the queue's
     /// offers skip them until it ends, as a PBX's device state would.
     pub busy_agents: Mutex<std::collections::HashSet<String>>,
+    /// Failed operator logins on the event feed (Basic with the SIP password) per
+    /// (user, source): the same limiter as digest, so the feed is no way around it.
+    pub feed_logins: Mutex<sip::auth::AuthLimiter>,
     /// Which call each operator is talking on (from the calls' Answered / OperatorLeft
     /// events), for a supervisor's `*31`/`*32`/`*33`.
     pub agent_calls: Mutex<HashMap<String, event::CallRef>>,
@@ -508,6 +511,7 @@ pub async fn start(opts: Options) -> Result<RunningSwitch, SwitchError> {
         )),
         events: tokio::sync::broadcast::channel(4096).0,
         busy_agents: Mutex::new(std::collections::HashSet::new()),
+        feed_logins: Mutex::new(sip::auth::AuthLimiter::default()),
         agent_calls: Mutex::new(HashMap::new()),
     });
     let registration = register::Registration::new(&shared, secret);
