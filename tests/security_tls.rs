@@ -214,3 +214,29 @@ fn read_until_end_of_head(text: &str) -> String {
     let end = text.find("\r\n\r\n").map_or(text.len(), |i| i + 4);
     text[..end].to_string()
 }
+
+#[test]
+fn a_pjsip_phone_registers_over_tls() {
+    let sw = Switch::start("sec-tls-pjsua", |t| t);
+    let tls = sw.tls.unwrap();
+    let registrar = format!("sip:{tls}");
+    let _op = common::pjsua::operator(
+        &sw,
+        &sw.dir,
+        "1002",
+        &["--registrar", &registrar, "--transport", "tls"],
+    );
+    let regs = http_request_as(
+        sw.http,
+        "GET",
+        "/api/v1/registrations",
+        None,
+        Some(&sw.supervisor()),
+    )
+    .map(|(_, b)| b)
+    .unwrap_or_default();
+    assert!(
+        regs.contains("\"1002@") && regs.contains("\"TLS\""),
+        "1002's binding is over TLS: {regs}"
+    );
+}

@@ -323,7 +323,7 @@ def main():
     p.add_argument("--registrar", help="sip:HOST:PORT of the switch's agents' listener")
     p.add_argument("--user", default="0312345678")
     p.add_argument("--password")
-    p.add_argument("--transport", choices=["udp", "tcp"], default="udp")
+    p.add_argument("--transport", choices=["udp", "tcp", "tls"], default="udp")
     p.add_argument("--dial", help="URI a caller dials at start")
     p.add_argument("--play", help="WAV file sent into the call (looped)")
     p.add_argument("--record", help="WAV file of the audio that arrives")
@@ -376,7 +376,8 @@ def main():
     tc.port = a.sip_port
     tc.boundAddress = "127.0.0.1"
     tc.publicAddress = "127.0.0.1"
-    ttype = pj.PJSIP_TRANSPORT_TCP if a.transport == "tcp" else pj.PJSIP_TRANSPORT_UDP
+    ttype = {"tcp": pj.PJSIP_TRANSPORT_TCP, "tls": pj.PJSIP_TRANSPORT_TLS}.get(
+        a.transport, pj.PJSIP_TRANSPORT_UDP)
     tid = ep.transportCreate(ttype, tc)
     ep.libStart()
     ep.audDevManager().setNullDev()
@@ -393,7 +394,7 @@ def main():
         host = a.registrar.split(":", 1)[1].split(";")[0]   # "127.0.0.1:PORT"
     acfg.idUri = "sip:%s@%s" % (a.user, host)
     if a.role == "operator":
-        reg = a.registrar + (";transport=tcp" if a.transport == "tcp" else "")
+        reg = a.registrar + ("" if a.transport == "udp" else ";transport=" + a.transport)
         acfg.regConfig.registrarUri = reg
         acfg.regConfig.timeoutSec = 300
         acfg.regConfig.retryIntervalSec = 2
