@@ -176,6 +176,12 @@ impl Call {
                 self.hang_up_all(Party::Switch);
             }
             Input::Cancelled => {
+                // The CANCEL crossed our final response (the core saw it before our 200
+                // left): it has no effect on a request already answered (§9.2). The
+                // caller ACKs our 200 and sends BYE if it still wants to leave.
+                if self.a.as_ref().is_some_and(|a| a.final_sent) {
+                    return;
+                }
                 // The caller gave up before we answered (§9.2).
                 self.respond_a(487, None, None);
                 self.abandon(Party::Citizen);

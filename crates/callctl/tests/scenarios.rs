@@ -125,6 +125,33 @@ fn hunt_group_cancel_crossing_200() {
     assert!(sim.call.is_finished());
 }
 
+/// The caller's CANCEL crossed our 200 to it (the core read the CANCEL before our 200
+/// left, under load): the call goes on (§9.2), and ends with the caller's BYE.
+#[test]
+fn hunt_group_cancel_after_our_200_is_ignored() {
+    let mut sim = Sim::inbound(queue_plan(false), citizen_invite(true));
+    sim.feed(Input::Enqueued(Ok(acd::EntryId(1))));
+    let inv = sim.offer("1002");
+    sim.respond_to(&inv, 200, Some(sdp(41000)));
+    assert_eq!(sim.responses().last().unwrap().status, 200);
+    sim.feed(Input::Cancelled);
+    assert_eq!(
+        sim.responses().last().unwrap().status,
+        200,
+        "no 487 after the 200"
+    );
+    assert!(
+        sim.sent(Method::Bye).is_empty(),
+        "the operator stays on the line"
+    );
+    assert!(!sim.call.is_finished());
+    sim.citizen_bye();
+    assert_eq!(sim.sent(Method::Bye).len(), 1);
+    sim.answer_byes();
+    assert!(sim.call.is_finished());
+    assert_eq!(sim.call.outcome(), "answered");
+}
+
 #[test]
 fn hunt_group_caller_hears_the_recording_notice_once_answered() {
     let mut sim = Sim::inbound(queue_plan(false), citizen_invite(true));

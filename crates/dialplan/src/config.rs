@@ -96,6 +96,16 @@ pub struct Switch {
     pub prompts_dir: PathBuf,
     /// Beyond this many calls, new INVITEs get 503 with Retry-After.
     pub max_calls: u32,
+    /// Admission control: while the SIP core is this late (its backlog times the
+    /// time it takes per message), new INVITEs get 503 with Retry-After at once, so
+    /// that the calls already accepted keep their pace. Well under T1 (500 ms): a
+    /// caller then never has to retransmit its INVITE for lack of an answer.
+    #[serde(default = "default_max_queue_delay_ms")]
+    pub max_queue_delay_ms: u32,
+}
+
+fn default_max_queue_delay_ms() -> u32 {
+    100
 }
 
 /// `[sip]`: where operators' softphones register.

@@ -2,6 +2,7 @@
 //! and routes every message to the call task that owns it. It holds no call state
 //! beyond "which call owns this transaction / dialog" (DESIGN §2).
 
+use crate::admission::Admission;
 use crate::call::{self, CallStart};
 use crate::event::{CallEvent, CallRef, CoreCmd};
 use crate::register::Registration;
@@ -34,7 +35,13 @@ pub struct Core {
     incoming: mpsc::Receiver<Incoming>,
     cmd_rx: mpsc::Receiver<CoreCmd>,
     cmd_tx: mpsc::Sender<CoreCmd>,
-    calls: HashMap<CallRef, mpsc::Sender<CallEvent>>,
+    /// Each call's inbox. Unbounded, so that no event is ever dropped: neither the core
+    /// nor the queue task may wait on a call task (the call task waits on them, and a
+    /// bounded channel both ways deadlocks). What one call can receive is bounded by
+    /// its own dialogs (retransmissions stay in the transaction layer) and the ACD's
+    /// one offer at a time; how many calls there are is bounded by admission control.
+    calls: HashMap<CallRef, mpsc::UnboundedSender<CallEvent>>,
+    admission: Admission,
     client_tx: HashMap<ClientTxId, (CallRef, String)>,
     invite_tx: HashMap<ServerTxId, CallRef>,
     dialogs: HashMap<(String, String), CallRef>,
@@ -69,7 +76,11 @@ impl Core {
         shutdown: watch::Receiver<bool>,
         (cmd_tx, cmd_rx): (mpsc::Sender<CoreCmd>, mpsc::Receiver<CoreCmd>),
     ) -> Core {
+        let admission = Admission::new(std::time::Duration::from_millis(
+            shared.cfg.switch.max_queue_delay_ms.into(),
+        ));
         Core {
+            admission,
             out_udp: spawn_sender(transport.clone()),
             transport,
             presence: crate::presence::Presence::new(shared.clone(), shared.board.clone()),
@@ -95,9 +106,17 @@ impl Core {
         let mut grace: Option<tokio::time::Instant> = None;
         loop {
             let deadline = self.layer.poll_timeout();
+            // When a message was taken from an inbox: what it cost feeds admission.
+            let mut work: Option<Instant> = None;
             tokio::select! {
-                Some(inc) = self.incoming.recv() => self.on_incoming(inc),
-                Some(cmd) = self.cmd_rx.recv() => self.on_cmd(cmd),
+                Some(inc) = self.incoming.recv() => {
+                    work = Some(Instant::now());
+                    self.on_incoming(inc)
+                }
+                Some(cmd) = self.cmd_rx.recv() => {
+                    work = Some(Instant::now());
+                    self.on_cmd(cmd)
+                }
                 _ = sleep_until(deadline) => self.layer.handle_timeout(Instant::now()),
                 _ = housekeeping.tick() => {
                     self.registration.housekeeping(&self.shared);
@@ -109,13 +128,20 @@ impl Core {
                     tracing::info!(calls = self.calls.len(), "shutting down: ending calls with BYE");
                     self.presence.end_all(&mut self.layer, Instant::now());
                     for tx in self.calls.values() {
-                        let _ = tx.try_send(CallEvent::Shutdown);
+                        let _ = tx.send(CallEvent::Shutdown);
                     }
                     grace = Some(tokio::time::Instant::now() + std::time::Duration::from_secs(3));
                 }
                 _ = sleep_until_tokio(grace) => break,
             }
             self.drain().await;
+            if let Some(t) = work {
+                self.admission.observe(t.elapsed());
+            }
+            self.shared
+                .metrics
+                .core_delay_ms
+                .set(self.admission.delay(self.backlog()).as_millis() as i64);
             self.shared
                 .metrics
                 .transactions
@@ -471,9 +497,18 @@ impl Core {
         Some(mf - 1)
     }
 
+    /// Messages waiting for the core: from the sockets and from the calls.
+    fn backlog(&self) -> usize {
+        self.incoming.len() + self.cmd_rx.len()
+    }
+
     fn refuse_overload(&mut self, tx: ServerTxId, req: &Request) -> bool {
         let max = self.shared.cfg.switch.max_calls as usize;
-        if self.stopping || self.calls.len() >= max {
+        let late = self.admission.overloaded(self.backlog());
+        if self.stopping || self.calls.len() >= max || late {
+            if late {
+                tracing::debug!(delay = ?self.admission.delay(self.backlog()), "core late: new call refused");
+            }
             // RFC 3261 §21.5.4: 503 with Retry-After tells the carrier to try again later.
             self.shared.metrics.overload_rejected.inc();
             let mut resp = Response::to_request(req, 503, Some(&sip::dialog::new_tag()));
@@ -502,7 +537,7 @@ impl Core {
         refuse: Option<(ServerTxId, Request, Peer)>,
         setup: Box<dyn FnOnce(callctl::sdp::MediaSetup) -> CallSetup + Send>,
     ) {
-        let (etx, erx) = mpsc::channel(64);
+        let (etx, erx) = mpsc::unbounded_channel();
         self.calls.insert(call, etx.clone());
         if let Some((tx, _, _)) = &refuse {
             self.invite_tx.insert(*tx, call);
@@ -840,8 +875,10 @@ impl Core {
 
     fn dispatch(&mut self, call: CallRef, ev: CallEvent) {
         if let Some(tx) = self.calls.get(&call) {
-            if tx.try_send(ev).is_err() {
-                tracing::warn!(call = call.0, "call task inbox full or gone; event dropped");
+            // Fails only when the task has ended and its `Ended` is on its way to us:
+            // the call is over, and what it would have received concerns nobody.
+            if tx.send(ev).is_err() {
+                tracing::debug!(call = call.0, "event for a call that has just ended");
             }
         }
     }

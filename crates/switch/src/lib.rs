@@ -3,6 +3,7 @@
 //! task, the call tasks it spawns, and the HTTP endpoint (API and `/metrics`).
 
 pub use callctl::announce;
+mod admission;
 mod call;
 mod core;
 mod event;

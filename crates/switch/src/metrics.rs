@@ -17,6 +17,8 @@ pub struct Metrics {
     pub auth_blocked: IntCounter,
     /// INVITEs refused because the switch is at its call limit (503).
     pub overload_rejected: IntCounter,
+    /// How late the SIP core is (backlog × time per message), in milliseconds.
+    pub core_delay_ms: IntGauge,
     /// INVITEs for numbers we do not serve (404).
     pub unknown_number: IntCounter,
     pub calls_active: IntGauge,
@@ -83,7 +85,11 @@ impl Metrics {
             ),
             overload_rejected: c(
                 "madoguchi_sip_overload_rejected_total",
-                "INVITEs refused with 503 at the call limit",
+                "INVITEs refused with 503 at the call limit or while the core was late",
+            ),
+            core_delay_ms: g(
+                "madoguchi_sip_core_delay_milliseconds",
+                "Estimated queueing delay of the SIP core (backlog x time per message)",
             ),
             unknown_number: c(
                 "madoguchi_sip_unknown_number_total",

@@ -20,7 +20,7 @@ pub enum QueueCmd {
         caller: String,
         /// The line dialled, kept for a callback on the same line.
         line: dialplan::Number,
-        events: mpsc::Sender<CallEvent>,
+        events: mpsc::UnboundedSender<CallEvent>,
         reply: oneshot::Sender<Result<EntryId, String>>,
     },
     Abandon {
@@ -136,7 +136,7 @@ pub struct QueueTask {
     acd: Acd,
     epoch: Instant,
     rx: mpsc::Receiver<QueueCmd>,
-    calls: HashMap<EntryId, (CallRef, mpsc::Sender<CallEvent>)>,
+    calls: HashMap<EntryId, (CallRef, mpsc::UnboundedSender<CallEvent>)>,
     /// The line each entry dialled, for calling back on the same line.
     lines: HashMap<EntryId, dialplan::Number>,
     gauges: (prometheus::IntGaugeVec, prometheus::IntGaugeVec),
@@ -301,7 +301,7 @@ impl QueueTask {
                         // A late answer (the offer had been withdrawn): the call drops that leg.
                         tracing::info!(%agent, error = %e, "answer not accepted by the queue");
                         if let Some((_, tx)) = self.calls.get(&entry) {
-                            let _ = tx.try_send(CallEvent::CancelOffer {
+                            let _ = tx.send(CallEvent::CancelOffer {
                                 agent: agent.clone(),
                             });
                         }
@@ -448,11 +448,9 @@ impl QueueTask {
 
     fn tell(&mut self, entry: EntryId, ev: CallEvent) {
         if let Some((call, tx)) = self.calls.get(&entry) {
-            if tx.try_send(ev).is_err() {
-                tracing::warn!(
-                    call = call.0,
-                    "call task inbox full or gone; queue event dropped"
-                );
+            // Unbounded (see core.rs `calls`): fails only for a call that has ended.
+            if tx.send(ev).is_err() {
+                tracing::debug!(call = call.0, "queue event for a call that has ended");
             }
         }
     }

@@ -1,0 +1,127 @@
+//! Overload, correctness only (issue 10 goal 2): more calls than the switch admits,
+//! some callers giving up (CANCEL) and some never acknowledging the 200. Every INVITE
+//! must get a final answer (200, 487 or 503 with Retry-After, never silence), every
+//! accepted call must end (the operator legs too), and the switch must be left with no
+//! active call. The call limit is set low so that refusals happen on any machine;
+//! refusing for lateness (`max_queue_delay_ms`) is the same path and the same answer.
+//! Speed is not judged here (benches/ measure it).
+
+mod common;
+use common::*;
+use std::process::Command;
+
+#[test]
+fn overload_every_invite_answered_and_no_call_left() {
+    let data = workdir("overload-data");
+    let base = Command::new(env!("CARGO_BIN_EXE_madoguchi"))
+        .arg("default-config")
+        .output()
+        .unwrap();
+    assert!(base.status.success(), "madoguchi default-config failed");
+    std::fs::write(data.join("default.toml"), &base.stdout).unwrap();
+    let out = data.join("loadgen.toml");
+    let path = |p: &std::path::Path| p.display().to_string();
+    // 12 calls at most; 40 calls/s held 0.5 s want about 20.
+    loadgen::run([
+        "loadgen",
+        "config",
+        "--agents",
+        "24",
+        "--max-calls",
+        "12",
+        "--base",
+        &path(&data.join("default.toml")),
+        "--out",
+        &path(&out),
+        "--data-dir",
+        &path(&data),
+        "--sip",
+        "127.0.0.1:5060",
+        "--trunk",
+        "127.0.0.1:5080",
+        "--pbx",
+        "127.0.0.1:5082",
+        "--http",
+        "127.0.0.1:8080",
+        "--rtp-ports",
+        "20000-29999",
+    ])
+    .expect("loadgen config");
+    let text = std::fs::read_to_string(&out).unwrap();
+    let sw = Switch::start_from("overload", "2026-11-25T10:00", text, |t| t);
+
+    // Bounded by the generator: 3 s of calls, then at most 32 s for the switch to give
+    // up on the missing ACKs, then at most 20 s of settling.
+    let stdout = loadgen::run([
+        "loadgen",
+        "cps",
+        "--rate",
+        "40",
+        "--duration",
+        "3",
+        "--hold-ms",
+        "500",
+        "--agents",
+        "24",
+        "--cancel-every",
+        "6",
+        "--no-ack-every",
+        "40",
+        "--settle-secs",
+        "20",
+        "--sip",
+        &sw.sip.to_string(),
+        "--trunk",
+        &sw.trunk.to_string(),
+        "--http",
+        &sw.http.to_string(),
+        "--pid",
+        &sw.child.id().to_string(),
+    ])
+    .unwrap_or_else(|e| panic!("loadgen cps: {e:?}\nswitch log:\n{}", tail(&sw.log(), 40)));
+    let v: serde_json::Value = serde_json::from_str(&stdout).expect("JSON summary");
+    let ctx = || format!("summary:\n{stdout}\nswitch log:\n{}", tail(&sw.log(), 40));
+    let calls = &v["calls"];
+    let n = |x: &serde_json::Value| x.as_u64().unwrap_or(0);
+    assert_eq!(n(&calls["attempted"]), 120, "{}", ctx());
+    // The only failure allowed is a refusal with 503 + Retry-After; no INVITE may go
+    // unanswered (timeout_invite), no call may hang (unfinished_at_deadline).
+    let failures = calls["failures"].as_object().expect("failures");
+    assert!(
+        failures.keys().all(|k| k == "503"),
+        "failures other than 503: {}",
+        ctx()
+    );
+    let refused = failures.get("503").map(n).unwrap_or(0);
+    assert!(refused > 0, "the switch was not overloaded; {}", ctx());
+    assert!(n(&calls["completed"]) > 0, "{}", ctx());
+    assert_eq!(
+        n(&calls["completed"]) + n(&calls["abandoned"]) + refused,
+        120,
+        "{}",
+        ctx()
+    );
+    // Callers who never ACKed were ended by the switch with a BYE (§13.3.1.4).
+    assert!(
+        n(&calls["gave_up"]["gave_up_no_ack"]) > 0,
+        "no caller withheld its ACK; {}",
+        ctx()
+    );
+    // No call left behind: none active, every operator leg ended, every 200 of an
+    // operator acknowledged by the switch.
+    let end = &v["end"];
+    assert_eq!(end["calls_active_after"], 0, "{}", ctx());
+    assert_eq!(end["operator_invites"], end["operator_byes"], "{}", ctx());
+    assert_eq!(end["operator_2xx_never_acked"], 0, "{}", ctx());
+    assert_eq!(sw.metric("madoguchi_calls_active", ""), 0.0, "{}", ctx());
+    assert!(
+        sw.metric("madoguchi_sip_overload_rejected_total", "") >= 1.0,
+        "{}",
+        ctx()
+    );
+    assert!(
+        sw.rtp_ports_all_free(),
+        "RTP ports still held after the run; {}",
+        ctx()
+    );
+}
