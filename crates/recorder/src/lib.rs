@@ -10,6 +10,7 @@
 //! - `recorder`: configuration and `start_call`
 //! - `repair`: start-up repair of files a crash left behind
 //! - `catalogue`: the SQLite tables (recordings, requests, audit)
+//! - `commit`: group commit of the per-call rows (many rows per fsync)
 //! - `retention`: due → request → approval → tombstone
 //! - `auth`, `http`: supervisors' login and the web pages / JSON API
 //! - `cli`: plain functions behind `madoguchi recordings …`
@@ -17,6 +18,7 @@
 pub mod auth;
 pub mod catalogue;
 pub mod cli;
+mod commit;
 pub mod disk;
 pub mod error;
 pub mod http;

@@ -359,14 +359,20 @@ impl CallWriter {
         let duration_ms = wav::duration_ms(data_len);
         let ended_at = started_at + (duration_ms / 1000) as i64;
         let ended_wall = time::unix_secs(SystemTime::now()).max(ended_at);
-        self.recorder.catalogue().finish(
-            self.id,
-            State::Complete,
-            ended_wall,
-            duration_ms as i64,
-            size as i64,
-            &sha,
-        )?;
+        // The row waits for a group commit (an fsync): off the runtime's threads.
+        let (rec, id, sha_row) = (self.recorder.clone(), self.id, sha.clone());
+        tokio::task::spawn_blocking(move || {
+            rec.catalogue().finish(
+                id,
+                State::Complete,
+                ended_wall,
+                duration_ms as i64,
+                size as i64,
+                &sha_row,
+            )
+        })
+        .await
+        .map_err(|e| io::Error::other(format!("catalogue job failed: {e}")))??;
         stats.completed.fetch_add(1, Relaxed);
         tracing::info!(id = self.id, call_id = %meta.call_id, duration_ms, size, "recording complete");
         Ok(RecordingInfo {

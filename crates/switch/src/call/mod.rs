@@ -30,14 +30,14 @@ pub struct CallStart {
     pub shared: Arc<Shared>,
     pub core: mpsc::Sender<CoreCmd>,
     /// Our own inbox, handed to the queue task so it can reach us.
-    pub events: mpsc::Sender<CallEvent>,
+    pub events: mpsc::UnboundedSender<CallEvent>,
 }
 
 struct Driver {
     call: CallRef,
     shared: Arc<Shared>,
     core: mpsc::Sender<CoreCmd>,
-    events: mpsc::Sender<CallEvent>,
+    events: mpsc::UnboundedSender<CallEvent>,
     relay: RelayHandle,
     env: SwitchEnv,
     playback: Option<(u32, Option<media::PlaybackHandle>, tokio::time::Instant)>,
@@ -64,7 +64,7 @@ fn side_leg(s: Side) -> Leg {
 }
 
 /// Run the call to its end, then tell the core.
-pub async fn run(start: CallStart, mut rx: mpsc::Receiver<CallEvent>) {
+pub async fn run(start: CallStart, mut rx: mpsc::UnboundedReceiver<CallEvent>) {
     let shared = start.shared.clone();
     let ports = (shared.ports.allocate(), shared.ports.allocate());
     let (Ok(a), Ok(b)) = ports else {
@@ -464,9 +464,12 @@ impl Driver {
                     })
                     .take(96)
                     .collect();
-                if let Some((tap, handle)) =
-                    crate::recording::begin(&self.shared.recorder, &id, &dialled, &caller)
-                {
+                // The catalogue row is on the disk when `begin` returns (a group commit,
+                // an fsync): let the runtime move this thread's other tasks meanwhile.
+                let rec = &self.shared.recorder;
+                if let Some((tap, handle)) = tokio::task::block_in_place(|| {
+                    crate::recording::begin(rec, &id, &dialled, &caller)
+                }) {
                     self.relay.set_tap(Some(tap));
                     self.recording = Some(handle);
                 }
@@ -476,7 +479,7 @@ impl Driver {
             MediaOut::MonitorMode { mode } => self.relay.set_monitor_mode(mode),
             MediaOut::RecordParty { label } => {
                 if let Some(r) = &self.recording {
-                    if let Err(e) = r.add_operator(&label) {
+                    if let Err(e) = tokio::task::block_in_place(|| r.add_operator(&label)) {
                         tracing::warn!(call = self.call.0, error = %e, "party not noted on the recording");
                     }
                 }
