@@ -212,15 +212,17 @@ fn kill_9_with_calls_in_flight_loses_no_finished_record() {
         assert_eq!(n[*c], 1, "call from {c}: one record, not {}", n[*c]);
     }
     // Not asked for (the grace second), but told: calls that ended just before the kill.
-    let last: Vec<&str> = ended
+    let unwritten: Vec<u128> = ended
         .iter()
-        .filter(|(_, at)| *at <= kill_at && *at + GRACE > kill_at)
-        .map(|(c, _)| c.as_str())
+        .filter(|(c, at)| *at <= kill_at && *at + GRACE > kill_at && !n.contains_key(c.as_str()))
+        .map(|(_, at)| (kill_at - *at).as_millis())
         .collect();
     eprintln!(
-        "{} calls ended in the last second before the kill, {} of them without a record",
-        last.len(),
-        last.iter().filter(|c| !n.contains_key(**c)).count()
+        "{} calls ended in the last second before the kill; without a record: those ended {unwritten:?} ms before it",
+        ended
+            .iter()
+            .filter(|(_, at)| *at <= kill_at && *at + GRACE > kill_at)
+            .count(),
     );
 
     // The calls after the restart: written (asynchronously: bounded wait), once each,
