@@ -119,6 +119,9 @@ fn a_call_arriving_changes_the_wallboard_in_chromium() {
         "01-board-idle.png",
         "02-board-call-waiting.png",
         "03-board-tablet.png",
+        "04-reports.png",
+        "05-recordings-tablet.png",
+        "06-recording-player.png",
     ] {
         let len = artifacts
             .join(shot)

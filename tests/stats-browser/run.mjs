@@ -96,6 +96,28 @@ try {
   await shot(page, '04-reports.png');
   const [dl] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: /Excel/ }).click()]);
   await dl.saveAs(join(ARTIFACTS, 'report.xlsx'));
+  // The recordings, reached by the same navigation, in the same look: the line's name
+  // beside its number, "—" where there is nothing to show, and a tablet fits them.
+  await page.getByRole('link', { name: '録音' }).click();
+  await page.waitForURL(`${BASE}/recordings`);
+  check((await text(page, 'h1')) === '通話録音の検索', 'recordings heading');
+  check((await page.locator('nav a[aria-current=page]').textContent()) === '録音', 'recordings marked in the navigation');
+  check(await page.getByRole('link', { name: '着信状況' }).isVisible(), 'navigation back to the wallboard');
+  const row = page.locator('table tr').nth(1);
+  const cells = await row.locator('td').allTextContents();
+  check(cells.length === 8, `a recording listed: ${cells}`);
+  check(cells[2] === '市代表（0246-22-1111）', `line name beside its number: ${cells[2]}`);
+  check(cells.every((c) => c.trim() !== ''), `no empty cell: ${JSON.stringify(cells)}`);
+  check(cells[4] === '—', `nobody answered the waiting caller's call: ${cells[4]}`);
+  await page.setViewportSize({ width: 820, height: 1180 });
+  const wide = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  check(wide <= 0, `recordings wider than a tablet by ${wide}px`);
+  await shot(page, '05-recordings-tablet.png');
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await row.getByRole('link', { name: '再生' }).click();
+  await page.waitForURL(/\/recordings\/\d+$/);
+  check(await page.getByRole('link', { name: '報告書' }).isVisible(), 'the player page has the navigation');
+  await shot(page, '06-recording-player.png');
   // A bad period gets a sentence, not an empty report.
   await page.goto(`${BASE}/reports?kind=monthly&period=2026-13`);
   check((await page.getByRole('alert').textContent()).includes('2026-11 のように'), 'bad period explained');

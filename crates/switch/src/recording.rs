@@ -29,9 +29,29 @@ pub fn start(
     // One login for the whole ops port: the recordings pages and the switch's API
     // share the failure counters and the session cache.
     let auth = std::sync::Arc::new(recorder::auth::Auth::new(supervisors(cfg, data_dir)?));
-    let web = recorder::http::router(recorder::http::RecorderState::with_auth(
+    // The recordings pages wear the wallboard's and the reports' look (one navigation
+    // for the supervisors), and name each line beside its number.
+    let look = recorder::http::Look {
+        css: stats::look::CSS,
+        header: Some(stats::look::header),
+        lines: cfg
+            .numbers
+            .iter()
+            .map(|n| {
+                let national = match n.number.trim().strip_prefix("+81") {
+                    Some(rest) => format!("0{rest}"),
+                    None => n.number.clone(),
+                };
+                let digits: String = national.chars().filter(char::is_ascii_digit).collect();
+                let shown = stats::report::display_number(&digits);
+                (digits, format!("{}（{shown}）", n.name))
+            })
+            .collect(),
+    };
+    let web = recorder::http::router(recorder::http::RecorderState::dressed(
         rec.clone(),
         auth.clone(),
+        look,
     ));
     Ok((rec, web, auth))
 }

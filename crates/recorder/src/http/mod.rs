@@ -10,7 +10,7 @@ mod audio;
 mod pages;
 
 // Also used by the switch for the XML of presence notifications (same five characters).
-pub use pages::esc;
+pub use pages::{esc, Look};
 
 use crate::auth::{Auth, AuthOutcome, Supervisor};
 use crate::catalogue::{RecordingRow, SearchFilter, State};
@@ -32,6 +32,8 @@ use std::time::SystemTime;
 pub struct RecorderState {
     pub recorder: Recorder,
     pub auth: Arc<Auth>,
+    /// How the pages are dressed (the ops port's shared look), given by the switch.
+    pub look: Look,
     /// Listening sessions already audited (see `audio`).
     sessions: audio::Sessions,
 }
@@ -43,9 +45,15 @@ impl RecorderState {
 
     /// Share the login (and its failure counters) with the rest of the ops port.
     pub fn with_auth(recorder: Recorder, auth: Arc<Auth>) -> Arc<RecorderState> {
+        RecorderState::dressed(recorder, auth, Look::default())
+    }
+
+    /// The same, with the pages in the look of the other supervisors' pages.
+    pub fn dressed(recorder: Recorder, auth: Arc<Auth>, look: Look) -> Arc<RecorderState> {
         Arc::new(RecorderState {
             recorder,
             auth,
+            look,
             sessions: audio::Sessions::default(),
         })
     }
@@ -284,7 +292,7 @@ async fn search_page(
     };
     html(
         status,
-        pages::search(&q, &rows, total, problem, &user.0, offset),
+        pages::search(&st.look, &q, &rows, total, problem, &user.0, offset),
     )
 }
 
@@ -308,6 +316,7 @@ async fn player_page(
         Ok(row) => html(
             StatusCode::OK,
             pages::player(
+                &st.look,
                 &row,
                 &user.0,
                 st.recorder.config().utc_offset_secs,

@@ -1,4 +1,5 @@
-//! The two small Japanese pages: search with results, and one recording with a player.
+//! The two small Japanese pages: search with results, and one recording with a player,
+//! in the look the switch gives them (the wallboard's and the reports').
 
 use super::SearchQuery;
 use crate::catalogue::RecordingRow;
@@ -9,17 +10,62 @@ pub fn esc(s: &str) -> String {
     html_escape::encode_quoted_attribute(s).into_owned()
 }
 
-const STYLE: &str = "body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse}\
-td,th{border:1px solid #999;padding:.25em .5em}th{background:#eee}.err{color:#b00}\
-form label{margin-right:1em}";
+/// What the recorder's own pages need beyond this crate: the supervisors' pages share
+/// one look (CSS and a header with the navigation between wallboard, reports and
+/// recordings), which the switch owns, and the lines' names for their numbers.
+#[derive(Clone, Default)]
+pub struct Look {
+    /// The shared style sheet; empty: a plain fallback.
+    pub css: &'static str,
+    /// The shared header for the page at a path (its navigation marks that page).
+    pub header: Option<fn(&str) -> String>,
+    /// Representative numbers (national form, digits only) and how a supervisor reads
+    /// them, e.g. ("0246221111", "市代表（0246-22-1111）").
+    pub lines: Vec<(String, String)>,
+}
 
-fn page(title: &str, user: &str, body: &str) -> String {
+impl Look {
+    /// The line's label for a dialled number that is a line, else the number as dialled.
+    fn number(&self, dialled: &str) -> String {
+        let digits: String = dialled.chars().filter(char::is_ascii_digit).collect();
+        let national = match dialled.trim().strip_prefix("+81") {
+            Some(_) => format!("0{}", &digits[2..]),
+            None => digits,
+        };
+        match self.lines.iter().find(|(n, _)| *n == national) {
+            Some((_, label)) => esc(label),
+            None => esc(dialled),
+        }
+    }
+}
+
+/// Shared layout (wide tables scroll on a tablet) plus what only these pages use.
+const EXTRA: &str = ".err{color:#a11b1b}form{display:flex;flex-wrap:wrap;gap:.5rem 1rem;\
+align-items:end;margin-bottom:1rem}form label{display:flex;flex-direction:column}\
+input,button{font:inherit;min-height:44px;padding:.3rem .5rem}.scroll{overflow-x:auto}";
+const PLAIN: &str = "body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse}\
+td,th{border:1px solid #999;padding:.25em .5em}th{background:#eee}";
+
+fn page(look: &Look, title: &str, user: &str, body: &str) -> String {
+    let css = if look.css.is_empty() { PLAIN } else { look.css };
+    let header = look.header.map(|h| h("/recordings")).unwrap_or_default();
     format!(
-        "<!doctype html><html lang=\"ja\"><head><meta charset=\"utf-8\"><title>{t}</title>\
-         <style>{STYLE}</style></head><body><p>ログイン中: {u}</p><h1>{t}</h1>{body}</body></html>",
+        "<!doctype html><html lang=\"ja\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{t}</title><style>{css}{EXTRA}</style></head><body>{header}<main>\
+         <p>ログイン中: {u}</p><h1>{t}</h1>{body}</main></body></html>",
         t = esc(title),
         u = esc(user),
     )
+}
+
+/// A cell's text, or "—" when there is nothing to say (no operator took the call).
+fn or_dash(s: String) -> String {
+    if s.trim().is_empty() {
+        "—".into()
+    } else {
+        s
+    }
 }
 
 fn duration(ms: Option<i64>) -> String {
@@ -28,11 +74,12 @@ fn duration(ms: Option<i64>) -> String {
             let s = ms / 1000;
             format!("{}:{:02}", s / 60, s % 60)
         }
-        None => "-".into(),
+        None => "—".into(),
     }
 }
 
 pub fn search(
+    look: &Look,
     q: &SearchQuery,
     rows: &[RecordingRow],
     total: u64,
@@ -60,8 +107,8 @@ pub fn search(
     }
     b.push_str(&paging(q, rows.len(), total));
     b.push_str(
-        "<table><tr><th>番号</th><th>開始日時</th><th>代表番号</th><th>発信者</th>\
-         <th>オペレーター</th><th>通話時間</th><th>状態</th><th></th></tr>",
+        "<div class=\"scroll\"><table><tr><th>番号</th><th>開始日時</th><th>代表番号</th>\
+         <th>発信者</th><th>オペレーター</th><th>通話時間</th><th>状態</th><th></th></tr>",
     );
     for r in rows {
         b.push_str(&format!(
@@ -69,15 +116,15 @@ pub fn search(
              <td>{dur}</td><td>{state}</td><td><a href=\"/recordings/{id}\">再生</a></td></tr>",
             id = r.id,
             start = format_local(r.started_at, offset),
-            num = esc(&r.number),
-            caller = esc(&r.caller),
-            ops = esc(&r.operators.join("、")),
+            num = or_dash(look.number(&r.number)),
+            caller = or_dash(esc(&r.caller)),
+            ops = or_dash(esc(&r.operators.join("、"))),
             dur = duration(r.duration_ms),
             state = r.state.label_ja(),
         ));
     }
-    b.push_str("</table>");
-    page("通話録音の検索", user, &b)
+    b.push_str("</table></div>");
+    page(look, "通話録音の検索", user, &b)
 }
 
 /// "全 N 件中 a–b 件目" with links to the pages before and after, keeping the criteria.
@@ -123,18 +170,18 @@ fn paging(q: &SearchQuery, shown: usize, total: u64) -> String {
     out
 }
 
-pub fn player(r: &RecordingRow, user: &str, offset: i32, session: &str) -> String {
+pub fn player(look: &Look, r: &RecordingRow, user: &str, offset: i32, session: &str) -> String {
     let mut b = String::from("<p><a href=\"/recordings\">検索に戻る</a></p><table>");
     let rows = [
         ("番号", r.id.to_string()),
         ("呼 ID", esc(&r.call_id)),
         ("開始日時", format_local(r.started_at, offset)),
-        ("代表番号", esc(&r.number)),
-        ("発信者", esc(&r.caller)),
-        ("オペレーター", esc(&r.operators.join("、"))),
+        ("代表番号", or_dash(look.number(&r.number))),
+        ("発信者", or_dash(esc(&r.caller))),
+        ("オペレーター", or_dash(esc(&r.operators.join("、")))),
         ("通話時間", duration(r.duration_ms)),
         ("状態", r.state.label_ja().to_string()),
-        ("SHA-256", esc(r.sha256.as_deref().unwrap_or("-"))),
+        ("SHA-256", or_dash(esc(r.sha256.as_deref().unwrap_or("")))),
     ];
     for (k, v) in rows {
         b.push_str(&format!("<tr><th>{k}</th><td>{v}</td></tr>"));
@@ -152,5 +199,5 @@ pub fn player(r: &RecordingRow, user: &str, offset: i32, session: &str) -> Strin
             id = r.id
         ));
     }
-    page(&format!("通話録音 {}", r.id), user, &b)
+    page(look, &format!("通話録音 {}", r.id), user, &b)
 }
