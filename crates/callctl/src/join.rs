@@ -46,6 +46,7 @@ pub(crate) fn link(remote: SocketAddr) -> LegConfig {
         remote: Some(remote),
         codec: Codec::Pcmu,
         telephone_event_pt: Some(media::sdp::TELEPHONE_EVENT_PT),
+        pinned: true,
     }
 }
 

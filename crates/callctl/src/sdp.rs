@@ -37,6 +37,7 @@ pub fn leg_config(n: &Negotiated) -> LegConfig {
         remote: n.send_target(),
         codec: n.codec,
         telephone_event_pt: n.telephone_event_pt,
+        pinned: false,
     }
 }
 
@@ -154,6 +155,7 @@ impl Sdp {
             remote: None,
             codec: self.setup.codecs.first().copied().unwrap_or(Codec::Pcmu),
             telephone_event_pt: Some(sdp::TELEPHONE_EVENT_PT),
+            pinned: false,
         }
     }
 

@@ -69,6 +69,7 @@ fn relay_decision(c: &mut Criterion) {
             remote: Some(remote),
             codec,
             telephone_event_pt: Some(101),
+            pinned: false,
         };
         let mut f = Forwarder::new(
             cfg(a, Codec::Pcmu),

@@ -64,6 +64,11 @@ pub struct LegConfig {
     pub remote: Option<SocketAddr>,
     pub codec: Codec,
     pub telephone_event_pt: Option<u8>,
+    /// The remote is exact and trusted (another relay of ours, joined by an attended
+    /// transfer): held from the start, never latched away by a stray packet. Two joined
+    /// relays each latched to the leaving phone's last packets would otherwise send to it
+    /// and never hear each other.
+    pub pinned: bool,
 }
 
 /// What feeds an outgoing stream; a change re-bases sequence and timestamp.
@@ -224,6 +229,9 @@ impl Forwarder {
             l.latched_rtcp = None;
         }
         l.sdp_remote = cfg.remote.or(l.sdp_remote);
+        if cfg.pinned {
+            l.latched = cfg.remote;
+        }
         l.cfg = cfg;
     }
 

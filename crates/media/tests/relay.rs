@@ -32,6 +32,7 @@ fn leg(remote: SocketAddr, codec: Codec, te: Option<u8>) -> LegConfig {
         remote: Some(remote),
         codec,
         telephone_event_pt: te,
+        pinned: false,
     }
 }
 
@@ -483,6 +484,7 @@ async fn playback_can_be_stopped_and_replaced() {
             remote: None,
             codec: Codec::Pcmu,
             telephone_event_pt: None,
+            pinned: false,
         },
     );
     // Each prompt is cut after a few of its packets have gone out (waited on, not slept).

@@ -13,6 +13,7 @@ fn cfg(remote: &str, codec: Codec, te: Option<u8>) -> LegConfig {
         remote: Some(addr(remote)),
         codec,
         telephone_event_pt: te,
+        pinned: false,
     }
 }
 
@@ -128,6 +129,7 @@ fn latches_to_the_real_source_and_refuses_others() {
             remote: None,
             codec: Codec::Pcma,
             telephone_event_pt: Some(96),
+            pinned: false,
         },
     );
     assert_eq!(r.f.target(Leg::B), None, "on hold: nothing is sent");
@@ -256,6 +258,7 @@ fn drops_what_it_cannot_relay() {
             remote: None,
             codec: Codec::Pcma,
             telephone_event_pt: Some(96),
+            pinned: false,
         },
     );
     assert!(r
@@ -477,4 +480,34 @@ fn the_signalled_address_wins_back_a_latch_taken_by_a_stray_packet() {
         )
         .send
         .is_none());
+}
+
+#[test]
+fn a_pinned_leg_is_never_latched_away_by_a_stray_packet() {
+    // Two relays joined by an attended transfer: the leaving phone's last packet must not
+    // take the link (each relay would then send to the phone and never hear the other).
+    let mut r = rig();
+    let mut link = cfg("127.0.0.1:20100", Codec::Pcma, Some(96));
+    link.pinned = true;
+    r.f.update_leg(Leg::B, link);
+    assert_eq!(r.f.target(Leg::B), Some(addr("127.0.0.1:20100")));
+    assert!(r
+        .send(
+            Leg::B,
+            "127.0.0.1:27540",
+            &pkt(8, 1, 0, 0xC, &[0xD5; 160]),
+            0
+        )
+        .send
+        .is_none());
+    assert_eq!(r.f.target(Leg::B), Some(addr("127.0.0.1:20100")));
+    assert!(r
+        .send(
+            Leg::B,
+            "127.0.0.1:20100",
+            &pkt(8, 2, 160, 0xB, &[0xD5; 160]),
+            20
+        )
+        .send
+        .is_some());
 }

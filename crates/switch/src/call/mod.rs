@@ -106,6 +106,7 @@ pub async fn run(start: CallStart, mut rx: mpsc::UnboundedReceiver<CallEvent>) {
         remote: None,
         codec: media::Codec::Pcmu,
         telephone_event_pt: Some(media::sdp::TELEPHONE_EVENT_PT),
+        pinned: false,
     };
     let relay = Relay::start(a, b, idle.clone(), idle);
     let (dtmf_tx, mut dtmf) = mpsc::channel(16);
