@@ -374,6 +374,7 @@ pub async fn start(opts: Options) -> Result<RunningSwitch, SwitchError> {
 
     let mut agent_addrs = Vec::new();
     for addr in &cfg.sip.listen {
+        let addr = &twin_port(*addr);
         let bound = transport
             .bind_udp(*addr)
             .await
@@ -614,4 +615,23 @@ fn load_or_create_secret(dir: &std::path::Path) -> [u8; 32] {
         tracing::warn!(path = %path.display(), error = %e, "could not save the nonce key");
     }
     k
+}
+
+/// Port 0 (tests, ad-hoc runs) lets the kernel pick the UDP port, but TCP must then get
+/// the same number (RFC 3261 §18), and another process may hold that TCP port: pick a
+/// number free for both first instead of failing the start. A fixed port is kept as is.
+fn twin_port(addr: std::net::SocketAddr) -> std::net::SocketAddr {
+    if addr.port() != 0 {
+        return addr;
+    }
+    for _ in 0..64 {
+        let Ok(udp) = std::net::UdpSocket::bind(addr) else {
+            break;
+        };
+        let Ok(picked) = udp.local_addr() else { break };
+        if std::net::TcpListener::bind(picked).is_ok() {
+            return picked;
+        }
+    }
+    addr
 }
