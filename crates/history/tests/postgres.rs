@@ -334,6 +334,61 @@ fn scenario(s: &dyn Store) -> Vec<String> {
     seen
 }
 
+/// The SQLite code's values (NULL, integer, real, text, blob) go to PostgreSQL as
+/// themselves: a NULL stored is read back as NULL (it was once bound as the text "Null"),
+/// a real as the same number, a blob as the same bytes — into the contacts table and into
+/// columns of each kind.
+#[test]
+fn null_real_and_blob_values_are_bound_as_themselves() {
+    use history::store::pg::bind;
+    use rusqlite::types::Value;
+    let cluster = Cluster::start();
+    PgStore::open(&cluster.params()).expect("connects and migrates");
+    let mut c = postgres::Client::connect(&cluster.params(), postgres::NoTls).unwrap();
+    // A contact whose nullable column (masked_at) is given NULL explicitly.
+    let contact = [Value::Text("phone".into()), Value::Integer(T0), Value::Null];
+    let params: Vec<_> = contact.iter().map(bind).collect();
+    let refs: Vec<&(dyn postgres::types::ToSql + Sync)> =
+        params.iter().map(|b| b.as_ref()).collect();
+    let id: i64 = c
+        .query_one(
+            "INSERT INTO contacts (channel, line, started_at, ended_at, operator, caller,
+               caller_name, category, summary, faq_ids, outcome, department, call_id,
+               search_text, created_at, created_by, updated_at, updated_by, version, masked_at)
+             VALUES ($1,'',$2,$2,'','','','','','','answered','','','',$2,'',$2,'',1,$3)
+             RETURNING id",
+            &refs,
+        )
+        .expect("a NULL is bound as NULL")
+        .get(0);
+    let masked: Option<i64> = c
+        .query_one("SELECT masked_at FROM contacts WHERE id=$1", &[&id])
+        .unwrap()
+        .get(0);
+    assert_eq!(masked, None);
+    // Each kind into a column of its own type, read back unchanged.
+    c.batch_execute("CREATE TABLE kinds (n BIGINT, t TEXT, r DOUBLE PRECISION, b BYTEA)")
+        .unwrap();
+    let values = [
+        Value::Null,
+        Value::Null,
+        Value::Real(2.5),
+        Value::Blob(vec![0, 0xff, 0x80, b'N']),
+    ];
+    let params: Vec<_> = values.iter().map(bind).collect();
+    let refs: Vec<&(dyn postgres::types::ToSql + Sync)> =
+        params.iter().map(|b| b.as_ref()).collect();
+    c.execute(
+        "INSERT INTO kinds (n, t, r, b) VALUES ($1, $2, $3, $4)",
+        &refs,
+    )
+    .expect("NULL, real and blob are bound as themselves");
+    let row = c.query_one("SELECT n, t, r, b FROM kinds", &[]).unwrap();
+    let (n, t, r, b): (Option<i64>, Option<String>, f64, Vec<u8>) =
+        (row.get(0), row.get(1), row.get(2), row.get(3));
+    assert_eq!((n, t, r, b), (None, None, 2.5, vec![0, 0xff, 0x80, b'N']));
+}
+
 #[test]
 fn contacts_behave_the_same_on_postgresql_and_sqlite() {
     let cluster = Cluster::start();

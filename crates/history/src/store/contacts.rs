@@ -7,6 +7,7 @@ use super::Db;
 use crate::error::{HistoryError, Result};
 use crate::model::{Channel, Contact, ContactInput, Outcome};
 use faq::clock::unix_now;
+use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 
 pub(crate) const COLS: &str =
@@ -21,13 +22,13 @@ pub(crate) const INSERT_CONTACT: &str =
        caller_name, category, summary, faq_ids, outcome, department, call_id,
        search_text, created_at, created_by, updated_at, updated_by, version)
      VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?15,?16,1)";
-/// ?1 is the id; ?2–?14 the fields as in [`INSERT_CONTACT`]'s ?1–?13.
+/// The same values as [`INSERT_CONTACT`] ([`contact_values`]), then the id as ?17.
 pub(crate) const UPDATE_CONTACT: &str =
-    "UPDATE contacts SET channel=?2, line=?3, started_at=?4, ended_at=?5, operator=?6,
-       caller=?7, caller_name=?8, category=?9, summary=?10, faq_ids=?11, outcome=?12,
-       department=?13, call_id=?14, search_text=?15, updated_at=?16, updated_by=?17,
+    "UPDATE contacts SET channel=?1, line=?2, started_at=?3, ended_at=?4, operator=?5,
+       caller=?6, caller_name=?7, category=?8, summary=?9, faq_ids=?10, outcome=?11,
+       department=?12, call_id=?13, search_text=?14, updated_at=?15, updated_by=?16,
        version=version+1
-     WHERE id=?1";
+     WHERE id=?17";
 pub(crate) const INSERT_AUDIT: &str =
     "INSERT INTO audit (contact_id, at, by_user, action, before_json, after_json) VALUES (?1,?2,?3,?4,?5,?6)";
 pub(crate) const SELECT_AUDIT: &str =
@@ -124,6 +125,29 @@ pub(crate) fn text_of(i: &ContactInput) -> String {
     ])
 }
 
+/// The values of [`INSERT_CONTACT`] and [`UPDATE_CONTACT`], ?1–?16, for both stores.
+pub(crate) fn contact_values(i: &ContactInput, now: i64, by: &str) -> Vec<Value> {
+    let text = |s: &str| Value::Text(s.to_string());
+    vec![
+        text(i.channel.as_str()),
+        text(&i.line),
+        Value::Integer(i.started_at),
+        Value::Integer(i.ended_at),
+        text(&i.operator),
+        text(&i.caller),
+        text(&i.caller_name),
+        text(&i.category),
+        text(&i.summary),
+        text(&i.faq_ids.join(",")),
+        text(i.outcome.as_str()),
+        text(&i.department),
+        text(&i.call_id),
+        text(&text_of(i)),
+        Value::Integer(now),
+        text(by),
+    ]
+}
+
 fn get_in(c: &Connection, id: i64) -> rusqlite::Result<Option<Contact>> {
     c.query_row(
         &format!("SELECT {COLS} FROM contacts WHERE id=?1"),
@@ -162,27 +186,7 @@ impl Db {
         let now = unix_now();
         self.with(|c| {
             let tx = c.transaction()?;
-            tx.execute(
-                INSERT_CONTACT,
-                params![
-                    i.channel.as_str(),
-                    i.line,
-                    i.started_at,
-                    i.ended_at,
-                    i.operator,
-                    i.caller,
-                    i.caller_name,
-                    i.category,
-                    i.summary,
-                    i.faq_ids.join(","),
-                    i.outcome.as_str(),
-                    i.department,
-                    i.call_id,
-                    text_of(i),
-                    now,
-                    by
-                ],
-            )?;
+            tx.execute(INSERT_CONTACT, params_from_iter(contact_values(i, now, by)))?;
             let id = tx.last_insert_rowid();
             let stored = get_in(&tx, id)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
             audit_in(&tx, id, by, "作成", None, &stored)?;
@@ -216,28 +220,9 @@ impl Db {
         if &old.input == i {
             return Ok(old);
         }
-        tx.execute(
-            UPDATE_CONTACT,
-            params![
-                id,
-                i.channel.as_str(),
-                i.line,
-                i.started_at,
-                i.ended_at,
-                i.operator,
-                i.caller,
-                i.caller_name,
-                i.category,
-                i.summary,
-                i.faq_ids.join(","),
-                i.outcome.as_str(),
-                i.department,
-                i.call_id,
-                text_of(i),
-                now,
-                by
-            ],
-        )?;
+        let mut values = contact_values(i, now, by);
+        values.push(Value::Integer(id));
+        tx.execute(UPDATE_CONTACT, params_from_iter(values))?;
         let new = get_in(&tx, id)?.ok_or(HistoryError::NotFound)?;
         audit_in(&tx, id, by, "更新", Some(&old), &new)?;
         super::handovers::open_for_in(&tx, &new, by, now)?;

@@ -12,8 +12,8 @@
 //! SQLite file.
 
 use super::contacts::{
-    masked, text_of, AuditRow, COLS, INSERT_AUDIT, INSERT_CONTACT, MASK, MASK_AUDIT, MASK_CONTACT,
-    SELECT_AUDIT, UPDATE_CONTACT,
+    contact_values, masked, text_of, AuditRow, COLS, INSERT_AUDIT, INSERT_CONTACT, MASK,
+    MASK_AUDIT, MASK_CONTACT, SELECT_AUDIT, UPDATE_CONTACT,
 };
 use super::handovers::{
     due_for, Handover, State, FIND_FOR_CONTACT, INSERT_HANDOVER, INSERT_OPENED, LIST_WHERE,
@@ -24,8 +24,10 @@ use super::MIGRATIONS;
 use crate::error::{HistoryError, Result};
 use crate::model::{Channel, Contact, ContactInput, Outcome};
 use faq::clock::unix_now;
-use postgres::types::ToSql;
+use postgres::types::private::BytesMut;
+use postgres::types::{to_sql_checked, IsNull, ToSql, Type};
 use postgres::{Client, GenericClient, NoTls, Row};
+use rusqlite::types::Value;
 use std::sync::Mutex;
 
 /// One SQLite migration step in PostgreSQL's words: row ids become identity columns,
@@ -50,6 +52,54 @@ pub fn sql_to_postgres(sql: &str) -> String {
         }
     }
     out.replace("instr(", "strpos(")
+}
+
+/// A value of the SQLite code's kind (`rusqlite::types::Value`) as a PostgreSQL parameter,
+/// bound as itself: NULL as NULL of whatever type the statement wants there, an integer
+/// as the integer width of its column, a real as a double, a blob as bytea. (A NULL was
+/// once sent as its debug text "Null".)
+pub fn bind(v: &Value) -> Box<dyn ToSql + Sync> {
+    Box::new(Bound(v.clone()))
+}
+
+#[derive(Debug)]
+struct Bound(Value);
+
+impl ToSql for Bound {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut BytesMut,
+    ) -> std::result::Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        match &self.0 {
+            Value::Null => Ok(IsNull::Yes),
+            Value::Integer(i) => match *ty {
+                Type::INT2 => i16::try_from(*i)?.to_sql_checked(ty, out),
+                Type::INT4 => i32::try_from(*i)?.to_sql_checked(ty, out),
+                _ => i.to_sql_checked(ty, out),
+            },
+            Value::Real(f) => f.to_sql_checked(ty, out),
+            Value::Text(t) => t.to_sql_checked(ty, out),
+            Value::Blob(b) => b.to_sql_checked(ty, out),
+        }
+    }
+
+    // Each kind checks the column's type itself in `to_sql` (a mismatch is still an
+    // error, WrongType, as with a typed parameter); NULL fits any column.
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+
+    to_sql_checked!();
+}
+
+/// Bound values, and the references `query`/`execute` take.
+fn params(values: &[Value]) -> Vec<Box<dyn ToSql + Sync>> {
+    values.iter().map(bind).collect()
+}
+
+fn refs(values: &[Box<dyn ToSql + Sync>]) -> Vec<&(dyn ToSql + Sync)> {
+    values.iter().map(|b| b.as_ref()).collect()
 }
 
 pub struct PgStore {
@@ -206,27 +256,11 @@ impl PgStore {
         let now = unix_now();
         let mut c = self.lock();
         let mut tx = c.transaction()?;
+        let values = params(&contact_values(i, now, by));
         let id: i64 = tx
             .query_one(
                 &format!("{} RETURNING id", sql_to_postgres(INSERT_CONTACT)),
-                &[
-                    &i.channel.as_str(),
-                    &i.line,
-                    &i.started_at,
-                    &i.ended_at,
-                    &i.operator,
-                    &i.caller,
-                    &i.caller_name,
-                    &i.category,
-                    &i.summary,
-                    &i.faq_ids.join(","),
-                    &i.outcome.as_str(),
-                    &i.department,
-                    &i.call_id,
-                    &text_of(i),
-                    &now,
-                    &by,
-                ],
+                &refs(&values),
             )?
             .try_get(0)?;
         let stored = get_in(&mut tx, id)?.ok_or(HistoryError::NotFound)?;
@@ -267,28 +301,10 @@ impl PgStore {
         if &old.input == i {
             return Ok(old);
         }
-        tx.execute(
-            &sql_to_postgres(UPDATE_CONTACT),
-            &[
-                &id,
-                &i.channel.as_str(),
-                &i.line,
-                &i.started_at,
-                &i.ended_at,
-                &i.operator,
-                &i.caller,
-                &i.caller_name,
-                &i.category,
-                &i.summary,
-                &i.faq_ids.join(","),
-                &i.outcome.as_str(),
-                &i.department,
-                &i.call_id,
-                &text_of(i),
-                &now,
-                &by,
-            ],
-        )?;
+        let mut values = contact_values(i, now, by);
+        values.push(Value::Integer(id));
+        let values = params(&values);
+        tx.execute(&sql_to_postgres(UPDATE_CONTACT), &refs(&values))?;
         let new = get_in(&mut tx, id)?.ok_or(HistoryError::NotFound)?;
         audit_in(&mut tx, id, by, "更新", Some(&old), &new)?;
         open_handover_in(&mut tx, &new, by, now)?;
@@ -304,18 +320,8 @@ impl PgStore {
     pub fn search(&self, q: &Query) -> Result<(Vec<Contact>, u64)> {
         let sql = q.to_sql();
         let clause = sql_to_postgres(&sql.clause);
-        let values: Vec<Box<dyn ToSql + Sync>> = sql
-            .values
-            .iter()
-            .map(|v| -> Box<dyn ToSql + Sync> {
-                match v {
-                    rusqlite::types::Value::Integer(i) => Box::new(*i),
-                    rusqlite::types::Value::Text(t) => Box::new(t.clone()),
-                    other => Box::new(format!("{other:?}")),
-                }
-            })
-            .collect();
-        let refs: Vec<&(dyn ToSql + Sync)> = values.iter().map(|b| b.as_ref()).collect();
+        let values = params(&sql.values);
+        let refs = refs(&values);
         let mut c = self.lock();
         let total: i64 = c
             .query_one(
