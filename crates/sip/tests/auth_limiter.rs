@@ -111,11 +111,13 @@ fn slow_guessing_across_a_window_boundary_still_counts() {
         assert!(!l.record_failure("1001", a, t0 + secs(s)));
     }
     assert!(l.record_failure("1001", a, t0 + secs(61)));
-    // Failures spread wider than the window never block.
+    // Failures spread wider than the window never block the pair (19: one under the
+    // user's own hourly budget, which the 20th would spend).
     let mut l = AuthLimiter::default();
-    for i in 0..20 {
+    for i in 0..19 {
         assert!(!l.record_failure("1001", a, t0 + secs(i * 16)));
     }
+    assert!(l.record_failure("1001", a, t0 + secs(19 * 16)));
 }
 
 #[test]
@@ -192,4 +194,47 @@ fn prune_forgets_lapsed_entries() {
     assert_eq!(l.tracked(), 1);
     l.prune(t0 + secs(61));
     assert_eq!(l.tracked(), 0);
+}
+
+/// Distributed guessing (issue 9): one password tried from many addresses, each staying
+/// under the per-pair threshold. The user's failure budget across all sources blocks the
+/// user everywhere except at the sources it authenticated from, and a success there does
+/// not reset the budget (that would let the guessing go on forever).
+#[test]
+fn many_sources_guessing_one_user_exhaust_its_budget_but_not_its_known_phone() {
+    let t0 = Instant::now();
+    let mut l = AuthLimiter::default();
+    let home = ip(NAT);
+    l.record_success("1001", home, t0);
+    let budget = LimiterConfig::default().user_max_failures;
+    let mut t = t0;
+    let mut blocked_at = None;
+    // Four guesses from each of many sources (one under the per-pair threshold).
+    'outer: for s in 0..100u32 {
+        let src = ip(&format!("203.0.{}.{}", s / 250, s % 250 + 1));
+        for _ in 0..4 {
+            t += secs(1);
+            if l.record_failure("1001", src, t) {
+                blocked_at = Some((s * 4) + 1);
+                break 'outer;
+            }
+        }
+    }
+    let n = blocked_at.expect("the user's budget ran out");
+    assert!(n <= budget, "blocked after {n} failures, budget {budget}");
+    // A fresh source is refused for 1001…
+    assert!(l.is_blocked("1001", ip("192.0.2.200"), t));
+    // …not for a colleague…
+    assert!(!l.is_blocked("1002", ip("192.0.2.200"), t));
+    // …and the real user's phone, which authenticated before, still gets through, and
+    // its success does not lift the block for the guessers.
+    assert!(!l.is_blocked("1001", home, t));
+    l.record_success("1001", home, t);
+    assert!(l.is_blocked("1001", ip("192.0.2.201"), t + secs(1)));
+    // The block lifts in time (backoff: the next one is longer).
+    let mut u = t;
+    while l.is_blocked("1001", ip("192.0.2.200"), u) {
+        u += secs(1);
+    }
+    assert!(u - t >= secs(60) && u - t <= secs(3600), "{:?}", u - t);
 }

@@ -13,6 +13,13 @@
 //! - a success clears only its own (user, source) pair;
 //! - a source failing for many users (a scanner spraying names) is blocked for the users
 //!   it has not authenticated recently — its own phones keep working;
+//! - a user failing from many sources (one password guessed from a botnet, each address
+//!   staying under the pair threshold) has a budget of its own: `user_max_failures`
+//!   within `user_window` block the user at every source it has not authenticated from
+//!   within `trust_for`, with the same doubling backoff. The real phone, at the address
+//!   it registered from, keeps working; its success does not reset the budget (that would
+//!   let the guessing go on forever, as the per-source counter did before). This is
+//!   Kamailio's htable recipe keyed by user name, with fail2ban's incremental ban;
 //! - the caller counts only answers to a nonce this server sent to that source
 //!   (`AuthOutcome::ForeignNonce` is not counted), so a spoofed UDP source, which never
 //!   sees our challenges, counts nothing at all.
@@ -41,6 +48,10 @@ pub struct LimiterConfig {
     /// the users it has not authenticated within `trust_for`.
     pub source_max_failures: u32,
     pub trust_for: Duration,
+    /// Failures for one user from any sources within `user_window` that block the user
+    /// at the sources it has not authenticated from within `trust_for`.
+    pub user_max_failures: u32,
+    pub user_window: Duration,
     /// Upper bound on tracked pairs (and, separately, sources).
     pub max_entries: usize,
 }
@@ -55,6 +66,10 @@ impl Default for LimiterConfig {
             forget_after: Duration::from_secs(24 * 3600),
             source_max_failures: 20,
             trust_for: Duration::from_secs(24 * 3600),
+            // 20 wrong answers an hour for one account is far beyond a person mistyping
+            // (who is blocked at 5 per source anyway) and far below any useful guessing.
+            user_max_failures: 20,
+            user_window: Duration::from_secs(3600),
             max_entries: 10_000,
         }
     }
@@ -92,7 +107,13 @@ impl Counter {
     }
 
     /// Count a failure; true when blocked (now or already).
-    fn fail(&mut self, threshold: u32, cfg: &LimiterConfig, now: Instant) -> bool {
+    fn fail(
+        &mut self,
+        threshold: u32,
+        window: Duration,
+        cfg: &LimiterConfig,
+        now: Instant,
+    ) -> bool {
         if now.saturating_duration_since(self.last_seen) >= cfg.forget_after {
             self.strikes = 0;
         }
@@ -107,7 +128,7 @@ impl Counter {
         while self
             .failures
             .front()
-            .is_some_and(|t| now.saturating_duration_since(*t) >= cfg.window)
+            .is_some_and(|t| now.saturating_duration_since(*t) >= window)
         {
             self.failures.pop_front();
         }
@@ -126,12 +147,12 @@ impl Counter {
         true
     }
 
-    fn live(&self, now: Instant, cfg: &LimiterConfig) -> bool {
+    fn live(&self, now: Instant, window: Duration, cfg: &LimiterConfig) -> bool {
         self.blocked(now)
             || self
                 .failures
                 .back()
-                .is_some_and(|t| now.saturating_duration_since(*t) < cfg.window)
+                .is_some_and(|t| now.saturating_duration_since(*t) < window)
             || (self.strikes > 0
                 && now.saturating_duration_since(self.last_seen) < cfg.forget_after)
     }
@@ -149,6 +170,8 @@ pub struct AuthLimiter {
     cfg: LimiterConfig,
     pairs: HashMap<(String, IpAddr), Counter>,
     sources: HashMap<IpAddr, Source>,
+    /// Failures per user name over all sources (the distributed-guessing budget).
+    users: HashMap<String, Counter>,
 }
 
 /// IPv6 sources are tracked per /64: one host usually owns a whole /64 and could
@@ -164,12 +187,16 @@ fn source_key(ip: IpAddr) -> IpAddr {
     }
 }
 
-fn pair_key(user: &str, ip: IpAddr) -> (String, IpAddr) {
+fn user_key(user: &str) -> &str {
     let mut end = user.len().min(MAX_USER_KEY);
     while !user.is_char_boundary(end) {
         end -= 1;
     }
-    (user[..end].to_string(), source_key(ip))
+    &user[..end]
+}
+
+fn pair_key(user: &str, ip: IpAddr) -> (String, IpAddr) {
+    (user_key(user).to_string(), source_key(ip))
 }
 
 impl AuthLimiter {
@@ -178,6 +205,7 @@ impl AuthLimiter {
             cfg,
             pairs: HashMap::new(),
             sources: HashMap::new(),
+            users: HashMap::new(),
         }
     }
 
@@ -187,9 +215,12 @@ impl AuthLimiter {
         if self.pairs.get(&k).is_some_and(|c| c.blocked(now)) {
             return true;
         }
-        self.sources
+        let source_blocked = self
+            .sources
             .get(&k.1)
-            .is_some_and(|s| s.counter.blocked(now) && !self.trusted(s, &k.0, now))
+            .is_some_and(|s| s.counter.blocked(now));
+        let user_blocked = self.users.get(&k.0).is_some_and(|c| c.blocked(now));
+        (source_blocked || user_blocked) && !self.is_trusted_now(&k, now)
     }
 
     fn trusted(&self, s: &Source, user: &str, now: Instant) -> bool {
@@ -209,18 +240,28 @@ impl AuthLimiter {
         if !self.sources.contains_key(&src) && self.sources.len() >= self.cfg.max_entries {
             self.make_room(now);
         }
+        if !self.users.contains_key(&k.0) && self.users.len() >= self.cfg.max_entries {
+            self.make_room(now);
+        }
         let cfg = &self.cfg;
         let pair_blocked = self
             .pairs
             .entry(k.clone())
             .or_insert_with(|| Counter::new(now))
-            .fail(cfg.max_failures, cfg, now);
+            .fail(cfg.max_failures, cfg.window, cfg, now);
         let s = self.sources.entry(src).or_insert_with(|| Source {
             counter: Counter::new(now),
             trusted: HashMap::new(),
         });
-        let source_blocked = s.counter.fail(cfg.source_max_failures, cfg, now);
-        pair_blocked || (source_blocked && !self.is_trusted_now(&k, now))
+        let source_blocked = s
+            .counter
+            .fail(cfg.source_max_failures, cfg.window, cfg, now);
+        let user_blocked = self
+            .users
+            .entry(k.0.clone())
+            .or_insert_with(|| Counter::new(now))
+            .fail(cfg.user_max_failures, cfg.user_window, cfg, now);
+        pair_blocked || ((source_blocked || user_blocked) && !self.is_trusted_now(&k, now))
     }
 
     fn is_trusted_now(&self, k: &(String, IpAddr), now: Instant) -> bool {
@@ -260,11 +301,12 @@ impl AuthLimiter {
     /// periodic timer).
     pub fn prune(&mut self, now: Instant) {
         let cfg = &self.cfg;
-        self.pairs.retain(|_, c| c.live(now, cfg));
+        self.pairs.retain(|_, c| c.live(now, cfg.window, cfg));
+        self.users.retain(|_, c| c.live(now, cfg.user_window, cfg));
         self.sources.retain(|_, s| {
             s.trusted
                 .retain(|_, t| now.saturating_duration_since(*t) < cfg.trust_for);
-            s.counter.live(now, cfg) || !s.trusted.is_empty()
+            s.counter.live(now, cfg.window, cfg) || !s.trusted.is_empty()
         });
     }
 
@@ -283,6 +325,16 @@ impl AuthLimiter {
                 .map(|(k, _)| k.clone());
             if let Some(k) = victim {
                 self.pairs.remove(&k);
+            }
+        }
+        if self.users.len() >= self.cfg.max_entries {
+            let victim = self
+                .users
+                .iter()
+                .min_by_key(|(_, c)| (c.blocked(now), c.last_seen))
+                .map(|(k, _)| k.clone());
+            if let Some(k) = victim {
+                self.users.remove(&k);
             }
         }
         if self.sources.len() >= self.cfg.max_entries {
