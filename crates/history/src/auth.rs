@@ -116,18 +116,24 @@ pub fn bootstrap_admin(db: &Db, login: &str, pw: &str) -> Result<bool> {
 
 pub fn login(db: &Db, login: &str, pw: &str) -> Result<LoginOutcome> {
     let now = unix_now();
-    let row: Option<(String, i64, i64)> = db.with(|c| {
+    let row: Option<(String, i64, i64, Option<i64>)> = db.with(|c| {
         c.query_row(
-            "SELECT pw_hash, failed, locked_until FROM users WHERE login=?1",
+            "SELECT pw_hash, failed, locked_until, disabled_at FROM users WHERE login=?1",
             [login],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
         )
         .optional()
     })?;
-    let Some((hash, failed, locked_until)) = row else {
+    let Some((hash, failed, locked_until, disabled_at)) = row else {
         verify_nobody(pw);
         return Ok(LoginOutcome::BadCredentials);
     };
+    if disabled_at.is_some() {
+        // Answered as a wrong password, after the same work, so a disabled account is
+        // not told apart from an unknown one.
+        verify_password(&hash, pw);
+        return Ok(LoginOutcome::BadCredentials);
+    }
     if locked_until > now {
         return Ok(LoginOutcome::Locked);
     }
@@ -194,13 +200,15 @@ pub struct UserRow {
     pub role: Role,
     pub agent_id: String,
     pub locked: bool,
+    /// Disabled (`madoguchi history account disable`): logs in no more.
+    pub disabled: bool,
 }
 
 pub fn users(db: &Db) -> Result<Vec<UserRow>> {
     let now = unix_now();
     db.with(|c| {
         let mut st = c.prepare(
-            "SELECT login, name, role, agent_id, locked_until FROM users ORDER BY login",
+            "SELECT login, name, role, agent_id, locked_until, disabled_at FROM users ORDER BY login",
         )?;
         let rows = st.query_map([], |r| {
             let role: String = r.get(2)?;
@@ -210,6 +218,7 @@ pub fn users(db: &Db) -> Result<Vec<UserRow>> {
                 role: Role::parse(&role).unwrap_or(Role::Operator),
                 agent_id: r.get(3)?,
                 locked: r.get::<_, i64>(4)? > now,
+                disabled: r.get::<_, Option<i64>>(5)?.is_some(),
             })
         })?;
         rows.collect()
@@ -314,4 +323,37 @@ pub fn change_password(db: &Db, login: &str, current: &str, new: &str) -> Result
         sessions::close_all(c, login)
     })?;
     Ok(true)
+}
+
+/// An administrator's reset of an account's password (the command line's `passwd`): no
+/// current password asked, the same rules as a new account, lockout cleared, the
+/// account's sessions ended. False when there is no such account.
+pub fn set_password(db: &Db, login: &str, pw: &str) -> Result<bool> {
+    let p = account_problems(login, pw);
+    if !p.is_empty() {
+        return Err(HistoryError::Invalid(p));
+    }
+    let hash = hash_password(pw)?;
+    db.with(|c| {
+        let n = c.execute(
+            "UPDATE users SET pw_hash=?2, failed=0, locked_until=0 WHERE login=?1",
+            params![login, hash],
+        )?;
+        sessions::close_all(c, login)?;
+        Ok(n > 0)
+    })
+}
+
+/// Disables (its sessions end at once) or enables an account. False when there is no
+/// such account.
+pub fn set_disabled(db: &Db, login: &str, disabled: bool) -> Result<bool> {
+    let at = disabled.then(unix_now);
+    db.with(|c| {
+        let n = c.execute(
+            "UPDATE users SET disabled_at=?2 WHERE login=?1",
+            params![login, at],
+        )?;
+        sessions::close_all(c, login)?;
+        Ok(n > 0)
+    })
 }

@@ -3,6 +3,7 @@
 
 mod api;
 mod check;
+mod history_account;
 mod report;
 mod sidecar;
 mod site;
@@ -91,6 +92,9 @@ enum Cmd {
         /// Stop when standard input closes (how `serve` runs it as a child process).
         #[arg(long, hide = true)]
         stop_on_stdin_eof: bool,
+        /// Instead of serving: manage the desk's accounts in `--data`.
+        #[command(subcommand)]
+        sub: Option<history_account::HistorySub>,
     },
     /// Run the FAQ knowledge base alone (internal editing, public site, API) over HTTPS.
     Faq {
@@ -392,8 +396,17 @@ fn main() -> anyhow::Result<()> {
             faq_api_key_file,
             maildir,
             stop_on_stdin_eof,
+            sub,
         } => {
             init_logs();
+            if let Some(history_account::HistorySub::Account { cmd }) = sub {
+                let switch_cfg = match config.as_deref() {
+                    Some(p) => dialplan::load(p).map_err(|e| anyhow::anyhow!("{e}"))?,
+                    None => dialplan::default_config(),
+                };
+                let agents: Vec<String> = switch_cfg.agents.iter().map(|a| a.id.clone()).collect();
+                return history_account::run(&data, &agents, cmd);
+            }
             let mut cfg = history_config(data, listen, config.as_deref())?;
             let (host, port) = smtp
                 .rsplit_once(':')

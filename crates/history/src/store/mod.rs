@@ -82,6 +82,9 @@ pub const MIGRATIONS: &[&str] = &[
     "ALTER TABLE inquiries ADD COLUMN channel TEXT NOT NULL DEFAULT 'web';
      ALTER TABLE inquiries ADD COLUMN message_id TEXT NOT NULL DEFAULT '';
      CREATE UNIQUE INDEX inquiries_message ON inquiries(message_id) WHERE message_id <> '';",
+    // 6: an account disabled (from the command line) keeps its row and its name in the
+    // audit trail, but logs in no more.
+    "ALTER TABLE users ADD COLUMN disabled_at BIGINT;",
 ];
 
 pub struct Db {

@@ -48,6 +48,8 @@ fn page(
                 esc(&u.login),
                 csrf_field(&staff.0)
             )
+        } else if u.disabled {
+            "無効".into()
         } else {
             "有効".into()
         };
