@@ -18,7 +18,7 @@ fi
 
 # name | file | text | replacement | test command (run with cargo test)
 MUTANTS=(
-  "answered-label|crates/switch/src/core.rs|.with_label_values(&[outcome])|.with_label_values(&[if outcome == \"answered\" { \"unanswered\" } else { outcome }])|-p madoguchi --test call_baresip"
+  "answered-label|crates/switch/src/core/commands.rs|.with_label_values(&[outcome])|.with_label_values(&[if outcome == \"answered\" { \"unanswered\" } else { outcome }])|-p madoguchi --test call_baresip"
   "relay-drops-caller|crates/media/src/forward.rs|        let to = from.other();|        if from == Leg::A { return outcome; }\n        let to = from.other();|-p madoguchi --test call_baresip caller_hangs_up_each_side_hears_the_other"
   "digest-replay|crates/sip/src/auth/server.rs|NcVerdict::Unknown \| NcVerdict::Reused => AuthOutcome::Replayed { user: r.username },|NcVerdict::Unknown \| NcVerdict::Reused => AuthOutcome::Ok { user: r.username },|-p madoguchi --test security_digest"
   "no-crash-repair|crates/recorder/src/repair.rs|for row in self.catalogue().in_state(State::Recording)? {|for row in self.catalogue().in_state(State::Recording)?.into_iter().take(0) {|-p madoguchi --test recording_e2e kill_9"
@@ -26,6 +26,9 @@ MUTANTS=(
   "queue-limit-ignored|crates/acd/src/queue.rs|self.cfg.max_len.is_some_and(\|max\| self.line.len() >= max)|false|-p acd --test day_simulation"
   "metrics-route-gone|crates/switch/src/http.rs|.route(\"/metrics\", get(metrics))|.route(\"/metrics-gone\", get(metrics))|-p madoguchi --test bad_input"
   "ack-answer-ignored|crates/callctl/src/inbound.rs|if !std::mem::take(&mut st.awaiting_ack_answer) \|\| body.is_empty() {|if true {|-p callctl --test reinvite offerless"
+  "guard-room-not-bridged|crates/callctl/src/legs.rs|Purpose::Offer \| Purpose::Forward \| Purpose::Dial => self.connect(i, cfg),|Purpose::Offer \| Purpose::Dial => self.connect(i, cfg),\n            Purpose::Forward => { let _ = cfg; self.bye_leg(i); }|-p madoguchi --test queue_e2e the_guard_room_forward_is_answered_and_bridged_both_ways"
+  "callback-loses-place|crates/acd/src/acd.rs|        e.callback = Some(number.clone());|        e.callback = Some(number.clone());\n        let (qi, old) = (e.queue, e.place());\n        e.seq += 1_000_000;\n        let new = e.place();\n        if self.queues[qi].line.remove(&old).is_some() { self.queues[qi].line.insert(new, entry); }\n        if self.queues[qi].ready.remove(&old) { self.queues[qi].ready.insert(new); }|-p madoguchi --test queue_e2e a_caller_who_presses_1"
+  "faq-clock-ignored|crates/faq/src/clock.rs|        date_of(self.now(), JST_OFFSET)|        today_jst()|-p faq --test publish_window"
 )
 
 want=("$@")

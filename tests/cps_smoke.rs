@@ -9,75 +9,27 @@
 
 mod common;
 use common::*;
-use std::process::Command;
 
 #[test]
 fn cps_low_rate_all_calls_complete() {
-    let data = workdir("cps-smoke-data");
-    // The switch's own embedded default, so the config matches the binary under test;
-    // loadgen adds its operators and opens the hours. The listeners, RTP range and
-    // folders keep the default's values for the harness to replace.
-    let base = Command::new(env!("CARGO_BIN_EXE_madoguchi"))
-        .arg("default-config")
-        .output()
-        .unwrap();
-    assert!(base.status.success(), "madoguchi default-config failed");
-    std::fs::write(data.join("default.toml"), &base.stdout).unwrap();
-    let out = data.join("loadgen.toml");
-    let path = |p: &std::path::Path| p.display().to_string();
-    loadgen::run([
-        "loadgen",
-        "config",
-        "--agents",
-        "8",
-        "--max-calls",
-        "100",
-        "--base",
-        &path(&data.join("default.toml")),
-        "--out",
-        &path(&out),
-        "--data-dir",
-        &path(&data),
-        "--sip",
-        "127.0.0.1:5060",
-        "--trunk",
-        "127.0.0.1:5080",
-        "--pbx",
-        "127.0.0.1:5082",
-        "--http",
-        "127.0.0.1:8080",
-        "--rtp-ports",
-        "20000-29999",
-    ])
-    .expect("loadgen config");
-    let text = std::fs::read_to_string(&out).unwrap();
-    let sw = Switch::start_from("cps-smoke", "2026-11-25T10:00", text, |t| t);
+    let sw = loadgen_switch("cps-smoke", 8, 100);
 
     // The generator bounds every phase itself (~3 s of calls + at most 10 s settling).
-    let stdout = loadgen::run([
-        "loadgen",
-        "cps",
-        "--rate",
-        "5",
-        "--duration",
-        "3",
-        "--hold-ms",
-        "200",
-        "--agents",
-        "8",
-        "--settle-secs",
-        "10",
-        "--sip",
-        &sw.sip.to_string(),
-        "--trunk",
-        &sw.trunk.to_string(),
-        "--http",
-        &sw.http.to_string(),
-        "--pid",
-        &sw.child.id().to_string(),
-    ])
-    .unwrap_or_else(|e| panic!("loadgen cps: {e:?}\nswitch log:\n{}", tail(&sw.log(), 40)));
-    let v: serde_json::Value = serde_json::from_str(&stdout).expect("JSON summary");
+    let (stdout, v) = loadgen_cps(
+        &sw,
+        &[
+            "--rate",
+            "5",
+            "--duration",
+            "3",
+            "--hold-ms",
+            "200",
+            "--agents",
+            "8",
+            "--settle-secs",
+            "10",
+        ],
+    );
     let calls = &v["calls"];
     let ctx = || format!("summary:\n{stdout}\nswitch log:\n{}", tail(&sw.log(), 40));
     assert_eq!(calls["attempted"], 15, "{}", ctx());

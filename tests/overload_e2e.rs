@@ -8,78 +8,32 @@
 
 mod common;
 use common::*;
-use std::process::Command;
 
 #[test]
 fn overload_every_invite_answered_and_no_call_left() {
-    let data = workdir("overload-data");
-    let base = Command::new(env!("CARGO_BIN_EXE_madoguchi"))
-        .arg("default-config")
-        .output()
-        .unwrap();
-    assert!(base.status.success(), "madoguchi default-config failed");
-    std::fs::write(data.join("default.toml"), &base.stdout).unwrap();
-    let out = data.join("loadgen.toml");
-    let path = |p: &std::path::Path| p.display().to_string();
-    // 12 calls at most; 40 calls/s held 0.5 s want about 20.
-    loadgen::run([
-        "loadgen",
-        "config",
-        "--agents",
-        "24",
-        "--max-calls",
-        "12",
-        "--base",
-        &path(&data.join("default.toml")),
-        "--out",
-        &path(&out),
-        "--data-dir",
-        &path(&data),
-        "--sip",
-        "127.0.0.1:5060",
-        "--trunk",
-        "127.0.0.1:5080",
-        "--pbx",
-        "127.0.0.1:5082",
-        "--http",
-        "127.0.0.1:8080",
-        "--rtp-ports",
-        "20000-29999",
-    ])
-    .expect("loadgen config");
-    let text = std::fs::read_to_string(&out).unwrap();
-    let sw = Switch::start_from("overload", "2026-11-25T10:00", text, |t| t);
+    let sw = loadgen_switch("overload", 24, 12);
 
     // Bounded by the generator: 3 s of calls, then at most 32 s for the switch to give
     // up on the missing ACKs, then at most 20 s of settling.
-    let stdout = loadgen::run([
-        "loadgen",
-        "cps",
-        "--rate",
-        "40",
-        "--duration",
-        "3",
-        "--hold-ms",
-        "500",
-        "--agents",
-        "24",
-        "--cancel-every",
-        "6",
-        "--no-ack-every",
-        "40",
-        "--settle-secs",
-        "20",
-        "--sip",
-        &sw.sip.to_string(),
-        "--trunk",
-        &sw.trunk.to_string(),
-        "--http",
-        &sw.http.to_string(),
-        "--pid",
-        &sw.child.id().to_string(),
-    ])
-    .unwrap_or_else(|e| panic!("loadgen cps: {e:?}\nswitch log:\n{}", tail(&sw.log(), 40)));
-    let v: serde_json::Value = serde_json::from_str(&stdout).expect("JSON summary");
+    let (stdout, v) = loadgen_cps(
+        &sw,
+        &[
+            "--rate",
+            "40",
+            "--duration",
+            "3",
+            "--hold-ms",
+            "500",
+            "--agents",
+            "24",
+            "--cancel-every",
+            "6",
+            "--no-ack-every",
+            "40",
+            "--settle-secs",
+            "20",
+        ],
+    );
     let ctx = || format!("summary:\n{stdout}\nswitch log:\n{}", tail(&sw.log(), 40));
     let calls = &v["calls"];
     let n = |x: &serde_json::Value| x.as_u64().unwrap_or(0);

@@ -714,7 +714,7 @@ fn extend_keeps_the_queue_open_after_closing_and_clear_restores_the_guard_room()
     extend(&["2026-11-25T23:00"]);
     let st: serde_json::Value =
         serde_json::from_str(&http_get(sw.http, "/api/v1/operating").unwrap()).unwrap();
-    assert_eq!(st["effective"], "Extended", "{st}");
+    assert_eq!(st["effective"], "extended", "{st}");
     assert_eq!(st["open"], true, "{st}");
     // Until 23:00 local, three hours after the switch's 20:00.
     let left = st["extended_until"].as_i64().unwrap() - st["now"].as_i64().unwrap();

@@ -11,6 +11,7 @@
 pub mod audio;
 pub mod baresip;
 pub mod http;
+pub mod load;
 pub mod pjsua;
 pub mod ports;
 pub mod rawsip;
@@ -19,6 +20,7 @@ pub mod switch;
 pub use audio::*;
 pub use baresip::*;
 pub use http::*;
+pub use load::*;
 pub use ports::{free_port, port_block, PortLease};
 pub use rawsip::*;
 pub use switch::*;

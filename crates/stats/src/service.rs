@@ -1,7 +1,9 @@
 //! The statistics service inside the switch: one task owns the record builder, the
 //! metrics and today's figures; one thread owns the SQLite store. The switch hands it
-//! call events through `StatsHandle` (never blocking a call task: a full channel drops
-//! and counts the event).
+//! call events through `StatsHandle`, never blocking a call task. The inbox is unbounded
+//! like the calls' own inboxes: the number of events is bounded by the calls admitted
+//! (admission control sheds excess INVITEs before any event exists), and a fixed-size
+//! inbox dropped finished calls' records whenever the service fell behind a burst.
 
 use crate::builder::{Recorder, WrapupJoin};
 use crate::kpi::Tally;
@@ -48,7 +50,7 @@ pub struct Today {
 /// The switch's side of the service: cheap to clone, never blocks.
 #[derive(Clone)]
 pub struct StatsHandle {
-    tx: mpsc::Sender<Input>,
+    tx: mpsc::UnboundedSender<Input>,
     dropped: Arc<AtomicU64>,
     pub today: watch::Receiver<Today>,
 }
@@ -56,9 +58,9 @@ pub struct StatsHandle {
 impl StatsHandle {
     /// Pass one call event (from call control).
     pub fn event(&self, ev: Event) {
-        if self.tx.try_send(Input::Event(ev)).is_err() {
+        if self.tx.send(Input::Event(ev)).is_err() {
             self.dropped.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!("stats: event dropped (service busy or stopped)");
+            tracing::warn!("stats: event dropped (service stopped)");
         }
     }
 
@@ -68,7 +70,7 @@ impl StatsHandle {
             agent: agent.into(),
             at_ms,
         };
-        if self.tx.try_send(input).is_err() {
+        if self.tx.send(input).is_err() {
             self.dropped.fetch_add(1, Ordering::Relaxed);
         }
     }
@@ -108,7 +110,7 @@ pub fn start(
         .name("stats-store".into())
         .spawn(move || writer(store, wrx))
         .map_err(|e| StoreError::Setup(format!("writer thread: {e}")))?;
-    let (tx, rx) = mpsc::channel(8192);
+    let (tx, rx) = mpsc::unbounded_channel();
     tokio::spawn(run(cfg, rx, wtx, metrics, today, today_tx, now_ms));
     Ok(StatsHandle {
         tx,
@@ -143,7 +145,7 @@ fn add_today(t: &mut Today, r: &CallRecord, offset: i32) {
 
 async fn run(
     cfg: StatsConfig,
-    mut rx: mpsc::Receiver<Input>,
+    mut rx: mpsc::UnboundedReceiver<Input>,
     store: std::sync::mpsc::Sender<Write>,
     metrics: StatsMetrics,
     mut today: Today,

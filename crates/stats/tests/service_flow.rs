@@ -99,3 +99,91 @@ async fn events_become_a_stored_record_todays_figures_and_metrics() {
     assert_eq!(h.dropped(), 0);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A burst of ended calls larger than any fixed inbox (a busy hour ending at once, or the
+/// service thread descheduled on a loaded machine): every call still gets its record and
+/// nothing is counted as dropped. The events are all handed over before the service task
+/// runs once (a current-thread runtime), so a bounded inbox would have to refuse some.
+#[tokio::test(flavor = "current_thread")]
+async fn a_burst_of_calls_loses_no_record() {
+    let dir = std::env::temp_dir().join(format!("stats-burst-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let db = dir.join("calls.sqlite");
+    let reg = prometheus::Registry::new();
+    let t0 = 1_795_568_400_000u64;
+    let h = stats::service::start(
+        stats::StatsConfig {
+            db: db.clone(),
+            lines: vec!["市代表".into()],
+            queues: vec!["main".into()],
+            offset_minutes: 540,
+            retention_days: 92,
+        },
+        &reg,
+        move || t0 + 120_000,
+    )
+    .unwrap();
+    const CALLS: u64 = 3_000;
+    for i in 0..CALLS {
+        let call = CallUid(format!("burst-{i}"));
+        let at = t0 + i;
+        let send = |at_ms, kind| {
+            h.event(Event {
+                call: call.clone(),
+                at_ms,
+                kind,
+            })
+        };
+        send(
+            at,
+            EventKind::Arrived {
+                origin: Origin::Citizen,
+                trunk: "carrier".into(),
+                dialled: "+81246221111".into(),
+                line: "市代表".into(),
+                caller: "0246991234".into(),
+            },
+        );
+        send(
+            at + 1,
+            EventKind::Answered {
+                agent: "1001".into(),
+            },
+        );
+        send(
+            at + 2,
+            EventKind::Ended {
+                phase: Phase::Talking,
+                by: Party::Citizen,
+                outcome: "answered".into(),
+            },
+        );
+    }
+    assert_eq!(h.dropped(), 0, "events refused by the stats inbox");
+    let mut today = h.today.clone();
+    let start = Instant::now();
+    while today.borrow().total.answered < CALLS {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "today's figures show {} of {CALLS} calls",
+            today.borrow().total.answered
+        );
+        let _ = tokio::time::timeout(Duration::from_millis(200), today.changed()).await;
+    }
+    let store = stats::Store::open(&db).unwrap();
+    let start = Instant::now();
+    while store
+        .get(&format!("burst-{}", CALLS - 1))
+        .unwrap()
+        .is_none()
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "last record never written"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let stored = store.range(t0 - 1, t0 + 86_400_000).unwrap().len();
+    assert_eq!(stored as u64, CALLS, "records in calls.sqlite");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -165,7 +165,7 @@ fn operating_json(s: &Shared) -> serde_json::Value {
         "now": now,
         "night_mode": state.night_mode,
         "extended_until": state.extended_until,
-        "effective": format!("{effective:?}"),
+        "effective": effective,
         "open": effective.is_open(),
     })
 }

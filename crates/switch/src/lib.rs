@@ -161,7 +161,7 @@ impl Shared {
     /// Hand a call event to whoever listens (statistics, desktop feed).
     pub fn publish(&self, ev: callctl::Event) {
         tracing::debug!(call = %ev.call, kind = ?ev.kind, "call event");
-        // Call records and the wallboard (never blocks: counted when dropped).
+        // Call records and the wallboard (never blocks; the stats inbox is unbounded).
         self.stats.event(ev.clone());
         let _ = self.events.send(ev);
     }

@@ -448,7 +448,7 @@ impl QueueTask {
 
     fn tell(&mut self, entry: EntryId, ev: CallEvent) {
         if let Some((call, tx)) = self.calls.get(&entry) {
-            // Unbounded (see core.rs `calls`): fails only for a call that has ended.
+            // Unbounded (see core/mod.rs `calls`): fails only for a call that has ended.
             if tx.send(ev).is_err() {
                 tracing::debug!(call = call.0, "queue event for a call that has ended");
             }
