@@ -43,6 +43,11 @@ if [ -f .ci/ops-deps.sh ]; then
   bash .ci/ops-deps.sh
 fi
 
+# tcpdump for the SRTP capture in tests/security_srtp.rs.
+if [ -f .ci/sec-deps.sh ]; then
+  bash .ci/sec-deps.sh
+fi
+
 # Postfix (and PostgreSQL) for the history sidecar's mail and database tests.
 if [ -f .ci/history-deps.sh ]; then
   bash .ci/history-deps.sh

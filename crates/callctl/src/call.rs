@@ -116,6 +116,10 @@ impl Call {
             monitor_link: false,
             now,
         };
+        // The caller's leg may carry SRTP keys only if its SIP came over TLS.
+        if let Some(a) = c.a.as_mut() {
+            a.sdp = c.sdp.side(a.from.transport);
+        }
         c.emit(EventKind::Arrived {
             origin: c.origin,
             trunk: c.trunk.clone(),
@@ -275,7 +279,7 @@ impl Call {
         if let Some(a) = &self.a {
             if !a.late_offer {
                 let body = a.invite.body.clone();
-                let mut st = SideState::default();
+                let mut st = self.sdp.side(a.from.transport);
                 match self.sdp.answer(Side::A, &mut st, &body) {
                     Ok((_, cfg)) => self.media(MediaOut::SetLeg { side: Side::A, cfg }),
                     Err(e) => {

@@ -47,6 +47,7 @@ pub(crate) fn link(remote: SocketAddr) -> LegConfig {
         codec: Codec::Pcmu,
         telephone_event_pt: Some(media::sdp::TELEPHONE_EVENT_PT),
         pinned: true,
+        srtp: None,
     }
 }
 

@@ -5,7 +5,6 @@ use crate::call::{Call, LegState, OutLeg, Phase, Plan, Purpose};
 use crate::event::{EventKind, Party, Phase as EvPhase};
 use crate::io::{Destination, Env, MediaOut, Output, QueueOut, Role, Side};
 use crate::msg::{self, Caller, InviteParts, LegIds, Screen};
-use crate::sdp::SideState;
 use sip::dialog::Dialog;
 use sip::transaction::new_branch;
 use sip::{Method, Response, SipHeaders};
@@ -44,7 +43,7 @@ impl Call {
         let branch = new_branch();
         let local_tag = sip::dialog::new_tag();
         let call_id = format!("{}@madoguchi", sip::dialog::new_tag());
-        let mut st = SideState::default();
+        let mut st = self.sdp.side(dest.peer.transport);
         // The caller's codec first, so that the relay need not transcode.
         let first = self
             .a

@@ -25,6 +25,8 @@ pub struct MediaSetup {
     pub b_port: u16,
     pub codecs: Vec<Codec>,
     pub session_id: u64,
+    /// SDES on legs whose SIP runs over TLS (`[sip] tls_srtp`).
+    pub tls_sdes: sdp::crypto::Sdes,
 }
 
 fn parse_body(body: &[u8]) -> Result<SessionDescription, MediaError> {
@@ -38,6 +40,7 @@ pub fn leg_config(n: &Negotiated) -> LegConfig {
         codec: n.codec,
         telephone_event_pt: n.telephone_event_pt,
         pinned: false,
+        srtp: n.srtp.clone(),
     }
 }
 
@@ -53,6 +56,24 @@ pub struct SideState {
     /// We put an offer in a 2xx (the re-INVITE had none) and its answer comes in the
     /// ACK: until then this side's offer/answer exchange is open (RFC 3264 §4).
     pub awaiting_ack_answer: bool,
+    /// What this leg may do with SRTP keys in its SDP: only a leg whose SIP runs over
+    /// TLS may carry them (RFC 4568 §8.3: SDES is as secret as the signalling), then as
+    /// `[sip] tls_srtp` says; `Off` otherwise (see `media::sdp::crypto`).
+    pub sdes: sdp::crypto::Sdes,
+}
+
+impl Sdp {
+    /// A fresh side whose signalling runs over `transport`.
+    pub fn side(&self, transport: sip::TransportKind) -> SideState {
+        SideState {
+            sdes: if transport == sip::TransportKind::Tls {
+                self.setup.tls_sdes
+            } else {
+                sdp::crypto::Sdes::Off
+            },
+            ..SideState::default()
+        }
+    }
 }
 
 pub struct Sdp {
@@ -105,6 +126,7 @@ impl Sdp {
             &self.setup.codecs,
             self.session(side),
             st.version,
+            st.sdes,
         )?;
         let cfg = leg_config(&n);
         st.answer = Some(ans.clone());
@@ -129,6 +151,7 @@ impl Sdp {
             &codecs,
             self.session(side),
             st.version,
+            st.sdes,
         );
         let text = o.to_string();
         st.offer = Some(o);
@@ -156,6 +179,7 @@ impl Sdp {
             codec: self.setup.codecs.first().copied().unwrap_or(Codec::Pcmu),
             telephone_event_pt: Some(sdp::TELEPHONE_EVENT_PT),
             pinned: false,
+            srtp: None,
         }
     }
 

@@ -126,6 +126,30 @@ pub struct Sip {
     pub tls_cert: Option<PathBuf>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls_key: Option<PathBuf>,
+    /// Media of calls whose SIP runs over TLS: SRTP keyed in the SDP (RFC 4568 SDES).
+    #[serde(default, skip_serializing_if = "TlsSrtp::is_default")]
+    pub tls_srtp: TlsSrtp,
+}
+
+/// `[sip] tls_srtp`: like Asterisk's `media_encryption=sdes`. SIP over plain UDP/TCP
+/// never carries keys (they would travel in clear), whatever this says.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TlsSrtp {
+    /// Offer RTP/SAVP with a key; refuse plain RTP offers (488).
+    #[default]
+    Mandatory,
+    /// Offer RTP/AVP with a key (best effort: a phone without SRTP ignores it and
+    /// answers plain); accept either.
+    Optional,
+    /// Plain RTP on TLS legs too.
+    Off,
+}
+
+impl TlsSrtp {
+    fn is_default(&self) -> bool {
+        *self == TlsSrtp::default()
+    }
 }
 
 /// `[http]`: the API, /metrics and web pages.

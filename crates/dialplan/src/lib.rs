@@ -41,7 +41,7 @@ pub use calendar::{Calendar, DayKind};
 pub use civil::{Date, LocalDateTime, Weekday};
 pub use config::{
     Agent, Config, DailyHours, Department, Dialing, Fax, Hours, Http, Media, Number, OfficeDays,
-    PortRange, Queue, Sip, StaffLine, Switch, Trunk,
+    PortRange, Queue, Sip, StaffLine, Switch, TlsSrtp, Trunk,
 };
 pub use holidays::{holiday_name, holidays_in_year, is_holiday};
 pub use load::{check, default_config, load, parse, ConfigError, DEFAULT_FILE_NAME, DEFAULT_TOML};

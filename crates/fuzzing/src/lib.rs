@@ -74,7 +74,15 @@ pub fn sdp(data: &[u8]) {
         .unwrap_or_else(|e| panic!("own rendering does not re-parse ({e}): {rendered:?}"));
     assert_eq!(again.to_string(), rendered, "rendering is not stable");
     let ip: IpAddr = [192, 0, 2, 1].into();
-    if let Ok((ans, _)) = answer(&sd, ip, 20_000, &[Codec::Pcmu, Codec::Pcma], 1, 1) {
+    if let Ok((ans, _)) = answer(
+        &sd,
+        ip,
+        20_000,
+        &[Codec::Pcmu, Codec::Pcma],
+        1,
+        1,
+        media::sdp::crypto::Sdes::Optional,
+    ) {
         assert!(SessionDescription::parse(&ans.to_string()).is_ok());
     }
     let _ = negotiated_from_answer(&sd, &sd);

@@ -70,6 +70,7 @@ fn relay_decision(c: &mut Criterion) {
             codec,
             telephone_event_pt: Some(101),
             pinned: false,
+            srtp: None,
         };
         let mut f = Forwarder::new(
             cfg(a, Codec::Pcmu),

@@ -69,6 +69,9 @@ pub struct LegConfig {
     /// relays each latched to the leaving phone's last packets would otherwise send to it
     /// and never hear each other.
     pub pinned: bool,
+    /// SRTP keys when the leg negotiated RTP/SAVP with SDES (RFC 4568); the relay
+    /// protects and unprotects at its socket edge, the forwarder sees plain RTP.
+    pub srtp: Option<crate::srtp::SrtpKeys>,
 }
 
 /// What feeds an outgoing stream; a change re-bases sequence and timestamp.

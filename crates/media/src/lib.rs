@@ -16,6 +16,7 @@ pub mod relay;
 pub mod rtcp;
 pub mod rtp;
 pub mod sdp;
+pub mod srtp;
 pub mod stats;
 pub mod tone;
 

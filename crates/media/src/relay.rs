@@ -14,6 +14,13 @@
 //! media clock), not by a sleep per packet, so pacing does not drift.
 //!
 //! RTCP: terminated per leg, with our own SR/RR every 5 s (see `forward`).
+//!
+//! SRTP (RFC 3711): a leg whose `LegConfig` carries keys is unprotected right after
+//! `recv_from` and protected right before `try_send_to`, in place in the same fixed
+//! buffers, so the forwarder, the tap, DTMF and the mixer only ever see plain RTP. A
+//! packet that fails authentication (plain RTP, another key, a replay) is dropped
+//! before the forwarder sees it, so it can neither latch the leg nor reach the other
+//! side; it is counted in `srtp_rejected`.
 
 use crate::forward::{Forwarder, Leg, LegConfig, RelayStats, StatsCells, FRAME_SAMPLES};
 use crate::g711;
@@ -22,6 +29,7 @@ use crate::monitor::{Monitor, MonitorConfig};
 use crate::ports::PortPair;
 use crate::prompt::{PlaybackHandle, PlaybackOutcome, Prompt};
 use crate::rtcp;
+use crate::srtp::LegSrtp;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -104,6 +112,8 @@ impl Relay {
         let (a_rtp, a_rtcp) = a.into_sockets();
         let (b_rtp, b_rtcp) = b.into_sockets();
         let stats = Arc::new(StatsCells::default());
+        let a_cfg_srtp = a_cfg.srtp.clone().map(LegSrtp::new);
+        let b_cfg_srtp = b_cfg.srtp.clone().map(LegSrtp::new);
         let task = Task {
             rtp: [UdpSocket::from_std(a_rtp)?, UdpSocket::from_std(b_rtp)?],
             rtcp: [UdpSocket::from_std(a_rtcp)?, UdpSocket::from_std(b_rtcp)?],
@@ -114,6 +124,7 @@ impl Relay {
             playing: [None, None],
             next_prompt_id: 0,
             monitor: None,
+            srtp: [a_cfg_srtp, b_cfg_srtp],
         };
         let (ctl, rx) = mpsc::unbounded_channel();
         let join = tokio::spawn(task.run(rx));
@@ -249,6 +260,26 @@ struct Task {
     /// A supervisor's link: its socket (RTP, and RTCP kept only to hold the port) and
     /// the mixer.
     monitor: Option<(Monitor, UdpSocket, std::net::UdpSocket)>,
+    /// Each leg's SRTP contexts, when it negotiated SDES keys.
+    srtp: [Option<LegSrtp>; 2],
+}
+
+/// Sends `out[..len]` (RTP, or RTCP with `rtcp`) on `sock`, SRTP-protected first when
+/// the leg has keys. `None` when it could not be sent (full socket buffer, no room).
+fn send_media(
+    sock: &UdpSocket,
+    srtp: &mut Option<LegSrtp>,
+    out: &mut [u8; MTU],
+    len: usize,
+    to: SocketAddr,
+    rtcp: bool,
+) -> Option<usize> {
+    let wire = match srtp {
+        Some(s) if rtcp => s.tx.protect_rtcp(out, len).ok()?,
+        Some(s) => s.tx.protect_rtp(out, len).ok()?,
+        None => len,
+    };
+    sock.try_send_to(&out[..wire], to).ok()
 }
 
 async fn recv_link(
@@ -297,10 +328,10 @@ impl Task {
                     Some(Command::Stop) | None => break,
                     Some(c) => self.command(c, &mut clock),
                 },
-                r = self.rtp[0].recv_from(b0) => self.on_rtp(0, r, &bufs[0], &mut out),
-                r = self.rtp[1].recv_from(b1) => self.on_rtp(1, r, &bufs[1], &mut out),
-                r = self.rtcp[0].recv_from(b2) => self.on_rtcp(0, r, &bufs[2]),
-                r = self.rtcp[1].recv_from(b3) => self.on_rtcp(1, r, &bufs[3]),
+                r = self.rtp[0].recv_from(b0) => self.on_rtp(0, r, &mut bufs[0], &mut out),
+                r = self.rtp[1].recv_from(b1) => self.on_rtp(1, r, &mut bufs[1], &mut out),
+                r = self.rtcp[0].recv_from(b2) => self.on_rtcp(0, r, &mut bufs[2]),
+                r = self.rtcp[1].recv_from(b3) => self.on_rtcp(1, r, &mut bufs[3]),
                 r = recv_link(&self.monitor, b4) => {
                     if let (Ok((n, src)), Some((m, _, _))) = (r, self.monitor.as_mut()) {
                         m.on_packet(src, &bufs[4][..n]);
@@ -319,7 +350,14 @@ impl Task {
 
     fn command(&mut self, c: Command, clock: &mut Interval) {
         match c {
-            Command::Update(leg, cfg) => self.fwd.update_leg(leg, cfg),
+            Command::Update(leg, cfg) => {
+                let cur = self.srtp[leg as usize].as_ref().map(|s| &s.keys);
+                if cur != cfg.srtp.as_ref() {
+                    // New keys (a re-INVITE may re-key, RFC 4568 §7.1.4): fresh contexts.
+                    self.srtp[leg as usize] = cfg.srtp.clone().map(LegSrtp::new);
+                }
+                self.fwd.update_leg(leg, cfg)
+            }
             Command::Tap(t) => self.tap = t,
             Command::Dtmf(d) => self.dtmf = d,
             Command::Play {
@@ -381,10 +419,10 @@ impl Task {
         &mut self,
         i: usize,
         r: io::Result<(usize, SocketAddr)>,
-        buf: &[u8; MTU],
+        buf: &mut [u8; MTU],
         out: &mut [u8; MTU],
     ) {
-        let (n, src) = match r {
+        let (mut n, src) = match r {
             Ok(x) => x,
             Err(e) => {
                 tracing::debug!(error = %e, "RTP receive error");
@@ -392,6 +430,18 @@ impl Task {
             }
         };
         let from = leg_of(i);
+        if let Some(s) = self.srtp[i].as_mut() {
+            match s.rx.unprotect_rtp(buf, n) {
+                Ok(plain) => n = plain,
+                Err(_) => {
+                    self.stats
+                        .leg(from)
+                        .srtp_rejected
+                        .fetch_add(1, Ordering::Relaxed);
+                    return;
+                }
+            }
+        }
         let pkt = &buf[..n];
         let now = std::time::Instant::now();
         let o = self.fwd.forward(from, src, pkt, out, now);
@@ -401,9 +451,10 @@ impl Task {
         }
         if let Some((len, to)) = o.send {
             let dest = from.other();
-            match self.rtp[dest as usize].try_send_to(&out[..len], to) {
-                Ok(_) => self.fwd.sent(dest, len),
-                Err(_) => self.fwd.send_failed(dest),
+            let d = dest as usize;
+            match send_media(&self.rtp[d], &mut self.srtp[d], out, len, to, false) {
+                Some(_) => self.fwd.sent(dest, len),
+                None => self.fwd.send_failed(dest),
             }
         }
         if let (Some(a), Some(tap)) = (o.audio, &self.tap) {
@@ -429,15 +480,29 @@ impl Task {
         }
     }
 
-    fn on_rtcp(&mut self, i: usize, r: io::Result<(usize, SocketAddr)>, buf: &[u8; MTU]) {
+    fn on_rtcp(&mut self, i: usize, r: io::Result<(usize, SocketAddr)>, buf: &mut [u8; MTU]) {
         match r {
-            Ok((n, src)) => self.fwd.rtcp_in(
-                leg_of(i),
-                src,
-                &buf[..n],
-                std::time::Instant::now(),
-                rtcp::ntp_now(),
-            ),
+            Ok((mut n, src)) => {
+                if let Some(s) = self.srtp[i].as_mut() {
+                    match s.rx.unprotect_rtcp(buf, n) {
+                        Ok(plain) => n = plain,
+                        Err(_) => {
+                            self.stats
+                                .leg(leg_of(i))
+                                .srtp_rejected
+                                .fetch_add(1, Ordering::Relaxed);
+                            return;
+                        }
+                    }
+                }
+                self.fwd.rtcp_in(
+                    leg_of(i),
+                    src,
+                    &buf[..n],
+                    std::time::Instant::now(),
+                    rtcp::ntp_now(),
+                )
+            }
             Err(e) => tracing::debug!(error = %e, "RTCP receive error"),
         }
     }
@@ -448,9 +513,9 @@ impl Task {
         for i in 0..2 {
             let leg = leg_of(i);
             if let Some((len, to)) = self.fwd.rtcp_report(leg, out, now, ntp) {
-                match self.rtcp[i].try_send_to(&out[..len], to) {
-                    Ok(_) => self.fwd.rtcp_sent(leg),
-                    Err(e) => tracing::debug!(error = %e, ?leg, "RTCP send failed"),
+                match send_media(&self.rtcp[i], &mut self.srtp[i], out, len, to, true) {
+                    Some(_) => self.fwd.rtcp_sent(leg),
+                    None => tracing::debug!(?leg, "RTCP send failed"),
                 }
             }
         }
@@ -487,9 +552,9 @@ impl Task {
                 self.fwd
                     .prompt_packet(leg, p.id, p.next as u32, frame, out, now)
             {
-                match self.rtp[i].try_send_to(&out[..len], to) {
-                    Ok(_) => self.fwd.sent(leg, len),
-                    Err(_) => self.fwd.send_failed(leg),
+                match send_media(&self.rtp[i], &mut self.srtp[i], out, len, to, false) {
+                    Some(_) => self.fwd.sent(leg, len),
+                    None => self.fwd.send_failed(leg),
                 }
             }
             // What a leg hears from a prompt is recorded as the other side speaking
@@ -552,9 +617,9 @@ impl Task {
                 self.fwd
                     .prompt_packet(leg, m.source_id, m.index, &frame, out, now)
             {
-                match self.rtp[i].try_send_to(&out[..len], to) {
-                    Ok(_) => self.fwd.sent(leg, len),
-                    Err(_) => self.fwd.send_failed(leg),
+                match send_media(&self.rtp[i], &mut self.srtp[i], out, len, to, false) {
+                    Some(_) => self.fwd.sent(leg, len),
+                    None => self.fwd.send_failed(leg),
                 }
             }
         }

@@ -16,6 +16,8 @@ pub struct LegStats {
     /// rx packets relayed to the other leg.
     pub forwarded: u64,
     pub dropped_invalid: u64,
+    /// SRTP/SRTCP packets refused: wrong tag (plain RTP, another key), replay.
+    pub srtp_rejected: u64,
     /// From an address other than the latched one.
     pub dropped_source: u64,
     /// A payload type that is neither the leg's law, its telephone-event nor CN.
@@ -68,6 +70,7 @@ pub(crate) struct LegCells {
     pub(crate) tx_bytes: AtomicU64,
     pub(crate) forwarded: AtomicU64,
     pub(crate) dropped_invalid: AtomicU64,
+    pub(crate) srtp_rejected: AtomicU64,
     pub(crate) dropped_source: AtomicU64,
     pub(crate) dropped_payload_type: AtomicU64,
     pub(crate) dropped_no_target: AtomicU64,
@@ -101,6 +104,7 @@ impl StatsCells {
             tx_bytes: c.tx_bytes.load(Relaxed),
             forwarded: c.forwarded.load(Relaxed),
             dropped_invalid: c.dropped_invalid.load(Relaxed),
+            srtp_rejected: c.srtp_rejected.load(Relaxed),
             dropped_source: c.dropped_source.load(Relaxed),
             dropped_payload_type: c.dropped_payload_type.load(Relaxed),
             dropped_no_target: c.dropped_no_target.load(Relaxed),

@@ -33,6 +33,7 @@ fn leg(remote: SocketAddr, codec: Codec, te: Option<u8>) -> LegConfig {
         codec,
         telephone_event_pt: te,
         pinned: false,
+        srtp: None,
     }
 }
 
@@ -485,6 +486,7 @@ async fn playback_can_be_stopped_and_replaced() {
             codec: Codec::Pcmu,
             telephone_event_pt: None,
             pinned: false,
+            srtp: None,
         },
     );
     // Each prompt is cut after a few of its packets have gone out (waited on, not slept).

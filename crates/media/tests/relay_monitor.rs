@@ -95,6 +95,7 @@ async fn three_way_then(mode: MixMode, then: Option<MixMode>, base: u16) -> [Vec
         codec,
         telephone_event_pt: Some(101),
         pinned: false,
+        srtp: None,
     };
     let (a, b) = (ports.allocate().unwrap(), ports.allocate().unwrap());
     let (to_a, to_b) = (a.rtp_addr(), b.rtp_addr());

@@ -174,6 +174,7 @@ pub fn media() -> MediaSetup {
         b_port: 20002,
         codecs: vec![media::Codec::Pcmu, media::Codec::Pcma],
         session_id: 7,
+        tls_sdes: media::sdp::crypto::Sdes::Off,
     }
 }
 

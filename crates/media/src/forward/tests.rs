@@ -14,6 +14,7 @@ fn cfg(remote: &str, codec: Codec, te: Option<u8>) -> LegConfig {
         codec,
         telephone_event_pt: te,
         pinned: false,
+        srtp: None,
     }
 }
 
@@ -130,6 +131,7 @@ fn latches_to_the_real_source_and_refuses_others() {
             codec: Codec::Pcma,
             telephone_event_pt: Some(96),
             pinned: false,
+            srtp: None,
         },
     );
     assert_eq!(r.f.target(Leg::B), None, "on hold: nothing is sent");
@@ -259,6 +261,7 @@ fn drops_what_it_cannot_relay() {
             codec: Codec::Pcma,
             telephone_event_pt: Some(96),
             pinned: false,
+            srtp: None,
         },
     );
     assert!(r

@@ -5,6 +5,7 @@
 //! every other line is kept verbatim and rendered back in its RFC 4566 §5 place,
 //! so an SDP passes through us without losing anything we do not understand.
 
+pub mod crypto;
 mod negotiate;
 
 pub use negotiate::{answer, negotiated_from_answer, offer, Negotiated, TELEPHONE_EVENT_PT};
@@ -26,6 +27,10 @@ pub enum SdpError {
     NoConnection,
     #[error("the answer rejected the audio stream")]
     Rejected,
+    /// RTP/SAVP without an `a=crypto` key we can use, or on a leg whose signalling is
+    /// not encrypted (keys in clear protect nothing), or an answer dropping our key.
+    #[error("secure RTP without a usable SDES key, or not over SIP TLS")]
+    NoCrypto,
     /// A multicast or broadcast `c=` address: a session on a group would send the
     /// caller's audio to whoever joins it, and a relay cannot latch to it (issue 9 Low).
     #[error("multicast or broadcast media address {0}; only unicast is supported")]

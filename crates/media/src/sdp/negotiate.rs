@@ -1,5 +1,6 @@
 //! RFC 3264 offer/answer for one G.711 audio stream plus RFC 4733 telephone-events.
 
+use super::crypto;
 use super::{
     Attribute, Connection, Direction, MediaDescription, Origin, SdpError, SessionDescription,
 };
@@ -27,6 +28,8 @@ pub struct Negotiated {
     pub direction: Direction,
     /// The peer's a=ptime in ms (20 when absent).
     pub ptime: u32,
+    /// SRTP keys when the stream settled SDES (RFC 4568); `None` is plain RTP.
+    pub srtp: Option<crate::srtp::SrtpKeys>,
 }
 
 impl Negotiated {
@@ -109,21 +112,35 @@ fn audio_media(
 /// An initial offer (or a re-offer with `version` + 1): one audio stream with
 /// `codecs` in preference order and telephone-event, sendrecv.
 /// Put a peer on hold by calling `set_direction(SendOnly)` on `media[0]`.
+///
+/// `sdes`: `Mandatory` offers `RTP/SAVP` with a fresh `a=crypto` key, `Optional`
+/// `RTP/AVP` with one (best effort), `Off` plain RTP (see `crypto`).
 pub fn offer(
     addr: IpAddr,
     port: u16,
     codecs: &[Codec],
     session_id: u64,
     version: u64,
+    sdes: crypto::Sdes,
 ) -> SessionDescription {
     let mut sd = session(addr, session_id, version);
-    sd.media.push(audio_media(
+    let proto = if sdes == crypto::Sdes::Mandatory {
+        "RTP/SAVP"
+    } else {
+        "RTP/AVP"
+    };
+    let crypto = (sdes != crypto::Sdes::Off).then(crypto::offer_line);
+    let mut m = audio_media(
         port,
-        "RTP/AVP",
+        proto,
         codecs,
         Some(TELEPHONE_EVENT_PT),
         Direction::SendRecv,
-    ));
+    );
+    if let Some(c) = crypto {
+        m.attributes.push(Attribute::value("crypto", c));
+    }
+    sd.media.push(m);
     sd
 }
 
@@ -140,7 +157,9 @@ fn unicast(addr: std::net::IpAddr) -> Result<(), SdpError> {
 fn usable_audio(m: &MediaDescription) -> bool {
     m.media.eq_ignore_ascii_case("audio")
         && m.port != 0
-        && (m.proto.eq_ignore_ascii_case("RTP/AVP") || m.proto.eq_ignore_ascii_case("RTP/AVPF"))
+        && (m.proto.eq_ignore_ascii_case("RTP/AVP")
+            || m.proto.eq_ignore_ascii_case("RTP/AVPF")
+            || crypto::secure_proto(&m.proto))
 }
 
 /// The first format of `m` that is a G.711 law in `allowed` (format list order is
@@ -167,6 +186,11 @@ fn peer_direction(sd: &SessionDescription, i: usize, conn: &Connection) -> Direc
 /// Answers `offer` (RFC 3264 §6): accepts the first audio stream that shares a
 /// G.711 law with `supported`, rejects every other stream with port 0, and mirrors
 /// the offered direction. `NoAudio`/`NoCommonCodec` mean: answer 488.
+///
+/// `sdes`: what this leg may do with keys in SDP (`Off` unless its SIP runs over TLS).
+/// Unless `Off`, an `RTP/SAVP` stream, or `RTP/AVP` with `a=crypto`, is answered with
+/// our own key; `Mandatory` refuses a stream without a usable key; `Off` refuses secure
+/// streams and ignores `a=crypto` (see `crypto`).
 pub fn answer(
     offer: &SessionDescription,
     addr: IpAddr,
@@ -174,26 +198,45 @@ pub fn answer(
     supported: &[Codec],
     session_id: u64,
     version: u64,
+    sdes: crypto::Sdes,
 ) -> Result<(SessionDescription, Negotiated), SdpError> {
     let mut sd = session(addr, session_id, version);
     let mut negotiated = None;
     let mut saw_audio = false;
+    let mut refused_secure = false;
     for (i, m) in offer.media.iter().enumerate() {
-        if negotiated.is_none() && usable_audio(m) {
+        let secure = crypto::secure_proto(&m.proto) || sdes == crypto::Sdes::Mandatory;
+        let key = if sdes != crypto::Sdes::Off {
+            crypto::first_usable(m)
+        } else {
+            None
+        };
+        if negotiated.is_none() && usable_audio(m) && secure && key.is_none() {
+            // SAVP with no key we can use, SDES not allowed on this leg, or plain RTP
+            // where this leg must be SRTP.
+            saw_audio = true;
+            refused_secure = true;
+        } else if negotiated.is_none() && usable_audio(m) {
             saw_audio = true;
             if let Some(codec) = pick_codec(m, |c| supported.contains(&c)) {
                 let conn = offer.connection_for(i).ok_or(SdpError::NoConnection)?;
                 unicast(conn.addr)?;
                 let te = m.telephone_event_pt();
                 let direction = peer_direction(offer, i, conn).reversed();
-                sd.media
-                    .push(audio_media(port, &m.proto, &[codec], te, direction));
+                let mut ours = audio_media(port, &m.proto, &[codec], te, direction);
+                let srtp = key.map(|theirs| {
+                    let (line, keys) = crypto::answer_line(&theirs);
+                    ours.attributes.push(Attribute::value("crypto", line));
+                    keys
+                });
+                sd.media.push(ours);
                 negotiated = Some(Negotiated {
                     codec,
                     telephone_event_pt: te,
                     remote: SocketAddr::new(conn.addr, m.port),
                     direction,
                     ptime: m.ptime().unwrap_or(DEFAULT_PTIME),
+                    srtp,
                 });
                 continue;
             }
@@ -212,6 +255,7 @@ pub fn answer(
     }
     match negotiated {
         Some(n) => Ok((sd, n)),
+        None if refused_secure => Err(SdpError::NoCrypto),
         None if saw_audio => Err(SdpError::NoCommonCodec),
         None => Err(SdpError::NoAudio),
     }
@@ -243,7 +287,15 @@ pub fn negotiated_from_answer(
         let direction = peer_direction(answer, i, conn)
             .reversed()
             .intersect(offer_we_sent.direction_for(i));
+        // We offered RTP/SAVP: the answer must take our key (RFC 4568 §7.1.3), or the
+        // stream would carry plain RTP where we promised SRTP. On RTP/AVP the key was
+        // best effort: an answer without one is plain RTP.
+        let srtp = crypto::from_answer(ours, theirs);
+        if srtp.is_none() && crypto::secure_proto(&ours.proto) {
+            return Err(SdpError::NoCrypto);
+        }
         return Ok(Negotiated {
+            srtp,
             codec,
             telephone_event_pt: te,
             remote: SocketAddr::new(conn.addr, theirs.port),

@@ -101,12 +101,18 @@ pub async fn run(start: CallStart, mut rx: mpsc::UnboundedReceiver<CallEvent>) {
         b_port: b.rtp_port(),
         codecs,
         session_id: rand::random::<u32>() as u64,
+        tls_sdes: match shared.cfg.sip.tls_srtp {
+            dialplan::TlsSrtp::Mandatory => media::sdp::crypto::Sdes::Mandatory,
+            dialplan::TlsSrtp::Optional => media::sdp::crypto::Sdes::Optional,
+            dialplan::TlsSrtp::Off => media::sdp::crypto::Sdes::Off,
+        },
     };
     let idle = LegConfig {
         remote: None,
         codec: media::Codec::Pcmu,
         telephone_event_pt: Some(media::sdp::TELEPHONE_EVENT_PT),
         pinned: false,
+        srtp: None,
     };
     let relay = Relay::start(a, b, idle.clone(), idle);
     let (dtmf_tx, mut dtmf) = mpsc::channel(16);
