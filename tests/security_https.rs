@@ -170,3 +170,142 @@ fn the_ops_port_serves_https_with_the_switchs_certificate() {
         "plain HTTP must not be served on the HTTPS port"
     );
 }
+
+/// The configuration file of `serve_https` with the ops port it really bound (the CLI
+/// derives its API address from it).
+fn pin_ops_port(s: &Serve, addr: SocketAddr) -> std::path::PathBuf {
+    let config = s.dir.join("madoguchi.toml");
+    let text = std::fs::read_to_string(&config).unwrap().replace(
+        "listen = \"127.0.0.1:0\"\ntls = true",
+        &format!("listen = \"{addr}\"\ntls = true"),
+    );
+    std::fs::write(&config, text).unwrap();
+    config
+}
+
+#[test]
+fn the_cli_speaks_https_to_the_ops_port_and_trusts_the_switchs_certificate() {
+    let (s, addr) = serve_https("sec-https-cli");
+    let config = pin_ops_port(&s, addr);
+    let cli = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_madoguchi"))
+            .args(args)
+            .current_dir(&s.dir)
+            .env_remove("MADOGUCHI_PASSWORD")
+            .output()
+            .unwrap()
+    };
+    // The API from the configuration: https://, the switch's own certificate trusted.
+    let out = cli(&[
+        "agent",
+        "1002",
+        "login",
+        "--who",
+        "cli-https",
+        "--config",
+        config.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "stdout {}\nstderr {}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (code, queues) = https(&s, addr, "/api/v1/queues", None);
+    assert_eq!(code, 200, "{queues}");
+    let q: serde_json::Value = serde_json::from_str(&queues).unwrap();
+    assert!(
+        q["agents"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|a| a["name"] == "1002" && a["status"] == "Available"),
+        "the CLI logged 1002 in over HTTPS: {queues}"
+    );
+
+    // An https:// API given by hand is verified: without the certificate the
+    // self-signed switch is refused, with --ca it is trusted.
+    let api = format!("https://{addr}");
+    let out = cli(&[
+        "agent",
+        "1002",
+        "logout",
+        "--who",
+        "cli-https",
+        "--config",
+        config.to_str().unwrap(),
+        "--api",
+        &api,
+    ]);
+    assert!(
+        !out.status.success(),
+        "an unverified certificate was accepted"
+    );
+    let cert = s.dir.join("data/tls/cert.pem");
+    let out = cli(&[
+        "agent",
+        "1002",
+        "logout",
+        "--who",
+        "cli-https",
+        "--config",
+        config.to_str().unwrap(),
+        "--api",
+        &api,
+        "--ca",
+        cert.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn the_history_sidecar_reads_the_event_feed_over_https() {
+    let (s, addr) = serve_https("sec-https-feed");
+    let config = pin_ops_port(&s, addr);
+    let hist = s.dir.join("hist");
+    std::fs::create_dir_all(&hist).unwrap();
+    let log = s.dir.join("history.log");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_madoguchi"))
+        .arg("history")
+        .arg("--config")
+        .arg(&config)
+        .args(["--stop-on-stdin-eof", "--listen"])
+        .arg(format!("127.0.0.1:{}", free_port()))
+        .arg("--data")
+        .arg(&hist)
+        .arg("--switch-api")
+        .arg(format!("https://{addr}"))
+        .arg("--switch-cert")
+        .arg(s.dir.join("data/tls/cert.pem"))
+        .arg("--switch-login")
+        .arg(s.dir.join("data/supervisor-password.txt"))
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::piped())
+        .stdout(std::fs::File::create(&log).unwrap())
+        .stderr(std::fs::File::create(s.dir.join("history.err")).unwrap())
+        .spawn()
+        .unwrap();
+    let t0 = Instant::now();
+    let mut ok = false;
+    while t0.elapsed() < Duration::from_secs(20) {
+        let text = std::fs::read_to_string(&log).unwrap_or_default()
+            + &std::fs::read_to_string(s.dir.join("history.err")).unwrap_or_default();
+        if text.contains("reading the switch's event feed") {
+            ok = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        ok,
+        "history never read the feed over HTTPS:\n{}{}",
+        std::fs::read_to_string(&log).unwrap_or_default(),
+        std::fs::read_to_string(s.dir.join("history.err")).unwrap_or_default()
+    );
+}

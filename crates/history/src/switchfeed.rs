@@ -1,6 +1,9 @@
 //! The switch's event feed, read by the history service: one HTTP/1.1 connection to
-//! `GET /api/v1/events` on the switch's ops port (plain HTTP on loopback), logged in as a
-//! supervisor; each `ringing` event is re-published to the desks (`/desk/events`).
+//! `GET /api/v1/events` on the switch's ops port, logged in as a supervisor; each
+//! `ringing` event is re-published to the desks (`/desk/events`). Plain HTTP for
+//! `host:port` or `http://…`; HTTPS for `https://…` (`[http] tls = true`), verifying the
+//! switch's certificate (`cert`, its self-signed one) for the host named in the URL —
+//! the supervisor's password never crosses the network in clear.
 //! Reconnects with a growing delay when the switch is down or restarting.
 
 use crate::app::App;
@@ -8,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 
 /// What the switch says when an operator's phone rings (its `feed::Ringing`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -23,8 +26,12 @@ pub struct Ringing {
 
 #[derive(Debug, Clone)]
 pub struct SwitchFeed {
-    /// `host:port` of the switch's ops port.
+    /// The switch's ops port: `host:port` or `http://host:port` (plain), or
+    /// `https://host:port`.
     pub api: String,
+    /// For https: the certificate (PEM) to trust, e.g. the switch's `data/tls/cert.pem`;
+    /// none: the web's public roots.
+    pub cert: Option<PathBuf>,
     /// The supervisor login file (user, then password), as the switch writes it; the
     /// environment's MADOGUCHI_USER / MADOGUCHI_PASSWORD win.
     pub login: PathBuf,
@@ -60,16 +67,68 @@ pub(crate) fn b64(b: &[u8]) -> String {
     out
 }
 
+trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
+
+/// (TLS?, host:port) of the feed's address.
+fn target(api: &str) -> (bool, &str) {
+    let trimmed = api.trim_end_matches('/');
+    match trimmed.split_once("://") {
+        Some((scheme, rest)) => (scheme.eq_ignore_ascii_case("https"), rest),
+        None => (false, trimmed),
+    }
+}
+
+/// The client TLS configuration: `cert` as the only root, or the web's public roots.
+fn tls_config(cert: Option<&PathBuf>) -> Result<Arc<rustls::ClientConfig>, String> {
+    let mut roots = rustls::RootCertStore::empty();
+    match cert {
+        Some(c) => {
+            for der in websupport::tls::load_certs(c).map_err(|e| e.to_string())? {
+                roots.add(der).map_err(|e| e.to_string())?;
+            }
+        }
+        None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+    }
+    let cfg = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| e.to_string())?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    Ok(Arc::new(cfg))
+}
+
+async fn connect(feed: &SwitchFeed) -> Result<(Box<dyn Stream>, String), String> {
+    let (tls, hostport) = target(&feed.api);
+    let tcp = tokio::net::TcpStream::connect(hostport)
+        .await
+        .map_err(|e| e.to_string())?;
+    if !tls {
+        return Ok((Box::new(tcp), hostport.to_string()));
+    }
+    let host = match hostport.rsplit_once(':') {
+        Some((h, _)) => h.trim_start_matches('[').trim_end_matches(']'),
+        None => hostport,
+    };
+    let name = rustls::pki_types::ServerName::try_from(host.to_string())
+        .map_err(|e| format!("{host}: {e}"))?;
+    let s = tokio_rustls::TlsConnector::from(tls_config(feed.cert.as_ref())?)
+        .connect(name, tcp)
+        .await
+        .map_err(|e| format!("TLS with the switch: {e}"))?;
+    Ok((Box::new(s), hostport.to_string()))
+}
+
 /// One connection: reads events until the stream ends or fails.
 async fn once(app: &Arc<App>, feed: &SwitchFeed) -> Result<(), String> {
     let (user, pw) = credentials(&feed.login)
         .ok_or_else(|| format!("no supervisor login in {}", feed.login.display()))?;
-    let mut s = tokio::net::TcpStream::connect(&feed.api)
-        .await
-        .map_err(|e| e.to_string())?;
+    let (mut s, host) = connect(feed).await?;
     let req = format!(
         "GET /api/v1/events HTTP/1.1\r\nHost: {}\r\nAuthorization: Basic {}\r\nAccept: text/event-stream\r\n\r\n",
-        feed.api,
+        host,
         b64(format!("{user}:{pw}").as_bytes())
     );
     s.write_all(req.as_bytes())

@@ -36,20 +36,42 @@ pub fn login(login: &Path) -> anyhow::Result<(String, String)> {
 }
 
 /// POSTs `body` to `api` + `path` and prints the answer; an error for anything but 2xx.
+/// `ca`: a PEM certificate to trust for https:// (the switch's own, self-signed one),
+/// instead of the system's roots.
 pub fn post(
     api: &str,
+    ca: Option<&Path>,
     (user, password): &(String, String),
     path: &str,
     body: &serde_json::Value,
 ) -> anyhow::Result<()> {
     let url = format!("{}{path}", api.trim_end_matches('/'));
     let auth = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
-    let agent: ureq::Agent = ureq::Agent::config_builder()
+    let mut b = ureq::Agent::config_builder()
         .timeout_global(Some(TIMEOUT))
         // A 4xx carries the switch's sentence: print it rather than a bare status.
         .http_status_as_error(false)
-        .build()
-        .into();
+        // The login goes in every request: never follow a redirect elsewhere with it.
+        .max_redirects(0);
+    if let Some(ca) = ca {
+        let pem = std::fs::read(ca)
+            .with_context(|| format!("reading the certificate to trust, {}", ca.display()))?;
+        let certs: Vec<ureq::tls::Certificate<'static>> = ureq::tls::parse_pem(&pem)
+            .filter_map(|i| match i {
+                Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
+                _ => None,
+            })
+            .collect();
+        if certs.is_empty() {
+            anyhow::bail!("no certificate in {}", ca.display());
+        }
+        b = b.tls_config(
+            ureq::tls::TlsConfig::builder()
+                .root_certs(ureq::tls::RootCerts::new_with_certs(&certs))
+                .build(),
+        );
+    }
+    let agent: ureq::Agent = b.build().into();
     let mut resp = agent
         .post(&url)
         .header("Authorization", &format!("Basic {auth}"))

@@ -69,9 +69,14 @@ enum Cmd {
         /// STARTTLS to the relay (for a relay on another machine).
         #[arg(long)]
         smtp_starttls: bool,
-        /// The switch's ops port (host:port), for the screen pop's event feed.
+        /// The switch's ops port (host:port, or https://host:port when it serves HTTPS),
+        /// for the screen pop's event feed.
         #[arg(long)]
         switch_api: Option<String>,
+        /// For an https:// switch API: the certificate to trust (the switch's
+        /// data/tls/cert.pem); default: the web's public roots.
+        #[arg(long)]
+        switch_cert: Option<PathBuf>,
         /// The supervisor login file the switch wrote (user, then password).
         #[arg(long, default_value = "data/supervisor-password.txt")]
         switch_login: PathBuf,
@@ -181,9 +186,15 @@ struct ApiArgs {
     /// /etc/madoguchi/madoguchi.toml when installed, else the embedded one).
     #[arg(long)]
     config: Option<PathBuf>,
-    /// The switch's API (default: http:// and `[http] listen` of the configuration).
+    /// The switch's API (default: `[http] listen` of the configuration, https:// when
+    /// `[http] tls = true`).
     #[arg(long)]
     api: Option<String>,
+    /// A CA or certificate (PEM) to trust for an https:// API (default: the switch's
+    /// own certificate when the API comes from the configuration, else the system's
+    /// roots).
+    #[arg(long)]
+    ca: Option<PathBuf>,
     /// The supervisor login: a file with the user on the first line and the password
     /// on the second (default: `supervisor-password.txt` in the data folder, which the
     /// switch writes at first start), or MADOGUCHI_USER and MADOGUCHI_PASSWORD in the
@@ -200,6 +211,10 @@ impl ApiArgs {
         let site = needs_site
             .then(|| site::Site::load(self.config.as_deref()))
             .transpose()?;
+        let derived_https = self.api.is_none()
+            && site
+                .as_ref()
+                .is_some_and(|s| s.api_base().starts_with("https://"));
         let api = match (self.api, &site) {
             (Some(a), _) => a,
             (None, Some(s)) => s.api_base(),
@@ -211,7 +226,12 @@ impl ApiArgs {
             // MADOGUCHI_USER and MADOGUCHI_PASSWORD are used instead.
             (None, None) => PathBuf::new(),
         };
-        api::post(&api, &api::login(&login)?, path, body)
+        let ca = match (self.ca, &site) {
+            (Some(c), _) => Some(c),
+            (None, Some(s)) if derived_https => Some(s.switch_cert()?),
+            _ => None,
+        };
+        api::post(&api, ca.as_deref(), &api::login(&login)?, path, body)
     }
 }
 
@@ -390,6 +410,7 @@ fn main() -> anyhow::Result<()> {
             mail_from,
             smtp_starttls,
             switch_api,
+            switch_cert,
             switch_login,
             faq_api,
             faq_cert,
@@ -438,6 +459,7 @@ fn main() -> anyhow::Result<()> {
             });
             cfg.switch_feed = switch_api.map(|api| history::switchfeed::SwitchFeed {
                 api,
+                cert: switch_cert,
                 login: switch_login,
             });
             let rt = tokio::runtime::Builder::new_multi_thread()
@@ -552,12 +574,27 @@ fn start_history_child(
         "--listen".into(),
         listen.to_string().into(),
         "--switch-api".into(),
-        switch_api.to_string().into(),
+        // With `[http] tls = true` the feed (and the supervisor's password) goes over
+        // HTTPS, trusting the certificate the switch serves.
+        if cfg.http.tls {
+            format!("https://{switch_api}").into()
+        } else {
+            switch_api.to_string().into()
+        },
         "--switch-login".into(),
         std::path::Path::new(&cfg.switch.data_dir)
             .join("supervisor-password.txt")
             .into(),
     ];
+    if cfg.http.tls {
+        args.push("--switch-cert".into());
+        args.push(match &cfg.sip.tls_cert {
+            Some(c) => c.clone().into(),
+            None => std::path::Path::new(&cfg.switch.data_dir)
+                .join("tls/cert.pem")
+                .into(),
+        });
+    }
     if let Some(c) = config {
         args.push("--config".into());
         args.push(c.into());

@@ -70,7 +70,17 @@ impl Site {
                 std::net::SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
             });
         }
-        format!("http://{a}")
+        let scheme = if self.cfg.http.tls { "https" } else { "http" };
+        format!("{scheme}://{a}")
+    }
+
+    /// The certificate the switch serves HTTPS with (`[sip] tls_cert`, else the one it
+    /// generated into `data/tls/`): what the CLI trusts when it derives `https://`.
+    pub fn switch_cert(&self) -> anyhow::Result<PathBuf> {
+        match &self.cfg.sip.tls_cert {
+            Some(c) => Ok(c.clone()),
+            None => Ok(self.data_dir()?.join("tls/cert.pem")),
+        }
     }
 }
 
