@@ -118,4 +118,33 @@ pub fn rtp(data: &[u8]) {
     let _ = media::rtp::is_rtcp(data);
     let _ = media::rtcp::parse(data, 0x1234_5678);
     let _ = media::dtmf::TelephoneEvent::parse(data);
+    srtp(data);
+}
+
+/// SRTP/SRTCP (RFC 3711) on arbitrary datagrams: unprotecting what anyone may send to an
+/// SRTP leg's port, and protecting what the forwarder may hand the relay.
+fn srtp(data: &[u8]) {
+    use media::srtp::{MasterKey, SrtpSession, Suite, MAX_RTP_OVERHEAD, RTCP_OVERHEAD};
+    let key = MasterKey {
+        key: [7; 16],
+        salt: [9; 14],
+    };
+    let n = data.len().min(1500);
+    let mut buf = [0u8; 1500 + MAX_RTP_OVERHEAD + RTCP_OVERHEAD];
+    for suite in [Suite::AesCm128HmacSha1_80, Suite::AesCm128HmacSha1_32] {
+        let mut s = SrtpSession::new(suite, &key);
+        buf[..n].copy_from_slice(&data[..n]);
+        let _ = s.unprotect_rtp(&mut buf, n);
+        buf[..n].copy_from_slice(&data[..n]);
+        let _ = s.unprotect_rtcp(&mut buf, n);
+        buf[..n].copy_from_slice(&data[..n]);
+        if let Ok(m) = s.protect_rtp(&mut buf, n) {
+            let mut rx = SrtpSession::new(suite, &key);
+            assert_eq!(rx.unprotect_rtp(&mut buf, m), Ok(n), "own SRTP round trip");
+            assert_eq!(buf[..n], data[..n], "own SRTP round trip");
+        }
+        buf[..n].copy_from_slice(&data[..n]);
+        let _ = s.protect_rtcp(&mut buf, n);
+    }
+    let _ = media::srtp::CryptoAttr::parse(&String::from_utf8_lossy(data));
 }
