@@ -257,3 +257,68 @@ fn a_tls_operator_with_srtp_answers_a_citizen_audio_both_ways_and_the_wire_is_en
     assert!(!log.contains("inline:"), "a key in the log");
     assert!(!log.contains(&crypto[crypto.find("inline:").unwrap() + 7..][..20]));
 }
+
+/// The same with PJSIP (pjsua2, SRTP mandatory): a second SRTP implementation (libsrtp)
+/// decrypts what the relay protects, and the other way round.
+#[test]
+fn a_pjsip_operator_with_mandatory_srtp_over_tls_hears_and_is_heard() {
+    use common::pjsua::*;
+    let sw = Switch::start("sec-srtp-pjsua", no_greeting);
+    let dir = sw.dir.clone();
+    tone_wav(&dir.join("440.wav"), 440.0, 20.0);
+    tone_wav(&dir.join("1000.wav"), 1000.0, 20.0);
+    let registrar = format!("sip:{}", sw.tls.expect("a TLS listener"));
+    let t1000 = dir.join("1000.wav").display().to_string();
+    let mut op = operator(
+        &sw,
+        &dir,
+        "1002",
+        &[
+            "--registrar",
+            &registrar,
+            "--transport",
+            "tls",
+            "--srtp",
+            "mandatory",
+            "--auto-answer",
+            "--play",
+            &t1000,
+            "--record",
+            "rx.wav",
+            "--exit-after",
+            "45",
+            "--exit-after-calls",
+            "1",
+        ],
+    );
+    let mut caller = baresip_caller(&sw, "caller", "0246221111", &dir.join("440.wav"), 8, "PCMU");
+    sw.wait_for("the call to be up", 15, |s| s.status()["calls_active"] == 1);
+    op.wait_event("the operator's leg CONFIRMED", 10, |e| {
+        is(e, "state") && e["state"] == "CONFIRMED"
+    });
+    assert!(caller.wait_exit(25), "caller did not finish");
+    sw.wait_for("the call to end", 10, |s| s.status()["calls_active"] == 0);
+    assert!(
+        op.wait_exit(15),
+        "operator agent did not exit\n{}",
+        op.report()
+    );
+    assert!(
+        op.log().contains("RTP/SAVP"),
+        "the operator was offered SRTP:\n{}",
+        op.report()
+    );
+    let rx = op.path("rx.wav");
+    let (f, loud) = dominant(&rx, &[440.0, 1000.0]);
+    assert!(
+        loud > 8000,
+        "operator received too little audio ({loud})\n{}",
+        op.report()
+    );
+    assert_eq!(f, Some(440.0), "the operator hears the citizen");
+    let c_rx = caller.received_wavs();
+    assert!(!c_rx.is_empty(), "caller recorded nothing");
+    let (f, loud) = dominant(&c_rx[0], &[440.0, 1000.0]);
+    assert!(loud > 8000, "caller received too little audio ({loud})");
+    assert_eq!(f, Some(1000.0), "the citizen hears the operator");
+}

@@ -324,6 +324,8 @@ def main():
     p.add_argument("--user", default="0312345678")
     p.add_argument("--password")
     p.add_argument("--transport", choices=["udp", "tcp", "tls"], default="udp")
+    p.add_argument("--srtp", choices=["disabled", "optional", "mandatory"], default="disabled",
+                   help="SRTP with SDES keys (RFC 4568); needs --transport tls")
     p.add_argument("--dial", help="URI a caller dials at start")
     p.add_argument("--play", help="WAV file sent into the call (looped)")
     p.add_argument("--record", help="WAV file of the audio that arrives")
@@ -407,7 +409,10 @@ def main():
     acfg.natConfig.iceEnabled = False
     acfg.natConfig.sipStunUse = pj.PJSUA_STUN_USE_DISABLED
     acfg.natConfig.mediaStunUse = pj.PJSUA_STUN_USE_DISABLED
-    acfg.mediaConfig.srtpUse = pj.PJMEDIA_SRTP_DISABLED
+    acfg.mediaConfig.srtpUse = {
+        "optional": pj.PJMEDIA_SRTP_OPTIONAL,
+        "mandatory": pj.PJMEDIA_SRTP_MANDATORY,
+    }.get(a.srtp, pj.PJMEDIA_SRTP_DISABLED)
     acfg.mediaConfig.transportConfig.port = a.rtp_port
     acfg.mediaConfig.transportConfig.portRange = 16
     acfg.mediaConfig.transportConfig.boundAddress = "127.0.0.1"
