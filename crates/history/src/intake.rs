@@ -114,6 +114,28 @@ fn mark_seen(dir: &Path, file: &Path) -> std::io::Result<()> {
     std::fs::rename(file, dir.join("cur").join(format!("{base}:2,S")))
 }
 
+/// Stores one message (from the Maildir or IMAP) as a mail inquiry, once per Message-ID.
+/// None: the database refused it (logged); the caller leaves it to be tried again.
+pub(crate) fn take(app: &App, raw: &[u8], own: &str, now: i64) -> Option<Taken> {
+    match parse(raw, own) {
+        Err(why) => {
+            tracing::info!(why, "mail not stored");
+            Some(Taken::Skipped(why))
+        }
+        Ok((input, mid)) => match app.db.create_mail_inquiry(&input, &mid, now) {
+            Ok(Some(id)) => {
+                tracing::info!(id, "mail stored as an inquiry");
+                Some(Taken::Stored(id))
+            }
+            Ok(None) => Some(Taken::Duplicate),
+            Err(e) => {
+                tracing::error!("storing a mail: {e}");
+                None
+            }
+        },
+    }
+}
+
 /// Takes every message in `new/` once; returns what became of each.
 pub fn scan(app: &App, dir: &Path, now: i64) -> std::io::Result<Vec<Taken>> {
     let own = address_of(&app.cfg.smtp.from);
@@ -135,24 +157,10 @@ pub fn scan(app: &App, dir: &Path, now: i64) -> std::io::Result<Vec<Taken>> {
             tracing::warn!(file = %f.display(), size, "mail too large: moved aside unread");
             Taken::Skipped("too large")
         } else {
-            let raw = std::fs::read(&f)?;
-            match parse(&raw, &own) {
-                Err(why) => {
-                    tracing::info!(file = %f.display(), why, "mail not stored");
-                    Taken::Skipped(why)
-                }
-                Ok((input, mid)) => match app.db.create_mail_inquiry(&input, &mid, now) {
-                    Ok(Some(id)) => {
-                        tracing::info!(id, "mail stored as an inquiry");
-                        Taken::Stored(id)
-                    }
-                    Ok(None) => Taken::Duplicate,
-                    Err(e) => {
-                        // Left in new/: tried again at the next scan.
-                        tracing::error!(file = %f.display(), "storing a mail: {e}");
-                        continue;
-                    }
-                },
+            match take(app, &std::fs::read(&f)?, &own, now) {
+                Some(t) => t,
+                // Left in new/: tried again at the next scan.
+                None => continue,
             }
         };
         mark_seen(dir, &f)?;

@@ -17,6 +17,7 @@ pub mod auth;
 pub mod error;
 pub mod export;
 pub mod formtoken;
+pub mod imap;
 pub mod intake;
 pub mod mail;
 pub mod model;
@@ -115,6 +116,8 @@ pub struct HistoryConfig {
     pub faq: Option<peers::FaqLink>,
     /// The center's Maildir, read into the history as mail inquiries; None: not read.
     pub maildir: Option<intake::MaildirIntake>,
+    /// The center's IMAP mailbox, read the same way; None: not read.
+    pub imap: Option<imap::ImapIntake>,
 }
 
 impl Default for HistoryConfig {
@@ -135,6 +138,7 @@ impl Default for HistoryConfig {
             agents: Vec::new(),
             faq: None,
             maildir: None,
+            imap: None,
         }
     }
 }
@@ -181,6 +185,7 @@ pub struct RunningHistory {
     mailer: tokio::task::JoinHandle<()>,
     feed: Option<tokio::task::JoinHandle<()>>,
     intake: Option<tokio::task::JoinHandle<()>>,
+    imap_intake: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl RunningHistory {
@@ -191,7 +196,7 @@ impl RunningHistory {
         if let Some(f) = &self.feed {
             f.abort();
         }
-        if let Some(i) = &self.intake {
+        for i in [&self.intake, &self.imap_intake].into_iter().flatten() {
             i.abort();
         }
         if let Some(tx) = self.stop.take() {
@@ -334,6 +339,10 @@ pub async fn start(cfg: HistoryConfig) -> anyhow::Result<RunningHistory> {
         .maildir
         .clone()
         .map(|m| tokio::spawn(intake::run(app.clone(), m)));
+    let imap_intake = cfg
+        .imap
+        .clone()
+        .map(|m| tokio::spawn(imap::run(app.clone(), m)));
     tracing::info!(%addr, "history service listening (https)");
     Ok(RunningHistory {
         addr,
@@ -345,6 +354,7 @@ pub async fn start(cfg: HistoryConfig) -> anyhow::Result<RunningHistory> {
         mailer,
         feed,
         intake,
+        imap_intake,
     })
 }
 

@@ -5,18 +5,12 @@
 
 mod common;
 
+use common::free_port;
+
 use common::postfix::{decode, Postfix};
 use common::{admin, between, client};
 use faq::client::Client;
 use std::time::Duration;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 async fn start_with_smtp(dir: &std::path::Path, port: u16) -> history::RunningHistory {
     let mut cfg = common::config(dir);

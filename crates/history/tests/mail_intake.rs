@@ -7,18 +7,12 @@
 
 mod common;
 
+use common::free_port;
+
 use common::postfix::{decode, Postfix};
 use common::{admin, between};
 use std::process::Command;
 use std::time::Duration;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// Sends through Postfix with Python's smtplib; `auto` marks it Auto-Submitted.
 fn send(port: u16, message_id: &str, auto: bool) {

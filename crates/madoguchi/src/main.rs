@@ -94,6 +94,17 @@ enum Cmd {
         /// seconds into the history as mail inquiries.
         #[arg(long)]
         maildir: Option<PathBuf>,
+        /// The center's IMAP server (host:port, on this machine: no TLS), read every few
+        /// seconds into the history as mail inquiries.
+        #[arg(long, requires_all = ["imap_user", "imap_password_file"])]
+        imap: Option<String>,
+        #[arg(long)]
+        imap_user: Option<String>,
+        /// A file holding the IMAP password (one line).
+        #[arg(long)]
+        imap_password_file: Option<PathBuf>,
+        #[arg(long, default_value = "INBOX")]
+        imap_mailbox: String,
         /// Stop when standard input closes (how `serve` runs it as a child process).
         #[arg(long, hide = true)]
         stop_on_stdin_eof: bool,
@@ -416,6 +427,10 @@ fn main() -> anyhow::Result<()> {
             faq_cert,
             faq_api_key_file,
             maildir,
+            imap,
+            imap_user,
+            imap_password_file,
+            imap_mailbox,
             stop_on_stdin_eof,
             sub,
         } => {
@@ -452,6 +467,19 @@ fn main() -> anyhow::Result<()> {
                 dir,
                 every: std::time::Duration::from_secs(5),
             });
+            if let (Some(server), Some(user), Some(file)) = (imap, imap_user, imap_password_file) {
+                let password = std::fs::read_to_string(&file)
+                    .with_context(|| format!("--imap-password-file {}", file.display()))?
+                    .trim_end_matches(['\r', '\n'])
+                    .to_string();
+                cfg.imap = Some(history::imap::ImapIntake {
+                    server,
+                    user,
+                    password,
+                    mailbox: imap_mailbox,
+                    every: std::time::Duration::from_secs(5),
+                });
+            }
             cfg.faq = faq_api.map(|url| history::peers::FaqLink {
                 url,
                 cert: faq_cert,

@@ -6,6 +6,17 @@ use faq::client::Client;
 use history::{HistoryConfig, RunningHistory};
 use std::path::PathBuf;
 
+pub mod dovecot;
+
+/// A loopback TCP port free at the moment of asking.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 pub mod postfix;
 
 pub const ADMIN_PW: &str = "correct-horse-battery";
