@@ -351,10 +351,10 @@ impl Task {
     fn command(&mut self, c: Command, clock: &mut Interval) {
         match c {
             Command::Update(leg, cfg) => {
-                let cur = self.srtp[leg as usize].as_ref().map(|s| &s.keys);
-                if cur != cfg.srtp.as_ref() {
-                    // New keys (a re-INVITE may re-key, RFC 4568 §7.1.4): fresh contexts.
-                    self.srtp[leg as usize] = cfg.srtp.clone().map(LegSrtp::new);
+                let slot = &mut self.srtp[leg as usize];
+                match (slot.as_mut(), cfg.srtp.clone()) {
+                    (Some(cur), Some(keys)) => cur.rekey(keys),
+                    (_, keys) => *slot = keys.map(LegSrtp::new),
                 }
                 self.fwd.update_leg(leg, cfg)
             }

@@ -167,3 +167,70 @@ async fn an_srtp_leg_is_encrypted_on_the_wire_and_plain_inside() {
     let st = relay.stop().await;
     assert_eq!(st.b.srtp_rejected - before, 50);
 }
+
+/// A re-INVITE answered with a new key of ours (RFC 4568 §7.1.4) while the phone keeps
+/// its own: the phone's sender context goes on (its rollover counter included), so ours
+/// for receiving must too. Resetting it would make every packet after a rollover fail
+/// authentication: a long call put on hold and resumed would go silent one way.
+#[tokio::test]
+async fn a_new_key_of_ours_keeps_the_phones_context_across_its_rollover() {
+    let ports = PortAllocator::new(LO, 15900, 15949).unwrap();
+    let (a, b) = (ports.allocate().unwrap(), ports.allocate().unwrap());
+    let citizen = UdpSocket::bind((LO, 0)).await.unwrap();
+    let operator = UdpSocket::bind((LO, 0)).await.unwrap();
+    let keys = SrtpKeys {
+        suite: Suite::AesCm128HmacSha1_80,
+        ours: MasterKey::random(),
+        theirs: MasterKey::random(),
+    };
+    let b_addr = b.rtp_addr();
+    let op_cfg = |k: &SrtpKeys| leg(operator.local_addr().unwrap(), Some(k.clone()));
+    let relay = Relay::start(
+        a,
+        b,
+        leg(citizen.local_addr().unwrap(), None),
+        op_cfg(&keys),
+    );
+    let mut op_tx = SrtpSession::new(keys.suite, &keys.theirs);
+    // 50 packets from seq 65500: the phone's rollover counter is 1 at the end.
+    let mut out = Vec::new();
+    tone_packets(1000.0, 0x2222, |p, n| {
+        let m = op_tx.protect_rtp(p, n).unwrap();
+        out.push(p[..m].to_vec());
+    });
+    send_paced(&operator, out, b_addr).await;
+    assert!(recv_all(&citizen, 50).await.len() >= 45);
+    // Re-keyed on our side only.
+    let rekeyed = SrtpKeys {
+        ours: MasterKey::random(),
+        ..keys.clone()
+    };
+    relay.update_leg(media::Leg::B, op_cfg(&rekeyed));
+    relay.settled().await;
+    // The phone goes on with its context: seq 14.., rollover counter 1.
+    let mut out = Vec::new();
+    let pcm = tone::sine(1000.0, 0.4, 8000);
+    for (i, chunk) in pcm.chunks(160).enumerate() {
+        let mut p = [0u8; 1500];
+        Header {
+            marker: false,
+            payload_type: 0,
+            sequence: 14 + i as u16,
+            timestamp: 8000 + 160 * i as u32,
+            ssrc: 0x2222,
+        }
+        .write(&mut p);
+        g711::encode_frame(Codec::Pcmu, chunk, &mut p[12..172]);
+        let m = op_tx.protect_rtp(&mut p, 172).unwrap();
+        out.push(p[..m].to_vec());
+    }
+    let n = send_paced(&operator, out, b_addr).await;
+    let got = recv_all(&citizen, n).await;
+    let st = relay.stop().await;
+    assert!(
+        got.len() >= n - 2,
+        "{} of {n} reached the citizen after our re-key ({} refused)",
+        got.len(),
+        st.b.srtp_rejected
+    );
+}

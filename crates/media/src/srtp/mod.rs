@@ -120,6 +120,19 @@ impl LegSrtp {
             keys,
         }
     }
+
+    /// New keys from a re-INVITE (RFC 4568 §7.1.4): a direction whose key and suite are
+    /// unchanged keeps its crypto context (rollover counter, replay window), since the
+    /// sender on that side keeps its own; only a changed direction starts afresh.
+    pub fn rekey(&mut self, keys: SrtpKeys) {
+        if keys.suite != self.keys.suite || keys.ours != self.keys.ours {
+            self.tx = SrtpSession::new(keys.suite, &keys.ours);
+        }
+        if keys.suite != self.keys.suite || keys.theirs != self.keys.theirs {
+            self.rx = SrtpSession::new(keys.suite, &keys.theirs);
+        }
+        self.keys = keys;
+    }
 }
 
 /// Why a packet was refused. Carries no packet or key bytes.
