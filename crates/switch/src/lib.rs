@@ -12,6 +12,7 @@ mod http;
 mod http_serve;
 pub mod metrics;
 mod presence;
+mod prompts;
 mod queue;
 mod recording;
 mod register;
@@ -77,7 +78,7 @@ pub struct Shared {
     /// Registered contacts as last saved, for the HTTP API and for ringing agents.
     pub registrations: RwLock<Vec<sip::registrar::Binding>>,
     /// Announcements by name (`greeting`, `num/3`, …), loaded at start.
-    pub prompts: HashMap<String, Arc<media::Prompt>>,
+    pub prompts: prompts::Prompts,
     pub queue: tokio::sync::mpsc::Sender<queue::QueueCmd>,
     pub calendar: dialplan::Calendar,
     /// Manual night mode and disaster extension, with their audit log (rarely written).
@@ -319,46 +320,6 @@ pub struct Options {
     pub now: Option<u64>,
 }
 
-/// Load every `*.wav` under the prompts folder (and its sub-folders such as `num/`),
-/// keyed by the path without `.wav`. A prompt that can't be read is logged and skipped:
-/// the call goes on without it.
-fn load_prompts(dir: &std::path::Path) -> HashMap<String, Arc<media::Prompt>> {
-    let mut out = HashMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in rd.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "wav") {
-                let key = p
-                    .strip_prefix(dir)
-                    .unwrap_or(&p)
-                    .with_extension("")
-                    .to_string_lossy()
-                    .replace('\\', "/");
-                match media::Prompt::from_wav(&p) {
-                    Ok(pr) => {
-                        out.insert(key, Arc::new(pr));
-                    }
-                    Err(e) => tracing::warn!(path = %p.display(), error = %e, "prompt not loaded"),
-                }
-            }
-        }
-    }
-    let missing: Vec<String> = announce::all_prompt_files()
-        .into_iter()
-        .filter(|f| !out.contains_key(f))
-        .collect();
-    if !missing.is_empty() {
-        tracing::warn!(dir = %dir.display(), count = missing.len(), first = %missing[0], "prompts missing: callers hear silence in their place (run scripts/make-prompts.sh)");
-    }
-    out
-}
-
 /// Bind everything the configuration names and start the switch.
 pub async fn start(opts: Options) -> Result<RunningSwitch, SwitchError> {
     let mut cfg = opts.cfg;
@@ -463,7 +424,7 @@ pub async fn start(opts: Options) -> Result<RunningSwitch, SwitchError> {
         None
     };
     let secret = load_or_create_secret(&data_dir);
-    let prompts = load_prompts(std::path::Path::new(&cfg.switch.prompts_dir));
+    let prompts = prompts::Prompts::load(std::path::Path::new(&cfg.switch.prompts_dir));
     let (queue_tx, queue_rx) = tokio::sync::mpsc::channel(4096);
     let (cmd_tx, cmd_rx) = tokio::sync::mpsc::channel(4096);
     let metrics = Metrics::new();

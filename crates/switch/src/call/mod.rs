@@ -496,17 +496,7 @@ impl Driver {
 
     /// The named prompts, one after another, and how long they last.
     fn prompt(&self, names: &[String]) -> Option<(Arc<media::Prompt>, Duration)> {
-        let mut pcm: Vec<i16> = Vec::new();
-        for n in names {
-            match self.shared.prompts.get(n) {
-                Some(p) => pcm.extend_from_slice(p.samples()),
-                None => tracing::debug!(prompt = %n, "prompt not found"),
-            }
-        }
-        if pcm.is_empty() {
-            return None;
-        }
-        let prompt = Arc::new(media::Prompt::from_samples(pcm));
+        let prompt = self.shared.prompts.sequence(names)?;
         let len = Duration::from_millis(prompt.frames() as u64 * 20);
         Some((prompt, len))
     }
