@@ -425,3 +425,114 @@ fn contacts_behave_the_same_on_postgresql_and_sqlite() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The outbox operations both stores have.
+trait Outbox {
+    fn enqueue(&self, now: i64, kind: &str, to: &str) -> i64;
+    fn due(&self, now: i64, limit: u32) -> Vec<history::store::outbox::OutMail>;
+    fn next_at(&self) -> Option<i64>;
+    fn sent(&self, id: i64, now: i64);
+    fn failed(&self, id: i64, now: i64, error: &str);
+    fn list(&self) -> Vec<history::store::outbox::OutMail>;
+}
+
+macro_rules! outbox_impl {
+    ($t:ty) => {
+        impl Outbox for $t {
+            fn enqueue(&self, now: i64, kind: &str, to: &str) -> i64 {
+                self.enqueue_mail(now, kind, 7, to, "受付のお知らせ", "本文")
+                    .unwrap()
+            }
+            fn due(&self, now: i64, limit: u32) -> Vec<history::store::outbox::OutMail> {
+                self.due_mail(now, limit).unwrap()
+            }
+            fn next_at(&self) -> Option<i64> {
+                self.next_mail_at().unwrap()
+            }
+            fn sent(&self, id: i64, now: i64) {
+                self.mail_sent(id, now).unwrap()
+            }
+            fn failed(&self, id: i64, now: i64, error: &str) {
+                self.mail_failed(id, now, 30, error).unwrap()
+            }
+            fn list(&self) -> Vec<history::store::outbox::OutMail> {
+                self.mail_list(10).unwrap()
+            }
+        }
+    };
+}
+outbox_impl!(Db);
+outbox_impl!(PgStore);
+
+/// Queue, due, sent, failed with its growing delay, the desk's list.
+fn outbox_scenario(s: &dyn Outbox) -> Vec<String> {
+    let a = s.enqueue(T0, "ack", "a@example.jp");
+    let b = s.enqueue(T0, "reply", "b@example.jp");
+    let c = s.enqueue(T0, "ack", "c@example.jp");
+    let name = |id: i64| {
+        if id == a {
+            'a'
+        } else if id == b {
+            'b'
+        } else {
+            'c'
+        }
+    };
+    let names = |v: &[history::store::outbox::OutMail]| -> String {
+        v.iter().map(|m| name(m.id)).collect()
+    };
+    let mut seen = vec![
+        names(&s.due(T0, 10)),
+        names(&s.due(T0, 2)),
+        names(&s.due(T0 - 1, 10)),
+        format!("{:?}", s.next_at().map(|t| t - T0)),
+    ];
+    s.sent(a, T0 + 1);
+    // The relay down twice: 30 s, then 60 s later; the error kept to 500 characters.
+    s.failed(b, T0 + 1, &"接続拒否".repeat(200));
+    let kept = s.list().into_iter().find(|m| m.id == b).unwrap().last_error;
+    seen.push(format!("{} {}", kept.chars().count(), &kept[..12]));
+    s.failed(b, T0 + 31, "connection refused");
+    seen.push(names(&s.due(T0 + 5, 10)));
+    s.sent(c, T0 + 6);
+    seen.push(format!("{:?}", s.next_at().map(|t| t - T0)));
+    for m in s.list() {
+        seen.push(format!(
+            "{} {} {} {:?} {}",
+            name(m.id),
+            m.kind,
+            m.attempts,
+            m.sent_at.map(|t| t - T0),
+            m.last_error
+        ));
+    }
+    let first = s.list().into_iter().find(|m| m.id == b).unwrap();
+    assert_eq!(first.next_at, T0 + 31 + 60);
+    seen
+}
+
+#[test]
+fn the_outbox_behaves_the_same_on_postgresql_and_sqlite() {
+    let cluster = Cluster::start();
+    let pg = PgStore::open(&cluster.params()).unwrap();
+    let dir = common::temp_dir("pg-outbox");
+    let sqlite = Db::open(&dir.join("h.sqlite3")).unwrap();
+    let on_pg = outbox_scenario(&pg);
+    assert_eq!(on_pg, outbox_scenario(&sqlite));
+    assert_eq!(
+        on_pg,
+        vec![
+            "abc",
+            "ab",
+            "",
+            "Some(0)",
+            "500 接続拒否",
+            "c",
+            "Some(91)",
+            "b reply 2 None connection refused",
+            "c ack 1 Some(6) ",
+            "a ack 1 Some(1) ",
+        ]
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -8,6 +8,8 @@ pub mod inquiries;
 pub mod outbox;
 #[cfg(feature = "postgres")]
 pub mod pg;
+#[cfg(feature = "postgres")]
+pub mod pg_outbox;
 pub mod query;
 
 use crate::error::Result;

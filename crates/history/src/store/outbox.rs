@@ -22,8 +22,27 @@ pub struct OutMail {
     pub last_error: String,
 }
 
-const COLS: &str =
+pub(crate) const COLS: &str =
     "id, created_at, kind, ref_id, to_addr, subject, body, attempts, next_at, sent_at, last_error";
+
+// The statements both stores run (PostgreSQL through `pg::sql_to_postgres`).
+pub(crate) const INSERT: &str = "INSERT INTO outbox (created_at, kind, ref_id, to_addr, subject, body, next_at) VALUES (?1,?2,?3,?4,?5,?6,?1)";
+/// After `SELECT COLS`: unsent messages due at ?1, oldest first, at most ?2.
+pub(crate) const DUE: &str =
+    "FROM outbox WHERE sent_at IS NULL AND next_at <= ?1 ORDER BY id LIMIT ?2";
+pub(crate) const NEXT_AT: &str = "SELECT MIN(next_at) FROM outbox WHERE sent_at IS NULL";
+pub(crate) const SENT: &str =
+    "UPDATE outbox SET sent_at=?2, attempts=attempts+1, last_error='' WHERE id=?1";
+pub(crate) const ATTEMPTS: &str = "SELECT attempts FROM outbox WHERE id=?1";
+pub(crate) const FAILED: &str =
+    "UPDATE outbox SET attempts=attempts+1, next_at=?2, last_error=?3 WHERE id=?1";
+/// After `SELECT COLS`: unsent first, then the latest sent, at most ?1.
+pub(crate) const LIST: &str = "FROM outbox ORDER BY sent_at IS NOT NULL, id DESC LIMIT ?1";
+
+/// The relay's error as kept (its first 500 characters).
+pub(crate) fn last_error(error: &str) -> String {
+    error.chars().take(500).collect()
+}
 
 fn row(r: &rusqlite::Row) -> rusqlite::Result<OutMail> {
     Ok(OutMail {
@@ -51,10 +70,7 @@ pub fn enqueue_in(
     subject: &str,
     body: &str,
 ) -> rusqlite::Result<i64> {
-    c.execute(
-        "INSERT INTO outbox (created_at, kind, ref_id, to_addr, subject, body, next_at) VALUES (?1,?2,?3,?4,?5,?6,?1)",
-        params![now, kind, ref_id, to, subject, body],
-    )?;
+    c.execute(INSERT, params![now, kind, ref_id, to, subject, body])?;
     Ok(c.last_insert_rowid())
 }
 
@@ -79,9 +95,7 @@ impl Db {
     /// Unsent messages due at `now`, oldest first.
     pub fn due_mail(&self, now: i64, limit: u32) -> Result<Vec<OutMail>> {
         self.with(|c| {
-            let mut st = c.prepare(&format!(
-                "SELECT {COLS} FROM outbox WHERE sent_at IS NULL AND next_at <= ?1 ORDER BY id LIMIT ?2"
-            ))?;
+            let mut st = c.prepare(&format!("SELECT {COLS} {DUE}"))?;
             let rows = st.query_map(params![now, limit], row)?;
             rows.collect()
         })
@@ -89,35 +103,19 @@ impl Db {
 
     /// When the next unsent message falls due, if any.
     pub fn next_mail_at(&self) -> Result<Option<i64>> {
-        self.with(|c| {
-            c.query_row(
-                "SELECT MIN(next_at) FROM outbox WHERE sent_at IS NULL",
-                [],
-                |r| r.get(0),
-            )
-        })
+        self.with(|c| c.query_row(NEXT_AT, [], |r| r.get(0)))
     }
 
     pub fn mail_sent(&self, id: i64, now: i64) -> Result<()> {
-        self.with(|c| {
-            c.execute(
-                "UPDATE outbox SET sent_at=?2, attempts=attempts+1, last_error='' WHERE id=?1",
-                params![id, now],
-            )
-            .map(|_| ())
-        })
+        self.with(|c| c.execute(SENT, params![id, now]).map(|_| ()))
     }
 
     pub fn mail_failed(&self, id: i64, now: i64, base_secs: i64, error: &str) -> Result<()> {
         self.with(|c| {
-            let attempts: i64 =
-                c.query_row("SELECT attempts FROM outbox WHERE id=?1", [id], |r| {
-                    r.get(0)
-                })?;
-            let err: String = error.chars().take(500).collect();
+            let attempts: i64 = c.query_row(ATTEMPTS, [id], |r| r.get(0))?;
             c.execute(
-                "UPDATE outbox SET attempts=attempts+1, next_at=?2, last_error=?3 WHERE id=?1",
-                params![id, now + backoff(base_secs, attempts), err],
+                FAILED,
+                params![id, now + backoff(base_secs, attempts), last_error(error)],
             )
             .map(|_| ())
         })
@@ -126,9 +124,7 @@ impl Db {
     /// The outbox for the desk: unsent first, then the latest sent.
     pub fn mail_list(&self, limit: u32) -> Result<Vec<OutMail>> {
         self.with(|c| {
-            let mut st = c.prepare(&format!(
-                "SELECT {COLS} FROM outbox ORDER BY sent_at IS NOT NULL, id DESC LIMIT ?1"
-            ))?;
+            let mut st = c.prepare(&format!("SELECT {COLS} {LIST}"))?;
             let rows = st.query_map([limit], row)?;
             rows.collect()
         })

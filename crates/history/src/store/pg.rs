@@ -6,10 +6,10 @@
 //! masking after the personal-data period.
 //!
 //! A record that is a callback or a pass-on opens its handover in the same
-//! transaction, as on SQLite, and the handovers are listed as there. Not yet on
-//! PostgreSQL: a handover's later steps and the daily counts, inquiries and the outbox,
-//! accounts and sessions, the access log — the running service keeps those in its
-//! SQLite file.
+//! transaction, as on SQLite, and the handovers are listed as there; the mail outbox
+//! is in `pg_outbox`. Not yet on PostgreSQL: a handover's later steps and the daily
+//! counts, inquiries, accounts and sessions, the access log — and no option selects
+//! PostgreSQL: the running service keeps everything in its SQLite file.
 
 use super::contacts::{
     contact_values, masked, text_of, AuditRow, COLS, INSERT_AUDIT, INSERT_CONTACT, MASK,
@@ -240,7 +240,7 @@ impl PgStore {
         })
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Client> {
+    pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, Client> {
         // A transaction not committed is rolled back when dropped: a poisoned lock is safe.
         self.client.lock().unwrap_or_else(|e| e.into_inner())
     }
