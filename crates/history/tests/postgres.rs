@@ -9,115 +9,12 @@
 
 mod common;
 
+use common::pgcluster::Cluster;
 use history::error::HistoryError;
 use history::model::{Channel, ContactInput, Outcome};
 use history::store::pg::PgStore;
 use history::store::query::Query;
 use history::store::Db;
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-const BIN: &str = "/usr/lib/postgresql/15/bin";
-
-struct Cluster {
-    dir: PathBuf,
-    port: u16,
-}
-
-fn as_postgres(cmd: &str) -> Command {
-    let root = Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-        .unwrap_or(false);
-    if root {
-        // PostgreSQL refuses to run as root: the server's own unprivileged user.
-        let mut c = Command::new("runuser");
-        c.args(["-u", "postgres", "--", cmd]);
-        c
-    } else {
-        Command::new(cmd)
-    }
-}
-
-impl Cluster {
-    fn start() -> Cluster {
-        assert!(
-            Path::new(BIN).join("initdb").exists(),
-            "PostgreSQL 15 is not installed: run .ci/history-deps.sh"
-        );
-        let dir = std::env::temp_dir().join(format!(
-            "history-pg-{}-{}",
-            std::process::id(),
-            rand::random::<u32>()
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        let _ = Command::new("chown")
-            .arg("postgres:postgres")
-            .arg(&dir)
-            .status();
-        let out = as_postgres(&format!("{BIN}/initdb"))
-            .arg("-D")
-            .arg(dir.join("data"))
-            .args([
-                "-A",
-                "trust",
-                "-U",
-                "postgres",
-                "-E",
-                "UTF8",
-                "--locale=C",
-                "--no-sync",
-            ])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "initdb: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let port = 20_000 + (std::process::id() % 20_000) as u16;
-        let out = as_postgres(&format!("{BIN}/pg_ctl"))
-            .arg("-D")
-            .arg(dir.join("data"))
-            .arg("-l")
-            .arg(dir.join("log"))
-            .arg("-o")
-            .arg(format!(
-                "-k {} -c listen_addresses='' -p {port} -c fsync=off",
-                dir.display()
-            ))
-            .args(["-w", "-t", "60", "start"])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "pg_ctl start: {}{}",
-            String::from_utf8_lossy(&out.stderr),
-            std::fs::read_to_string(dir.join("log")).unwrap_or_default()
-        );
-        Cluster { dir, port }
-    }
-
-    fn params(&self) -> String {
-        format!(
-            "host={} port={} user=postgres dbname=postgres",
-            self.dir.display(),
-            self.port
-        )
-    }
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        let _ = as_postgres(&format!("{BIN}/pg_ctl"))
-            .arg("-D")
-            .arg(self.dir.join("data"))
-            .args(["-m", "fast", "-w", "stop"])
-            .output();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
 
 fn rec(channel: Channel, at: i64, cat: &str, summary: &str, caller: &str) -> ContactInput {
     ContactInput {
@@ -532,6 +429,115 @@ fn the_outbox_behaves_the_same_on_postgresql_and_sqlite() {
             "b reply 2 None connection refused",
             "c ack 1 Some(6) ",
             "a ack 1 Some(1) ",
+        ]
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The inquiry operations both stores have; (id, state, channel, ack_sent, name).
+trait Inquiries: Outbox {
+    fn web(&self, name: &str, ip: &str, now: i64) -> i64;
+    fn mail(&self, mid: &str, now: i64) -> Option<i64>;
+    fn listed(&self) -> Vec<(i64, String, String, bool, String)>;
+    fn reply(&self, id: i64) -> i64;
+    fn mask(&self, cutoff: i64) -> usize;
+    fn from_ip(&self, ip: &str, since: i64) -> i64;
+}
+
+macro_rules! inquiries_impl {
+    ($t:ty) => {
+        impl Inquiries for $t {
+            fn web(&self, name: &str, ip: &str, now: i64) -> i64 {
+                let i = history::store::inquiries::InquiryInput {
+                    name: name.into(),
+                    email: "hanako@example.jp".into(),
+                    subject: "粗大ごみ".into(),
+                    body: "収集日を教えてください".into(),
+                };
+                self.create_inquiry(&i, ip, now).unwrap()
+            }
+            fn mail(&self, mid: &str, now: i64) -> Option<i64> {
+                let i = history::store::inquiries::InquiryInput {
+                    name: "山田".into(),
+                    email: "yamada@example.jp".into(),
+                    subject: "住民票".into(),
+                    body: "郵送で".into(),
+                };
+                self.create_mail_inquiry(&i, mid, now).unwrap()
+            }
+            fn listed(&self) -> Vec<(i64, String, String, bool, String)> {
+                self.inquiries(10)
+                    .unwrap()
+                    .into_iter()
+                    .map(|q| (q.id, q.state, q.channel, q.ack_sent, q.input.name))
+                    .collect()
+            }
+            fn reply(&self, id: i64) -> i64 {
+                self.reply_inquiry(id, "申し込み制です。", T0 + 10).unwrap()
+            }
+            fn mask(&self, cutoff: i64) -> usize {
+                self.mask_inquiries_before(cutoff, T0 + 20).unwrap()
+            }
+            fn from_ip(&self, ip: &str, since: i64) -> i64 {
+                self.inquiries_from(ip, since).unwrap()
+            }
+        }
+    };
+}
+inquiries_impl!(Db);
+inquiries_impl!(PgStore);
+
+/// A web inquiry queues its acknowledgement in the same transaction; a mail is stored
+/// once per Message-ID and not acknowledged; an answer is queued and marks it answered.
+fn inquiry_scenario(s: &dyn Inquiries) -> Vec<String> {
+    let w = s.web("磐城 花子", "192.0.2.1", T0);
+    let m = s.mail("<m1@example.jp>", T0 + 1).expect("stored");
+    let mut seen = vec![
+        format!("{:?}", s.mail("<m1@example.jp>", T0 + 2)),
+        format!("{}", s.from_ip("192.0.2.1", T0)),
+        format!("{}", s.from_ip("192.0.2.1", T0 + 1)),
+    ];
+    // Only the web inquiry's acknowledgement is queued; once sent, the list says so.
+    let due = s.due(T0, 10);
+    seen.push(format!("{} {}", due.len(), due[0].ref_id == w));
+    s.sent(due[0].id, T0 + 3);
+    let out = s.reply(m);
+    let reply = s.due(T0 + 10, 10);
+    seen.push(format!(
+        "{} {} {}",
+        reply.len(),
+        reply[0].id == out,
+        reply[0].subject
+    ));
+    for (id, state, channel, ack, name) in s.listed() {
+        let which = if id == w { "w" } else { "m" };
+        seen.push(format!("{which} {state} {channel} {ack} {name}"));
+    }
+    seen.push(format!("{}", s.mask(T0 + 1)));
+    seen.push(s.listed().last().unwrap().4.clone());
+    seen
+}
+
+#[test]
+fn inquiries_behave_the_same_on_postgresql_and_sqlite() {
+    let cluster = Cluster::start();
+    let pg = PgStore::open(&cluster.params()).unwrap();
+    let dir = common::temp_dir("pg-inquiries");
+    let sqlite = Db::open(&dir.join("h.sqlite3")).unwrap();
+    let on_pg = inquiry_scenario(&pg);
+    assert_eq!(on_pg, inquiry_scenario(&sqlite));
+    assert_eq!(
+        on_pg,
+        vec![
+            "None",
+            "1",
+            "0",
+            "1 true",
+            "1 true Re: 住民票（W-000002）",
+            "m answered email false 山田",
+            "w new web true 磐城 花子",
+            "1",
+            "***",
         ]
     );
     let _ = std::fs::remove_dir_all(&dir);

@@ -55,13 +55,31 @@ pub fn ack_mail(id: i64, name: &str) -> (String, String) {
     (subject, body)
 }
 
+// The statements both stores run (PostgreSQL through `pg::sql_to_postgres`).
+pub(crate) const INSERT_WEB: &str = "INSERT INTO inquiries (received_at, name, email, subject, body, ip, state) VALUES (?1,?2,?3,?4,?5,?6,'new')";
+/// A Message-ID already stored (the partial unique index) inserts nothing.
+pub(crate) const INSERT_MAIL: &str = "INSERT INTO inquiries (received_at, name, email, subject, body, ip, state, channel, message_id)
+     VALUES (?1,?2,?3,?4,?5,'',  'new', 'email', ?6) ON CONFLICT DO NOTHING";
+/// Followed by a WHERE clause ([`LATEST`], [`BY_ID`]).
+pub(crate) const SELECT: &str = "SELECT i.id, i.received_at, i.name, i.email, i.subject, i.body, i.state,
+       EXISTS (SELECT 1 FROM outbox o WHERE o.kind='ack' AND o.ref_id=i.id AND o.sent_at IS NOT NULL),
+       i.channel
+     FROM inquiries i WHERE";
+pub(crate) const LATEST: &str = "1=1 ORDER BY i.id DESC LIMIT ?1";
+pub(crate) const BY_ID: &str = "i.id = ?1";
+pub(crate) const MASK: &str =
+    "UPDATE inquiries SET name='***', email='***', body='***', ip='***', masked_at=?2
+     WHERE received_at < ?1 AND masked_at IS NULL";
+pub(crate) const FROM_IP: &str = "SELECT COUNT(*) FROM inquiries WHERE ip=?1 AND received_at >= ?2";
+pub(crate) const ANSWERED: &str = "UPDATE inquiries SET state='answered' WHERE id=?1";
+
 impl Db {
     /// Stores an inquiry and queues its acknowledgement; returns the inquiry id.
     pub fn create_inquiry(&self, i: &InquiryInput, ip: &str, now: i64) -> Result<i64> {
         self.with(|c| {
             let tx = c.transaction()?;
             tx.execute(
-                "INSERT INTO inquiries (received_at, name, email, subject, body, ip, state) VALUES (?1,?2,?3,?4,?5,?6,'new')",
+                INSERT_WEB,
                 params![now, i.name, i.email, i.subject, i.body, ip],
             )?;
             let id = tx.last_insert_rowid();
@@ -81,8 +99,7 @@ impl Db {
     ) -> Result<Option<i64>> {
         self.with(|c| {
             let n = c.execute(
-                "INSERT INTO inquiries (received_at, name, email, subject, body, ip, state, channel, message_id)
-                 VALUES (?1,?2,?3,?4,?5,'',  'new', 'email', ?6) ON CONFLICT DO NOTHING",
+                INSERT_MAIL,
                 params![received_at, i.name, i.email, i.subject, i.body, message_id],
             )?;
             Ok((n == 1).then(|| c.last_insert_rowid()))
@@ -91,26 +108,26 @@ impl Db {
 
     /// The latest inquiries, newest first.
     pub fn inquiries(&self, limit: u32) -> Result<Vec<Inquiry>> {
-        self.inquiries_where("1=1 ORDER BY i.id DESC LIMIT ?1", i64::from(limit))
+        self.inquiries_where(LATEST, i64::from(limit))
     }
 
     pub fn inquiry(&self, id: i64) -> Result<Option<Inquiry>> {
-        Ok(self.inquiries_where("i.id = ?1", id)?.pop())
+        Ok(self.inquiries_where(BY_ID, id)?.pop())
     }
 
     fn inquiries_where(&self, clause: &str, arg: i64) -> Result<Vec<Inquiry>> {
         self.with(|c| {
-            let mut st = c.prepare(&format!(
-                "SELECT i.id, i.received_at, i.name, i.email, i.subject, i.body, i.state,
-                   EXISTS (SELECT 1 FROM outbox o WHERE o.kind='ack' AND o.ref_id=i.id AND o.sent_at IS NOT NULL),
-                   i.channel
-                 FROM inquiries i WHERE {clause}"
-            ))?;
+            let mut st = c.prepare(&format!("{SELECT} {clause}"))?;
             let rows = st.query_map([arg], |r| {
                 Ok(Inquiry {
                     id: r.get(0)?,
                     received_at: r.get(1)?,
-                    input: InquiryInput { name: r.get(2)?, email: r.get(3)?, subject: r.get(4)?, body: r.get(5)? },
+                    input: InquiryInput {
+                        name: r.get(2)?,
+                        email: r.get(3)?,
+                        subject: r.get(4)?,
+                        body: r.get(5)?,
+                    },
                     state: r.get(6)?,
                     ack_sent: r.get(7)?,
                     channel: r.get(8)?,
@@ -123,26 +140,16 @@ impl Db {
     /// Masks name, address, text and client address of inquiries received before
     /// `cutoff` (the record made from it keeps the summary).
     pub fn mask_inquiries_before(&self, cutoff: i64, now: i64) -> Result<usize> {
-        self.with(|c| {
-            c.execute(
-                "UPDATE inquiries SET name='***', email='***', body='***', ip='***', masked_at=?2
-                 WHERE received_at < ?1 AND masked_at IS NULL",
-                params![cutoff, now],
-            )
-        })
+        self.with(|c| c.execute(MASK, params![cutoff, now]))
     }
 
     /// How many inquiries an address sent since `since` (a second rate limit that
     /// survives restarts).
     pub fn inquiries_from(&self, ip: &str, since: i64) -> Result<i64> {
         self.with(|c| {
-            c.query_row(
-                "SELECT COUNT(*) FROM inquiries WHERE ip=?1 AND received_at >= ?2",
-                params![ip, since],
-                |r| r.get(0),
-            )
-            .optional()
-            .map(|n| n.unwrap_or(0))
+            c.query_row(FROM_IP, params![ip, since], |r| r.get(0))
+                .optional()
+                .map(|n| n.unwrap_or(0))
         })
     }
 }
@@ -154,33 +161,40 @@ impl Db {
         let inq = self
             .inquiry(id)?
             .ok_or(crate::error::HistoryError::NotFound)?;
-        // A mail is answered as mail is (Re: its subject); the form's sender gets the
-        // center's subject, which repeats nothing they typed.
-        let subject = if inq.channel == "email" {
-            format!(
-                "Re: {}（{}）",
-                inq.input.subject.trim_start_matches("Re: "),
-                receipt(id)
-            )
-        } else {
-            format!(
-                "【いわき市総合コールセンター】お問い合わせへの回答（{}）",
-                receipt(id)
-            )
-        };
-        let body = format!(
+        let (subject, body) = reply_mail(&inq, text);
+        self.with(|c| {
+            let tx = c.transaction()?;
+            let out = enqueue_in(&tx, now, "reply", id, &inq.input.email, &subject, &body)?;
+            tx.execute(ANSWERED, [id])?;
+            tx.commit()?;
+            Ok(out)
+        })
+    }
+}
+
+/// An operator's answer as mailed: subject and body.
+pub(crate) fn reply_mail(inq: &Inquiry, text: &str) -> (String, String) {
+    let id = inq.id;
+    // A mail is answered as mail is (Re: its subject); the form's sender gets the
+    // center's subject, which repeats nothing they typed.
+    let subject = if inq.channel == "email" {
+        format!(
+            "Re: {}（{}）",
+            inq.input.subject.trim_start_matches("Re: "),
+            receipt(id)
+        )
+    } else {
+        format!(
+            "【いわき市総合コールセンター】お問い合わせへの回答（{}）",
+            receipt(id)
+        )
+    };
+    let body = format!(
             "{} 様\n\nいわき市総合コールセンターです。お問い合わせ（受付番号 {}）にお答えします。\n\n{}\n\n\
              ご不明な点は、受付番号をお伝えのうえ、お電話（0246-22-1111）でお問い合わせください。\n",
             inq.input.name,
             receipt(id),
             text.trim()
         );
-        self.with(|c| {
-            let tx = c.transaction()?;
-            let out = enqueue_in(&tx, now, "reply", id, &inq.input.email, &subject, &body)?;
-            tx.execute("UPDATE inquiries SET state='answered' WHERE id=?1", [id])?;
-            tx.commit()?;
-            Ok(out)
-        })
-    }
+    (subject, body)
 }

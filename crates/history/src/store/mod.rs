@@ -9,6 +9,8 @@ pub mod outbox;
 #[cfg(feature = "postgres")]
 pub mod pg;
 #[cfg(feature = "postgres")]
+pub mod pg_inquiries;
+#[cfg(feature = "postgres")]
 pub mod pg_outbox;
 pub mod query;
 

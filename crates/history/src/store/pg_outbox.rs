@@ -7,7 +7,7 @@ use super::outbox::{
 };
 use super::pg::{sql_to_postgres, PgStore};
 use crate::error::Result;
-use postgres::Row;
+use postgres::{GenericClient, Row};
 
 fn row(r: &Row) -> Result<OutMail> {
     Ok(OutMail {
@@ -25,6 +25,23 @@ fn row(r: &Row) -> Result<OutMail> {
     })
 }
 
+/// Queues a message inside the caller's transaction (with what it acknowledges).
+pub(crate) fn enqueue_in(
+    c: &mut impl GenericClient,
+    now: i64,
+    kind: &str,
+    ref_id: i64,
+    to: &str,
+    subject: &str,
+    body: &str,
+) -> Result<i64> {
+    Ok(c.query_one(
+        &format!("{} RETURNING id", sql_to_postgres(INSERT)),
+        &[&now, &kind, &ref_id, &to, &subject, &body],
+    )?
+    .try_get(0)?)
+}
+
 impl PgStore {
     pub fn enqueue_mail(
         &self,
@@ -35,13 +52,7 @@ impl PgStore {
         subject: &str,
         body: &str,
     ) -> Result<i64> {
-        Ok(self
-            .lock()
-            .query_one(
-                &format!("{} RETURNING id", sql_to_postgres(INSERT)),
-                &[&now, &kind, &ref_id, &to, &subject, &body],
-            )?
-            .try_get(0)?)
+        enqueue_in(&mut *self.lock(), now, kind, ref_id, to, subject, body)
     }
 
     /// Unsent messages due at `now`, oldest first.

@@ -7,6 +7,7 @@ use history::{HistoryConfig, RunningHistory};
 use std::path::PathBuf;
 
 pub mod dovecot;
+pub mod pgcluster;
 
 /// A loopback TCP port free at the moment of asking.
 pub fn free_port() -> u16 {
