@@ -4,11 +4,8 @@
 //! the switch needs.
 
 use crate::error::{HistoryError, Result};
-use crate::store::Db;
 use faq::clock::unix_now;
-use rusqlite::{params, OptionalExtension};
 use websupport::password::{account_problems, hash_password, verify_nobody, verify_password};
-use websupport::sessions;
 
 pub const MAX_FAILURES: i64 = 5;
 pub const LOCK_SECS: i64 = 15 * 60;
@@ -81,8 +78,70 @@ pub enum LoginOutcome {
     Locked,
 }
 
+// The statements both stores run (PostgreSQL through `store::pg::sql_to_postgres`).
+pub(crate) const UPSERT_USER: &str = "INSERT INTO users (login, name, role, agent_id, pw_hash, created_at) VALUES (?1,?2,?3,?4,?5,?6)
+     ON CONFLICT(login) DO UPDATE SET name=?2, role=?3, agent_id=?4, pw_hash=?5, failed=0, locked_until=0";
+pub(crate) const CREDENTIALS: &str =
+    "SELECT pw_hash, failed, locked_until, disabled_at FROM users WHERE login=?1";
+pub(crate) const FAILED: &str = "UPDATE users SET failed=?2, locked_until=?3 WHERE login=?1";
+pub(crate) const UNLOCK: &str = "UPDATE users SET failed=0, locked_until=0 WHERE login=?1";
+pub(crate) const SESSION_USER_COLS: &str = "u.login, u.name, u.role, u.agent_id";
+pub(crate) const LIST_USERS: &str =
+    "SELECT login, name, role, agent_id, locked_until, disabled_at FROM users ORDER BY login";
+pub(crate) const RESET_PASSWORD: &str =
+    "UPDATE users SET pw_hash=?2, failed=0, locked_until=0 WHERE login=?1";
+pub(crate) const SET_PASSWORD: &str = "UPDATE users SET pw_hash=?2 WHERE login=?1";
+pub(crate) const COUNT_USERS: &str = "SELECT COUNT(*) FROM users";
+pub(crate) const AGENT_OWNER: &str = "SELECT login FROM users WHERE agent_id=?1 AND login<>?2";
+pub(crate) const DISABLE: &str = "UPDATE users SET disabled_at=?2 WHERE login=?1";
+
+/// After a wrong password: the failures to store and the lock's end (0: not locked).
+/// The fifth failure in a row locks the account for [`LOCK_SECS`] and starts the count
+/// again.
+pub(crate) fn after_failure(failed: i64, now: i64) -> (i64, i64) {
+    let failed = failed + 1;
+    if failed >= MAX_FAILURES {
+        (0, now + LOCK_SECS)
+    } else {
+        (failed, 0)
+    }
+}
+
+/// Where the accounts and sessions are kept: the SQLite file (`store::accounts`) or
+/// PostgreSQL (`store::pg_accounts`). The rules (lockout, disabled accounts, password
+/// checks, hashing) are this module's, once, over either.
+pub trait Accounts {
+    fn user_count(&self) -> Result<i64>;
+    /// Creates or replaces the account (lockout cleared) and ends its sessions.
+    fn upsert_user(
+        &self,
+        login: &str,
+        name: &str,
+        role: Role,
+        agent_id: &str,
+        hash: &str,
+        now: i64,
+    ) -> Result<()>;
+    /// (hash, failures, locked until, disabled at).
+    fn credentials(&self, login: &str) -> Result<Option<(String, i64, i64, Option<i64>)>>;
+    fn record_failure(&self, login: &str, failed: i64, locked_until: i64) -> Result<()>;
+    /// Clears the failures and opens a session; the cookie's token.
+    fn open_session(&self, login: &str, now: i64) -> Result<String>;
+    fn session_user(&self, token: &str, now: i64) -> Result<Option<SessionUser>>;
+    fn close_session(&self, token: &str) -> Result<()>;
+    fn list_users(&self, now: i64) -> Result<Vec<UserRow>>;
+    /// Another account that has this agent id.
+    fn agent_owner(&self, agent_id: &str, login: &str) -> Result<Option<String>>;
+    fn unlock(&self, login: &str) -> Result<()>;
+    /// A new hash (lockout cleared when `clear_lock`); ends the sessions. False: no
+    /// such account.
+    fn store_password(&self, login: &str, hash: &str, clear_lock: bool) -> Result<bool>;
+    /// Ends the sessions too. False: no such account.
+    fn store_disabled(&self, login: &str, at: Option<i64>) -> Result<bool>;
+}
+
 pub fn create_user(
-    db: &Db,
+    db: &impl Accounts,
     login: &str,
     name: &str,
     role: Role,
@@ -94,37 +153,21 @@ pub fn create_user(
         return Err(HistoryError::Invalid(p));
     }
     let hash = hash_password(pw)?;
-    db.with(|c| {
-        c.execute(
-            "INSERT INTO users (login, name, role, agent_id, pw_hash, created_at) VALUES (?1,?2,?3,?4,?5,?6)
-             ON CONFLICT(login) DO UPDATE SET name=?2, role=?3, agent_id=?4, pw_hash=?5, failed=0, locked_until=0",
-            params![login, name, role.as_str(), agent_id, hash, unix_now()],
-        )?;
-        sessions::close_all(c, login)
-    })
+    db.upsert_user(login, name, role, agent_id, &hash, unix_now())
 }
 
 /// Creates the first administrator when there are no users yet.
-pub fn bootstrap_admin(db: &Db, login: &str, pw: &str) -> Result<bool> {
-    let n: i64 = db.with(|c| c.query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0)))?;
-    if n > 0 {
+pub fn bootstrap_admin(db: &impl Accounts, login: &str, pw: &str) -> Result<bool> {
+    if db.user_count()? > 0 {
         return Ok(false);
     }
     create_user(db, login, "管理者", Role::Admin, "", pw)?;
     Ok(true)
 }
 
-pub fn login(db: &Db, login: &str, pw: &str) -> Result<LoginOutcome> {
+pub fn login(db: &impl Accounts, login: &str, pw: &str) -> Result<LoginOutcome> {
     let now = unix_now();
-    let row: Option<(String, i64, i64, Option<i64>)> = db.with(|c| {
-        c.query_row(
-            "SELECT pw_hash, failed, locked_until, disabled_at FROM users WHERE login=?1",
-            [login],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-        )
-        .optional()
-    })?;
-    let Some((hash, failed, locked_until, disabled_at)) = row else {
+    let Some((hash, failed, locked_until, disabled_at)) = db.credentials(login)? else {
         verify_nobody(pw);
         return Ok(LoginOutcome::BadCredentials);
     };
@@ -138,18 +181,8 @@ pub fn login(db: &Db, login: &str, pw: &str) -> Result<LoginOutcome> {
         return Ok(LoginOutcome::Locked);
     }
     if !verify_password(&hash, pw) {
-        let failed = failed + 1;
-        let lock = if failed >= MAX_FAILURES {
-            now + LOCK_SECS
-        } else {
-            0
-        };
-        db.with(|c| {
-            c.execute(
-                "UPDATE users SET failed=?2, locked_until=?3 WHERE login=?1",
-                params![login, if lock > 0 { 0 } else { failed }, lock],
-            )
-        })?;
+        let (failed, lock) = after_failure(failed, now);
+        db.record_failure(login, failed, lock)?;
         tracing::warn!(login, failed, locked = lock > 0, "desk login failed");
         return Ok(if lock > 0 {
             LoginOutcome::Locked
@@ -157,39 +190,15 @@ pub fn login(db: &Db, login: &str, pw: &str) -> Result<LoginOutcome> {
             LoginOutcome::BadCredentials
         });
     }
-    let token = db.with(|c| {
-        c.execute(
-            "UPDATE users SET failed=0, locked_until=0 WHERE login=?1",
-            [login],
-        )?;
-        sessions::open(c, login, now, SESSION_SECS)
-    })?;
-    Ok(LoginOutcome::Ok(token))
+    Ok(LoginOutcome::Ok(db.open_session(login, now)?))
 }
 
-pub fn session_user(db: &Db, token: &str) -> Result<Option<SessionUser>> {
-    db.with(|c| {
-        sessions::lookup(
-            c,
-            token,
-            unix_now(),
-            "u.login, u.name, u.role, u.agent_id",
-            |r| {
-                let role: String = r.get(2)?;
-                Ok(SessionUser {
-                    login: r.get(0)?,
-                    name: r.get(1)?,
-                    role: Role::parse(&role).unwrap_or(Role::Operator),
-                    agent_id: r.get(3)?,
-                    csrf: r.get(4)?,
-                })
-            },
-        )
-    })
+pub fn session_user(db: &impl Accounts, token: &str) -> Result<Option<SessionUser>> {
+    db.session_user(token, unix_now())
 }
 
-pub fn logout(db: &Db, token: &str) -> Result<()> {
-    db.with(|c| sessions::close(c, token))
+pub fn logout(db: &impl Accounts, token: &str) -> Result<()> {
+    db.close_session(token)
 }
 
 /// A staff account as the accounts page lists it.
@@ -204,25 +213,8 @@ pub struct UserRow {
     pub disabled: bool,
 }
 
-pub fn users(db: &Db) -> Result<Vec<UserRow>> {
-    let now = unix_now();
-    db.with(|c| {
-        let mut st = c.prepare(
-            "SELECT login, name, role, agent_id, locked_until, disabled_at FROM users ORDER BY login",
-        )?;
-        let rows = st.query_map([], |r| {
-            let role: String = r.get(2)?;
-            Ok(UserRow {
-                login: r.get(0)?,
-                name: r.get(1)?,
-                role: Role::parse(&role).unwrap_or(Role::Operator),
-                agent_id: r.get(3)?,
-                locked: r.get::<_, i64>(4)? > now,
-                disabled: r.get::<_, Option<i64>>(5)?.is_some(),
-            })
-        })?;
-        rows.collect()
-    })
+pub fn users(db: &impl Accounts) -> Result<Vec<UserRow>> {
+    db.list_users(unix_now())
 }
 
 /// An account an administrator creates or changes on the accounts page.
@@ -239,7 +231,7 @@ pub struct NewAccount {
 /// switch's agents (`agents`: the ids of its configuration; empty when the sidecar runs
 /// without one, then any id is taken) and each agent id belongs to one account, since
 /// the screen pop and the state buttons act for that agent.
-pub fn save_account(db: &Db, agents: &[String], a: &NewAccount) -> Result<()> {
+pub fn save_account(db: &impl Accounts, agents: &[String], a: &NewAccount) -> Result<()> {
     let mut p = Vec::new();
     let role = Role::parse(&a.role);
     let agent = a.agent_id.trim();
@@ -260,15 +252,7 @@ pub fn save_account(db: &Db, agents: &[String], a: &NewAccount) -> Result<()> {
         ));
     }
     if !agent.is_empty() {
-        let owner: Option<String> = db.with(|c| {
-            c.query_row(
-                "SELECT login FROM users WHERE agent_id=?1 AND login<>?2",
-                params![agent, a.login],
-                |r| r.get(0),
-            )
-            .optional()
-        })?;
-        if let Some(o) = owner {
+        if let Some(o) = db.agent_owner(agent, &a.login)? {
             p.push(format!("オペレーターID {agent} は {o} が使っています"));
         }
     }
@@ -285,26 +269,14 @@ pub fn save_account(db: &Db, agents: &[String], a: &NewAccount) -> Result<()> {
     )
 }
 
-pub fn unlock(db: &Db, login: &str) -> Result<()> {
-    db.with(|c| {
-        c.execute(
-            "UPDATE users SET failed=0, locked_until=0 WHERE login=?1",
-            [login],
-        )
-        .map(|_| ())
-    })
+pub fn unlock(db: &impl Accounts, login: &str) -> Result<()> {
+    db.unlock(login)
 }
 
 /// The signed-in user's own new password; the current one must be given. Other
 /// sessions of the account end (the caller opens a fresh one).
-pub fn change_password(db: &Db, login: &str, current: &str, new: &str) -> Result<bool> {
-    let hash: Option<String> = db.with(|c| {
-        c.query_row("SELECT pw_hash FROM users WHERE login=?1", [login], |r| {
-            r.get(0)
-        })
-        .optional()
-    })?;
-    let Some(hash) = hash else {
+pub fn change_password(db: &impl Accounts, login: &str, current: &str, new: &str) -> Result<bool> {
+    let Some((hash, ..)) = db.credentials(login)? else {
         return Ok(false);
     };
     if !verify_password(&hash, current) {
@@ -314,46 +286,22 @@ pub fn change_password(db: &Db, login: &str, current: &str, new: &str) -> Result
     if !p.is_empty() {
         return Err(HistoryError::Invalid(p));
     }
-    let new_hash = hash_password(new)?;
-    db.with(|c| {
-        c.execute(
-            "UPDATE users SET pw_hash=?2 WHERE login=?1",
-            params![login, new_hash],
-        )?;
-        sessions::close_all(c, login)
-    })?;
-    Ok(true)
+    db.store_password(login, &hash_password(new)?, false)
 }
 
 /// An administrator's reset of an account's password (the command line's `passwd`): no
 /// current password asked, the same rules as a new account, lockout cleared, the
 /// account's sessions ended. False when there is no such account.
-pub fn set_password(db: &Db, login: &str, pw: &str) -> Result<bool> {
+pub fn set_password(db: &impl Accounts, login: &str, pw: &str) -> Result<bool> {
     let p = account_problems(login, pw);
     if !p.is_empty() {
         return Err(HistoryError::Invalid(p));
     }
-    let hash = hash_password(pw)?;
-    db.with(|c| {
-        let n = c.execute(
-            "UPDATE users SET pw_hash=?2, failed=0, locked_until=0 WHERE login=?1",
-            params![login, hash],
-        )?;
-        sessions::close_all(c, login)?;
-        Ok(n > 0)
-    })
+    db.store_password(login, &hash_password(pw)?, true)
 }
 
 /// Disables (its sessions end at once) or enables an account. False when there is no
 /// such account.
-pub fn set_disabled(db: &Db, login: &str, disabled: bool) -> Result<bool> {
-    let at = disabled.then(unix_now);
-    db.with(|c| {
-        let n = c.execute(
-            "UPDATE users SET disabled_at=?2 WHERE login=?1",
-            params![login, at],
-        )?;
-        sessions::close_all(c, login)?;
-        Ok(n > 0)
-    })
+pub fn set_disabled(db: &impl Accounts, login: &str, disabled: bool) -> Result<bool> {
+    db.store_disabled(login, disabled.then(unix_now))
 }

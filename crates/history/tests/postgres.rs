@@ -7,6 +7,8 @@
 //! `--features postgres` (scripts/test.sh runs it).
 #![cfg(feature = "postgres")]
 
+#[path = "pg/accounts.rs"]
+mod accounts_on_pg;
 mod common;
 
 use common::pgcluster::Cluster;

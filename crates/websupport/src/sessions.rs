@@ -6,13 +6,28 @@
 use crate::password::{random_hex, sha256_hex};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
+// The statements, also for a PostgreSQL store (`?N` written as `$N` there); the token
+// is always bound as its SHA-256 (`sha256_hex`).
+pub const EXPIRE: &str = "DELETE FROM sessions WHERE expires_at < ?1";
+pub const INSERT: &str = "INSERT INTO sessions (token_hash, login, csrf, created_at, expires_at) VALUES (?1,?2,?3,?4,?5)";
+pub const CLOSE: &str = "DELETE FROM sessions WHERE token_hash=?1";
+pub const CLOSE_ALL: &str = "DELETE FROM sessions WHERE login=?1";
+
+/// The live-session query of [`lookup`]: ?1 the token's hash, ?2 now.
+pub fn lookup_sql(user_cols: &str) -> String {
+    format!(
+        "SELECT {user_cols}, s.csrf FROM sessions s JOIN users u ON u.login = s.login
+         WHERE s.token_hash=?1 AND s.expires_at > ?2"
+    )
+}
+
 /// Opens a session for `login` (and forgets expired ones); returns the cookie's token.
 pub fn open(c: &Connection, login: &str, now: i64, lifetime_secs: i64) -> rusqlite::Result<String> {
     let token = random_hex(32);
     let csrf = random_hex(32);
-    c.execute("DELETE FROM sessions WHERE expires_at < ?1", [now])?;
+    c.execute(EXPIRE, [now])?;
     c.execute(
-        "INSERT INTO sessions (token_hash, login, csrf, created_at, expires_at) VALUES (?1,?2,?3,?4,?5)",
+        INSERT,
         params![sha256_hex(&token), login, csrf, now, now + lifetime_secs],
     )?;
     Ok(token)
@@ -28,29 +43,17 @@ pub fn lookup<T>(
     user_cols: &str,
     map: impl FnOnce(&Row<'_>) -> rusqlite::Result<T>,
 ) -> rusqlite::Result<Option<T>> {
-    c.query_row(
-        &format!(
-            "SELECT {user_cols}, s.csrf FROM sessions s JOIN users u ON u.login = s.login
-             WHERE s.token_hash=?1 AND s.expires_at > ?2"
-        ),
-        params![sha256_hex(token), now],
-        map,
-    )
-    .optional()
+    c.query_row(&lookup_sql(user_cols), params![sha256_hex(token), now], map)
+        .optional()
 }
 
 pub fn close(c: &Connection, token: &str) -> rusqlite::Result<()> {
-    c.execute(
-        "DELETE FROM sessions WHERE token_hash=?1",
-        [sha256_hex(token)],
-    )
-    .map(|_| ())
+    c.execute(CLOSE, [sha256_hex(token)]).map(|_| ())
 }
 
 /// A new password ends the sessions made with the old one.
 pub fn close_all(c: &Connection, login: &str) -> rusqlite::Result<()> {
-    c.execute("DELETE FROM sessions WHERE login=?1", [login])
-        .map(|_| ())
+    c.execute(CLOSE_ALL, [login]).map(|_| ())
 }
 
 #[cfg(test)]

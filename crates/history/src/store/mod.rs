@@ -2,12 +2,15 @@
 //! operator saved survives a power cut, 第2-9), its schema applied as numbered
 //! migrations so an older file is brought up to date at start.
 
+pub mod accounts;
 pub mod contacts;
 pub mod handovers;
 pub mod inquiries;
 pub mod outbox;
 #[cfg(feature = "postgres")]
 pub mod pg;
+#[cfg(feature = "postgres")]
+pub mod pg_accounts;
 #[cfg(feature = "postgres")]
 pub mod pg_inquiries;
 #[cfg(feature = "postgres")]

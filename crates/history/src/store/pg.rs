@@ -7,9 +7,10 @@
 //!
 //! A record that is a callback or a pass-on opens its handover in the same
 //! transaction, as on SQLite, and the handovers are listed as there; the mail outbox
-//! is in `pg_outbox`, the inquiries in `pg_inquiries`. Not yet on PostgreSQL: a
-//! handover's later steps and the daily counts, accounts and sessions, the access log —
-//! and no option selects PostgreSQL: the running service keeps everything in SQLite.
+//! is in `pg_outbox`, the inquiries in `pg_inquiries`, accounts and sessions in
+//! `pg_accounts`. Not yet on PostgreSQL: a handover's later steps and the daily counts,
+//! the access log — and no option selects PostgreSQL: the running service keeps
+//! everything in SQLite.
 
 use super::contacts::{
     contact_values, masked, text_of, AuditRow, COLS, INSERT_AUDIT, INSERT_CONTACT, MASK,
