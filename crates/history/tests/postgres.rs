@@ -10,6 +10,8 @@
 #[path = "pg/accounts.rs"]
 mod accounts_on_pg;
 mod common;
+#[path = "pg/handovers.rs"]
+mod handovers_on_pg;
 
 use common::pgcluster::Cluster;
 use history::error::HistoryError;
@@ -34,6 +36,23 @@ fn rec(channel: Channel, at: i64, cat: &str, summary: &str, caller: &str) -> Con
         department: String::new(),
         call_id: "call-1".into(),
     }
+}
+
+/// Runs a scenario on a fresh PostgreSQL cluster and on a fresh SQLite file; returns
+/// what it saw on PostgreSQL after checking SQLite saw the same.
+fn on_both<T: PartialEq + std::fmt::Debug>(
+    tag: &str,
+    on_pg: impl FnOnce(&PgStore) -> T,
+    on_sqlite: impl FnOnce(&Db) -> T,
+) -> T {
+    let cluster = Cluster::start();
+    let pg = PgStore::open(&cluster.params()).expect("connects and migrates");
+    let dir = common::temp_dir(tag);
+    let sqlite = Db::open(&dir.join("h.sqlite3")).unwrap();
+    let seen = on_pg(&pg);
+    assert_eq!(seen, on_sqlite(&sqlite));
+    let _ = std::fs::remove_dir_all(&dir);
+    seen
 }
 
 const DAY: i64 = 86_400;
@@ -412,12 +431,7 @@ fn outbox_scenario(s: &dyn Outbox) -> Vec<String> {
 
 #[test]
 fn the_outbox_behaves_the_same_on_postgresql_and_sqlite() {
-    let cluster = Cluster::start();
-    let pg = PgStore::open(&cluster.params()).unwrap();
-    let dir = common::temp_dir("pg-outbox");
-    let sqlite = Db::open(&dir.join("h.sqlite3")).unwrap();
-    let on_pg = outbox_scenario(&pg);
-    assert_eq!(on_pg, outbox_scenario(&sqlite));
+    let on_pg = on_both("pg-outbox", |s| outbox_scenario(s), |s| outbox_scenario(s));
     assert_eq!(
         on_pg,
         vec![
@@ -433,7 +447,6 @@ fn the_outbox_behaves_the_same_on_postgresql_and_sqlite() {
             "a ack 1 Some(1) ",
         ]
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// The inquiry operations both stores have; (id, state, channel, ack_sent, name).
@@ -522,12 +535,11 @@ fn inquiry_scenario(s: &dyn Inquiries) -> Vec<String> {
 
 #[test]
 fn inquiries_behave_the_same_on_postgresql_and_sqlite() {
-    let cluster = Cluster::start();
-    let pg = PgStore::open(&cluster.params()).unwrap();
-    let dir = common::temp_dir("pg-inquiries");
-    let sqlite = Db::open(&dir.join("h.sqlite3")).unwrap();
-    let on_pg = inquiry_scenario(&pg);
-    assert_eq!(on_pg, inquiry_scenario(&sqlite));
+    let on_pg = on_both(
+        "pg-inquiries",
+        |s| inquiry_scenario(s),
+        |s| inquiry_scenario(s),
+    );
     assert_eq!(
         on_pg,
         vec![
@@ -542,5 +554,4 @@ fn inquiries_behave_the_same_on_postgresql_and_sqlite() {
             "***",
         ]
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -143,6 +143,47 @@ pub(crate) const LIST_WHERE: &str =
     "WHERE (?1 = '' OR h.department = ?1) AND (?2 = '' OR h.state = ?2)
      ORDER BY h.state = 'done', h.due_at, h.id LIMIT 1000";
 
+pub(crate) const BY_ID: &str = "WHERE h.id=?1";
+pub(crate) const EVENTS: &str =
+    "SELECT at, by_user, state, note FROM handover_events WHERE handover_id=?1 ORDER BY id";
+pub(crate) const CURRENT_STATE: &str = "SELECT state FROM handovers WHERE id=?1";
+pub(crate) const SET_STATE: &str =
+    "UPDATE handovers SET state=?2, updated_at=?3, updated_by=?4 WHERE id=?1";
+pub(crate) const INSERT_EVENT: &str =
+    "INSERT INTO handover_events (handover_id, at, by_user, state, note) VALUES (?1,?2,?3,?4,?5)";
+
+/// The counts of [`Summary`], in its order: the first three take ?1 from, ?2 to; the
+/// last two ?1 to.
+pub(crate) fn summary_sql() -> [String; 5] {
+    let not_done = "NOT EXISTS (SELECT 1 FROM handover_events e WHERE e.handover_id=h.id AND e.state='done' AND e.at < ?1)";
+    [
+        "SELECT COUNT(*) FROM handovers WHERE created_at >= ?1 AND created_at < ?2".into(),
+        "SELECT COUNT(*) FROM handovers WHERE kind='callback' AND created_at >= ?1 AND created_at < ?2".into(),
+        "SELECT COUNT(DISTINCT handover_id) FROM handover_events WHERE state='done' AND at >= ?1 AND at < ?2".into(),
+        format!("SELECT COUNT(*) FROM handovers h WHERE h.created_at < ?1 AND {not_done}"),
+        format!("SELECT COUNT(*) FROM handovers h WHERE h.created_at < ?1 AND h.due_at < ?1 AND {not_done}"),
+    ]
+}
+
+/// Whether a handover now in `cur` may move to `state`: the note to record, None when
+/// nothing changes (same state, no note); done is final.
+pub(crate) fn state_change(
+    cur: Option<String>,
+    state: State,
+    note: &str,
+) -> Result<Option<String>> {
+    let cur = cur.ok_or(HistoryError::NotFound)?;
+    if cur == "done" {
+        return Err(HistoryError::Invalid(vec![
+            "完了した引継ぎは変更できません".into(),
+        ]));
+    }
+    if cur == state.as_str() && note.trim().is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(note.trim().chars().take(1000).collect()))
+}
+
 /// Counts for the daily report.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Summary {
@@ -172,14 +213,22 @@ impl Db {
 
     pub fn handover(&self, id: i64) -> Result<Option<(Handover, Vec<Event>)>> {
         self.with(|c| {
-            let Some(h) = c.query_row(&format!("{SELECT} WHERE h.id=?1"), [id], row).optional()? else {
+            let Some(h) = c
+                .query_row(&format!("{SELECT} {BY_ID}"), [id], row)
+                .optional()?
+            else {
                 return Ok(None);
             };
-            let mut st = c.prepare("SELECT at, by_user, state, note FROM handover_events WHERE handover_id=?1 ORDER BY id")?;
+            let mut st = c.prepare(EVENTS)?;
             let ev = st
                 .query_map([id], |r| {
                     let s: String = r.get(2)?;
-                    Ok(Event { at: r.get(0)?, by: r.get(1)?, state: State::parse(&s).unwrap_or(State::Open), note: r.get(3)? })
+                    Ok(Event {
+                        at: r.get(0)?,
+                        by: r.get(1)?,
+                        state: State::parse(&s).unwrap_or(State::Open),
+                        note: r.get(3)?,
+                    })
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             Ok(Some((h, ev)))
@@ -197,29 +246,12 @@ impl Db {
     ) -> Result<()> {
         let mut c = self.lock();
         let tx = c.transaction()?;
-        let cur: Option<String> = tx
-            .query_row("SELECT state FROM handovers WHERE id=?1", [id], |r| {
-                r.get(0)
-            })
-            .optional()?;
-        let cur = cur.ok_or(HistoryError::NotFound)?;
-        if cur == "done" {
-            return Err(HistoryError::Invalid(vec![
-                "完了した引継ぎは変更できません".into(),
-            ]));
-        }
-        if cur == state.as_str() && note.trim().is_empty() {
+        let cur: Option<String> = tx.query_row(CURRENT_STATE, [id], |r| r.get(0)).optional()?;
+        let Some(note) = state_change(cur, state, note)? else {
             return Ok(());
-        }
-        tx.execute(
-            "UPDATE handovers SET state=?2, updated_at=?3, updated_by=?4 WHERE id=?1",
-            params![id, state.as_str(), now, by],
-        )?;
-        let note: String = note.trim().chars().take(1000).collect();
-        tx.execute(
-            "INSERT INTO handover_events (handover_id, at, by_user, state, note) VALUES (?1,?2,?3,?4,?5)",
-            params![id, now, by, state.as_str(), note],
-        )?;
+        };
+        tx.execute(SET_STATE, params![id, state.as_str(), now, by])?;
+        tx.execute(INSERT_EVENT, params![id, now, by, state.as_str(), note])?;
         tx.commit()?;
         Ok(())
     }
@@ -228,14 +260,15 @@ impl Db {
     /// and overdue as of `to`.
     pub fn handover_summary(&self, from: i64, to: i64) -> Result<Summary> {
         self.with(|c| {
-            let one = |sql: &str, p: &[&dyn rusqlite::ToSql]| c.query_row(sql, p, |r| r.get::<_, i64>(0));
-            let not_done = "NOT EXISTS (SELECT 1 FROM handover_events e WHERE e.handover_id=h.id AND e.state='done' AND e.at < ?1)";
+            let one =
+                |sql: &str, p: &[&dyn rusqlite::ToSql]| c.query_row(sql, p, |r| r.get::<_, i64>(0));
+            let [created, created_callbacks, done, open, overdue] = summary_sql();
             Ok(Summary {
-                created: one("SELECT COUNT(*) FROM handovers WHERE created_at >= ?1 AND created_at < ?2", &[&from, &to])?,
-                created_callbacks: one("SELECT COUNT(*) FROM handovers WHERE kind='callback' AND created_at >= ?1 AND created_at < ?2", &[&from, &to])?,
-                done: one("SELECT COUNT(DISTINCT handover_id) FROM handover_events WHERE state='done' AND at >= ?1 AND at < ?2", &[&from, &to])?,
-                open: one(&format!("SELECT COUNT(*) FROM handovers h WHERE h.created_at < ?1 AND {not_done}"), &[&to])?,
-                overdue: one(&format!("SELECT COUNT(*) FROM handovers h WHERE h.created_at < ?1 AND h.due_at < ?1 AND {not_done}"), &[&to])?,
+                created: one(&created, &[&from, &to])?,
+                created_callbacks: one(&created_callbacks, &[&from, &to])?,
+                done: one(&done, &[&from, &to])?,
+                open: one(&open, &[&to])?,
+                overdue: one(&overdue, &[&to])?,
             })
         })
     }

@@ -12,6 +12,8 @@ pub mod pg;
 #[cfg(feature = "postgres")]
 pub mod pg_accounts;
 #[cfg(feature = "postgres")]
+pub mod pg_handovers;
+#[cfg(feature = "postgres")]
 pub mod pg_inquiries;
 #[cfg(feature = "postgres")]
 pub mod pg_outbox;

@@ -6,20 +6,17 @@
 //! masking after the personal-data period.
 //!
 //! A record that is a callback or a pass-on opens its handover in the same
-//! transaction, as on SQLite, and the handovers are listed as there; the mail outbox
-//! is in `pg_outbox`, the inquiries in `pg_inquiries`, accounts and sessions in
-//! `pg_accounts`. Not yet on PostgreSQL: a handover's later steps and the daily counts,
-//! the access log — and no option selects PostgreSQL: the running service keeps
-//! everything in SQLite.
+//! transaction, as on SQLite; the handovers' later steps and counts are in
+//! `pg_handovers`, the mail outbox in `pg_outbox`, the inquiries in `pg_inquiries`,
+//! accounts and sessions in `pg_accounts`. Not yet on PostgreSQL: the access log, the
+//! meta table — and no option selects PostgreSQL: the running service keeps everything
+//! in SQLite.
 
 use super::contacts::{
     contact_values, masked, text_of, AuditRow, COLS, INSERT_AUDIT, INSERT_CONTACT, MASK,
     MASK_AUDIT, MASK_CONTACT, SELECT_AUDIT, UPDATE_CONTACT,
 };
-use super::handovers::{
-    due_for, Handover, State, FIND_FOR_CONTACT, INSERT_HANDOVER, INSERT_OPENED, LIST_WHERE,
-    SELECT as SELECT_HANDOVERS,
-};
+use super::handovers::{due_for, FIND_FOR_CONTACT, INSERT_HANDOVER, INSERT_OPENED};
 use super::query::Query;
 use super::MIGRATIONS;
 use crate::error::{HistoryError, Result};
@@ -204,33 +201,6 @@ fn open_handover_in(
 }
 
 impl PgStore {
-    /// Handovers of a department (all when empty), not done first, then by due time.
-    pub fn handovers(&self, department: &str, state: Option<State>) -> Result<Vec<Handover>> {
-        let st = state.map(|s| s.as_str()).unwrap_or("");
-        let rows = self.lock().query(
-            &sql_to_postgres(&format!("{SELECT_HANDOVERS} {LIST_WHERE}")),
-            &[&department, &st],
-        )?;
-        rows.iter()
-            .map(|r| {
-                let state: String = r.try_get(4)?;
-                Ok(Handover {
-                    id: r.try_get(0)?,
-                    contact_id: r.try_get(1)?,
-                    department: r.try_get(2)?,
-                    kind: r.try_get(3)?,
-                    state: State::parse(&state).unwrap_or(State::Open),
-                    due_at: r.try_get(5)?,
-                    created_at: r.try_get(6)?,
-                    created_by: r.try_get(7)?,
-                    updated_at: r.try_get(8)?,
-                    updated_by: r.try_get(9)?,
-                    summary: r.try_get(10)?,
-                })
-            })
-            .collect()
-    }
-
     /// Connects (`host=/run/postgresql dbname=madoguchi user=madoguchi`, or a URL) and
     /// brings the schema up to the last migration.
     pub fn open(params: &str) -> Result<PgStore> {

@@ -2,11 +2,7 @@
 //! `history::auth` (lockout, disabled accounts, password changes ending sessions, the
 //! agent id owned once), the same answers from both stores. Part of tests/postgres.rs.
 
-use crate::common;
-use crate::common::pgcluster::Cluster;
 use history::auth::{self, Accounts, LoginOutcome, NewAccount, Role};
-use history::store::pg::PgStore;
-use history::store::Db;
 
 const PW: &str = "Iwaki-kibou-2026";
 const PW2: &str = "Natsui-gawa-0707";
@@ -94,12 +90,7 @@ fn scenario(db: &impl Accounts) -> Vec<String> {
 
 #[test]
 fn accounts_and_sessions_behave_the_same_on_postgresql_and_sqlite() {
-    let cluster = Cluster::start();
-    let pg = PgStore::open(&cluster.params()).unwrap();
-    let dir = common::temp_dir("pg-accounts");
-    let sqlite = Db::open(&dir.join("h.sqlite3")).unwrap();
-    let on_pg = scenario(&pg);
-    assert_eq!(on_pg, scenario(&sqlite));
+    let on_pg = crate::on_both("pg-accounts", |s| scenario(s), |s| scenario(s));
     assert_eq!(
         on_pg,
         vec![
@@ -120,5 +111,4 @@ fn accounts_and_sessions_behave_the_same_on_postgresql_and_sqlite() {
             "false",
         ]
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
