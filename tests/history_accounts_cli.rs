@@ -266,3 +266,25 @@ fn on_a_terminal_the_password_is_asked_twice_without_echo() {
     assert!(logs_in(&db, "sv1", PW).is_some());
     let _ = std::fs::remove_dir_all(&base);
 }
+
+/// `--database` selects PostgreSQL; a build without the `postgres` feature (the default
+/// one, which CI's e2e tests run) refuses it with what to do, before touching anything,
+/// instead of quietly using the SQLite file.
+#[test]
+fn a_database_option_on_a_build_without_postgres_is_refused_with_what_to_do() {
+    let data = dir();
+    let out = Command::new(env!("CARGO_BIN_EXE_madoguchi"))
+        .args(["history", "--data"])
+        .arg(&data)
+        .args(["--database", "host=/run/postgresql dbname=madoguchi", "account", "list"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "accepted: {err}");
+    assert!(err.contains("--features postgres"), "{err}");
+    assert!(
+        !data.join("history.sqlite3").exists(),
+        "a SQLite file was made although PostgreSQL was asked for"
+    );
+}

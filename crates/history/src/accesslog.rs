@@ -19,7 +19,14 @@ const USER_COL: &str = "by_user";
 
 pub struct AccessLog {
     writer: Batcher<LogRecord>,
-    reader: Mutex<Connection>,
+    reader: Reader,
+}
+
+/// The connection searches and housekeeping use (the writer thread has its own).
+enum Reader {
+    Sqlite(Mutex<Connection>),
+    #[cfg(feature = "postgres")]
+    Postgres(Mutex<crate::store::pg::OffRuntime>),
 }
 
 impl AccessLog {
@@ -36,7 +43,25 @@ impl AccessLog {
         })?;
         Ok(AccessLog {
             writer,
-            reader: Mutex::new(reader),
+            reader: Reader::Sqlite(Mutex::new(reader)),
+        })
+    }
+
+    /// The same log in PostgreSQL (`params` as for `PgStore::open`, which created the
+    /// table): a client for the writer thread and one for searches.
+    #[cfg(feature = "postgres")]
+    pub fn open_postgres(params: &str) -> Result<AccessLog> {
+        use crate::store::pg_accesslog;
+        let writer_client = postgres::Client::connect(params, postgres::NoTls)?;
+        let reader = postgres::Client::connect(params, postgres::NoTls)?;
+        let writer = Batcher::spawn("history-access-log", writer_client, |c, batch| {
+            if let Err(e) = pg_accesslog::write_batch(c, batch) {
+                tracing::error!("access log write failed: {e}");
+            }
+        })?;
+        Ok(AccessLog {
+            writer,
+            reader: Reader::Postgres(Mutex::new(crate::store::pg::OffRuntime::new(reader))),
         })
     }
 
@@ -59,20 +84,40 @@ impl AccessLog {
     ) -> Result<(usize, usize)> {
         let keep = i64::from(keep_days.max(MIN_RETENTION_DAYS)) * 86_400;
         let personal = i64::from(personal_days) * 86_400;
-        let c = self.reader.lock().unwrap_or_else(|e| e.into_inner());
-        let deleted = c.execute("DELETE FROM access_log WHERE at < ?1", [now - keep])?;
-        let masked = c.execute(
-            "UPDATE access_log SET ip=?2,
-               path = CASE WHEN instr(path, '?') > 0 THEN substr(path, 1, instr(path, '?')) || '***' ELSE path END
-             WHERE at < ?1 AND ip <> ?2",
-            params![now - personal, MASKED_IP],
-        )?;
-        Ok((deleted, masked))
+        match &self.reader {
+            Reader::Sqlite(c) => {
+                let c = c.lock().unwrap_or_else(|e| e.into_inner());
+                let deleted = c.execute("DELETE FROM access_log WHERE at < ?1", [now - keep])?;
+                let masked = c.execute(
+                    "UPDATE access_log SET ip=?2,
+                       path = CASE WHEN instr(path, '?') > 0 THEN substr(path, 1, instr(path, '?')) || '***' ELSE path END
+                     WHERE at < ?1 AND ip <> ?2",
+                    params![now - personal, MASKED_IP],
+                )?;
+                Ok((deleted, masked))
+            }
+            #[cfg(feature = "postgres")]
+            Reader::Postgres(c) => crate::store::pg_accesslog::housekeep(
+                &mut c.lock().unwrap_or_else(|e| e.into_inner()),
+                now - keep,
+                now - personal,
+                MASKED_IP,
+            ),
+        }
     }
 
     pub fn search(&self, q: &LogQuery) -> Result<Vec<LogRecord>> {
-        let c = self.reader.lock().unwrap_or_else(|e| e.into_inner());
-        Ok(shared::search(&c, USER_COL, q)?)
+        match &self.reader {
+            Reader::Sqlite(c) => {
+                let c = c.lock().unwrap_or_else(|e| e.into_inner());
+                Ok(shared::search(&c, USER_COL, q)?)
+            }
+            #[cfg(feature = "postgres")]
+            Reader::Postgres(c) => crate::store::pg_accesslog::search(
+                &mut c.lock().unwrap_or_else(|e| e.into_inner()),
+                q,
+            ),
+        }
     }
 }
 

@@ -1,7 +1,7 @@
 //! The shared state of a running history service.
 
 use crate::accesslog::AccessLog;
-use crate::store::Db;
+use crate::store::Store;
 use crate::HistoryConfig;
 use std::sync::Arc;
 use tokio::sync::Semaphore;
@@ -11,7 +11,7 @@ use websupport::ratelimit::RateLimiter;
 pub const HASH_SLOTS: usize = 2;
 
 pub struct App {
-    pub db: Db,
+    pub db: Store,
     pub log: AccessLog,
     pub limiter: RateLimiter,
     pub hash_slots: Semaphore,

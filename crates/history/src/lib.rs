@@ -118,6 +118,11 @@ pub struct HistoryConfig {
     pub maildir: Option<intake::MaildirIntake>,
     /// The center's IMAP mailbox, read the same way; None: not read.
     pub imap: Option<imap::ImapIntake>,
+    /// PostgreSQL connection parameters (`host=/run/postgresql dbname=madoguchi
+    /// user=madoguchi`, or a `postgresql://` URL): the whole history — contacts, inquiries,
+    /// outbox, accounts, sessions, access log — is kept there instead of
+    /// `history.sqlite3`. Needs the `postgres` feature.
+    pub database: Option<String>,
 }
 
 impl Default for HistoryConfig {
@@ -139,6 +144,7 @@ impl Default for HistoryConfig {
             faq: None,
             maildir: None,
             imap: None,
+            database: None,
         }
     }
 }
@@ -241,6 +247,40 @@ pub fn housekeep(app: &App, now: i64) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The store the configuration selects: PostgreSQL when `database` is set (connection
+/// parameters), else the SQLite file at `db_path`. Also what `madoguchi history account`
+/// opens, so accounts made there are the ones the desk checks.
+pub fn open_db(database: Option<&str>, db_path: &std::path::Path) -> anyhow::Result<store::Store> {
+    match database {
+        None => Ok(store::Store::Sqlite(
+            store::Db::open(db_path).with_context(|| format!("opening {}", db_path.display()))?,
+        )),
+        #[cfg(feature = "postgres")]
+        Some(params) => Ok(store::Store::Postgres(
+            store::pg::PgStore::open(params)
+                .context("connecting to the history's PostgreSQL database (--database)")?,
+        )),
+        #[cfg(not(feature = "postgres"))]
+        Some(_) => anyhow::bail!(
+            "a PostgreSQL database is configured (--database) but this madoguchi was built \
+             without PostgreSQL support: build it with `--features postgres`"
+        ),
+    }
+}
+
+/// The access log beside the store `open_db` opened (same database).
+fn open_log(
+    database: Option<&str>,
+    db_path: &std::path::Path,
+) -> anyhow::Result<accesslog::AccessLog> {
+    match database {
+        #[cfg(feature = "postgres")]
+        Some(params) => accesslog::AccessLog::open_postgres(params)
+            .context("connecting the access log to PostgreSQL"),
+        _ => Ok(accesslog::AccessLog::open(db_path)?),
+    }
+}
+
 /// Opens the database, binds, and serves in the background.
 pub async fn start(cfg: HistoryConfig) -> anyhow::Result<RunningHistory> {
     cfg.smtp
@@ -262,9 +302,9 @@ pub async fn start(cfg: HistoryConfig) -> anyhow::Result<RunningHistory> {
     let db_path = cfg.data_dir.join("history.sqlite3");
     let cfg2 = cfg.clone();
     let app = tokio::task::spawn_blocking(move || -> anyhow::Result<App> {
-        let db =
-            store::Db::open(&db_path).with_context(|| format!("opening {}", db_path.display()))?;
-        let log = accesslog::AccessLog::open(&db_path)?;
+        let db = open_db(cfg2.database.as_deref(), &db_path)?;
+        let log = open_log(cfg2.database.as_deref(), &db_path)?;
+        tracing::info!(store = db.kind(), "history store open");
         let form_secret = match db.meta("form_secret")? {
             Some(s) => s,
             None => {

@@ -12,6 +12,8 @@ mod accounts_on_pg;
 mod common;
 #[path = "pg/handovers.rs"]
 mod handovers_on_pg;
+#[path = "pg/service.rs"]
+mod service_on_pg;
 
 use common::pgcluster::Cluster;
 use history::error::HistoryError;

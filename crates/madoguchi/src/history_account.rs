@@ -9,7 +9,7 @@ use anyhow::{bail, Context};
 use clap::Subcommand;
 use history::auth;
 use history::error::HistoryError;
-use history::store::Db;
+use history::store::Store;
 use std::io::{BufRead, IsTerminal};
 use std::path::Path;
 
@@ -47,8 +47,9 @@ pub enum AccountCmd {
     Enable { login: String },
 }
 
-/// Opens the history database in `data` (created 0700, as the sidecar creates it).
-fn open(data: &Path) -> anyhow::Result<Db> {
+/// Opens the history database: PostgreSQL when `database` is given, else the SQLite
+/// file in `data` (created 0700, as the sidecar creates it).
+fn open(data: &Path, database: Option<&str>) -> anyhow::Result<Store> {
     std::fs::create_dir_all(data).with_context(|| format!("creating {}", data.display()))?;
     #[cfg(unix)]
     {
@@ -56,7 +57,7 @@ fn open(data: &Path) -> anyhow::Result<Db> {
         let _ = std::fs::set_permissions(data, std::fs::Permissions::from_mode(0o700));
     }
     let path = data.join("history.sqlite3");
-    Db::open(&path).with_context(|| format!("opening {}", path.display()))
+    history::open_db(database, &path)
 }
 
 /// The terminal's echo off until dropped (POSIX termios, General Terminal Interface
@@ -135,8 +136,13 @@ fn found(ok: bool, login: &str) -> anyhow::Result<()> {
 }
 
 /// `agents`: the switch's agent ids (an operator's must be one of them).
-pub fn run(data: &Path, agents: &[String], cmd: AccountCmd) -> anyhow::Result<()> {
-    let db = open(data)?;
+pub fn run(
+    data: &Path,
+    database: Option<&str>,
+    agents: &[String],
+    cmd: AccountCmd,
+) -> anyhow::Result<()> {
+    let db = open(data, database)?;
     match cmd {
         AccountCmd::Add {
             login,

@@ -105,6 +105,12 @@ enum Cmd {
         imap_password_file: Option<PathBuf>,
         #[arg(long, default_value = "INBOX")]
         imap_mailbox: String,
+        /// Keep the history in PostgreSQL instead of `DATA/history.sqlite3`: connection
+        /// parameters such as "host=/run/postgresql dbname=madoguchi user=madoguchi" (peer
+        /// authentication over the local socket: no password on the command line).
+        /// Needs a build with `--features postgres`.
+        #[arg(long)]
+        database: Option<String>,
         /// Stop when standard input closes (how `serve` runs it as a child process).
         #[arg(long, hide = true)]
         stop_on_stdin_eof: bool,
@@ -431,6 +437,7 @@ fn main() -> anyhow::Result<()> {
             imap_user,
             imap_password_file,
             imap_mailbox,
+            database,
             stop_on_stdin_eof,
             sub,
         } => {
@@ -441,9 +448,10 @@ fn main() -> anyhow::Result<()> {
                     None => dialplan::default_config(),
                 };
                 let agents: Vec<String> = switch_cfg.agents.iter().map(|a| a.id.clone()).collect();
-                return history_account::run(&data, &agents, cmd);
+                return history_account::run(&data, database.as_deref(), &agents, cmd);
             }
             let mut cfg = history_config(data, listen, config.as_deref())?;
+            cfg.database = database;
             let (host, port) = smtp
                 .rsplit_once(':')
                 .and_then(|(h, p)| Some((h.to_string(), p.parse::<u16>().ok()?)))

@@ -47,10 +47,12 @@ pub struct Batcher<M> {
 
 impl<M: Send + 'static> Batcher<M> {
     /// `write` stores one batch (its errors are its own to log).
-    pub fn spawn(
+    /// `conn` is whatever the writer writes with (a SQLite connection, a PostgreSQL
+    /// client): the thread owns it.
+    pub fn spawn<C: Send + 'static>(
         name: &str,
-        mut conn: Connection,
-        mut write: impl FnMut(&mut Connection, &[M]) + Send + 'static,
+        mut conn: C,
+        mut write: impl FnMut(&mut C, &[M]) + Send + 'static,
     ) -> std::io::Result<Batcher<M>> {
         let (tx, rx) = mpsc::channel::<M>();
         let handle = std::thread::Builder::new()

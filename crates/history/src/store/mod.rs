@@ -3,12 +3,15 @@
 //! migrations so an older file is brought up to date at start.
 
 pub mod accounts;
+pub mod backend;
 pub mod contacts;
 pub mod handovers;
 pub mod inquiries;
 pub mod outbox;
 #[cfg(feature = "postgres")]
 pub mod pg;
+#[cfg(feature = "postgres")]
+pub mod pg_accesslog;
 #[cfg(feature = "postgres")]
 pub mod pg_accounts;
 #[cfg(feature = "postgres")]
@@ -20,6 +23,7 @@ pub mod pg_outbox;
 pub mod query;
 
 use crate::error::Result;
+pub use backend::Store;
 use rusqlite::{Connection, OptionalExtension};
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};

@@ -8,9 +8,8 @@
 //! A record that is a callback or a pass-on opens its handover in the same
 //! transaction, as on SQLite; the handovers' later steps and counts are in
 //! `pg_handovers`, the mail outbox in `pg_outbox`, the inquiries in `pg_inquiries`,
-//! accounts and sessions in `pg_accounts`. Not yet on PostgreSQL: the access log, the
-//! meta table — and no option selects PostgreSQL: the running service keeps everything
-//! in SQLite.
+//! accounts and sessions in `pg_accounts`, the access log in `pg_accesslog`. The running
+//! service holds either store through `super::backend::Store`.
 
 use super::contacts::{
     contact_values, masked, text_of, AuditRow, COLS, INSERT_AUDIT, INSERT_CONTACT, MASK,
@@ -101,7 +100,59 @@ fn refs(values: &[Box<dyn ToSql + Sync>]) -> Vec<&(dyn ToSql + Sync)> {
 }
 
 pub struct PgStore {
-    client: Mutex<Client>,
+    client: Mutex<OffRuntime>,
+}
+
+/// A client whose connection is closed on a plain thread when dropped. The synchronous
+/// client drives a runtime of its own, which must not be entered from a tokio worker;
+/// the service's state (and with it this client) can be dropped on one at shutdown.
+pub struct OffRuntime(Option<Client>);
+
+impl OffRuntime {
+    pub fn new(c: Client) -> OffRuntime {
+        OffRuntime(Some(c))
+    }
+}
+
+impl std::ops::Deref for OffRuntime {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        self.0.as_ref().expect("present until dropped")
+    }
+}
+
+impl std::ops::DerefMut for OffRuntime {
+    fn deref_mut(&mut self) -> &mut Client {
+        self.0.as_mut().expect("present until dropped")
+    }
+}
+
+impl Drop for OffRuntime {
+    fn drop(&mut self) {
+        if let Some(c) = self.0.take() {
+            if tokio::runtime::Handle::try_current().is_ok() {
+                let _ = std::thread::Builder::new()
+                    .name("pg-close".into())
+                    .spawn(move || drop(c));
+            }
+        }
+    }
+}
+
+/// The locked client (derefs to `postgres::Client`).
+pub(crate) struct PgGuard<'a>(std::sync::MutexGuard<'a, OffRuntime>);
+
+impl std::ops::Deref for PgGuard<'_> {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for PgGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Client {
+        &mut self.0
+    }
 }
 
 fn row_contact(r: &Row) -> Result<Contact> {
@@ -207,13 +258,29 @@ impl PgStore {
         let mut client = Client::connect(params, NoTls)?;
         migrate(&mut client)?;
         Ok(PgStore {
-            client: Mutex::new(client),
+            client: Mutex::new(OffRuntime::new(client)),
         })
     }
 
-    pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, Client> {
+    pub(crate) fn lock(&self) -> PgGuard<'_> {
         // A transaction not committed is rolled back when dropped: a poisoned lock is safe.
-        self.client.lock().unwrap_or_else(|e| e.into_inner())
+        PgGuard(self.client.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    pub fn meta(&self, k: &str) -> Result<Option<String>> {
+        Ok(self
+            .lock()
+            .query_opt("SELECT v FROM meta WHERE k=$1", &[&k])?
+            .map(|r| r.try_get(0))
+            .transpose()?)
+    }
+
+    pub fn set_meta(&self, k: &str, v: &str) -> Result<()> {
+        self.lock().execute(
+            "INSERT INTO meta(k,v) VALUES($1,$2) ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v",
+            &[&k, &v],
+        )?;
+        Ok(())
     }
 
     pub fn schema_version(&self) -> Result<i64> {
