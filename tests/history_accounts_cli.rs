@@ -276,7 +276,12 @@ fn a_database_option_on_a_build_without_postgres_is_refused_with_what_to_do() {
     let out = Command::new(env!("CARGO_BIN_EXE_madoguchi"))
         .args(["history", "--data"])
         .arg(&data)
-        .args(["--database", "host=/run/postgresql dbname=madoguchi", "account", "list"])
+        .args([
+            "--database",
+            "host=/run/postgresql dbname=madoguchi",
+            "account",
+            "list",
+        ])
         .stdin(Stdio::null())
         .output()
         .unwrap();

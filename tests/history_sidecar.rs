@@ -10,6 +10,10 @@ use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 fn spawn(dir: &std::path::Path, history: SocketAddr) -> (Child, SocketAddr) {
+    spawn_with(dir, history, &[])
+}
+
+fn spawn_with(dir: &std::path::Path, history: SocketAddr, extra: &[&str]) -> (Child, SocketAddr) {
     let rtp0 = port_block(20);
     let http: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
     let text = default_toml()
@@ -26,6 +30,11 @@ fn spawn(dir: &std::path::Path, history: SocketAddr) -> (Child, SocketAddr) {
             &format!("\"127.0.0.1:{}\"", free_port()),
         )
         .replace("\"127.0.0.1:8080\"", &format!("\"{http}\""))
+        // Two of these switches may run at once: the TLS listener's fixed port too.
+        .replace(
+            "tls_listen = [\"127.0.0.1:5061\"]",
+            "tls_listen = [\"127.0.0.1:0\"]",
+        )
         // Hours of this center differ from the default: the homepage must follow.
         .replace(
             "weekday = [\"08:30\", \"19:00\"]",
@@ -59,6 +68,7 @@ fn spawn(dir: &std::path::Path, history: SocketAddr) -> (Child, SocketAddr) {
             "--config",
         ])
         .arg(&config)
+        .args(extra)
         .stdout(log.try_clone().unwrap())
         .stderr(log)
         .spawn()
@@ -187,4 +197,37 @@ async fn serve_runs_history_as_a_child_process_that_ends_with_it() {
     assert!(status.success(), "{status}");
     assert!(wait_down(addr).await);
     assert!(children(pid as u32).is_empty());
+}
+
+/// `serve --history-database` hands the database to the sidecar it starts. This build has
+/// no PostgreSQL support, so the sidecar refuses it with what to do (and makes no SQLite
+/// file instead), while the switch itself keeps answering.
+#[tokio::test]
+async fn serve_passes_the_history_database_to_its_sidecar() {
+    let dir = workdir("history-sidecar-db");
+    let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let params = "host=/run/postgresql dbname=madoguchi user=madoguchi";
+    let (mut sw, http) = spawn_with(&dir, addr, &["--history-database", params]);
+    wait_switch(http);
+    let log = dir.join("madoguchi.log");
+    let t0 = Instant::now();
+    let text = loop {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        if text.contains("--features postgres") {
+            break text;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "the sidecar never refused the database: {text}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(text.contains("--database"), "{text}");
+    assert!(!dir.join("data/history/history.sqlite3").exists());
+    assert!(
+        common::http_get(http, "/api/v1/status").is_some(),
+        "the switch went down"
+    );
+    sw.kill().unwrap();
+    sw.wait().unwrap();
 }

@@ -49,6 +49,10 @@ enum Cmd {
         /// The center's Maildir, read by the history sidecar into its inquiries.
         #[arg(long)]
         history_maildir: Option<PathBuf>,
+        /// Keep the history sidecar's data in PostgreSQL (`history --database`; needs a
+        /// build with `--features postgres`).
+        #[arg(long)]
+        history_database: Option<String>,
     },
     /// Run the contact-history sidecar alone (operators' desk, records, exports) over HTTPS.
     History {
@@ -511,6 +515,7 @@ fn main() -> anyhow::Result<()> {
             no_history,
             history_listen,
             history_maildir,
+            history_database,
         } => {
             init_logs();
             let cfg = match &config {
@@ -536,7 +541,12 @@ fn main() -> anyhow::Result<()> {
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?;
-            let history = (!no_history).then(|| (config.clone(), history_listen, history_maildir));
+            let history = (!no_history).then(|| HistoryChild {
+                config: config.clone(),
+                listen: history_listen,
+                maildir: history_maildir,
+                database: history_database,
+            });
             rt.block_on(serve(cfg, now, (!no_faq).then_some(faq_listen), history))
         }
     }
@@ -594,14 +604,21 @@ fn hours_lines(h: &dialplan::Hours) -> Vec<String> {
     v
 }
 
+/// What `serve` passes on to the history sidecar it starts.
+struct HistoryChild {
+    config: Option<PathBuf>,
+    listen: std::net::SocketAddr,
+    maildir: Option<PathBuf>,
+    database: Option<String>,
+}
+
 fn start_history_child(
     cfg: &dialplan::Config,
-    config: Option<&std::path::Path>,
-    listen: std::net::SocketAddr,
+    h: &HistoryChild,
     switch_api: std::net::SocketAddr,
     faq_listen: Option<std::net::SocketAddr>,
-    maildir: Option<&std::path::Path>,
 ) -> Option<sidecar::Sidecar> {
+    let listen = h.listen;
     let data = std::path::Path::new(&cfg.switch.data_dir).join("history");
     let mut args: Vec<std::ffi::OsString> = vec![
         "history".into(),
@@ -631,13 +648,17 @@ fn start_history_child(
                 .into(),
         });
     }
-    if let Some(c) = config {
+    if let Some(c) = &h.config {
         args.push("--config".into());
         args.push(c.into());
     }
-    if let Some(m) = maildir {
+    if let Some(m) = &h.maildir {
         args.push("--maildir".into());
         args.push(m.into());
+    }
+    if let Some(d) = &h.database {
+        args.push("--database".into());
+        args.push(d.into());
     }
     // The FAQ site beside it: the desk's FAQ search and the homepage's ranking, over its
     // API, trusting its self-signed certificate.
@@ -717,7 +738,7 @@ async fn serve(
     cfg: dialplan::Config,
     now: Option<u64>,
     faq_listen: Option<std::net::SocketAddr>,
-    history: Option<(Option<PathBuf>, std::net::SocketAddr, Option<PathBuf>)>,
+    history: Option<HistoryChild>,
 ) -> anyhow::Result<()> {
     let history_cfg = cfg.clone();
     let data_dir_for_banner = cfg.switch.data_dir.clone();
@@ -773,16 +794,8 @@ async fn serve(
     // The history sidecar is its own process: a fault or a slow export there never
     // touches the switch's runtime. It stops when our end of its stdin closes (even
     // when this process is killed), and reads the switch's event feed for screen pops.
-    let sidecar = history.and_then(|(config, listen, maildir)| {
-        start_history_child(
-            &history_cfg,
-            config.as_deref(),
-            listen,
-            sw.http_addr,
-            faq_listen,
-            maildir.as_deref(),
-        )
-    });
+    let sidecar =
+        history.and_then(|h| start_history_child(&history_cfg, &h, sw.http_addr, faq_listen));
     println!(
         "  recordings (supervisors)           {scheme}://{}/recordings  (login in {})",
         sw.http_addr,

@@ -443,7 +443,14 @@ impl PgStore {
 /// Brings the schema up to the last migration; returns the version it found. Two
 /// services starting at once take turns (an advisory lock held by the transaction).
 pub fn migrate(client: &mut Client) -> Result<usize> {
-    client.batch_execute("CREATE TABLE IF NOT EXISTS schema_version (v BIGINT NOT NULL)")?;
+    // Asked first: CREATE … IF NOT EXISTS on an existing table makes the server send a
+    // NOTICE, which the client logs at every start.
+    let exists: bool = client
+        .query_one("SELECT to_regclass('schema_version') IS NOT NULL", &[])?
+        .try_get(0)?;
+    if !exists {
+        client.batch_execute("CREATE TABLE IF NOT EXISTS schema_version (v BIGINT NOT NULL)")?;
+    }
     let mut found = None;
     for (i, step) in MIGRATIONS.iter().enumerate() {
         let mut tx = client.transaction()?;
