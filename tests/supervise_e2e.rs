@@ -148,16 +148,12 @@ fn supervised_call_with(
     // The citizen's hang-up ends the call: the operator's and the supervisor's legs go.
     op.wait_event("the operator's leg ended", 15, |e| is(e, "disconnected"));
     sv.wait_event("the supervisor's leg ended", 15, |e| is(e, "disconnected"));
-    op.wait_event("the operator's recording", 10, |e| {
-        is(e, "recording_closed")
-    });
-    sv.wait_event("the supervisor's recording", 10, |e| {
-        is(e, "recording_closed")
-    });
+    let op_wav = op.wait_recording("the operator's recording", "op.wav", 10);
+    let sv_wav = sv.wait_recording("the supervisor's recording", "sv.wav", 10);
     sw.wait_for("both calls to end", 15, |s| s.status()["calls_active"] == 0);
     let rx = citizen.received_wavs();
     assert!(!rx.is_empty(), "{}", tail(&citizen.log(), 30));
-    let paths = [rx[0].clone(), op.path("op.wav"), sv.path("sv.wav")];
+    let paths = [rx[0].clone(), op_wav, sv_wav];
     (sw, dir, paths)
 }
 

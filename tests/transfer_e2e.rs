@@ -138,7 +138,7 @@ fn blind_transfer_to_an_extension_the_citizen_hears_the_department() {
     assert_eq!(f, Some(1000.0), "the citizen first talked to the operator");
     // The department heard the citizen.
     ext.wait_event("the extension's call ended", 20, |e| is(e, "disconnected"));
-    ext.wait_event("its recording closed", 10, |e| is(e, "recording_closed"));
+    ext.wait_recording("its recording closed", "ext.wav", 10);
     let (f, loud) = dominant(&ext.path("ext.wav"), &TONES);
     assert!(
         loud > 8000,
@@ -250,7 +250,7 @@ fn an_operator_dials_an_extension_and_both_hear_each_other() {
     let (f, loud) = dominant(&op.path("op.wav"), &TONES);
     assert!(loud > 8000, "{}", op.report());
     assert_eq!(f, Some(1400.0), "the operator hears the extension");
-    ext.wait_event("its recording closed", 10, |e| is(e, "recording_closed"));
+    ext.wait_recording("its recording closed", "ext.wav", 10);
     let (f, _) = dominant(&ext.path("ext.wav"), &TONES);
     assert_eq!(f, Some(1000.0), "the extension hears the operator");
 }
@@ -450,7 +450,7 @@ fn attended_transfer_the_operator_consults_then_hands_the_citizen_over() {
     let (f, loud) = dominant_tail(&rx[0], 4.0, &TONES);
     assert!(loud > 8000, "too little audio at the end ({loud})");
     assert_eq!(f, Some(1400.0), "the citizen ends up with the department");
-    ext.wait_event("its recording closed", 10, |e| is(e, "recording_closed"));
+    ext.wait_recording("its recording closed", "ext.wav", 10);
     let (f, _) = dominant_tail(&ext.path("ext.wav"), 4.0, &TONES);
     assert_eq!(f, Some(440.0), "the department ends up hearing the citizen");
     assert_eq!(
@@ -502,7 +502,7 @@ fn an_operator_with_permission_dials_an_outside_number_over_the_carrier() {
     );
     assert!(op.wait_exit(30), "{}", op.report());
     sw.wait_for("the call to end", 15, |s| s.status()["calls_active"] == 0);
-    far.wait_event("its recording closed", 10, |e| is(e, "recording_closed"));
+    far.wait_recording("its recording closed", "ext.wav", 10);
     let (f, _) = dominant(&far.path("ext.wav"), &TONES);
     assert_eq!(f, Some(1000.0), "the outside party hears the operator");
 }

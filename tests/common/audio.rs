@@ -136,3 +136,25 @@ pub fn contains_prompt(haystack: &Path, needle: &Path) -> f64 {
         })
         .fold(0.0, f64::max)
 }
+
+/// Waits (at most `secs`) until the RIFF header of the WAV at `path` accounts for the
+/// whole file: its writer has closed it. Fails the test otherwise.
+pub fn wait_wav_complete(path: &Path, secs: u64) {
+    let t0 = std::time::Instant::now();
+    loop {
+        if let Ok(bytes) = std::fs::read(path) {
+            if bytes.len() > 44 && &bytes[..4] == b"RIFF" {
+                let riff = u32::from_le_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]) as usize;
+                if riff + 8 == bytes.len() {
+                    return;
+                }
+            }
+        }
+        assert!(
+            t0.elapsed() < std::time::Duration::from_secs(secs),
+            "{}: the WAV was never closed (its header does not cover the file)",
+            path.display()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}

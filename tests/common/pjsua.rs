@@ -127,6 +127,17 @@ impl Pjsua {
 
     /// Wait (bounded) for the first event matching `pred`; fail with the agent's trace
     /// (and say so early if the agent died).
+    /// Waits for the agent's `recording_closed`, then for `file` itself to be complete.
+    /// pjsua queues the recorder's removal on its conference clock, and the WAV header's
+    /// sizes are written only then: on a loaded machine a test once read a header that
+    /// still said 0 bytes a moment after the event (and heard "0 RMS").
+    pub fn wait_recording(&mut self, what: &str, file: &str, secs: u64) -> PathBuf {
+        self.wait_event(what, secs, |e| is(e, "recording_closed"));
+        let path = self.path(file);
+        wait_wav_complete(&path, secs);
+        path
+    }
+
     pub fn wait_event(&mut self, what: &str, secs: u64, pred: impl Fn(&Value) -> bool) -> Value {
         self.wait_nth(what, secs, 1, pred)
     }
