@@ -373,11 +373,14 @@ pub async fn start(opts: Options) -> Result<RunningSwitch, SwitchError> {
     }
     let mut trunk_addrs = Vec::new();
     for t in &cfg.trunks {
+        // As for the agents' listener: with port 0, a number free for UDP and TCP both
+        // (a trunk's TCP twin taken by another process failed starts under load).
+        let addr = twin_port(t.listen);
         let bound = transport
-            .bind_udp(t.listen)
+            .bind_udp(addr)
             .await
             .map_err(|source| SwitchError::Bind {
-                addr: t.listen,
+                addr,
                 what: "trunk UDP",
                 source,
             })?;
