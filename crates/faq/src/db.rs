@@ -124,10 +124,13 @@ impl Db {
     }
 
     /// Creates or replaces an entry and records the change. Returns false when nothing
-    /// changed (no history row then).
+    /// changed (no history row then). Write transactions here read first, so they take
+    /// the write lock at BEGIN (IMMEDIATE): a deferred one that reads and then writes
+    /// fails at once with SQLITE_BUSY, whatever the busy timeout, when the access log's
+    /// own connection committed in between (a 500 on an edit, seen under load).
     pub fn save(&self, e: &Entry, user: &str, action: &str) -> Result<bool> {
         self.with(|c| {
-            let tx = c.transaction()?;
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let changed = save_in(&tx, e, user, action)?;
             tx.commit()?;
             Ok(changed)
@@ -136,7 +139,7 @@ impl Db {
 
     pub fn delete(&self, id: &str, user: &str) -> Result<bool> {
         self.with(|c| {
-            let tx = c.transaction()?;
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let Some(old) = get_entry(&tx, id)? else {
                 return Ok(false);
             };
@@ -150,7 +153,7 @@ impl Db {
     /// Applies all entries in one transaction: every row or none.
     pub fn save_all(&self, entries: &[Entry], user: &str, action: &str) -> Result<usize> {
         self.with(|c| {
-            let tx = c.transaction()?;
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let mut changed = 0;
             for e in entries {
                 if save_in(&tx, e, user, action)? {

@@ -185,7 +185,7 @@ impl Db {
     pub fn create_contact(&self, i: &ContactInput, by: &str) -> Result<Contact> {
         let now = unix_now();
         self.with(|c| {
-            let tx = c.transaction()?;
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             tx.execute(INSERT_CONTACT, params_from_iter(contact_values(i, now, by)))?;
             let id = tx.last_insert_rowid();
             let stored = get_in(&tx, id)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
@@ -207,7 +207,7 @@ impl Db {
     ) -> Result<Contact> {
         let now = unix_now();
         let mut c = self.lock();
-        let tx = c.transaction()?;
+        let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let old = get_in(&tx, id)?.ok_or(HistoryError::NotFound)?;
         if old.version != version {
             return Err(HistoryError::Conflict);
@@ -279,7 +279,7 @@ impl Db {
     pub fn mask_before(&self, cutoff: i64, by: &str) -> Result<usize> {
         let now = unix_now();
         self.with(|c| {
-            let tx = c.transaction()?;
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let ids: Vec<i64> = {
                 let mut st = tx.prepare(
                     "SELECT id FROM contacts WHERE started_at < ?1 AND masked_at IS NULL",

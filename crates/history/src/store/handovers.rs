@@ -245,7 +245,7 @@ impl Db {
         now: i64,
     ) -> Result<()> {
         let mut c = self.lock();
-        let tx = c.transaction()?;
+        let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let cur: Option<String> = tx.query_row(CURRENT_STATE, [id], |r| r.get(0)).optional()?;
         let Some(note) = state_change(cur, state, note)? else {
             return Ok(());

@@ -77,7 +77,7 @@ impl Db {
     /// Stores an inquiry and queues its acknowledgement; returns the inquiry id.
     pub fn create_inquiry(&self, i: &InquiryInput, ip: &str, now: i64) -> Result<i64> {
         self.with(|c| {
-            let tx = c.transaction()?;
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             tx.execute(
                 INSERT_WEB,
                 params![now, i.name, i.email, i.subject, i.body, ip],
@@ -163,7 +163,7 @@ impl Db {
             .ok_or(crate::error::HistoryError::NotFound)?;
         let (subject, body) = reply_mail(&inq, text);
         self.with(|c| {
-            let tx = c.transaction()?;
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let out = enqueue_in(&tx, now, "reply", id, &inq.input.email, &subject, &body)?;
             tx.execute(ANSWERED, [id])?;
             tx.commit()?;
