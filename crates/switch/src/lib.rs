@@ -335,25 +335,7 @@ pub async fn start(opts: Options) -> Result<RunningSwitch, SwitchError> {
 
     let mut agent_addrs = Vec::new();
     for addr in &cfg.sip.listen {
-        let addr = &twin_port(*addr);
-        let bound = transport
-            .bind_udp(*addr)
-            .await
-            .map_err(|source| SwitchError::Bind {
-                addr: *addr,
-                what: "SIP UDP",
-                source,
-            })?;
-        // TCP on the same port as UDP (RFC 3261 §18: a UA listens on both).
-        transport
-            .bind_tcp(bound)
-            .await
-            .map_err(|source| SwitchError::Bind {
-                addr: bound,
-                what: "SIP TCP",
-                source,
-            })?;
-        agent_addrs.push(bound);
+        agent_addrs.push(bind_udp_tcp(&transport, *addr, ("SIP UDP", "SIP TCP")).await?);
     }
     let mut tls_addrs = Vec::new();
     if !cfg.sip.tls_listen.is_empty() {
@@ -373,25 +355,7 @@ pub async fn start(opts: Options) -> Result<RunningSwitch, SwitchError> {
     }
     let mut trunk_addrs = Vec::new();
     for t in &cfg.trunks {
-        // As for the agents' listener: with port 0, a number free for UDP and TCP both
-        // (a trunk's TCP twin taken by another process failed starts under load).
-        let addr = twin_port(t.listen);
-        let bound = transport
-            .bind_udp(addr)
-            .await
-            .map_err(|source| SwitchError::Bind {
-                addr,
-                what: "trunk UDP",
-                source,
-            })?;
-        transport
-            .bind_tcp(bound)
-            .await
-            .map_err(|source| SwitchError::Bind {
-                addr: bound,
-                what: "trunk TCP",
-                source,
-            })?;
+        let bound = bind_udp_tcp(&transport, t.listen, ("trunk UDP", "trunk TCP")).await?;
         trunk_addrs.push((bound, t.name.clone(), t.listen));
     }
     let media_ip = cfg.media.address;
@@ -579,6 +543,34 @@ fn load_or_create_secret(dir: &std::path::Path) -> [u8; 32] {
         tracing::warn!(path = %path.display(), error = %e, "could not save the nonce key");
     }
     k
+}
+
+/// A SIP listener on UDP and TCP at the same port (RFC 3261 §18: a UA listens on both),
+/// the port picked by `twin_port` when configured as 0. Every UDP+TCP listener (agents',
+/// trunks') binds through here: the trunks once missed the twin rule and failed starts.
+async fn bind_udp_tcp(
+    transport: &TransportHandle,
+    addr: std::net::SocketAddr,
+    (udp, tcp): (&'static str, &'static str),
+) -> Result<std::net::SocketAddr, SwitchError> {
+    let addr = twin_port(addr);
+    let bound = transport
+        .bind_udp(addr)
+        .await
+        .map_err(|source| SwitchError::Bind {
+            addr,
+            what: udp,
+            source,
+        })?;
+    transport
+        .bind_tcp(bound)
+        .await
+        .map_err(|source| SwitchError::Bind {
+            addr: bound,
+            what: tcp,
+            source,
+        })?;
+    Ok(bound)
 }
 
 /// Port 0 (tests, ad-hoc runs) lets the kernel pick the UDP port, but TCP must then get
