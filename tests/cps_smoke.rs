@@ -51,6 +51,15 @@ fn cps_low_rate_all_calls_complete() {
         ctx()
     );
     assert_eq!(sw.status()["calls_active"], 0);
+    // The core task's busy time is counted (what tells whether the single core task is
+    // the bottleneck): 15 calls' messages cannot have cost it nothing.
+    assert!(
+        v["switch_core_task_cpu_pct"]
+            .as_f64()
+            .is_some_and(|p| p > 0.0),
+        "{}",
+        ctx()
+    );
     assert!(
         v["switch"]["rss_kb_max"].as_u64().is_some_and(|k| k > 0),
         "{}",

@@ -72,6 +72,9 @@ pub fn render(spec: &ConfigSpec) -> Result<String> {
     t = replace_once(t, "\"127.0.0.1:5080\"", &format!("\"{}\"", spec.trunk))?;
     t = replace_once(t, "\"127.0.0.1:5082\"", &format!("\"{}\"", spec.pbx))?;
     t = replace_once(t, "\"127.0.0.1:8080\"", &format!("\"{}\"", spec.http))?;
+    // Any free port for SIP over TLS: two load runs (or a test's switch on the
+    // default's 5061) on one machine must not collide; the generator does not use TLS.
+    t = replace_once(t, "\"127.0.0.1:5061\"", "\"127.0.0.1:0\"")?;
     t = replace_once(
         t,
         "[20000, 29999]",

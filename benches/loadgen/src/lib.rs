@@ -325,9 +325,17 @@ async fn run_cps(a: CpsArgs) -> Result<Value> {
     let hold = Duration::from_millis(a.hold_ms);
     eprintln!("cps: {n} calls at {} /s, hold {} ms", a.rate, a.hold_ms);
     let sampling = start_sampling(rig.pids.clone());
+    let core0 = core_busy(&a.common).await;
     let start = Instant::now() + Duration::from_millis(100);
     let mut handles = Vec::with_capacity(n as usize);
+    // Calls that ended are joined as the run goes, so an hour-long soak holds only the
+    // calls in flight (a finished task keeps its whole frame until it is joined).
+    let mut done = Vec::new();
+    let mut lost = 0;
     for i in 0..n {
+        if i % 1024 == 1023 {
+            lost += reap(&mut handles, &mut done).await;
+        }
         tokio::time::sleep_until(start + Duration::from_secs_f64(i as f64 / a.rate)).await;
         // Cancelling callers are calls N-1, 2N-1, …; silent ones 0, N, 2N, … (the
         // first call is admitted on any machine, so a run always has one).
@@ -350,7 +358,16 @@ async fn run_cps(a: CpsArgs) -> Result<Value> {
     let launch = Instant::now().duration_since(start);
     // Worst legitimate call: INVITE timer B + hold + BYE timer F.
     let deadline = Instant::now() + hold + msg::TIMER_B * 2 + Duration::from_secs(2);
-    let (results, unfinished) = join_calls(handles, deadline).await;
+    let (mut results, unfinished) = join_calls(handles, deadline).await;
+    // The share of one core the switch's single SIP core task used over the run.
+    let core_pct = match (core0, core_busy(&a.common).await) {
+        (Some((b0, t0)), Some((b1, t1))) if t1 > t0 => Some(procstat::round1(
+            (b1 - b0) / t1.duration_since(t0).as_secs_f64() * 100.0,
+        )),
+        _ => None,
+    };
+    results.append(&mut done);
+    let unfinished = unfinished + lost;
     let (sw, me) = stop_sampling(rig.pid, sampling).await;
     let (calls, setups) = tally(&results, unfinished);
     let by_second = p95_by_second(&results, start, a.duration);
@@ -375,9 +392,35 @@ async fn run_cps(a: CpsArgs) -> Result<Value> {
         "setup_ms": percentiles(setups),
         "setup_p95_ms_by_second": by_second,
         "switch": sw,
+        "switch_core_task_cpu_pct": core_pct,
         "loadgen": me,
         "end": end,
     }))
+}
+
+/// The switch's `madoguchi_sip_core_busy_seconds_total` and when it was read (none for a
+/// proxy, or a switch too old to have it).
+async fn core_busy(c: &Common) -> Option<(f64, Instant)> {
+    let v = procstat::metric(c.http?, "madoguchi_sip_core_busy_seconds_total").await?;
+    Some((v, Instant::now()))
+}
+
+/// Moves the calls that have ended from `handles` to `done`; returns how many ended
+/// in a panic (counted as unfinished, as `join_calls` does).
+async fn reap(handles: &mut Vec<JoinHandle<CallResult>>, done: &mut Vec<CallResult>) -> u64 {
+    let mut lost = 0;
+    let mut i = 0;
+    while i < handles.len() {
+        if handles[i].is_finished() {
+            match handles.swap_remove(i).await {
+                Ok(r) => done.push(r),
+                Err(_) => lost += 1,
+            }
+        } else {
+            i += 1;
+        }
+    }
+    lost
 }
 
 /// p95 setup latency of the calls started in each second of the run, to tell a

@@ -51,8 +51,8 @@ fn failures(v: &Value) -> String {
 
 pub fn table(files: &[PathBuf]) -> Result<String> {
     let mut cps = String::from(
-        "| target cps | offered | answered cps | attempted | completed | failed (why) | setup p50 / p95 / p99 / max ms | switch CPU avg / max 1 s % | switch RSS max MB | loadgen CPU % | calls left | switch SIP socket drops |\n\
-         |---|---|---|---|---|---|---|---|---|---|---|---|\n",
+        "| target cps | offered | answered cps | attempted | completed | failed (why) | setup p50 / p95 / p99 / max ms | switch CPU avg / max 1 s % | SIP core task CPU % | switch RSS max MB | loadgen CPU % | calls left | switch SIP socket drops |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     let mut conc = String::from(
         "| calls | up | A→B sent / lost | B→A sent / lost | loss % | loadgen sock drops | switch CPU avg / max 1 s % | switch RSS max MB | loadgen CPU % | calls left |\n\
@@ -75,7 +75,7 @@ pub fn table(files: &[PathBuf]) -> Result<String> {
             Some("cps") => {
                 n_cps += 1;
                 cps.push_str(&format!(
-                    "| {} | {} | {} | {} | {} | {} ({}) | {} / {} / {} / {} | {cpu} | {rss_mb} | {} | {} | {} |\n",
+                    "| {} | {} | {} | {} | {} | {} ({}) | {} / {} / {} / {} | {cpu} | {} | {rss_mb} | {} | {} | {} |\n",
                     f(&v["target_cps"]),
                     f(&v["offered_cps"]),
                     f(&v["answered_cps"]),
@@ -87,6 +87,7 @@ pub fn table(files: &[PathBuf]) -> Result<String> {
                     f(&s["p95"]),
                     f(&s["p99"]),
                     f(&s["max"]),
+                    f(&v["switch_core_task_cpu_pct"]),
                     f(&v["loadgen"]["cpu_pct_avg"]),
                     f(&v["end"]["calls_active_after"]),
                     f(&v["end"]["switch_sip_socket_drops"]),

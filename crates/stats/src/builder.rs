@@ -34,11 +34,21 @@ impl Recorder {
         Recorder::default()
     }
 
-    /// Calls in progress (for the wallboard), oldest first.
+    /// Calls in progress, oldest first.
     pub fn live(&self) -> Vec<&CallRecord> {
         let mut v: Vec<_> = self.open.values().collect();
-        v.sort_by_key(|r| (r.arrived_ms, r.uid.clone()));
+        // By reference: a key that clones the uid allocates at every comparison.
+        v.sort_by(|a, b| (a.arrived_ms, &a.uid).cmp(&(b.arrived_ms, &b.uid)));
         v
+    }
+
+    /// How many citizens' calls are in progress (the wallboard's figure), without
+    /// building a list: the service asks after every batch of events.
+    pub fn live_inbound(&self) -> usize {
+        self.open
+            .values()
+            .filter(|r| crate::record::is_inbound(r.origin))
+            .count()
     }
 
     /// Apply one event; returns the finished record when the call ended.

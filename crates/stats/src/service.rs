@@ -41,8 +41,8 @@ pub struct Today {
     pub date: Option<Date>,
     pub total: Tally,
     pub by_line: BTreeMap<String, Tally>,
-    /// Calls in progress: (line, arrived_ms, answered).
-    pub live: Vec<(String, u64, bool)>,
+    /// Citizens' calls in progress.
+    pub live_calls: usize,
     /// Bumped on every change, so watchers can tell.
     pub version: u64,
 }
@@ -143,6 +143,25 @@ fn add_today(t: &mut Today, r: &CallRecord, offset: i32) {
     }
 }
 
+/// Inputs taken in one batch at most, so the figures stay fresh during a burst.
+const BATCH: usize = 256;
+
+fn on_input(
+    input: Input,
+    rec: &mut Recorder,
+    store: &std::sync::mpsc::Sender<Write>,
+    finished: &mut Vec<CallRecord>,
+) {
+    match input {
+        Input::Event(ev) => finished.extend(rec.on_event(&ev)),
+        Input::WrapupEnd { agent, at_ms } => {
+            if let WrapupJoin::Written { uid, at_ms } = rec.on_wrapup_end(&agent, at_ms) {
+                let _ = store.send(Write::Wrapup { uid, at_ms });
+            }
+        }
+    }
+}
+
 async fn run(
     cfg: StatsConfig,
     mut rx: mpsc::UnboundedReceiver<Input>,
@@ -158,15 +177,19 @@ async fn run(
     loop {
         let mut finished = Vec::new();
         tokio::select! {
-            input = rx.recv() => match input {
-                None => break,
-                Some(Input::Event(ev)) => finished.extend(rec.on_event(&ev)),
-                Some(Input::WrapupEnd { agent, at_ms }) => {
-                    if let WrapupJoin::Written { uid, at_ms } = rec.on_wrapup_end(&agent, at_ms) {
-                        let _ = store.send(Write::Wrapup { uid, at_ms });
-                    }
+            input = rx.recv() => {
+                let Some(first) = input else { break };
+                // Take what else is already waiting (a call makes about six events), so
+                // today's figures are published once per batch, not once per event:
+                // publishing per event was 30 % of the switch's CPU at 200 calls/s.
+                let mut next = Some(first);
+                let mut taken = 0;
+                while let Some(input) = next {
+                    on_input(input, &mut rec, &store, &mut finished);
+                    taken += 1;
+                    next = if taken < BATCH { rx.try_recv().ok() } else { None };
                 }
-            },
+            }
             _ = tick.tick() => {
                 let now = now_ms();
                 // A call open for 12 hours lost its end event: close it as failed.
@@ -187,12 +210,7 @@ async fn run(
             add_today(&mut today, &r, cfg.offset_minutes);
             let _ = store.send(Write::Insert(Box::new(r)));
         }
-        today.live = rec
-            .live()
-            .iter()
-            .filter(|r| crate::record::is_inbound(r.origin))
-            .map(|r| (r.line.clone(), r.arrived_ms, r.answered_ms.is_some()))
-            .collect();
+        today.live_calls = rec.live_inbound();
         today.version += 1;
         let _ = today_tx.send(today.clone());
     }

@@ -187,3 +187,73 @@ async fn a_burst_of_calls_loses_no_record() {
     assert_eq!(stored as u64, CALLS, "records in calls.sqlite");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The wallboard's "calls in progress" counts citizens' calls that arrived and have not
+/// ended, not an operator's own outgoing call, and follows a batch of events.
+#[tokio::test]
+async fn live_calls_count_the_citizens_calls_in_progress() {
+    let dir = std::env::temp_dir().join(format!("stats-live-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let reg = prometheus::Registry::new();
+    let t0 = 1_795_568_400_000u64;
+    let h = stats::service::start(
+        stats::StatsConfig {
+            db: dir.join("calls.sqlite"),
+            lines: vec!["市代表".into()],
+            queues: vec!["main".into()],
+            offset_minutes: 540,
+            retention_days: 92,
+        },
+        &reg,
+        move || t0 + 60_000,
+    )
+    .unwrap();
+    let arrive = |id: &str, origin: Origin, at: u64| {
+        h.event(Event {
+            call: CallUid(id.into()),
+            at_ms: at,
+            kind: EventKind::Arrived {
+                origin,
+                trunk: "carrier".into(),
+                dialled: "+81246221111".into(),
+                line: "市代表".into(),
+                caller: "0246991234".into(),
+            },
+        })
+    };
+    let end = |id: &str, at: u64| {
+        h.event(Event {
+            call: CallUid(id.into()),
+            at_ms: at,
+            kind: EventKind::Ended {
+                phase: Phase::Queue,
+                by: Party::Citizen,
+                outcome: "abandoned".into(),
+            },
+        })
+    };
+    let mut today = h.today.clone();
+    let wait_for = |today: &mut tokio::sync::watch::Receiver<stats::service::Today>, n: usize| {
+        let mut rx = today.clone();
+        async move {
+            let start = Instant::now();
+            while rx.borrow_and_update().live_calls != n {
+                assert!(
+                    start.elapsed() < Duration::from_secs(10),
+                    "live calls {} instead of {n}",
+                    rx.borrow().live_calls
+                );
+                let _ = tokio::time::timeout(Duration::from_millis(200), rx.changed()).await;
+            }
+        }
+    };
+    for i in 0..5 {
+        arrive(&format!("live-{i}"), Origin::Citizen, t0 + i);
+    }
+    arrive("own-call", Origin::Operator, t0 + 10);
+    wait_for(&mut today, 5).await;
+    end("live-0", t0 + 20);
+    end("live-3", t0 + 21);
+    wait_for(&mut today, 3).await;
+    let _ = std::fs::remove_dir_all(&dir);
+}

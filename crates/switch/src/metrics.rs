@@ -1,7 +1,7 @@
 //! Prometheus metrics of the switch. Counters are cheap atomics; the registry is read
 //! only when `/metrics` is scraped.
 
-use prometheus::{IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry};
+use prometheus::{Counter, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry};
 
 pub struct Metrics {
     pub registry: Registry,
@@ -19,6 +19,9 @@ pub struct Metrics {
     pub overload_rejected: IntCounter,
     /// How late the SIP core is (backlog × time per message), in milliseconds.
     pub core_delay_ms: IntGauge,
+    /// Seconds the SIP core task spent working (messages, timers, commands): its rate
+    /// is the share of one core the single core task uses; near 1 it is the bottleneck.
+    pub core_busy: Counter,
     /// INVITEs for numbers we do not serve (404).
     pub unknown_number: IntCounter,
     pub calls_active: IntGauge,
@@ -91,6 +94,15 @@ impl Metrics {
                 "madoguchi_sip_core_delay_milliseconds",
                 "Estimated queueing delay of the SIP core (backlog x time per message)",
             ),
+            core_busy: {
+                let c = Counter::new(
+                    "madoguchi_sip_core_busy_seconds_total",
+                    "Time the SIP core task spent working; rate() is the share of one core it uses",
+                )
+                .expect("metric");
+                registry.register(Box::new(c.clone())).expect("register");
+                c
+            },
             unknown_number: c(
                 "madoguchi_sip_unknown_number_total",
                 "INVITEs for numbers not served (404)",

@@ -168,7 +168,7 @@ pub fn compose(snap: Option<&Value>, today: &Today, lines: &[(String, String)]) 
         "agents": agents,
         "today": figures(&today.total),
         "lines": per_line,
-        "live_calls": today.live.len(),
+        "live_calls": today.live_calls,
         "targets": { "answer_rate": TARGET_ANSWER_RATE, "asa": TARGET_ASA_SECS },
     })
 }

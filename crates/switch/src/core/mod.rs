@@ -53,6 +53,16 @@ pub struct Core {
     presence: crate::presence::Presence,
 }
 
+/// What woke the core.
+enum Wake {
+    Incoming(Incoming),
+    Cmd(CoreCmd),
+    Timer,
+    Housekeeping,
+    Board,
+    Shutdown,
+}
+
 /// Drains one outbound queue in order.
 fn spawn_sender(transport: TransportHandle) -> mpsc::UnboundedSender<(Peer, bytes::Bytes)> {
     let (tx, mut rx) = mpsc::unbounded_channel::<(Peer, bytes::Bytes)>();
@@ -105,37 +115,47 @@ impl Core {
         let mut grace: Option<tokio::time::Instant> = None;
         loop {
             let deadline = self.layer.poll_timeout();
-            // When a message was taken from an inbox: what it cost feeds admission.
-            let mut work: Option<Instant> = None;
-            tokio::select! {
-                Some(inc) = self.incoming.recv() => {
-                    work = Some(Instant::now());
-                    self.on_incoming(inc)
-                }
-                Some(cmd) = self.cmd_rx.recv() => {
-                    work = Some(Instant::now());
-                    self.on_cmd(cmd)
-                }
-                _ = sleep_until(deadline) => self.layer.handle_timeout(Instant::now()),
-                _ = housekeeping.tick() => {
+            let wake = tokio::select! {
+                Some(inc) = self.incoming.recv() => Wake::Incoming(inc),
+                Some(cmd) = self.cmd_rx.recv() => Wake::Cmd(cmd),
+                _ = sleep_until(deadline) => Wake::Timer,
+                _ = housekeeping.tick() => Wake::Housekeeping,
+                true = self.presence.changed() => Wake::Board,
+                _ = self.shutdown.changed(), if !self.stopping => Wake::Shutdown,
+                _ = sleep_until_tokio(grace) => break,
+            };
+            // Everything from here to the end of `drain` is the core's own work: its sum
+            // is the busy-time counter (the share of a core this single task uses, the
+            // ceiling sharding would lift), and a message's cost feeds admission.
+            let t0 = Instant::now();
+            let message = matches!(wake, Wake::Incoming(_) | Wake::Cmd(_));
+            match wake {
+                Wake::Incoming(inc) => self.on_incoming(inc),
+                Wake::Cmd(cmd) => self.on_cmd(cmd),
+                Wake::Timer => self.layer.handle_timeout(t0),
+                Wake::Housekeeping => {
                     self.registration.housekeeping(&self.shared);
-                    self.presence.expire(&mut self.layer, Instant::now());
+                    self.presence.expire(&mut self.layer, t0);
                 }
-                true = self.presence.changed() => self.presence.on_board(&mut self.layer, Instant::now()),
-                _ = self.shutdown.changed(), if !self.stopping => {
+                Wake::Board => self.presence.on_board(&mut self.layer, t0),
+                Wake::Shutdown => {
                     self.stopping = true;
-                    tracing::info!(calls = self.calls.len(), "shutting down: ending calls with BYE");
-                    self.presence.end_all(&mut self.layer, Instant::now());
+                    tracing::info!(
+                        calls = self.calls.len(),
+                        "shutting down: ending calls with BYE"
+                    );
+                    self.presence.end_all(&mut self.layer, t0);
                     for tx in self.calls.values() {
                         let _ = tx.send(CallEvent::Shutdown);
                     }
                     grace = Some(tokio::time::Instant::now() + std::time::Duration::from_secs(3));
                 }
-                _ = sleep_until_tokio(grace) => break,
             }
             self.drain().await;
-            if let Some(t) = work {
-                self.admission.observe(t.elapsed());
+            let took = t0.elapsed();
+            self.shared.metrics.core_busy.inc_by(took.as_secs_f64());
+            if message {
+                self.admission.observe(took);
             }
             self.shared
                 .metrics

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Soak run (issue 10 goal 6): the release switch under a steady call rate for an hour,
+# its RSS and open file descriptors sampled every SAMPLE_SECS, and a verdict: after a
+# warm-up, does RSS stay within ±5 % of its warm-up level and does the fd count grow?
+#
+#   benches/soak.sh            # RATE=200 MINUTES=60 HOLD_MS=1000 AGENTS=400 SAMPLE_SECS=30
+#
+# Every call is recorded, as in production. At 200 calls/s an hour is 720,000 WAV files
+# (~40 GB), so WAVs older than two minutes are deleted while the run goes (the
+# catalogue's rows stay: that growth is on disk, not in memory). Everything is on
+# 127.0.0.1 and bounded: loadgen stops by itself, the switch is stopped at the end.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+RATE=${RATE:-200}
+MINUTES=${MINUTES:-60}
+HOLD_MS=${HOLD_MS:-1000}
+AGENTS=${AGENTS:-400}
+MAX_CALLS=${MAX_CALLS:-2000}
+SAMPLE_SECS=${SAMPLE_SECS:-30}
+# The first samples are warm-up: allocator arenas, SQLite page caches and the
+# transaction table (timers J/D keep 32 s of transactions) fill, then stay.
+WARMUP_SECS=${WARMUP_SECS:-300}
+RTP_PORTS=${RTP_PORTS:-40000-49999}
+export RUST_LOG=${RUST_LOG:-warn}
+[ "$MINUTES" -ge 1 ] && [ "$MINUTES" -le 60 ] || { echo "MINUTES must be 1..60 (loadgen's cps mode runs at most 3600 s)"; exit 2; }
+
+if [ -z "${SKIP_BUILD:-}" ]; then
+    cargo build --release -p madoguchi -p loadgen
+fi
+SWITCH=${SWITCH:-target/release/madoguchi}
+LOADGEN=${LOADGEN:-target/release/loadgen}
+
+. benches/lib.sh
+RUN=target/load/soak-$(date -u +%Y%m%dT%H%M%SZ)
+mkdir -p "$RUN"
+RUN=$(cd "$RUN" && pwd)
+PID=
+GEN=
+trap 'kill "$GEN" 2>/dev/null || true; stop_pid "$PID"' EXIT
+start_switch "$RUN" "$AGENTS" "$MAX_CALLS" "$RTP_PORTS"
+echo "switch pid $PID, work folder $RUN ($(nproc) cores, load average: $(cut -d' ' -f1-3 /proc/loadavg))"
+
+secs=$((MINUTES * 60))
+"$LOADGEN" cps --sip "127.0.0.1:$SIP" --trunk "127.0.0.1:$TRUNK" --http "127.0.0.1:$HTTP" \
+    --pid "$PID" --agents "$AGENTS" --rate "$RATE" --duration "$secs" --hold-ms "$HOLD_MS" \
+    >"$RUN/cps.json" 2>"$RUN/cps.err" &
+GEN=$!
+
+sample() {
+    local rss fds thr active
+    rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$PID/status")
+    thr=$(awk '/^Threads:/ {print $2}' "/proc/$PID/status")
+    fds=$(find "/proc/$PID/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)
+    active=$(curl -sf "http://127.0.0.1:$HTTP/api/v1/status" | sed -n 's/.*"calls_active":\([0-9]*\).*/\1/p')
+    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$(( $(date +%s) - T0 ))" "$rss" "$fds" "$thr" "${active:-?}" \
+        "$(cut -d' ' -f1 /proc/loadavg)" >>"$RUN/soak.tsv"
+}
+T0=$(date +%s)
+printf 'secs\trss_kb\tfds\tthreads\tcalls_active\tload1\n' >"$RUN/soak.tsv"
+# Bounded: loadgen ends after $secs (+ its settle time); the loop ends with it or at
+# twice the planned time, whichever is first.
+while kill -0 "$GEN" 2>/dev/null && [ $(( $(date +%s) - T0 )) -lt $((secs * 2 + 120)) ]; do
+    kill -0 "$PID" 2>/dev/null || { echo "the switch died during the soak; log:"; tail -30 "$RUN/madoguchi.log"; exit 1; }
+    sample
+    find "$RUN/recordings" -name '*.wav' -mmin +2 -delete 2>/dev/null || true
+    sleep "$SAMPLE_SECS"
+done
+wait "$GEN" || { echo "loadgen failed:"; tail -20 "$RUN/cps.err"; exit 1; }
+sample   # after the calls: calls_active should be 0 again
+
+echo
+echo "| secs | RSS MB | fds | threads | calls active | load 1 min |"
+echo "|---|---|---|---|---|---|"
+awk -F'\t' 'NR>1 && ((NR-2) % 10 == 0) {printf "| %s | %.1f | %s | %s | %s | %s |\n", $1, $2/1024, $3, $4, $5, $6}' "$RUN/soak.tsv"
+tail -1 "$RUN/soak.tsv" | awk -F'\t' '{printf "| %s (end) | %.1f | %s | %s | %s | %s |\n", $1, $2/1024, $3, $4, $5, $6}'
+echo
+# Verdict over the steady window (after warm-up, while calls were running).
+awk -F'\t' -v w="$WARMUP_SECS" -v end="$secs" '
+    NR>1 && $1>=w && $1<=end {
+        n++; if (n==1) {r0=$2; f0=$3}
+        if ($2>rmax) rmax=$2; if (rmin==0 || $2<rmin) rmin=$2
+        if ($3>fmax) fmax=$3; if (fmin==0 || $3<fmin) fmin=$3
+        rl=$2; fl=$3
+    }
+    END {
+        if (n < 2) { print "too few samples after the warm-up for a verdict"; exit 1 }
+        printf "steady window: %d samples; RSS first %.1f MB, min %.1f, max %.1f, last %.1f MB (%+.1f %% / %+.1f %% of the first)\n",
+            n, r0/1024, rmin/1024, rmax/1024, rl/1024, (rmin-r0)*100/r0, (rmax-r0)*100/r0
+        printf "fds first %d, min %d, max %d, last %d\n", f0, fmin, fmax, fl
+        ok = ((rmax-r0)*100/r0 <= 5 && (r0-rmin)*100/r0 <= 5)
+        printf "RSS within ±5 %% of the first steady sample: %s\n", ok ? "yes" : "NO"
+    }' "$RUN/soak.tsv" | tee "$RUN/verdict.txt"
+echo
+"$LOADGEN" table "$RUN/cps.json" | tee "$RUN/table.md"
+echo "switch warnings/errors: $(grep -cE ' (WARN|ERROR) ' "$RUN/madoguchi.log" || true) (first ones below)"
+grep -E ' (WARN|ERROR) ' "$RUN/madoguchi.log" | head -10 || true
+rm -rf "$RUN/recordings"
+echo "samples, summaries and the switch log: $RUN"
