@@ -120,19 +120,65 @@ pub fn start(
 }
 
 fn writer(store: Store, rx: std::sync::mpsc::Receiver<Write>) {
-    for w in rx {
-        let r = match &w {
-            Write::Insert(r) => store.insert(r).map(|_| ()),
-            Write::Wrapup { uid, at_ms } => store.set_wrapup_end(uid, *at_ms),
-            Write::Mask { cutoff_ms } => store.mask_callers_before(*cutoff_ms).map(|n| {
-                if n > 0 {
-                    tracing::info!(masked = n, "stats: callers' numbers masked after retention");
+    // Group commit: the records that queued up during the last fsync are written in one
+    // transaction. Other writes keep their place in the order (a wrap-up joins a record
+    // that must exist first).
+    let mut inserts: Vec<Box<CallRecord>> = Vec::new();
+    while let Ok(first) = rx.recv() {
+        let mut next = Some(first);
+        while let Some(w) = next {
+            match w {
+                Write::Insert(r) => inserts.push(r),
+                other => {
+                    flush(&store, &mut inserts);
+                    apply(&store, other);
                 }
-            }),
-        };
-        if let Err(e) = r {
-            tracing::error!(error = %e, "stats: call record not written");
+            }
+            next = if inserts.len() < GROUP {
+                rx.try_recv().ok()
+            } else {
+                None
+            };
         }
+        flush(&store, &mut inserts);
+    }
+}
+
+/// Records written in one transaction at most.
+const GROUP: usize = 512;
+
+fn flush(store: &Store, inserts: &mut Vec<Box<CallRecord>>) {
+    if inserts.is_empty() {
+        return;
+    }
+    let refs: Vec<&CallRecord> = inserts.iter().map(|r| &**r).collect();
+    match store.insert_all(&refs) {
+        Ok(results) => {
+            for (r, res) in inserts.iter().zip(results) {
+                if let Err(e) = res {
+                    tracing::error!(call = %r.uid, error = %e, "stats: call record not written");
+                }
+            }
+        }
+        Err(e) => {
+            tracing::error!(records = inserts.len(), error = %e, "stats: call records not written")
+        }
+    }
+    inserts.clear();
+}
+
+fn apply(store: &Store, w: Write) {
+    let r = match &w {
+        Write::Insert(r) => store.insert(r).map(|_| ()),
+        Write::Wrapup { uid, at_ms } => store.set_wrapup_end(uid, *at_ms),
+        Write::Mask { cutoff_ms } => store.mask_callers_before(*cutoff_ms).map(|n| {
+            if n > 0 {
+                tracing::info!(masked = n, "stats: callers' numbers masked after retention");
+            }
+        }),
+    };
+    if let Err(e) = r {
+        tracing::error!(error = %e, "stats: call record not written");
     }
 }
 

@@ -20,25 +20,49 @@ fn child_writer() {
         return; // run as an ordinary test: nothing to do
     };
     let store = Store::open(std::path::Path::new(&path)).unwrap();
+    // With GROUP set, records go in groups of that many through `insert_all` (the
+    // service's group commit), announced after the group's commit returned.
+    let group: usize = std::env::var(GROUP_ENV)
+        .ok()
+        .and_then(|g| g.parse().ok())
+        .unwrap_or(1);
     let mut out = std::io::stdout().lock();
-    for i in 0..100u64 {
-        let r = answered(
-            call(
-                &format!("crash-{i}"),
-                "市代表",
-                at(2026, 11, 25, 9, 0, i as u32),
-            ),
-            5,
-            30,
-            10,
-        );
-        let id = store.insert(&r).unwrap();
-        writeln!(out, "{id} {}", r.uid).unwrap();
+    let records: Vec<_> = (0..100u64)
+        .map(|i| {
+            answered(
+                call(
+                    &format!("crash-{i}"),
+                    "市代表",
+                    at(2026, 11, 25, 9, 0, i as u32),
+                ),
+                5,
+                30,
+                10,
+            )
+        })
+        .collect();
+    for chunk in records.chunks(group) {
+        let ids: Vec<i64> = if group == 1 {
+            vec![store.insert(&chunk[0]).unwrap()]
+        } else {
+            let refs: Vec<_> = chunk.iter().collect();
+            store
+                .insert_all(&refs)
+                .unwrap()
+                .into_iter()
+                .map(Result::unwrap)
+                .collect()
+        };
+        for (id, r) in ids.iter().zip(chunk) {
+            writeln!(out, "{id} {}", r.uid).unwrap();
+        }
         out.flush().unwrap();
         // Leave time for the parent to kill us in the middle of the run.
-        std::thread::sleep(std::time::Duration::from_millis(5));
+        std::thread::sleep(std::time::Duration::from_millis(5 * group as u64));
     }
 }
+
+const GROUP_ENV: &str = "STATS_CRASH_GROUP";
 
 fn temp_dir(name: &str) -> std::path::PathBuf {
     let d = std::env::temp_dir().join(format!("stats-{name}-{}", std::process::id()));
@@ -48,13 +72,24 @@ fn temp_dir(name: &str) -> std::path::PathBuf {
 
 #[test]
 fn kill_9_loses_no_finished_record_and_ids_stay_unique() {
-    let dir = temp_dir("crash");
+    kill_9_part_way("crash", 1);
+}
+
+/// The same with records committed in groups of four (the service's group commit).
+#[test]
+fn kill_9_loses_no_record_of_a_group_commit() {
+    kill_9_part_way("crash-group", 4);
+}
+
+fn kill_9_part_way(name: &str, group: usize) {
+    let dir = temp_dir(name);
     let db = dir.join("calls.sqlite");
     // Create it first so the child and the parent agree on the file.
     drop(Store::open(&db).unwrap());
     let mut child = Command::new(std::env::current_exe().unwrap())
         .args(["--exact", "child_writer", "--nocapture", "--test-threads=1"])
         .env(CHILD_ENV, &db)
+        .env(GROUP_ENV, group.to_string())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
