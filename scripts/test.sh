@@ -48,6 +48,11 @@ if [ -f .ci/sec-deps.sh ]; then
   bash .ci/sec-deps.sh
 fi
 
+# Kamailio (dispatcher) in front of two switch nodes, tests/cluster_e2e.rs.
+if [ -f .ci/cluster-deps.sh ]; then
+  bash .ci/cluster-deps.sh
+fi
+
 # Postfix (and PostgreSQL) for the history sidecar's mail and database tests.
 if [ -f .ci/history-deps.sh ]; then
   bash .ci/history-deps.sh

@@ -606,21 +606,6 @@ fn a_caller_who_presses_1_is_called_back_through_the_carrier_when_an_agent_frees
     );
 }
 
-/// Answer an INVITE with 200 and an SDP whose media is at `media`.
-fn answer_200_at(
-    ep: &RawSip,
-    to: std::net::SocketAddr,
-    inv: &sip::Request,
-    media: std::net::SocketAddr,
-) {
-    let mut r = sip::Response::to_request(inv, 200, Some("raw200"));
-    r.headers
-        .push("Contact", format!("<sip:raw@{}>", ep.addr()));
-    r.headers.push("Content-Type", "application/sdp");
-    r.body = bytes::Bytes::from(sdp_offer(media));
-    ep.send(to, &r.to_bytes());
-}
-
 #[test]
 fn a_caller_who_waited_too_long_overflows_to_the_guard_room() {
     let guard = guard_room();
@@ -745,55 +730,6 @@ fn extend_keeps_the_queue_open_after_closing_and_clear_restores_the_guard_room()
     c2.invite(&sw, "0246221111", "0312345679", "ext-2", c2.addr());
     let inv = expect_guard_room_rung(&guard, 20.0);
     assert_eq!(inv.uri.user().as_deref(), Some("2999"));
-}
-
-/// The audio port in an SDP body.
-fn sdp_port(body: &[u8]) -> std::net::SocketAddr {
-    let text = String::from_utf8_lossy(body);
-    let port: u16 = text
-        .lines()
-        .find(|l| l.starts_with("m=audio"))
-        .and_then(|l| l.split(' ').nth(1))
-        .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("no audio port in SDP:\n{text}"));
-    format!("127.0.0.1:{port}").parse().unwrap()
-}
-
-/// Sends `n` 20 ms PCMU packets of `freq` from `sock` to `to`, paced, while collecting
-/// (decoded) what arrives on `sock`; returns the received samples.
-fn talk_and_listen(
-    sock: &std::net::UdpSocket,
-    to: std::net::SocketAddr,
-    freq: f64,
-    n: usize,
-    ssrc: u8,
-) -> Vec<i16> {
-    sock.set_read_timeout(Some(std::time::Duration::from_millis(2)))
-        .unwrap();
-    let pcm = media::tone::sine(freq, n as f64 * 0.02, 12000);
-    let t0 = std::time::Instant::now();
-    let mut got = Vec::new();
-    let mut buf = [0u8; 1500];
-    for (i, c) in pcm.chunks(160).enumerate() {
-        let mut p = vec![0x80, 0, (i >> 8) as u8, i as u8];
-        p.extend_from_slice(&((i * 160) as u32).to_be_bytes());
-        p.extend_from_slice(&[0x11, 0x22, 0x33, ssrc]);
-        let mut enc = vec![0u8; c.len()];
-        media::g711::encode_frame(media::Codec::Pcmu, c, &mut enc);
-        p.extend_from_slice(&enc);
-        let _ = sock.send_to(&p, to);
-        let due = t0 + std::time::Duration::from_millis(20 * (i as u64 + 1));
-        while std::time::Instant::now() < due {
-            if let Ok((k, _)) = sock.recv_from(&mut buf) {
-                if k > 12 && buf[1] & 0x7f == 0 {
-                    let mut out = vec![0i16; k - 12];
-                    media::g711::decode_frame(media::Codec::Pcmu, &buf[12..k], &mut out);
-                    got.extend(out);
-                }
-            }
-        }
-    }
-    got
 }
 
 #[test]

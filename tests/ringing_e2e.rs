@@ -253,18 +253,6 @@ fn sigterm_while_an_operator_rings_cancels_the_ring_and_ends_the_caller_with_bye
     assert!(st.success(), "madoguchi exited with {st}");
 }
 
-/// The audio port of an SDP body on 127.0.0.1.
-fn sdp_port(body: &[u8]) -> std::net::SocketAddr {
-    let text = String::from_utf8_lossy(body);
-    let port: u16 = text
-        .lines()
-        .find(|l| l.starts_with("m=audio"))
-        .and_then(|l| l.split(' ').nth(1))
-        .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("no audio port in SDP:\n{text}"));
-    format!("127.0.0.1:{port}").parse().unwrap()
-}
-
 /// `n` 20 ms PCMU packets of `freq` from `sock` to `to`, paced.
 fn send_tone(sock: &UdpSocket, to: std::net::SocketAddr, freq: f64, n: usize) {
     let pcm = media::tone::sine(freq, n as f64 * 0.02, 12000);

@@ -123,6 +123,33 @@ impl Acd {
         caller: String,
         now: Duration,
     ) -> Result<EntryId, AcdError> {
+        self.enqueue_entry(call, queue, priority, caller, None, now)
+    }
+
+    /// Puts a callback in line for a caller who is not on the line (the node that held
+    /// their call died, and this one calls them back): like `enqueue` followed by
+    /// `request_callback`, but it can never be offered as a call in between.
+    pub fn enqueue_callback(
+        &mut self,
+        call: CallId,
+        queue: &str,
+        priority: u8,
+        caller: String,
+        number: String,
+        now: Duration,
+    ) -> Result<EntryId, AcdError> {
+        self.enqueue_entry(call, queue, priority, caller, Some(number), now)
+    }
+
+    fn enqueue_entry(
+        &mut self,
+        call: CallId,
+        queue: &str,
+        priority: u8,
+        caller: String,
+        callback: Option<String>,
+        now: Duration,
+    ) -> Result<EntryId, AcdError> {
         let qi = *self
             .queue_ix
             .get(queue)
@@ -141,7 +168,7 @@ impl Acd {
                 caller,
                 enqueued_at: now,
                 offer: None,
-                callback: None,
+                callback: callback.clone(),
                 excluded: Vec::new(),
                 announce_at: None,
                 max_wait_at: None,
@@ -158,6 +185,9 @@ impl Acd {
                 priority,
             },
         );
+        if let Some(number) = callback {
+            self.emit(now, AcdEvent::CallbackRequested { entry: id, number });
+        }
         self.join(id, qi, now);
         self.dispatch(now);
         Ok(id)

@@ -179,6 +179,59 @@ fn configurations_that_cannot_work_are_refused() {
     assert!(matches!(Acd::new(cfg), Err(AcdError::Config(_))));
 }
 
+/// A node of a cluster died with callers waiting; the survivor puts callbacks for them in
+/// its line (issue 10 goal 5): never offered as a call (nobody is on the line), never
+/// overflowed or announced to, placed in the order they were put in line.
+#[test]
+fn callbacks_put_in_line_for_a_dead_nodes_callers_are_placed_in_order() {
+    let mut acd = one_queue(&["a"], |q| {
+        q.announce_every = Some(s(30));
+        q.max_wait = Some(s(60));
+        q.overflow = Some(Overflow::Route("after-hours".into()));
+        q.wrapup = s(0);
+    });
+    let a = id(&acd, "a");
+    login_all(&mut acd, &["a"], s(0));
+    // An operator is free: the first is placed at once, as a callback, not a call.
+    let e1 = acd
+        .enqueue_callback(CallId(1), "main", 0, "x".into(), "0312345678".into(), s(1))
+        .unwrap();
+    let e2 = acd
+        .enqueue_callback(CallId(2), "main", 0, "y".into(), "0312345679".into(), s(1))
+        .unwrap();
+    assert_eq!(
+        actions(&mut acd),
+        vec![Action::PlaceCallback {
+            entry: e1,
+            call: CallId(1),
+            agent: a,
+            number: "0312345678".into(),
+            ring_timeout: s(15)
+        }]
+    );
+    let ev = events(&mut acd);
+    assert!(ev.contains(&AcdEvent::CallbackRequested {
+        entry: e2,
+        number: "0312345679".into()
+    }));
+    acd.answered(e1, a, s(2)).unwrap();
+    // Past max wait and an announcement period: the second is still there, unannounced.
+    acd.handle_timeout(s(100));
+    assert!(actions(&mut acd).is_empty());
+    assert_eq!(acd.position(e2), Some(1));
+    acd.call_ended(a, s(110)).unwrap();
+    assert_eq!(
+        actions(&mut acd),
+        vec![Action::PlaceCallback {
+            entry: e2,
+            call: CallId(2),
+            agent: a,
+            number: "0312345679".into(),
+            ring_timeout: s(15)
+        }]
+    );
+}
+
 #[test]
 fn a_callback_keeps_the_callers_place_and_is_placed_when_an_agent_frees() {
     let mut acd = one_queue(&["a"], |q| {

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::config_cluster::Cluster;
 pub use crate::config_dialing::{Dialing, Fax, OfficeDays};
 use crate::values::{Cidr, ClockTime, Codec, MonthDay, Strategy, TrunkKind};
 
@@ -48,6 +49,9 @@ pub struct Config {
     /// The FAX number, received 24 h (第2-7 ⑴ イ, 第3-1 ⑵ ウ); optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fax: Option<Fax>,
+    /// One node of several behind a front proxy (`[cluster]`); optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<Cluster>,
 }
 
 /// `[recording]`: every call is recorded; kept `retention_days`, deleted after approval.

@@ -19,6 +19,7 @@ pub mod calendar;
 pub mod channels;
 pub mod civil;
 pub mod config;
+mod config_cluster;
 mod config_dialing;
 pub mod dial;
 pub mod directory;
@@ -40,8 +41,8 @@ pub mod values;
 pub use calendar::{Calendar, DayKind};
 pub use civil::{Date, LocalDateTime, Weekday};
 pub use config::{
-    Agent, Config, DailyHours, Department, Dialing, Fax, Hours, Http, Media, Number, OfficeDays,
-    PortRange, Queue, Sip, StaffLine, Switch, TlsSrtp, Trunk,
+    Agent, Cluster, Config, DailyHours, Department, Dialing, Fax, Hours, Http, Media, Number,
+    OfficeDays, PortRange, Queue, Sip, StaffLine, Switch, TlsSrtp, Trunk,
 };
 pub use holidays::{holiday_name, holidays_in_year, is_holiday};
 pub use load::{check, default_config, load, parse, ConfigError, DEFAULT_FILE_NAME, DEFAULT_TOML};

@@ -43,6 +43,7 @@ pub(crate) fn validate(cfg: &Config) -> Vec<Problem> {
     departments(cfg, &mut p);
     staff_line(cfg, &mut p);
     crate::validate_dialing::validate(cfg, &mut p);
+    crate::config_cluster::validate(cfg, &mut p);
     p.0
 }
 

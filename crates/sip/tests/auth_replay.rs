@@ -161,6 +161,36 @@ fn nonces_from_before_a_restart_are_re_challenged_not_accepted() {
     );
 }
 
+/// A cluster (issue 10 goal 5): Kamailio forks each REGISTER to every node; the phone
+/// answers one node's nonce, and every node (same key) accepts it, each count once.
+#[test]
+fn nodes_sharing_the_key_accept_a_peers_nonce_each_count_once() {
+    let uri = "sip:madoguchi.example.jp";
+    let mut a = server().accept_peer_nonces(true);
+    let mut b = server().accept_peer_nonces(true);
+    let auth = answer(&mut a, phone(), "REGISTER", uri, 1);
+    assert_eq!(check(&mut a, "REGISTER", uri, &auth, phone(), T0 + 1), ok());
+    assert_eq!(check(&mut b, "REGISTER", uri, &auth, phone(), T0 + 1), ok());
+    assert!(
+        matches!(
+            check(&mut b, "REGISTER", uri, &auth, phone(), T0 + 2),
+            AuthOutcome::Replayed { .. }
+        ),
+        "the peer's nonce count is spent at b too"
+    );
+    // Still bound to the address the challenge went to, and to its lifetime.
+    let auth2 = answer(&mut a, phone(), "REGISTER", uri, 1);
+    assert!(matches!(
+        check(&mut b, "REGISTER", uri, &auth2, attacker(), T0 + 1),
+        AuthOutcome::ForeignNonce { .. }
+    ));
+    let ttl = DEFAULT_NONCE_TTL.as_secs();
+    assert_eq!(
+        check(&mut b, "REGISTER", uri, &auth2, phone(), T0 + ttl + 1),
+        AuthOutcome::Stale
+    );
+}
+
 #[test]
 fn nonces_lapse_quickly() {
     let mut srv = server();

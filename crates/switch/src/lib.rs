@@ -5,6 +5,7 @@
 pub use callctl::announce;
 mod admission;
 mod call;
+mod cluster;
 mod core;
 mod event;
 mod feed;
@@ -408,7 +409,9 @@ pub async fn start(opts: Options) -> Result<RunningSwitch, SwitchError> {
         cmd_tx.clone(),
     )
     .map_err(SwitchError::Queue)?
-    .with_stats(stats.clone(), clock_offset);
+    .with_stats(stats.clone(), clock_offset)
+    // One node of several behind Kamailio: the waiting callers shared (cluster.rs).
+    .with_cluster(cluster::start(&cfg, queue_tx.clone()));
     let board = queue_task.board();
     tokio::spawn(queue_task.run());
     let calendar = dialplan::Calendar::new(&cfg.hours);

@@ -18,6 +18,9 @@ pub enum QueueCmd {
         queue: String,
         priority: u8,
         caller: String,
+        /// The caller the trunk asserted (the number a callback may ring), for the other
+        /// nodes of a cluster.
+        asserted: String,
         /// The line dialled, kept for a callback on the same line.
         line: dialplan::Number,
         events: mpsc::UnboundedSender<CallEvent>,
@@ -56,6 +59,12 @@ pub enum QueueCmd {
     },
     Snapshot {
         reply: oneshot::Sender<serde_json::Value>,
+    },
+    /// Another node of the cluster died with these callers waiting: call them back, in
+    /// this order (crate::cluster).
+    TakeOver {
+        from: String,
+        callers: Vec<crate::cluster::Handover>,
     },
 }
 
@@ -147,9 +156,20 @@ pub struct QueueTask {
     clock_offset: i64,
     /// Agents' lamps and queue lines for SIP presence (crate::presence).
     board: tokio::sync::watch::Sender<crate::presence::Board>,
+    /// In a cluster: the callers waiting here, published for the other nodes.
+    shared: Option<crate::cluster::Published>,
 }
 
 impl QueueTask {
+    /// One node of a cluster: publish the waiting callers on `publish`.
+    pub fn with_cluster(
+        mut self,
+        publish: Option<std::sync::mpsc::Sender<Vec<crate::cluster::Waiting>>>,
+    ) -> Self {
+        self.shared = publish.map(crate::cluster::Published::new);
+        self
+    }
+
     /// Tell the call records when after-call work ends.
     pub fn with_stats(mut self, stats: stats::StatsHandle, clock_offset: i64) -> Self {
         self.stats = Some(stats);
@@ -183,6 +203,7 @@ impl QueueTask {
             stats: None,
             clock_offset: 0,
             board: tokio::sync::watch::channel(Default::default()).0,
+            shared: None,
         })
     }
 
@@ -251,6 +272,15 @@ impl QueueTask {
             }
             self.drain();
             self.publish();
+            self.share();
+        }
+    }
+
+    /// In a cluster, hand the waiting callers to the cluster thread when they changed.
+    fn share(&mut self) {
+        if let Some(sh) = &mut self.shared {
+            let acd = &self.acd;
+            sh.publish(|e| acd.position(EntryId(e)).is_some());
         }
     }
 
@@ -266,6 +296,7 @@ impl QueueTask {
                 queue,
                 priority,
                 caller,
+                asserted,
                 line,
                 events,
                 reply,
@@ -275,6 +306,9 @@ impl QueueTask {
                     .enqueue(acd::CallId(call.0), &queue, priority, caller, now)
                     .map_err(|e| e.to_string());
                 if let Ok(entry) = r {
+                    if let Some(sh) = &mut self.shared {
+                        sh.add(entry.0, &asserted, &line.number, &queue, priority, None);
+                    }
                     self.calls.insert(entry, (call, events));
                     self.lines.insert(entry, line);
                 }
@@ -287,11 +321,14 @@ impl QueueTask {
             } => {
                 let r = self
                     .acd
-                    .request_callback(entry, number, now)
+                    .request_callback(entry, number.clone(), now)
                     .map_err(|e| e.to_string());
                 if r.is_ok() {
                     // The caller hangs up; the entry lives on in line without a call task.
                     self.calls.remove(&entry);
+                    if let Some(sh) = &mut self.shared {
+                        sh.callback(entry.0, number);
+                    }
                 }
                 let _ = reply.send(r);
             }
@@ -358,9 +395,37 @@ impl QueueTask {
                 tracing::info!(%agent, ?op, %who, ok = r.is_ok(), "agent control");
                 let _ = reply.send(r);
             }
+            QueueCmd::TakeOver { from, callers } => self.take_over(&from, callers, now),
             QueueCmd::Snapshot { reply } => {
                 let s = self.acd.snapshot(now);
                 let _ = reply.send(serde_json::to_value(&s).unwrap_or_default());
+            }
+        }
+    }
+
+    /// A dead node's waiting callers join this line as callbacks, in their order.
+    fn take_over(&mut self, from: &str, callers: Vec<crate::cluster::Handover>, now: Duration) {
+        for c in callers {
+            let call = self.shared.as_mut().map_or(1 << 62, |sh| sh.next_call());
+            match self.acd.enqueue_callback(
+                acd::CallId(call),
+                &c.queue,
+                c.priority,
+                c.caller.clone(),
+                c.number.clone(),
+                now,
+            ) {
+                Ok(entry) => {
+                    tracing::info!(node = %from, caller = %c.caller, number = %c.number, entry = entry.0, "callback for a dead node's waiting caller");
+                    if let Some(sh) = &mut self.shared {
+                        let (line, number) = (&c.line.number, Some(c.number.clone()));
+                        sh.add(entry.0, &c.caller, line, &c.queue, c.priority, number);
+                    }
+                    self.lines.insert(entry, c.line);
+                }
+                Err(e) => {
+                    tracing::error!(node = %from, caller = %c.caller, error = %e, "a dead node's waiting caller could not be put in line")
+                }
             }
         }
     }

@@ -59,7 +59,10 @@ impl Registration {
             registrar.add_alias(&addr.to_string());
         }
         let r = Registration {
-            digest: DigestServer::new(&realm, secret, DEFAULT_NONCE_TTL),
+            // In a cluster every node gets every REGISTER (Kamailio forks it) and shares
+            // the key: a nonce another node wrote is accepted here too (cluster.rs).
+            digest: DigestServer::new(&realm, secret, DEFAULT_NONCE_TTL)
+                .accept_peer_nonces(shared.cfg.cluster.is_some()),
             limiter: AuthLimiter::new(LimiterConfig::default()),
             registrar,
             creds,

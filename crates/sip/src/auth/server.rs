@@ -81,6 +81,8 @@ pub struct DigestServer {
     nonce_ttl: Duration,
     opaque: String,
     allow_rfc2069: bool,
+    /// Nodes of a cluster sharing `secret`: a nonce a peer wrote enters our book.
+    peer_nonces: bool,
     book: NonceBook,
 }
 
@@ -107,6 +109,7 @@ impl DigestServer {
             nonce_ttl,
             opaque,
             allow_rfc2069: true,
+            peer_nonces: false,
             book: NonceBook::new(MAX_NONCES, nonce_ttl.as_secs()),
         }
     }
@@ -115,6 +118,17 @@ impl DigestServer {
     /// They are weaker (no cnonce, so chosen-plaintext on the client is possible).
     pub fn allow_rfc2069(mut self, allow: bool) -> DigestServer {
         self.allow_rfc2069 = allow;
+        self
+    }
+
+    /// One of several servers sharing `secret` behind a proxy that forks REGISTER to
+    /// all of them (a cluster): a nonce with our MAC, bound to the source and within its
+    /// lifetime, that another server issued enters this book at its first use instead
+    /// of being re-challenged, and its counts are kept from then on. The cost: each
+    /// server accepts each count once, so a replay within the nonce's 30 s reaches a
+    /// server that had not seen the original. Default: off (single server).
+    pub fn accept_peer_nonces(mut self, yes: bool) -> DigestServer {
+        self.peer_nonces = yes;
         self
     }
 
@@ -260,7 +274,12 @@ impl DigestServer {
         if qop.is_some() && nc.is_none() {
             return fail("bad nonce count");
         }
-        match self.book.use_count(&r.nonce, nc) {
+        let mut verdict = self.book.use_count(&r.nonce, nc);
+        if verdict == NcVerdict::Unknown && self.peer_nonces {
+            self.book.issued(&r.nonce, issued);
+            verdict = self.book.use_count(&r.nonce, nc);
+        }
+        match verdict {
             NcVerdict::Fresh => AuthOutcome::Ok { user: r.username },
             NcVerdict::Unknown | NcVerdict::Reused => AuthOutcome::Replayed { user: r.username },
         }

@@ -45,6 +45,8 @@ struct Driver {
     uid: String,
     /// The line dialled and the caller, from the call's `Arrived` event.
     arrived: Option<(String, String, String)>,
+    /// The caller as the trunk asserted them (what a callback may ring).
+    asserted: String,
     /// The call joined with ours by an attended transfer.
     partner: Option<CallRef>,
     /// The operator placing this call ("" for citizens' calls).
@@ -119,6 +121,7 @@ pub async fn run(start: CallStart, mut rx: mpsc::UnboundedReceiver<CallEvent>) {
     relay.set_dtmf_sink(Some(dtmf_tx));
     let setup = (start.setup)(media_setup);
     let uid = setup.uid.0.clone();
+    let asserted = setup.caller.clone();
     let agent = match &setup.plan {
         callctl::Plan::Dial { agent, .. } => agent.clone(),
         _ => String::new(),
@@ -147,6 +150,7 @@ pub async fn run(start: CallStart, mut rx: mpsc::UnboundedReceiver<CallEvent>) {
         recording: None,
         uid,
         arrived: None,
+        asserted,
         partner: None,
         agent: agent.clone(),
         monitor: None,
@@ -380,6 +384,7 @@ impl Driver {
                         queue: name,
                         priority,
                         caller,
+                        asserted: self.asserted.clone(),
                         line,
                         events: self.events.clone(),
                         reply,
