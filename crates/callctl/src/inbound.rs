@@ -174,14 +174,16 @@ impl Call {
         let leg = self.leg_of_request(&req);
         match req.method {
             Method::Bye => {
-                self.push(Output::Respond {
-                    tx,
-                    resp: Response::to_request(&req, 200, None),
-                });
+                // What the BYE causes comes first, the 200 after it: when it ends the call,
+                // the driver answers only once the `Ended` event's record is committed.
                 match leg {
                     None => self.on_bye_a(),
                     Some(i) => self.on_bye_leg(i, env),
                 }
+                self.push(Output::Respond {
+                    tx,
+                    resp: Response::to_request(&req, 200, None),
+                });
             }
             Method::Invite => self.on_reinvite(tx, &req, from, leg),
             Method::Refer => self.on_refer(tx, req, leg, env),

@@ -30,8 +30,13 @@ pub struct StatsConfig {
     pub retention_days: u32,
 }
 
+/// Fired once the record an event finished is committed (dropped unfired when the
+/// event finished no record, or the write failed).
+pub type Durable = tokio::sync::oneshot::Receiver<()>;
+type Ack = tokio::sync::oneshot::Sender<()>;
+
 enum Input {
-    Event(Event),
+    Event(Event, Option<Ack>),
     WrapupEnd { agent: String, at_ms: u64 },
 }
 
@@ -58,10 +63,22 @@ pub struct StatsHandle {
 impl StatsHandle {
     /// Pass one call event (from call control).
     pub fn event(&self, ev: Event) {
-        if self.tx.send(Input::Event(ev)).is_err() {
+        if self.tx.send(Input::Event(ev, None)).is_err() {
             self.dropped.fetch_add(1, Ordering::Relaxed);
             tracing::warn!("stats: event dropped (service stopped)");
         }
+    }
+
+    /// Pass an event that may finish a call's record, and learn when that record is on
+    /// disk: call control answers the BYE that ended the call only then, so a call whose
+    /// caller was told it ended has its record even if the switch is killed right after.
+    pub fn event_durable(&self, ev: Event) -> Durable {
+        let (ack, done) = tokio::sync::oneshot::channel();
+        if self.tx.send(Input::Event(ev, Some(ack))).is_err() {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!("stats: event dropped (service stopped)");
+        }
+        done
     }
 
     /// The ACD ended this operator's after-call work at `at_ms` (unix ms).
@@ -81,7 +98,7 @@ impl StatsHandle {
 }
 
 enum Write {
-    Insert(Box<CallRecord>),
+    Insert(Box<CallRecord>, Option<Ack>),
     Wrapup { uid: String, at_ms: u64 },
     Mask { cutoff_ms: u64 },
 }
@@ -123,12 +140,12 @@ fn writer(store: Store, rx: std::sync::mpsc::Receiver<Write>) {
     // Group commit: the records that queued up during the last fsync are written in one
     // transaction. Other writes keep their place in the order (a wrap-up joins a record
     // that must exist first).
-    let mut inserts: Vec<Box<CallRecord>> = Vec::new();
+    let mut inserts: Vec<(Box<CallRecord>, Option<Ack>)> = Vec::new();
     while let Ok(first) = rx.recv() {
         let mut next = Some(first);
         while let Some(w) = next {
             match w {
-                Write::Insert(r) => inserts.push(r),
+                Write::Insert(r, ack) => inserts.push((r, ack)),
                 other => {
                     flush(&store, &mut inserts);
                     apply(&store, other);
@@ -147,16 +164,23 @@ fn writer(store: Store, rx: std::sync::mpsc::Receiver<Write>) {
 /// Records written in one transaction at most.
 const GROUP: usize = 512;
 
-fn flush(store: &Store, inserts: &mut Vec<Box<CallRecord>>) {
+fn flush(store: &Store, inserts: &mut Vec<(Box<CallRecord>, Option<Ack>)>) {
     if inserts.is_empty() {
         return;
     }
-    let refs: Vec<&CallRecord> = inserts.iter().map(|r| &**r).collect();
+    let refs: Vec<&CallRecord> = inserts.iter().map(|(r, _)| &**r).collect();
     match store.insert_all(&refs) {
         Ok(results) => {
-            for (r, res) in inserts.iter().zip(results) {
-                if let Err(e) = res {
-                    tracing::error!(call = %r.uid, error = %e, "stats: call record not written");
+            for ((r, ack), res) in inserts.drain(..).zip(results) {
+                match (res, ack) {
+                    // Committed: whoever waits for it may go on.
+                    (Ok(_), Some(ack)) => {
+                        let _ = ack.send(());
+                    }
+                    (Ok(_), None) => {}
+                    (Err(e), _) => {
+                        tracing::error!(call = %r.uid, error = %e, "stats: call record not written")
+                    }
                 }
             }
         }
@@ -169,7 +193,7 @@ fn flush(store: &Store, inserts: &mut Vec<Box<CallRecord>>) {
 
 fn apply(store: &Store, w: Write) {
     let r = match &w {
-        Write::Insert(r) => store.insert(r).map(|_| ()),
+        Write::Insert(r, _) => store.insert(r).map(|_| ()),
         Write::Wrapup { uid, at_ms } => store.set_wrapup_end(uid, *at_ms),
         Write::Mask { cutoff_ms } => store.mask_callers_before(*cutoff_ms).map(|n| {
             if n > 0 {
@@ -196,10 +220,11 @@ fn on_input(
     input: Input,
     rec: &mut Recorder,
     store: &std::sync::mpsc::Sender<Write>,
-    finished: &mut Vec<CallRecord>,
+    finished: &mut Vec<(CallRecord, Option<Ack>)>,
 ) {
     match input {
-        Input::Event(ev) => finished.extend(rec.on_event(&ev)),
+        // An ack whose event finished no record is dropped here: nothing to wait for.
+        Input::Event(ev, ack) => finished.extend(rec.on_event(&ev).map(|r| (r, ack))),
         Input::WrapupEnd { agent, at_ms } => {
             if let WrapupJoin::Written { uid, at_ms } = rec.on_wrapup_end(&agent, at_ms) {
                 let _ = store.send(Write::Wrapup { uid, at_ms });
@@ -239,7 +264,7 @@ async fn run(
             _ = tick.tick() => {
                 let now = now_ms();
                 // A call open for 12 hours lost its end event: close it as failed.
-                finished.extend(rec.expire(now, 12 * 3_600_000));
+                finished.extend(rec.expire(now, 12 * 3_600_000).into_iter().map(|r| (r, None)));
                 let date = local_of_ms(now, cfg.offset_minutes).date;
                 if today.date != Some(date) {
                     today = Today { date: Some(date), ..Today::default() };
@@ -251,10 +276,10 @@ async fn run(
                 }
             }
         }
-        for r in finished {
+        for (r, ack) in finished {
             metrics.observe(&r);
             add_today(&mut today, &r, cfg.offset_minutes);
-            let _ = store.send(Write::Insert(Box::new(r)));
+            let _ = store.send(Write::Insert(Box::new(r), ack));
         }
         today.live_calls = rec.live_inbound();
         today.version += 1;

@@ -257,3 +257,76 @@ async fn live_calls_count_the_citizens_calls_in_progress() {
     wait_for(&mut today, 3).await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The end of a call can be waited for: `event_durable` fires once the record is
+/// committed (call control answers the caller's BYE only then), and an event that
+/// finishes no record fires nothing (its receiver reports the sender gone).
+#[tokio::test]
+async fn an_ended_call_is_confirmed_only_once_its_record_is_on_disk() {
+    let dir = std::env::temp_dir().join(format!("stats-durable-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let db = dir.join("calls.sqlite");
+    let reg = prometheus::Registry::new();
+    let t0 = 1_795_568_400_000u64;
+    let h = stats::service::start(
+        stats::StatsConfig {
+            db: db.clone(),
+            lines: vec!["市代表".into()],
+            queues: vec!["main".into()],
+            offset_minutes: 540,
+            retention_days: 92,
+        },
+        &reg,
+        move || t0 + 60_000,
+    )
+    .unwrap();
+    let store = stats::Store::open(&db).unwrap();
+    for i in 0..20u64 {
+        let uid = format!("durable-{i}");
+        h.event(Event {
+            call: CallUid(uid.clone()),
+            at_ms: t0 + i,
+            kind: EventKind::Arrived {
+                origin: Origin::Citizen,
+                trunk: "carrier".into(),
+                dialled: "+81246221111".into(),
+                line: "市代表".into(),
+                caller: "0246991234".into(),
+            },
+        });
+        let durable = h.event_durable(Event {
+            call: CallUid(uid.clone()),
+            at_ms: t0 + i + 5,
+            kind: EventKind::Ended {
+                phase: Phase::Queue,
+                by: Party::Citizen,
+                outcome: "abandoned".into(),
+            },
+        });
+        tokio::time::timeout(Duration::from_secs(10), durable)
+            .await
+            .expect("confirmed in time")
+            .expect("confirmed, not dropped");
+        // No polling: once confirmed, another connection reads it at once.
+        assert!(
+            store.get(&uid).unwrap().is_some(),
+            "{uid} confirmed but not on disk"
+        );
+    }
+    // An end for a call never seen arriving finishes no record: nothing to confirm.
+    let orphan = h.event_durable(Event {
+        call: CallUid("never-arrived".into()),
+        at_ms: t0,
+        kind: EventKind::Ended {
+            phase: Phase::Queue,
+            by: Party::Citizen,
+            outcome: "abandoned".into(),
+        },
+    });
+    let r = tokio::time::timeout(Duration::from_secs(10), orphan).await;
+    assert!(
+        matches!(r, Ok(Err(_))),
+        "an orphan end is not confirmed: {r:?}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -160,12 +160,19 @@ impl Shared {
         }
     }
 
-    /// Hand a call event to whoever listens (statistics, desktop feed).
-    pub fn publish(&self, ev: callctl::Event) {
+    /// Hand a call event to whoever listens (statistics, desktop feed). For the event
+    /// that ends a call, returns what fires once its record is on disk.
+    pub fn publish(&self, ev: callctl::Event) -> Option<stats::service::Durable> {
         tracing::debug!(call = %ev.call, kind = ?ev.kind, "call event");
         // Call records and the wallboard (never blocks; the stats inbox is unbounded).
-        self.stats.event(ev.clone());
+        let durable = if matches!(ev.kind, callctl::EventKind::Ended { .. }) {
+            Some(self.stats.event_durable(ev.clone()))
+        } else {
+            self.stats.event(ev.clone());
+            None
+        };
         let _ = self.events.send(ev);
+        durable
     }
 
     /// An extension of the city hall's PBX, over the first pbx trunk.

@@ -18,6 +18,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
+/// How long the end of a call waits for its record's commit (a group commit takes one
+/// fsync, milliseconds; this bounds a disk that stalls).
+const RECORD_WAIT: Duration = Duration::from_secs(2);
+
 pub use callctl::msg::{e164, host_port};
 
 /// What the core hands a new call task.
@@ -330,7 +334,18 @@ impl Driver {
                 Output::Event(ev) => {
                     self.supervision_event(&ev);
                     self.screen_pop(&ev);
-                    self.shared.publish(ev);
+                    if let Some(durable) = self.shared.publish(ev) {
+                        // The call's end: what follows (callctl puts the 200 for the BYE
+                        // that ended it after this event) waits until the call record is
+                        // committed, so a caller told "ended" never loses its record to a
+                        // kill -9. Bounded: a stalled disk must not hold calls open.
+                        if tokio::time::timeout(RECORD_WAIT, durable).await.is_err() {
+                            tracing::warn!(
+                                call = self.call.0,
+                                "call record not committed in time; answering anyway"
+                            );
+                        }
+                    }
                 }
             }
         }
