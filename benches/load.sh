@@ -8,6 +8,7 @@
 # Knobs (environment): RATES="50 100 200"  DURATION=20  HOLD_MS=1000
 #                      CONCURRENT="100 300"  RTP_SECS=20  AGENTS=500  MAX_CALLS=2000
 #                      RTP_PORTS=40000-49999  RUST_LOG=info  SKIP_BUILD=1  KEEP_RECORDINGS=1
+#                      CEILING=0 (skip the iperf3 loopback ceiling after the concurrent runs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -57,8 +58,15 @@ for n in $CONCURRENT; do
     sleep 2
 done
 
+# The anchor of the concurrent figures, in the same sitting (issue 10 goal 4).
+if [ -n "${CONCURRENT// /}" ] && [ "${CEILING:-1}" != 0 ] && command -v iperf3 >/dev/null; then
+    echo "== loopback UDP ceiling (iperf3, 172-byte datagrams)"
+    OUT="$RUN/iperf3.json" benches/udp_ceiling.sh | tee "$RUN/ceiling.txt" || true
+fi
+
 echo
 "$LOADGEN" table "${FILES[@]}" | tee "$RUN/table.md"
+[ ! -s "$RUN/ceiling.txt" ] || tee -a "$RUN/table.md" <"$RUN/ceiling.txt"
 echo
 echo "switch warnings/errors in $RUN/madoguchi.log: $(grep -cE ' (WARN|ERROR) ' "$RUN/madoguchi.log" || true)"
 grep -E ' (WARN|ERROR) ' "$RUN/madoguchi.log" | head -20 || true

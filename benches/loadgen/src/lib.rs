@@ -7,9 +7,12 @@
 
 mod caller;
 mod config;
+mod latency;
+mod mmsg;
 mod msg;
 mod operator;
 mod procstat;
+mod recv;
 mod report;
 mod rig;
 mod rtp;
@@ -509,6 +512,21 @@ async fn run_concurrent(a: ConcArgs) -> Result<Value> {
             })
             .collect()
     };
+    // The switch's own announcement to each answered caller replaces the operator's
+    // audio while it plays (by design): wait until no datagram but ours arrives for
+    // 0.5 s (at most 30 s) so that it is not counted as loss.
+    let quiet_from = Instant::now();
+    let mut other = rig.counters.other.load(Relaxed);
+    while quiet_from.elapsed() < Duration::from_secs(30) {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let now = rig.counters.other.load(Relaxed);
+        if now == other {
+            break;
+        }
+        other = now;
+    }
+    let prompt_wait = quiet_from.elapsed();
+    let other0 = rig.counters.other.load(Relaxed);
     let active_before = procstat::calls_active(http).await.unwrap_or(-1);
     eprintln!(
         "{} calls up ({} with media), switch says calls_active={active_before}; RTP for {} s",
@@ -548,8 +566,13 @@ async fn run_concurrent(a: ConcArgs) -> Result<Value> {
         "caller_to_operator": dir(c.a2b_sent.load(Relaxed), c.a2b_recv.load(Relaxed)),
         "operator_to_caller": dir(c.b2a_sent.load(Relaxed), c.b2a_recv.load(Relaxed)),
         "send_errors": c.send_errors.load(Relaxed),
-        "other_datagrams": c.other.load(Relaxed),
+        "other_datagrams": c.other.load(Relaxed) - other0,
+        "waited_for_prompts_s": round2(prompt_wait.as_secs_f64()),
         "loadgen_socket_drops": procstat::udp_drops(&my_ports) - drops0,
+        // One-way, both directions together: see `rtp::Latency`.
+        "latency_ms": c.latency.summary(),
+        "switch_cpu_pct_per_call": sw["cpu_pct_avg"].as_f64().filter(|_| !flows.is_empty())
+            .map(|cpu| (cpu / flows.len() as f64 * 10000.0).round() / 10000.0),
     });
     let _ = release_tx.send(true);
     let stagger = Duration::from_secs_f64(a.calls as f64 / a.hangup_rate);

@@ -55,8 +55,8 @@ pub fn table(files: &[PathBuf]) -> Result<String> {
          |---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     let mut conc = String::from(
-        "| calls | up | A→B sent / lost | B→A sent / lost | loss % | loadgen sock drops | switch CPU avg / max 1 s % | switch RSS max MB | loadgen CPU % | calls left |\n\
-         |---|---|---|---|---|---|---|---|---|---|\n",
+        "| calls | up | A→B sent / lost | B→A sent / lost | loss % | loadgen sock drops | one-way p50 / p99 / max ms | switch CPU avg / max 1 s % | switch CPU % per call | switch RSS max MB | loadgen CPU % | calls left | load avg 1 min |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     let (mut n_cps, mut n_conc) = (0, 0);
     for path in files {
@@ -101,7 +101,7 @@ pub fn table(files: &[PathBuf]) -> Result<String> {
                 let lost = ab["lost"].as_f64().unwrap_or(0.0) + ba["lost"].as_f64().unwrap_or(0.0);
                 let pct = if sent > 0.0 { lost / sent * 100.0 } else { 0.0 };
                 conc.push_str(&format!(
-                    "| {} | {} | {} / {} | {} / {} | {:.3} | {} | {cpu} | {rss_mb} | {} | {} |\n",
+                    "| {} | {} | {} / {} | {} / {} | {:.3} | {} | {} / {} / {} | {cpu} | {} | {rss_mb} | {} | {} | {} / {} |\n",
                     f(&v["target_calls"]),
                     f(&r["flows"]),
                     f(&ab["sent"]),
@@ -110,8 +110,14 @@ pub fn table(files: &[PathBuf]) -> Result<String> {
                     f(&ba["lost"]),
                     pct,
                     f(&r["loadgen_socket_drops"]),
+                    f(&r["latency_ms"]["p50"]),
+                    f(&r["latency_ms"]["p99"]),
+                    f(&r["latency_ms"]["max"]),
+                    f(&r["switch_cpu_pct_per_call"]),
                     f(&v["loadgen"]["cpu_pct_avg"]),
                     f(&v["end"]["calls_active_after"]),
+                    f(&v["loadavg_1m"][0]),
+                    f(&v["loadavg_1m"][1]),
                 ));
             }
             _ => {}
