@@ -4,6 +4,12 @@
 //! The task itself never touches the disk, so a slow disk cannot make it read the
 //! channel late and fill it (the relay would then drop frames). At most one disk job
 //! per call is in flight; audio that waits for it is the backlog, counted and capped.
+//!
+//! The task does not wake for each frame: it takes what the channel holds on its own
+//! clock (every `take_every`, 500 ms with the default channel), so a recorded call
+//! costs the runtime two wake-ups a second instead of one per relayed packet. The
+//! frames carry their arrival time, so when they are taken does not move the audio;
+//! the channel holds ten times what arrives between two takes.
 
 use crate::catalogue::State;
 use crate::disk;
@@ -29,8 +35,15 @@ use tokio::task::JoinHandle;
 const WRITE_EVERY: Duration = Duration::from_millis(500);
 /// How often file data is forced to the disk (fdatasync), against power loss.
 const SYNC_EVERY: Duration = Duration::from_secs(1);
-/// Frames taken off the channel per wake-up.
-const BATCH: usize = 64;
+/// Frames a call's tap produces per second at most: 50 per leg.
+const FRAMES_PER_SEC: u64 = 100;
+
+/// How often the channel is emptied: a tenth of the time it takes to fill, at most
+/// `WRITE_EVERY` (so slots are final when they are due), at least one frame time.
+fn take_every(capacity: usize) -> Duration {
+    let fill_ms = capacity as u64 * 1000 / FRAMES_PER_SEC;
+    Duration::from_millis((fill_ms / 10).clamp(20, WRITE_EVERY.as_millis() as u64))
+}
 
 /// The result of a finished recording.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -103,7 +116,8 @@ pub(crate) fn spawn(
     file: File,
     rel: String,
 ) -> (media::Tap, RecordingHandle) {
-    let (tx, rx) = mpsc::channel(recorder.config().tap_capacity.max(1));
+    let capacity = recorder.config().tap_capacity.max(1);
+    let (tx, rx) = mpsc::channel(capacity);
     let (stop_tx, stop_rx) = oneshot::channel();
     let path = recorder.file_path(&rel);
     let w = CallWriter {
@@ -121,7 +135,7 @@ pub(crate) fn spawn(
         path: path.clone(),
     };
     let call_id = meta.call_id.clone();
-    let task = tokio::spawn(w.run(rx, stop_rx, meta, rel));
+    let task = tokio::spawn(w.run(rx, stop_rx, meta, rel, take_every(capacity)));
     let handle = RecordingHandle {
         id,
         call_id,
@@ -161,50 +175,51 @@ impl CallWriter {
         mut stop: oneshot::Receiver<()>,
         meta: CallMeta,
         rel: String,
+        take_every: Duration,
     ) -> Result<RecordingInfo> {
-        let mut tick = tokio::time::interval(WRITE_EVERY);
+        let mut tick = tokio::time::interval(take_every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut batch = Vec::with_capacity(BATCH);
-        let mut open = true;
+        let mut last_write = tokio::time::Instant::now();
         loop {
             tokio::select! {
                 biased;
                 // Dropping the handle without `finish` also ends up here.
                 _ = &mut stop => break,
-                n = rx.recv_many(&mut batch, BATCH), if open => {
-                    if n == 0 {
-                        // Every sender is gone (the relay ended); the call itself
-                        // ends with `finish`, which may come later.
-                        open = false;
+                _ = tick.tick() => {
+                    // Take first: a frame must be placed before its slot is written.
+                    self.take(&mut rx);
+                    if last_write.elapsed() + take_every / 2 >= WRITE_EVERY {
+                        last_write = tokio::time::Instant::now();
+                        self.write_due().await;
                     }
-                    self.take(&mut batch);
                 }
-                _ = tick.tick() => self.write_due().await,
             }
         }
         // Frames that arrived before the hangup are still in the channel.
         rx.close();
-        while let Ok(f) = rx.try_recv() {
-            batch.push(f);
-        }
-        self.take(&mut batch);
+        self.take(&mut rx);
         self.end(meta, rel).await
     }
 
-    fn take(&mut self, batch: &mut Vec<TapFrame>) {
-        if batch.is_empty() {
-            return;
-        }
+    /// Places every frame the channel holds now. Bounded by the channel's capacity
+    /// plus what the relay adds meanwhile (at most one frame per 10 ms per leg).
+    fn take(&mut self, rx: &mut mpsc::Receiver<TapFrame>) {
         let before = self.timeline.stats;
-        for f in batch.drain(..) {
+        let limit = rx.max_capacity() * 2;
+        for _ in 0..limit {
+            let Ok(f) = rx.try_recv() else { break };
             // The relay stamps each frame when its packet arrived, so time spent in
-            // the channel (a busy runtime, a burst) does not move the audio.
+            // the channel (waiting for this take, a busy runtime) does not move the
+            // audio.
             let slot = f.arrival.saturating_duration_since(self.t0).as_millis() as u64 / SLOT_MS;
             self.timeline.place(&f, slot);
         }
         let after = self.timeline.stats;
         let dropped = (after.late - before.late) + (after.ahead - before.ahead);
         let n = (after.placed - before.placed) + dropped;
+        if n == 0 {
+            return;
+        }
         self.frames += n;
         let stats = &self.recorder.inner.stats;
         stats.frames.fetch_add(n, Relaxed);

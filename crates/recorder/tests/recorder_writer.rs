@@ -183,3 +183,37 @@ async fn dropping_the_handle_still_completes_the_recording() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The writer takes the tap on its own clock instead of waking for every frame (one
+/// per relayed packet): frames wait in the channel until its tick, then all are
+/// placed. The paused clock makes "before the tick" exact, with no sleep.
+#[tokio::test(start_paused = true)]
+async fn the_writer_takes_the_tap_on_its_clock_not_per_frame() {
+    let dir = scratch("take-clock");
+    let rec = Recorder::new(config(&dir)).unwrap();
+    let (tap, handle) = rec.start_call(meta("take-1")).unwrap();
+    let cap = tap.max_capacity();
+    // The writer starts and takes its clock's first, immediate tick.
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+    let now = Instant::now();
+    for k in 0..10 {
+        tap.try_send(tone_frame(Leg::A, 440.0, k, 0, now)).unwrap();
+    }
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(
+        (tap.capacity(), rec.stats().frames),
+        (cap - 10, 0),
+        "the writer woke for frames before its tick"
+    );
+    // Its next tick (the clock advances by itself while everything waits).
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    assert_eq!((tap.capacity(), rec.stats().frames), (cap, 10));
+    drop(tap);
+    let info = handle.finish().await.unwrap();
+    assert_eq!((info.frames, info.frames_dropped), (10, 0));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
