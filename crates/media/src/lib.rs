@@ -18,6 +18,7 @@ pub mod rtp;
 pub mod sdp;
 pub mod srtp;
 pub mod stats;
+pub mod threads;
 pub mod tone;
 
 pub use forward::{Leg, LegConfig, LegStats, RelayStats};

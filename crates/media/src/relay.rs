@@ -1,11 +1,13 @@
 //! The RTP/RTCP relay of one B2BUA call: one tokio task owning both legs' port
 //! pairs, driving the sans-IO `Forwarder`.
 //!
-//! The packet path is: `recv_from` into a fixed buffer → `Forwarder::forward`
+//! The packet path is: `recv_from` into a fixed buffer (every datagram each socket
+//! holds, per wake-up) → `Forwarder::forward`
 //! (no allocation, no lock; counters are atomics) → `try_send_to`. It never awaits
 //! a send: a full socket buffer drops the packet and counts it, as a late packet
 //! is worthless anyway. Control (re-INVITE, prompts, the tap) arrives on a channel
-//! and is rare.
+//! and is rare. The task is one hand-written `poll` over the channel, the sockets
+//! and the two clocks.
 //!
 //! Prompts: while a prompt plays to a leg, what the other leg says is not sent to
 //! it (the prompt replaces it), but the played-to leg's own media still reaches the
@@ -34,7 +36,9 @@ use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
+use tokio::io::ReadBuf;
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -42,6 +46,9 @@ use tokio::time::{Interval, MissedTickBehavior};
 
 /// Largest datagram we relay; RTP over Ethernet never comes near it.
 const MTU: usize = 1500;
+/// Datagrams (and commands, and clock ticks) handled per wake-up before the task
+/// yields to the other calls' tasks on the same thread.
+const BUDGET: usize = 64;
 const PTIME: Duration = Duration::from_millis(20);
 /// RFC 3550 §6.2: 5 s minimum report interval; the first report after half of it.
 /// No randomisation: each leg is a two-party session, nothing to de-synchronise.
@@ -109,6 +116,10 @@ impl Relay {
         b_cfg: LegConfig,
     ) -> io::Result<RelayHandle> {
         let (local_a, local_b) = (a.rtp_addr(), b.rtp_addr());
+        // On a media thread when the process started them (`threads`): the sockets
+        // register with that thread's I/O driver, the task runs there.
+        let media = crate::threads::pick();
+        let _in_media = media.as_ref().map(tokio::runtime::Handle::enter);
         let (a_rtp, a_rtcp) = a.into_sockets();
         let (b_rtp, b_rtcp) = b.into_sockets();
         let stats = Arc::new(StatsCells::default());
@@ -127,7 +138,10 @@ impl Relay {
             srtp: [a_cfg_srtp, b_cfg_srtp],
         };
         let (ctl, rx) = mpsc::unbounded_channel();
-        let join = tokio::spawn(task.run(rx));
+        let join = match &media {
+            Some(h) => h.spawn(task.run(rx)),
+            None => tokio::spawn(task.run(rx)),
+        };
         Ok(RelayHandle {
             ctl,
             join,
@@ -282,16 +296,6 @@ fn send_media(
     sock.try_send_to(&out[..wire], to).ok()
 }
 
-async fn recv_link(
-    m: &Option<(Monitor, UdpSocket, std::net::UdpSocket)>,
-    buf: &mut [u8],
-) -> io::Result<(usize, SocketAddr)> {
-    match m {
-        Some((_, s, _)) => s.recv_from(buf).await,
-        None => std::future::pending().await,
-    }
-}
-
 fn party(leg: Leg) -> Party {
     match leg {
         Leg::A => Party::Citizen,
@@ -309,8 +313,8 @@ fn leg_of(i: usize) -> Leg {
 
 impl Task {
     async fn run(mut self, mut ctl: mpsc::UnboundedReceiver<Command>) {
-        // Fixed buffers, one per socket, reused for the life of the call.
-        let mut bufs = Box::new([[0u8; MTU]; 5]);
+        // Fixed buffers, reused for the life of the call.
+        let mut rx = Box::new([0u8; MTU]);
         let mut out = Box::new([0u8; MTU]);
         let mut clock: Interval = tokio::time::interval(PTIME);
         // Catch up after a stall so the prompt keeps its real duration.
@@ -320,32 +324,90 @@ impl Task {
             RTCP_INTERVAL,
         );
         reports.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        loop {
-            let playing = self.playing.iter().any(Option::is_some) || self.monitor.is_some();
-            let [b0, b1, b2, b3, b4] = &mut *bufs;
-            tokio::select! {
-                cmd = ctl.recv() => match cmd {
-                    Some(Command::Stop) | None => break,
-                    Some(c) => self.command(c, &mut clock),
-                },
-                r = self.rtp[0].recv_from(b0) => self.on_rtp(0, r, &mut bufs[0], &mut out),
-                r = self.rtp[1].recv_from(b1) => self.on_rtp(1, r, &mut bufs[1], &mut out),
-                r = self.rtcp[0].recv_from(b2) => self.on_rtcp(0, r, &mut bufs[2]),
-                r = self.rtcp[1].recv_from(b3) => self.on_rtcp(1, r, &mut bufs[3]),
-                r = recv_link(&self.monitor, b4) => {
-                    if let (Ok((n, src)), Some((m, _, _))) = (r, self.monitor.as_mut()) {
-                        m.on_packet(src, &bufs[4][..n]);
-                    }
-                }
-                _ = clock.tick(), if playing => self.on_tick(&mut out),
-                _ = reports.tick() => self.on_report(&mut out),
-            }
-        }
+        // One hand-written poll for everything the task waits on, instead of a
+        // `select!` that re-creates a receive future per socket at every wake-up.
+        std::future::poll_fn(|cx| {
+            self.poll_once(cx, &mut ctl, &mut clock, &mut reports, &mut rx, &mut out)
+        })
+        .await;
         for p in self.playing.iter_mut().filter_map(Option::take) {
             p.finish(PlaybackOutcome::Stopped);
         }
         tracing::debug!(stats = ?self.stats.snapshot(), "relay stopped");
         // Sockets close as `self` drops: the ports are free.
+    }
+
+    /// One wake-up: commands, then every datagram each socket holds, then the clocks.
+    /// `Ready` when the relay is to stop. Each source is polled until it is Pending,
+    /// so each has the waker; past `BUDGET` datagrams the task yields and comes back.
+    fn poll_once(
+        &mut self,
+        cx: &mut Context<'_>,
+        ctl: &mut mpsc::UnboundedReceiver<Command>,
+        clock: &mut Interval,
+        reports: &mut Interval,
+        rx: &mut [u8; MTU],
+        out: &mut [u8; MTU],
+    ) -> Poll<()> {
+        let mut budget = BUDGET;
+        while budget > 0 {
+            match ctl.poll_recv(cx) {
+                Poll::Ready(Some(Command::Stop)) | Poll::Ready(None) => return Poll::Ready(()),
+                Poll::Ready(Some(c)) => self.command(c, clock),
+                Poll::Pending => break,
+            }
+            budget -= 1;
+        }
+        // RTP of both legs, their RTCP, then the supervisor's link (k = 4).
+        for k in 0..5 {
+            while budget > 0 {
+                let sock = match k {
+                    0 | 1 => &self.rtp[k],
+                    2 | 3 => &self.rtcp[k - 2],
+                    _ => match &self.monitor {
+                        Some((_, s, _)) => s,
+                        None => break,
+                    },
+                };
+                let mut rb = ReadBuf::new(&mut rx[..]);
+                let src = match sock.poll_recv_from(cx, &mut rb) {
+                    Poll::Pending => break,
+                    Poll::Ready(Ok(src)) => src,
+                    Poll::Ready(Err(e)) => {
+                        // A reported socket error (ICMP) is consumed by the read.
+                        tracing::debug!(error = %e, "media receive error");
+                        budget -= 1;
+                        continue;
+                    }
+                };
+                let len = rb.filled().len();
+                budget -= 1;
+                match k {
+                    0 | 1 => self.on_rtp(k, len, src, rx, out),
+                    2 | 3 => self.on_rtcp(k - 2, len, src, rx),
+                    _ => {
+                        if let Some((m, _, _)) = self.monitor.as_mut() {
+                            m.on_packet(src, &rx[..len]);
+                        }
+                    }
+                }
+            }
+        }
+        let playing = self.playing.iter().any(Option::is_some) || self.monitor.is_some();
+        // Bounded: Burst catches up missed ticks, each consumed once, then Pending.
+        while playing && budget > 0 && clock.poll_tick(cx).is_ready() {
+            self.on_tick(out);
+            budget -= 1;
+        }
+        while budget > 0 && reports.poll_tick(cx).is_ready() {
+            self.on_report(out);
+            budget -= 1;
+        }
+        if budget == 0 {
+            // Not every source was polled to Pending: come back after the others ran.
+            cx.waker().wake_by_ref();
+        }
+        Poll::Pending
     }
 
     fn command(&mut self, c: Command, clock: &mut Interval) {
@@ -418,17 +480,11 @@ impl Task {
     fn on_rtp(
         &mut self,
         i: usize,
-        r: io::Result<(usize, SocketAddr)>,
+        mut n: usize,
+        src: SocketAddr,
         buf: &mut [u8; MTU],
         out: &mut [u8; MTU],
     ) {
-        let (mut n, src) = match r {
-            Ok(x) => x,
-            Err(e) => {
-                tracing::debug!(error = %e, "RTP receive error");
-                return;
-            }
-        };
         let from = leg_of(i);
         if let Some(s) = self.srtp[i].as_mut() {
             match s.rx.unprotect_rtp(buf, n) {
@@ -480,31 +536,26 @@ impl Task {
         }
     }
 
-    fn on_rtcp(&mut self, i: usize, r: io::Result<(usize, SocketAddr)>, buf: &mut [u8; MTU]) {
-        match r {
-            Ok((mut n, src)) => {
-                if let Some(s) = self.srtp[i].as_mut() {
-                    match s.rx.unprotect_rtcp(buf, n) {
-                        Ok(plain) => n = plain,
-                        Err(_) => {
-                            self.stats
-                                .leg(leg_of(i))
-                                .srtp_rejected
-                                .fetch_add(1, Ordering::Relaxed);
-                            return;
-                        }
-                    }
+    fn on_rtcp(&mut self, i: usize, mut n: usize, src: SocketAddr, buf: &mut [u8; MTU]) {
+        if let Some(s) = self.srtp[i].as_mut() {
+            match s.rx.unprotect_rtcp(buf, n) {
+                Ok(plain) => n = plain,
+                Err(_) => {
+                    self.stats
+                        .leg(leg_of(i))
+                        .srtp_rejected
+                        .fetch_add(1, Ordering::Relaxed);
+                    return;
                 }
-                self.fwd.rtcp_in(
-                    leg_of(i),
-                    src,
-                    &buf[..n],
-                    std::time::Instant::now(),
-                    rtcp::ntp_now(),
-                )
             }
-            Err(e) => tracing::debug!(error = %e, "RTCP receive error"),
         }
+        self.fwd.rtcp_in(
+            leg_of(i),
+            src,
+            &buf[..n],
+            std::time::Instant::now(),
+            rtcp::ntp_now(),
+        )
     }
 
     fn on_report(&mut self, out: &mut [u8; MTU]) {

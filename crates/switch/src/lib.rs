@@ -373,6 +373,16 @@ pub async fn start(opts: Options) -> Result<RunningSwitch, SwitchError> {
         cfg.media.rtp_ports.last,
     )
     .map_err(|e| SwitchError::Media(e.to_string()))?;
+    // Relays run on media threads of their own, one per core (`media::threads`: no
+    // worker hand-offs per packet). MADOGUCHI_MEDIA_THREADS=N sets the number, 0 keeps
+    // them on this runtime (to compare in benches/).
+    let media_threads = std::env::var("MADOGUCHI_MEDIA_THREADS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    if media_threads > 0 {
+        media::threads::start(media_threads).map_err(|e| SwitchError::Media(e.to_string()))?;
+    }
     let http_listener = tokio::net::TcpListener::bind(cfg.http.listen)
         .await
         .map_err(|source| SwitchError::Bind {
