@@ -323,7 +323,7 @@ fn a_node_killed_the_next_calls_are_answered_through_the_other() {
     }
 
     // A citizen's call goes to one node and the operator answers it there.
-    let mut first = citizen(&dir, &k, "caller1", &dir.join("440.wav"), 6);
+    let mut first = citizen(&dir, &k, "caller1", &dir.join("440.wav"), 12);
     let x = node_with_call(&[&a, &b], &k, 15);
     let (dead, live) = if x == 0 { (a, b) } else { (b, a) };
     assert!(first.wait_exit(20), "the first caller did not finish");
@@ -348,7 +348,7 @@ fn a_node_killed_the_next_calls_are_answered_through_the_other() {
             &k,
             &format!("caller{}", n + 1),
             &dir.join("440.wav"),
-            6,
+            12,
         );
         live.wait_for(
             &format!("call {} up at the surviving node", n + 1),
@@ -595,4 +595,83 @@ fn a_dead_nodes_waiting_callers_are_called_back_by_the_survivor_in_order() {
     assert_eq!(f, Some(440.0), "the operator should hear the first citizen");
     assert_eq!(queue_field(&b, "waiting"), 0, "callers left in line");
     drop(callers);
+}
+
+/// Each node knows only its own calls; Kamailio counts the phone's calls across nodes
+/// (a dialog profile per phone), so a node offering a call to an operator talking on the
+/// other node's call gets 486 at once, and offers it again once they are free.
+#[test]
+fn an_operator_talking_through_one_node_is_not_rung_by_the_other() {
+    let _one = one_cluster();
+    let key: [u8; 32] = std::array::from_fn(|i| (rand_u64() >> (i % 8)) as u8);
+    let carrier_behind = RawSip::new();
+    let front = (free_port(), free_port());
+    let front_carrier: SocketAddr = format!("127.0.0.1:{}", front.0).parse().unwrap();
+    let shared = workdir("cluster-bshared");
+    let a = node("cluster-ba", &key, front_carrier, |t| {
+        in_cluster(no_greeting(t), "a", &shared)
+    });
+    let b = node("cluster-bb", &key, front_carrier, |t| {
+        in_cluster(no_greeting(t), "b", &shared)
+    });
+    let k = Kamailio::start(
+        "cluster-bkamailio",
+        front,
+        &[(a.trunk, a.sip), (b.trunk, b.sip)],
+        carrier_behind.addr(),
+        4,
+    );
+    let dir = workdir("cluster-bpeers");
+    tone_wav(&dir.join("440.wav"), 440.0, 60.0);
+    tone_wav(&dir.join("1000.wav"), 1000.0, 300.0);
+    let op = operator(&dir, &k, "1001", &dir.join("1000.wav"));
+    for sw in [&a, &b] {
+        sw.wait_for("1001 registered and logged in", 20, |s| {
+            s.registered("1001") && agent_available(s, "1001")
+        });
+    }
+    let nodes = [&a, &b];
+    // The operator takes a first call through one node.
+    let mut first = citizen(&dir, &k, "busy1", &dir.join("440.wav"), 10);
+    let x = node_with_call(&nodes, &k, 15);
+    let t0 = Instant::now();
+    while op.received_wavs().is_empty() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "the operator did not answer"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // A second call goes to the other node (round-robin), which offers it to the same
+    // operator: Kamailio answers that offer 486, the phone never rings twice.
+    let mut second = citizen(&dir, &k, "busy2", &dir.join("440.wav"), 30);
+    let y = 1 - x;
+    nodes[y].wait_for("the second call at the other node", 15, |s| {
+        calls_active(s) == 1
+    });
+    let t0 = Instant::now();
+    while !k.log().contains("busy on another call: 486") {
+        assert!(
+            t0.elapsed() < Duration::from_secs(15),
+            "the other node's offer was not refused; Kamailio log:\n{}",
+            tail(&k.log(), 40)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(
+        op.received_wavs().len(),
+        1,
+        "the operator took a second call while talking"
+    );
+    assert!(first.wait_exit(20), "the first caller did not finish");
+    nodes[x].wait_for("the first call to end", 10, |s| calls_active(s) == 0);
+    // Free again: the other node offers the waiting call again and the operator takes it.
+    assert!(second.wait_exit(60), "the second caller did not finish");
+    nodes[y].wait_for("the second call to end", 10, |s| calls_active(s) == 0);
+    assert_eq!(
+        nodes[y].metric("madoguchi_calls_total", "outcome=\"answered\""),
+        1.0,
+        "the second call was answered by the operator"
+    );
+    assert_both_ways(&op, &second, 1, "the second call");
 }
