@@ -12,14 +12,21 @@ fn ev(at_ms: u64, kind: EventKind) -> Event {
     }
 }
 
-#[tokio::test]
-async fn events_become_a_stored_record_todays_figures_and_metrics() {
-    let dir = std::env::temp_dir().join(format!("stats-service-{}", std::process::id()));
+/// The service on a fresh database in a temporary folder named `name`, its clock fixed at
+/// `now_ms`: the handle, the folder, the database file and the metrics registry.
+fn start_service(
+    name: &str,
+    now_ms: u64,
+) -> (
+    stats::StatsHandle,
+    std::path::PathBuf,
+    std::path::PathBuf,
+    prometheus::Registry,
+) {
+    let dir = std::env::temp_dir().join(format!("{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let db = dir.join("calls.sqlite");
     let reg = prometheus::Registry::new();
-    // 2026-11-25 10:00 JST.
-    let t0 = 1_795_568_400_000u64;
     let h = stats::service::start(
         stats::StatsConfig {
             db: db.clone(),
@@ -29,9 +36,17 @@ async fn events_become_a_stored_record_todays_figures_and_metrics() {
             retention_days: 92,
         },
         &reg,
-        move || t0 + 120_000,
+        move || now_ms,
     )
     .unwrap();
+    (h, dir, db, reg)
+}
+
+#[tokio::test]
+async fn events_become_a_stored_record_todays_figures_and_metrics() {
+    // 2026-11-25 10:00 JST.
+    let t0 = 1_795_568_400_000u64;
+    let (h, dir, db, reg) = start_service("stats-service", t0 + 120_000);
     let arrived = EventKind::Arrived {
         origin: Origin::Citizen,
         trunk: "carrier".into(),
@@ -106,23 +121,9 @@ async fn events_become_a_stored_record_todays_figures_and_metrics() {
 /// runs once (a current-thread runtime), so a bounded inbox would have to refuse some.
 #[tokio::test(flavor = "current_thread")]
 async fn a_burst_of_calls_loses_no_record() {
-    let dir = std::env::temp_dir().join(format!("stats-burst-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let db = dir.join("calls.sqlite");
-    let reg = prometheus::Registry::new();
+    // 2026-11-25 10:00 JST.
     let t0 = 1_795_568_400_000u64;
-    let h = stats::service::start(
-        stats::StatsConfig {
-            db: db.clone(),
-            lines: vec!["市代表".into()],
-            queues: vec!["main".into()],
-            offset_minutes: 540,
-            retention_days: 92,
-        },
-        &reg,
-        move || t0 + 120_000,
-    )
-    .unwrap();
+    let (h, dir, db, _reg) = start_service("stats-burst", t0 + 120_000);
     const CALLS: u64 = 3_000;
     for i in 0..CALLS {
         let call = CallUid(format!("burst-{i}"));
@@ -192,22 +193,9 @@ async fn a_burst_of_calls_loses_no_record() {
 /// ended, not an operator's own outgoing call, and follows a batch of events.
 #[tokio::test]
 async fn live_calls_count_the_citizens_calls_in_progress() {
-    let dir = std::env::temp_dir().join(format!("stats-live-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let reg = prometheus::Registry::new();
+    // 2026-11-25 10:00 JST.
     let t0 = 1_795_568_400_000u64;
-    let h = stats::service::start(
-        stats::StatsConfig {
-            db: dir.join("calls.sqlite"),
-            lines: vec!["市代表".into()],
-            queues: vec!["main".into()],
-            offset_minutes: 540,
-            retention_days: 92,
-        },
-        &reg,
-        move || t0 + 60_000,
-    )
-    .unwrap();
+    let (h, dir, _db, _reg) = start_service("stats-live", t0 + 60_000);
     let arrive = |id: &str, origin: Origin, at: u64| {
         h.event(Event {
             call: CallUid(id.into()),
@@ -263,23 +251,9 @@ async fn live_calls_count_the_citizens_calls_in_progress() {
 /// finishes no record fires nothing (its receiver reports the sender gone).
 #[tokio::test]
 async fn an_ended_call_is_confirmed_only_once_its_record_is_on_disk() {
-    let dir = std::env::temp_dir().join(format!("stats-durable-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let db = dir.join("calls.sqlite");
-    let reg = prometheus::Registry::new();
+    // 2026-11-25 10:00 JST.
     let t0 = 1_795_568_400_000u64;
-    let h = stats::service::start(
-        stats::StatsConfig {
-            db: db.clone(),
-            lines: vec!["市代表".into()],
-            queues: vec!["main".into()],
-            offset_minutes: 540,
-            retention_days: 92,
-        },
-        &reg,
-        move || t0 + 60_000,
-    )
-    .unwrap();
+    let (h, dir, db, _reg) = start_service("stats-durable", t0 + 60_000);
     let store = stats::Store::open(&db).unwrap();
     for i in 0..20u64 {
         let uid = format!("durable-{i}");
