@@ -79,3 +79,62 @@ fn overload_every_invite_answered_and_no_call_left() {
         ctx()
     );
 }
+
+/// More calls at once than the RTP range has pairs for (issue 10 goal 2: at 5x the
+/// sustainable rate the range ran out and each refusal scanned it). The harness gives
+/// the switch 100 ports, 50 pairs: 25 calls of two legs. Calls beyond that are refused
+/// with 503 + Retry-After, the calls admitted complete, and every pair comes back.
+#[test]
+fn out_of_rtp_ports_calls_are_refused_at_once_and_every_pair_comes_back() {
+    let sw = loadgen_switch("outofports", 60, 500);
+    let pairs = sw.metric("madoguchi_rtp_port_pairs", "state=\"free\"");
+    assert_eq!(pairs, 50.0, "the harness's range should hold 50 pairs");
+    // 50 calls/s held 1.5 s: about 75 at once wanted, 25 possible.
+    let (stdout, v) = loadgen_cps(
+        &sw,
+        &[
+            "--rate",
+            "50",
+            "--duration",
+            "3",
+            "--hold-ms",
+            "1500",
+            "--agents",
+            "60",
+            "--settle-secs",
+            "20",
+        ],
+    );
+    let ctx = || format!("summary:\n{stdout}\nswitch log:\n{}", tail(&sw.log(), 40));
+    let calls = &v["calls"];
+    let n = |x: &serde_json::Value| x.as_u64().unwrap_or(0);
+    let failures = calls["failures"].as_object().expect("failures");
+    assert!(
+        failures.keys().all(|k| k == "503"),
+        "failures other than 503 (with Retry-After): {}",
+        ctx()
+    );
+    let refused = failures.get("503").map(n).unwrap_or(0);
+    assert!(refused > 0, "the range did not run out; {}", ctx());
+    assert!(n(&calls["completed"]) >= 25, "{}", ctx());
+    assert_eq!(
+        n(&calls["completed"]) + refused,
+        n(&calls["attempted"]),
+        "{}",
+        ctx()
+    );
+    assert_eq!(v["end"]["calls_active_after"], 0, "{}", ctx());
+    // Every pair back, and none was found held by another program.
+    assert_eq!(
+        sw.metric("madoguchi_rtp_port_pairs", "state=\"in_use\""),
+        0.0,
+        "{}",
+        ctx()
+    );
+    assert_eq!(
+        sw.metric("madoguchi_rtp_port_pairs", "state=\"free\""),
+        50.0
+    );
+    assert_eq!(sw.metric("madoguchi_rtp_port_binds_refused", ""), 0.0);
+    assert!(sw.rtp_ports_all_free(), "RTP ports still held; {}", ctx());
+}

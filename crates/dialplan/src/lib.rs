@@ -16,6 +16,7 @@
 //! - `route`: the decision itself.
 
 pub mod calendar;
+pub mod capacity;
 pub mod channels;
 pub mod civil;
 pub mod config;

@@ -425,3 +425,28 @@ fn an_overflow_loop_is_refused_with_the_chain() {
         "general → backup → general",
     );
 }
+
+#[test]
+fn an_rtp_range_too_small_for_max_calls_is_warned_at_max_calls() {
+    // The default's range holds pairs for its max_calls: no warning.
+    let cfg = check(DEFAULT_TOML, FILE).unwrap();
+    // 5,000 pairs in both ranges below (media::ports::pairs_in; dialplan has no media).
+    assert!(dialplan::capacity::warnings(&cfg, 5000, DEFAULT_TOML, FILE).is_empty());
+    // 4,000 calls need 8,000 pairs; 40000-49999 holds 5,000 (the load runs of issue 10).
+    let text = edit("max_calls = 200", "max_calls = 4000");
+    let text = text.replacen(
+        "rtp_ports = [20000, 29999]",
+        "rtp_ports = [40000, 49999]",
+        1,
+    );
+    let cfg = check(&text, FILE).expect("a warning, not an error");
+    let w = dialplan::capacity::warnings(&cfg, 5000, &text, FILE);
+    assert_eq!(w.len(), 1, "{w:#?}");
+    assert_eq!(w[0].line, line_of(&text, "max_calls = 4000"));
+    assert!(
+        w[0].message
+            .contains("holds 5000: calls beyond 2500 are refused with 503"),
+        "{}",
+        w[0]
+    );
+}

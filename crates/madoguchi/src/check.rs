@@ -1,7 +1,7 @@
 //! `madoguchi check FILE`: every error of a configuration at once, each as
 //! `FILE:LINE:COL: what to fix`, so one edit round fixes them all; then warnings that do
-//! not stop a start (weak operators' passwords, `dialplan::passwords`), never showing a
-//! password.
+//! not stop a start (weak operators' passwords, `dialplan::passwords`, never showing a
+//! password; an RTP range too small for `max_calls`, `dialplan::capacity`).
 
 use std::path::Path;
 
@@ -27,6 +27,11 @@ pub fn run(file: &Path) -> anyhow::Result<()> {
     if errors.is_empty() {
         if let Ok(cfg) = dialplan::check(&text, &name) {
             for w in dialplan::passwords::warnings(&cfg, &text, &name) {
+                eprintln!("{w}");
+            }
+            let r = cfg.media.rtp_ports;
+            let pairs = media::ports::pairs_in(r.first, r.last);
+            for w in dialplan::capacity::warnings(&cfg, pairs, &text, &name) {
                 eprintln!("{w}");
             }
         }

@@ -23,7 +23,7 @@ pub mod tone;
 
 pub use forward::{Leg, LegConfig, LegStats, RelayStats};
 pub use g711::Codec;
-pub use ports::{PortAllocator, PortError, PortPair};
+pub use ports::{PortAllocator, PortError, PortLease, PortPair};
 pub use prompt::{PlaybackHandle, PlaybackOutcome, Prompt, PromptError};
 pub use relay::{DtmfDigit, Relay, RelayHandle, Tap, TapFrame};
 pub use sdp::{Direction, Negotiated, SdpError, SessionDescription};

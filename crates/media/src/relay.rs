@@ -28,7 +28,7 @@ use crate::forward::{Forwarder, Leg, LegConfig, RelayStats, StatsCells, FRAME_SA
 use crate::g711;
 use crate::mix::{MixMode, Party};
 use crate::monitor::{Monitor, MonitorConfig};
-use crate::ports::PortPair;
+use crate::ports::{PortLease, PortPair};
 use crate::prompt::{PlaybackHandle, PlaybackOutcome, Prompt};
 use crate::rtcp;
 use crate::srtp::LegSrtp;
@@ -120,8 +120,8 @@ impl Relay {
         // register with that thread's I/O driver, the task runs there.
         let media = crate::threads::pick();
         let _in_media = media.as_ref().map(tokio::runtime::Handle::enter);
-        let (a_rtp, a_rtcp) = a.into_sockets();
-        let (b_rtp, b_rtcp) = b.into_sockets();
+        let (a_rtp, a_rtcp, a_lease) = a.into_sockets();
+        let (b_rtp, b_rtcp, b_lease) = b.into_sockets();
         let stats = Arc::new(StatsCells::default());
         let a_cfg_srtp = a_cfg.srtp.clone().map(LegSrtp::new);
         let b_cfg_srtp = b_cfg.srtp.clone().map(LegSrtp::new);
@@ -136,6 +136,7 @@ impl Relay {
             next_prompt_id: 0,
             monitor: None,
             srtp: [a_cfg_srtp, b_cfg_srtp],
+            _leases: [a_lease, b_lease],
         };
         let (ctl, rx) = mpsc::unbounded_channel();
         let join = match &media {
@@ -271,11 +272,13 @@ struct Task {
     dtmf: Option<mpsc::Sender<DtmfDigit>>,
     playing: [Option<Playing>; 2],
     next_prompt_id: u64,
-    /// A supervisor's link: its socket (RTP, and RTCP kept only to hold the port) and
-    /// the mixer.
-    monitor: Option<(Monitor, UdpSocket, std::net::UdpSocket)>,
+    /// A supervisor's link: the mixer, its RTP socket, and its RTCP socket (kept only to
+    /// hold the port) with the pair's lease after it.
+    monitor: Option<(Monitor, UdpSocket, (std::net::UdpSocket, PortLease))>,
     /// Each leg's SRTP contexts, when it negotiated SDES keys.
     srtp: [Option<LegSrtp>; 2],
+    /// Last: fields drop in order, so the ports return to the allocator once closed.
+    _leases: [PortLease; 2],
 }
 
 /// Sends `out[..len]` (RTP, or RTCP with `rtcp`) on `sock`, SRTP-protected first when
@@ -447,11 +450,15 @@ impl Task {
             }
             Command::Monitor(m) => {
                 self.monitor = m.and_then(|(pair, cfg)| {
-                    let (rtp, rtcp) = pair.into_sockets();
+                    let (rtp, rtcp, lease) = pair.into_sockets();
                     match UdpSocket::from_std(rtp) {
                         Ok(s) => {
                             self.next_prompt_id += 1;
-                            Some((Monitor::new(cfg, u64::MAX - self.next_prompt_id), s, rtcp))
+                            Some((
+                                Monitor::new(cfg, u64::MAX - self.next_prompt_id),
+                                s,
+                                (rtcp, lease),
+                            ))
                         }
                         Err(e) => {
                             tracing::warn!(error = %e, "the supervisor's link could not be opened");

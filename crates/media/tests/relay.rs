@@ -542,7 +542,7 @@ async fn rtcp_is_terminated_with_our_own_reports() {
     let ea = Arc::new(endpoint().await);
     let ea_rtcp = endpoint().await;
     // B's endpoint has an even/odd pair, so RTP port + 1 is a socket we watch.
-    let (b_rtp, b_rtcp) = allocator(15600).allocate().unwrap().into_sockets();
+    let (b_rtp, b_rtcp, _lease) = allocator(15600).allocate().unwrap().into_sockets();
     let eb = Arc::new(UdpSocket::from_std(b_rtp).unwrap());
     let eb_rtcp = UdpSocket::from_std(b_rtcp).unwrap();
     let relay = Relay::start(

@@ -59,6 +59,7 @@ pub async fn serve(
 }
 
 async fn metrics(State(s): State<Arc<Shared>>) -> impl IntoResponse {
+    s.metrics.refresh_ports(&s.ports);
     let mut text = s.metrics.render();
     text.push_str(&s.recorder.stats().to_prometheus());
     ([("content-type", "text/plain; version=0.0.4")], text)

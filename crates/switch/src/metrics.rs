@@ -37,6 +37,10 @@ pub struct Metrics {
     /// Channels in use per trunk, and calls refused because a trunk was full.
     pub trunk_channels: IntGaugeVec,
     pub trunk_full: IntCounterVec,
+    /// RTP/RTCP port pairs: "in_use" (ours), "free" (not ours; set when scraped), and
+    /// binds that failed because another program held a port.
+    pub rtp_port_pairs: IntGaugeVec,
+    pub rtp_ports_foreign: IntGauge,
 }
 
 impl Metrics {
@@ -88,7 +92,7 @@ impl Metrics {
             ),
             overload_rejected: c(
                 "madoguchi_sip_overload_rejected_total",
-                "INVITEs refused with 503 at the call limit or while the core was late",
+                "INVITEs refused with 503 at the call limit, while the core was late, or out of RTP ports",
             ),
             core_delay_ms: g(
                 "madoguchi_sip_core_delay_milliseconds",
@@ -135,8 +139,30 @@ impl Metrics {
                 "Calls refused because every channel of the trunk was in use",
                 "trunk",
             ),
+            rtp_port_pairs: gv(
+                "madoguchi_rtp_port_pairs",
+                "RTP/RTCP port pairs of the configured range, by state (in_use, free)",
+                "state",
+            ),
+            rtp_ports_foreign: g(
+                "madoguchi_rtp_port_binds_refused",
+                "Port pairs found held by another program when we tried to bind them",
+            ),
             registry,
         }
+    }
+
+    /// Gauges read from their owners at scrape time rather than kept up to date.
+    pub fn refresh_ports(&self, ports: &media::PortAllocator) {
+        let free = ports.available();
+        let in_use = ports.capacity() - free;
+        self.rtp_port_pairs
+            .with_label_values(&["in_use"])
+            .set(in_use as i64);
+        self.rtp_port_pairs
+            .with_label_values(&["free"])
+            .set(free as i64);
+        self.rtp_ports_foreign.set(ports.foreign() as i64);
     }
 
     /// The text exposition format for `/metrics`.

@@ -33,9 +33,15 @@ impl Core {
     pub(super) fn refuse_overload(&mut self, tx: ServerTxId, req: &Request) -> bool {
         let max = self.shared.cfg.switch.max_calls as usize;
         let late = self.admission.overloaded(self.backlog());
-        if self.stopping || self.calls.len() >= max || late {
+        // A call takes two RTP pairs (one per leg) when its task starts: with fewer
+        // left, refuse here, statelessly, before a task is spawned to find out.
+        let no_ports = self.shared.ports.available() < 2;
+        if self.stopping || self.calls.len() >= max || late || no_ports {
             if late {
                 tracing::debug!(delay = ?self.admission.delay(self.backlog()), "core late: new call refused");
+            }
+            if no_ports {
+                tracing::debug!("RTP port range exhausted: new call refused");
             }
             // RFC 3261 §21.5.4: 503 with Retry-After tells the carrier to try again later.
             self.shared.metrics.overload_rejected.inc();
