@@ -124,6 +124,10 @@ struct Common {
     /// After the run, wait at most this long for calls_active to reach 0.
     #[arg(long, default_value_t = 20)]
     settle_secs: u64,
+    /// Operators refresh their registration this often (RFC 3261 §10.2.4; they ask for
+    /// 3,600 s, the switch's maximum).
+    #[arg(long, default_value_t = 1800)]
+    register_refresh_secs: u64,
 }
 
 #[derive(Args)]

@@ -33,6 +33,50 @@ pub struct Operator {
     domain: String,
     reg_call_id: String,
     reg_cseq: AtomicU64,
+    refresh_every: Duration,
+}
+
+/// What operators ask for; the switch grants at most 3,600 s (its registrar's maximum).
+pub const REGISTER_EXPIRES: u32 = 3600;
+
+/// A phone refreshes its registration before it expires (RFC 3261 §10.2.4). Without
+/// it, the hour-long soak saw all 400 operators logged out at exactly 3,600 s and the
+/// last second's calls stranded in the queue.
+struct Refresh {
+    every: Duration,
+    tag: String,
+    next: Instant,
+    cseq: Option<u32>,
+    sent_at: Option<Instant>,
+}
+
+impl Refresh {
+    /// `every` (half the lifetime by default, as most phones do), the first one spread
+    /// by the id so that 400 operators do not refresh in the same millisecond.
+    fn new(id: &str, every: Duration) -> Refresh {
+        let spread = id.bytes().map(u64::from).sum::<u64>() % 1000;
+        Refresh {
+            every,
+            tag: sip::dialog::new_tag(),
+            next: Instant::now() + every + Duration::from_millis(spread),
+            cseq: None,
+            sent_at: None,
+        }
+    }
+
+    /// Time to send, or to send again after 4 s without an answer.
+    fn due(&self, now: Instant) -> bool {
+        match self.sent_at {
+            Some(t) => now >= t + Duration::from_secs(4),
+            None => now >= self.next,
+        }
+    }
+
+    fn renewed(&mut self, now: Instant) {
+        self.sent_at = None;
+        self.cseq = None;
+        self.next = now + self.every;
+    }
 }
 
 struct Dlg {
@@ -49,6 +93,7 @@ impl Operator {
         password: String,
         registrar: SocketAddr,
         domain: &str,
+        refresh_secs: u64,
     ) -> Result<Operator> {
         let sock = UdpSocket::bind("127.0.0.1:0").await?;
         let local = sock.local_addr()?;
@@ -61,6 +106,7 @@ impl Operator {
             registrar,
             domain: domain.to_string(),
             reg_cseq: AtomicU64::new(0),
+            refresh_every: Duration::from_secs(refresh_secs.max(1)),
         })
     }
 
@@ -68,67 +114,79 @@ impl Operator {
     /// AOR (`Contact: *`, Expires 0), which clears what an earlier run left behind.
     /// Only called while `serve` is not running on this socket.
     pub async fn register(&self, contact: Option<u32>) -> Result<()> {
-        let uri = format!("sip:{}", self.domain);
-        let aor = format!("<sip:{}@{}>", self.id, self.domain);
         let tag = sip::dialog::new_tag();
         let mut auth: Option<String> = None;
         for _round in 0..3 {
-            let cseq = self.reg_cseq.fetch_add(1, Relaxed) as u32 + 1;
-            let branch = sip::transaction::new_branch();
-            let from = format!("{aor};tag={tag}");
-            let mut r = msg::request(Head {
-                method: Method::Register,
-                uri: &uri,
-                local: self.local,
-                branch: &branch,
-                from: &from,
-                to: &aor,
-                call_id: &self.reg_call_id,
-                cseq,
-            })?;
-            match contact {
-                Some(expires) => {
-                    r.headers
-                        .push("Contact", format!("<sip:{}@{}>", self.id, self.local));
-                    r.headers.push("Expires", expires.to_string());
-                }
-                None => {
-                    r.headers.push("Contact", "*");
-                    r.headers.push("Expires", "0");
-                }
-            }
-            if let Some(a) = &auth {
-                r.headers.push("Authorization", a.clone());
-            }
+            let r = self.register_request(&tag, contact, auth.take())?;
             let resp = self
                 .transact(&r)
                 .await
                 .with_context(|| format!("REGISTER {}", self.id))?;
             match resp.status {
                 200..=299 => return Ok(()),
-                401 => {
-                    let chal = resp
-                        .hdrs()
-                        .get("WWW-Authenticate")
-                        .ok_or_else(|| anyhow!("401 without challenge"))?;
-                    let cnonce = format!("{:016x}", rand::random::<u64>());
-                    auth = Some(
-                        sip::auth::client_authorization(
-                            chal,
-                            "REGISTER",
-                            &uri,
-                            &self.id,
-                            &self.password,
-                            &cnonce,
-                            1,
-                        )
-                        .map_err(|e| anyhow!("digest: {e:?}"))?,
-                    );
-                }
+                401 => auth = Some(self.authorization(&resp)?),
                 s => bail!("REGISTER {} answered {s} {}", self.id, resp.reason),
             }
         }
         bail!("REGISTER {}: still challenged after 3 rounds", self.id)
+    }
+
+    /// A REGISTER of our contact for `contact` seconds (None: remove every binding).
+    fn register_request(
+        &self,
+        tag: &str,
+        contact: Option<u32>,
+        auth: Option<String>,
+    ) -> Result<Request> {
+        let uri = format!("sip:{}", self.domain);
+        let aor = format!("<sip:{}@{}>", self.id, self.domain);
+        let cseq = self.reg_cseq.fetch_add(1, Relaxed) as u32 + 1;
+        let branch = sip::transaction::new_branch();
+        let from = format!("{aor};tag={tag}");
+        let mut r = msg::request(Head {
+            method: Method::Register,
+            uri: &uri,
+            local: self.local,
+            branch: &branch,
+            from: &from,
+            to: &aor,
+            call_id: &self.reg_call_id,
+            cseq,
+        })?;
+        match contact {
+            Some(expires) => {
+                r.headers
+                    .push("Contact", format!("<sip:{}@{}>", self.id, self.local));
+                r.headers.push("Expires", expires.to_string());
+            }
+            None => {
+                r.headers.push("Contact", "*");
+                r.headers.push("Expires", "0");
+            }
+        }
+        if let Some(a) = auth {
+            r.headers.push("Authorization", a);
+        }
+        Ok(r)
+    }
+
+    /// Our answer to a 401's challenge.
+    fn authorization(&self, resp: &Response) -> Result<String> {
+        let chal = resp
+            .hdrs()
+            .get("WWW-Authenticate")
+            .ok_or_else(|| anyhow!("401 without challenge"))?;
+        let cnonce = format!("{:016x}", rand::random::<u64>());
+        sip::auth::client_authorization(
+            chal,
+            "REGISTER",
+            &format!("sip:{}", self.domain),
+            &self.id,
+            &self.password,
+            &cnonce,
+            1,
+        )
+        .map_err(|e| anyhow!("digest: {e:?}"))
     }
 
     /// One non-INVITE transaction on this socket: retransmit per T1/T2, up to timer F.
@@ -170,15 +228,24 @@ impl Operator {
         let mut unacked: HashSet<String> = HashSet::new();
         let mut buf = vec![0u8; 65535];
         let mut tick = tokio::time::interval(Duration::from_millis(50));
+        let mut refresh = Refresh::new(&self.id, self.refresh_every);
         loop {
             tokio::select! {
                 r = self.sock.recv_from(&mut buf) => {
                     let Ok((n, from)) = r else { continue };
-                    let Ok(Message::Request(req)) = sip::parse_datagram(&buf[..n]) else { continue };
-                    self.on_request(req, from, &mut dlgs, &mut unacked, &media, &rtp_ports, &stats).await;
+                    match sip::parse_datagram(&buf[..n]) {
+                        Ok(Message::Request(req)) => {
+                            self.on_request(req, from, &mut dlgs, &mut unacked, &media, &rtp_ports, &stats).await;
+                        }
+                        Ok(Message::Response(resp)) => self.on_register_response(&resp, &mut refresh).await,
+                        Err(_) => {}
+                    }
                 }
                 _ = tick.tick() => {
                     let now = Instant::now();
+                    if refresh.due(now) {
+                        self.send_refresh(&mut refresh, None).await;
+                    }
                     let mut gone = Vec::new();
                     for cid in &unacked {
                         let Some(d) = dlgs.get_mut(cid) else { gone.push(cid.clone()); continue };
@@ -197,6 +264,30 @@ impl Operator {
                 }
                 _ = stop.changed() => return,
             }
+        }
+    }
+
+    /// Sends the refreshing REGISTER (with `auth` after a challenge).
+    async fn send_refresh(&self, refresh: &mut Refresh, auth: Option<String>) {
+        let Ok(r) = self.register_request(&refresh.tag, Some(REGISTER_EXPIRES), auth) else {
+            return;
+        };
+        refresh.cseq = r.cseq().map(|c| c.seq);
+        refresh.sent_at = Some(Instant::now());
+        let _ = self.sock.send_to(&r.to_bytes(), self.registrar).await;
+    }
+
+    async fn on_register_response(&self, resp: &Response, refresh: &mut Refresh) {
+        if resp.cseq().map(|c| c.seq) != refresh.cseq || resp.status < 200 {
+            return;
+        }
+        match resp.status {
+            200..=299 => refresh.renewed(Instant::now()),
+            401 => match self.authorization(resp) {
+                Ok(a) => self.send_refresh(refresh, Some(a)).await,
+                Err(e) => eprintln!("operator {}: refresh: {e}", self.id),
+            },
+            s => eprintln!("operator {}: refresh answered {s} {}", self.id, resp.reason),
         }
     }
 

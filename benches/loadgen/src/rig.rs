@@ -64,7 +64,7 @@ pub async fn setup(c: Common) -> Result<Rig> {
             (id.clone(), config::agent_password(&id))
         };
         ops.push(Arc::new(
-            Operator::bind(user, password, c.sip, &c.domain).await?,
+            Operator::bind(user, password, c.sip, &c.domain, c.register_refresh_secs).await?,
         ));
     }
     // Register 16 at a time: fast, yet gentle on the registrar's file saves.
@@ -74,7 +74,7 @@ pub async fn setup(c: Common) -> Result<Rig> {
             let op = op.clone();
             js.push(tokio::spawn(async move {
                 op.register(None).await?;
-                op.register(Some(3600)).await
+                op.register(Some(crate::operator::REGISTER_EXPIRES)).await
             }));
         }
         for j in js {
