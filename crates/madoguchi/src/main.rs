@@ -4,6 +4,7 @@
 mod api;
 mod check;
 mod history_account;
+mod memory;
 mod report;
 mod sidecar;
 mod site;
@@ -546,6 +547,7 @@ fn main() -> anyhow::Result<()> {
                 .enable_all()
                 .max_blocking_threads(64)
                 .build()?;
+            memory::start_trimmer();
             let history = (!no_history).then(|| HistoryChild {
                 config: config.clone(),
                 listen: history_listen,
@@ -760,6 +762,11 @@ async fn serve(
             )
         })
         .collect();
+    let rtp = cfg.media.rtp_ports;
+    let pairs = media::ports::pairs_in(rtp.first, rtp.last);
+    if let Some(why) = dialplan::capacity::port_shortfall(&cfg, pairs) {
+        tracing::warn!("{why}");
+    }
     let domain = cfg.sip.domain.clone();
     // Before the switch answers anything: a SIGTERM right after the API is up must end
     // calls with BYE, not kill the process (tests/history_sidecar.rs saw it race).
