@@ -342,6 +342,7 @@ fn recordings(cmd: RecCmd, config: Option<PathBuf>) -> anyhow::Result<()> {
 }
 
 fn main() -> anyhow::Result<()> {
+    memory::cap_arenas();
     let cli = Cli::parse();
     match cli.cmd {
         Cmd::Check { file } => check::run(&file),
