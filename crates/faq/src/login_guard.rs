@@ -234,11 +234,13 @@ mod tests {
             let g = g.clone();
             waiters.push(tokio::spawn(async move { g.hash_slot().await.is_some() }));
         }
-        for _ in 0..10_000 {
-            if g.waiting.load(Ordering::SeqCst) == HASH_QUEUE {
-                break;
-            }
-            tokio::task::yield_now().await;
+        // Bounded by time, not by a count of yields: under a loaded CI machine 10,000
+        // yields passed before the spawned waiters were first polled (a red run).
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+        while g.waiting.load(Ordering::SeqCst) < HASH_QUEUE
+            && tokio::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
         }
         assert_eq!(g.waiting.load(Ordering::SeqCst), HASH_QUEUE);
         assert!(
