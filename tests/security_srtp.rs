@@ -58,6 +58,10 @@ impl Capture {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
+        // Not left capturing after the test gives up.
+        let mut child = child;
+        let _ = child.kill();
+        let _ = child.wait();
         panic!(
             "tcpdump did not start: {}",
             std::fs::read_to_string(&log).unwrap_or_default()

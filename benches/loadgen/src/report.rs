@@ -140,7 +140,7 @@ pub fn table(files: &[PathBuf]) -> Result<String> {
 /// rate, e.g. Kamailio then madoguchi. One row per rate with the ratios, then the
 /// highest rate each sustained with no failed call.
 pub fn compare(files: &[PathBuf], names: (&str, &str)) -> Result<String> {
-    if files.is_empty() || files.len() % 2 != 0 {
+    if files.is_empty() || !files.len().is_multiple_of(2) {
         anyhow::bail!("compare takes pairs of summaries: ANCHOR SUBJECT [ANCHOR SUBJECT ...]");
     }
     let load = |p: &PathBuf| -> Result<Value> {

@@ -49,7 +49,7 @@ impl Bench {
     }
 
     fn enqueue(&mut self) {
-        let prio = (self.next_call % 7 == 0) as u8 * 5;
+        let prio = self.next_call.is_multiple_of(7) as u8 * 5;
         self.acd
             .enqueue(
                 CallId(self.next_call),

@@ -79,7 +79,7 @@ fn random_traffic_keeps_the_limit_and_the_reserve() {
         let mut held: Vec<(ChannelId, Use)> = Vec::new();
         for _ in 0..5_000 {
             let r = rng.next();
-            if r % 3 == 0 && !held.is_empty() {
+            if r.is_multiple_of(3) && !held.is_empty() {
                 let (id, _) = held.swap_remove((r as usize / 3) % held.len());
                 assert!(ch.release(id));
             } else {

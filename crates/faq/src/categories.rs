@@ -98,5 +98,4 @@ pub fn adopt_used(db: &Db) -> Result<usize> {
             [],
         )
     })
-    .map_err(Into::into)
 }
