@@ -9,6 +9,22 @@
 mod common;
 use common::*;
 
+fn n(x: &serde_json::Value) -> u64 {
+    x.as_u64().unwrap_or(0)
+}
+
+/// The calls refused, after checking that a refusal with 503 + Retry-After is the only
+/// failure of the run (loadgen counts a 503 without Retry-After as another failure).
+fn refused_with_503_only(calls: &serde_json::Value, ctx: &dyn Fn() -> String) -> u64 {
+    let failures = calls["failures"].as_object().expect("failures");
+    assert!(
+        failures.keys().all(|k| k == "503"),
+        "failures other than 503 (with Retry-After): {}",
+        ctx()
+    );
+    failures.get("503").map(n).unwrap_or(0)
+}
+
 #[test]
 fn overload_every_invite_answered_and_no_call_left() {
     let sw = loadgen_switch("overload", 24, 12);
@@ -36,17 +52,10 @@ fn overload_every_invite_answered_and_no_call_left() {
     );
     let ctx = || format!("summary:\n{stdout}\nswitch log:\n{}", tail(&sw.log(), 40));
     let calls = &v["calls"];
-    let n = |x: &serde_json::Value| x.as_u64().unwrap_or(0);
     assert_eq!(n(&calls["attempted"]), 120, "{}", ctx());
-    // The only failure allowed is a refusal with 503 + Retry-After; no INVITE may go
-    // unanswered (timeout_invite), no call may hang (unfinished_at_deadline).
-    let failures = calls["failures"].as_object().expect("failures");
-    assert!(
-        failures.keys().all(|k| k == "503"),
-        "failures other than 503: {}",
-        ctx()
-    );
-    let refused = failures.get("503").map(n).unwrap_or(0);
+    // No INVITE may go unanswered (timeout_invite), no call may hang
+    // (unfinished_at_deadline).
+    let refused = refused_with_503_only(calls, &ctx);
     assert!(refused > 0, "the switch was not overloaded; {}", ctx());
     assert!(n(&calls["completed"]) > 0, "{}", ctx());
     assert_eq!(
@@ -107,14 +116,7 @@ fn out_of_rtp_ports_calls_are_refused_at_once_and_every_pair_comes_back() {
     );
     let ctx = || format!("summary:\n{stdout}\nswitch log:\n{}", tail(&sw.log(), 40));
     let calls = &v["calls"];
-    let n = |x: &serde_json::Value| x.as_u64().unwrap_or(0);
-    let failures = calls["failures"].as_object().expect("failures");
-    assert!(
-        failures.keys().all(|k| k == "503"),
-        "failures other than 503 (with Retry-After): {}",
-        ctx()
-    );
-    let refused = failures.get("503").map(n).unwrap_or(0);
+    let refused = refused_with_503_only(calls, &ctx);
     assert!(refused > 0, "the range did not run out; {}", ctx());
     assert!(n(&calls["completed"]) >= 25, "{}", ctx());
     assert_eq!(
