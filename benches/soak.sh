@@ -22,6 +22,9 @@ SAMPLE_SECS=${SAMPLE_SECS:-30}
 # transaction table (timers J/D keep 32 s of transactions) fill, then stay.
 WARMUP_SECS=${WARMUP_SECS:-300}
 RTP_PORTS=${RTP_PORTS:-40000-49999}
+# SMAPS=1 also writes, at each sample, the resident kB per kind of mapping (heap,
+# anonymous, thread stacks, each file) to smaps.tsv: where a step in RSS comes from.
+SMAPS=${SMAPS:-}
 export RUST_LOG=${RUST_LOG:-warn}
 [ "$MINUTES" -ge 1 ] && [ "$MINUTES" -le 60 ] || { echo "MINUTES must be 1..60 (loadgen's cps mode runs at most 3600 s)"; exit 2; }
 
@@ -55,6 +58,15 @@ sample() {
     active=$(curl -sf "http://127.0.0.1:$HTTP/api/v1/status" | sed -n 's/.*"calls_active":\([0-9]*\).*/\1/p')
     printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$(( $(date +%s) - T0 ))" "$rss" "$fds" "$thr" "${active:-?}" \
         "$(cut -d' ' -f1 /proc/loadavg)" >>"$RUN/soak.tsv"
+    [ -z "$SMAPS" ] || smaps_by_kind
+}
+# One line per kind of mapping: secs, kind, resident kB, mappings of that kind.
+smaps_by_kind() {
+    awk -v t="$(( $(date +%s) - T0 ))" '
+        /^[0-9a-f]+-[0-9a-f]+ / { kind = ($6 == "") ? "[anon]" : $6; n[kind]++; next }
+        /^Rss:/ { rss[kind] += $2 }
+        END { for (k in rss) if (rss[k] > 0) printf "%s\t%s\t%d\t%d\n", t, k, rss[k], n[k] }
+    ' "/proc/$PID/smaps" >>"$RUN/smaps.tsv" 2>/dev/null || true
 }
 T0=$(date +%s)
 printf 'secs\trss_kb\tfds\tthreads\tcalls_active\tload1\n' >"$RUN/soak.tsv"
@@ -93,7 +105,9 @@ awk -F'\t' -v w="$WARMUP_SECS" -v end="$secs" '
     }' "$RUN/soak.tsv" | tee "$RUN/verdict.txt"
 echo
 "$LOADGEN" table "$RUN/cps.json" | tee "$RUN/table.md"
-echo "switch warnings/errors: $(grep -cE ' (WARN|ERROR) ' "$RUN/madoguchi.log" || true) (first ones below)"
-grep -E ' (WARN|ERROR) ' "$RUN/madoguchi.log" | head -10 || true
+# Not counted: the one warning per operator that it uses the example password (above).
+warnings() { grep -E ' (WARN|ERROR) ' "$RUN/madoguchi.log" | grep -v 'published example password' || true; }
+echo "switch warnings/errors: $(warnings | wc -l) (first ones below)"
+warnings | head -10
 rm -rf "$RUN/recordings"
 echo "samples, summaries and the switch log: $RUN"

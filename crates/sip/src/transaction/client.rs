@@ -31,7 +31,10 @@ pub(crate) struct ClientTx {
     pub armed: Armed,
     invite: bool,
     /// Kept for INVITE only: the ACK for a non-2xx is built from it (§17.1.1.3).
-    request: Option<Request>,
+    /// Boxed: the layer's table holds every transaction of the last 32 s inline, and a
+    /// `Request` would double the size of each slot (the table's doubling from 32,768
+    /// to 65,536 slots was a 15 MB step in the soak's RSS).
+    request: Option<Box<Request>>,
     wire: Bytes,
     ack: Option<Bytes>,
     /// Current Timer A / E interval.
@@ -56,7 +59,7 @@ impl ClientTx {
             },
             armed: Armed::default(),
             invite,
-            request: invite.then_some(req),
+            request: invite.then(|| Box::new(req)),
             wire,
             ack: None,
             interval: t.t1,
@@ -91,9 +94,25 @@ impl ClientTx {
         self.armed = Armed::default();
     }
 
+    /// A final response ends the request's retransmissions (§17.1.1.2, §17.1.2.2):
+    /// what remains (Timers D, K, M, up to 32 s) needs neither the request nor its
+    /// bytes; the ACK for a non-2xx is built before. At 200 calls/s that is 6,400
+    /// INVITEs with their SDP that a switch would otherwise hold for nothing.
+    fn release_request(&mut self) {
+        self.request = None;
+        self.wire = Bytes::new();
+    }
+
+    /// Holds the request or its bytes (for tests of `release_request`).
+    #[cfg(test)]
+    pub(crate) fn holds_request(&self) -> bool {
+        self.request.is_some() || !self.wire.is_empty()
+    }
+
     /// Enter a state whose only timer is a wait of `d` that is zero on reliable
     /// transports (Timers D and K): there the transaction ends at once.
     fn linger(&mut self, state: ClientState, d: Duration, now: Instant) {
+        self.release_request();
         self.armed = Armed::default();
         if self.peer.transport.is_reliable() {
             self.state = ClientState::Terminated;
@@ -125,6 +144,7 @@ impl ClientTx {
                 // RFC 6026 §7.2: Accepted, Timer M = 64*T1, so retransmitted or forked
                 // 2xx still reach the TU, which ACKs them.
                 self.state = Accepted;
+                self.release_request();
                 self.armed = Armed {
                     retransmit: None,
                     lifetime: Some(ctx.now + ctx.timers.t1x64()),

@@ -105,6 +105,7 @@ fn non_2xx_is_acked_by_the_transaction_and_timer_d_is_32s_on_udp() {
     let req = request("INVITE", "z9hG4bKn", 7, None);
     let id = l.send_request(req.clone(), udp(), t0);
     drain(&mut l);
+    assert!(l.client_holds_request(id), "Calling resends the INVITE (Timer A)");
     let t1 = t0 + Duration::from_secs(1);
     let busy = response(&req, 486, Some("b2"));
     l.on_message(Message::Response(busy.clone()), udp(), t1);
@@ -130,6 +131,8 @@ fn non_2xx_is_acked_by_the_transaction_and_timer_d_is_32s_on_udp() {
     let acts = drain(&mut l);
     assert_eq!(sent(&acts).len(), 1);
     assert!(!acts.iter().any(|a| matches!(a, Action::Response { .. })));
+    // Completed resends only the ACK: the INVITE is let go.
+    assert!(!l.client_holds_request(id));
     // Timer A must be gone; Timer D = 32 s after the final.
     assert_eq!(l.poll_timeout(), Some(t1 + Duration::from_secs(32)));
     l.handle_timeout(t1 + Duration::from_secs(32));
@@ -169,6 +172,9 @@ fn accepted_passes_every_2xx_up_until_timer_m() {
         .filter(|a| matches!(a, Action::Response { tx, resp } if *tx == id && resp.status == 200));
     assert_eq!(oks.count(), 2);
     assert!(sent(&acts).is_empty());
+    // Accepted keeps the transaction 32 s, but not the INVITE: nothing resends it.
+    assert_eq!(l.len(), 1);
+    assert!(!l.client_holds_request(id));
     // Timer M = 64*T1 from entering Accepted.
     assert_eq!(l.poll_timeout(), Some(t1 + Duration::from_secs(32)));
     l.handle_timeout(t1 + Duration::from_secs(32));
