@@ -12,6 +12,8 @@ use std::path::Path;
 
 pub struct Client {
     agent: ureq::Agent,
+    /// Keeps no connection: the one retry of a request whose pooled connection closed.
+    fresh_agent: ureq::Agent,
     base: String,
     /// Cookies set by the server (name → value), sent back on every request.
     pub cookies: BTreeMap<String, String>,
@@ -71,14 +73,17 @@ impl Client {
         let tls = ureq::tls::TlsConfig::builder()
             .root_certs(ureq::tls::RootCerts::new_with_certs(&[cert]))
             .build();
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .tls_config(tls)
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .build()
-            .into();
+        let config = |pool: bool| {
+            let b = ureq::Agent::config_builder()
+                .tls_config(tls.clone())
+                .http_status_as_error(false)
+                .max_redirects(0);
+            let b = if pool { b } else { b.max_idle_connections(0) };
+            ureq::Agent::from(b.build())
+        };
         Ok(Client {
-            agent,
+            agent: config(true),
+            fresh_agent: config(false),
             base: format!("https://{addr}"),
             cookies: BTreeMap::new(),
         })
@@ -156,8 +161,25 @@ impl Client {
         }
         let req = req.body(body.to_vec()).map_err(bad)?;
         let agent = self.agent.clone();
+        let fresh = self.fresh_agent.clone();
         let resp = tokio::task::spawn_blocking(move || -> io::Result<Resp> {
-            let mut r = agent.run(req).map_err(bad)?;
+            // A pooled keep-alive connection may be closed by the server just as the
+            // request goes out (it answered the previous request without reading all of
+            // its body). No response came, so send it once more on a new connection, as
+            // browsers do; a second failure is returned.
+            let retry = (req.method().clone(), req.uri().clone(), req.headers().clone(), req.body().clone());
+            let mut r = match agent.run(req) {
+                Ok(r) => r,
+                Err(ureq::Error::Io(_) | ureq::Error::Protocol(_)) => {
+                    let (method, uri, headers, body) = retry;
+                    let mut again = ureq::http::Request::builder().method(method).uri(uri);
+                    if let Some(h) = again.headers_mut() {
+                        *h = headers;
+                    }
+                    fresh.run(again.body(body).map_err(bad)?).map_err(bad)?
+                }
+                Err(e) => return Err(bad(e)),
+            };
             let status = r.status().as_u16();
             let headers = r
                 .headers()
