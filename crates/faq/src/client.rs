@@ -62,6 +62,15 @@ fn enc(s: &str) -> String {
         .collect()
 }
 
+/// The same request again (an `http::Request` is not `Clone`: its extensions may not be).
+fn copy_of(req: &ureq::http::Request<Vec<u8>>) -> ureq::http::Request<Vec<u8>> {
+    let mut c = ureq::http::Request::new(req.body().clone());
+    *c.method_mut() = req.method().clone();
+    *c.uri_mut() = req.uri().clone();
+    *c.headers_mut() = req.headers().clone();
+    c
+}
+
 fn bad(e: impl std::fmt::Display) -> io::Error {
     io::Error::other(e.to_string())
 }
@@ -167,16 +176,11 @@ impl Client {
             // request goes out (it answered the previous request without reading all of
             // its body). No response came, so send it once more on a new connection, as
             // browsers do; a second failure is returned.
-            let retry = (req.method().clone(), req.uri().clone(), req.headers().clone(), req.body().clone());
+            let retry = copy_of(&req);
             let mut r = match agent.run(req) {
                 Ok(r) => r,
                 Err(ureq::Error::Io(_) | ureq::Error::Protocol(_)) => {
-                    let (method, uri, headers, body) = retry;
-                    let mut again = ureq::http::Request::builder().method(method).uri(uri);
-                    if let Some(h) = again.headers_mut() {
-                        *h = headers;
-                    }
-                    fresh.run(again.body(body).map_err(bad)?).map_err(bad)?
+                    fresh.run(retry).map_err(bad)?
                 }
                 Err(e) => return Err(bad(e)),
             };

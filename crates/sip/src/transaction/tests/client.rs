@@ -105,7 +105,10 @@ fn non_2xx_is_acked_by_the_transaction_and_timer_d_is_32s_on_udp() {
     let req = request("INVITE", "z9hG4bKn", 7, None);
     let id = l.send_request(req.clone(), udp(), t0);
     drain(&mut l);
-    assert!(l.client_holds_request(id), "Calling resends the INVITE (Timer A)");
+    assert!(
+        l.client_holds_request(id),
+        "Calling resends the INVITE (Timer A)"
+    );
     let t1 = t0 + Duration::from_secs(1);
     let busy = response(&req, 486, Some("b2"));
     l.on_message(Message::Response(busy.clone()), udp(), t1);
