@@ -96,7 +96,7 @@ async fn realtime(calls: usize, secs: u64) {
             caller: format!("090{i:08}"),
             started_at: SystemTime::now(),
         };
-        let (tap, h) = rec.start_call(meta).unwrap();
+        let (tap, h) = rec.start_call(meta).await.unwrap();
         taps.push(tap);
         handles.push(h);
     }

@@ -239,7 +239,8 @@ impl Catalogue {
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// A new recording's row, on the disk when this returns (group commit).
+    /// A new recording's row, on the disk when this returns (group commit). Blocks the
+    /// thread: for code off the runtime (start-up repair, tools).
     pub fn insert_recording(
         &self,
         call_id: &str,
@@ -248,26 +249,38 @@ impl Catalogue {
         started_at: i64,
         path: &str,
     ) -> Result<i64> {
-        self.group.run(Op::Insert {
-            call_id: call_id.to_string(),
-            number: number.to_string(),
-            caller: caller.to_string(),
-            started_at,
-            path: path.to_string(),
-        })
+        self.group
+            .run(Op::insert(call_id, number, caller, started_at, path))
     }
 
-    pub fn add_operator(&self, id: i64, operator: &str) -> Result<()> {
-        self.group.run(Op::AddOperator {
-            id,
-            operator: operator.to_string(),
-        })?;
+    /// [`Catalogue::insert_recording`] for tasks: the same commit, awaited.
+    pub async fn insert_recording_async(
+        &self,
+        call_id: &str,
+        number: &str,
+        caller: &str,
+        started_at: i64,
+        path: &str,
+    ) -> Result<i64> {
+        self.group
+            .submit(Op::insert(call_id, number, caller, started_at, path))
+            .await
+    }
+
+    /// Notes an operator who took part; done when the commit is on the disk.
+    pub async fn add_operator(&self, id: i64, operator: &str) -> Result<()> {
+        self.group
+            .submit(Op::AddOperator {
+                id,
+                operator: operator.to_string(),
+            })
+            .await?;
         Ok(())
     }
 
     /// Records the end of a recording: `state` is complete or interrupted.
     #[allow(clippy::too_many_arguments)]
-    pub fn finish(
+    pub async fn finish(
         &self,
         id: i64,
         state: State,
@@ -276,14 +289,16 @@ impl Catalogue {
         size_bytes: i64,
         sha256: &str,
     ) -> Result<()> {
-        self.group.run(Op::Finish {
-            id,
-            state: state.as_str(),
-            ended_at,
-            duration_ms,
-            size_bytes,
-            sha256: sha256.to_string(),
-        })?;
+        self.group
+            .submit(Op::Finish {
+                id,
+                state: state.as_str(),
+                ended_at,
+                duration_ms,
+                size_bytes,
+                sha256: sha256.to_string(),
+            })
+            .await?;
         Ok(())
     }
 

@@ -125,8 +125,14 @@ impl Recorder {
     /// relay (`RelayHandle::set_tap(Some(tap))`); keep the handle and `finish` it when
     /// the call ends. An `Err` means the call must go on unrecorded (the alarm is up
     /// when the disk is full).
-    pub fn start_call(&self, meta: CallMeta) -> Result<(media::Tap, RecordingHandle)> {
-        let r = self.create_file(&meta);
+    pub async fn start_call(&self, meta: CallMeta) -> Result<(media::Tap, RecordingHandle)> {
+        // A few metadata operations (statvfs, mkdir, create, one header write): short
+        // enough for the blocking pool, which they do not grow.
+        let this = self.clone();
+        let meta2 = meta.clone();
+        let r = tokio::task::spawn_blocking(move || this.create_file(&meta2))
+            .await
+            .unwrap_or_else(|e| Err(io::Error::other(format!("file job failed: {e}")).into()));
         let (file, rel) = match r {
             Ok(x) => x,
             Err(e) => {
@@ -136,17 +142,18 @@ impl Recorder {
             }
         };
         let started = time::unix_secs(meta.started_at);
-        let id = match self.inner.catalogue.insert_recording(
-            &meta.call_id,
-            &meta.number,
-            &meta.caller,
-            started,
-            &rel,
-        ) {
+        // The row is on the disk before the first frame is written (group commit,
+        // awaited: no thread is held while the fsync runs).
+        let inserted = self
+            .inner
+            .catalogue
+            .insert_recording_async(&meta.call_id, &meta.number, &meta.caller, started, &rel)
+            .await;
+        let id = match inserted {
             Ok(id) => id,
             Err(e) => {
                 // No row, no file: a file nobody can find would outlive its retention.
-                let _ = std::fs::remove_file(self.file_path(&rel));
+                let _ = tokio::fs::remove_file(self.file_path(&rel)).await;
                 self.inner.stats.refused.fetch_add(1, Relaxed);
                 tracing::error!(call_id = %meta.call_id, error = %e, "call will not be recorded");
                 return Err(e);

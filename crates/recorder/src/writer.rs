@@ -91,8 +91,11 @@ impl RecordingHandle {
     }
 
     /// Notes an operator who took part (answered, or was transferred to).
-    pub fn add_operator(&self, operator: &str) -> Result<()> {
-        self.recorder.catalogue().add_operator(self.id, operator)
+    pub async fn add_operator(&self, operator: &str) -> Result<()> {
+        self.recorder
+            .catalogue()
+            .add_operator(self.id, operator)
+            .await
     }
 
     /// Ends the recording: writes what is left, the final header, fsyncs, hashes the
@@ -374,20 +377,18 @@ impl CallWriter {
         let duration_ms = wav::duration_ms(data_len);
         let ended_at = started_at + (duration_ms / 1000) as i64;
         let ended_wall = time::unix_secs(SystemTime::now()).max(ended_at);
-        // The row waits for a group commit (an fsync): off the runtime's threads.
-        let (rec, id, sha_row) = (self.recorder.clone(), self.id, sha.clone());
-        tokio::task::spawn_blocking(move || {
-            rec.catalogue().finish(
-                id,
+        // The row waits for a group commit (an fsync), awaited: no thread is held.
+        self.recorder
+            .catalogue()
+            .finish(
+                self.id,
                 State::Complete,
                 ended_wall,
                 duration_ms as i64,
                 size as i64,
-                &sha_row,
+                &sha,
             )
-        })
-        .await
-        .map_err(|e| io::Error::other(format!("catalogue job failed: {e}")))??;
+            .await?;
         stats.completed.fetch_add(1, Relaxed);
         tracing::info!(id = self.id, call_id = %meta.call_id, duration_ms, size, "recording complete");
         Ok(RecordingInfo {

@@ -50,7 +50,7 @@ fn child(dir: &Path) {
                 caller: format!("0901234{i:04}"),
                 started_at: SystemTime::now(),
             };
-            let (tap, handle) = rec.start_call(meta).unwrap();
+            let (tap, handle) = rec.start_call(meta).await.unwrap();
             tokio::spawn(feed(tap.clone(), Leg::A, 440.0, start, 0, 3000, i as u32));
             tokio::spawn(feed(tap, Leg::B, 1000.0, start, 0, 3000, 77 * i as u32));
             handles.push(handle);

@@ -34,6 +34,7 @@ async fn a_full_disk_refuses_recordings_and_raises_the_alarm() {
 
     let e = rec
         .start_call(meta("full-1"))
+        .await
         .err()
         .expect("a recording started on a full disk");
     assert!(
@@ -57,7 +58,7 @@ async fn a_full_disk_refuses_recordings_and_raises_the_alarm() {
 
     // Space is freed: the next call is recorded and the alarm clears.
     free.store(1 << 40, Ordering::SeqCst);
-    let (_tap, h) = rec.start_call(meta("full-2")).unwrap();
+    let (_tap, h) = rec.start_call(meta("full-2")).await.unwrap();
     assert!(!rec.disk_alarm());
     h.finish().await.unwrap();
     assert_eq!(rec.stats().completed, 1);
@@ -73,7 +74,7 @@ async fn an_unreadable_free_space_also_refuses_without_panicking() {
     )
     .unwrap();
     assert!(matches!(
-        rec.start_call(meta("x")),
+        rec.start_call(meta("x")).await,
         Err(RecorderError::Io(_))
     ));
     assert_eq!(rec.stats().refused, 1);
@@ -84,9 +85,9 @@ async fn an_unreadable_free_space_also_refuses_without_panicking() {
 async fn the_same_call_id_twice_is_refused_and_leaves_the_first_alone() {
     let dir = scratch("dup");
     let rec = Recorder::new(config(&dir)).unwrap();
-    let (_tap, h) = rec.start_call(meta("dup-1")).unwrap();
+    let (_tap, h) = rec.start_call(meta("dup-1")).await.unwrap();
     assert!(matches!(
-        rec.start_call(meta("dup-1")),
+        rec.start_call(meta("dup-1")).await,
         Err(RecorderError::DuplicateCall(_))
     ));
     assert_eq!(

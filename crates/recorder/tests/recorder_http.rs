@@ -72,8 +72,8 @@ async fn supervisors_search_play_and_download_and_every_access_is_audited() {
         caller: "09011112222".into(),
         started_at: SystemTime::now(),
     };
-    let (tap, h) = rec.start_call(meta).unwrap();
-    h.add_operator("op-7").unwrap();
+    let (tap, h) = rec.start_call(meta).await.unwrap();
+    h.add_operator("op-7").await.unwrap();
     for k in 0..25 {
         tap.try_send(tone_frame(Leg::A, 440.0, k, 0, Instant::now()))
             .unwrap();
@@ -407,7 +407,7 @@ async fn a_deletion_request_and_its_approval_over_the_api() {
             caller: "".into(),
             started_at: at,
         };
-        let (_tap, h) = rec.start_call(meta).unwrap();
+        let (_tap, h) = rec.start_call(meta).await.unwrap();
         ids.push(h.finish().await.unwrap().id);
     }
     let app = router(RecorderState::new(

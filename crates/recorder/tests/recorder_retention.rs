@@ -24,7 +24,7 @@ async fn record(rec: &Recorder, call_id: &str, d: u64) -> i64 {
         caller: "0312345678".into(),
         started_at: day(d),
     };
-    let (tap, handle) = rec.start_call(meta).unwrap();
+    let (tap, handle) = rec.start_call(meta).await.unwrap();
     for k in 0..10 {
         tap.try_send(tone_frame(Leg::A, 440.0, k, 0, Instant::now()))
             .unwrap();
@@ -186,7 +186,7 @@ async fn early_deletion_needs_a_reason_and_bad_ones_change_nothing() {
         caller: "c".into(),
         started_at: now,
     };
-    let (_tap, live) = rec.start_call(meta).unwrap();
+    let (_tap, live) = rec.start_call(meta).await.unwrap();
     assert!(matches!(
         rec.delete_one(live.id(), "sv", "x", now),
         Err(RecorderError::StillRecording(_))

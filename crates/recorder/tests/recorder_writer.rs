@@ -21,8 +21,8 @@ fn meta(call_id: &str) -> CallMeta {
 async fn caller_left_center_right_with_the_right_duration() {
     let dir = scratch("tones");
     let rec = Recorder::new(config(&dir)).unwrap();
-    let (tap, handle) = rec.start_call(meta("tones-1@madoguchi")).unwrap();
-    handle.add_operator("op-101").unwrap();
+    let (tap, handle) = rec.start_call(meta("tones-1@madoguchi")).await.unwrap();
+    handle.add_operator("op-101").await.unwrap();
     let start = Instant::now();
     // 3 s: caller 440 Hz, center 1,000 Hz, each with its own RTP clock.
     let a = tokio::spawn(feed(tap.clone(), Leg::A, 440.0, start, 0, 150, 12_345));
@@ -113,7 +113,7 @@ async fn caller_left_center_right_with_the_right_duration() {
 async fn hold_and_a_quiet_side_become_silence_in_one_aligned_file() {
     let dir = scratch("hold");
     let rec = Recorder::new(config(&dir)).unwrap();
-    let (tap, handle) = rec.start_call(meta("hold-1")).unwrap();
+    let (tap, handle) = rec.start_call(meta("hold-1")).await.unwrap();
     let start = Instant::now();
     // 0–1 s both talk; 1–2 s on hold (no audio at all); 2–3 s both again, with new RTP
     // timestamps as after a re-INVITE; 3–4 s only the caller talks, the center is quiet.
@@ -162,7 +162,7 @@ async fn hold_and_a_quiet_side_become_silence_in_one_aligned_file() {
 async fn dropping_the_handle_still_completes_the_recording() {
     let dir = scratch("drop");
     let rec = Recorder::new(config(&dir)).unwrap();
-    let (tap, handle) = rec.start_call(meta("dropped-1")).unwrap();
+    let (tap, handle) = rec.start_call(meta("dropped-1")).await.unwrap();
     let id = handle.id();
     assert_eq!(feed(tap, Leg::A, 440.0, Instant::now(), 0, 25, 0).await, 0);
     drop(handle);
@@ -191,7 +191,7 @@ async fn dropping_the_handle_still_completes_the_recording() {
 async fn the_writer_takes_the_tap_on_its_clock_not_per_frame() {
     let dir = scratch("take-clock");
     let rec = Recorder::new(config(&dir)).unwrap();
-    let (tap, handle) = rec.start_call(meta("take-1")).unwrap();
+    let (tap, handle) = rec.start_call(meta("take-1")).await.unwrap();
     let cap = tap.max_capacity();
     // The writer starts and takes its clock's first, immediate tick.
     for _ in 0..10 {

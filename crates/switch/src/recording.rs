@@ -95,7 +95,7 @@ fn supervisors(
 
 /// Start recording an answered call. `None` when the recorder refuses (full disk): the
 /// call goes on unrecorded and the alarm is raised by the recorder.
-pub fn begin(
+pub async fn begin(
     rec: &Recorder,
     call_id: &str,
     number: &str,
@@ -107,7 +107,7 @@ pub fn begin(
         caller: caller.to_string(),
         started_at: SystemTime::now(),
     };
-    match rec.start_call(meta) {
+    match rec.start_call(meta).await {
         Ok(x) => Some(x),
         Err(e) => {
             tracing::debug!(call = call_id, error = %e, "call not recorded (the recorder logged why)");

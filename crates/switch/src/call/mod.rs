@@ -299,7 +299,7 @@ impl Driver {
                         m.handle(reply, &self.env, Instant::now());
                     }
                 }
-                Output::Media(cmd) => self.media(cmd),
+                Output::Media(cmd) => self.media(cmd).await,
                 Output::ReleaseChannel { trunk } => self.shared.release_channel(&trunk),
                 Output::Attend { replaces, ours } => {
                     self.core(CoreCmd::Attend {
@@ -452,7 +452,7 @@ impl Driver {
         }
     }
 
-    fn media(&mut self, cmd: MediaOut) {
+    async fn media(&mut self, cmd: MediaOut) {
         match cmd {
             MediaOut::SetLeg { side, cfg } => self.relay.update_leg(side_leg(side), cfg),
             MediaOut::Play {
@@ -492,11 +492,11 @@ impl Driver {
                     .take(96)
                     .collect();
                 // The catalogue row is on the disk when `begin` returns (a group commit,
-                // an fsync): let the runtime move this thread's other tasks meanwhile.
+                // an fsync); the call waits for it, the relay goes on meanwhile.
                 let rec = &self.shared.recorder;
-                if let Some((tap, handle)) = tokio::task::block_in_place(|| {
-                    crate::recording::begin(rec, &id, &dialled, &caller)
-                }) {
+                if let Some((tap, handle)) =
+                    crate::recording::begin(rec, &id, &dialled, &caller).await
+                {
                     self.relay.set_tap(Some(tap));
                     self.recording = Some(handle);
                 }
@@ -506,7 +506,7 @@ impl Driver {
             MediaOut::MonitorMode { mode } => self.relay.set_monitor_mode(mode),
             MediaOut::RecordParty { label } => {
                 if let Some(r) = &self.recording {
-                    if let Err(e) = tokio::task::block_in_place(|| r.add_operator(&label)) {
+                    if let Err(e) = r.add_operator(&label).await {
                         tracing::warn!(call = self.call.0, error = %e, "party not noted on the recording");
                     }
                 }
