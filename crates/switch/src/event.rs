@@ -81,6 +81,9 @@ pub enum CallEvent {
 /// Call → core.
 #[derive(Debug)]
 pub enum CoreCmd {
+    /// The bindings' file is written (`register::SaveJob`): the REGISTER answers that
+    /// waited for it can go.
+    RegistrationsSaved(std::io::Result<()>),
     /// Start a client transaction; responses come back as `CallEvent::Response` by branch.
     SendRequest {
         call: CallRef,

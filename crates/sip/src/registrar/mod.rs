@@ -8,6 +8,7 @@ mod binding;
 mod store;
 
 pub use binding::Binding;
+pub use store::Snapshot;
 
 use crate::message::{default_reason, NameAddr, Request, Response, SipHeaders, Uri};
 use binding::{contact_spec, parse_delta, same_uri, ContactSpec};

@@ -13,8 +13,10 @@ use std::path::Path;
 
 const VERSION: u32 = 1;
 
+/// Every binding at one moment: taken where the registrar lives, written anywhere (the
+/// switch takes it on its SIP core task and writes it on another thread).
 #[derive(Serialize, Deserialize)]
-struct Snapshot {
+pub struct Snapshot {
     version: u32,
     domain: String,
     bindings: Vec<Binding>,
@@ -23,38 +25,19 @@ struct Snapshot {
 impl Registrar {
     /// Write every binding to `path` atomically.
     pub fn save(&self, path: &Path) -> io::Result<()> {
+        self.snapshot().write(path)
+    }
+
+    /// The bindings as they are now, to be written later.
+    pub fn snapshot(&self) -> Snapshot {
         let mut bindings: Vec<Binding> = self.iter().cloned().collect();
         // A stable order makes the file diffable and the output reproducible.
         bindings.sort_by(|a, b| (&a.aor, &a.contact).cmp(&(&b.aor, &b.contact)));
-        let snap = Snapshot {
+        Snapshot {
             version: VERSION,
             domain: self.domain.clone(),
             bindings,
-        };
-        let json = serde_json::to_vec_pretty(&snap).map_err(io::Error::other)?;
-
-        let file_name = path.file_name().ok_or_else(|| {
-            io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "registrar path has no file name",
-            )
-        })?;
-        let mut tmp_name = file_name.to_os_string();
-        tmp_name.push(".tmp");
-        let tmp = path.with_file_name(tmp_name);
-        {
-            // Operators' addresses: readable by the service only (issue 9).
-            let mut f = private_file(&tmp)?;
-            f.write_all(&json)?;
-            f.sync_all()?;
         }
-        fs::rename(&tmp, path)?;
-        // The rename is only durable once the directory entry is on disk.
-        let dir = match path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d,
-            _ => Path::new("."),
-        };
-        File::open(dir)?.sync_all()
     }
 
     /// Read a file written by `save`. Bindings already expired at `now_unix_secs`, and
@@ -92,6 +75,35 @@ impl Registrar {
             reg.by_user.entry(user.to_string()).or_default().push(b);
         }
         Ok(reg)
+    }
+}
+
+impl Snapshot {
+    /// Write to `path` atomically (temporary file, fsync, rename, fsync of the folder).
+    pub fn write(&self, path: &Path) -> io::Result<()> {
+        let json = serde_json::to_vec_pretty(self).map_err(io::Error::other)?;
+        let file_name = path.file_name().ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "registrar path has no file name",
+            )
+        })?;
+        let mut tmp_name = file_name.to_os_string();
+        tmp_name.push(".tmp");
+        let tmp = path.with_file_name(tmp_name);
+        {
+            // Operators' addresses: readable by the service only (issue 9).
+            let mut f = private_file(&tmp)?;
+            f.write_all(&json)?;
+            f.sync_all()?;
+        }
+        fs::rename(&tmp, path)?;
+        // The rename is only durable once the directory entry is on disk.
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        File::open(dir)?.sync_all()
     }
 }
 

@@ -68,6 +68,13 @@ pub struct Peer {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ClientTxId(pub(crate) u64);
 
+impl ClientTxId {
+    /// An id made outside the layer: for state machines above it driven by tests.
+    pub fn from_raw(n: u64) -> ClientTxId {
+        ClientTxId(n)
+    }
+}
+
 /// A server transaction (a request we received).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ServerTxId(pub(crate) u64);

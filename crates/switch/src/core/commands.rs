@@ -16,9 +16,16 @@ impl Core {
                     .and_then(|v| v.branch().map(str::to_string))
                     .unwrap_or_default();
                 let id = self.layer.send_request(req, to, now);
-                self.client_tx.insert(id, (call, branch));
+                self.calls.add_client_tx(call, id, branch);
             }
             CoreCmd::SendRaw { data, to } => self.send_raw(data, to),
+            CoreCmd::RegistrationsSaved(result) => {
+                for (tx, resp) in self.registration.saved(result) {
+                    self.respond(tx, resp);
+                }
+                // What changed while that write ran.
+                self.save_registrations();
+            }
             CoreCmd::Respond { tx, resp } => {
                 self.count_response(&resp);
                 self.layer.respond(tx, resp, now);
@@ -28,7 +35,7 @@ impl Core {
                 call_id,
                 local_tag,
             } => {
-                self.dialogs.insert((call_id, local_tag), call);
+                self.calls.bind_dialog(call, call_id, local_tag);
             }
             CoreCmd::PlaceCallback {
                 entry,
@@ -44,10 +51,9 @@ impl Core {
                 // RFC 3891 names the dialog by Call-ID and both tags; ours is one of them.
                 let cid = replaces.call_id.clone();
                 let target = self
-                    .dialogs
-                    .get(&(cid.clone(), replaces.to_tag.clone()))
-                    .or_else(|| self.dialogs.get(&(cid, replaces.from_tag.clone())))
-                    .copied()
+                    .calls
+                    .dialog(cid.clone(), replaces.to_tag.clone())
+                    .or_else(|| self.calls.dialog(cid, replaces.from_tag.clone()))
                     .filter(|c| *c != from);
                 match target {
                     Some(y) => self.dispatch(
@@ -79,7 +85,7 @@ impl Core {
                     .lock()
                     .ok()
                     .and_then(|m| m.get(&agent).copied())
-                    .filter(|c| *c != from && self.calls.contains_key(c));
+                    .filter(|c| *c != from && self.calls.contains(*c));
                 let ev = match target {
                     Some(t) => {
                         return self.dispatch(
@@ -109,7 +115,7 @@ impl Core {
                         target,
                         result: Ok(_),
                     },
-                ) = (self.calls.contains_key(&call), &ev)
+                ) = (self.calls.contains(call), &ev)
                 {
                     let target = *target;
                     return self.dispatch(target, CallEvent::MonitorGone);
@@ -121,10 +127,7 @@ impl Core {
                 outcome,
                 relayed_packets,
             } => {
-                self.calls.remove(&call);
-                self.dialogs.retain(|_, c| *c != call);
-                self.client_tx.retain(|_, (c, _)| *c != call);
-                self.invite_tx.retain(|_, c| *c != call);
+                self.calls.end_call(call);
                 self.shared
                     .metrics
                     .calls_active

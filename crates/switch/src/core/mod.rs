@@ -6,17 +6,17 @@ use crate::admission::Admission;
 use crate::event::{CallEvent, CallRef, CoreCmd};
 use crate::register::Registration;
 use crate::Shared;
-use sip::transaction::{Action, ClientTxId, ServerTxId, TransactionLayer};
+use sip::transaction::{Action, ServerTxId, TransactionLayer};
 use sip::transport::{Incoming, TransportHandle};
 use sip::validate::{self, Role};
 use sip::{Message, Method, Peer, Request, Response, SipHeaders};
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::{mpsc, watch};
 
 mod commands;
 mod origin;
+mod routes;
 
 /// Which listener a request arrived on decides what it may do (FreeSWITCH's
 /// internal/external profiles): phones register on the agent listener; a trunk is
@@ -34,16 +34,9 @@ pub struct Core {
     incoming: mpsc::Receiver<Incoming>,
     cmd_rx: mpsc::Receiver<CoreCmd>,
     cmd_tx: mpsc::Sender<CoreCmd>,
-    /// Each call's inbox. Unbounded, so that no event is ever dropped: neither the core
-    /// nor the queue task may wait on a call task (the call task waits on them, and a
-    /// bounded channel both ways deadlocks). What one call can receive is bounded by
-    /// its own dialogs (retransmissions stay in the transaction layer) and the ACD's
-    /// one offer at a time; how many calls there are is bounded by admission control.
-    calls: HashMap<CallRef, mpsc::UnboundedSender<CallEvent>>,
+    /// Each live call's inbox and the transactions and dialogs that lead to it.
+    calls: routes::Routes,
     admission: Admission,
-    client_tx: HashMap<ClientTxId, (CallRef, String)>,
-    invite_tx: HashMap<ServerTxId, CallRef>,
-    dialogs: HashMap<(String, String), CallRef>,
     next_call: u64,
     shutdown: watch::Receiver<bool>,
     stopping: bool,
@@ -99,10 +92,7 @@ impl Core {
             incoming,
             cmd_rx,
             cmd_tx,
-            calls: HashMap::new(),
-            client_tx: HashMap::new(),
-            invite_tx: HashMap::new(),
-            dialogs: HashMap::new(),
+            calls: routes::Routes::default(),
             next_call: 1,
             shutdown,
             stopping: false,
@@ -134,7 +124,8 @@ impl Core {
                 Wake::Cmd(cmd) => self.on_cmd(cmd),
                 Wake::Timer => self.layer.handle_timeout(t0),
                 Wake::Housekeeping => {
-                    self.registration.housekeeping(&self.shared);
+                    self.registration.housekeeping();
+                    self.save_registrations();
                     self.presence.expire(&mut self.layer, t0);
                 }
                 Wake::Board => self.presence.on_board(&mut self.layer, t0),
@@ -145,7 +136,7 @@ impl Core {
                         "shutting down: ending calls with BYE"
                     );
                     self.presence.end_all(&mut self.layer, t0);
-                    for tx in self.calls.values() {
+                    for tx in self.calls.all_events() {
                         let _ = tx.send(CallEvent::Shutdown);
                     }
                     grace = Some(tokio::time::Instant::now() + std::time::Duration::from_secs(3));
@@ -178,7 +169,22 @@ impl Core {
                 break;
             }
         }
-        self.registration.save(&self.shared);
+        self.registration.save_now(&self.shared);
+    }
+
+    /// Starts writing the bindings off this task when they changed and no write runs;
+    /// `CoreCmd::RegistrationsSaved` brings the result back.
+    fn save_registrations(&mut self) {
+        let Some(job) = self.registration.start_save(&self.shared) else {
+            return;
+        };
+        let back = self.cmd_tx.clone();
+        tokio::spawn(async move {
+            let r = tokio::task::spawn_blocking(move || job.write())
+                .await
+                .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+            let _ = back.send(CoreCmd::RegistrationsSaved(r)).await;
+        });
     }
 
     fn on_incoming(&mut self, inc: Incoming) {
@@ -253,17 +259,13 @@ impl Core {
                     }
                 }
                 Action::Cancelled { invite } => {
-                    if let Some(call) = self.invite_tx.get(&invite).copied() {
+                    if let Some(call) = self.calls.invite_tx(invite) {
                         self.dispatch(call, CallEvent::Cancelled);
                     }
                 }
                 Action::Response { tx, resp } => {
-                    let final_ = resp.status >= 200;
-                    match self.client_tx.get(&tx).cloned() {
+                    match self.calls.client_tx(tx, resp.status >= 200) {
                         Some((call, branch)) => {
-                            if final_ {
-                                self.client_tx.remove(&tx);
-                            }
                             self.dispatch(call, CallEvent::Response { branch, resp });
                         }
                         None if self.presence.on_response(tx, &resp) => {}
@@ -271,7 +273,7 @@ impl Core {
                     }
                 }
                 Action::Timeout { tx } => {
-                    if let Some((call, branch)) = self.client_tx.remove(&tx) {
+                    if let Some((call, branch)) = self.calls.client_tx(tx, true) {
                         self.dispatch(call, CallEvent::Timeout { branch });
                     } else {
                         self.presence.on_timeout(tx);
@@ -279,7 +281,7 @@ impl Core {
                 }
                 Action::StrayResponse { resp, .. } => self.stray_response(resp),
                 Action::NoAck { invite } => {
-                    if let Some(call) = self.invite_tx.get(&invite).copied() {
+                    if let Some(call) = self.calls.invite_tx(invite) {
                         self.dispatch(call, CallEvent::NoAck);
                     }
                 }
@@ -296,7 +298,7 @@ impl Core {
         let (Some(cid), Some(tag)) = (resp.call_id().map(str::to_string), resp.from_tag()) else {
             return;
         };
-        if let Some(call) = self.dialogs.get(&(cid, tag)).copied() {
+        if let Some(call) = self.calls.dialog(cid, tag) {
             let branch = resp
                 .top_via()
                 .and_then(|v| v.branch().map(str::to_string))
@@ -308,7 +310,7 @@ impl Core {
     fn dialog_of_request(&self, req: &Request) -> Option<CallRef> {
         let cid = req.call_id()?.to_string();
         let tag = req.to_tag()?;
-        self.dialogs.get(&(cid, tag)).copied()
+        self.calls.dialog(cid, tag)
     }
 
     fn on_request(&mut self, tx: ServerTxId, req: Request, from: Peer) {
@@ -333,8 +335,10 @@ impl Core {
                 self.respond(tx, resp);
             }
             (Method::Register, Some(Listener::Agents)) => {
-                let resp = self.registration.handle(&req, &from, &self.shared);
-                self.respond(tx, resp);
+                match self.registration.handle(tx, &req, &from, &self.shared) {
+                    Some(resp) => self.respond(tx, resp),
+                    None => self.save_registrations(),
+                }
             }
             (Method::Invite, Some(Listener::Trunk(trunk))) => {
                 self.on_trunk_invite(tx, req, from, trunk)
@@ -403,7 +407,7 @@ impl Core {
     }
 
     fn dispatch(&mut self, call: CallRef, ev: CallEvent) {
-        if let Some(tx) = self.calls.get(&call) {
+        if let Some(tx) = self.calls.events(call) {
             // Fails only when the task has ended and its `Ended` is on its way to us:
             // the call is over, and what it would have received concerns nobody.
             if tx.send(ev).is_err() {

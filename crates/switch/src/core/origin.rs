@@ -72,10 +72,8 @@ impl Core {
         setup: Box<dyn FnOnce(callctl::sdp::MediaSetup) -> CallSetup + Send>,
     ) {
         let (etx, erx) = mpsc::unbounded_channel();
-        self.calls.insert(call, etx.clone());
-        if let Some((tx, _, _)) = &refuse {
-            self.invite_tx.insert(*tx, call);
-        }
+        self.calls
+            .add_call(call, etx.clone(), refuse.as_ref().map(|(tx, _, _)| *tx));
         self.shared
             .metrics
             .calls_active
