@@ -25,6 +25,9 @@ RTP_PORTS=${RTP_PORTS:-40000-49999}
 # SMAPS=1 also writes, at each sample, the resident kB per kind of mapping (heap,
 # anonymous, thread stacks, each file) to smaps.tsv: where a step in RSS comes from.
 SMAPS=${SMAPS:-}
+# How often the operators refresh their registration (half of the 3,600 s they ask for,
+# as phones do): all of them within a second, so a burst of REGISTERs every REFRESH s.
+REFRESH=${REFRESH:-1800}
 export RUST_LOG=${RUST_LOG:-warn}
 [ "$MINUTES" -ge 1 ] && [ "$MINUTES" -le 60 ] || { echo "MINUTES must be 1..60 (loadgen's cps mode runs at most 3600 s)"; exit 2; }
 
@@ -47,6 +50,7 @@ echo "switch pid $PID, work folder $RUN ($(nproc) cores, load average: $(cut -d'
 secs=$((MINUTES * 60))
 "$LOADGEN" cps --sip "127.0.0.1:$SIP" --trunk "127.0.0.1:$TRUNK" --http "127.0.0.1:$HTTP" \
     --pid "$PID" --agents "$AGENTS" --rate "$RATE" --duration "$secs" --hold-ms "$HOLD_MS" \
+    --register-refresh-secs "$REFRESH" \
     >"$RUN/cps.json" 2>"$RUN/cps.err" &
 GEN=$!
 
