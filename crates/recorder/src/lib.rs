@@ -7,6 +7,7 @@
 //! - `timeline`: where a 20 ms frame goes (arrival slots; sans-IO)
 //! - `wav`: the header kept valid while the file grows, and its repair
 //! - `writer`: one call's writer task and its disk jobs
+//! - `disk_jobs`: the fixed threads those disk jobs run on
 //! - `recorder`: configuration and `start_call`
 //! - `repair`: start-up repair of files a crash left behind
 //! - `catalogue`: the SQLite tables (recordings, requests, audit)
@@ -20,6 +21,7 @@ pub mod catalogue;
 pub mod cli;
 mod commit;
 pub mod disk;
+mod disk_jobs;
 pub mod error;
 pub mod http;
 mod recorder;

@@ -3,6 +3,7 @@
 
 use crate::catalogue::Catalogue;
 use crate::disk;
+use crate::disk_jobs::DiskJobs;
 use crate::error::{RecorderError, Result};
 use crate::stats::{Stats, StatsSnapshot};
 use crate::time;
@@ -33,6 +34,10 @@ pub struct RecorderConfig {
     /// Audio a call may keep in memory while the disk is slow, before the oldest is
     /// dropped (and counted): 1,920,000 bytes is one minute of stereo.
     pub max_backlog_bytes: usize,
+    /// Threads for the recordings' file work (chunk writes and their fsyncs, file
+    /// creation, the final hash): a slow disk makes calls wait in a queue, it does not
+    /// start a thread per call.
+    pub disk_threads: usize,
 }
 
 impl Default for RecorderConfig {
@@ -45,6 +50,7 @@ impl Default for RecorderConfig {
             utc_offset_secs: 9 * 3600,
             tap_capacity: 512,
             max_backlog_bytes: 1_920_000,
+            disk_threads: 8,
         }
     }
 }
@@ -70,6 +76,7 @@ pub(crate) struct Inner {
     pub catalogue: Catalogue,
     pub stats: Stats,
     pub free_space: FreeSpaceFn,
+    pub disk: DiskJobs,
 }
 
 /// A cheap handle (clone it freely) to the recorder of one switch.
@@ -88,8 +95,10 @@ impl Recorder {
     pub fn with_free_space(cfg: RecorderConfig, f: FreeSpaceFn) -> Result<Recorder> {
         std::fs::create_dir_all(&cfg.dir)?;
         let catalogue = Catalogue::open(&cfg.catalogue)?;
+        let disk = DiskJobs::new(cfg.disk_threads)?;
         Ok(Recorder {
             inner: Arc::new(Inner {
+                disk,
                 cfg,
                 catalogue,
                 stats: Stats::default(),
@@ -126,13 +135,16 @@ impl Recorder {
     /// the call ends. An `Err` means the call must go on unrecorded (the alarm is up
     /// when the disk is full).
     pub async fn start_call(&self, meta: CallMeta) -> Result<(media::Tap, RecordingHandle)> {
-        // A few metadata operations (statvfs, mkdir, create, one header write): short
-        // enough for the blocking pool, which they do not grow.
+        // A few metadata operations (statvfs, mkdir, create, one header write), on the
+        // recorder's disk threads with the chunk writes.
         let this = self.clone();
         let meta2 = meta.clone();
-        let r = tokio::task::spawn_blocking(move || this.create_file(&meta2))
+        let r = self
+            .inner
+            .disk
+            .run(move || this.create_file(&meta2))
             .await
-            .unwrap_or_else(|e| Err(io::Error::other(format!("file job failed: {e}")).into()));
+            .unwrap_or_else(|e| Err(io::Error::other(e.to_string()).into()));
         let (file, rel) = match r {
             Ok(x) => x,
             Err(e) => {

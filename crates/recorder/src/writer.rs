@@ -1,5 +1,5 @@
 //! One call's writer: a tokio task that takes tap frames off the bounded channel, places
-//! them on the timeline by arrival time, and hands whole slots to a blocking disk job.
+//! them on the timeline by arrival time, and hands whole slots to a disk job (`disk_jobs`).
 //!
 //! The task itself never touches the disk, so a slow disk cannot make it read the
 //! channel late and fill it (the relay would then drop frames). At most one disk job
@@ -13,6 +13,7 @@
 
 use crate::catalogue::State;
 use crate::disk;
+use crate::disk_jobs::DiskJob;
 use crate::error::Result;
 use crate::recorder::{CallMeta, Recorder};
 use crate::time;
@@ -160,7 +161,7 @@ struct CallWriter {
     t0: Instant,
     /// The file, when no disk job holds it.
     file: Option<File>,
-    job: Option<JoinHandle<JobOutput>>,
+    job: Option<DiskJob<JobOutput>>,
     /// Slots taken off the timeline, waiting for the disk.
     pending: Vec<u8>,
     /// Offset in the data chunk where `pending` starts.
@@ -302,7 +303,7 @@ impl CallWriter {
                 self.file = Some(file);
             }
             Err(e) => {
-                // The blocking job panicked: the file handle is gone with it.
+                // The disk job panicked: the file handle is gone with it.
                 self.recorder.inner.stats.write_errors.fetch_add(1, Relaxed);
                 tracing::error!(id = self.id, error = %e, "recording disk job failed");
             }
@@ -340,7 +341,7 @@ impl CallWriter {
             v
         };
         self.synced_dir = true;
-        self.job = Some(tokio::task::spawn_blocking(move || {
+        self.job = Some(self.recorder.inner.disk.run(move || {
             let r = write_chunk(&file, &buf, offset, sync, &dirs);
             (file, buf, r)
         }));
@@ -359,20 +360,24 @@ impl CallWriter {
         let data_len = self.next_offset;
         let path = self.path.clone();
         let file = self.file.take();
-        let (size, sha) = tokio::task::spawn_blocking(move || -> io::Result<(u64, String)> {
-            if let Some(f) = &file {
-                // Holes left by dropped backlog at the very end must still be counted.
-                if f.metadata()?.len() < HEADER_LEN + data_len {
-                    f.set_len(HEADER_LEN + data_len)?;
+        let (size, sha) = self
+            .recorder
+            .inner
+            .disk
+            .run(move || -> io::Result<(u64, String)> {
+                if let Some(f) = &file {
+                    // Holes left by dropped backlog at the very end must still be counted.
+                    if f.metadata()?.len() < HEADER_LEN + data_len {
+                        f.set_len(HEADER_LEN + data_len)?;
+                    }
+                    wav::patch_sizes(f, data_len)?;
+                    f.sync_all()?;
                 }
-                wav::patch_sizes(f, data_len)?;
-                f.sync_all()?;
-            }
-            let size = std::fs::metadata(&path)?.len();
-            Ok((size, disk::sha256_file(&path)?))
-        })
-        .await
-        .map_err(|e| io::Error::other(format!("final write failed: {e}")))??;
+                let size = std::fs::metadata(&path)?.len();
+                Ok((size, disk::sha256_file(&path)?))
+            })
+            .await
+            .map_err(|e| io::Error::other(format!("final write failed: {e}")))??;
         let started_at = time::unix_secs(meta.started_at);
         let duration_ms = wav::duration_ms(data_len);
         let ended_at = started_at + (duration_ms / 1000) as i64;

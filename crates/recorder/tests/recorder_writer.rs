@@ -217,3 +217,53 @@ async fn the_writer_takes_the_tap_on_its_clock_not_per_frame() {
     assert_eq!((info.frames, info.frames_dropped), (10, 0));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Many calls share few disk threads: with one thread for 48 calls, every chunk and
+/// fsync waits its turn in the queue and still every recording is whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forty_eight_calls_on_one_disk_thread_are_all_whole() {
+    let dir = scratch("one-thread");
+    let rec = Recorder::new(recorder::RecorderConfig {
+        disk_threads: 1,
+        ..config(&dir)
+    })
+    .unwrap();
+    let start = Instant::now();
+    let calls: Vec<_> = (0..48)
+        .map(|i| {
+            let rec = rec.clone();
+            tokio::spawn(async move {
+                let (tap, handle) = rec.start_call(meta(&format!("queued-{i}"))).await.unwrap();
+                // 1.5 s of caller audio, then hang up.
+                let refused = feed(tap, Leg::A, 440.0, start, 0, 75, i).await;
+                (refused, handle.finish().await.unwrap())
+            })
+        })
+        .collect();
+    for c in calls {
+        let (refused, info) = c.await.unwrap();
+        assert_eq!(refused, 0, "{}: the tap refused frames", info.call_id);
+        assert_eq!(info.state, State::Complete);
+        assert_eq!(
+            (info.frames, info.frames_dropped),
+            (75, 0),
+            "{}",
+            info.call_id
+        );
+        let (left, _) = read_stereo(&rec.file_path(&info.path));
+        assert!(
+            left.len() >= 74 * 160,
+            "{}: {} samples on the left",
+            info.call_id,
+            left.len()
+        );
+        assert_eq!(
+            dominant(window(&left, 0.2, 1.2)),
+            Some(440.0),
+            "{}",
+            info.call_id
+        );
+    }
+    assert_eq!(rec.stats().completed, 48);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
