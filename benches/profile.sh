@@ -3,6 +3,8 @@
 # the generator offers RATE calls/s for DURATION s, then the hottest symbols (self time)
 # (no call graphs: the release build has no frame pointers). Issue 10: find what to cut before sharding the core.
 # Usage: RATE=200 DURATION=10 benches/profile.sh   (SKIP_BUILD=1 to reuse target/release)
+#        CALLGRAPH=dwarf ... for user-space call graphs from the release build's debug info
+#        (bigger perf.data and a slow report; then `perf report -i <folder>/perf.data --children`)
 #        MODE=concurrent CALLS=600 RTP_SECS=20 benches/profile.sh
 #   (concurrent: N calls with RTP both ways, all recorded; perf runs only during the
 #   RTP phase, from when loadgen says the calls are up, for RTP_SECS - 2 s)
@@ -16,6 +18,8 @@ CALLS=${CALLS:-600}
 RTP_SECS=${RTP_SECS:-20}
 if [ "$MODE" = concurrent ]; then AGENTS=${AGENTS:-$((CALLS + 100))}; fi
 AGENTS=${AGENTS:-200}
+# `-g` (frame pointers) gives the kernel's call graphs only; dwarf unwinds ours too.
+if [ "${CALLGRAPH:-}" = dwarf ]; then PERF_G=(--call-graph dwarf,16384 -F 499); else PERF_G=(-g -F 999); fi
 export RUST_LOG=${RUST_LOG:-warn}
 command -v perf >/dev/null || { echo "perf is not installed (apt-get install linux-perf)"; exit 1; }
 if [ -z "${SKIP_BUILD:-}" ]; then
@@ -44,10 +48,10 @@ if [ "$MODE" = concurrent ]; then
         sleep 0.1
     done
     echo "perf from the RTP phase on, load $(cut -d' ' -f1 /proc/loadavg)"
-    perf record -F 999 -g -p "$PID" -o "$RUN/perf.data" -- sleep $((RTP_SECS > 3 ? RTP_SECS - 2 : 1)) >"$RUN/perf.log" 2>&1
+    perf record "${PERF_G[@]}" -p "$PID" -o "$RUN/perf.data" -- sleep $((RTP_SECS > 3 ? RTP_SECS - 2 : 1)) >"$RUN/perf.log" 2>&1
     wait "$GEN" || { cat "$RUN/loadgen.err"; exit 1; }
 else
-    perf record -F 999 -g -p "$PID" -o "$RUN/perf.data" >"$RUN/perf.log" 2>&1 &
+    perf record "${PERF_G[@]}" -p "$PID" -o "$RUN/perf.data" >"$RUN/perf.log" 2>&1 &
     PERF=$!
     echo "== madoguchi (pid $PID) under $RATE calls/s for ${DURATION}s, load $(cut -d' ' -f1 /proc/loadavg)"
     "$LOADGEN" cps "${COMMON[@]}" --rate "$RATE" --duration "$DURATION" --hold-ms "$HOLD_MS" \

@@ -15,6 +15,7 @@ pub mod metrics;
 mod presence;
 mod prompts;
 mod queue;
+mod queue_log;
 mod recording;
 mod register;
 pub mod secrets;

@@ -149,7 +149,7 @@ pub struct QueueTask {
     /// The line each entry dialled, for calling back on the same line.
     lines: HashMap<EntryId, dialplan::Number>,
     gauges: (prometheus::IntGaugeVec, prometheus::IntGaugeVec),
-    events: std::fs::File,
+    events: crate::queue_log::EventLog,
     core: mpsc::Sender<CoreCmd>,
     stats: Option<stats::StatsHandle>,
     /// Seconds `serve --now` shifts the clock by (for the records' times).
@@ -201,6 +201,7 @@ impl QueueTask {
             .append(true)
             .open(events_path)
             .map_err(|e| format!("{}: {e}", events_path.display()))?;
+        let events = crate::queue_log::EventLog::new(events);
         Ok(QueueTask {
             acd,
             epoch: Instant::now(),
@@ -520,7 +521,7 @@ impl QueueTask {
             }
         }
         // Every state change is kept, in order, for the statistics (one JSON line each,
-        // with the wall-clock time; appended and flushed, so a crash loses none).
+        // with the wall-clock time; the pass's lines in one write: queue_log.rs).
         while let Some(ev) = self.acd.poll_event() {
             // After-call work ends here; the call records need its length (issue 15).
             if let acd::AcdEvent::WrapUpEnded { agent, .. } = &ev.event {
@@ -533,11 +534,10 @@ impl QueueTask {
                     stats.wrapup_end(name, ms.max(0) as u64);
                 }
             }
-            let line = serde_json::json!({ "at": crate::register::unix_now(), "event": ev.event });
-            use std::io::Write;
-            if writeln!(self.events, "{line}").is_err() {
-                tracing::error!("could not append to the queue event log");
-            }
+            self.events.push(crate::register::unix_now(), &ev.event);
+        }
+        if let Err(e) = self.events.flush() {
+            tracing::error!(error = %e, "could not append to the queue event log");
         }
     }
 
