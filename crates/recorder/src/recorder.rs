@@ -77,6 +77,9 @@ pub(crate) struct Inner {
     pub stats: Stats,
     pub free_space: FreeSpaceFn,
     pub disk: DiskJobs,
+    /// The day folder whose parents (month, year, root) have been fsynced since it was
+    /// made: later calls of that day sync only the day folder.
+    pub synced_day: std::sync::Mutex<Option<PathBuf>>,
 }
 
 /// A cheap handle (clone it freely) to the recorder of one switch.
@@ -99,6 +102,7 @@ impl Recorder {
         Ok(Recorder {
             inner: Arc::new(Inner {
                 disk,
+                synced_day: Default::default(),
                 cfg,
                 catalogue,
                 stats: Stats::default(),
@@ -113,6 +117,41 @@ impl Recorder {
 
     pub fn catalogue(&self) -> &Catalogue {
         &self.inner.catalogue
+    }
+
+    /// The directories to fsync for a new recording at `file`: its own folder, and the
+    /// folders above it up to the root unless a call of the same day already synced them.
+    pub(crate) fn dirs_to_sync(&self, file: &Path) -> Vec<PathBuf> {
+        let root = &self.inner.cfg.dir;
+        let Some(day) = file.parent() else {
+            return Vec::new();
+        };
+        let synced = self
+            .inner
+            .synced_day
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if synced.as_deref() == Some(day) || !day.starts_with(root) {
+            return vec![day.to_path_buf()];
+        }
+        day.ancestors()
+            .take_while(|d| d.starts_with(root))
+            .map(Path::to_path_buf)
+            .collect()
+    }
+
+    /// `dirs` (from [`Recorder::dirs_to_sync`]) are on the disk.
+    pub(crate) fn dirs_synced(&self, dirs: &[PathBuf]) {
+        let stats = &self.inner.stats;
+        stats.dir_syncs.fetch_add(dirs.len() as u64, Relaxed);
+        if dirs.len() > 1 {
+            let mut synced = self
+                .inner
+                .synced_day
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            *synced = dirs.first().cloned();
+        }
     }
 
     pub fn stats(&self) -> StatsSnapshot {

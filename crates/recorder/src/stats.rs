@@ -20,6 +20,8 @@ pub struct Stats {
     /// Audio thrown away because a call's backlog exceeded its cap (disk too slow).
     pub backlog_dropped_bytes: AtomicU64,
     pub write_errors: AtomicU64,
+    /// Directories fsynced so that new files' names survive a power cut.
+    pub dir_syncs: AtomicU64,
     /// Raised when a recording is refused for lack of space or a write fails with
     /// ENOSPC; lowered when a later recording starts with enough space.
     pub disk_alarm: AtomicBool,
@@ -38,6 +40,7 @@ pub struct StatsSnapshot {
     pub backlog_bytes: u64,
     pub backlog_dropped_bytes: u64,
     pub write_errors: u64,
+    pub dir_syncs: u64,
     pub disk_alarm: bool,
 }
 
@@ -54,6 +57,7 @@ impl Stats {
             backlog_bytes: self.backlog_bytes.load(Relaxed),
             backlog_dropped_bytes: self.backlog_dropped_bytes.load(Relaxed),
             write_errors: self.write_errors.load(Relaxed),
+            dir_syncs: self.dir_syncs.load(Relaxed),
             disk_alarm: self.disk_alarm.load(Relaxed),
         }
     }
@@ -62,7 +66,7 @@ impl Stats {
 impl StatsSnapshot {
     /// Prometheus text exposition, to append to the switch's `/metrics`.
     pub fn to_prometheus(&self) -> String {
-        let rows: [(&str, &str, &str, u64); 11] = [
+        let rows: [(&str, &str, &str, u64); 12] = [
             (
                 "recorder_active_recordings",
                 "gauge",
@@ -104,6 +108,12 @@ impl StatsSnapshot {
                 "counter",
                 "Audio bytes written to disk.",
                 self.bytes_written,
+            ),
+            (
+                "recorder_dir_syncs_total",
+                "counter",
+                "Directories fsynced for new recordings (the day's folder per call; its parents once a day).",
+                self.dir_syncs,
             ),
             (
                 "recorder_backlog_bytes",

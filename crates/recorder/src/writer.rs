@@ -322,27 +322,21 @@ impl CallWriter {
         if sync {
             self.last_sync = Instant::now();
         }
-        // Once per call: the file's directory and the day/month/year directories above
-        // it (any of them may be new), so a power cut loses neither file nor folder.
+        // Once per call: the file's directory, so a power cut does not lose the file's
+        // name; the day/month/year directories above it only until one call of the day
+        // has synced them (only a new folder's name can be lost).
         let dirs: Vec<PathBuf> = if self.synced_dir {
             Vec::new()
         } else {
-            let root = self.recorder.config().dir.clone();
-            let mut v: Vec<PathBuf> = self
-                .path
-                .ancestors()
-                .skip(1)
-                .take_while(|d| d.starts_with(&root))
-                .map(Path::to_path_buf)
-                .collect();
-            if v.is_empty() {
-                v.extend(self.path.parent().map(Path::to_path_buf));
-            }
-            v
+            self.recorder.dirs_to_sync(&self.path)
         };
         self.synced_dir = true;
+        let recorder = self.recorder.clone();
         self.job = Some(self.recorder.inner.disk.run(move || {
             let r = write_chunk(&file, &buf, offset, sync, &dirs);
+            if r.is_ok() {
+                recorder.dirs_synced(&dirs);
+            }
             (file, buf, r)
         }));
     }

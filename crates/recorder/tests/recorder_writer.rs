@@ -267,3 +267,21 @@ async fn forty_eight_calls_on_one_disk_thread_are_all_whole() {
     assert_eq!(rec.stats().completed, 48);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A new file's name survives a power cut only once its folder is fsynced; the folders
+/// above (month, year, root) only matter when the day's folder is new. Three calls of
+/// one day: the first syncs the four folders, the next two only the day's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_days_parent_folders_are_synced_once_not_per_call() {
+    let dir = scratch("dirsync");
+    let rec = Recorder::new(config(&dir)).unwrap();
+    for i in 0..3 {
+        let (tap, handle) = rec.start_call(meta(&format!("dirs-{i}"))).await.unwrap();
+        assert_eq!(feed(tap, Leg::A, 440.0, Instant::now(), 0, 10, 0).await, 0);
+        let info = handle.finish().await.unwrap();
+        assert_eq!(info.state, State::Complete);
+        let synced = rec.stats().dir_syncs;
+        assert_eq!(synced, if i == 0 { 4 } else { 4 + i }, "after call {i}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
