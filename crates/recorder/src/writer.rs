@@ -331,10 +331,11 @@ impl CallWriter {
             self.recorder.dirs_to_sync(&self.path)
         };
         self.synced_dir = true;
-        let recorder = self.recorder.clone();
+        // Only a call's first job has folders to report back.
+        let recorder = (!dirs.is_empty()).then(|| self.recorder.clone());
         self.job = Some(self.recorder.inner.disk.run(move || {
             let r = write_chunk(&file, &buf, offset, sync, &dirs);
-            if r.is_ok() {
+            if let (Ok(()), Some(recorder)) = (&r, recorder) {
                 recorder.dirs_synced(&dirs);
             }
             (file, buf, r)

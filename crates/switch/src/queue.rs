@@ -196,12 +196,8 @@ impl QueueTask {
     ) -> Result<QueueTask, String> {
         let acd = Acd::new(acd_config(cfg)).map_err(|e| e.to_string())?;
         let gauges = (metrics.queue_waiting.clone(), metrics.agents.clone());
-        let events = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(events_path)
+        let events = crate::queue_log::EventLog::open(events_path)
             .map_err(|e| format!("{}: {e}", events_path.display()))?;
-        let events = crate::queue_log::EventLog::new(events);
         Ok(QueueTask {
             acd,
             epoch: Instant::now(),

@@ -22,6 +22,17 @@ pub struct EventLog<W: Write = std::fs::File> {
     buf: Vec<u8>,
 }
 
+impl EventLog {
+    /// Opens (or creates) the log for appending.
+    pub fn open(path: &std::path::Path) -> io::Result<Self> {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)?;
+        Ok(EventLog::new(file))
+    }
+}
+
 impl<W: Write> EventLog<W> {
     pub fn new(out: W) -> Self {
         EventLog {
