@@ -3,7 +3,7 @@
 # its RSS and open file descriptors sampled every SAMPLE_SECS, and a verdict: after a
 # warm-up, does RSS stay within ±5 % of its warm-up level and does the fd count grow?
 #
-#   benches/soak.sh            # RATE=200 MINUTES=60 HOLD_MS=1000 AGENTS=400 SAMPLE_SECS=30
+#   benches/soak.sh            # RATE=200 MINUTES=60 HOLD_MS=1000 AGENTS=400 SAMPLE_SECS=30 DELETE_SECS=30
 #
 # Every call is recorded, as in production. At 200 calls/s an hour is 720,000 WAV files
 # (~40 GB), so WAVs older than two minutes are deleted while the run goes (the
@@ -18,6 +18,7 @@ HOLD_MS=${HOLD_MS:-1000}
 AGENTS=${AGENTS:-400}
 MAX_CALLS=${MAX_CALLS:-2000}
 SAMPLE_SECS=${SAMPLE_SECS:-30}
+DELETE_SECS=${DELETE_SECS:-30}
 # The first samples are warm-up: allocator arenas, SQLite page caches and the
 # transaction table (timers J/D keep 32 s of transactions) fill, then stay.
 WARMUP_SECS=${WARMUP_SECS:-300}
@@ -79,10 +80,17 @@ T0=$(date +%s)
 printf 'secs\trss_kb\tfds\tthreads\tcalls_active\tload1\trec_backlog_kb\n' >"$RUN/soak.tsv"
 # Bounded: loadgen ends after $secs (+ its settle time); the loop ends with it or at
 # twice the planned time, whichever is first.
+# Old WAVs go every DELETE_SECS whatever the sampling period, so a finer sampling does
+# not change the disk's load (a bulk delete makes the next file creations slow).
+last_delete=0
 while kill -0 "$GEN" 2>/dev/null && [ $(( $(date +%s) - T0 )) -lt $((secs * 2 + 120)) ]; do
     kill -0 "$PID" 2>/dev/null || { echo "the switch died during the soak; log:"; tail -30 "$RUN/madoguchi.log"; exit 1; }
     sample
-    find "$RUN/recordings" -name '*.wav' -mmin +2 -delete 2>/dev/null || true
+    if [ $(( $(date +%s) - last_delete )) -ge "$DELETE_SECS" ]; then
+        last_delete=$(date +%s)
+        find "$RUN/recordings" -name '*.wav' -mmin +2 -delete 2>/dev/null || true
+        echo "$(( last_delete - T0 ))" >>"$RUN/deletes.txt"
+    fi
     sleep "$SAMPLE_SECS"
 done
 wait "$GEN" || { echo "loadgen failed:"; tail -20 "$RUN/cps.err"; exit 1; }

@@ -520,7 +520,7 @@ impl Task {
                 None => self.fwd.send_failed(dest),
             }
         }
-        if let (Some(a), Some(tap)) = (o.audio, &self.tap) {
+        if let (Some(a), true) = (o.audio, self.tap.is_some()) {
             for (k, chunk) in pkt[a.start..a.end].chunks(FRAME_SAMPLES).enumerate() {
                 let mut frame = TapFrame {
                     leg: from,
@@ -530,10 +530,7 @@ impl Task {
                     samples: [0; FRAME_SAMPLES],
                 };
                 g711::decode_frame(a.codec, chunk, &mut frame.samples);
-                match tap.try_send(frame) {
-                    Ok(()) => self.stats.tap_frames.fetch_add(1, Ordering::Relaxed),
-                    Err(_) => self.stats.tap_dropped.fetch_add(1, Ordering::Relaxed),
-                };
+                to_tap(&mut self.tap, &self.stats, frame);
             }
         }
         if let (Some(digit), Some(sink)) = (o.digit, &self.dtmf) {
@@ -617,7 +614,7 @@ impl Task {
             }
             // What a leg hears from a prompt is recorded as the other side speaking
             // (announcements are part of every recorded call).
-            if let Some(tap) = &self.tap {
+            if self.tap.is_some() {
                 let pcm = p.prompt.samples();
                 let start = p.next * FRAME_SAMPLES;
                 let chunk = &pcm[start.min(pcm.len())..(start + FRAME_SAMPLES).min(pcm.len())];
@@ -629,10 +626,7 @@ impl Task {
                     samples: [0; FRAME_SAMPLES],
                 };
                 tf.samples[..chunk.len()].copy_from_slice(chunk);
-                match tap.try_send(tf) {
-                    Ok(()) => self.stats.tap_frames.fetch_add(1, Ordering::Relaxed),
-                    Err(_) => self.stats.tap_dropped.fetch_add(1, Ordering::Relaxed),
-                };
+                to_tap(&mut self.tap, &self.stats, tf);
             }
             p.next += 1;
         }
@@ -682,5 +676,21 @@ impl Task {
             }
         }
         m.index = m.index.wrapping_add(1);
+    }
+}
+
+/// One frame to the recording. A full tap is a drop (counted); a closed one means the
+/// recording is gone (refused by the recorder, or over), so the relay lets it go
+/// instead of counting every later frame as lost.
+fn to_tap(tap: &mut Option<Tap>, stats: &StatsCells, frame: TapFrame) {
+    let Some(t) = tap else { return };
+    match t.try_send(frame) {
+        Ok(()) => {
+            stats.tap_frames.fetch_add(1, Ordering::Relaxed);
+        }
+        Err(mpsc::error::TrySendError::Full(_)) => {
+            stats.tap_dropped.fetch_add(1, Ordering::Relaxed);
+        }
+        Err(mpsc::error::TrySendError::Closed(_)) => *tap = None,
     }
 }

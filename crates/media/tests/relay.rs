@@ -610,3 +610,42 @@ async fn rtcp_is_terminated_with_our_own_reports() {
     );
     assert_eq!((st.a.rtcp_tx, st.b.rtcp_tx), (1, 1));
 }
+
+/// A tap whose recording is gone (the recorder refused it, or the writer ended) is let
+/// go: its frames are not counted as drops, and the call's audio goes on. A tap that is
+/// only full is a drop, counted.
+#[tokio::test]
+async fn a_closed_tap_is_let_go_and_a_full_one_counts_drops() {
+    // Ports of their own (15980–15995), between the monitor tests' blocks.
+    let ports = PortAllocator::new(LO, 15980, 15995).unwrap();
+    let (ea, eb) = (Arc::new(endpoint().await), Arc::new(endpoint().await));
+    let relay = Relay::start(
+        ports.allocate().unwrap(),
+        ports.allocate().unwrap(),
+        leg(ea.local_addr().unwrap(), Codec::Pcmu, None),
+        leg(eb.local_addr().unwrap(), Codec::Pcmu, None),
+    );
+    let (la, lb) = (relay.local_a(), relay.local_b());
+
+    // Closed before the first packet.
+    let (closed_tx, closed_rx) = mpsc::channel::<TapFrame>(256);
+    drop(closed_rx);
+    relay.set_tap(Some(closed_tx));
+    relay.settled().await;
+    let s = tokio::spawn(stream_tone(ea.clone(), la, Codec::Pcmu, 440.0, 10, 0));
+    assert_eq!(collect(&eb, 10, Duration::from_secs(5)).await.len(), 10);
+    s.await.unwrap();
+    let st = relay.stats();
+    assert_eq!((st.tap_frames, st.tap_dropped), (0, 0));
+
+    // Room for 4 frames, never read: 4 taken, the other 6 dropped and counted.
+    let (full_tx, _full_rx) = mpsc::channel::<TapFrame>(4);
+    relay.set_tap(Some(full_tx));
+    relay.settled().await;
+    let s = tokio::spawn(stream_tone(eb.clone(), lb, Codec::Pcmu, 1000.0, 10, 0));
+    assert_eq!(collect(&ea, 10, Duration::from_secs(5)).await.len(), 10);
+    s.await.unwrap();
+    let st = relay.stats();
+    assert_eq!((st.tap_frames, st.tap_dropped), (4, 6));
+    relay.stop().await;
+}

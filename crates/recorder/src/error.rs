@@ -21,6 +21,8 @@ pub enum RecorderError {
     NothingDue,
     #[error("a call with id {0} is already being recorded")]
     DuplicateCall(String),
+    #[error("call {0} is not being recorded (the recorder refused it; its log says why)")]
+    NotRecorded(String),
     #[error("{0}")]
     Invalid(String),
     #[error("catalogue: {0}")]

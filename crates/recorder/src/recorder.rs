@@ -168,12 +168,39 @@ impl Recorder {
         self.inner.cfg.dir.join(rel)
     }
 
-    /// Starts recording an answered call. Must be called inside a tokio runtime: the
-    /// writer runs as a task of its own. Give the returned [`media::Tap`] to the call's
-    /// relay (`RelayHandle::set_tap(Some(tap))`); keep the handle and `finish` it when
-    /// the call ends. An `Err` means the call must go on unrecorded (the alarm is up
-    /// when the disk is full).
+    /// Starts recording an answered call at once. Must be called inside a tokio runtime:
+    /// the writer runs as a task of its own. Give the returned [`media::Tap`] to the
+    /// call's relay (`RelayHandle::set_tap(Some(tap))`) and keep the handle to `finish`
+    /// it when the call ends.
+    ///
+    /// The call never waits for the disk: the writer makes the file and its catalogue
+    /// row (a group commit, an fsync) while the audio already flows into its backlog,
+    /// and writes nothing to the file before the row is on the disk. A refusal (full
+    /// disk, a catalogue error) is logged and counted by the recorder; the call goes on
+    /// unrecorded, the tap closes and `finish` returns the reason.
+    pub fn begin(&self, meta: CallMeta) -> (media::Tap, RecordingHandle) {
+        writer::spawn(self.clone(), meta)
+    }
+
+    /// [`Recorder::begin`], then waits until the file and its row exist: an `Err` is the
+    /// refusal (the call must go on unrecorded; the alarm is up when the disk is full).
     pub async fn start_call(&self, meta: CallMeta) -> Result<(media::Tap, RecordingHandle)> {
+        let (tap, mut handle) = self.begin(meta);
+        if handle.opened().await.is_some() {
+            return Ok((tap, handle));
+        }
+        match handle.finish().await {
+            Err(e) => Err(e),
+            Ok(info) => Err(RecorderError::Invalid(format!(
+                "recording {} ended before it was opened",
+                info.call_id
+            ))),
+        }
+    }
+
+    /// The file (with a valid empty header) and its catalogue row, or the refusal,
+    /// logged and counted. Runs in the call's writer task.
+    pub(crate) async fn open(&self, meta: &CallMeta) -> Result<(File, String, i64)> {
         // A few metadata operations (statvfs, mkdir, create, one header write), on the
         // recorder's disk threads with the chunk writes.
         let this = self.clone();
@@ -213,7 +240,7 @@ impl Recorder {
         self.inner.stats.started.fetch_add(1, Relaxed);
         self.inner.stats.active.fetch_add(1, Relaxed);
         tracing::info!(call_id = %meta.call_id, id, path = %rel, "recording started");
-        Ok(writer::spawn(self.clone(), id, meta, file, rel))
+        Ok((file, rel, id))
     }
 
     /// Checks the space, makes `YYYY/MM/DD/` and creates the file with a valid empty

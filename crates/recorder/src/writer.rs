@@ -14,7 +14,7 @@
 use crate::catalogue::State;
 use crate::disk;
 use crate::disk_jobs::DiskJob;
-use crate::error::Result;
+use crate::error::{RecorderError, Result};
 use crate::recorder::{CallMeta, Recorder};
 use crate::time;
 use crate::timeline::{Timeline, FLUSH_DELAY, SLOT_BYTES, SLOT_MS};
@@ -24,10 +24,10 @@ use serde::Serialize;
 use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant, SystemTime};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 /// How often written slots go to the disk and the header is patched. Half a second
@@ -65,42 +65,66 @@ pub struct RecordingInfo {
     pub frames_dropped: u64,
 }
 
+/// How far the writer is in making the file and its catalogue row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Opening {
+    Pending,
+    Open(i64),
+    Refused,
+}
+
 /// Held by the call for as long as it lasts. Dropping it without `finish` also ends
 /// the recording (as complete), but then nobody learns the result.
 pub struct RecordingHandle {
-    id: i64,
     call_id: String,
-    path: PathBuf,
     recorder: Recorder,
+    opening: watch::Receiver<Opening>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<Result<RecordingInfo>>>,
 }
 
 impl RecordingHandle {
-    /// The catalogue id of this recording.
-    pub fn id(&self) -> i64 {
-        self.id
+    /// The catalogue id of this recording, once its row exists (`None` before, and when
+    /// the recorder refused it).
+    pub fn id(&self) -> Option<i64> {
+        match *self.opening.borrow() {
+            Opening::Open(id) => Some(id),
+            Opening::Pending | Opening::Refused => None,
+        }
     }
 
     pub fn call_id(&self) -> &str {
         &self.call_id
     }
 
-    /// The file being written.
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// Waits until the file and its catalogue row exist: the id, or `None` when the
+    /// recorder refused the recording (`finish` tells why).
+    pub async fn opened(&mut self) -> Option<i64> {
+        let state = self
+            .opening
+            .wait_for(|s| *s != Opening::Pending)
+            .await
+            .map(|s| *s)
+            // The writer ended without a word: only a panic does that.
+            .unwrap_or(Opening::Refused);
+        match state {
+            Opening::Open(id) => Some(id),
+            Opening::Pending | Opening::Refused => None,
+        }
     }
 
-    /// Notes an operator who took part (answered, or was transferred to).
+    /// Notes an operator who took part (answered, or was transferred to). Waits for
+    /// the recording's row if the call is younger than it.
     pub async fn add_operator(&self, operator: &str) -> Result<()> {
-        self.recorder
-            .catalogue()
-            .add_operator(self.id, operator)
-            .await
+        let mut opening = self.opening.clone();
+        match opening.wait_for(|s| *s != Opening::Pending).await.map(|s| *s) {
+            Ok(Opening::Open(id)) => self.recorder.catalogue().add_operator(id, operator).await,
+            _ => Err(RecorderError::NotRecorded(self.call_id.clone())),
+        }
     }
 
     /// Ends the recording: writes what is left, the final header, fsyncs, hashes the
-    /// file and marks the catalogue row complete.
+    /// file and marks the catalogue row complete. For a refused recording, the reason.
     pub async fn finish(mut self) -> Result<RecordingInfo> {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
@@ -113,38 +137,31 @@ impl RecordingHandle {
     }
 }
 
-pub(crate) fn spawn(
-    recorder: Recorder,
-    id: i64,
-    meta: CallMeta,
-    file: File,
-    rel: String,
-) -> (media::Tap, RecordingHandle) {
+pub(crate) fn spawn(recorder: Recorder, meta: CallMeta) -> (media::Tap, RecordingHandle) {
     let capacity = recorder.config().tap_capacity.max(1);
     let (tx, rx) = mpsc::channel(capacity);
     let (stop_tx, stop_rx) = oneshot::channel();
-    let path = recorder.file_path(&rel);
+    let (open_tx, open_rx) = watch::channel(Opening::Pending);
     let w = CallWriter {
         recorder: recorder.clone(),
-        id,
+        id: 0,
         timeline: Timeline::new(),
         t0: Instant::now(),
-        file: Some(file),
+        file: None,
         job: None,
         pending: Vec::new(),
         next_offset: 0,
         last_sync: Instant::now(),
         frames: 0,
         synced_dir: false,
-        path: path.clone(),
+        path: PathBuf::new(),
     };
     let call_id = meta.call_id.clone();
-    let task = tokio::spawn(w.run(rx, stop_rx, meta, rel, take_every(capacity)));
+    let task = tokio::spawn(w.run(rx, stop_rx, open_tx, meta, take_every(capacity)));
     let handle = RecordingHandle {
-        id,
         call_id,
-        path,
         recorder,
+        opening: open_rx,
         stop: Some(stop_tx),
         task: Some(task),
     };
@@ -177,10 +194,17 @@ impl CallWriter {
         mut self,
         mut rx: mpsc::Receiver<TapFrame>,
         mut stop: oneshot::Receiver<()>,
+        open_tx: watch::Sender<Opening>,
         meta: CallMeta,
-        rel: String,
         take_every: Duration,
     ) -> Result<RecordingInfo> {
+        // The file and its row are made while the audio already arrives: it waits in
+        // the timeline and the backlog (`file` is None, so no disk job starts).
+        let recorder = self.recorder.clone();
+        let meta2 = meta.clone();
+        let opening = async move { recorder.open(&meta2).await };
+        tokio::pin!(opening);
+        let mut rel = None;
         let mut tick = tokio::time::interval(take_every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut last_write = tokio::time::Instant::now();
@@ -189,6 +213,9 @@ impl CallWriter {
                 biased;
                 // Dropping the handle without `finish` also ends up here.
                 _ = &mut stop => break,
+                r = &mut opening, if rel.is_none() => {
+                    rel = Some(self.opened(r, &open_tx)?);
+                }
                 _ = tick.tick() => {
                     // Take first: a frame must be placed before its slot is written.
                     self.take(&mut rx);
@@ -199,10 +226,41 @@ impl CallWriter {
                 }
             }
         }
+        // A call shorter than the file's creation: its audio is all in memory.
+        let rel = match rel {
+            Some(rel) => rel,
+            None => self.opened(opening.await, &open_tx)?,
+        };
         // Frames that arrived before the hangup are still in the channel.
         rx.close();
         self.take(&mut rx);
         self.end(meta, rel).await
+    }
+
+    /// The file and row are there (the writer goes on), or refused (it ends: the audio
+    /// held so far is let go and the relay finds the tap closed).
+    fn opened(
+        &mut self,
+        r: Result<(File, String, i64)>,
+        open_tx: &watch::Sender<Opening>,
+    ) -> Result<String> {
+        match r {
+            Ok((file, rel, id)) => {
+                self.file = Some(file);
+                self.id = id;
+                self.path = self.recorder.file_path(&rel);
+                let _ = open_tx.send(Opening::Open(id));
+                Ok(rel)
+            }
+            Err(e) => {
+                let stats = &self.recorder.inner.stats;
+                stats
+                    .backlog_bytes
+                    .fetch_sub(self.pending.len() as u64, Relaxed);
+                let _ = open_tx.send(Opening::Refused);
+                Err(e)
+            }
+        }
     }
 
     /// Places every frame the channel holds now. Bounded by the channel's capacity

@@ -1,5 +1,5 @@
-//! A full disk stops new recordings with an alarm, never the call: `start_call`
-//! returns an error (the switch goes on without recording), nothing panics, nothing is
+//! A full disk stops new recordings with an alarm, never the call: the recording's
+//! handle (or `start_call`) returns an error (the switch goes on without recording), nothing panics, nothing is
 //! left behind, and the alarm clears once there is room again.
 
 mod support;
@@ -32,11 +32,17 @@ async fn a_full_disk_refuses_recordings_and_raises_the_alarm() {
         Recorder::with_free_space(cfg.clone(), Arc::new(move |_| Ok(f.load(Ordering::SeqCst))))
             .unwrap();
 
-    let e = rec
-        .start_call(meta("full-1"))
-        .await
-        .err()
-        .expect("a recording started on a full disk");
+    // As the switch does it: the call's audio flows into the tap at once.
+    let (tap, mut h) = rec.begin(meta("full-1"));
+    let start = std::time::Instant::now();
+    for k in 0..5 {
+        let _ = tap.try_send(tone_frame(media::Leg::A, 440.0, k, 0, start));
+    }
+    assert_eq!(h.opened().await, None, "a recording opened on a full disk");
+    let e = h.finish().await.err().expect("a recording finished on a full disk");
+    // The relay finds the tap closed and lets it go; the refused audio is not backlog.
+    assert!(tap.is_closed());
+    assert_eq!(rec.stats().backlog_bytes, 0);
     assert!(
         matches!(
             e,

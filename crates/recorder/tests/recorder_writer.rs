@@ -5,7 +5,8 @@ mod support;
 
 use media::Leg;
 use recorder::{CallMeta, Recorder, State};
-use std::time::{Instant, SystemTime};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
 use support::*;
 
 fn meta(call_id: &str) -> CallMeta {
@@ -163,7 +164,7 @@ async fn dropping_the_handle_still_completes_the_recording() {
     let dir = scratch("drop");
     let rec = Recorder::new(config(&dir)).unwrap();
     let (tap, handle) = rec.start_call(meta("dropped-1")).await.unwrap();
-    let id = handle.id();
+    let id = handle.id().expect("start_call waits for the row");
     assert_eq!(feed(tap, Leg::A, 440.0, Instant::now(), 0, 25, 0).await, 0);
     drop(handle);
     // The writer notices the dropped handle and finishes on its own.
@@ -283,5 +284,51 @@ async fn the_days_parent_folders_are_synced_once_not_per_call() {
         let synced = rec.stats().dir_syncs;
         assert_eq!(synced, if i == 0 { 4 } else { 4 + i }, "after call {i}");
     }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The call never waits for the disk: while the file cannot be made (here the
+/// free-space check blocks, as on a stalled disk), `begin` has returned, the call's
+/// audio waits in memory, and all of it is in the file once the disk answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_disk_at_the_start_delays_the_file_not_the_call() {
+    let dir = scratch("slow-open");
+    let (release, gate) = std::sync::mpsc::channel::<()>();
+    let gate = Mutex::new(gate);
+    let free_space = move |_: &std::path::Path| {
+        // Bounded: a test that never releases fails instead of hanging.
+        let _ = gate.lock().unwrap().recv_timeout(Duration::from_secs(10));
+        Ok(u64::MAX)
+    };
+    let rec = Recorder::with_free_space(config(&dir), Arc::new(free_space)).unwrap();
+    let (tap, mut handle) = rec.begin(meta("slow-open-1"));
+    let start = Instant::now();
+    // The first second of the call, while the file cannot be made.
+    let refused = feed(tap.clone(), Leg::A, 440.0, start, 0, 50, 7).await;
+    assert_eq!(refused, 0, "the tap refused frames while the disk was stalled");
+    assert_eq!(handle.id(), None, "the recording opened through a blocked disk");
+    assert!(wav_files(&rec.config().dir).is_empty());
+    assert!(rec.stats().backlog_bytes > 0, "the first second is not held in memory");
+    release.send(()).unwrap();
+    let id = handle.opened().await.expect("the recording was refused");
+    // The second second, with the file there.
+    let refused = feed(tap.clone(), Leg::A, 440.0, start, 50, 50, 7).await;
+    assert_eq!(refused, 0);
+    drop(tap);
+    let info = handle.finish().await.unwrap();
+    assert_eq!(info.id, id);
+    assert!(
+        (1800..=2300).contains(&info.duration_ms),
+        "duration {} ms",
+        info.duration_ms
+    );
+    let (left, _) = read_stereo(&rec.file_path(&info.path));
+    for (from, to) in [(0.05, 0.95), (1.05, 1.75)] {
+        let w = window(&left, from, to);
+        assert_eq!(dominant(w), Some(440.0), "caller's tone missing at {from} s");
+        assert!(rms(w) > 4000.0, "caller is quiet at {from} s");
+    }
+    let s = rec.stats();
+    assert_eq!((s.frames_dropped, s.backlog_bytes, s.completed), (0, 0, 1));
     std::fs::remove_dir_all(&dir).unwrap();
 }

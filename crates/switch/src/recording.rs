@@ -93,25 +93,20 @@ fn supervisors(
     }])
 }
 
-/// Start recording an answered call. `None` when the recorder refuses (full disk): the
-/// call goes on unrecorded and the alarm is raised by the recorder.
-pub async fn begin(
+/// Start recording an answered call, at once: the recorder makes the file and its
+/// catalogue row while the audio already flows (the call never waits for the disk).
+/// When it refuses (full disk), it logs why, the tap closes and the call goes on
+/// unrecorded.
+pub fn begin(
     rec: &Recorder,
     call_id: &str,
     number: &str,
     caller: &str,
-) -> Option<(media::Tap, RecordingHandle)> {
-    let meta = CallMeta {
+) -> (media::Tap, RecordingHandle) {
+    rec.begin(CallMeta {
         call_id: call_id.to_string(),
         number: number.to_string(),
         caller: caller.to_string(),
         started_at: SystemTime::now(),
-    };
-    match rec.start_call(meta).await {
-        Ok(x) => Some(x),
-        Err(e) => {
-            tracing::debug!(call = call_id, error = %e, "call not recorded (the recorder logged why)");
-            None
-        }
-    }
+    })
 }

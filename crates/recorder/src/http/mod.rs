@@ -146,7 +146,7 @@ impl IntoResponse for RecorderError {
         let status = match &self {
             UnknownRecording(_) | UnknownRequest(_) => StatusCode::NOT_FOUND,
             AlreadyDeleted(_) | AlreadyApproved(_) | StillRecording(_) | NothingDue
-            | DuplicateCall(_) => StatusCode::CONFLICT,
+            | DuplicateCall(_) | NotRecorded(_) => StatusCode::CONFLICT,
             Invalid(_) => StatusCode::BAD_REQUEST,
             DiskFull { .. } => StatusCode::INSUFFICIENT_STORAGE,
             Db(_) | Io(_) => StatusCode::INTERNAL_SERVER_ERROR,

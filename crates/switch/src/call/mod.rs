@@ -491,15 +491,13 @@ impl Driver {
                     })
                     .take(96)
                     .collect();
-                // The catalogue row is on the disk when `begin` returns (a group commit,
-                // an fsync); the call waits for it, the relay goes on meanwhile.
+                // The tap is set before the answer goes out (this output comes before
+                // the 200), so the recording has the call from its first packet; the
+                // file and its catalogue row are made meanwhile by the recorder.
                 let rec = &self.shared.recorder;
-                if let Some((tap, handle)) =
-                    crate::recording::begin(rec, &id, &dialled, &caller).await
-                {
-                    self.relay.set_tap(Some(tap));
-                    self.recording = Some(handle);
-                }
+                let (tap, handle) = crate::recording::begin(rec, &id, &dialled, &caller);
+                self.relay.set_tap(Some(tap));
+                self.recording = Some(handle);
             }
             MediaOut::Monitor { peer, mode } => self.monitor_media(Some((peer, mode))),
             MediaOut::Unmonitor => self.monitor_media(None),
@@ -549,10 +547,13 @@ impl Driver {
 
 async fn seal(recording: Option<recorder::RecordingHandle>, call: u64) {
     if let Some(h) = recording {
+        // A recording never opened was refused; the recorder logged why.
+        let opened = h.id().is_some();
         match h.finish().await {
             Ok(info) => {
                 tracing::info!(call, path = %info.path, ms = info.duration_ms, "recording complete")
             }
+            Err(e) if !opened => tracing::debug!(call, error = %e, "call not recorded"),
             Err(e) => tracing::error!(call, error = %e, "recording not finished cleanly"),
         }
     }

@@ -136,7 +136,7 @@ impl Driver {
     /// against this call's recording.
     fn audit(&self, who: &str, action: &str, detail: String) {
         let rec = self.shared.recorder.clone();
-        let recording = self.recording.as_ref().map(|r| r.id());
+        let recording = self.recording.as_ref().and_then(|r| r.id());
         let (who, action) = (who.to_string(), action.to_string());
         let at = SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)
