@@ -12,6 +12,11 @@ start_switch() {
     "$LOADGEN" config --base "$dir/default.toml" --out "$dir/madoguchi.toml" --data-dir "$dir" \
         --sip "127.0.0.1:$SIP" --trunk "127.0.0.1:$TRUNK" --pbx "127.0.0.1:$pbx" --http "127.0.0.1:$HTTP" \
         --rtp-ports "$rtp_ports" --agents "$agents" --max-calls "$max_calls"
+    # DISK_THREADS=N: the recorder's disk threads ([recording] disk_threads), for A/B runs.
+    if [ -n "${DISK_THREADS:-}" ]; then
+        sed -i "s/^disk_threads = [0-9]*/disk_threads = $DISK_THREADS/" "$dir/madoguchi.toml"
+        grep -q "^disk_threads = $DISK_THREADS\b" "$dir/madoguchi.toml" || { echo "DISK_THREADS not applied"; return 1; }
+    fi
     # The load configs use the example password for every operator (the generator must
     # know it): `check` warns once per operator, so its output goes to a file.
     if ! "$SWITCH" check "$dir/madoguchi.toml" >"$dir/check.out" 2>&1; then

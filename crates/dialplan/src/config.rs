@@ -63,6 +63,13 @@ pub struct Recording {
     /// Below this much free disk space new calls are not recorded (an alarm is raised).
     #[serde(default = "default_min_free_mb")]
     pub min_free_mb: u64,
+    /// Threads for the recordings' file work (creating each file, writing its audio,
+    /// the fsyncs, the final hash). Calls never wait for them; when the disk is slow the
+    /// work queues in front of them and the audio waits in memory. More let fsyncs
+    /// overlap on a disk with many queues; fewer keep threads from spinning on the day
+    /// folder's lock while they create files in it (benches/README.md). 1–64.
+    #[serde(default = "default_disk_threads")]
+    pub disk_threads: usize,
 }
 
 impl Default for Recording {
@@ -70,8 +77,13 @@ impl Default for Recording {
         Recording {
             retention_days: default_retention_days(),
             min_free_mb: default_min_free_mb(),
+            disk_threads: default_disk_threads(),
         }
     }
+}
+
+fn default_disk_threads() -> usize {
+    8
 }
 
 fn default_retention_days() -> u32 {

@@ -42,6 +42,7 @@ pub(crate) fn validate(cfg: &Config) -> Vec<Problem> {
     hours(cfg, &mut p);
     departments(cfg, &mut p);
     staff_line(cfg, &mut p);
+    recording(cfg, &mut p);
     crate::validate_dialing::validate(cfg, &mut p);
     crate::config_cluster::validate(cfg, &mut p);
     p.0
@@ -109,6 +110,24 @@ fn switch_and_sip(cfg: &Config, p: &mut Problems) {
         p.add(
             &[Key("sip"), Key("max_message_bytes")],
             "max_message_bytes must be between 1300 and 65535".into(),
+        );
+    }
+}
+
+fn recording(cfg: &Config, p: &mut Problems) {
+    let r = &cfg.recording;
+    if r.retention_days == 0 {
+        p.add(
+            &[Key("recording"), Key("retention_days")],
+            "retention_days must be at least 1 (the city keeps recordings 92 days)".into(),
+        );
+    }
+    if !(1..=64).contains(&r.disk_threads) {
+        p.add(
+            &[Key("recording"), Key("disk_threads")],
+            "disk_threads must be between 1 and 64 (8 unless benches/README.md says \
+             otherwise for your disk)"
+                .into(),
         );
     }
 }

@@ -17,6 +17,7 @@ pub fn start(
         catalogue: data_dir.join("recordings.sqlite"),
         retention_days: cfg.recording.retention_days,
         disk_min_free_bytes: cfg.recording.min_free_mb * 1024 * 1024,
+        disk_threads: cfg.recording.disk_threads,
         ..Default::default()
     };
     std::fs::create_dir_all(&rcfg.dir)
