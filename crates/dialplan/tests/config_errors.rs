@@ -454,9 +454,17 @@ fn an_rtp_range_too_small_for_max_calls_is_warned_at_max_calls() {
 #[test]
 fn recording_threads_and_retention_out_of_range() {
     let text = edit("disk_threads = 8 ", "disk_threads = 0 ");
-    refused_at(&text, "disk_threads = 0", "disk_threads must be between 1 and 64");
+    refused_at(
+        &text,
+        "disk_threads = 0",
+        "disk_threads must be between 1 and 64",
+    );
     let text = edit("retention_days = 92 ", "retention_days = 0 ");
-    refused_at(&text, "retention_days = 0", "retention_days must be at least 1");
+    refused_at(
+        &text,
+        "retention_days = 0",
+        "retention_days must be at least 1",
+    );
     let text = edit("disk_threads = 8 ", "disk_threads = 2 ");
     assert_eq!(parse(&text, FILE).unwrap().recording.disk_threads, 2);
 }

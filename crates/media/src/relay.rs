@@ -520,7 +520,7 @@ impl Task {
                 None => self.fwd.send_failed(dest),
             }
         }
-        if let (Some(a), true) = (o.audio, self.tap.is_some()) {
+        if let Some(a) = o.audio.filter(|_| self.tap.is_some()) {
             for (k, chunk) in pkt[a.start..a.end].chunks(FRAME_SAMPLES).enumerate() {
                 let mut frame = TapFrame {
                     leg: from,

@@ -73,6 +73,25 @@ enum Opening {
     Refused,
 }
 
+impl Opening {
+    fn id(self) -> Option<i64> {
+        match self {
+            Opening::Open(id) => Some(id),
+            Opening::Pending | Opening::Refused => None,
+        }
+    }
+}
+
+/// Waits until the writer has opened the recording or refused it: the id, or `None`.
+/// A writer gone without a word (only a panic does that) counts as a refusal.
+async fn settled(opening: &mut watch::Receiver<Opening>) -> Option<i64> {
+    opening
+        .wait_for(|s| *s != Opening::Pending)
+        .await
+        .ok()
+        .and_then(|s| s.id())
+}
+
 /// Held by the call for as long as it lasts. Dropping it without `finish` also ends
 /// the recording (as complete), but then nobody learns the result.
 pub struct RecordingHandle {
@@ -87,10 +106,7 @@ impl RecordingHandle {
     /// The catalogue id of this recording, once its row exists (`None` before, and when
     /// the recorder refused it).
     pub fn id(&self) -> Option<i64> {
-        match *self.opening.borrow() {
-            Opening::Open(id) => Some(id),
-            Opening::Pending | Opening::Refused => None,
-        }
+        self.opening.borrow().id()
     }
 
     pub fn call_id(&self) -> &str {
@@ -100,26 +116,15 @@ impl RecordingHandle {
     /// Waits until the file and its catalogue row exist: the id, or `None` when the
     /// recorder refused the recording (`finish` tells why).
     pub async fn opened(&mut self) -> Option<i64> {
-        let state = self
-            .opening
-            .wait_for(|s| *s != Opening::Pending)
-            .await
-            .map(|s| *s)
-            // The writer ended without a word: only a panic does that.
-            .unwrap_or(Opening::Refused);
-        match state {
-            Opening::Open(id) => Some(id),
-            Opening::Pending | Opening::Refused => None,
-        }
+        settled(&mut self.opening).await
     }
 
     /// Notes an operator who took part (answered, or was transferred to). Waits for
     /// the recording's row if the call is younger than it.
     pub async fn add_operator(&self, operator: &str) -> Result<()> {
-        let mut opening = self.opening.clone();
-        match opening.wait_for(|s| *s != Opening::Pending).await.map(|s| *s) {
-            Ok(Opening::Open(id)) => self.recorder.catalogue().add_operator(id, operator).await,
-            _ => Err(RecorderError::NotRecorded(self.call_id.clone())),
+        match settled(&mut self.opening.clone()).await {
+            Some(id) => self.recorder.catalogue().add_operator(id, operator).await,
+            None => Err(RecorderError::NotRecorded(self.call_id.clone())),
         }
     }
 

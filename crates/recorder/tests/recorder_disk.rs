@@ -39,7 +39,10 @@ async fn a_full_disk_refuses_recordings_and_raises_the_alarm() {
         let _ = tap.try_send(tone_frame(media::Leg::A, 440.0, k, 0, start));
     }
     assert_eq!(h.opened().await, None, "a recording opened on a full disk");
-    let e = h.finish().await.err().expect("a recording finished on a full disk");
+    let e = h
+        .finish()
+        .await
+        .expect_err("a recording finished on a full disk");
     // The relay finds the tap closed and lets it go; the refused audio is not backlog.
     assert!(tap.is_closed());
     assert_eq!(rec.stats().backlog_bytes, 0);

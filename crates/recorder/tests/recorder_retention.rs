@@ -188,7 +188,12 @@ async fn early_deletion_needs_a_reason_and_bad_ones_change_nothing() {
     };
     let (_tap, live) = rec.start_call(meta).await.unwrap();
     assert!(matches!(
-        rec.delete_one(live.id().expect("start_call waits for the row"), "sv", "x", now),
+        rec.delete_one(
+            live.id().expect("start_call waits for the row"),
+            "sv",
+            "x",
+            now
+        ),
         Err(RecorderError::StillRecording(_))
     ));
     live.finish().await.unwrap();

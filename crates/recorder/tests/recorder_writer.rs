@@ -305,10 +305,20 @@ async fn a_stalled_disk_at_the_start_delays_the_file_not_the_call() {
     let start = Instant::now();
     // The first second of the call, while the file cannot be made.
     let refused = feed(tap.clone(), Leg::A, 440.0, start, 0, 50, 7).await;
-    assert_eq!(refused, 0, "the tap refused frames while the disk was stalled");
-    assert_eq!(handle.id(), None, "the recording opened through a blocked disk");
+    assert_eq!(
+        refused, 0,
+        "the tap refused frames while the disk was stalled"
+    );
+    assert_eq!(
+        handle.id(),
+        None,
+        "the recording opened through a blocked disk"
+    );
     assert!(wav_files(&rec.config().dir).is_empty());
-    assert!(rec.stats().backlog_bytes > 0, "the first second is not held in memory");
+    assert!(
+        rec.stats().backlog_bytes > 0,
+        "the first second is not held in memory"
+    );
     release.send(()).unwrap();
     let id = handle.opened().await.expect("the recording was refused");
     // The second second, with the file there.
@@ -325,7 +335,11 @@ async fn a_stalled_disk_at_the_start_delays_the_file_not_the_call() {
     let (left, _) = read_stereo(&rec.file_path(&info.path));
     for (from, to) in [(0.05, 0.95), (1.05, 1.75)] {
         let w = window(&left, from, to);
-        assert_eq!(dominant(w), Some(440.0), "caller's tone missing at {from} s");
+        assert_eq!(
+            dominant(w),
+            Some(440.0),
+            "caller's tone missing at {from} s"
+        );
         assert!(rms(w) > 4000.0, "caller is quiet at {from} s");
     }
     let s = rec.stats();
