@@ -58,6 +58,14 @@ if [ -f .ci/history-deps.sh ]; then
   bash .ci/history-deps.sh
 fi
 
+# Formatting first: it takes a second and an unformatted tree is a review comment
+# waiting to happen (two such commits once passed this script unnoticed).
+if cargo fmt --version >/dev/null 2>&1; then
+  cargo fmt --all -- --check || { echo "cargo fmt: the tree is not formatted; run 'cargo fmt --all'"; exit 1; }
+else
+  echo "rustfmt is not installed: formatting not checked (rustup component add rustfmt)"
+fi
+
 # Two cores on CI: cargo runs test binaries one after another and the tests inside each
 # binary in parallel threads.
 cargo test --workspace --locked --no-fail-fast
