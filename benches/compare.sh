@@ -6,7 +6,7 @@
 # Everything is on 127.0.0.1 and bounded; nothing is left running.
 #
 # Knobs (environment): RATES="200 400 800"  DURATION=10  HOLD_MS=0  AGENTS=200
-#   MAX_CALLS=4000  RTP_PORTS=40000-49999  KAMAILIO_CFG=benches/kamailio.cfg
+#   MAX_CALLS=4000  RTP_PORTS=20000-29999  KAMAILIO_CFG=benches/kamailio.cfg
 #   RUST_LOG=warn  SKIP_BUILD=1
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,7 +18,7 @@ HOLD_MS=${HOLD_MS:-0}
 # The ACD offers one call at a time per operator: keep AGENTS above rate x setup time.
 AGENTS=${AGENTS:-200}
 MAX_CALLS=${MAX_CALLS:-4000}
-RTP_PORTS=${RTP_PORTS:-40000-49999}
+RTP_PORTS=${RTP_PORTS:-20000-29999}
 KAMAILIO_CFG=${KAMAILIO_CFG:-benches/kamailio.cfg}
 export RUST_LOG=${RUST_LOG:-warn}
 command -v kamailio >/dev/null || { echo "kamailio is not installed (apt-get install kamailio)"; exit 1; }
@@ -56,7 +56,7 @@ for r in $RATES; do
     stop_pid "$PID"
     PID=
     # The switch records every call: hundreds of MB at these rates.
-    rm -rf "$RUN/madoguchi-$r/recordings"
+    rm -rf "$STORE/recordings"
     FILES+=("$RUN/kamailio-$r.json" "$RUN/madoguchi-$r.json")
     sleep 1
 done

@@ -2,14 +2,24 @@
 # madoguchi or Kamailio on free 127.0.0.1 ports, started and stopped with bounds.
 # Callers set SWITCH and LOADGEN (binaries) and RUN (an absolute work folder).
 
-# start_switch DIR AGENTS MAX_CALLS RTP_PORTS → sets PID SIP TRUNK HTTP
+# start_switch DIR AGENTS MAX_CALLS RTP_PORTS → sets PID SIP TRUNK HTTP STORE
+# STORE is where the switch keeps its data and recordings: DIR, or with DATA_DISK=PATH
+# a fresh folder on that file system (benches/bench-disk.sh mounts a journaled ext4 for
+# it), so the recordings' cost is measured on the kind of disk production has.
 start_switch() {
     local dir=$1 agents=$2 max_calls=$3 rtp_ports=$4 pbx
     mkdir -p "$dir"
+    STORE=$dir
+    if [ -n "${DATA_DISK:-}" ]; then
+        [ -d "$DATA_DISK" ] && [ -w "$DATA_DISK" ] || { echo "DATA_DISK=$DATA_DISK is not a writable folder"; return 1; }
+        STORE="$DATA_DISK/$(basename "$(dirname "$dir")")-$(basename "$dir")"
+        mkdir -p "$STORE"
+        echo "data and recordings on $(findmnt -no SOURCE,FSTYPE --target "$STORE" | tr -s ' ') at $STORE"
+    fi
     read -r SIP TRUNK pbx HTTP < <("$LOADGEN" ports 4)
     # Start from the switch binary's own embedded default, so config and binary always match.
     "$SWITCH" default-config >"$dir/default.toml"
-    "$LOADGEN" config --base "$dir/default.toml" --out "$dir/madoguchi.toml" --data-dir "$dir" \
+    "$LOADGEN" config --base "$dir/default.toml" --out "$dir/madoguchi.toml" --data-dir "$STORE" \
         --sip "127.0.0.1:$SIP" --trunk "127.0.0.1:$TRUNK" --pbx "127.0.0.1:$pbx" --http "127.0.0.1:$HTTP" \
         --rtp-ports "$rtp_ports" --agents "$agents" --max-calls "$max_calls"
     # DISK_THREADS=N: the recorder's disk threads ([recording] disk_threads), for A/B runs.

@@ -7,7 +7,7 @@
 #
 # Knobs (environment): RATES="50 100 200"  DURATION=20  HOLD_MS=1000
 #                      CONCURRENT="100 300"  RTP_SECS=20  AGENTS=500  MAX_CALLS=2000
-#                      RTP_PORTS=40000-49999  RUST_LOG=info  SKIP_BUILD=1  KEEP_RECORDINGS=1
+#                      RTP_PORTS=20000-29999  RUST_LOG=info  SKIP_BUILD=1  KEEP_RECORDINGS=1
 #                      CEILING=0 (skip the iperf3 loopback ceiling after the concurrent runs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,7 +21,7 @@ RTP_SECS=${RTP_SECS:-20}
 # simultaneous calls (cps rate x (hold + setup), and the largest CONCURRENT).
 AGENTS=${AGENTS:-500}
 MAX_CALLS=${MAX_CALLS:-2000}
-RTP_PORTS=${RTP_PORTS:-40000-49999}
+RTP_PORTS=${RTP_PORTS:-20000-29999}
 export RUST_LOG=${RUST_LOG:-info}
 
 if [ -z "${SKIP_BUILD:-}" ]; then
@@ -71,8 +71,8 @@ echo
 echo "switch warnings/errors in $RUN/madoguchi.log: $(grep -cE ' (WARN|ERROR) ' "$RUN/madoguchi.log" || true)"
 grep -E ' (WARN|ERROR) ' "$RUN/madoguchi.log" | head -20 || true
 # The switch records every call; at these rates that is hundreds of MB of WAV.
-if [ -d "$RUN/recordings" ]; then
-    echo "recordings written by the switch: $(find "$RUN/recordings" -name '*.wav' | wc -l) files, $(du -sh "$RUN/recordings" | cut -f1)"
-    [ -n "${KEEP_RECORDINGS:-}" ] || rm -rf "$RUN/recordings"
+if [ -d "$STORE/recordings" ]; then
+    echo "recordings written by the switch: $(find "$STORE/recordings" -name '*.wav' | wc -l) files, $(du -sh "$STORE/recordings" | cut -f1)"
+    [ -n "${KEEP_RECORDINGS:-}" ] || rm -rf "$STORE/recordings"
 fi
 echo "JSON summaries and the switch log: $RUN"

@@ -34,7 +34,7 @@ RUN=$(cd "$RUN" && pwd)
 PID=
 PERF=
 trap 'kill -INT $PERF 2>/dev/null; stop_pid "$PID"' EXIT
-start_switch "$RUN/switch" "$AGENTS" 4000 40000-49999 2>/dev/null
+start_switch "$RUN/switch" "$AGENTS" 4000 20000-29999 2>/dev/null
 COMMON=(--sip "127.0.0.1:$SIP" --trunk "127.0.0.1:$TRUNK" --http "127.0.0.1:$HTTP" --pid "$PID" --agents "$AGENTS")
 if [ "$MODE" = concurrent ]; then
     echo "== madoguchi (pid $PID) with $CALLS concurrent recorded calls, RTP ${RTP_SECS}s, load $(cut -d' ' -f1 /proc/loadavg)"
@@ -60,7 +60,7 @@ else
     PERF=
 fi
 stop_pid "$PID"; PID=
-rm -rf "$RUN/switch/recordings"
+rm -rf "$STORE/recordings"
 perf report -i "$RUN/perf.data" --no-children --sort symbol --stdio 2>/dev/null \
     | grep -E '^ +[0-9]' | sed 's/ \{2,\}- \{2,\}-.*$//' | head -40 | tee "$RUN/top-symbols.txt"
 jq -c '{calls: (.calls | {attempted, completed, failed}), answered_cps, setup_ms: (.setup_ms | {p50, p95}), switch_cpu_pct: .switch.cpu_pct_avg, per_call: .rtp.switch_cpu_pct_per_call, rtp_lost: (.rtp | [.caller_to_operator.lost, .operator_to_caller.lost]), latency_ms: .rtp.latency_ms, load: .loadavg_1m}' "$RUN/loadgen.json" || true

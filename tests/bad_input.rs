@@ -192,9 +192,7 @@ fn overload_is_503_with_retry_after() {
         op_reqs.iter().any(|r| r.method == sip::Method::Cancel),
         "the operator's leg was not cancelled"
     );
-    sw.wait_for("the call slot to be free", 10, |s| {
-        s.status()["calls_active"] == 0
-    });
+    sw.wait_for("the call slot to be free", 10, |s| s.idle());
 }
 
 /// CANCEL for an INVITE we sent: same Request-URI, Call-ID, From, To, Via branch and

@@ -49,7 +49,7 @@ fn caller_hangs_up_each_side_hears_the_other() {
     sw.wait_for("the call to be up", 10, |s| s.status()["calls_active"] == 1);
     assert!(caller.wait_exit(20), "caller did not finish");
     // The caller's BYE ends both legs.
-    sw.wait_for("the call to end", 10, |s| s.status()["calls_active"] == 0);
+    sw.wait_for("the call to end", 10, |s| s.idle());
     assert_eq!(
         sw.metric("madoguchi_calls_total", "outcome=\"answered\""),
         1.0
@@ -132,9 +132,7 @@ fn operator_hangs_up_and_the_caller_gets_bye() {
     );
     sw.wait_for("the call to be up", 10, |s| s.status()["calls_active"] == 1);
     assert!(operator.wait_exit(20));
-    sw.wait_for("the call to end after the operator's BYE", 10, |s| {
-        s.status()["calls_active"] == 0
-    });
+    sw.wait_for("the call to end after the operator's BYE", 10, |s| s.idle());
     caller.wait_log("the switch's BYE at the caller", 5, "BYE sip:");
     assert!(sw.rtp_ports_all_free(), "media ports not freed");
 }

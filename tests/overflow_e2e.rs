@@ -116,7 +116,7 @@ fn overflow_to_callback_offers_the_key_and_takes_the_request() {
         sw.trunk,
         &sip::Response::to_request(&bye, 200, None).to_bytes(),
     );
-    sw.wait_for("the call to end", 10, |s| s.status()["calls_active"] == 0);
+    sw.wait_for("the call to end", 10, |s| s.idle());
     assert_eq!(
         sw.metric("madoguchi_calls_total", "outcome=\"callback-requested\""),
         1.0,

@@ -75,7 +75,7 @@ fn a_call_is_recorded_caller_left_center_right_for_its_whole_length() {
     sw.wait_for("1001 to register", 10, |s| s.registered("1001"));
     let mut caller = baresip_caller(&sw, "caller", "0246542111", &dir.join("440.wav"), 8, "PCMU");
     assert!(caller.wait_exit(20));
-    sw.wait_for("the call to end", 10, |s| s.status()["calls_active"] == 0);
+    sw.wait_for("the call to end", 10, |s| s.idle());
     sw.wait_for("one recording", 10, |_| {
         wavs_under(&dir.join("recordings")).len() == 1
     });

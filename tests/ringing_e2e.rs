@@ -191,7 +191,7 @@ fn the_caller_hanging_up_while_the_operator_rings_cancels_the_ring() {
     sw.wait_for("1001 ringing", 5, |s| agent_status(s, "1001") == "Ringing");
     caller.hang_up(&sw);
     cancelled(&op, &sw, &inv, 5.0);
-    sw.wait_for("the call to end", 10, |s| s.status()["calls_active"] == 0);
+    sw.wait_for("the call to end", 10, |s| s.idle());
     assert_eq!(waiting(&sw), 0, "the caller left the line");
     // The operator missed nothing of theirs: available again, not paused, no wrap-up.
     sw.wait_for("1001 available again", 5, |s| {
@@ -226,7 +226,7 @@ fn a_ring_that_times_out_is_cancelled_and_the_caller_keeps_waiting() {
     // pause_on_no_answer = false: the operator is not paused by the missed ring.
     assert_ne!(agent_status(&sw, "1001"), "Paused");
     caller.hang_up(&sw);
-    sw.wait_for("the call to end", 10, |s| s.status()["calls_active"] == 0);
+    sw.wait_for("the call to end", 10, |s| s.idle());
 }
 
 #[test]

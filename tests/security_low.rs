@@ -55,7 +55,7 @@ fn multicast_media_is_refused_with_488() {
         );
         citizen.send(sw.trunk, ack.as_bytes());
     }
-    sw.wait_for("no call left", 10, |s| s.status()["calls_active"] == 0);
+    sw.wait_for("no call left", 10, |s| s.idle());
 }
 
 /// The response head of a GET (status line and headers), over plain HTTP.

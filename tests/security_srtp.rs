@@ -154,7 +154,7 @@ fn a_tls_operator_with_srtp_answers_a_citizen_audio_both_ways_and_the_wire_is_en
     let mut caller = baresip_caller(&sw, "caller", "0246221111", &dir.join("440.wav"), 8, "PCMU");
     sw.wait_for("the call to be up", 10, |s| s.status()["calls_active"] == 1);
     assert!(caller.wait_exit(20), "caller did not finish");
-    sw.wait_for("the call to end", 10, |s| s.status()["calls_active"] == 0);
+    sw.wait_for("the call to end", 10, |s| s.idle());
     let op_log = operator.log();
     assert_eq!(
         sw.metric("madoguchi_calls_total", "outcome=\"answered\""),
@@ -301,7 +301,7 @@ fn a_pjsip_operator_with_mandatory_srtp_over_tls_hears_and_is_heard() {
         is(e, "state") && e["state"] == "CONFIRMED"
     });
     assert!(caller.wait_exit(25), "caller did not finish");
-    sw.wait_for("the call to end", 10, |s| s.status()["calls_active"] == 0);
+    sw.wait_for("the call to end", 10, |s| s.idle());
     assert!(
         op.wait_exit(15),
         "operator agent did not exit\n{}",

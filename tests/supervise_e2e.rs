@@ -150,7 +150,7 @@ fn supervised_call_with(
     sv.wait_event("the supervisor's leg ended", 15, |e| is(e, "disconnected"));
     let op_wav = op.wait_recording("the operator's recording", "op.wav", 10);
     let sv_wav = sv.wait_recording("the supervisor's recording", "sv.wav", 10);
-    sw.wait_for("both calls to end", 15, |s| s.status()["calls_active"] == 0);
+    sw.wait_for("both calls to end", 15, |s| s.idle());
     let rx = citizen.received_wavs();
     assert!(!rx.is_empty(), "{}", tail(&citizen.log(), 30));
     let paths = [rx[0].clone(), op_wav, sv_wav];

@@ -113,7 +113,7 @@ fn the_citizen_rates_the_call_with_a_key_after_the_operator_hangs_up() {
     std::thread::sleep(Duration::from_millis(200));
     keypad.send_to(&[0x04], ("127.0.0.1", console)).unwrap();
     // The switch thanks the citizen and hangs up, long before baresip would quit.
-    sw.wait_for("the call to end", 25, |s| s.status()["calls_active"] == 0);
+    sw.wait_for("the call to end", 25, |s| s.idle());
     let recs = citizen_records(&dir, 1);
     let r = &recs[0];
     assert_eq!(

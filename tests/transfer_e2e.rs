@@ -116,7 +116,7 @@ fn blind_transfer_to_an_extension_the_citizen_hears_the_department() {
     assert_eq!(fin["code"], 200, "{}", op.report());
     op.wait_event("the operator's leg ended", 10, |e| is(e, "disconnected"));
     assert!(caller.wait_exit(40), "caller did not finish");
-    sw.wait_for("the call to end", 15, |s| s.status()["calls_active"] == 0);
+    sw.wait_for("the call to end", 15, |s| s.idle());
     assert_eq!(
         sw.metric("madoguchi_calls_total", "outcome=\"transferred\""),
         1.0,
@@ -193,7 +193,7 @@ fn a_busy_department_returns_the_citizen_to_the_operator() {
     });
     assert_eq!(fin["code"], 486, "{}", op.report());
     assert!(caller.wait_exit(40));
-    sw.wait_for("the call to end", 15, |s| s.status()["calls_active"] == 0);
+    sw.wait_for("the call to end", 15, |s| s.idle());
     // Back with the operator, never dropped: the citizen's last seconds are the operator.
     let rx = caller.received_wavs();
     let (f, loud) = dominant_tail(&rx[0], 3.0, &TONES);
@@ -246,7 +246,7 @@ fn an_operator_dials_an_extension_and_both_hear_each_other() {
         is(e, "state") && e["state"] == "CONFIRMED"
     });
     assert!(op.wait_exit(30), "{}", op.report());
-    sw.wait_for("the call to end", 15, |s| s.status()["calls_active"] == 0);
+    sw.wait_for("the call to end", 15, |s| s.idle());
     let (f, loud) = dominant(&op.path("op.wav"), &TONES);
     assert!(loud > 8000, "{}", op.report());
     assert_eq!(f, Some(1400.0), "the operator hears the extension");
@@ -445,7 +445,7 @@ fn attended_transfer_the_operator_consults_then_hands_the_citizen_over() {
     assert!(caller.wait_exit(40));
     // The citizen's hang-up ends the joined department leg too.
     ext.wait_event("the department's call ended", 20, |e| is(e, "disconnected"));
-    sw.wait_for("both calls to end", 15, |s| s.status()["calls_active"] == 0);
+    sw.wait_for("both calls to end", 15, |s| s.idle());
     let rx = caller.received_wavs();
     let (f, loud) = dominant_tail(&rx[0], 4.0, &TONES);
     assert!(loud > 8000, "too little audio at the end ({loud})");
@@ -501,7 +501,7 @@ fn an_operator_with_permission_dials_an_outside_number_over_the_carrier() {
         "no internal headers outside: {inc}"
     );
     assert!(op.wait_exit(30), "{}", op.report());
-    sw.wait_for("the call to end", 15, |s| s.status()["calls_active"] == 0);
+    sw.wait_for("the call to end", 15, |s| s.idle());
     far.wait_recording("its recording closed", "ext.wav", 10);
     let (f, _) = dominant(&far.path("ext.wav"), &TONES);
     assert_eq!(f, Some(1000.0), "the outside party hears the operator");

@@ -248,7 +248,7 @@ pub fn register(sw: &Switch, op: &mut Pjsua, user: &str) {
 
 /// Both legs are gone and every media port is free again.
 pub fn assert_call_ended(sw: &Switch) {
-    sw.wait_for("the call to end", 10, |s| s.status()["calls_active"] == 0);
+    sw.wait_for("the call to end", 10, |s| s.idle());
     let held = udp_ports_of(sw.child.id(), sw.rtp);
     assert!(
         held.is_empty(),

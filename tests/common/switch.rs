@@ -262,6 +262,13 @@ impl Switch {
         serde_json::from_str(&http_get(self.http, "/api/v1/status").expect("status")).unwrap()
     }
 
+    /// No call up and no recording of an ended call still being sealed: what a test
+    /// that reads the recordings after its calls must wait for.
+    pub fn idle(&self) -> bool {
+        let s = self.status();
+        s["calls_active"] == 0 && s["recordings_sealing"] == 0
+    }
+
     /// The text of /metrics. Panics when the switch does not answer: a "counter is
     /// zero" check must not pass because the API is down.
     pub fn metrics(&self) -> String {

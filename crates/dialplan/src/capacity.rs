@@ -28,6 +28,19 @@ pub fn port_shortfall(cfg: &Config, pairs: usize) -> Option<String> {
     })
 }
 
+/// A warning about `[media] rtp_ports` found outside the configuration (the host's own
+/// port ranges, `media::ephemeral`), at that key's line as `madoguchi check` prints it.
+pub fn rtp_ports_warning(text: &str, file_name: &str, why: &str) -> ConfigError {
+    let span = SpanIndex::parse(text).span(&[Key("media"), Key("rtp_ports")]);
+    let (line, column) = line_col(text, span.start);
+    ConfigError {
+        file: file_name.to_string(),
+        line,
+        column,
+        message: format!("warning: {why}"),
+    }
+}
+
 /// `port_shortfall` at the line of `max_calls`, as `madoguchi check` prints it.
 pub fn warnings(cfg: &Config, pairs: usize, text: &str, file_name: &str) -> Vec<ConfigError> {
     let Some(why) = port_shortfall(cfg, pairs) else {

@@ -452,6 +452,19 @@ fn an_rtp_range_too_small_for_max_calls_is_warned_at_max_calls() {
 }
 
 #[test]
+fn a_host_warning_about_the_rtp_range_points_at_its_line() {
+    let text = DEFAULT_TOML.replacen(
+        "rtp_ports = [20000, 29999]",
+        "rtp_ports = [40000, 49999]",
+        1,
+    );
+    let w = dialplan::capacity::rtp_ports_warning(&text, FILE, "overlaps the ephemeral ports");
+    assert_eq!(w.line, line_of(&text, "rtp_ports = [40000, 49999]"));
+    assert_eq!(w.file, FILE);
+    assert_eq!(w.message, "warning: overlaps the ephemeral ports");
+}
+
+#[test]
 fn recording_threads_and_retention_out_of_range() {
     let text = edit("disk_threads = 8 ", "disk_threads = 0 ");
     refused_at(

@@ -1,7 +1,8 @@
 //! `madoguchi check FILE`: every error of a configuration at once, each as
 //! `FILE:LINE:COL: what to fix`, so one edit round fixes them all; then warnings that do
 //! not stop a start (weak operators' passwords, `dialplan::passwords`, never showing a
-//! password; an RTP range too small for `max_calls`, `dialplan::capacity`).
+//! password; an RTP range too small for `max_calls`, `dialplan::capacity`; an RTP range
+//! the kernel may hand out as ephemeral ports, `media::ephemeral`).
 
 use std::path::Path;
 
@@ -32,6 +33,10 @@ pub fn run(file: &Path) -> anyhow::Result<()> {
             let r = cfg.media.rtp_ports;
             let pairs = media::ports::pairs_in(r.first, r.last);
             for w in dialplan::capacity::warnings(&cfg, pairs, &text, &name) {
+                eprintln!("{w}");
+            }
+            if let Some(c) = media::ephemeral::check(r.first..=r.last) {
+                let w = dialplan::capacity::rtp_ports_warning(&text, &name, &c.to_string());
                 eprintln!("{w}");
             }
         }

@@ -6,6 +6,7 @@
 //! prompt policies.
 
 pub mod dtmf;
+pub mod ephemeral;
 pub mod forward;
 pub mod g711;
 pub mod mix;

@@ -150,6 +150,18 @@ impl Timeline {
         let end = self.end();
         self.drain_until(end, out);
     }
+
+    /// Gives back the memory of the slots (after `drain_all`: none is pending). The
+    /// counters stay.
+    pub fn release(&mut self) {
+        debug_assert!(self.pending.is_empty(), "release before drain_all");
+        self.pending = VecDeque::new();
+    }
+
+    /// Slots the timeline has room for without allocating.
+    pub fn capacity(&self) -> usize {
+        self.pending.capacity()
+    }
 }
 
 #[cfg(test)]
@@ -191,6 +203,21 @@ mod tests {
         let left =
             |slot: usize| i16::from_le_bytes([out[slot * SLOT_BYTES], out[slot * SLOT_BYTES + 1]]);
         assert_eq!((left(0), left(25), left(50)), (7, 0, 7));
+    }
+
+    #[test]
+    fn a_drained_timeline_gives_its_slots_back_and_keeps_its_counts() {
+        let mut t = Timeline::new();
+        for k in 0..40u32 {
+            t.place(&frame(Leg::A, 160 * k, 1), u64::from(k));
+        }
+        assert!(t.capacity() >= 40);
+        let mut out = Vec::new();
+        t.drain_all(&mut out);
+        assert_eq!(out.len(), 40 * SLOT_BYTES);
+        t.release();
+        assert_eq!(t.capacity(), 0, "the slots' memory is still held");
+        assert_eq!(t.stats.placed, 40);
     }
 
     #[test]

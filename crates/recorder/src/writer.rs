@@ -239,6 +239,8 @@ impl CallWriter {
         // Frames that arrived before the hangup are still in the channel.
         rx.close();
         self.take(&mut rx);
+        // The channel's blocks go now, not after the disk waits of `end`.
+        drop(rx);
         self.end(meta, rel).await
     }
 
@@ -410,6 +412,9 @@ impl CallWriter {
         let before = self.pending.len();
         self.timeline.drain_all(&mut self.pending);
         self.note_backlog(before);
+        // What waits for the disk from here is the audio in `pending`, not the
+        // timeline's slots: at a disk stall thousands of calls may be here at once.
+        self.timeline.release();
         self.collect_job().await;
         self.start_job(true);
         self.collect_job().await;

@@ -60,6 +60,7 @@ pub async fn serve(
 
 async fn metrics(State(s): State<Arc<Shared>>) -> impl IntoResponse {
     s.metrics.refresh_ports(&s.ports);
+    s.metrics.refresh_malloc();
     let mut text = s.metrics.render();
     text.push_str(&s.recorder.stats().to_prometheus());
     ([("content-type", "text/plain; version=0.0.4")], text)
@@ -68,6 +69,8 @@ async fn metrics(State(s): State<Arc<Shared>>) -> impl IntoResponse {
 async fn status(State(s): State<Arc<Shared>>) -> impl IntoResponse {
     Json(serde_json::json!({
         "calls_active": s.metrics.calls_active.get(),
+        // Recordings of ended calls still being written out and sealed (`sealing`).
+        "recordings_sealing": s.sealing.running(),
         "registrations": s.metrics.registrations.get(),
         "transactions": s.metrics.transactions.get(),
         "sip": s.agent_addrs.iter().map(|a| a.to_string()).collect::<Vec<_>>(),

@@ -18,9 +18,11 @@ mod queue;
 mod queue_log;
 mod recording;
 mod register;
+mod sealing;
 pub mod secrets;
 mod stats_web;
 mod tls;
+mod wait;
 
 pub use call::e164;
 pub use core::Listener;
@@ -113,6 +115,8 @@ pub struct Shared {
     /// Which call each operator is talking on (from the calls' Answered / OperatorLeft
     /// events), for a supervisor's `*31`/`*32`/`*33`.
     pub agent_calls: Mutex<HashMap<String, event::CallRef>>,
+    /// Recordings still being sealed after their calls ended (`sealing`).
+    pub sealing: sealing::Sealing,
 }
 
 impl Shared {
@@ -315,10 +319,23 @@ pub struct RunningSwitch {
 }
 
 impl RunningSwitch {
-    /// Ask every call to end with BYE, then wait for the core to finish.
+    /// Ask every call to end with BYE, wait for the core to finish, then for the
+    /// recordings still being sealed (at most 30 s: a dead disk must not keep the
+    /// process from stopping; what is left is repaired at the next start).
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);
         let _ = self.core.await;
+        let left = self
+            .shared
+            .sealing
+            .wait_idle(std::time::Duration::from_secs(30))
+            .await;
+        if left > 0 {
+            tracing::warn!(
+                recordings = left,
+                "stopping with recordings not sealed; they are repaired at the next start"
+            );
+        }
     }
 }
 
@@ -374,6 +391,9 @@ pub async fn start(opts: Options) -> Result<RunningSwitch, SwitchError> {
         cfg.media.rtp_ports.last,
     )
     .map_err(|e| SwitchError::Media(e.to_string()))?;
+    if let Some(c) = media::ephemeral::check(cfg.media.rtp_ports.first..=cfg.media.rtp_ports.last) {
+        tracing::warn!("{c}");
+    }
     // Relays run on media threads of their own, one per core (`media::threads`: no
     // worker hand-offs per packet). MADOGUCHI_MEDIA_THREADS=N sets the number, 0 keeps
     // them on this runtime (to compare in benches/).
@@ -464,6 +484,7 @@ pub async fn start(opts: Options) -> Result<RunningSwitch, SwitchError> {
         busy_agents: Mutex::new(std::collections::HashSet::new()),
         feed_logins: Mutex::new(sip::auth::AuthLimiter::default()),
         agent_calls: Mutex::new(HashMap::new()),
+        sealing: sealing::Sealing::default(),
     });
     let registration = register::Registration::new(&shared, secret);
     let (sd_tx, sd_rx) = watch::channel(false);

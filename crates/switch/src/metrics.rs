@@ -41,6 +41,11 @@ pub struct Metrics {
     /// binds that failed because another program held a port.
     pub rtp_port_pairs: IntGaugeVec,
     pub rtp_ports_foreign: IntGauge,
+    /// The allocator's own view (glibc): bytes handed out, and bytes freed but still
+    /// held in its arenas. RSS is roughly their sum; only the first is the live set, so
+    /// a leak shows there, and allocator retention (given back by the trimmer) in the
+    /// second. Set when scraped.
+    pub malloc_bytes: IntGaugeVec,
 }
 
 impl Metrics {
@@ -148,6 +153,11 @@ impl Metrics {
                 "madoguchi_rtp_port_binds_refused",
                 "Port pairs found held by another program when we tried to bind them",
             ),
+            malloc_bytes: gv(
+                "madoguchi_malloc_bytes",
+                "Heap bytes by state: in_use (allocated), free (freed, still held by malloc)",
+                "state",
+            ),
             registry,
         }
     }
@@ -165,6 +175,19 @@ impl Metrics {
         self.rtp_ports_foreign.set(ports.foreign() as i64);
     }
 
+    /// The allocator's figures (glibc's `mallinfo2`, a walk of its arenas' free lists
+    /// under their locks: fine once per scrape, not per call).
+    pub fn refresh_malloc(&self) {
+        if let Some((in_use, free)) = malloc_figures() {
+            self.malloc_bytes
+                .with_label_values(&["in_use"])
+                .set(in_use as i64);
+            self.malloc_bytes
+                .with_label_values(&["free"])
+                .set(free as i64);
+        }
+    }
+
     /// The text exposition format for `/metrics`.
     pub fn render(&self) -> String {
         use prometheus::Encoder;
@@ -175,8 +198,53 @@ impl Metrics {
     }
 }
 
+/// Bytes in use and bytes free inside malloc's arenas (main heap, thread arenas and
+/// blocks mapped on their own), or `None` where the allocator does not say.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn malloc_figures() -> Option<(u64, u64)> {
+    // SAFETY: mallinfo2 takes no pointer and only reads glibc's own bookkeeping.
+    let m = unsafe { libc::mallinfo2() };
+    // uordblks: in use in the arenas; hblkhd: in blocks mmapped on their own (always in
+    // use); fordblks: free chunks the arenas keep.
+    Some(((m.uordblks + m.hblkhd) as u64, m.fordblks as u64))
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn malloc_figures() -> Option<(u64, u64)> {
+    None
+}
+
 impl Default for Metrics {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn malloc(m: &Metrics, state: &str) -> i64 {
+        m.malloc_bytes.with_label_values(&[state]).get()
+    }
+
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    #[test]
+    fn the_malloc_gauge_follows_a_big_allocation() {
+        const MB: i64 = 1 << 20;
+        let m = Metrics::new();
+        m.refresh_malloc();
+        let before = malloc(&m, "in_use");
+        assert!(before > 0, "a running process has heap in use");
+        let block = vec![7u8; 64 << 20];
+        m.refresh_malloc();
+        let during = malloc(&m, "in_use");
+        drop(std::hint::black_box(block));
+        m.refresh_malloc();
+        let after = malloc(&m, "in_use");
+        // Other tests of this binary allocate meanwhile: a margin of 4 MB.
+        assert!(during >= before + 60 * MB, "{before} -> {during}");
+        assert!(after <= during - 60 * MB, "{during} -> {after}");
+        assert!(malloc(&m, "free") >= 0);
     }
 }

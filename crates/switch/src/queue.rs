@@ -5,6 +5,7 @@
 //! codes and the API pause them.
 
 use crate::event::{CallEvent, CallRef, CoreCmd};
+use crate::wait::sleep_until;
 use acd::{Acd, AcdConfig, AgentConfig, AgentId, AgentStatus, EntryId, QueueConfig};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -544,13 +545,6 @@ impl QueueTask {
                 tracing::debug!(call = call.0, "queue event for a call that has ended");
             }
         }
-    }
-}
-
-async fn sleep_until(deadline: Option<Instant>) {
-    match deadline {
-        Some(d) => tokio::time::sleep_until(tokio::time::Instant::from_std(d)).await,
-        None => std::future::pending().await,
     }
 }
 

@@ -11,6 +11,7 @@ pub use env::SwitchEnv;
 
 use crate::event::{CallEvent, CallRef, CoreCmd};
 use crate::queue::QueueCmd;
+use crate::wait::sleep_until;
 use crate::Shared;
 use callctl::{Call, CallSetup, Input, MediaOut, Output, QueueOut, Side};
 use media::{Leg, LegConfig, Relay, RelayHandle};
@@ -176,8 +177,8 @@ pub async fn run(start: CallStart, mut rx: mpsc::UnboundedReceiver<CallEvent>) {
                 }
                 None => break,
             },
-            _ = sleep_opt(timeout) => machine.handle_timeout(&d.env, Instant::now()),
-            _ = sleep_opt(play_end) => {
+            _ = sleep_until(timeout) => machine.handle_timeout(&d.env, Instant::now()),
+            _ = sleep_until(play_end) => {
                 if let Some((token, _, _)) = d.playback.take() {
                     machine.handle(Input::PlaybackDone { token }, &d.env, Instant::now());
                 }
@@ -202,13 +203,6 @@ pub async fn run(start: CallStart, mut rx: mpsc::UnboundedReceiver<CallEvent>) {
         }
     }
     d.finish(machine.outcome()).await;
-}
-
-async fn sleep_opt(at: Option<tokio::time::Instant>) {
-    match at {
-        Some(at) => tokio::time::sleep_until(at).await,
-        None => std::future::pending().await,
-    }
 }
 
 impl Driver {
@@ -532,8 +526,11 @@ impl Driver {
         let recording = self.recording.take();
         let st = self.relay.stop().await;
         let relayed = st.a.forwarded + st.b.forwarded;
-        // The relay is gone, so the tap is closed: the writer drains and seals the file.
-        seal(recording, self.call.0).await;
+        // The relay is gone, so the tap is closed: the writer drains and seals the file
+        // on its own time; the call's end does not wait for the disk (`sealing`).
+        if recording.is_some() {
+            self.shared.sealing.spawn(seal(recording, self.call.0));
+        }
         let _ = self
             .core
             .send(CoreCmd::Ended {

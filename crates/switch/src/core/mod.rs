@@ -5,6 +5,7 @@
 use crate::admission::Admission;
 use crate::event::{CallEvent, CallRef, CoreCmd};
 use crate::register::Registration;
+use crate::wait::sleep_until;
 use crate::Shared;
 use sip::transaction::{Action, ServerTxId, TransactionLayer};
 use sip::transport::{Incoming, TransportHandle};
@@ -112,7 +113,7 @@ impl Core {
                 _ = housekeeping.tick() => Wake::Housekeeping,
                 true = self.presence.changed() => Wake::Board,
                 _ = self.shutdown.changed(), if !self.stopping => Wake::Shutdown,
-                _ = sleep_until_tokio(grace) => break,
+                _ = sleep_until(grace) => break,
             };
             // Everything from here to the end of `drain` is the core's own work: its sum
             // is the busy-time counter (the share of a core this single task uses, the
@@ -451,18 +452,4 @@ pub fn add_capabilities(resp: &mut Response) {
         .push("Allow", validate::allow_header(Role::Registrar));
     resp.headers.push("Accept", "application/sdp");
     resp.headers.push("Allow-Events", "presence, dialog");
-}
-
-async fn sleep_until(deadline: Option<Instant>) {
-    match deadline {
-        Some(d) => tokio::time::sleep_until(tokio::time::Instant::from_std(d)).await,
-        None => std::future::pending().await,
-    }
-}
-
-async fn sleep_until_tokio(deadline: Option<tokio::time::Instant>) {
-    match deadline {
-        Some(d) => tokio::time::sleep_until(d).await,
-        None => std::future::pending().await,
-    }
 }
