@@ -7,7 +7,7 @@
 
 use crate::config::Config;
 use crate::spans::Seg::Key;
-use crate::spans::{line_col, SpanIndex};
+use crate::spans::{line_col, Seg, SpanIndex};
 use crate::ConfigError;
 
 /// What is wrong, when a range of `pairs` RTP pairs (`media::ports::pairs_in` of
@@ -31,7 +31,19 @@ pub fn port_shortfall(cfg: &Config, pairs: usize) -> Option<String> {
 /// A warning about `[media] rtp_ports` found outside the configuration (the host's own
 /// port ranges, `media::ephemeral`), at that key's line as `madoguchi check` prints it.
 pub fn rtp_ports_warning(text: &str, file_name: &str, why: &str) -> ConfigError {
-    let span = SpanIndex::parse(text).span(&[Key("media"), Key("rtp_ports")]);
+    warning_at(text, file_name, &[Key("media"), Key("rtp_ports")], why)
+}
+
+/// `port_shortfall` at the line of `max_calls`, as `madoguchi check` prints it.
+pub fn warnings(cfg: &Config, pairs: usize, text: &str, file_name: &str) -> Vec<ConfigError> {
+    port_shortfall(cfg, pairs)
+        .map(|why| warning_at(text, file_name, &[Key("switch"), Key("max_calls")], &why))
+        .into_iter()
+        .collect()
+}
+
+fn warning_at(text: &str, file_name: &str, path: &[Seg], why: &str) -> ConfigError {
+    let span = SpanIndex::parse(text).span(path);
     let (line, column) = line_col(text, span.start);
     ConfigError {
         file: file_name.to_string(),
@@ -39,19 +51,4 @@ pub fn rtp_ports_warning(text: &str, file_name: &str, why: &str) -> ConfigError 
         column,
         message: format!("warning: {why}"),
     }
-}
-
-/// `port_shortfall` at the line of `max_calls`, as `madoguchi check` prints it.
-pub fn warnings(cfg: &Config, pairs: usize, text: &str, file_name: &str) -> Vec<ConfigError> {
-    let Some(why) = port_shortfall(cfg, pairs) else {
-        return Vec::new();
-    };
-    let span = SpanIndex::parse(text).span(&[Key("switch"), Key("max_calls")]);
-    let (line, column) = line_col(text, span.start);
-    vec![ConfigError {
-        file: file_name.to_string(),
-        line,
-        column,
-        message: format!("warning: {why}"),
-    }]
 }

@@ -159,7 +159,8 @@ impl Timeline {
     }
 
     /// Slots the timeline has room for without allocating.
-    pub fn capacity(&self) -> usize {
+    #[cfg(test)]
+    fn capacity(&self) -> usize {
         self.pending.capacity()
     }
 }

@@ -11,7 +11,6 @@ use std::future::Future;
 use std::time::Duration;
 use tokio::sync::watch;
 
-#[derive(Clone)]
 pub struct Sealing {
     running: watch::Sender<usize>,
 }
