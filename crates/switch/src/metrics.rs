@@ -201,7 +201,7 @@ impl Metrics {
 /// Bytes in use and bytes free inside malloc's arenas (main heap, thread arenas and
 /// blocks mapped on their own), or `None` where the allocator does not say.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn malloc_figures() -> Option<(u64, u64)> {
+pub fn malloc_figures() -> Option<(u64, u64)> {
     // SAFETY: mallinfo2 takes no pointer and only reads glibc's own bookkeeping.
     let m = unsafe { libc::mallinfo2() };
     // uordblks: in use in the arenas; hblkhd: in blocks mmapped on their own (always in
@@ -210,7 +210,7 @@ fn malloc_figures() -> Option<(u64, u64)> {
 }
 
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn malloc_figures() -> Option<(u64, u64)> {
+pub fn malloc_figures() -> Option<(u64, u64)> {
     None
 }
 
