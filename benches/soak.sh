@@ -34,6 +34,11 @@ REFRESH=${REFRESH:-1800}
 # with its user-space call stack (perf, DWARF from the release build's debug info):
 # `perf script -i <folder>/heap.perf.data` then shows who grew the heap during a step.
 PERF_HEAP=${PERF_HEAP:-}
+# STALL="120 240" STALL_SECS=3 stops the switch (SIGSTOP) at those seconds of the run
+# for that long: a stalled CPU or disk on demand, to see what a pile-up of calls costs
+# in memory and how soon it is given back.
+STALL=${STALL:-}
+STALL_SECS=${STALL_SECS:-3}
 export RUST_LOG=${RUST_LOG:-warn}
 [ "$MINUTES" -ge 1 ] && [ "$MINUTES" -le 60 ] || { echo "MINUTES must be 1..60 (loadgen's cps mode runs at most 3600 s)"; exit 2; }
 
@@ -50,7 +55,8 @@ RUN=$(cd "$RUN" && pwd)
 PID=
 GEN=
 PERF=
-trap 'kill "$GEN" 2>/dev/null || true; [ -z "$PERF" ] || kill -INT "$PERF" 2>/dev/null || true; stop_pid "$PID"' EXIT
+STALLER=
+trap 'kill "$GEN" 2>/dev/null || true; [ -z "$STALLER" ] || kill "$STALLER" 2>/dev/null || true; kill -CONT "$PID" 2>/dev/null || true; [ -z "$PERF" ] || kill -INT "$PERF" 2>/dev/null || true; stop_pid "$PID"' EXIT
 start_switch "$RUN" "$AGENTS" "$MAX_CALLS" "$RTP_PORTS"
 echo "switch pid $PID, work folder $RUN ($(nproc) cores, load average: $(cut -d' ' -f1-3 /proc/loadavg))"
 if [ -n "$PERF_HEAP" ]; then
@@ -96,6 +102,14 @@ smaps_by_kind() {
     ' "/proc/$PID/smaps" >>"$RUN/smaps.tsv" 2>/dev/null || true
 }
 T0=$(date +%s)
+if [ -n "$STALL" ]; then
+    (for at in $STALL; do
+        while [ $(( $(date +%s) - T0 )) -lt "$at" ]; do sleep 0.2; done
+        echo "$(( $(date +%s) - T0 ))" >>"$RUN/stalls.txt"
+        kill -STOP "$PID"; sleep "$STALL_SECS"; kill -CONT "$PID"
+    done) &
+    STALLER=$!
+fi
 printf 'secs\trss_kb\tfds\tthreads\tcalls_active\tload1\trec_backlog_kb\tmalloc_in_use_kb\tmalloc_free_kb\trecordings_sealing\n' >"$RUN/soak.tsv"
 # Bounded: loadgen ends after $secs (+ its settle time); the loop ends with it or at
 # twice the planned time, whichever is first.

@@ -11,7 +11,7 @@ use common::*;
 use sip::Method;
 
 fn answered_by(sim: &mut Sim, agent: &str) -> sip::Request {
-    sim.into_queue();
+    sim.reach_queue();
     let inv = sim.offer(agent);
     sim.respond_to(&inv, 180, None);
     sim.respond_to(&inv, 200, Some(sdp(41000)));
@@ -36,7 +36,7 @@ fn set_leg_port(sim: &Sim, from: usize, side: Side) -> Option<u16> {
 fn offerless_reinvite_gets_our_offer_and_the_ack_answer_moves_the_media() {
     let mut sim = Sim::inbound(queue_plan(true), citizen_invite(true));
     let op = answered_by(&mut sim, "1001");
-    sim.from_leg_with(&op, "INVITE", "", 2, "");
+    sim.leg_sends_with(&op, "INVITE", "", 2, "");
     let ok = last_response(&sim);
     assert_eq!(ok.status, 200);
     let offer = std::str::from_utf8(&ok.body).unwrap();
@@ -46,7 +46,7 @@ fn offerless_reinvite_gets_our_offer_and_the_ack_answer_moves_the_media() {
     );
     let before = sim.said.len();
     // The operator's phone answers from a new port (it moved, or re-anchored media).
-    sim.from_leg_with(&op, "ACK", "", 2, &sdp(41500));
+    sim.leg_sends_with(&op, "ACK", "", 2, &sdp(41500));
     assert_eq!(set_leg_port(&sim, before, Side::B), Some(41500));
     assert_eq!(
         set_leg_port(&sim, before, Side::A),
@@ -63,18 +63,18 @@ fn offerless_reinvite_gets_our_offer_and_the_ack_answer_moves_the_media() {
 fn an_offer_crossing_our_offer_in_a_2xx_is_glare_491_then_accepted_after_the_ack() {
     let mut sim = Sim::inbound(queue_plan(true), citizen_invite(true));
     let op = answered_by(&mut sim, "1001");
-    sim.from_leg_with(&op, "INVITE", "", 2, "");
+    sim.leg_sends_with(&op, "INVITE", "", 2, "");
     assert_eq!(last_response(&sim).status, 200);
     // Before the ACK (still in flight) the phone sends a new offer: two exchanges would
     // overlap (RFC 3264 §4).
     let hold = sdp(41000).replace("a=sendrecv", "a=sendonly");
     let before = sim.said.len();
-    sim.from_leg_with(&op, "INVITE", "", 3, &hold);
+    sim.leg_sends_with(&op, "INVITE", "", 3, &hold);
     assert_eq!(last_response(&sim).status, 491);
     assert_eq!(set_leg_port(&sim, before, Side::B), None, "nothing applied");
     // The ACK arrives; the retried offer is now answered.
-    sim.from_leg_with(&op, "ACK", "", 2, &sdp(41000));
-    sim.from_leg_with(&op, "INVITE", "", 4, &hold);
+    sim.leg_sends_with(&op, "ACK", "", 2, &sdp(41000));
+    sim.leg_sends_with(&op, "INVITE", "", 4, &hold);
     let ok = last_response(&sim);
     assert_eq!(ok.status, 200);
     assert!(std::str::from_utf8(&ok.body)
@@ -91,7 +91,7 @@ fn both_ends_renegotiating_at_once_never_collide_at_the_switch() {
     let invites_before = sim.sent(Method::Invite).len();
     let before = sim.said.len();
     sim.from_citizen("INVITE", 2, &sdp(40200));
-    sim.from_leg_with(&op, "INVITE", "", 2, &sdp(41200));
+    sim.leg_sends_with(&op, "INVITE", "", 2, &sdp(41200));
     let codes: Vec<u16> = sim
         .responses()
         .iter()

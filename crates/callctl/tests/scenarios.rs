@@ -14,7 +14,7 @@ use sip::{Method, SipHeaders};
 use std::time::Duration;
 
 fn answered_by(sim: &mut Sim, agent: &str) -> sip::Request {
-    sim.into_queue();
+    sim.reach_queue();
     let inv = sim.offer(agent);
     sim.respond_to(&inv, 180, None);
     sim.respond_to(&inv, 200, Some(sdp(41000)));
@@ -65,7 +65,7 @@ fn queue_call_answered_then_citizen_hangs_up() {
 #[test]
 fn caller_hangs_up_while_operator_rings_no_zombie_reaches_the_operator() {
     let mut sim = Sim::inbound(queue_plan(true), citizen_invite(true));
-    sim.into_queue();
+    sim.reach_queue();
     let inv = sim.offer("1001");
     sim.respond_to(&inv, 180, None);
     sim.citizen_bye();
@@ -184,7 +184,7 @@ fn missing_ack_ends_both_legs() {
 #[test]
 fn vanished_phone_goes_to_the_next_operator_and_bye_timeout_still_ends() {
     let mut sim = Sim::inbound(queue_plan(true), citizen_invite(true));
-    sim.into_queue();
+    sim.reach_queue();
     let inv = sim.offer("1001");
     let branch = inv.top_via().unwrap().branch().unwrap().to_string();
     // Timer B: the phone never answered the INVITE.
@@ -210,7 +210,7 @@ fn vanished_phone_goes_to_the_next_operator_and_bye_timeout_still_ends() {
 #[test]
 fn ring_deadline_is_a_safety_net_when_the_acd_says_nothing() {
     let mut sim = Sim::inbound(queue_plan(true), citizen_invite(true));
-    sim.into_queue();
+    sim.reach_queue();
     let inv = sim.offer("1001");
     sim.advance(Duration::from_secs(21));
     assert_eq!(sim.sent(Method::Cancel).len(), 1);
@@ -225,7 +225,7 @@ fn ring_deadline_is_a_safety_net_when_the_acd_says_nothing() {
 fn blind_transfer_to_a_department_after_the_operator_leaves() {
     let mut sim = Sim::inbound(queue_plan(true), citizen_invite(true));
     let op = answered_by(&mut sim, "1001");
-    sim.from_leg(
+    sim.leg_sends(
         &op,
         "REFER",
         "Refer-To: <sip:2101@127.0.0.1:5060>\r\nReferred-By: <sip:1001@127.0.0.1>\r\n",
@@ -244,7 +244,7 @@ fn blind_transfer_to_a_department_after_the_operator_leaves() {
         target: "2101".into()
     }));
     // The operator hangs up (RFC 5589): their after-call work starts now, once.
-    sim.from_leg(&op, "BYE", "", 3);
+    sim.leg_sends(&op, "BYE", "", 3);
     let ended: Vec<_> = sim
         .queue_cmds()
         .into_iter()
@@ -307,7 +307,7 @@ fn blind_transfer_to_a_department_after_the_operator_leaves() {
 fn busy_department_returns_the_citizen_to_the_operator_still_on_the_line() {
     let mut sim = Sim::inbound(queue_plan(true), citizen_invite(true));
     let op = answered_by(&mut sim, "1001");
-    sim.from_leg(&op, "REFER", "Refer-To: <sip:2201@127.0.0.1>\r\n", 2);
+    sim.leg_sends(&op, "REFER", "Refer-To: <sip:2201@127.0.0.1>\r\n", 2);
     let dept = sim.last_invite_to("sip:2201@127.0.0.1:5092");
     sim.respond_to(&dept, 486, None);
     let notify = sim.sent(Method::Notify).last().cloned().unwrap();
@@ -351,8 +351,8 @@ fn busy_department_returns_the_citizen_to_the_operator_still_on_the_line() {
 fn unanswered_transfer_after_the_operator_left_rings_the_operator_again_then_queues_first() {
     let mut sim = Sim::inbound(queue_plan(true), citizen_invite(true));
     let op = answered_by(&mut sim, "1001");
-    sim.from_leg(&op, "REFER", "Refer-To: <sip:2101@127.0.0.1>\r\n", 2);
-    sim.from_leg(&op, "BYE", "", 3);
+    sim.leg_sends(&op, "REFER", "Refer-To: <sip:2101@127.0.0.1>\r\n", 2);
+    sim.leg_sends(&op, "BYE", "", 3);
     sim.advance(Duration::from_secs(26));
     // The department rang out: the operator's phone rings again.
     let recall = sim.last_invite_to(&phone_of("1001").uri.to_string());
@@ -376,7 +376,7 @@ fn unanswered_transfer_after_the_operator_left_rings_the_operator_again_then_que
 fn transfer_to_a_closed_department_is_refused_and_the_call_goes_on() {
     let mut sim = Sim::inbound(queue_plan(true), citizen_invite(true));
     let op = answered_by(&mut sim, "1001");
-    sim.from_leg(&op, "REFER", "Refer-To: <sip:2301@127.0.0.1>\r\n", 2);
+    sim.leg_sends(&op, "REFER", "Refer-To: <sip:2301@127.0.0.1>\r\n", 2);
     let r = (*sim.responses().last().unwrap()).clone();
     assert_eq!(r.status, 480);
     assert!(r.reason.contains("受付時間外"));
@@ -391,7 +391,7 @@ fn transfer_to_a_closed_department_is_refused_and_the_call_goes_on() {
 fn citizen_hangs_up_during_a_transfer() {
     let mut sim = Sim::inbound(queue_plan(true), citizen_invite(true));
     let op = answered_by(&mut sim, "1001");
-    sim.from_leg(&op, "REFER", "Refer-To: <sip:2101@127.0.0.1>\r\n", 2);
+    sim.leg_sends(&op, "REFER", "Refer-To: <sip:2101@127.0.0.1>\r\n", 2);
     let dept = sim.last_invite_to("sip:2101@127.0.0.1:5092");
     sim.citizen_bye();
     assert!(sim
@@ -411,7 +411,7 @@ fn citizen_hangs_up_during_a_transfer() {
 #[test]
 fn overflow_to_another_queue_keeps_the_entry_and_the_caller() {
     let mut sim = Sim::inbound(queue_plan(true), citizen_invite(true));
-    sim.into_queue();
+    sim.reach_queue();
     sim.feed(Input::Overflow {
         to: acd::Overflow::Queue("second".into()),
     });
@@ -434,7 +434,7 @@ fn overflow_to_another_queue_keeps_the_entry_and_the_caller() {
 #[test]
 fn overflow_to_callback_offers_the_key_and_takes_the_request() {
     let mut sim = Sim::inbound(queue_plan(true), citizen_invite(true));
-    sim.into_queue();
+    sim.reach_queue();
     sim.feed(Input::Overflow {
         to: acd::Overflow::Callback,
     });
@@ -458,7 +458,7 @@ fn overflow_to_callback_offers_the_key_and_takes_the_request() {
 #[test]
 fn overflow_to_after_hours_forwards_to_the_guard_room() {
     let mut sim = Sim::inbound(queue_plan(true), citizen_invite(true));
-    sim.into_queue();
+    sim.reach_queue();
     sim.feed(Input::Overflow {
         to: acd::Overflow::Route("after-hours".into()),
     });
@@ -686,7 +686,7 @@ fn a_day_of_calls_on_the_virtual_clock_leaves_nothing_behind() {
     };
     for _ in 0..2000 {
         let mut sim = Sim::inbound(queue_plan(true), citizen_invite(true));
-        sim.into_queue();
+        sim.reach_queue();
         let inv = sim.offer("1001");
         match next() % 3 {
             0 => {
@@ -699,7 +699,7 @@ fn a_day_of_calls_on_the_virtual_clock_leaves_nothing_behind() {
             }
             _ => {
                 sim.respond_to(&inv, 200, Some(sdp(41000)));
-                sim.from_leg(&inv, "BYE", "", 2);
+                sim.leg_sends(&inv, "BYE", "", 2);
             }
         }
         sim.answer_byes();
@@ -717,7 +717,7 @@ fn a_day_of_calls_on_the_virtual_clock_leaves_nothing_behind() {
 fn attended_transfer_joins_the_consult_call_then_ends_with_it() {
     let mut sim = Sim::inbound(queue_plan(true), citizen_invite(true));
     let op = answered_by(&mut sim, "1001");
-    sim.from_leg(
+    sim.leg_sends(
         &op,
         "REFER",
         "Refer-To: <sip:2101@127.0.0.1?Replaces=consult-1%40host%3Bto-tag%3Dours9%3Bfrom-tag%3Dphone7>\r\n",
@@ -807,6 +807,6 @@ fn the_consult_call_hands_its_department_over_and_keeps_it() {
         .iter()
         .any(|b| b.call_id() == inv.call_id()));
     // The department hangs up: the call ends and tells its partner.
-    sim.from_leg(&inv, "BYE", "", 2);
+    sim.leg_sends(&inv, "BYE", "", 2);
     assert!(sim.said.iter().any(|o| matches!(o, Output::PartnerEnd)));
 }

@@ -14,7 +14,7 @@ use common::*;
 use sip::Method;
 
 fn answered_by(sim: &mut Sim, agent: &str) -> sip::Request {
-    sim.into_queue();
+    sim.reach_queue();
     let inv = sim.offer(agent);
     sim.respond_to(&inv, 200, Some(sdp(41000)));
     inv
@@ -113,7 +113,7 @@ fn the_operators_call_takes_a_listener_and_goes_on_when_they_leave() {
 #[test]
 fn one_supervisor_at_a_time_and_only_while_the_operator_talks() {
     let mut sim = Sim::inbound(queue_plan(true), citizen_invite(true));
-    sim.into_queue();
+    sim.reach_queue();
     ask(&mut sim, "1901", SuperviseMode::Listen);
     match answer(&sim) {
         Some(Err(reason)) => assert!(reason.contains("通話中ではありません"), "{reason}"),
@@ -159,7 +159,7 @@ fn the_operator_hanging_up_ends_the_supervision_before_the_call() {
     let mut sim = Sim::inbound(queue_plan(true), citizen_invite(true));
     let op = answered_by(&mut sim, "1001");
     ask(&mut sim, "1901", SuperviseMode::Barge);
-    sim.from_leg(&op, "BYE", "", 2);
+    sim.leg_sends(&op, "BYE", "", 2);
     assert_eq!(monitor_ends(&sim), 1, "the supervisor's call is told once");
     let ev = sim.events();
     let ended = ev
@@ -180,7 +180,7 @@ fn a_transfer_ends_the_supervision_of_the_operator_who_left() {
     let mut sim = Sim::inbound(queue_plan(true), citizen_invite(true));
     let op = answered_by(&mut sim, "1001");
     ask(&mut sim, "1901", SuperviseMode::Listen);
-    sim.from_leg(&op, "REFER", "Refer-To: <sip:2101@127.0.0.1>\r\n", 2);
+    sim.leg_sends(&op, "REFER", "Refer-To: <sip:2101@127.0.0.1>\r\n", 2);
     let dept = sim.last_invite_to("sip:2101@127.0.0.1:5092");
     assert_eq!(monitor_ends(&sim), 0, "still the operator's conversation");
     sim.respond_to(&dept, 200, Some(sdp(42000)));

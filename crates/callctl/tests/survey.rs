@@ -21,10 +21,10 @@ fn survey_line() -> dialplan::Number {
 /// A call on a survey line, answered by 1001, who then hangs up first.
 fn operator_left_first() -> Sim {
     let mut sim = Sim::inbound_on(queue_plan(true), citizen_invite(true), survey_line());
-    sim.into_queue();
+    sim.reach_queue();
     let op = sim.offer("1001");
     sim.respond_to(&op, 200, Some(sdp(41000)));
-    sim.from_leg(&op, "BYE", "", 2);
+    sim.leg_sends(&op, "BYE", "", 2);
     sim
 }
 
@@ -136,15 +136,15 @@ fn the_citizen_hanging_up_during_the_survey_ends_the_call() {
 fn no_survey_without_the_line_setting_or_when_the_citizen_leaves_first() {
     // The main number does not ask: the operator's BYE ends the call.
     let mut sim = Sim::inbound(queue_plan(true), citizen_invite(true));
-    sim.into_queue();
+    sim.reach_queue();
     let op = sim.offer("1001");
     sim.respond_to(&op, 200, Some(sdp(41000)));
-    sim.from_leg(&op, "BYE", "", 2);
+    sim.leg_sends(&op, "BYE", "", 2);
     assert_eq!(sim.sent(Method::Bye).len(), 1, "the citizen is hung up");
     assert!(!sim.events().contains(&EventKind::SurveyOffered));
     // A survey line, but the citizen hangs up first: nobody to ask.
     let mut sim = Sim::inbound_on(queue_plan(true), citizen_invite(true), survey_line());
-    sim.into_queue();
+    sim.reach_queue();
     let op = sim.offer("1001");
     sim.respond_to(&op, 200, Some(sdp(41000)));
     sim.citizen_bye();
@@ -187,7 +187,7 @@ fn a_called_back_citizen_is_asked_too() {
     sim.respond_to(&agent, 200, Some(sdp(41000)));
     let out = sim.last_invite_to("sip:0312345678@127.0.0.1:5090");
     sim.respond_to(&out, 200, Some(sdp(44000)));
-    sim.from_leg(&agent, "BYE", "", 2);
+    sim.leg_sends(&agent, "BYE", "", 2);
     assert!(
         !sim.sent(Method::Bye)
             .iter()

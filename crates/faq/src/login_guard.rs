@@ -55,8 +55,12 @@ impl Count {
     }
 }
 
+/// Failures per (login, address) pair, and per address alone.
+type PerPair = HashMap<(String, String), Count>;
+type PerAddress = HashMap<String, Count>;
+
 pub struct LoginGuard {
-    counts: Mutex<(HashMap<(String, String), Count>, HashMap<String, Count>)>,
+    counts: Mutex<(PerPair, PerAddress)>,
     slots: Arc<Semaphore>,
     waiting: AtomicUsize,
 }

@@ -110,6 +110,9 @@ pub(crate) fn after_failure(failed: i64, now: i64) -> (i64, i64) {
 /// Where the accounts and sessions are kept: the SQLite file (`store::accounts`) or
 /// PostgreSQL (`store::pg_accounts`). The rules (lockout, disabled accounts, password
 /// checks, hashing) are this module's, once, over either.
+/// What a login is checked against: (hash, failures, locked until, disabled at).
+pub type StoredCredentials = (String, i64, i64, Option<i64>);
+
 pub trait Accounts {
     fn user_count(&self) -> Result<i64>;
     /// Creates or replaces the account (lockout cleared) and ends its sessions.
@@ -122,8 +125,8 @@ pub trait Accounts {
         hash: &str,
         now: i64,
     ) -> Result<()>;
-    /// (hash, failures, locked until, disabled at).
-    fn credentials(&self, login: &str) -> Result<Option<(String, i64, i64, Option<i64>)>>;
+    /// (hash, failures, locked until, disabled at): see [`StoredCredentials`].
+    fn credentials(&self, login: &str) -> Result<Option<StoredCredentials>>;
     fn record_failure(&self, login: &str, failed: i64, locked_until: i64) -> Result<()>;
     /// Clears the failures and opens a session; the cookie's token.
     fn open_session(&self, login: &str, now: i64) -> Result<String>;

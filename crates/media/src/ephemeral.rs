@@ -71,7 +71,7 @@ pub fn clash(rtp: RangeInclusive<u16>, range: &str, reserved: &str) -> Option<Ep
     let exposed = (from..=to)
         .filter(|p| !reserved.iter().any(|r| r.contains(p)))
         .count();
-    (exposed > 0).then(|| EphemeralClash {
+    (exposed > 0).then_some(EphemeralClash {
         rtp,
         ephemeral: lo..=hi,
         exposed,

@@ -45,12 +45,15 @@ impl Default for ConnLimits {
 pub struct Gate {
     limits: ConnLimits,
     total: Arc<Semaphore>,
-    per_address: Arc<Mutex<HashMap<IpAddr, usize>>>,
+    per_address: PerAddress,
 }
+
+/// Open connections per client address, shared by the limiter and its tickets.
+type PerAddress = Arc<Mutex<HashMap<IpAddr, usize>>>;
 
 pub struct Ticket {
     _total: OwnedSemaphorePermit,
-    addr: Option<(IpAddr, Arc<Mutex<HashMap<IpAddr, usize>>>)>,
+    addr: Option<(IpAddr, PerAddress)>,
 }
 
 impl Drop for Ticket {

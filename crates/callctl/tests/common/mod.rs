@@ -351,7 +351,7 @@ impl Sim {
     }
 
     /// Greeting done, enqueued as entry 1.
-    pub fn into_queue(&mut self) {
+    pub fn reach_queue(&mut self) {
         self.finish_prompt();
         self.feed(Input::Enqueued(Ok(acd::EntryId(1))));
     }
@@ -397,12 +397,12 @@ impl Sim {
     }
 
     /// An in-dialog request from the far end of an outbound leg (BYE, REFER, …).
-    pub fn from_leg(&mut self, invite: &Request, method: &str, extra: &str, cseq: u32) {
-        self.from_leg_with(invite, method, extra, cseq, "");
+    pub fn leg_sends(&mut self, invite: &Request, method: &str, extra: &str, cseq: u32) {
+        self.leg_sends_with(invite, method, extra, cseq, "");
     }
 
     /// The same with an SDP body (a re-INVITE's offer, an ACK's answer); empty: none.
-    pub fn from_leg_with(
+    pub fn leg_sends_with(
         &mut self,
         invite: &Request,
         method: &str,

@@ -100,8 +100,8 @@ impl ReadingDict {
     /// would otherwise parse 30 MB each time). A missing dictionary is an error the caller
     /// reports; it is not cached so that installing the package and restarting works.
     pub fn shared(dir: &Path) -> Result<Arc<ReadingDict>, DictError> {
-        static CACHE: OnceLock<std::sync::Mutex<Vec<(PathBuf, Arc<ReadingDict>)>>> =
-            OnceLock::new();
+        type Loaded = Vec<(PathBuf, Arc<ReadingDict>)>;
+        static CACHE: OnceLock<std::sync::Mutex<Loaded>> = OnceLock::new();
         let cache = CACHE.get_or_init(Default::default);
         let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((_, d)) = cache.iter().find(|(p, _)| p == dir) {

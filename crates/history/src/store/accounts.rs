@@ -2,8 +2,9 @@
 
 use super::Db;
 use crate::auth::{
-    Accounts, Role, SessionUser, UserRow, AGENT_OWNER, COUNT_USERS, CREDENTIALS, DISABLE, FAILED,
-    LIST_USERS, RESET_PASSWORD, SESSION_SECS, SESSION_USER_COLS, SET_PASSWORD, UNLOCK, UPSERT_USER,
+    Accounts, Role, SessionUser, StoredCredentials, UserRow, AGENT_OWNER, COUNT_USERS, CREDENTIALS,
+    DISABLE, FAILED, LIST_USERS, RESET_PASSWORD, SESSION_SECS, SESSION_USER_COLS, SET_PASSWORD,
+    UNLOCK, UPSERT_USER,
 };
 use crate::error::Result;
 use rusqlite::{params, OptionalExtension};
@@ -32,7 +33,7 @@ impl Accounts for Db {
         })
     }
 
-    fn credentials(&self, login: &str) -> Result<Option<(String, i64, i64, Option<i64>)>> {
+    fn credentials(&self, login: &str) -> Result<Option<StoredCredentials>> {
         self.with(|c| {
             c.query_row(CREDENTIALS, [login], |r| {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))

@@ -9,7 +9,7 @@ use super::inquiries::{Inquiry, InquiryInput};
 use super::outbox::OutMail;
 use super::query::Query;
 use super::Db;
-use crate::auth::{Accounts, Role, SessionUser, UserRow};
+use crate::auth::{Accounts, Role, SessionUser, StoredCredentials, UserRow};
 use crate::error::Result;
 use crate::model::{Contact, ContactInput};
 
@@ -95,7 +95,7 @@ impl Accounts for Store {
     ) -> Result<()> {
         each!(self, upsert_user(login, name, role, agent_id, hash, now))
     }
-    fn credentials(&self, login: &str) -> Result<Option<(String, i64, i64, Option<i64>)>> {
+    fn credentials(&self, login: &str) -> Result<Option<StoredCredentials>> {
         each!(self, credentials(login))
     }
     fn record_failure(&self, login: &str, failed: i64, locked_until: i64) -> Result<()> {

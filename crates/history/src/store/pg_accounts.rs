@@ -4,8 +4,9 @@
 
 use super::pg::{sql_to_postgres as pg, PgStore};
 use crate::auth::{
-    Accounts, Role, SessionUser, UserRow, AGENT_OWNER, COUNT_USERS, CREDENTIALS, DISABLE, FAILED,
-    LIST_USERS, RESET_PASSWORD, SESSION_SECS, SESSION_USER_COLS, SET_PASSWORD, UNLOCK, UPSERT_USER,
+    Accounts, Role, SessionUser, StoredCredentials, UserRow, AGENT_OWNER, COUNT_USERS, CREDENTIALS,
+    DISABLE, FAILED, LIST_USERS, RESET_PASSWORD, SESSION_SECS, SESSION_USER_COLS, SET_PASSWORD,
+    UNLOCK, UPSERT_USER,
 };
 use crate::error::Result;
 use postgres::GenericClient;
@@ -42,7 +43,7 @@ impl Accounts for PgStore {
         Ok(())
     }
 
-    fn credentials(&self, login: &str) -> Result<Option<(String, i64, i64, Option<i64>)>> {
+    fn credentials(&self, login: &str) -> Result<Option<StoredCredentials>> {
         let row = self.lock().query_opt(&pg(CREDENTIALS), &[&login])?;
         row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?)))
             .transpose()

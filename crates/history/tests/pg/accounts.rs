@@ -90,7 +90,7 @@ fn scenario(db: &impl Accounts) -> Vec<String> {
 
 #[test]
 fn accounts_and_sessions_behave_the_same_on_postgresql_and_sqlite() {
-    let on_pg = crate::on_both("pg-accounts", |s| scenario(s), |s| scenario(s));
+    let on_pg = crate::on_both("pg-accounts", scenario, scenario);
     assert_eq!(
         on_pg,
         vec![
