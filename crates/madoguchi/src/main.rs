@@ -24,6 +24,8 @@ struct Cli {
     cmd: Cmd,
 }
 
+// Parsed once per process.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Cmd {
     /// Start the switch (SIP, media, HTTP) on the given or the embedded configuration.
