@@ -70,6 +70,17 @@ fn rtp(buf: &mut [u8], pt: u8, seq: u16, ts: u32, ssrc: u32, payload: &[u8]) -> 
     h + payload.len()
 }
 
+/// A plain leg with RFC 4733 events (SRTP, when wanted, is applied around the forwarder).
+fn leg(remote: SocketAddr, codec: Codec) -> LegConfig {
+    LegConfig {
+        remote: Some(remote),
+        codec,
+        telephone_event_pt: Some(101),
+        pinned: false,
+        srtp: None,
+    }
+}
+
 fn keys() -> (MasterKey, MasterKey) {
     (MasterKey::random(), MasterKey::random())
 }
@@ -100,16 +111,9 @@ fn the_forwarding_path_allocates_nothing() {
 
     let phone_a: SocketAddr = (LO, 40_000).into();
     let phone_b: SocketAddr = (LO, 40_002).into();
-    let cfg = |remote, codec| LegConfig {
-        remote: Some(remote),
-        codec,
-        telephone_event_pt: Some(101),
-        pinned: false,
-        srtp: None,
-    };
     let mut fwd = Forwarder::new(
-        cfg(phone_a, Codec::Pcmu),
-        cfg(phone_b, Codec::Pcma),
+        leg(phone_a, Codec::Pcmu),
+        leg(phone_b, Codec::Pcma),
         Arc::new(StatsCells::default()),
         Instant::now(),
     );
@@ -240,18 +244,11 @@ fn relay_run(with_tap: bool, count: &'static AtomicU64) -> RelayRun {
         rt.block_on(async move {
             // 15780–15799: free between the monitor tests' blocks and the SRTP tests'.
             let ports = PortAllocator::new(LO, base, base + 9).unwrap();
-            let cfg = |remote, codec| LegConfig {
-                remote: Some(remote),
-                codec,
-                telephone_event_pt: Some(101),
-                pinned: false,
-                srtp: None,
-            };
             let relay = Relay::start(
                 ports.allocate().unwrap(),
                 ports.allocate().unwrap(),
-                cfg(addr_a, Codec::Pcmu),
-                cfg(addr_b, Codec::Pcma),
+                leg(addr_a, Codec::Pcmu),
+                leg(addr_b, Codec::Pcma),
             );
             if with_tap {
                 relay.set_tap(Some(tap_tx));
