@@ -90,7 +90,7 @@ fn both_ends_renegotiating_at_once_never_collide_at_the_switch() {
     let op = answered_by(&mut sim, "1001");
     let invites_before = sim.sent(Method::Invite).len();
     let before = sim.said.len();
-    sim.from_citizen("INVITE", 2, &sdp(40200));
+    sim.citizen_sends("INVITE", 2, &sdp(40200));
     sim.leg_sends_with(&op, "INVITE", "", 2, &sdp(41200));
     let codes: Vec<u16> = sim
         .responses()
@@ -110,16 +110,16 @@ fn both_ends_renegotiating_at_once_never_collide_at_the_switch() {
 fn an_offerless_reinvite_from_the_citizen_is_answered_with_our_offer_too() {
     let mut sim = Sim::inbound(queue_plan(true), citizen_invite(true));
     answered_by(&mut sim, "1001");
-    sim.from_citizen("INVITE", 2, "");
+    sim.citizen_sends("INVITE", 2, "");
     let ok = last_response(&sim);
     assert_eq!(ok.status, 200);
     assert!(std::str::from_utf8(&ok.body)
         .unwrap()
         .contains("m=audio 20000"));
     // A second offerless re-INVITE before the ACK would need a second offer: 491.
-    sim.from_citizen("INVITE", 3, "");
+    sim.citizen_sends("INVITE", 3, "");
     assert_eq!(last_response(&sim).status, 491);
     let before = sim.said.len();
-    sim.from_citizen("ACK", 2, &sdp(40300));
+    sim.citizen_sends("ACK", 2, &sdp(40300));
     assert_eq!(set_leg_port(&sim, before, Side::A), Some(40300));
 }

@@ -563,7 +563,7 @@ fn late_offer_is_answered_with_our_offer_and_the_ack_carries_the_answer() {
         body.contains("m=audio 20000"),
         "our offer on side A: {body}"
     );
-    sim.from_citizen("ACK", 1, &sdp(40100));
+    sim.citizen_sends("ACK", 1, &sdp(40100));
     let a = sim.said.iter().rev().find_map(|o| match o {
         Output::Media(MediaOut::SetLeg {
             side: callctl::Side::A,

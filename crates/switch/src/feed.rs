@@ -148,6 +148,8 @@ fn decode_b64(s: &str) -> Option<Vec<u8>> {
 
 /// `GET /api/v1/events`: `text/event-stream`, one `event: ringing` per ring, a comment
 /// every 15 s so proxies and clients notice a dead connection.
+// `viewer`'s error is the HTTP answer itself (see there), also through spawn_blocking.
+#[allow(clippy::result_large_err)]
 pub async fn events(
     State(s): State<Arc<Shared>>,
     axum::extract::ConnectInfo(remote): axum::extract::ConnectInfo<std::net::SocketAddr>,

@@ -434,11 +434,11 @@ impl Sim {
 
     /// A BYE from the citizen (inbound leg).
     pub fn citizen_bye(&mut self) {
-        self.from_citizen("BYE", 2, "");
+        self.citizen_sends("BYE", 2, "");
     }
 
     /// An in-dialog request from the citizen (inbound leg), with an SDP body or none.
-    pub fn from_citizen(&mut self, method: &str, cseq: u32, body: &str) {
+    pub fn citizen_sends(&mut self, method: &str, cseq: u32, body: &str) {
         let ok = self
             .responses()
             .into_iter()
