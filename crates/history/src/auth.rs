@@ -107,12 +107,12 @@ pub(crate) fn after_failure(failed: i64, now: i64) -> (i64, i64) {
     }
 }
 
-/// Where the accounts and sessions are kept: the SQLite file (`store::accounts`) or
-/// PostgreSQL (`store::pg_accounts`). The rules (lockout, disabled accounts, password
-/// checks, hashing) are this module's, once, over either.
 /// What a login is checked against: (hash, failures, locked until, disabled at).
 pub type StoredCredentials = (String, i64, i64, Option<i64>);
 
+/// Where the accounts and sessions are kept: the SQLite file (`store::accounts`) or
+/// PostgreSQL (`store::pg_accounts`). The rules (lockout, disabled accounts, password
+/// checks, hashing) are this module's, once, over either.
 pub trait Accounts {
     fn user_count(&self) -> Result<i64>;
     /// Creates or replaces the account (lockout cleared) and ends its sessions.
